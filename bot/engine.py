@@ -1,0 +1,86 @@
+"""The platform-free core: message in, reply out.
+
+Parse, identify, authorize, run the handler in one session (one unit of work), and turn
+every failure into a reply. Adapters call ``Engine.handle`` and render what comes back.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+import uuid
+from datetime import datetime, timezone
+from typing import Callable
+
+from bot.context import Context
+from bot.errors import Ambiguous, UserError
+from bot.identity import find_staff, link_by_email
+from bot.messages import IncomingMessage
+from bot.parser import parse
+from bot.registry import COMMANDS, lookup
+from bot.replies import Button, Item, Reply
+from bot.roles import authorize
+from bot.settings import Settings
+from crm.db import Database
+
+log = logging.getLogger("crm.engine")
+
+UNKNOWN_USER = ("Hi! I don't know you yet, so I can't show any CRM data. "
+                "Ask an admin to add you: `crm-bot staff add --name \"Your Name\" --role rep --email you@…`.")
+
+
+class Engine:
+    def __init__(self, db: Database, settings: Settings, *, clock: Callable[[], datetime] | None = None,
+                 services: dict | None = None):
+        import handlers  # noqa: F401  (registers every command)
+
+        self.db = db
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        # shared objects handlers may need (insight caches, senders); adapters add to it
+        self.services: dict = services if services is not None else {}
+
+    def known_staff(self, platform: str, user_id: str) -> bool:
+        with self.db.session() as session:
+            return find_staff(session, platform, user_id) is not None
+
+    def handle(self, message: IncomingMessage) -> Reply:
+        try:
+            return self._handle(message)
+        except UserError as err:
+            return self._user_error_reply(err)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("command failed (ref %s) platform=%s user=%s", ref, message.platform, message.user_id)
+            return Reply.fail(f"Sorry, something went wrong on my side and nothing was changed. "
+                              f"Please try again; if it keeps happening, tell an admin (ref {ref}).")
+
+    def _handle(self, message: IncomingMessage) -> Reply:
+        parsed = parse(message.text)
+        if not parsed.name:
+            parsed = parse("help")
+        spec = lookup(parsed.name)
+        if spec is None:
+            guesses = difflib.get_close_matches(parsed.name, list(COMMANDS), n=3, cutoff=0.6)
+            hint = f" Did you mean `/crm {guesses[0]}`?" if guesses else ""
+            return Reply.fail(f"I don't know the command `{parsed.name[:40]}`.{hint} "
+                              "Type `/crm help` to see them all.")
+        with self.db.session() as session:
+            actor = find_staff(session, message.platform, message.user_id)
+            if actor is None:
+                actor = link_by_email(session, message.platform, message.user_id, message.user_email)
+            if actor is None:
+                return Reply.fail(UNKNOWN_USER)
+            authorize(session, actor, spec.permission)
+            ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
+                          settings=self.settings, now=self.clock(), services=self.services)
+            reply = spec.handler(ctx)
+            if ctx.lang == "zh" and reply.usage is None and reply.error:
+                reply.usage = spec.usage
+            return reply
+
+    def _user_error_reply(self, err: UserError) -> Reply:
+        reply = Reply.fail(err.message, usage=err.usage)
+        if isinstance(err, Ambiguous) and err.candidates:
+            reply.items = [Item(label, [Button("Show", f"show #{cid}")]) for cid, label in err.candidates]
+            reply.text += f" Name one by its #id, e.g. `#{err.candidates[0][0]}`."
+        return reply

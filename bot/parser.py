@@ -1,0 +1,126 @@
+"""Splits a `/crm` command line into a command name, tokens and `key=value` options.
+
+Tokens keep their position in the original text, so a handler can take "everything after
+the second word" verbatim: what a user typed as a summary is stored exactly as typed.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from bot.errors import UserError
+
+QUOTES = {'"': '"', "'": "'", "“": "”", "”": "”", "‘": "’", "「": "」", "『": "』", "«": "»"}
+_OPTION = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)=(.*)$", re.S)
+_SPACE = re.compile(r"[\s\u3000]")
+MAX_COMMAND_LENGTH = 8000
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    start: int
+    end: int
+    quoted: bool = False
+
+    @property
+    def is_id(self) -> bool:
+        return not self.quoted and len(self.value) > 1 and self.value[0] == "#" and self.value[1:].isdigit()
+
+
+@dataclass
+class ParsedCommand:
+    name: str
+    text: str  # the whole line after the command name, as typed
+    tokens: list[Token] = field(default_factory=list)
+
+    @property
+    def args(self) -> list[str]:
+        return [t.value for t in self.tokens]
+
+    def rest_after(self, count: int) -> str:
+        """The text after the first ``count`` tokens, verbatim (stripped)."""
+        if count <= 0:
+            return self.text.strip()
+        if count > len(self.tokens):
+            return ""
+        return self.text[self.tokens[count - 1].end:].strip()
+
+    def take_options(self, allowed: set[str] | frozenset[str], usage: str | None = None) -> dict[str, str]:
+        """Remove `key=value` tokens and return them. Unknown keys are an error naming the known ones."""
+        options: dict[str, str] = {}
+        kept: list[Token] = []
+        for tok in self.tokens:
+            m = None if tok.quoted else _OPTION.match(tok.value)
+            if m:
+                key = m.group(1).lower().replace("-", "_")
+                if key not in allowed:
+                    known = ", ".join(sorted(allowed)) or "none"
+                    raise UserError(f"I don't know the option `{m.group(1)}`. Options here: {known}.", usage)
+                options[key] = _unquote(m.group(2))
+            else:
+                kept.append(tok)
+        self.tokens = kept
+        return options
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] in QUOTES and value[-1] == QUOTES[value[0]]:
+        return value[1:-1]
+    return value
+
+
+def normalize(text: str) -> str:
+    """NFKC folds full-width letters, digits and punctuation (ａｂｃ１２３＝) into their plain forms."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = text.replace("\x00", "")
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        if _SPACE.match(text[i]):
+            i += 1
+            continue
+        start = i
+        if text[i] in QUOTES:
+            close = QUOTES[text[i]]
+            j = text.find(close, i + 1)
+            if j == -1:
+                raise UserError(f"A quote opened with {text[i]} is never closed. Close it, e.g. \"Globex Corporation\".")
+            tokens.append(Token(text[i + 1:j], start, j + 1, quoted=True))
+            i = j + 1
+            continue
+        # a bare word; key="quoted value" stays one token
+        while i < n and not _SPACE.match(text[i]):
+            if text[i] == "=" and i + 1 < n and text[i + 1] in QUOTES:
+                close = QUOTES[text[i + 1]]
+                j = text.find(close, i + 2)
+                if j == -1:
+                    raise UserError("A quoted option value is never closed, e.g. company=\"Globex Corp\".")
+                i = j + 1
+                break
+            i += 1
+        tokens.append(Token(text[start:i], start, i))
+    return tokens
+
+
+def parse(line: str) -> ParsedCommand:
+    """Parse what follows `/crm`. A leading `/crm` (or `crm`) is tolerated and dropped."""
+    text = normalize(line).strip()
+    if len(text) > MAX_COMMAND_LENGTH:
+        raise UserError(f"That command is {len(text):,} characters long; the limit is {MAX_COMMAND_LENGTH:,}. "
+                        "Log long notes in parts.")
+    for prefix in ("/crm", "crm"):
+        if text.lower() == prefix or text.lower().startswith(prefix + " "):
+            text = text[len(prefix):].strip()
+            break
+    if not text:
+        return ParsedCommand(name="", text="", tokens=[])
+    m = re.match(r"\S+", text)
+    name = m.group(0).lower() if m else ""
+    rest = text[m.end():] if m else ""
+    return ParsedCommand(name=name, text=rest, tokens=tokenize(rest))

@@ -1,0 +1,42 @@
+"""The command registry: handlers register themselves with their usage text.
+
+`/crm help` is generated from what is registered here, so a command's help lives next to
+its code (Zulip bots' ``usage()``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class CommandSpec:
+    name: str
+    handler: Callable
+    usage: str  # the form, without the leading "/crm "
+    summary: str  # one line for the help list
+    permission: str = "crm.use"  # checked before the handler runs (bot/roles.py)
+    details: str = ""  # extra help for `/crm help <command>`
+    examples: list[str] = field(default_factory=list)
+    aliases: tuple[str, ...] = ()
+    group: str = "Customers"
+
+
+COMMANDS: dict[str, CommandSpec] = {}
+ALIASES: dict[str, str] = {}
+
+
+def command(name: str, *, usage: str, summary: str, permission: str = "crm.use", details: str = "",
+            examples: list[str] | None = None, aliases: tuple[str, ...] = (), group: str = "Customers"):
+    def register(func: Callable) -> Callable:
+        spec = CommandSpec(name, func, usage, summary, permission, details, examples or [], aliases, group)
+        COMMANDS[name] = spec
+        for alias in aliases:
+            ALIASES[alias] = name
+        return func
+
+    return register
+
+
+def lookup(name: str) -> CommandSpec | None:
+    return COMMANDS.get(ALIASES.get(name, name))

@@ -1,0 +1,81 @@
+"""Configuration from the environment or `.env` (see README and .env.example)."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      case_sensitive=False)
+
+    database_url: str = "sqlite:///crm.db"
+    crm_timezone: str = "UTC"
+    digest_time: str = "08:00"
+    host: str = "127.0.0.1"
+    port: int = 3000
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_inbox_channel: str | None = None
+
+    telegram_bot_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+
+    # customers writing outside these hours get one out-of-office reply per conversation
+    business_hours: str = "09:00-18:00"
+    business_days: str = "mon,tue,wed,thu,fri"
+    # who the terminal chat acts as (a staff name); the first admin when unset
+    console_user: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("crm_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"CRM_TIMEZONE={value!r} is not a known time zone (try Europe/London)") from None
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value.strip()):
+            raise ValueError(f"DIGEST_TIME={value!r} must be HH:MM, e.g. 08:00")
+        return value.strip()
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        parts = value.split("-")
+        if len(parts) != 2 or not all(_HHMM.match(p.strip()) for p in parts):
+            raise ValueError(f"BUSINESS_HOURS={value!r} must look like 09:00-18:00")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.crm_timezone)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

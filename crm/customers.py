@@ -1,0 +1,132 @@
+"""Finding and changing customers: the queries every handler shares."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.errors import Ambiguous, NotFound, UserError
+from crm.models import Company, Customer, Staff
+from crm.search import refresh_search_text, search_customers
+from crm.types import utcnow
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def phone_key(phone: str | None) -> str | None:
+    digits = re.sub(r"\D", "", phone or "")
+    return digits[-15:] if len(digits) >= 6 else None
+
+
+def resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Customer:
+    """A customer named by `#id`, a quoted full name, or one word of name, company or email.
+
+    Never guesses: several plausible matches raise ``Ambiguous`` with the candidates.
+    """
+    ref = ref.strip()
+    if not ref:
+        raise UserError("Name a customer: a quoted name, one word of their name or company, or #id.")
+    if ref.startswith("#") and ref[1:].isdigit():
+        customer = session.get(Customer, int(ref[1:]))
+        if customer is None or customer.forgotten_at is not None:
+            raise NotFound(f"There is no customer {ref}.")
+        return customer
+    key = ref.casefold()
+    live = col(Customer.forgotten_at).is_(None)
+    exact = session.exec(select(Customer).where(Customer.name_key == key, live).limit(6)).all()
+    if len(exact) == 1:
+        return exact[0]
+    if len(exact) > 1:
+        raise _ambiguous(session, f"{len(exact)} customers are called “{ref}”.", exact)
+    if "@" in ref:
+        by_email = session.exec(select(Customer).where(func.lower(Customer.email) == key, live).limit(6)).all()
+        if len(by_email) == 1:
+            return by_email[0]
+    company = session.exec(select(Company).where(func.lower(Company.name) == key)).first()
+    if company is not None:
+        staff_at = session.exec(select(Customer).where(Customer.company_id == company.id, live).limit(6)).all()
+        if len(staff_at) == 1:
+            return staff_at[0]
+        if staff_at:
+            raise _ambiguous(session, f"{company.name} has several contacts.", staff_at)
+    hits = search_customers(session, ref, limit=6)
+    strong = [c for c, s in hits if s >= 80]
+    if len(strong) == 1:
+        return strong[0]
+    if len(strong) > 1:
+        raise _ambiguous(session, f"“{ref}” matches several customers.", strong)
+    if hits:
+        raise _ambiguous(session, f"No customer is called “{ref}”. Did you mean one of these?",
+                         [c for c, _ in hits])
+    raise NotFound(f"No customer matches “{ref}”. Try `/crm find {ref[:20]}` or add them with "
+                   f"`/crm add \"{ref[:40]}\"`.")
+
+
+def _ambiguous(session: Session, message: str, customers: list[Customer]) -> Ambiguous:
+    """Candidates as plain (id, label) pairs: they outlive the rolled-back session."""
+    labels = []
+    for c in customers[:8]:
+        company = company_name(session, c)
+        labels.append((c.id, f"#{c.id} {c.name}" + (f" · {company}" if company else "")))
+    return Ambiguous(message, labels)
+
+
+def resolve_staff(session: Session, ref: str) -> Staff:
+    """`@U123` (Slack id), `@name`, a name or an email."""
+    ref = ref.strip().lstrip("@")
+    if not ref:
+        raise UserError("Name a colleague: @name, their Slack mention or email.")
+    stmt = select(Staff).where(col(Staff.active).is_(True))
+    for cond in (Staff.slack_user_id == ref, func.lower(Staff.name) == ref.lower(),
+                 func.lower(Staff.email) == ref.lower()):
+        found = session.exec(stmt.where(cond)).first()
+        if found:
+            return found
+    first_names = session.exec(stmt.where(func.lower(Staff.name).like(ref.lower() + " %"))).all()
+    if len(first_names) == 1:
+        return first_names[0]
+    raise NotFound(f"No colleague called “{ref}”. An admin can add them with `crm-bot staff add`.")
+
+
+def get_or_create_company(session: Session, name: str | None) -> Company | None:
+    name = (name or "").strip()
+    if not name:
+        return None
+    company = session.exec(select(Company).where(func.lower(Company.name) == name.lower())).first()
+    if company is None:
+        company = Company(name=name)
+        session.add(company)
+        session.flush()
+    return company
+
+
+def create_customer(session: Session, name: str, *, company: str | None = None, email: str | None = None,
+                    phone: str | None = None, tier: str = "standard", stage: str = "lead",
+                    owner: Staff | None = None, tags: str = "", language: str = "en",
+                    telegram_chat_id: int | None = None, telegram_username: str | None = None) -> Customer:
+    name = " ".join(name.split())
+    if not name:
+        raise UserError("A customer needs a name.")
+    if email and not EMAIL.match(email):
+        raise UserError(f"“{email}” is not an email address (expected name@example.com).")
+    company_row = get_or_create_company(session, company)
+    customer = Customer(name=name, company_id=company_row.id if company_row else None, email=email or None,
+                        phone=phone or None, phone_key=phone_key(phone), tier=tier, stage=stage,
+                        owner_id=owner.id if owner else None, tags=tags, language=language,
+                        telegram_chat_id=telegram_chat_id, telegram_username=telegram_username)
+    refresh_search_text(session, customer)
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def touch(customer: Customer) -> None:
+    customer.updated_at = utcnow()
+
+
+def company_name(session: Session, customer: Customer) -> str | None:
+    if customer.company_id is None:
+        return None
+    company = session.get(Company, customer.company_id)
+    return company.name if company else None

@@ -1,0 +1,39 @@
+"""Writing interactions, exactly once per platform message."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from crm.models import Customer, Interaction, Staff
+from crm.types import utcnow
+
+
+def log_interaction(session: Session, customer: Customer, *, kind: str, text: str, staff: Staff | None,
+                    occurred_at: datetime | None = None, channel: str = "console", direction: str = "outbound",
+                    source: tuple[str, str] | None = None, ticket_id: int | None = None,
+                    campaign_id: int | None = None) -> Interaction:
+    """Store an interaction. With ``source`` (platform, message id) a repeat returns the stored row."""
+    if source is not None:
+        existing = session.exec(select(Interaction).where(Interaction.source_platform == source[0],
+                                                          Interaction.source_message_id == str(source[1]))).first()
+        if existing is not None:
+            return existing
+    interaction = Interaction(customer_id=customer.id, staff_id=staff.id if staff else None, kind=kind,
+                              direction=direction, channel=channel, text=text, occurred_at=occurred_at or utcnow(),
+                              source_platform=source[0] if source else None,
+                              source_message_id=str(source[1]) if source else None,
+                              ticket_id=ticket_id, campaign_id=campaign_id)
+    try:
+        with session.begin_nested():
+            session.add(interaction)
+            session.flush()
+    except IntegrityError:
+        # another instance stored the same platform message a moment ago
+        return session.exec(select(Interaction).where(Interaction.source_platform == source[0],
+                                                      Interaction.source_message_id == str(source[1]))).one()
+    if direction != "internal" and (customer.last_contact_at is None or interaction.occurred_at > customer.last_contact_at):
+        customer.last_contact_at = interaction.occurred_at
+        session.add(customer)
+    return interaction

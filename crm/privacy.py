@@ -1,0 +1,85 @@
+"""Privacy requests: everything held on a customer (GDPR art. 15) and erasure (art. 17)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlmodel import Session, SQLModel, col, delete, or_, select
+
+from crm import audit
+from crm.models import (AuditEvent, CampaignRecipient, Customer, CustomerInsight, Deal, Interaction, InviteToken,
+                        RecommendationFeedback, Relationship, Staff, Task, Ticket)
+from crm.customers import company_name
+from crm.types import utcnow
+
+ERASED = "[erased]"
+
+
+def _row(model: SQLModel) -> dict:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in model.model_dump().items()}
+
+
+def export_customer(session: Session, customer: Customer) -> dict:
+    cid = customer.id
+    rows = lambda model, *conds: [_row(r) for r in session.exec(select(model).where(*conds)).all()]  # noqa: E731
+    data = {
+        "exported_at": utcnow().isoformat(),
+        "customer": _row(customer) | {"company": company_name(session, customer)},
+        "interactions": rows(Interaction, Interaction.customer_id == cid),
+        "deals": rows(Deal, Deal.customer_id == cid),
+        "follow_ups": rows(Task, Task.customer_id == cid),
+        "tickets": rows(Ticket, Ticket.customer_id == cid),
+        "relationships": rows(Relationship, or_(Relationship.from_customer_id == cid,
+                                                Relationship.to_customer_id == cid)),
+        "campaign_messages": rows(CampaignRecipient, CampaignRecipient.customer_id == cid),
+        "audit_trail": rows(AuditEvent, AuditEvent.customer_id == cid),
+    }
+    data["customer"].pop("search_text", None)
+    data["customer"].pop("name_key", None)
+    return data
+
+
+def export_json(session: Session, customer: Customer) -> str:
+    return json.dumps(export_customer(session, customer), ensure_ascii=False, indent=2, default=str)
+
+
+def forget_customer(session: Session, customer: Customer, *, actor: Staff | None, platform: str,
+                    actor_label: str | None = None) -> None:
+    """Erase personal data and message text; keep anonymous counts, dates and amounts."""
+    cid = customer.id
+    counts = {"interactions": len(session.exec(select(Interaction.id).where(Interaction.customer_id == cid)).all())}
+    for interaction in session.exec(select(Interaction).where(Interaction.customer_id == cid)).all():
+        interaction.text = ""
+        session.add(interaction)
+    for task in session.exec(select(Task).where(Task.customer_id == cid)).all():
+        task.title = ERASED
+        if task.status == "open":
+            task.status = "cancelled"
+        session.add(task)
+    for deal in session.exec(select(Deal).where(Deal.customer_id == cid)).all():
+        deal.title = ""
+        session.add(deal)
+    for ticket in session.exec(select(Ticket).where(Ticket.customer_id == cid)).all():
+        ticket.subject = ""
+        session.add(ticket)
+    session.exec(delete(Relationship).where(or_(Relationship.from_customer_id == cid,
+                                                Relationship.to_customer_id == cid)))
+    session.exec(delete(InviteToken).where(InviteToken.customer_id == cid))
+    session.exec(delete(CustomerInsight).where(CustomerInsight.customer_id == cid))
+    session.exec(delete(RecommendationFeedback).where(RecommendationFeedback.customer_id == cid))
+    customer.name = f"Erased customer #{cid}"
+    customer.name_key = ""
+    customer.email = customer.phone = customer.phone_key = customer.telegram_username = None
+    customer.telegram_chat_id = None
+    customer.tags = ""
+    customer.search_text = ""
+    customer.marketing_opt_out = True
+    customer.forgotten_at = utcnow()
+    session.add(customer)
+    # earlier audit entries may quote personal data in their detail
+    for event in session.exec(select(AuditEvent).where(AuditEvent.customer_id == cid,
+                                                       col(AuditEvent.detail) != "")).all():
+        event.detail = ""
+        session.add(event)
+    audit.record(session, "customer.forget", actor=actor, actor_label=actor_label, platform=platform,
+                 customer_id=cid, **counts)

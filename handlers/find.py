@@ -1,0 +1,21 @@
+"""`/crm find`: search customers by name, company, email or phone, ranked."""
+from __future__ import annotations
+
+from bot.registry import command
+from bot.replies import Button, Item, Reply
+from crm.search import search_customers
+from handlers.cards import customer_label
+
+
+@command("find", usage="find <words>", summary="search customers (partial, misspelt or Chinese names work)",
+         examples=["find glob", "find 王", "find ops@globex"], aliases=("search",))
+def find(ctx) -> Reply:
+    query = ctx.command.text.strip()
+    if not query:
+        raise ctx.fail(ctx.t("What should I look for? e.g. `/crm find globex`.", "要查找什么？例如 `/crm find 王伟`。"))
+    hits = search_customers(ctx.session, query[:200], limit=10)
+    if not hits:
+        return Reply(text=ctx.t("No customer matches “{q}”.", "没有找到与“{q}”匹配的客户。", q=query[:80]))
+    items = [Item(customer_label(ctx.session, c), [Button("Show", f"show #{c.id}")]) for c, _ in hits]
+    return Reply(text=ctx.t("{n} match(es) for “{q}”:", "“{q}”共找到 {n} 个结果：", n=len(hits), q=query[:80]),
+                 items=items)

@@ -1,0 +1,34 @@
+"""`/crm invite`: a Telegram deep link that binds the customer's chat to their record."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from bot.registry import command
+from bot.replies import Reply
+from crm.models import InviteToken
+from handlers.cards import customer_label
+
+INVITE_DAYS = 14
+
+
+@command("invite", usage="invite <customer>", summary="a Telegram link that connects the customer's chat",
+         group="Customers on Telegram", examples=["invite globex"])
+def invite(ctx) -> Reply:
+    if not ctx.command.tokens:
+        raise ctx.fail(ctx.t("Which customer?", "哪位客户？"))
+    tok = ctx.command.tokens[0]
+    customer = ctx.customer(" ".join(ctx.command.args) if not tok.quoted else tok.value, quoted=tok.quoted)
+    token = secrets.token_urlsafe(18)  # 24 url-safe characters; Telegram allows up to 64
+    ctx.session.add(InviteToken(token=token, customer_id=customer.id, created_by_id=ctx.actor.id,
+                                expires_at=ctx.now + timedelta(days=INVITE_DAYS)))
+    ctx.audit("invite.create", customer)
+    username = ctx.services.get("telegram_bot_username")
+    link = f"https://t.me/{username}?start={token}" if username else None
+    text = ctx.t("Send this link to {who}. When they open it, their Telegram chat is connected to the record "
+                 "(valid {d} days).", "把这个链接发给 {who}。对方打开后，其 Telegram 对话将绑定到客户记录（{d} 天内有效）。",
+                 who=customer_label(ctx.session, customer), d=INVITE_DAYS)
+    fields = [("Link", link or f"https://t.me/<your_bot>?start={token}")]
+    if not link:
+        fields.append(("Note", "Telegram is not configured here (TELEGRAM_BOT_TOKEN), so the bot's name is unknown."))
+    return Reply(text=text, fields=fields)

@@ -1,0 +1,71 @@
+"""`/crm export`, `/crm forget`, `/crm audit`: privacy requests and the audit trail (admins)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from bot.registry import command
+from bot.replies import Button, Item, Reply
+from crm.models import AuditEvent
+from crm.privacy import export_json, forget_customer
+
+
+def _customer(ctx):
+    tokens = [t for t in ctx.command.tokens if t.value.lower() != "confirm" or t.quoted]
+    if not tokens:
+        raise ctx.fail(ctx.t("Which customer?", "哪位客户？"))
+    return ctx.customer(" ".join(t.value for t in tokens), quoted=tokens[0].quoted)
+
+
+@command("export", usage="export <customer>", summary="everything held on a customer, as a JSON file (GDPR art. 15)",
+         permission="privacy.export", group="Privacy", examples=["export globex"])
+def export(ctx) -> Reply:
+    customer = _customer(ctx)
+    folder = Path(os.environ.get("CRM_EXPORT_DIR", "exports"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"customer-{customer.id}-{ctx.now:%Y%m%d-%H%M%S}.json"
+    path.write_text(export_json(ctx.session, customer), encoding="utf-8")
+    ctx.audit("privacy.export", customer)
+    return Reply(text=ctx.t("Everything held on {name} (#{id}) is in the attached JSON file.",
+                            "{name}（#{id}）的全部数据已导出为 JSON 文件。", name=customer.name, id=customer.id),
+                 file_path=str(path))
+
+
+@command("forget", usage="forget <customer>", summary="erase a customer's personal data (GDPR art. 17), after confirming",
+         permission="privacy.forget", group="Privacy", examples=["forget globex"])
+def forget(ctx) -> Reply:
+    customer = _customer(ctx)
+    confirmed = any(t.value.lower() == "confirm" and not t.quoted for t in ctx.command.tokens)
+    if not confirmed:
+        return Reply(text=ctx.t("This erases {name}'s personal data and message text for good; anonymous counts stay. "
+                                "Are you sure?", "这将永久删除 {name} 的个人数据和消息内容（保留匿名统计）。确定吗？",
+                                name=customer.name),
+                     buttons=[Button(ctx.t("Erase", "删除"), f"forget #{customer.id} confirm", style="danger",
+                                     confirm=ctx.t("Erase this customer's personal data?", "确定删除？"))])
+    name = customer.name
+    forget_customer(ctx.session, customer, actor=ctx.actor, platform=ctx.message.platform)
+    return Reply(text=ctx.t("Erased {name}'s personal data (now “Erased customer #{id}”). The erasure is recorded in "
+                            "the audit trail.", "已删除 {name} 的个人数据，记录已写入审计日志。", name=name, id=customer.id))
+
+
+@command("audit", usage="audit <customer>", summary="who read or changed a customer, and when",
+         permission="audit.read", group="Privacy", examples=["audit globex"])
+def audit_trail(ctx) -> Reply:
+    customer = _customer(ctx)
+    rows = ctx.session.exec(select(AuditEvent).where(AuditEvent.customer_id == customer.id)
+                            .order_by(col(AuditEvent.at).desc()).limit(25)).all()
+    ctx.audit("audit.read", customer)
+    items = []
+    for e in rows:
+        detail = ""
+        if e.detail:
+            try:
+                detail = " · " + ", ".join(f"{k}={v}" for k, v in json.loads(e.detail).items())[:120]
+            except ValueError:
+                detail = ""
+        items.append(Item(f"{ctx.fmt(e.at)} · {e.actor} via {e.platform} · {e.action}{detail}"))
+    return Reply(text=ctx.t("Audit trail of {name} (latest {n}):", "{name} 的审计记录（最近 {n} 条）：",
+                            name=customer.name, n=len(rows)), items=items)
