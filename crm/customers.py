@@ -43,14 +43,20 @@ def resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Cus
         by_email = session.exec(select(Customer).where(func.lower(Customer.email) == key, live).limit(6)).all()
         if len(by_email) == 1:
             return by_email[0]
+    hits = search_customers(session, ref, limit=8)
+    # a match on the customer's own name beats a match on their company or email
+    by_name = [c for c, s in hits if s >= 88]
+    if len(by_name) == 1:
+        return by_name[0]
+    if len(by_name) > 1:
+        raise _ambiguous(session, f"“{ref}” matches several customers.", by_name)
     company = session.exec(select(Company).where(func.lower(Company.name) == key)).first()
     if company is not None:
-        staff_at = session.exec(select(Customer).where(Customer.company_id == company.id, live).limit(6)).all()
+        staff_at = session.exec(select(Customer).where(Customer.company_id == company.id, live).limit(8)).all()
         if len(staff_at) == 1:
             return staff_at[0]
         if staff_at:
             raise _ambiguous(session, f"{company.name} has several contacts.", staff_at)
-    hits = search_customers(session, ref, limit=6)
     strong = [c for c, s in hits if s >= 80]
     if len(strong) == 1:
         return strong[0]

@@ -1,0 +1,89 @@
+"""Wiring: one store, one engine, the configured adapters, the HTTP server and the scheduler."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.delivery import Delivery
+from bot.engine import Engine
+from bot.settings import Settings
+from crm.db import Database
+
+log = logging.getLogger("crm.app")
+
+
+class App:
+    """Everything `crm-bot run` starts. Adapters add routes and register senders."""
+
+    def __init__(self, settings: Settings, db: Database | None = None, *, clock=None, instance: str | None = None):
+        self.settings = settings
+        self.db = db or Database(settings.database_url)
+        self.delivery = Delivery()
+        self.engine = Engine(self.db, settings, clock=clock, services={"delivery": self.delivery})
+        self.instance = instance or f"{socket.gethostname()}-{id(self):x}"
+        self.adapters: list = []
+        self.scheduler = None
+        self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"])]
+
+    def add_adapter(self, adapter) -> None:
+        self.adapters.append(adapter)
+        self.routes.extend(getattr(adapter, "routes", []))
+
+    def configure_adapters(self) -> None:
+        """Slack and Telegram when their credentials are set."""
+        if self.settings.slack_enabled:
+            from integrations.slack import SlackAdapter
+
+            self.add_adapter(SlackAdapter(self))
+        if self.settings.telegram_enabled:
+            from integrations.telegram import TelegramAdapter
+
+            self.add_adapter(TelegramAdapter(self))
+
+    def configure_scheduler(self) -> None:
+        try:
+            from scheduler.service import SchedulerService
+        except ImportError:  # the scheduler capability has not landed in this build
+            return
+        self.scheduler = SchedulerService(self)
+
+    async def healthz(self, request: Request) -> JSONResponse:
+        ok = await asyncio.to_thread(self.db.ping)
+        return JSONResponse({"ok": ok, "instance": self.instance}, status_code=200 if ok else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app=None):
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        for adapter in self.adapters:
+            await adapter.start()
+        if self.scheduler is not None:
+            await self.scheduler.start()
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        for adapter in reversed(self.adapters):
+            with contextlib.suppress(Exception):
+                await adapter.stop()
+
+    def asgi(self) -> Starlette:
+        return Starlette(routes=self.routes, lifespan=self.lifespan)
+
+    async def serve(self, host: str, port: int) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on")
+        await uvicorn.Server(config).serve()

@@ -1,0 +1,51 @@
+"""`crm-bot export`: customers, interactions or the audit trail as CSV or JSON, streamed."""
+from __future__ import annotations
+
+import csv
+import json
+from typing import IO
+
+from sqlalchemy import select
+
+from crm.db import Database
+from crm.models import AuditEvent, Company, Customer, Interaction, Staff
+
+QUERIES = {
+    "customers": lambda: (
+        select(Customer.id, Customer.name, Company.name.label("company"), Customer.email, Customer.phone,
+               Customer.tier, Customer.stage, Staff.name.label("owner"), Customer.tags, Customer.language,
+               Customer.telegram_username, Customer.marketing_opt_out, Customer.last_contact_at, Customer.created_at)
+        .outerjoin(Company, Company.id == Customer.company_id).outerjoin(Staff, Staff.id == Customer.owner_id)
+        .where(Customer.forgotten_at.is_(None)).order_by(Customer.id)),
+    "interactions": lambda: (
+        select(Interaction.id, Interaction.customer_id, Customer.name.label("customer"), Interaction.kind,
+               Interaction.direction, Interaction.channel, Interaction.text, Interaction.occurred_at,
+               Staff.name.label("staff"))
+        .join(Customer, Customer.id == Interaction.customer_id).outerjoin(Staff, Staff.id == Interaction.staff_id)
+        .order_by(Interaction.id)),
+    "audit": lambda: (
+        select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.platform, AuditEvent.action,
+               AuditEvent.customer_id, AuditEvent.detail).order_by(AuditEvent.id)),
+}
+
+
+def export(db: Database, what: str, fmt: str, out: IO[str]) -> int:
+    query = QUERIES[what]()
+    count = 0
+    with db.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+        keys = list(result.keys())
+        if fmt == "csv":
+            writer = csv.writer(out)
+            writer.writerow(keys)
+            for row in result:
+                writer.writerow(["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in row])
+                count += 1
+        else:
+            out.write("[")
+            for row in result:
+                record = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in zip(keys, row)}
+                out.write(("," if count else "") + "\n  " + json.dumps(record, ensure_ascii=False))
+                count += 1
+            out.write("\n]\n")
+    return count

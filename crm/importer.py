@@ -1,0 +1,130 @@
+"""CSV import of customers: good rows kept, bad rows reported by line number and skipped."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot.errors import UserError
+from crm import audit
+from crm.customers import EMAIL, create_customer, resolve_staff
+from crm.db import Database
+from crm.models import CUSTOMER_STAGES, TIERS, Customer
+
+COLUMNS = {"name", "company", "email", "phone", "tier", "stage", "owner", "tags", "language"}
+ALIASES = {"full name": "name", "customer": "name", "organisation": "company", "organization": "company",
+           "e-mail": "email", "mobile": "phone", "telephone": "phone", "姓名": "name", "名称": "name", "公司": "company",
+           "邮箱": "email", "电话": "phone", "手机": "phone", "负责人": "owner", "标签": "tags"}
+BATCH = 500
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.errors)
+
+
+def _header(names: list[str]) -> dict[str, int]:
+    mapping = {}
+    for i, raw in enumerate(names):
+        key = raw.strip().lower()
+        key = ALIASES.get(key, key)
+        if key in COLUMNS and key not in mapping:
+            mapping[key] = i
+    if "name" not in mapping:
+        raise UserError(f"The CSV needs a 'name' column (found: {', '.join(n.strip() for n in names) or 'nothing'}).")
+    return mapping
+
+
+def _check(row: dict, owner_ok: Callable[[str], object]) -> str | None:
+    if not row.get("name", "").strip():
+        return "name is empty"
+    if len(row["name"]) > 200:
+        return "name is longer than 200 characters"
+    if row.get("email") and not EMAIL.match(row["email"]):
+        return f"email “{row['email'][:60]}” is not an email address"
+    if row.get("tier") and row["tier"].lower() not in TIERS:
+        return f"tier “{row['tier'][:20]}” is not one of {', '.join(TIERS)}"
+    if row.get("stage") and row["stage"].lower() not in CUSTOMER_STAGES:
+        return f"stage “{row['stage'][:20]}” is not one of {', '.join(CUSTOMER_STAGES)}"
+    if row.get("language") and row["language"].lower() not in ("en", "zh"):
+        return "language must be en or zh"
+    return None
+
+
+def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv import",
+                     on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")  # Excel in a Chinese locale
+        except UnicodeDecodeError:
+            raise UserError(f"{path} is not UTF-8 or GB18030 text; save it as CSV UTF-8.") from None
+    text = text.replace("\x00", "")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise UserError(f"{path} is empty.") from None
+    except csv.Error as exc:
+        raise UserError(f"{path} is not a readable CSV file: {exc}.") from None
+    columns = _header(header)
+    rows = []
+    report = ImportReport()
+    try:
+        for record in reader:
+            rows.append((reader.line_num, record))
+    except csv.Error as exc:
+        report.errors.append((reader.line_num, f"unreadable CSV ({exc}); the rest of the file was not read"))
+    total = len(rows)
+    with db.session() as session:
+        seen_emails = set()
+        owners: dict[str, int | None] = {}
+        for n, (line, record) in enumerate(rows, 1):
+            if not any(cell.strip() for cell in record):
+                continue
+            row = {k: (record[i].strip() if i < len(record) else "") for k, i in columns.items()}
+            problem = _check(row, None)
+            owner = None
+            if problem is None and row.get("owner"):
+                try:
+                    owner = resolve_staff(session, row["owner"])
+                except UserError:
+                    problem = f"owner “{row['owner'][:40]}” is not a staff member"
+            email = (row.get("email") or "").lower()
+            if problem is None and email:
+                if email in seen_emails or session.exec(
+                        select(Customer.id).where(func.lower(Customer.email) == email)).first():
+                    problem = f"a customer with email {email} already exists"
+            if problem:
+                report.errors.append((line, problem))
+            else:
+                try:
+                    with session.begin_nested():
+                        customer = create_customer(
+                            session, row["name"], company=row.get("company"), email=row.get("email") or None,
+                            phone=row.get("phone") or None, tier=(row.get("tier") or "standard").lower(),
+                            stage=(row.get("stage") or "lead").lower(), owner=owner, tags=row.get("tags", ""),
+                            language=(row.get("language") or "en").lower())
+                    seen_emails.add(email)
+                    report.imported += 1
+                    audit.record(session, "customer.import", actor_label=actor_label, platform="cli",
+                                 customer_id=customer.id, line=line)
+                except UserError as err:
+                    report.errors.append((line, err.message))
+            if n % BATCH == 0:
+                session.commit()
+            if on_progress:
+                on_progress(n, total)
+    return report
