@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.types import UTCDateTime, utcnow
@@ -274,8 +274,6 @@ class RecommendationFeedback(SQLModel, table=True):
     action: str = Field(max_length=16)  # accepted | snoozed | dismissed
     at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
     hidden_until: Optional[datetime] = Field(default=None, sa_column=_ts())
-    # what the recommendation said when answered ("silent,deal,risk"): the next training learns from it
-    reason_kinds: str = Field(default="", sa_column=Column(String(200), nullable=False, server_default=""))
 
 
 class CustomerInsight(SQLModel, table=True):
@@ -289,9 +287,6 @@ class CustomerInsight(SQLModel, table=True):
     community: Optional[int] = Field(default=None, index=True)
     pagerank: Optional[float] = Field(default=None)
     betweenness: Optional[float] = Field(default=None)
-    # `/crm next`: how much contacting this customer today is worth, and why (JSON list of reasons)
-    priority: Optional[float] = Field(default=None)
-    priority_reasons: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     computed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
 
 
@@ -319,3 +314,45 @@ class CampaignRecipient(SQLModel, table=True):
     error: Optional[str] = Field(default=None, max_length=300)
     telegram_message_id: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
     sent_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+
+
+class InboxOutbox(SQLModel, table=True):
+    """What the customer inbox owes Telegram or Slack, written in the same transaction as its cause.
+
+    A sender delivers rows after commit and marks them sent, so a crash in between delays a
+    message instead of losing it; rows of one chat or thread go out in id order.
+    """
+
+    __tablename__ = "inbox_outbox"
+    __table_args__ = (Index("ix_inbox_outbox_status_due", "status", "next_attempt_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    target: str = Field(max_length=16)  # telegram | slack
+    kind: str = Field(default="message", max_length=24)  # message | note | rating | out_of_office | notice
+    ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id", index=True)
+    customer_id: Optional[int] = Field(default=None, foreign_key="customer.id", index=True)
+    chat_id: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    interaction_id: Optional[int] = Field(default=None, foreign_key="interaction.id")
+    payload: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    attempts: int = Field(default=0)
+    next_attempt_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+    claimed_by: Optional[str] = Field(default=None, max_length=100)
+    claimed_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+    last_error: Optional[str] = Field(default=None, max_length=300)
+    result: Optional[str] = Field(default=None, max_length=64)  # Telegram message id or Slack ts
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    sent_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+
+
+class TelegramCallback(SQLModel, table=True):
+    """A button sent to a staff member on Telegram, by short key: callback_data holds 64 bytes at most."""
+
+    __tablename__ = "telegram_callback"
+
+    key: str = Field(primary_key=True, max_length=24)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    command: str = Field(sa_column=Column(Text, nullable=False))
+    form: Optional[str] = Field(default=None, max_length=16)
+    confirm: Optional[str] = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
