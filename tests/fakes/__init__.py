@@ -1,0 +1,1 @@
+"""Stand-ins for the remote Slack and Telegram APIs (real HTTP servers on loopback)."""
