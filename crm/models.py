@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.types import UTCDateTime, utcnow
@@ -274,6 +274,8 @@ class RecommendationFeedback(SQLModel, table=True):
     action: str = Field(max_length=16)  # accepted | snoozed | dismissed
     at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
     hidden_until: Optional[datetime] = Field(default=None, sa_column=_ts())
+    # what the recommendation said when answered ("silent,deal,risk"): the next training learns from it
+    reason_kinds: str = Field(default="", sa_column=Column(String(200), nullable=False, server_default=""))
 
 
 class CustomerInsight(SQLModel, table=True):
@@ -287,6 +289,9 @@ class CustomerInsight(SQLModel, table=True):
     community: Optional[int] = Field(default=None, index=True)
     pagerank: Optional[float] = Field(default=None)
     betweenness: Optional[float] = Field(default=None)
+    # `/crm next`: how much contacting this customer today is worth, and why (JSON list of reasons)
+    priority: Optional[float] = Field(default=None)
+    priority_reasons: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     computed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
 
 
