@@ -85,6 +85,8 @@ class Customer(SQLModel, table=True):
     telegram_blocked: bool = Field(default=False)
     # denormalised text the search index reads: name, company, email, phone, tags
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # Chinese characters and character pairs as words: names like 王伟 are too short for trigrams
+    search_cjk: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     last_contact_at: Optional[datetime] = Field(default=None, sa_column=_ts(index=True))
     churned_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     forgotten_at: Optional[datetime] = Field(default=None, sa_column=_ts())

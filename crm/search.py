@@ -1,7 +1,11 @@
 """Customer search: partial, misspelt and Chinese names, company and email, ranked.
 
-The database narrows (SQLite FTS5 trigram index, PostgreSQL pg_trgm) to a few hundred
-candidates; rapidfuzz ranks them. Nothing scans all customers in Python.
+The database narrows to a few hundred candidates with an index (SQLite FTS5 trigram table,
+PostgreSQL pg_trgm, plus a range scan on the casefolded name); rapidfuzz ranks them in
+Python on plain tuples. Nothing scans all customers.
+
+Misspellings are found in stages, cheapest first: the text as typed, then each word cut
+back to its first letters ("globx" finds "glob…"), then any shared trigram, ranked by bm25.
 """
 from __future__ import annotations
 
@@ -13,8 +17,11 @@ from sqlmodel import Session, col, select
 
 from crm.models import Company, Customer
 
-CANDIDATES = 200
+CANDIDATES = 300
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_NAME_WORDS = re.compile(r"[\s\-_,.]+")
+_TEXT_WORDS = re.compile(r"[\s|@.\-_,]+")
 
 
 def build_search_text(name: str, company: str | None = None, email: str | None = None,
@@ -23,77 +30,131 @@ def build_search_text(name: str, company: str | None = None, email: str | None =
     return " | ".join(p.strip() for p in parts if p and p.strip()).casefold()
 
 
+def build_search_cjk(*texts: str | None) -> str:
+    """Every Chinese character and adjacent pair as a word: 王伟 -> "王 伟 王伟"."""
+    words: list[str] = []
+    for chunk in texts:
+        for run in _CJK_RUN.findall(chunk or ""):
+            words.extend(run)
+            words.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return " ".join(dict.fromkeys(words))
+
+
 def refresh_search_text(session: Session, customer: Customer) -> None:
     company = session.get(Company, customer.company_id) if customer.company_id else None
-    customer.search_text = build_search_text(customer.name, company.name if company else None,
-                                             customer.email, customer.phone, customer.tags)
+    company_name = company.name if company else None
+    customer.search_text = build_search_text(customer.name, company_name, customer.email, customer.phone,
+                                             customer.tags)
+    customer.search_cjk = build_search_cjk(customer.name, company_name)
     customer.name_key = customer.name.casefold()
 
 
-def _fts_phrase(term: str) -> str:
+def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _candidate_ids(session: Session, q: str) -> list[int]:
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        if len(q) >= 3:
-            ids = [r[0] for r in session.execute(
-                text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :m ORDER BY rank LIMIT :n"),
-                {"m": _fts_phrase(q), "n": CANDIDATES})]
-            if len(ids) < 10 and len(q) >= 4:
-                # misspellings: any shared trigram, best-ranked first
-                grams = {q[i:i + 3] for i in range(len(q) - 2)}
-                match = " OR ".join(_fts_phrase(g) for g in sorted(grams))
-                ids += [r[0] for r in session.execute(
-                    text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :m ORDER BY rank LIMIT :n"),
-                    {"m": match, "n": CANDIDATES}) if r[0] not in ids]
-            return ids
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return [r[0] for r in session.execute(
-            text("SELECT id FROM customer WHERE search_text LIKE :p ESCAPE '\\' LIMIT :n"),
-            {"p": like, "n": CANDIDATES})]
-    if dialect == "postgresql":
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        ids = [r[0] for r in session.execute(
-            text("SELECT id FROM customer WHERE search_text ILIKE :p LIMIT :n"), {"p": like, "n": CANDIDATES})]
-        if len(ids) < 10 and len(q) >= 3:
-            ids += [r[0] for r in session.execute(
-                text("SELECT id FROM customer WHERE :q <% search_text "
-                     "ORDER BY word_similarity(:q, search_text) DESC LIMIT :n"),
-                {"q": q, "n": CANDIDATES}) if r[0] not in ids]
-        return ids
-    like = f"%{q}%"
-    return list(session.exec(select(Customer.id).where(col(Customer.search_text).like(like)).limit(CANDIDATES)))
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def score(q: str, customer: Customer) -> float:
-    """0-100: exact name 100, name word prefix ~95, substring ~85, then fuzzy similarity."""
-    name = customer.name.casefold()
-    hay = customer.search_text
+Row = tuple[int, str, str]  # id, name, search_text
+
+
+def _rows(session: Session, sql: str, **params) -> list[Row]:
+    return [tuple(r) for r in session.execute(text(sql), params)]
+
+
+def _name_prefix(session: Session, q: str) -> list[Row]:
+    # an index range scan on name_key: exact and prefix matches of the name itself
+    return _rows(session, "SELECT id, name, search_text FROM customer WHERE name_key >= :lo AND name_key < :hi "
+                          "AND forgotten_at IS NULL LIMIT :n", lo=q, hi=q + "\uffff", n=CANDIDATES)
+
+
+def _sqlite_candidates(session: Session, q: str) -> list[Row]:
+    base = ("SELECT c.id, c.name, c.search_text FROM customer_fts f JOIN customer c ON c.id = f.rowid "
+            "WHERE customer_fts MATCH :m AND c.forgotten_at IS NULL")
+    words = [w for w in q.split() if w]
+    if _is_short_cjk(q):
+        return _rows(session, "SELECT c.id, c.name, c.search_text FROM customer_fts_cjk f JOIN customer c "
+                              "ON c.id = f.rowid WHERE customer_fts_cjk MATCH :m AND c.forgotten_at IS NULL LIMIT :n",
+                     m=_phrase(q), n=CANDIDATES)
+    if len(q) < 3:
+        # two Latin letters: what starts with them (name prefix above) is what people mean
+        return []
+    rows = _rows(session, base + " LIMIT :n", m=_phrase(q), n=CANDIDATES)
+    if rows:
+        return rows
+    if words and all(len(w) >= 3 for w in words):
+        rows = _rows(session, base + " LIMIT :n", m=" AND ".join(_phrase(w) for w in words), n=CANDIDATES)
+        if rows:
+            return rows
+    # cut each long word back one letter at a time: most typos are near the end
+    for cut in (1, 2):
+        stems = [w[:-cut] if len(w) - cut >= 3 else w for w in words if len(w) >= 3]
+        if stems and any(len(w) >= 4 for w in words):
+            rows = _rows(session, base + " LIMIT :n", m=" AND ".join(_phrase(w) for w in stems), n=CANDIDATES)
+            if rows:
+                return rows
+    grams = sorted({q[i:i + 3] for i in range(len(q) - 2) if q[i:i + 3].strip()})
+    if len(grams) >= 2:
+        return _rows(session, base + " ORDER BY f.rank LIMIT 100", m=" OR ".join(_phrase(g) for g in grams))
+    return []
+
+
+def _is_short_cjk(q: str) -> bool:
+    return len(q) <= 2 and all(_CJK.match(ch) for ch in q)
+
+
+def _postgres_candidates(session: Session, q: str) -> list[Row]:
+    if _is_short_cjk(q):
+        return _rows(session, "SELECT id, name, search_text FROM customer WHERE to_tsvector('simple', search_cjk) "
+                              "@@ to_tsquery('simple', :q) AND forgotten_at IS NULL LIMIT :n", q=q, n=CANDIDATES)
+    rows = _rows(session, "SELECT id, name, search_text FROM customer WHERE search_text ILIKE :p "
+                          "AND forgotten_at IS NULL LIMIT :n", p=_like(q), n=CANDIDATES)
+    if len(rows) < 10 and len(q) >= 3:
+        rows += _rows(session, "SELECT id, name, search_text FROM customer WHERE :q <% search_text "
+                               "AND forgotten_at IS NULL ORDER BY word_similarity(:q, search_text) DESC LIMIT :n",
+                      q=q, n=100)
+    return rows
+
+
+def score(q: str, name: str, hay: str) -> float:
+    """0-100: exact name 100, name word prefix ~95, name substring ~88, other field ~80-84, then fuzzy."""
+    name = name.casefold()
     if name == q:
         return 100.0
-    words = re.split(r"[\s|@.\-_,]+", hay)
-    if any(w.startswith(q) for w in re.split(r"[\s\-_,.]+", name)) or (_CJK.search(q) and name.startswith(q)):
+    if any(w.startswith(q) for w in _NAME_WORDS.split(name)) or name.startswith(q):
         return 95.0 - min(len(name) - len(q), 20) * 0.1
     if q in name:
         return 88.0 - min(len(name) - len(q), 20) * 0.1
-    if any(w.startswith(q) for w in words):
+    if any(w.startswith(q) for w in _TEXT_WORDS.split(hay)):
         return 84.0
     if q in hay:
         return 80.0
-    return 0.7 * max(fuzz.partial_ratio(q, name), fuzz.ratio(q, name), fuzz.partial_ratio(q, hay) * 0.9)
+    return 0.7 * max(fuzz.ratio(q, name), fuzz.partial_ratio(q, name), 0.9 * fuzz.partial_ratio(q, hay))
 
 
 def search_customers(session: Session, query: str, limit: int = 10, min_score: float = 55.0
                      ) -> list[tuple[Customer, float]]:
-    q = " ".join(query.casefold().split())
+    q = " ".join(query.casefold().split())[:200]
     if not q:
         return []
-    ids = _candidate_ids(session, q)
-    if not ids:
+    dialect = session.get_bind().dialect.name
+    rows = _name_prefix(session, q)
+    if dialect == "sqlite":
+        rows += _sqlite_candidates(session, q)
+    elif dialect == "postgresql":
+        rows += _postgres_candidates(session, q)
+    else:
+        rows += _rows(session, "SELECT id, name, search_text FROM customer WHERE search_text LIKE :p LIMIT :n",
+                      p=_like(q), n=CANDIDATES)
+    best: dict[int, tuple[float, str]] = {}
+    for cid, name, hay in rows:
+        if cid not in best:
+            best[cid] = (score(q, name, hay), name)
+    ranked = sorted(((s, name, cid) for cid, (s, name) in best.items() if s >= min_score),
+                    key=lambda t: (-t[0], t[1], t[2]))[:limit]
+    if not ranked:
         return []
-    customers = session.exec(select(Customer).where(col(Customer.id).in_(ids),
-                                                    col(Customer.forgotten_at).is_(None))).all()
-    ranked = sorted(((c, score(q, c)) for c in customers), key=lambda cs: (-cs[1], cs[0].name, cs[0].id))
-    return [(c, s) for c, s in ranked if s >= min_score][:limit]
+    loaded = {c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_([t[2] for t in ranked])))}
+    return [(loaded[cid], s) for s, _name, cid in ranked if cid in loaded]

@@ -122,6 +122,7 @@ def upgrade() -> None:
     sa.Column('marketing_opt_out', sa.Boolean(), nullable=False),
     sa.Column('telegram_blocked', sa.Boolean(), nullable=False),
     sa.Column('search_text', sa.Text(), server_default='', nullable=False),
+    sa.Column('search_cjk', sa.Text(), server_default='', nullable=False),
     sa.Column('last_contact_at', crm.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('churned_at', crm.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('forgotten_at', crm.types.UTCDateTime(timezone=True), nullable=True),
