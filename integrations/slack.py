@@ -1,0 +1,652 @@
+"""The Slack adapter: `/crm`, buttons, modals, the "Log to CRM" shortcut and the App Home, on slack-bolt.
+
+Bolt's async app serves ``POST /slack/events`` inside the ASGI server of `crm-bot run`
+(or connects over Socket Mode when ``SLACK_APP_TOKEN`` is set). Bolt checks signatures and
+timestamps (401 otherwise). Every listener acks first and works afterwards, except modal
+submissions, which must answer validation errors in the ack. Everything the user asked
+for runs through ``Engine.handle`` as that user, so the roles and the validation live in
+one place; this module only translates between Slack and the engine.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from starlette.requests import Request
+from starlette.routing import Route
+
+from bot.delivery import DeliveryError
+from bot.identity import find_staff, link_by_email
+from bot.messages import IncomingMessage
+from bot.registry import lookup
+from bot.replies import Button, Reply
+from crm.events import claim_event
+from crm.models import Staff
+from integrations import slack_blocks as kit
+from integrations.slack_home import build_home
+
+log = logging.getLogger("crm.slack")
+
+APOLOGY = ("Sorry, something went wrong on my side and nothing more was done. "
+           "Please try again; if it keeps happening, tell an admin (ref {ref}).")
+TOO_SLOW = "That took too long — click again, please."
+EMAIL_CACHE_SECONDS = 60
+
+
+# ---- Slack's escaping in slash-command and message text ---------------------------------------
+
+_ANGLE = re.compile(r"<([^<>]*)>")
+
+
+def _unangle(match: re.Match) -> str:
+    inner = match.group(1)
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        return target  # <@U123|alice> → @U123: the engine resolves Slack ids
+    if target.startswith("#"):
+        return "#" + label if label else target
+    if target.startswith("!"):
+        if target.startswith("!subteam^"):
+            return label or "@team"
+        return "@" + (label or target[1:]).lstrip("@")
+    if target.startswith("mailto:"):
+        return label or target[len("mailto:"):]
+    return label or target  # <http://x|label>: what the user typed
+
+
+def unescape(text: str) -> str:
+    """Slack's wire format back to what the user typed: links, mentions and &amp; &lt; &gt;."""
+    text = _ANGLE.sub(_unangle, text or "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# ---- who is clicking -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StaffView:
+    """What the adapter needs of a staff member, read inside a session."""
+
+    id: int
+    name: str
+    timezone: str
+    language: str
+
+    @classmethod
+    def of(cls, staff: Staff | None) -> "StaffView | None":
+        if staff is None:
+            return None
+        return cls(staff.id, staff.name, staff.timezone or "UTC", staff.language or "en")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except Exception:
+            return ZoneInfo("UTC")
+
+
+class SlackIdentity:
+    """A Slack user is the staff member with that Slack id, or the one with their email (linked once)."""
+
+    def __init__(self, db, client: AsyncWebClient):
+        self.db = db
+        self.client = client
+        self._emails: dict[str, tuple[float, str | None]] = {}
+
+    async def resolve(self, user_id: str) -> tuple[StaffView | None, str | None]:
+        """(staff or None, the email from users.info when the id was unknown)."""
+        staff = await asyncio.to_thread(self._find, user_id)
+        if staff is not None:
+            return staff, None
+        email = await self.email_of(user_id)
+        if email is None:
+            return None, None
+        return await asyncio.to_thread(self._link, user_id, email), email
+
+    async def email_of(self, user_id: str) -> str | None:
+        """users.info only for unknown ids; the answer (even "no email") is remembered briefly."""
+        cached = self._emails.get(user_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        email = None
+        try:
+            info = await self.client.users_info(user=user_id)
+            user = info.get("user") or {}
+            if not user.get("is_bot") and not user.get("deleted"):
+                email = (user.get("profile") or {}).get("email") or None
+        except SlackApiError as err:
+            log.info("users.info %s failed: %s", user_id, err.response.get("error"))
+        self._emails[user_id] = (time.monotonic() + EMAIL_CACHE_SECONDS, email)
+        return email
+
+    def _find(self, user_id: str) -> StaffView | None:
+        with self.db.session() as session:
+            return StaffView.of(find_staff(session, "slack", user_id))
+
+    def _link(self, user_id: str, email: str) -> StaffView | None:
+        with self.db.session() as session:
+            return StaffView.of(find_staff(session, "slack", user_id)
+                                or link_by_email(session, "slack", user_id, email))
+
+
+# ---- where an answer goes ----------------------------------------------------------------------
+
+@dataclass
+class Origin:
+    """Where a request came from, so the answer (and any apology) can go back there."""
+
+    user_id: str
+    channel_id: str | None = None
+    response_url: str | None = None
+    home: bool = False
+
+    def metadata(self, **extra) -> dict:
+        data = {"u": self.response_url, "c": self.channel_id, "h": self.home}
+        data.update(extra)
+        return data
+
+    @classmethod
+    def from_metadata(cls, user_id: str, data: dict) -> "Origin":
+        return cls(user_id, data.get("c"), data.get("u"), bool(data.get("h")))
+
+
+def dedup_key(body: dict) -> str | None:
+    """The id under which a delivery is claimed once; None for requests that are safe to repeat."""
+    kind = body.get("type")
+    if kind == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if kind in ("block_actions", "view_submission", "message_action", "shortcut") and body.get("trigger_id"):
+        return f"{kind}:{body['trigger_id']}"
+    return None
+
+
+class SlackAdapter:
+    name = "slack"
+
+    def __init__(self, app):
+        self.app = app
+        settings = app.settings
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url,
+            retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                            AsyncServerErrorRetryHandler(max_retry_count=1)])
+        self.socket_mode = bool(settings.slack_app_token)
+        self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret or "",
+                             request_verification_enabled=not self.socket_mode,
+                             process_before_response=False, raise_error_for_unhandled_request=False)
+        self.identity = SlackIdentity(app.db, self.client)
+        self._register()
+        self.socket_handler = None
+        if self.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self.socket_handler = AsyncSocketModeHandler(self.bolt, settings.slack_app_token)
+            self.routes: list[Route] = []
+        else:
+            self.http_handler = AsyncSlackRequestHandler(self.bolt)
+            self.routes = [Route("/slack/events", self._http, methods=["POST"])]
+        app.delivery.register("slack", self.send_dm)
+        app.engine.services["team_inbox"] = SlackTeamInbox(self)
+
+    async def _http(self, request: Request):
+        return await self.http_handler.handle(request)
+
+    async def start(self) -> None:
+        if self.socket_handler is not None:
+            await self.socket_handler.connect_async()
+            log.info("Slack connected over Socket Mode")
+
+    async def stop(self) -> None:
+        if self.socket_handler is not None:
+            await self.socket_handler.close_async()
+
+    # ---- wiring ---------------------------------------------------------------------------
+    def _register(self) -> None:
+        bolt = self.bolt
+        bolt.middleware(self._once)
+        bolt.command("/crm")(self._on_command)
+        bolt.action(re.compile(rf"^{kit.RUN}:"))(self._on_run_button)
+        bolt.action(re.compile(rf"^{kit.FORM}:"))(self._on_form_button)
+        bolt.action(re.compile(rf"^{kit.MENU}:"))(self._on_menu)
+        bolt.view(re.compile(r"^crm_form_(log|remind|snooze)$"))(self._on_form_submit)
+        bolt.view("crm_form_shortcut")(self._on_shortcut_submit)
+        bolt.shortcut("log_to_crm")(self._on_shortcut)
+        bolt.options("customer_search")(self._on_customer_options)
+        bolt.event("app_home_opened")(self._on_home_opened)
+        bolt.event("message")(self._on_message)
+        bolt.error(self._on_error)
+
+    async def _once(self, body: dict, next, logger) -> BoltResponse | None:
+        """Slack retries (X-Slack-Retry-Num) and redeliveries act once, across restarts and instances."""
+        key = dedup_key(body)
+        if key is not None and not await asyncio.to_thread(claim_event, self.app.db, "slack", key):
+            log.info("ignoring a repeated Slack delivery %s", key)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    async def _on_error(self, error, body, logger) -> None:
+        log.error("Slack listener error on %s", (body or {}).get("type"), exc_info=error)
+
+    async def _guarded(self, origin: Origin, work) -> None:
+        """Runs after the ack: any failure is logged with a reference and the user gets a short apology."""
+        try:
+            await work()
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("Slack handler failed (ref %s) user=%s", ref, origin.user_id)
+            try:
+                await self._answer(origin, Reply.fail(APOLOGY.format(ref=ref)))
+            except Exception:
+                log.exception("could not send the apology (ref %s)", ref)
+
+    # ---- running commands -----------------------------------------------------------------
+    async def run(self, user_id: str, text: str, *, channel_id: str | None = None, message_id: str | None = None,
+                  user_name: str | None = None) -> Reply:
+        """One `/crm` line through the engine, as this Slack user."""
+        _, email = await self.identity.resolve(user_id)
+        message = IncomingMessage(platform="slack", user_id=user_id, text=text, chat_id=channel_id,
+                                  message_id=message_id, user_name=user_name, user_email=email)
+        return await asyncio.to_thread(self.app.engine.handle, message)
+
+    async def _on_command(self, ack, body: dict) -> None:
+        await ack()
+        origin = Origin(body["user_id"], body.get("channel_id"), body.get("response_url"))
+
+        async def work():
+            reply = await self.run(origin.user_id, unescape(body.get("text", "")), channel_id=origin.channel_id,
+                                   message_id=f"cmd:{body.get('trigger_id')}", user_name=body.get("user_name"))
+            await self._answer(origin, reply)
+
+        await self._guarded(origin, work)
+
+    # ---- answering --------------------------------------------------------------------------
+    async def _answer(self, origin: Origin, reply: Reply, notice_on_home: bool = True) -> None:
+        """Back where the request came from: the response_url (ephemeral unless public), else a DM."""
+        if origin.home and notice_on_home:
+            await self.publish_home(origin.user_id, notice=("⚠️ " if reply.error else "") + reply.text)
+            if reply.file_path or reply.image_path:
+                await self._upload_files(await self._dm_channel(origin.user_id), reply)
+            return
+        reply_text = reply
+        if reply.file_path or reply.image_path:
+            target = origin.channel_id if reply.public and origin.channel_id else None
+            where = await self._upload_files(target or await self._dm_channel(origin.user_id), reply,
+                                             fallback_user=origin.user_id if target else None)
+            if where and where != origin.channel_id:
+                reply_text = _with_note(reply, "📎 The file is in your direct messages with me.")
+        text, blocks = kit.render(reply_text)
+        if origin.response_url:
+            webhook = AsyncWebhookClient(origin.response_url)
+            response = await webhook.send(text=text, blocks=blocks, replace_original=False,
+                                          response_type="in_channel" if reply.public and not reply.error
+                                          else "ephemeral")
+            if response.status_code == 200:
+                return
+            log.warning("response_url answered %s; sending the reply as a DM", response.status_code)
+        await self.client.chat_postMessage(channel=await self._dm_channel(origin.user_id), text=text, blocks=blocks)
+
+    async def _dm_channel(self, user_id: str) -> str:
+        opened = await self.client.conversations_open(users=user_id)
+        return opened["channel"]["id"]
+
+    async def _upload_files(self, channel: str, reply: Reply, fallback_user: str | None = None) -> str | None:
+        """Uploads the reply's image and file; returns the channel they went to."""
+        for path in (reply.image_path, reply.file_path):
+            if not path:
+                continue
+            if not Path(path).is_file():
+                log.warning("reply names a file that does not exist: %s", path)
+                continue
+            try:
+                await self.client.files_upload_v2(channel=channel, file=path, filename=Path(path).name,
+                                                  title=Path(path).name)
+            except SlackApiError as err:
+                if fallback_user is None:
+                    raise
+                log.info("upload to %s failed (%s); sending it as a DM", channel, err.response.get("error"))
+                channel, fallback_user = await self._dm_channel(fallback_user), None
+                await self.client.files_upload_v2(channel=channel, file=path, filename=Path(path).name,
+                                                  title=Path(path).name)
+        return channel
+
+    async def send_dm(self, staff: Staff, reply: Reply) -> None:
+        """The Delivery sender: digests, reminders and notices reach a staff member's DM."""
+        if not staff.slack_user_id:
+            raise DeliveryError(f"{staff.name} has no Slack id")
+        channel = await self._dm_channel(staff.slack_user_id)
+        text, blocks = kit.render(reply)
+        await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        if reply.file_path or reply.image_path:
+            await self._upload_files(channel, reply)
+
+    # ---- buttons --------------------------------------------------------------------------
+    @staticmethod
+    def _origin(body: dict) -> Origin:
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        home = (body.get("view") or {}).get("type") == "home"
+        return Origin(body["user"]["id"], channel, body.get("response_url"), home)
+
+    async def _on_run_button(self, ack, body: dict, action: dict) -> None:
+        await ack()
+        await self._press(body, Button(label="", command=action.get("value", "")))
+
+    async def _on_form_button(self, ack, body: dict, action: dict) -> None:
+        await ack()
+        form = action["action_id"].split(":")[1]
+        await self._press(body, Button(label="", command=action.get("value", ""), form=form))
+
+    async def _on_menu(self, ack, body: dict, action: dict) -> None:
+        await ack()
+        form, command = kit.parse_menu_value((action.get("selected_option") or {}).get("value", ""))
+        await self._press(body, Button(label="", command=command, form=form))
+
+    async def _press(self, body: dict, button: Button) -> None:
+        origin = self._origin(body)
+
+        async def work():
+            if button.form:
+                await self.open_form(body["trigger_id"], origin, button)
+                return
+            reply = await self.run(origin.user_id, button.command, channel_id=origin.channel_id,
+                                   message_id=f"act:{body.get('trigger_id')}")
+            await self._answer(origin, reply)
+
+        await self._guarded(origin, work)
+
+    # ---- modals ---------------------------------------------------------------------------
+    async def open_form(self, trigger_id: str, origin: Origin, button: Button) -> None:
+        staff, _ = await self.identity.resolve(origin.user_id)
+        if staff is None:
+            await self._answer(origin, await self.run(origin.user_id, button.command))  # the engine's refusal
+            return
+        lang = staff.language
+        subject = await asyncio.to_thread(self._subject_label, button.command)
+        meta = origin.metadata(cmd=button.command)
+        if button.form == "log":
+            view = kit.log_modal(subject, meta, lang)
+        elif button.form == "remind":
+            view = kit.remind_modal(subject, meta, lang)
+        elif button.form == "snooze":
+            view = kit.snooze_modal(subject, meta, lang)
+        else:
+            await self._answer(origin, await self.run(origin.user_id, button.command))
+            return
+        await self._open_view(trigger_id, view, origin)
+
+    async def _open_view(self, trigger_id: str, view: dict, origin: Origin) -> None:
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as err:
+            if err.response.get("error") != "expired_trigger_id":
+                raise
+            await self._tell(origin, TOO_SLOW)
+
+    async def _tell(self, origin: Origin, text: str) -> None:
+        """A short ephemeral note: via response_url, else chat.postEphemeral, else a DM."""
+        if origin.response_url:
+            await self._answer(Origin(origin.user_id, origin.channel_id, origin.response_url), Reply(text=text))
+        elif origin.channel_id and not origin.home:
+            await self.client.chat_postEphemeral(channel=origin.channel_id, user=origin.user_id, text=text)
+        else:
+            await self.client.chat_postMessage(channel=await self._dm_channel(origin.user_id), text=text)
+
+    def _subject_label(self, command: str) -> str:
+        """What a form is about, for its header: the customer (with owner) or the task."""
+        from handlers.cards import customer_label
+        from crm.models import Customer, Task
+
+        words = command.split()
+        ref = next((w for w in words[1:] if w.startswith("#") and w[1:].isdigit()), None)
+        if ref is None:
+            return command
+        with self.app.db.session() as session:
+            if words[0] == "snooze":
+                task = session.get(Task, int(ref[1:]))
+                return f"#{task.id} {task.title}" if task else command
+            customer = session.get(Customer, int(ref[1:]))
+            return customer_label(session, customer) if customer else command
+
+    async def _on_form_submit(self, ack, body: dict, view: dict) -> None:
+        user_id = body["user"]["id"]
+        meta = _metadata(view)
+        origin = Origin.from_metadata(user_id, meta)
+        try:
+            form = view["callback_id"].removeprefix("crm_form_")
+            line, errors = form_command(form, meta.get("cmd", ""), view)
+            if errors:
+                await ack(response_action="errors", errors=errors)
+                return
+            reply = await self.run(user_id, line, channel_id=origin.channel_id, message_id=f"view:{view['id']}")
+            if reply.error:
+                await ack(response_action="errors", errors={error_block(form, reply.text): _short(reply.text)})
+                return
+            await ack()
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("modal submission failed (ref %s)", ref)
+            await ack(response_action="errors", errors={_last_input(view): APOLOGY.format(ref=ref)[:150]})
+            return
+        await self._guarded(origin, lambda: self._answer(origin, reply))
+
+    # ---- the "Log to CRM" message shortcut ------------------------------------------------
+    async def _on_shortcut(self, ack, body: dict, shortcut: dict) -> None:
+        await ack()
+        message = body.get("message") or {}
+        origin = Origin(body["user"]["id"], (body.get("channel") or {}).get("id"), body.get("response_url"))
+
+        async def work():
+            staff, _ = await self.identity.resolve(origin.user_id)
+            if staff is None:
+                await self._answer(origin, await self.run(origin.user_id, "help"))  # the engine's polite refusal
+                return
+            meta = origin.metadata(ts=message.get("ts"))
+            view = kit.shortcut_modal(unescape(message.get("text", "")), meta, staff.language)
+            await self._open_view(body["trigger_id"], view, origin)
+
+        await self._guarded(origin, work)
+
+    async def _on_customer_options(self, ack, body: dict) -> None:
+        """external_select search; unknown users get no options at all."""
+        try:
+            staff, _ = await self.identity.resolve(body["user"]["id"])
+            if staff is None:
+                await ack(options=[])
+                return
+            matches = await asyncio.to_thread(self._search, body.get("value", ""))
+            await ack(options=kit.customer_options(matches))
+        except Exception:
+            log.exception("customer options failed")
+            await ack(options=[])
+
+    def _search(self, query: str) -> list[tuple[int, str]]:
+        from crm.search import search_customers
+        from handlers.cards import customer_label
+
+        with self.app.db.session() as session:
+            return [(c.id, customer_label(session, c)) for c, _ in search_customers(session, query, limit=20)]
+
+    async def _on_shortcut_submit(self, ack, body: dict, view: dict) -> None:
+        user_id = body["user"]["id"]
+        meta = _metadata(view)
+        origin = Origin.from_metadata(user_id, meta)
+        try:
+            customer = kit.state_value(view, "customer")
+            kind = kit.state_value(view, "kind") or "chat"
+            summary = kit.state_value(view, "summary") or ""
+            if not customer:
+                await ack(response_action="errors", errors={"customer": "Pick a customer."})
+                return
+            if not summary and not meta.get("ts"):
+                await ack(response_action="errors", errors={"summary": "Write a few words."})
+                return
+            channel, ts = origin.channel_id, meta.get("ts")
+            permalink = ""
+            if channel and ts:
+                try:
+                    permalink = (await self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
+                except SlackApiError as err:
+                    log.info("no permalink for %s:%s (%s)", channel, ts, err.response.get("error"))
+            staff, _ = await self.identity.resolve(user_id)
+            when = _message_time(ts, staff.zone if staff else ZoneInfo("UTC"))
+            text = summary + (f"\n{permalink}" if permalink else "")
+            line = f"log {customer} {kind} {when} {text}"
+            reply = await self.run(user_id, line, channel_id=channel,
+                                   message_id=f"{channel}:{ts}" if channel and ts else f"view:{view['id']}")
+            if reply.error:
+                await ack(response_action="errors", errors={error_block("shortcut", reply.text): _short(reply.text)})
+                return
+            await ack()
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("shortcut submission failed (ref %s)", ref)
+            await ack(response_action="errors", errors={"summary": APOLOGY.format(ref=ref)[:150]})
+            return
+        await self._guarded(origin, lambda: self._answer(origin, reply))
+
+    # ---- App Home -------------------------------------------------------------------------
+    async def _on_home_opened(self, event: dict) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = event["user"]
+        await self._guarded(Origin(user_id, home=True), lambda: self.publish_home(user_id))
+
+    async def publish_home(self, user_id: str, notice: str | None = None) -> None:
+        staff, email = await self.identity.resolve(user_id)
+        next_is_real = _has_real_command("next")
+        parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None, next_is_real)
+        await self.client.views_publish(user_id=user_id, view=kit.home_view(parts, notice))
+
+    # ---- thread replies to customer conversations ------------------------------------------
+    async def _on_message(self, event: dict, body: dict) -> None:
+        inbox = self.app.engine.services.get("customer_inbox")
+        if inbox is None or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or thread_ts == event.get("ts"):
+            return
+        try:
+            await inbox.staff_reply(event.get("channel"), thread_ts, event["user"], unescape(event.get("text", "")),
+                                    body.get("event_id", ""))
+        except Exception:
+            log.exception("relaying a thread reply failed (channel %s, thread %s)", event.get("channel"), thread_ts)
+
+
+class SlackTeamInbox:
+    """What the customer inbox (Telegram) uses to put conversations in Slack threads."""
+
+    def __init__(self, adapter: SlackAdapter):
+        self.adapter = adapter
+
+    async def open_thread(self, channel: str | None, owner_slack_id: str | None, reply: Reply) -> tuple[str, str]:
+        if channel is None:
+            if not owner_slack_id:
+                raise DeliveryError("no inbox channel (SLACK_INBOX_CHANNEL) and the customer has no owner on Slack")
+            channel = await self.adapter._dm_channel(owner_slack_id)
+        text, blocks = kit.render(reply)
+        posted = await self.adapter.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        return posted["channel"], posted["ts"]
+
+    async def post(self, channel: str, thread_ts: str, reply: Reply) -> str:
+        text, blocks = kit.render(reply)
+        posted = await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                                                            blocks=blocks)
+        return posted["ts"]
+
+
+# ---- modal submissions → one `/crm` line -----------------------------------------------------
+
+def form_command(form: str, command: str, view: dict) -> tuple[str, dict[str, str]]:
+    """The `/crm` line a submitted modal stands for, or the errors to show on its blocks."""
+    value = lambda block: kit.state_value(view, block)  # noqa: E731
+    if form == "log":
+        summary = value("summary") or ""
+        if not summary:
+            return "", {"summary": "Write a few words about it."}
+        # "now" keeps a summary that mentions a date ("they sign friday") from being read as the date
+        return f"{command} {value('kind') or 'call'} {kit.when_phrase(view) or 'now'} {summary}", {}
+    if form == "remind":
+        what, when = value("what") or "", kit.when_phrase(view)
+        errors = {}
+        if not when:
+            errors["when"] = "Pick a date or say when, e.g. “tomorrow 3pm”."
+        if not what:
+            errors["what"] = "What should I remind you about?"
+        return f"{command} {when} {what}", errors
+    if form == "snooze":
+        words, choice = value("when"), value("choice")
+        when = words or (choice if choice and choice != "custom" else "")
+        if not when:
+            return "", {"when": "Say until when, e.g. “monday 10am”."}
+        return f"{command} {when}", {}
+    return command, {}
+
+
+def error_block(form: str, message: str) -> str:
+    """The input block a validation message belongs on."""
+    lowered = message.lower()
+    if form == "snooze":
+        return "when"
+    if form == "remind" and any(w in lowered for w in ("about what", "事项")):
+        return "what"
+    if any(w in lowered for w in ("kind", "类型")):
+        return "kind"
+    if form == "shortcut" and any(w in lowered for w in ("customer", "客户", "#")):
+        return "customer"
+    if any(w in lowered for w in ("when", "date", "past", "future", "time", "时间", "日期", "过去", "未来")):
+        return "when" if form in ("log", "remind") else "summary"
+    return {"log": "summary", "remind": "what", "shortcut": "summary"}.get(form, "summary")
+
+
+def _short(text: str) -> str:
+    return kit.clip(text.replace("`", ""), 300)
+
+
+def _last_input(view: dict) -> str:
+    inputs = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
+    return inputs[-1] if inputs else "summary"
+
+
+def _metadata(view: dict) -> dict:
+    try:
+        return json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+
+
+def _message_time(ts: str | None, zone: ZoneInfo) -> str:
+    """The message's own time, written so the engine takes it as the interaction's date."""
+    moment = datetime.fromtimestamp(float(ts), timezone.utc) if ts else datetime.now(timezone.utc)
+    return kit.local_stamp(moment.astimezone(zone))
+
+
+def _has_real_command(name: str) -> bool:
+    spec = lookup(name)
+    return spec is not None and spec.handler.__module__ != "handlers.later"
+
+
+def _with_note(reply: Reply, note: str) -> Reply:
+    from dataclasses import replace
+
+    return replace(reply, text=f"{reply.text}\n{note}", file_path=None, image_path=None)
