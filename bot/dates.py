@@ -320,7 +320,7 @@ _COUNT_AFTER = re.compile(
     r"\s*(?:%|\$|x\b|k\b|of\b|out\b|per\b|percent\b|times\b|people\b|"
     r"persons?\b|items?\b|units?\b|pcs\b|users?\b|seats?\b|licen[cs]es?\b|"
     r"dollars?\b|usd\b|eur\b|rmb\b|yuan\b|bucks\b|stars?\b|points?\b|boxes\b|"
-    r"pieces?\b|more\b|other\b|others\b|[a-z]{2,}s\b)", _F)
+    r"pieces?\b|more\b|other\b|others\b|past\b|[a-z]{2,}s\b)", _F)
 _COUNT_OK = re.compile(r"\s*(?:this|its|is|was|has|as|his|us|tues|thurs|weds)\b", _F)
 
 _PREP_BEFORE = re.compile(r"(?:^|[^a-z])(?:on|by|until|till|before|due|from|since|after|starting|every|next|this|last)\s+$", _F)
@@ -737,12 +737,50 @@ _HOLIDAYS = {"christmas eve": (12, 24), "xmas eve": (12, 24), "christmas": (12, 
              "情人节": (2, 14), "万圣节": (10, 31)}
 
 
+_CN_HOLIDAY_AFTER = re.compile(r"\s*(?:前|后|之前|以前|之后|以后|那天|当天|假期|期间)")
+
+
 def _h_holiday(m, s):
+    # holiday names are often just nouns ("Christmas party budget"): taken out
+    # of free text only with a preposition, or as a whole phrase
     w = re.sub(r"\s+", " ", m.group(0))
+    if w.isascii():
+        strong = _prep_before(s, m.start())
+    else:
+        strong = bool(_CN_HOLIDAY_AFTER.match(s, m.end())) or s[max(0, m.start() - 1):m.start()] in ("在", "到")
+    a = _h_holiday_date(w)
+    a.strong = strong
+    return a
+
+
+def _h_holiday_date(w):
     if w == "thanksgiving" or w == "感恩节":
         return _Atom(date=("nth_wd", 11, 4, 3))       # 4th Thursday of November
     mo, d = _HOLIDAYS[w]
     return _Atom(date=("md", None, mo, d))
+
+
+def _h_compound(m, s):
+    """'in 1 hour 30 minutes', '2 hours and 15 minutes ago', '1小时30分钟后'."""
+    a, b = _cn_int(m.group("a")), _cn_int(m.group("b"))
+    if a is None or b is None or b > 59 or a > 10000:
+        return None
+    d = m.group("dir") or ""
+    if not d and "pre" in m.re.groupindex and not m.group("pre"):
+        return None     # "the call lasted 3h 20m" is a duration, not a date
+    sign = -1 if d in ("ago", "earlier") or d.endswith("前") else 1
+    return _Atom(exact=timedelta(hours=a, minutes=b) * sign)
+
+
+def _h_bizday(m, s):
+    """'next business day', 'in 3 working days', '3个工作日后'."""
+    n = m.group("n")
+    val = 1 if n is None else (_cn_int(n) if not n[0].isalpha() else _en_num(n))
+    if val is None or val != int(val) or val > 1000:
+        return None
+    d = m.group("dir") or ""
+    sign = -1 if d in ("ago",) or d.endswith("前") else 1
+    return _Atom(date=("bizday", int(val) * sign))
 
 
 def _h_now(m, s):
@@ -990,6 +1028,10 @@ _PATTERNS: list[tuple[str, Callable]] = [
     (rf"{_B}{_QTY_EN}\s+(?P<tail>ago|back|earlier|from\s+now|from\s+today|from\s+tomorrow|later|hence|out){_E}",
      _h_qty_after),
     (rf"{_B}(?:right\s+now|now|asap|immediately){_E}", _h_now),
+    (rf"{_B}(?:next\s+(?:business|working|work)\s+day|(?:in\s+)?(?P<n>[0-9]{{1,3}}|{_NUM_EN})\s+"
+     rf"(?:business|working|work)\s+days?(?:\s+(?P<dir>ago|from\s+now|from\s+today))?){_E}", _h_bizday),
+    (rf"{_B}(?:(?P<pre>in|after)\s+)?(?P<a>[0-9]{{1,4}})\s*(?:h|hrs?|hours?)\s*(?:and\s+)?(?P<b>[0-9]{{1,2}})\s*"
+     rf"(?:m|mins?|minutes?){_E}(?:\s+(?P<dir>ago|earlier|from\s+now|later){_E})?", _h_compound),
     (rf"{_B}(?P<dw>today|tonight|tonite|tomorrow|tmrw|tmr|tmw|monday|tuesday|wednesday|thursday|"
      rf"friday|saturday|sunday|tues?|thu(?:rs?)?|fri)\s+(?P<h>[0-9]{{1,2}})(?::(?P<m>[0-5][0-9]))?"
      rf"(?![0-9:.]|\s*(?:a\.?m|p\.?m|o'?\s?clock|/|-))(?![a-z])", _h_dateword_hour),
@@ -1016,7 +1058,7 @@ _PATTERNS: list[tuple[str, Callable]] = [
     (r"(?<!每)(?P<pre>上上|下下|上个|下个|这个|上|下|这|本|今)?(?:周|星期|礼拜)(?P<d>[一二三四五六日天1-7])(?![天次个年])",
      _h_cn_weekday),
     (r"(?P<pre>上上|下下|上个|下个|这个|上|下|这|本)?(?:个)?周末", _h_cn_weekend),
-    (r"(?P<pre>上上个|下下个|上上|下下|上个|下个|这个|上|下|这|本)(?:周|星期|礼拜)(?![一二三四五六日天1-7末])",
+    (r"(?P<pre>上上个|下下个|上上|下下|上个|下个|这个|上|下|这|本)(?:周|星期|礼拜)(?![一二三四五六日天1-7末期])",
      _h_cn_week),
     (r"(?P<pre>上上个|下下个|上个|下个|这个|上|下|本)月(?P<pos>底|末|初|中旬|上旬|下旬|中)?",
      _h_cn_month),
@@ -1044,6 +1086,9 @@ _PATTERNS: list[tuple[str, Callable]] = [
     (r"(?P<p>凌晨|清晨|早晨|早上|上午|中午|正午|午后|下午|傍晚|晚上|晚间|夜里|夜间|半夜|午夜)(?![好茶饭餐])"
      r"|(?P<p1>早|晚)(?=\s*(?:[0-9]|[一二两三四五六七八九十])+\s*[点时:])", _h_cn_period),
     (r"现在|马上|立刻|立即", _h_cn_now),
+    (rf"下一?个工作日|{_NOT_NUM_BEFORE}(?P<n>{_NUMCN})\s*个\s*工作日\s*(?P<dir>以后|之后|后|以前|之前|前)", _h_bizday),
+    (rf"{_NOT_NUM_BEFORE}(?P<a>{_NUMCN})\s*个?\s*(?:小时|钟头)\s*(?:零\s*)?(?P<b>{_NUMCN})\s*(?:分钟|分)\s*"
+     rf"(?P<dir>以后|之后|后|以前|之前|前)", _h_compound),
     (r"元旦|圣诞节|圣诞|平安夜|国庆节|国庆|劳动节|五一节|情人节|万圣节|感恩节", _h_holiday),
 ]
 
@@ -1308,6 +1353,15 @@ def _resolve_date(spec, today: date, prefer: str, tsec: int, has_time: bool,
         return None
     if kind == "md":
         return _md_rolled(spec[1], spec[2], spec[3], today, prefer)
+    if kind == "bizday":
+        n = spec[1]
+        step = 1 if n > 0 else -1
+        d = today
+        for _ in range(abs(n)):
+            d += timedelta(days=step)
+            while d.weekday() >= 5:
+                d += timedelta(days=step)
+        return d
     if kind == "nth_wd":
         mo, n, wd = spec[1], spec[2], spec[3]
 
@@ -1566,6 +1620,9 @@ def parse_when(text: str, *, now: datetime, prefer: str = "future") -> Optional[
     return _parse(text, now, prefer)[0]
 
 
+_CN_DEADLINE_AFTER = re.compile(r"^\s*(?:之前|以前|前(?!台)|之内|以内|左右)(?=[\u4e00-\u9fff\s,，]|$)")
+
+
 def _tidy(s: str) -> str:
     return re.sub(r"[ \t\u3000\u00a0]+", " ", s).strip()
 
@@ -1602,13 +1659,17 @@ def extract_when(text: str, *, now: datetime, prefer: str = "future") -> tuple[O
             break
     if chosen is None:
         return None, _tidy(text)
+    end = chosen.end
+    if s[end:end + 2] == "'s" and not s[end + 2:end + 3].isalnum():
+        end += 2        # "prep for tomorrow's demo" -> "prep for demo"
     left = text[:chosen.start]
-    right = text[chosen.end:]
+    right = text[end:]
     tail = _normalize(left[-40:])
     lm = _PREP_TAIL_RE.search(tail)
     if lm:
         left = left[:len(left) - len(tail) + lm.start()]
     left = left.rstrip(" \t\u3000,，;；:：-–—")
+    right = _CN_DEADLINE_AFTER.sub("", right, count=1)   # 周五前发报价 -> 发报价
     right = right.lstrip(" \t\u3000,，;；:：-–—")
     if left and right:
         if right[0] in ".?!。？！,)，":

@@ -351,6 +351,31 @@ CASES: list[tuple[str, str, str]] = [
     ("３天后", F, "2026-11-26 09:00"),
     ("１２月１日", F, "2026-12-01 09:00"),
     ("下午３点", F, "2026-11-23 15:00"),
+    # --- holidays, compound offsets, misc ---------------------------------------------
+    ("christmas", F, "2026-12-25 09:00"),
+    ("thanksgiving", F, "2026-11-26 09:00"),
+    ("元旦", F, "2027-01-01 09:00"),
+    ("圣诞节", P, "2025-12-25 09:00"),
+    ("in 1 hour 30 minutes", F, "2026-11-23 11:30"),
+    ("2 hours and 15 minutes ago", P, "2026-11-23 07:45"),
+    ("1小时30分钟后", F, "2026-11-23 11:30"),
+    ("两个半小时后", F, "2026-11-23 12:30"),
+    ("半年后", F, "2027-05-23 09:00"),
+    ("半个月后", F, "2026-12-08 09:00"),
+    ("月中", F, "2026-12-15 09:00"),
+    ("上个月15号", P, "2026-10-15 09:00"),
+    ("本月15号", F, "2026-11-15 09:00"),
+    ("tomorrow 10", F, "2026-11-24 10:00"),
+    ("friday 3", F, "2026-11-27 15:00"),
+    ("this past friday", P, "2026-11-20 09:00"),
+    ("a couple of hours ago", P, "2026-11-23 08:00"),
+    ("four days ago", P, "2026-11-19 09:00"),
+    ("an hour from now", F, "2026-11-23 11:00"),
+    ("Tuesday 9am", P, "2026-11-17 09:00"),
+    ("yesterday evening", P, "2026-11-22 18:00"),
+    ("at 5.30", F, "2026-11-23 17:30"),
+    ("Friday the 4th", F, "2026-12-04 09:00"),
+    ("next business day", F, "2026-11-24 09:00"),
     # --- surrounding filler that still counts as "just a date" ----------------------
     ("  tomorrow 3pm  ", F, "2026-11-24 15:00"),
     ("tomorrow at 3pm please", F, "2026-11-24 15:00"),
@@ -458,7 +483,11 @@ NEGATIVES = [
     "good morning", "have a nice weekend", "look at 4 options", "at 4% discount",
     "1/2 of the team", "version 2", "order #4411", "+1 555 0100", "hello\x00world",
     "\x00", "\x00\x00\x00", "有3点建议", "一周五天工作", "5号楼", "下午茶", "你好",
-    "讨论价格", "we march 3 miles", "you may first want to",
+    "讨论价格", "we march 3 miles", "you may first want to", "Christmas party budget",
+    "圣诞节活动预算", "下周期", "call lasted 3h 20m", "it happened at 10 past the hour",
+    "contract is 12 months", "they have 2 weeks of trial left", "a year contract",
+    "weekly sync", "every day", "Good evening Bob", "sat with the CFO", "May Lee called",
+    "两个月的试用", "有两点需要注意", "第2点",
 ]
 
 
@@ -574,6 +603,13 @@ EXTRACT_CASES = [
     ("email the client", F, None, "email the client"),
     ("3天后 回访客户", F, "2026-11-26 09:00", "回访客户"),
     ("明天１５：３０ 回电话", F, "2026-11-24 15:30", "回电话"),
+    ("周五前发报价", F, "2026-11-27 09:00", "发报价"),
+    ("明天下午3点左右 回电话", F, "2026-11-24 15:00", "回电话"),
+    ("prep for tomorrow's demo", F, "2026-11-24 09:00", "prep for demo"),
+    ("remind me in 1 hour 30 minutes to call", F, "2026-11-23 11:30", "remind me to call"),
+    ("send gift before christmas", F, "2026-12-25 09:00", "send gift"),
+    ("Christmas party budget", F, None, "Christmas party budget"),
+    ("call lasted 3h 20m", F, None, "call lasted 3h 20m"),
 ]
 
 
