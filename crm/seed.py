@@ -169,13 +169,15 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
 
         staff_rows = [dict(id=start_staff + 1, name=unique("Ada Admin"), role="admin",
                            email=f"admin{('.' + tag) if tag else ''}@crm.example", timezone="UTC", language="en",
-                           prefers_telegram=False, digest_subscribed=False, active=True, created_at=now)]
+                           # every row names every column: executemany takes the first row's keys
+                           manager_id=None, prefers_telegram=False, digest_subscribed=False, active=True,
+                           created_at=now)]
         manager_ids, rep_ids = [], []
         for i in range(n_managers):
             sid = start_staff + 2 + i
             manager_ids.append(sid)
             staff_rows.append(dict(id=sid, name=unique(f"{FIRST[(i * 13 + 5) % 50]} {LAST[(i * 7 + 3) % 50]}"),
-                                   role="manager", email=f"manager{i + 1}{tag}@crm.example",
+                                   role="manager", email=f"manager{i + 1}{tag}@crm.example", manager_id=None,
                                    timezone=TIMEZONES[i % len(TIMEZONES)], language="en", prefers_telegram=False,
                                    digest_subscribed=True, active=True, created_at=now))
         for i in range(n_reps):
