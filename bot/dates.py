@@ -68,6 +68,20 @@ Semantics chosen for ambiguous cases
   number cannot be a month.
 * "midnight" attached to a date means the end of that day ("friday
   midnight" = Saturday 00:00).
+* "next business day"/"下个工作日"/"in 3 working days" skip Saturdays and
+  Sundays (no holiday calendar).  Fixed-date holidays (christmas, new year's
+  day, 元旦, 圣诞节, 国庆节 ...) and thanksgiving work like "dec 25".
+
+What is *not* taken for a date (``extract_when``; ``parse_when`` on a whole
+text is a little more lenient, see below): everyday words that double as
+dates ("may", "march", "sun", "sat", "wed", "mon", "second", "now") unless
+other date words or a preposition ("on sat") come with them; bare numbers
+and counts ("12000", "3 items", "at 4 locations", "3点建议"); fractions
+("1/2 of"); durations ("lasted 3h 20m", "a year contract"); "good morning";
+holiday names used as nouns ("Christmas party budget"); narrative offsets
+("two days later").  Such weak pieces are accepted by ``parse_when`` only
+when they make up the whole text ("12/01", "morning", "3点", "the 15th"), and
+the words "may", "sun" ... never on their own.
 """
 from __future__ import annotations
 
@@ -434,7 +448,7 @@ def _h_edge_abbr(m, s):
 
 def _h_weekend_en(m, s):
     pre = m.group("pre")
-    if pre:
+    if pre and pre != "the":      # "enjoy the weekend" is not a date
         return _Atom(date=("weekend", None))
     strong = _prep_before(s, m.start())
     return _Atom(date=("weekend", None), strong=strong)
@@ -697,6 +711,8 @@ def _offset_atom(val: float, unit: str) -> Optional[_Atom]:
 def _h_qty_after(m, s):
     tail = re.sub(r"\s+", " ", m.group("tail"))
     a = _qty_atom(m, -1 if tail in ("ago", "back", "earlier", "before now") else 1)
+    if a is not None and tail in ("later", "back", "out"):
+        a.strong = False    # "two days later we signed" tells of another event
     if a is not None and tail == "from tomorrow" and a.date and a.date[0] == "cal" and a.date[2] == "days":
         a.date = ("cal", a.date[1] + 1, "days")
     return a
@@ -1670,6 +1686,8 @@ def extract_when(text: str, *, now: datetime, prefer: str = "future") -> tuple[O
         left = left[:len(left) - len(tail) + lm.start()]
     left = left.rstrip(" \t\u3000,，;；:：-–—")
     right = _CN_DEADLINE_AFTER.sub("", right, count=1)   # 周五前发报价 -> 发报价
+    if not left.strip():
+        right = re.sub(r"^\s*的", "", right)              # 明年的预算 -> 预算
     right = right.lstrip(" \t\u3000,，;；:：-–—")
     if left and right:
         if right[0] in ".?!。？！,)，":

@@ -445,6 +445,16 @@ def test_fixed_offset_zone():
     assert got.tzinfo is now.tzinfo
 
 
+def test_pytz_zone():
+    pytz = pytest.importorskip("pytz")
+    tz = pytz.timezone("America/New_York")
+    now = tz.localize(datetime(2026, 10, 31, 10, 0))
+    got = parse_when("tomorrow 9am", now=now)
+    assert got.replace(tzinfo=None) == datetime(2026, 11, 1, 9, 0)
+    assert got.utcoffset() == timedelta(hours=-5)
+    assert parse_when("in 24 hours", now=now) == now + timedelta(hours=24)
+
+
 def test_exact_offsets_keep_seconds_of_now():
     now = datetime(2026, 11, 23, 10, 0, 37, 123456, tzinfo=SH)
     assert parse_when("in 90 minutes", now=now) == now + timedelta(minutes=90)
@@ -610,6 +620,10 @@ EXTRACT_CASES = [
     ("send gift before christmas", F, "2026-12-25 09:00", "send gift"),
     ("Christmas party budget", F, None, "Christmas party budget"),
     ("call lasted 3h 20m", F, None, "call lasted 3h 20m"),
+    ("明年的预算 要提前准备", F, "2027-01-01 09:00", "预算 要提前准备"),
+    ("two days later we signed", P, None, "two days later we signed"),
+    ("enjoy the weekend", F, None, "enjoy the weekend"),
+    ("Q3 review at 4 with the CFO", F, "2026-11-23 16:00", "Q3 review with the CFO"),
 ]
 
 
