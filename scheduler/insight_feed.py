@@ -1,0 +1,112 @@
+"""What the nightly insight job left for the digest: recommendations and graph findings.
+
+The digest never computes graph metrics itself; it reads ``customer_insight`` (written by
+``crm-bot insights refresh``). When the job has not run yet, the rows are missing and the
+digest simply leaves these sections out.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from crm.models import Customer, CustomerInsight, RecommendationFeedback, Staff
+
+KEY_TIERS = ("vip", "gold")
+DECAYING_RISK = 0.6
+
+
+@dataclass
+class Recommendation:
+    customer_id: int
+    customer: str
+    score: float
+    reason: str
+
+
+@dataclass
+class GraphNote:
+    kind: str  # connector | single-threaded | decaying
+    customer_id: int
+    customer: str
+    owner: str | None
+    detail: str
+
+
+def _first_reason(raw: str) -> str:
+    """Reasons are stored as a JSON list (or plain text by older jobs); the first one is enough here."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw.split(";")[0].strip()
+    if isinstance(value, list) and value:
+        first = value[0]
+        return str(first.get("text") or first.get("reason") or first) if isinstance(first, dict) else str(first)
+    return str(value)
+
+
+def _score_column():
+    # `priority` is the next-best-action score; stores migrated before it existed only have `risk`
+    return getattr(CustomerInsight, "priority", None), getattr(CustomerInsight, "priority_reasons", None)
+
+
+def recommendations(session: Session, people: list[Staff], now: datetime, per_person: int = 3
+                    ) -> dict[int, list[Recommendation]]:
+    """Top customers to contact per person, skipping those they dismissed or snoozed."""
+    score, reasons = _score_column()
+    if score is None:
+        score, reasons = CustomerInsight.risk, CustomerInsight.risk_reasons
+    hidden = (select(RecommendationFeedback.customer_id)
+              .where(RecommendationFeedback.staff_id == Customer.owner_id,
+                     RecommendationFeedback.hidden_until > now))
+    result: dict[int, list[Recommendation]] = {}
+    for person in people:
+        rows = session.exec(select(Customer.id, Customer.name, score, reasons)
+                            .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
+                            .where(Customer.owner_id == person.id, col(Customer.forgotten_at).is_(None),
+                                   score.is_not(None), col(Customer.id).not_in(hidden))
+                            .order_by(score.desc()).limit(per_person)).all()
+        if rows:
+            result[person.id] = [Recommendation(cid, name, float(s), _first_reason(r)) for cid, name, s, r in rows]
+    return result
+
+
+def graph_notes(session: Session, people: list[Staff], limit: int = 3) -> list[GraphNote]:
+    ids = [p.id for p in people]
+    names = {p.id: p.name for p in people}
+    notes: list[GraphNote] = []
+    team = and_(col(Customer.owner_id).in_(ids), col(Customer.forgotten_at).is_(None))
+
+    for cid, name, owner, betweenness in session.exec(
+            select(Customer.id, Customer.name, Customer.owner_id, CustomerInsight.betweenness)
+            .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
+            .where(team, CustomerInsight.betweenness > 0)
+            .order_by(col(CustomerInsight.betweenness).desc()).limit(limit)).all():
+        notes.append(GraphNote("connector", cid, name, names.get(owner), f"{betweenness:.3f}"))
+
+    # a key account where we know a single person: losing them loses the account
+    key_companies = (select(Customer.company_id)
+                     .where(team, col(Customer.tier).in_(KEY_TIERS), col(Customer.company_id).is_not(None)))
+    lone = (select(Customer.company_id).where(col(Customer.company_id).in_(key_companies),
+                                               col(Customer.forgotten_at).is_(None))
+            .group_by(Customer.company_id).having(func.count() == 1))
+    for cid, name, owner, tier in session.exec(
+            select(Customer.id, Customer.name, Customer.owner_id, Customer.tier)
+            .where(team, col(Customer.tier).in_(KEY_TIERS), col(Customer.company_id).in_(lone))
+            .order_by(col(Customer.last_contact_at).desc()).limit(limit)).all():
+        notes.append(GraphNote("single-threaded", cid, name, names.get(owner), tier))
+
+    for cid, name, owner, risk, why in session.exec(
+            select(Customer.id, Customer.name, Customer.owner_id, CustomerInsight.risk, CustomerInsight.risk_reasons)
+            .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
+            .where(team, CustomerInsight.risk >= DECAYING_RISK,
+                   or_(col(Customer.stage).in_(("active", "prospect")), col(Customer.tier).in_(KEY_TIERS)))
+            .order_by(col(CustomerInsight.risk).desc()).limit(limit)).all():
+        notes.append(GraphNote("decaying", cid, name, names.get(owner), _first_reason(why) or f"{risk:.0%}"))
+    return notes

@@ -1,0 +1,131 @@
+"""The scheduler inside `crm-bot run`: APScheduler wakes the process, the store decides.
+
+APScheduler's job stores cannot be shared between processes, so nothing durable lives in
+APScheduler. It only fires two jobs: a short ``pass`` (claim and send due reminders, daily
+digests and overdue notices; the first one runs at start, which is how anything missed
+during downtime goes out) and the nightly insight refresh, which one instance runs per night
+thanks to a lock row. Claims are rows in the store (see ``reminders`` and ``digest_runs``),
+so any number of instances can run this side by side.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime, timedelta, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from crm.models import InsightBlob
+from scheduler.daily_digests import send_due_digests
+from scheduler.reminders import send_due_reminders, send_overdue_notices
+
+log = logging.getLogger("crm.scheduler")
+
+PASS_SECONDS = 20.0  # a reminder due at 15:00 goes out before 15:00:20 (the issue asks for a minute)
+INSIGHTS_AT = "02:30"  # business time zone
+INSIGHTS_LOCK = "lock:insights-refresh:"
+
+
+class SchedulerService:
+    def __init__(self, app, *, pass_seconds: float = PASS_SECONDS, insights_at: str = INSIGHTS_AT):
+        self.app = app
+        self.pass_seconds = pass_seconds
+        self.insights_at = insights_at
+        self.instance = app.instance
+        self._scheduler: AsyncIOScheduler | None = None
+        self._passes_started = 0
+        self._passes_done = 0
+        self._progress: asyncio.Condition | None = None
+
+    @property
+    def now(self) -> datetime:
+        return self.app.engine.clock()
+
+    async def start(self) -> None:
+        self._progress = asyncio.Condition()
+        self._scheduler = AsyncIOScheduler(timezone=self.app.settings.zone)
+        hour, minute = (int(p) for p in self.insights_at.split(":"))
+        # next_run_time=now: the first pass runs at once and catches up on whatever was missed
+        self._scheduler.add_job(self.run_pass, IntervalTrigger(seconds=self.pass_seconds), id="pass",
+                                next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
+                                misfire_grace_time=None)
+        self._scheduler.add_job(self.refresh_insights, CronTrigger(hour=hour, minute=minute), id="insights",
+                                max_instances=1, coalesce=True, misfire_grace_time=3600)
+        self._scheduler.start()
+        log.info("scheduler started on %s (pass every %ss)", self.instance, self.pass_seconds)
+
+    async def stop(self, timeout: float = 60) -> None:
+        """Stop firing, and let a pass already under way record its outcomes before returning."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+        if self._progress is not None:
+            async def idle():
+                async with self._progress:
+                    await self._progress.wait_for(lambda: self._passes_done >= self._passes_started)
+
+            try:
+                await asyncio.wait_for(idle(), timeout)
+            except TimeoutError:
+                log.warning("scheduler stopped with a pass still running; its claims expire and are retried")
+
+    async def run_pass(self) -> None:
+        """One look at the store: reminders, digests and overdue notices that are due now."""
+        self._passes_started += 1
+        try:
+            now = self.now
+            for name, step in (("reminders", lambda: send_due_reminders(self.app, now)),
+                               ("digests", lambda: send_due_digests(self.app, now, self.instance)),
+                               ("overdue notices", lambda: send_overdue_notices(self.app, now, self.instance))):
+                try:
+                    outcome = await step()
+                    if outcome.sent or outcome.failed:
+                        log.info("%s: %s sent, %s failed", name, outcome.sent, outcome.failed)
+                except Exception:  # one broken step must not stop the others, nor the next pass
+                    log.exception("scheduler pass: %s failed; retrying next pass", name)
+        finally:
+            self._passes_done += 1
+            async with self._progress:
+                self._progress.notify_all()
+
+    async def next_pass(self, timeout: float = 30) -> None:
+        """Wait until a pass that starts after this call has finished (for callers that change
+        the store or the clock and want to see the scheduler react)."""
+        target = self._passes_started + 1
+
+        async def reached():
+            async with self._progress:
+                await self._progress.wait_for(lambda: self._passes_done >= target)
+
+        await asyncio.wait_for(reached(), timeout)
+
+    async def refresh_insights(self) -> str | None:
+        """The nightly insight job, run by one instance per night."""
+        try:
+            from crm.insights_job import refresh_insights
+        except ImportError:
+            log.info("nightly insights skipped: the insight job is not part of this build")
+            return None
+        night = self.now.astimezone(self.app.settings.zone).date()
+        if not await asyncio.to_thread(claim_nightly_lock, self.app.db, night, self.instance):
+            log.info("nightly insights for %s already taken by another instance", night)
+            return None
+        summary = await asyncio.to_thread(refresh_insights, self.app.db)
+        log.info("nightly insights refreshed: %s", summary)
+        return str(summary)
+
+
+def claim_nightly_lock(db, night: date, instance: str) -> bool:
+    """Insert tonight's lock row; the primary key lets exactly one instance succeed."""
+    try:
+        with db.session() as s:
+            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK),
+                                                InsightBlob.key < INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()))
+            s.add(InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
+        return True
+    except IntegrityError:
+        return False
