@@ -1451,9 +1451,11 @@ def _resolve_date(spec, today: date, prefer: str, tsec: int, has_time: bool,
     if kind == "weekend":
         k = spec[1]
         sat = _monday(today) + timedelta(days=5)
+        tw = today.weekday()
+        if k == 0 and fut and tw == 6:
+            return today        # "this weekend" said on Sunday
         if k is not None:
             return sat + timedelta(weeks=k)
-        tw = today.weekday()
         if fut:
             return today if tw == 6 else sat
         return today - timedelta(days=(tw - 5) % 7)

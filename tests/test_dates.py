@@ -438,6 +438,17 @@ def test_other_zones_and_dst(now, phrase, prefer, expected, offset_h):
     assert got.tzinfo is now.tzinfo
 
 
+def test_sunday_and_month_end_now():
+    now = datetime(2027, 1, 31, 23, 30, tzinfo=SH)          # Sunday, last day of January
+    assert parse_when("this weekend", now=now) == datetime(2027, 1, 31, 9, 0, tzinfo=SH)
+    assert parse_when("next monday", now=now) == datetime(2027, 2, 1, 9, 0, tzinfo=SH)
+    assert parse_when("in 1 month", now=now) == datetime(2027, 2, 28, 9, 0, tzinfo=SH)
+    assert parse_when("end of month", now=now) == datetime(2027, 1, 31, 9, 0, tzinfo=SH)
+    assert parse_when("the 30th", now=now) == datetime(2027, 3, 30, 9, 0, tzinfo=SH)
+    assert parse_when("in 30 minutes", now=now) == datetime(2027, 2, 1, 0, 0, tzinfo=SH)
+    assert parse_when("sunday 11pm", now=now, prefer="past") == datetime(2027, 1, 31, 23, 0, tzinfo=SH)
+
+
 def test_fixed_offset_zone():
     now = datetime(2026, 11, 23, 10, 0, tzinfo=timezone(timedelta(hours=-3)))
     got = parse_when("tomorrow 3pm", now=now)
