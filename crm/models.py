@@ -192,11 +192,15 @@ class Task(SQLModel, table=True):
     """A follow-up. Reminders are claimed by writing ``reminded_at`` before sending."""
 
     __tablename__ = "task"
-    __table_args__ = (Index("ix_task_status_due", "status", "due_at"),)
+    # status+due for the reminder sweep; customer and owner lists need their own, or SQLite
+    # walks every open task through the status index
+    __table_args__ = (Index("ix_task_status_due", "status", "due_at"),
+                      Index("ix_task_customer_status_due", "customer_id", "status", "due_at"),
+                      Index("ix_task_owner_status_due", "owner_id", "status", "due_at"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    customer_id: Optional[int] = Field(default=None, foreign_key="customer.id", index=True)
-    owner_id: int = Field(foreign_key="staff.id", index=True)
+    customer_id: Optional[int] = Field(default=None, foreign_key="customer.id")
+    owner_id: int = Field(foreign_key="staff.id")
     created_by_id: Optional[int] = Field(default=None, foreign_key="staff.id")
     title: str = Field(max_length=500)
     due_at: datetime = Field(sa_column=_ts(False))

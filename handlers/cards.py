@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from bot.replies import Button, Item, Reply, Section
 from crm.customers import company_name
-from crm.models import OPEN_DEAL_STAGES, Customer, Deal, Interaction, Staff, Task
+from crm.models import OPEN_DEAL_STAGES, Company, Customer, Deal, Interaction, Staff, Task
 
 KIND_ICON = {"call": "📞", "email": "✉️", "meeting": "🤝", "chat": "💬", "note": "📝", "message": "💬"}
 
@@ -25,6 +25,25 @@ def customer_label(session: Session, customer: Customer) -> str:
         parts.append(company)
     parts.append(f"owner {owner_label(session, customer)}")
     return " · ".join(parts)
+
+
+def customer_labels(session: Session, customers: list[Customer]) -> dict[int, str]:
+    """``customer_label`` for many customers in two queries."""
+    company_ids = {c.company_id for c in customers if c.company_id}
+    owner_ids = {c.owner_id for c in customers if c.owner_id}
+    companies = dict(session.exec(select(Company.id, Company.name).where(col(Company.id).in_(company_ids))).all()) \
+        if company_ids else {}
+    owners = dict(session.exec(select(Staff.id, Staff.name).where(col(Staff.id).in_(owner_ids))).all()) \
+        if owner_ids else {}
+    labels = {}
+    for c in customers:
+        parts = [f"{c.name} (#{c.id})"]
+        company = companies.get(c.company_id)
+        if company and company.casefold() != c.name.casefold():
+            parts.append(company)
+        parts.append(f"owner {owners.get(c.owner_id, 'unassigned')}")
+        labels[c.id] = " · ".join(parts)
+    return labels
 
 
 def money(amount: float, currency: str = "USD") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.registry import command
 from bot.replies import Button, Item, Reply
 from crm.search import search_customers
-from handlers.cards import customer_label
+from handlers.cards import customer_labels
 
 
 @command("find", usage="find <words>", summary="search customers (partial, misspelt or Chinese names work)",
@@ -16,6 +16,7 @@ def find(ctx) -> Reply:
     hits = search_customers(ctx.session, query[:200], limit=10)
     if not hits:
         return Reply(text=ctx.t("No customer matches “{q}”.", "没有找到与“{q}”匹配的客户。", q=query[:80]))
-    items = [Item(customer_label(ctx.session, c), [Button("Show", f"show #{c.id}")]) for c, _ in hits]
+    labels = customer_labels(ctx.session, [c for c, _ in hits])
+    items = [Item(labels[c.id], [Button("Show", f"show #{c.id}")]) for c, _ in hits]
     return Reply(text=ctx.t("{n} match(es) for “{q}”:", "“{q}”共找到 {n} 个结果：", n=len(hits), q=query[:80]),
                  items=items)

@@ -278,8 +278,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('task', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_task_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_task_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index('ix_task_customer_status_due', ['customer_id', 'status', 'due_at'], unique=False)
+        batch_op.create_index('ix_task_owner_status_due', ['owner_id', 'status', 'due_at'], unique=False)
         batch_op.create_index('ix_task_status_due', ['status', 'due_at'], unique=False)
 
     op.create_table('ticket',
@@ -357,8 +357,8 @@ def downgrade() -> None:
     op.drop_table('ticket')
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_index('ix_task_status_due')
-        batch_op.drop_index(batch_op.f('ix_task_owner_id'))
-        batch_op.drop_index(batch_op.f('ix_task_customer_id'))
+        batch_op.drop_index('ix_task_owner_status_due')
+        batch_op.drop_index('ix_task_customer_status_due')
 
     op.drop_table('task')
     with op.batch_alter_table('relationship', schema=None) as batch_op:
