@@ -290,8 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(os.environ.get("LOG_LEVEL", "WARNING"))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
