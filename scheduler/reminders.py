@@ -161,7 +161,7 @@ async def _after_failure(app, claim: Claimed, task: Task, owner: Staff, now: dat
 
 async def _report_undeliverable(app, task: Task, owner: Staff, attempts: int, error: str) -> None:
     """Tell the audit trail, the log and the owner's manager; the retries continue regardless."""
-    log.error("reminder #%s for %s still undelivered after %s attempts; retrying hourly: %s",
+    log.error("reminder #%s for %s still undelivered after %s attempts; retrying at least hourly: %s",
               task.id, owner.name, attempts, error)
 
     def write_audit() -> Staff | None:
@@ -176,7 +176,7 @@ async def _report_undeliverable(app, task: Task, owner: Staff, attempts: int, er
         return
     voice = Voice(manager, app.settings, app.engine.clock())
     notice = Reply(text=voice.t("⚠️ I could not deliver a follow-up reminder to {who} after {n} attempts; "
-                                "I keep retrying every hour.", "⚠️ 给 {who} 的跟进提醒已尝试 {n} 次仍未送达，将每小时重试。",
+                                "I keep retrying, at least once an hour.", "⚠️ 给 {who} 的跟进提醒已尝试 {n} 次仍未送达，将持续重试（至少每小时一次）。",
                                 who=owner.name, n=attempts),
                    fields=[(voice.t("Task", "任务"), f"#{task.id} {task.title}"),
                            (voice.t("Due", "到期"), voice.fmt(task.due_at)),
