@@ -434,7 +434,9 @@ class SlackAdapter:
         origin = Origin.from_metadata(user_id, meta)
         try:
             form = view["callback_id"].removeprefix("crm_form_")
-            line, errors = form_command(form, meta.get("cmd", ""), view)
+            staff, _ = await self.identity.resolve(user_id)
+            now_stamp = kit.local_stamp(self.app.engine.clock().astimezone(staff.zone)) if staff else ""
+            line, errors = form_command(form, meta.get("cmd", ""), view, now_stamp)
             if errors:
                 await ack(response_action="errors", errors=errors)
                 return
@@ -577,15 +579,19 @@ class SlackTeamInbox:
 
 # ---- modal submissions → one `/crm` line -----------------------------------------------------
 
-def form_command(form: str, command: str, view: dict) -> tuple[str, dict[str, str]]:
-    """The `/crm` line a submitted modal stands for, or the errors to show on its blocks."""
+def form_command(form: str, command: str, view: dict, now_stamp: str = "") -> tuple[str, dict[str, str]]:
+    """The `/crm` line a submitted modal stands for, or the errors to show on its blocks.
+
+    ``now_stamp`` is the user's local "YYYY-MM-DD HH:MM": a log without a date is dated now
+    explicitly, so a summary that mentions a day ("they sign friday") is kept, not read as the date.
+    """
     value = lambda block: kit.state_value(view, block)  # noqa: E731
     if form == "log":
         summary = value("summary") or ""
         if not summary:
             return "", {"summary": "Write a few words about it."}
-        # "now" keeps a summary that mentions a date ("they sign friday") from being read as the date
-        return f"{command} {value('kind') or 'call'} {kit.when_phrase(view) or 'now'} {summary}", {}
+        when = kit.when_phrase(view) or now_stamp
+        return " ".join(p for p in (command, value("kind") or "call", when, summary) if p), {}
     if form == "remind":
         what, when = value("what") or "", kit.when_phrase(view)
         errors = {}

@@ -132,8 +132,8 @@ def _view(values: dict) -> dict:
 def test_modal_values_become_one_command_line():
     assert form_command("log", "log #4", _view({"kind": "email", "date": "2026-11-20", "time": "16:30",
                                                  "summary": "sent it"})) == ("log #4 email 2026-11-20 16:30 sent it", {})
-    assert form_command("log", "log #4", _view({"kind": "call", "summary": "they sign friday"})) == (
-        "log #4 call now they sign friday", {})
+    assert form_command("log", "log #4", _view({"kind": "call", "summary": "they sign friday"}),
+                        "2026-11-23 05:00") == ("log #4 call 2026-11-23 05:00 they sign friday", {})
     assert form_command("remind", "remind #4", _view({"when": "明天下午3点", "what": "回电话"})) == (
         "remind #4 明天下午3点 回电话", {})
     assert form_command("remind", "remind #4", _view({"what": "x"}))[1].keys() == {"when"}

@@ -49,6 +49,14 @@ def test_log_modal_with_words_for_the_date(slack_bot, db, team):
     assert row.occurred_at == utc(2026, 11, 22, 21, 0)
 
 
+def test_log_modal_without_a_date_is_dated_now_and_keeps_the_summary(slack_bot, db, team, clock):
+    slack_bot.click(_card_button(slack_bot, "Log interaction"))
+    slack_bot.submit(slack_bot.opened_view(), {"kind": "call", "summary": "they sign friday"})
+    [row] = _interactions(db, team.globex)
+    assert row.text == "they sign friday"
+    assert row.occurred_at == clock.now.replace(second=0, microsecond=0)
+
+
 def test_log_modal_error_lands_on_the_field_and_stores_nothing(slack_bot, db, team):
     slack_bot.click(_card_button(slack_bot, "Log interaction"))
     view = slack_bot.opened_view()
