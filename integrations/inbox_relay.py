@@ -1,0 +1,342 @@
+"""Delivers the customer inbox's outbox, and takes staff replies from the team's Slack threads.
+
+Rows of ``inbox_outbox`` are written in the same transaction as their cause (see
+``crm/inbox.py``). This relay claims them one at a time (``pending`` → ``sending``, a
+conditional UPDATE, so several instances never send the same row), delivers them, and marks
+them ``sent``. Rows of one Telegram chat, or of one Slack thread, go out strictly in id order:
+a row is claimable only when no earlier row of its chat or thread is still unfinished.
+
+Failures: a blocked bot (Telegram 403) or an unknown chat fail the row at once and say so in
+the ticket's thread; anything else (network, flood limits beyond the rate limiter's retries)
+is retried with backoff and given up after ``MAX_ATTEMPTS``, also said in the thread. A row
+left ``sending`` by a crashed instance is picked up again after ``STALE``.
+
+Slack side (interface agreed with ``integrations/slack.py``): the Slack adapter registers
+``services["team_inbox"]`` with ``open_thread(channel, owner_slack_id, reply) -> (channel, ts)``
+and ``post(channel, thread_ts, reply) -> ts``; this module registers
+``services["customer_inbox"]`` whose ``staff_reply`` the Slack adapter calls for every human
+reply in a thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+
+from bot.identity import find_staff
+from bot.replies import Button, Reply
+from crm import inbox
+from crm.customers import company_name
+from crm.events import claim_event_in
+from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
+from crm.types import utcnow
+from handlers.cards import money, owner_label
+
+log = logging.getLogger("crm.inbox")
+
+MAX_ATTEMPTS = 6
+STALE = timedelta(minutes=2)
+POLL_SECONDS = 2.0
+PARALLEL_GROUPS = 16
+
+
+class Blocked(Exception):
+    """The customer blocked the bot: nothing will get through until they unblock it."""
+
+
+class Undeliverable(Exception):
+    """A permanent refusal (chat not found, message rejected): retrying will not help."""
+
+
+def ticket_buttons(ticket_id: int) -> list[Button]:
+    return [Button("Assign to me", f"ticket assign #{ticket_id}"),
+            Button("Resolve", f"ticket resolve #{ticket_id}", style="primary"),
+            Button("Reopen", f"ticket reopen #{ticket_id}")]
+
+
+def thread_card(session, ticket: Ticket, first: InboxOutbox | None) -> Reply:
+    """The first message of a ticket's thread: who the customer is, and the thread's buttons."""
+    customer = session.get(Customer, ticket.customer_id)
+    deals = session.exec(select(Deal).where(Deal.customer_id == customer.id,
+                                            col(Deal.stage).in_(OPEN_DEAL_STAGES))).all()
+    deal_text = (f"{len(deals)} · {money(sum(d.amount for d in deals), deals[0].currency)} "
+                 f"({', '.join(sorted({d.stage for d in deals}))})") if deals else "none"
+    earlier = session.exec(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.id < ticket.id)
+                           .order_by(col(Ticket.id).desc())).all()
+    fields = [("Customer", f"{customer.name} (#{customer.id})"), ("Company", company_name(session, customer) or "—"),
+              ("Tier", customer.tier), ("Owner", owner_label(session, customer)), ("Open deals", deal_text),
+              ("Telegram", f"@{customer.telegram_username}" if customer.telegram_username else "linked"),
+              ("Language", "中文" if customer.language == "zh" else "English")]
+    if earlier:
+        rated = next((t.rating for t in earlier if t.rating), None)
+        fields.append(("Earlier tickets", f"{len(earlier)}" + (f" (last rating {rated}/5)" if rated else "")))
+    reply = Reply(text=f"💬 Ticket #{ticket.id}: {customer.name} wrote on Telegram", fields=fields,
+                  buttons=ticket_buttons(ticket.id))
+    if first is not None:
+        payload = json.loads(first.payload or "{}")
+        reply.fields.append(("Message" if first.kind == "message" else "Note", payload.get("text", "")))
+    reply.fields.append(("Reply", "Answer in this thread to reply on Telegram; start with // for an internal note."))
+    return reply
+
+
+class InboxRelay:
+    def __init__(self, app, telegram):
+        """``telegram`` has ``async send_to_customer(chat_id, kind, payload) -> str`` (a message id)."""
+        self.app = app
+        self.db = app.db
+        self.telegram = telegram
+        self._event: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self._sem: asyncio.Semaphore | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+        self._sem = asyncio.Semaphore(PARALLEL_GROUPS)
+        self._stopping = False
+        self.app.engine.services["customer_inbox"] = self
+        self._task = asyncio.create_task(self._run(), name="inbox-relay")
+
+    async def stop(self) -> None:
+        """Finishes the sends in flight (a row is never left half-sent by a clean stop)."""
+        self._stopping = True
+        self.wake()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=15)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+            self._task = None
+
+    def wake(self) -> None:
+        """Thread-safe: something was queued; deliver now instead of at the next poll."""
+        if self._loop is None or self._event is None:
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._event.set)
+        except RuntimeError:  # loop closed during shutdown
+            pass
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._event.clear()
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("inbox relay: delivery round failed; retrying shortly")
+            if self._stopping:
+                break
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout=POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+
+    # ------------------------------------------------------------ delivery
+
+    async def drain(self) -> int:
+        """Delivers every due row once; returns how many were sent."""
+        due = await asyncio.to_thread(self._due)
+        groups: OrderedDict[tuple, list[int]] = OrderedDict()
+        for row_id, target, chat_id, ticket_id in due:
+            key = (target, chat_id) if target == "telegram" else (target, ticket_id)
+            groups.setdefault(key, []).append(row_id)
+        results = await asyncio.gather(*(self._deliver_group(ids) for ids in groups.values()))
+        return sum(results)
+
+    async def _deliver_group(self, row_ids: list[int]) -> int:
+        sent = 0
+        async with self._sem:
+            for row_id in row_ids:
+                if not await self._deliver(row_id):
+                    break  # keep the chat's or thread's order: later rows wait for this one
+                sent += 1
+        return sent
+
+    def _due(self) -> list[tuple]:
+        now = utcnow()
+        with self.db.session() as s:
+            s.exec(update(InboxOutbox).where(InboxOutbox.status == "sending", InboxOutbox.claimed_at < now - STALE)
+                   .values(status="pending"))
+            return s.exec(select(InboxOutbox.id, InboxOutbox.target, InboxOutbox.chat_id, InboxOutbox.ticket_id)
+                          .where(InboxOutbox.status == "pending",
+                                 (col(InboxOutbox.next_attempt_at).is_(None)) | (InboxOutbox.next_attempt_at <= now))
+                          .order_by(InboxOutbox.id).limit(1000)).all()
+
+    def _claim(self, row_id: int) -> InboxOutbox | None:
+        now = utcnow()
+        with self.db.session() as s:
+            row = s.get(InboxOutbox, row_id)
+            if row is None or row.status != "pending":
+                return None
+            earlier = aliased(InboxOutbox)
+            same_group = (earlier.chat_id == row.chat_id) if row.target == "telegram" else \
+                (earlier.ticket_id == row.ticket_id)
+            unfinished_before = select(earlier.id).where(earlier.target == row.target, earlier.id < row.id, same_group,
+                                                         col(earlier.status).in_(("pending", "sending"))).exists()
+            claimed = s.exec(update(InboxOutbox).where(InboxOutbox.id == row_id, InboxOutbox.status == "pending",
+                                                       ~unfinished_before)
+                             .values(status="sending", claimed_by=self.app.instance, claimed_at=now))
+            if claimed.rowcount != 1:
+                return None
+            row.status = "sending"
+            return row
+
+    async def _deliver(self, row_id: int) -> bool:
+        row = await asyncio.to_thread(self._claim, row_id)
+        if row is None:
+            return False
+        payload = json.loads(row.payload or "{}")
+        if row.target == "slack" and "team_inbox" not in self.app.engine.services:
+            # without Slack there is no team thread: the row is closed, the ticket itself is complete
+            await asyncio.to_thread(self._give_up, row, "Slack is not configured", False)
+            return True
+        try:
+            if row.target == "telegram":
+                result = await self.telegram.send_to_customer(row.chat_id, row.kind, payload)
+            else:
+                result = await self._post_to_thread(row, payload)
+        except Blocked:
+            await asyncio.to_thread(self._blocked, row)
+            return True
+        except Undeliverable as exc:
+            await asyncio.to_thread(self._give_up, row, str(exc))
+            return True
+        except Exception as exc:  # network trouble, flood limits beyond the limiter's retries, Slack errors
+            log.warning("inbox relay: row %s (%s %s) failed: %r", row.id, row.target, row.kind, exc)
+            return await asyncio.to_thread(self._retry_later, row, repr(exc))
+        await asyncio.to_thread(self._mark_sent, row.id, result)
+        return True
+
+    def _mark_sent(self, row_id: int, result) -> None:
+        with self.db.session() as s:
+            s.exec(update(InboxOutbox).where(InboxOutbox.id == row_id)
+                   .values(status="sent", sent_at=utcnow(), result=str(result)[:64] if result else None,
+                           attempts=InboxOutbox.attempts + 1))
+
+    def _retry_later(self, row: InboxOutbox, error: str) -> bool:
+        with self.db.session() as s:
+            fresh = s.get(InboxOutbox, row.id)
+            fresh.attempts += 1
+            fresh.last_error = error[:300]
+            if fresh.attempts >= MAX_ATTEMPTS:
+                fresh.status = "failed"
+                self._note_failure(s, fresh, f"⚠️ Not delivered after {fresh.attempts} attempts ({error[:120]}).")
+            else:
+                fresh.status = "pending"
+                fresh.next_attempt_at = utcnow() + timedelta(seconds=min(300, 2 ** fresh.attempts))
+            s.add(fresh)
+        return False
+
+    def _give_up(self, row: InboxOutbox, reason: str, tell: bool = True) -> None:
+        with self.db.session() as s:
+            fresh = s.get(InboxOutbox, row.id)
+            fresh.status, fresh.last_error = "failed", reason[:300]
+            fresh.attempts += 1
+            s.add(fresh)
+            if tell:
+                self._note_failure(s, fresh, f"⚠️ Not delivered: {reason[:200]}")
+        self.wake()
+
+    def _blocked(self, row: InboxOutbox) -> None:
+        with self.db.session() as s:
+            fresh = s.get(InboxOutbox, row.id)
+            fresh.status, fresh.last_error = "failed", "blocked by the user"
+            fresh.attempts += 1
+            s.add(fresh)
+            customer = s.get(Customer, fresh.customer_id) if fresh.customer_id else None
+            known = customer is not None and customer.telegram_blocked
+            if customer is not None:
+                customer.telegram_blocked = True
+                s.add(customer)
+            if fresh.kind == "message" or not known:
+                self._note_failure(s, fresh, "⛔ The customer has blocked the bot; not delivered.")
+        self.wake()
+
+    def _note_failure(self, session, row: InboxOutbox, text: str) -> None:
+        """Failures of customer sends are told in the ticket's thread; failed thread posts are only logged."""
+        if row.target != "telegram" or row.ticket_id is None:
+            log.error("inbox relay: row %s (%s %s) given up: %s", row.id, row.target, row.kind, text)
+            return
+        ticket = session.get(Ticket, row.ticket_id)
+        if ticket is not None and (ticket.slack_thread_ts or "team_inbox" in self.app.engine.services):
+            quoted = json.loads(row.payload or "{}").get("text", "")
+            inbox.to_thread(session, ticket, "note", text + (f"\n> {quoted[:300]}" if row.kind == "message" else ""))
+        else:
+            log.warning("inbox relay: row %s to chat %s: %s", row.id, row.chat_id, text)
+
+    async def _post_to_thread(self, row: InboxOutbox, payload: dict) -> str:
+        team_inbox = self.app.engine.services["team_inbox"]
+        ticket, card, channel, owner_slack = await asyncio.to_thread(self._thread_target, row)
+        if ticket.slack_thread_ts:
+            text = payload.get("text", "")
+            if row.kind == "message":
+                text = f"💬 {payload.get('author') or 'Customer'}: {text}"
+            return await team_inbox.post(ticket.slack_channel, ticket.slack_thread_ts, Reply(text=text))
+        if channel is None and owner_slack is None:
+            raise Undeliverable("no SLACK_INBOX_CHANNEL and nobody (owner or admin) with a Slack id to DM")
+        opened_channel, thread_ts = await team_inbox.open_thread(channel, owner_slack, card)
+        await asyncio.to_thread(self._remember_thread, ticket.id, opened_channel, thread_ts)
+        return thread_ts
+
+    def _thread_target(self, row: InboxOutbox):
+        with self.db.session() as s:
+            ticket = s.get(Ticket, row.ticket_id)
+            if ticket is None:
+                raise Undeliverable("the ticket no longer exists")
+            card = None if ticket.slack_thread_ts else thread_card(s, ticket, row)
+            customer = s.get(Customer, ticket.customer_id)
+            owner = s.get(Staff, customer.owner_id) if customer.owner_id else None
+            owner_slack = owner.slack_user_id if owner and owner.active and owner.slack_user_id else None
+            if owner_slack is None:
+                # unowned conversations go to the first admin until someone takes them
+                admin = s.exec(select(Staff).where(Staff.role == "admin", col(Staff.active).is_(True),
+                                                   col(Staff.slack_user_id).is_not(None)).order_by(Staff.id)).first()
+                owner_slack = admin.slack_user_id if admin else None
+            return ticket, card, self.app.settings.slack_inbox_channel or None, owner_slack
+
+    def _remember_thread(self, ticket_id: int, channel: str, thread_ts: str) -> None:
+        with self.db.session() as s:
+            s.exec(update(Ticket).where(Ticket.id == ticket_id, col(Ticket.slack_thread_ts).is_(None))
+                   .values(slack_channel=channel, slack_thread_ts=thread_ts))
+
+    # ------------------------------------------------------------ staff replies from Slack
+
+    async def staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
+        """A human reply in a ticket's thread. True when the thread is a ticket's (handled here)."""
+        handled = await asyncio.to_thread(self._staff_reply, channel, thread_ts, slack_user_id, text, event_id)
+        if handled:
+            self.wake()
+        return handled
+
+    def _staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
+        now = self.app.engine.clock()
+        with self.db.session() as s:
+            ticket = inbox.ticket_for_thread(s, channel, thread_ts)
+            if ticket is None:
+                return False
+            # our own claim namespace: the Slack adapter may already have claimed the raw event id
+            if not claim_event_in(s, "inbox", f"slack:{event_id}"):
+                return True
+            body = (text or "").strip()
+            staff = find_staff(s, "slack", slack_user_id)
+            if body.startswith("//"):
+                inbox.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
+                return True
+            if staff is None:
+                inbox.to_thread(s, ticket, "note", f"⚠️ Not sent to the customer: <@{slack_user_id}> is not CRM "
+                                                   "staff. An admin can add them with `crm-bot staff add`.")
+                return True
+            if body:
+                inbox.staff_reply(s, ticket, staff, body, event_id=event_id, now=now)
+        return True
+

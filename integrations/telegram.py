@@ -1,0 +1,311 @@
+"""Telegram, on python-telegram-bot: customers' chats become the team's inbox; staff get the CRM.
+
+Two ways in, one path:
+
+* webhook mode (``TELEGRAM_WEBHOOK_URL`` set): Telegram POSTs each update to
+  ``/telegram/webhook``. The ``X-Telegram-Bot-Api-Secret-Token`` header is checked first
+  (``hmac.compare_digest``; missing or wrong: 403, nothing read). The update is processed —
+  stored — *before* the 200 goes back, so whatever Telegram saw acknowledged is in the store,
+  and anything that failed (500) is redelivered by Telegram.
+* long polling (otherwise): our own ``getUpdates`` loop instead of PTB's Updater, because the
+  Updater acknowledges a batch (by asking for the next offset) while the application may still
+  be processing it. Here the offset moves past an update only after it is stored.
+
+Redeliveries are harmless: the update id is claimed in the same transaction as the work
+(``processed_event``), and each message is stored under its (chat id, message id).
+
+A message from someone whose Telegram id belongs to a staff member goes to the engine as a
+``/crm`` command (``integrations/telegram_staff.py``); everyone else is a customer
+(``integrations/telegram_customer.py``). Sends to customers go through the inbox outbox
+(``integrations/inbox_relay.py``), through PTB's ``AIORateLimiter`` (flood limits, RetryAfter).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from concurrent.futures import Future
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
+                      ReplyKeyboardRemove, Update)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, ApplicationBuilder
+
+from crm.inbox_texts import say
+from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
+from integrations.telegram_customer import CustomerChat
+from integrations.telegram_render import split_text
+from integrations.telegram_staff import StaffChat
+
+log = logging.getLogger("crm.telegram")
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+MAX_FAILURES_PER_UPDATE = 5  # then the update is dropped (logged) instead of blocking the chat forever
+RATE_LIMIT_RETRIES = 3
+POLL_TIMEOUT = 25
+
+CUSTOMER_COMMANDS = {
+    "en": [("start", "connect with us"), ("help", "what you can do"), ("status", "your request's status"),
+           ("language", "English or Chinese"), ("stop", "no marketing messages"),
+           ("forgetme", "erase your data")],
+    "zh": [("start", "开始"), ("help", "帮助"), ("status", "查看请求状态"), ("language", "切换语言"),
+           ("stop", "不再接收营销消息"), ("forgetme", "删除我的数据")],
+}
+
+
+def file_url_for(api_url: str) -> str:
+    """``https://api.telegram.org/bot`` → ``https://api.telegram.org/file/bot`` (PTB's base_file_url)."""
+    base = api_url.rstrip("/")
+    return base[: -len("bot")] + "file/bot" if base.endswith("bot") else base + "/file/bot"
+
+
+def webhook_secret(settings) -> str:
+    """TELEGRAM_WEBHOOK_SECRET, or one derived from the bot token so every instance agrees on it."""
+    if settings.telegram_webhook_secret:
+        return settings.telegram_webhook_secret
+    return hmac.new(settings.telegram_bot_token.encode(), b"crm-bot telegram webhook", hashlib.sha256).hexdigest()
+
+
+class TelegramAdapter:
+    name = "telegram"
+
+    def __init__(self, app):
+        self.app = app
+        self.settings = app.settings
+        self.db = app.db
+        self.webhook_mode = bool(self.settings.telegram_webhook_url)
+        self.secret = webhook_secret(self.settings)
+        self.routes = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] if self.webhook_mode else []
+        self.application = None
+        self.bot_name = "us"
+        self.relay = InboxRelay(app, self)
+        self.customers = CustomerChat(self)
+        self.staff = StaffChat(self)
+        self.poll_timeout = POLL_TIMEOUT
+        self._poll_task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._chat_locks: dict[int, list] = {}
+        self._failures: dict[int, int] = {}
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.application = (ApplicationBuilder().token(self.settings.telegram_bot_token)
+                            .base_url(self.settings.telegram_api_url)
+                            .base_file_url(file_url_for(self.settings.telegram_api_url))
+                            .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+                            .updater(None).build())
+        try:
+            await self.application.initialize()  # getMe
+        except InvalidToken:
+            raise RuntimeError("TELEGRAM_BOT_TOKEN was refused by Telegram: copy it again from @BotFather") from None
+        await self.application.start()
+        me = self.application.bot
+        self.bot_name = me.first_name or me.username or "us"
+        services = self.app.engine.services
+        services["telegram_bot_username"] = me.username
+        services["customer_messenger"] = self
+        self.app.delivery.register("telegram", self.staff.deliver)
+        await self._set_commands()
+        await self.relay.start()
+        if self.webhook_mode:
+            url = self.settings.telegram_webhook_url.rstrip("/")
+            if not url.endswith(WEBHOOK_PATH):
+                url += WEBHOOK_PATH
+            await self.application.bot.set_webhook(url=url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES)
+            log.info("telegram: webhook set to %s", url)
+        else:
+            await self.application.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            self._poll_task = asyncio.create_task(self._poll(), name="telegram-polling")
+            log.info("telegram: long polling as @%s", me.username)
+
+    async def _set_commands(self) -> None:
+        with contextlib.suppress(TelegramError):
+            for lang, commands in CUSTOMER_COMMANDS.items():
+                await self.application.bot.set_my_commands([BotCommand(c, d) for c, d in commands],
+                                                           language_code=None if lang == "en" else lang)
+
+    async def stop(self) -> None:
+        if self._poll_task is not None:
+            self._poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._poll_task
+            self._poll_task = None
+        await self.relay.stop()
+        if self.application is not None:
+            with contextlib.suppress(Exception):
+                await self.application.stop()
+            with contextlib.suppress(Exception):
+                await self.application.shutdown()
+            self.application = None
+
+    # ------------------------------------------------------------ webhook
+
+    async def webhook(self, request: Request) -> JSONResponse:
+        given = request.headers.get(SECRET_HEADER)
+        if given is None or not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return JSONResponse({"ok": False, "error": "wrong or missing secret token"}, status_code=403)
+        if self.application is None:
+            return JSONResponse({"ok": False, "error": "starting up"}, status_code=503)
+        try:
+            data = json.loads(await request.body())
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
+            update = Update.de_json(data, self.application.bot)
+        except Exception:
+            return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
+        if not await self.process(update):
+            return JSONResponse({"ok": False, "error": "not processed; please redeliver"}, status_code=500)
+        return JSONResponse({"ok": True})
+
+    async def process(self, update: Update) -> bool:
+        """Handles one update; False when it should be delivered again (nothing was acknowledged)."""
+        try:
+            await self.handle_update(update)
+        except Exception:
+            count = self._failures.get(update.update_id, 0) + 1
+            self._failures[update.update_id] = count
+            if count >= MAX_FAILURES_PER_UPDATE:
+                log.exception("telegram: dropping update %s after %s failures", update.update_id, count)
+                self._failures.pop(update.update_id, None)
+                return True
+            log.exception("telegram: update %s failed (attempt %s); it will be redelivered", update.update_id, count)
+            return False
+        self._failures.pop(update.update_id, None)
+        return True
+
+    # ------------------------------------------------------------ polling
+
+    async def _poll(self) -> None:
+        bot = self.application.bot
+        offset: int | None = None
+        backoff = 1.0
+        while True:
+            try:
+                updates = await bot.get_updates(offset=offset, timeout=self.poll_timeout,
+                                                read_timeout=self.poll_timeout + 10, allowed_updates=ALLOWED_UPDATES)
+                backoff = 1.0
+            except asyncio.CancelledError:
+                raise
+            except RetryAfter as exc:
+                await asyncio.sleep(exc.retry_after if isinstance(exc.retry_after, (int, float))
+                                    else exc.retry_after.total_seconds())
+                continue
+            except Conflict:
+                log.error("telegram: another instance is polling, or a webhook is set; retrying in 10 s")
+                await asyncio.sleep(10)
+                continue
+            except TelegramError as exc:
+                log.warning("telegram: getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            for update in updates:
+                if not await self.process(update):
+                    await asyncio.sleep(1)
+                    break  # ask again from this update: it is not acknowledged
+                offset = update.update_id + 1
+
+    # ------------------------------------------------------------ dispatch
+
+    @contextlib.asynccontextmanager
+    async def _chat_lock(self, chat_id: int | None):
+        """Updates of one chat are handled one at a time, in arrival order."""
+        if chat_id is None:
+            yield
+            return
+        entry = self._chat_locks.setdefault(chat_id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                self._chat_locks.pop(chat_id, None)
+
+    async def handle_update(self, update: Update) -> None:
+        chat = update.effective_chat
+        if chat is None or chat.type != "private":
+            return  # groups and channels are not an inbox
+        async with self._chat_lock(chat.id):
+            user = update.effective_user
+            staff_id = await asyncio.to_thread(self.staff.staff_id_for, user.id) if user else None
+            if update.callback_query is not None:
+                if staff_id is not None:
+                    await self.staff.on_callback(update, staff_id)
+                else:
+                    await self.customers.on_callback(update)
+            elif update.my_chat_member is not None:
+                await self.customers.on_membership(update)
+            elif update.effective_message is not None and user is not None:
+                if staff_id is not None:
+                    await self.staff.on_message(update, staff_id)
+                else:
+                    await self.customers.on_message(update)
+
+    # ------------------------------------------------------------ sending to customers
+
+    async def send_to_customer(self, chat_id: int, kind: str, payload: dict) -> str:
+        """Sends one outbox row (called by the relay); maps Telegram's refusals to the relay's errors."""
+        bot = self.application.bot
+        chunks = split_text(payload.get("text", ""))
+        markup = self._markup(payload)
+        message = None
+        try:
+            for index, chunk in enumerate(chunks):
+                last = index == len(chunks) - 1
+                message = await bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML,
+                                                 reply_markup=markup if last else None)
+        except Forbidden as exc:
+            raise Blocked(str(exc)) from exc
+        except (BadRequest, ChatMigrated) as exc:
+            raise Undeliverable(f"Telegram refused the message: {exc}") from exc
+        return str(message.message_id) if message else ""
+
+    def _markup(self, payload: dict):
+        keyboard = payload.get("keyboard")
+        lang = payload.get("lang", "en")
+        if keyboard == "contact":
+            return ReplyKeyboardMarkup([[KeyboardButton(say("share_phone_button", lang), request_contact=True)]],
+                                       resize_keyboard=True, one_time_keyboard=True)
+        if keyboard == "remove":
+            return ReplyKeyboardRemove()
+        if keyboard == "forget":
+            return InlineKeyboardMarkup([[InlineKeyboardButton(say("forget_button", lang), callback_data="forget:yes")]])
+        if keyboard == "language":
+            return InlineKeyboardMarkup([[InlineKeyboardButton("English", callback_data="lang:en"),
+                                          InlineKeyboardButton("中文", callback_data="lang:zh")]])
+        if keyboard == "rating" and payload.get("ticket_id"):
+            ticket_id = payload["ticket_id"]
+            return InlineKeyboardMarkup([[InlineKeyboardButton(str(n), callback_data=f"rate:{ticket_id}:{n}")
+                                          for n in range(1, 6)]])
+        return None
+
+    # ------------------------------------------------------------ for handlers (worker threads)
+
+    def send_threadsafe(self, chat_id: int, text: str) -> Future:
+        """From a handler's worker thread: send a plain message now, on the adapter's event loop.
+
+        Returns a ``concurrent.futures.Future`` (call ``.result(timeout)`` to wait). Not durable:
+        for anything that must survive a crash, queue it in the inbox outbox instead
+        (``crm.inbox.to_customer`` + ``wake``), as ``/crm ticket resolve`` does.
+        """
+        async def send():
+            return await self.application.bot.send_message(chat_id, text)
+
+        return asyncio.run_coroutine_threadsafe(send(), self._loop)
+
+    def wake(self) -> None:
+        """Thread-safe: deliver queued outbox rows now."""
+        self.relay.wake()

@@ -1,0 +1,253 @@
+"""A customer's side of the Telegram chat: `/start`, `/help`, `/status`, `/language`, `/stop`,
+`/forgetme`, and messages to the company.
+
+Customers see nothing from the CRM but their own ticket's status: every word they get comes
+from ``crm/inbox_texts.py``, and `/crm …` or any unknown command gets a polite note only.
+
+Each update is handled in one transaction that also claims its update id, so a redelivered
+update changes nothing; replies are queued in the inbox outbox in that same transaction and
+sent after commit by the relay.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from telegram import Message, Update
+
+from crm import inbox
+from crm.events import claim_event_in
+from crm.inbox_texts import say
+from crm.models import Staff, Ticket
+
+COMMANDS = ("start", "help", "status", "language", "stop", "forgetme")
+
+
+@dataclass
+class Said:
+    """One customer message, copied out of PTB's objects for the worker thread."""
+
+    update_id: int
+    person: inbox.ChatPerson
+    message_id: int
+    date: datetime
+    text: str = ""  # what is stored: the text, a caption, or a description of the attachment
+    command: str | None = None
+    args: list[str] = field(default_factory=list)
+    own_phone: str | None = None  # the customer's own number, shared with the contact button
+    edited: bool = False
+
+
+def describe(message: Message) -> str:
+    """The stored text of a message: text or caption, with what was attached."""
+    caption = message.text or message.caption or ""
+    if message.contact is not None:
+        c = message.contact
+        name = " ".join(p for p in (c.first_name, c.last_name) if p)
+        return f"[contact] {name} {c.phone_number}".strip() + (f"\n{caption}" if caption else "")
+    kinds = [("photo", "photo"), ("document", "document"), ("video", "video"), ("voice", "voice message"),
+             ("audio", "audio"), ("sticker", "sticker"), ("animation", "animation"), ("video_note", "video note"),
+             ("location", "location")]
+    for attr, label in kinds:
+        value = getattr(message, attr, None)
+        if value:
+            if attr == "document" and value.file_name:
+                label = f"document: {value.file_name}"
+            elif attr == "sticker" and value.emoji:
+                label = f"sticker {value.emoji}"
+            elif attr == "location":
+                label = f"location {value.latitude:.5f},{value.longitude:.5f}"
+            return f"[{label}]" + (f" {caption}" if caption else "")
+    return caption
+
+
+def person_of(update: Update) -> inbox.ChatPerson:
+    user, chat = update.effective_user, update.effective_chat
+    return inbox.ChatPerson(chat_id=chat.id, first_name=user.first_name or "", last_name=user.last_name or "",
+                            username=user.username, language_code=user.language_code)
+
+
+class CustomerChat:
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.db = adapter.db
+
+    @property
+    def relay_to_team(self) -> bool:
+        return "team_inbox" in self.adapter.app.engine.services
+
+    # ------------------------------------------------------------ async entry points
+
+    async def on_message(self, update: Update) -> None:
+        message = update.effective_message
+        said = Said(update_id=update.update_id, person=person_of(update), message_id=message.message_id,
+                    date=message.date or self.adapter.app.engine.clock(), text=describe(message),
+                    edited=update.edited_message is not None)
+        if message.text and message.text.startswith("/") and not said.edited:
+            head, *args = message.text[1:].split()
+            said.command = head.split("@", 1)[0].lower() if head else ""
+            said.args = args
+        if message.contact is not None and message.contact.user_id == message.from_user.id:
+            said.own_phone = message.contact.phone_number
+        await asyncio.to_thread(self._handle, said)
+        self.adapter.wake()
+
+    async def on_callback(self, update: Update) -> None:
+        query = update.callback_query
+        answer = await asyncio.to_thread(self._callback, update.update_id, person_of(update), query.data or "")
+        try:
+            await query.answer(answer)
+        except Exception:  # an expired query cannot be answered; the work is done anyway
+            pass
+        self.adapter.wake()
+
+    async def on_membership(self, update: Update) -> None:
+        status = update.my_chat_member.new_chat_member.status
+        blocked = status in ("kicked", "left")
+        await asyncio.to_thread(self._membership, update.update_id, update.effective_chat.id, blocked)
+        self.adapter.wake()
+
+    # ------------------------------------------------------------ one transaction per update
+
+    def _handle(self, said: Said) -> None:
+        with self.db.session() as s:
+            if not claim_event_in(s, "telegram", f"update:{said.update_id}"):
+                return
+            if said.command is not None:
+                self._command(s, said)
+            elif said.own_phone:
+                self._shared_phone(s, said)
+            else:
+                self._message(s, said)
+
+    def _reply(self, session, chat_id: int, key_or_text: str, lang: str, *, customer=None, literal: bool = False,
+               keyboard: str | None = None, **values) -> None:
+        text = key_or_text if literal else say(key_or_text, lang, **values)
+        inbox.enqueue(session, "telegram", "reply", {"text": text, "keyboard": keyboard, "lang": lang},
+                      customer=customer, chat_id=chat_id)
+
+    def _command(self, s, said: Said) -> None:
+        person, chat = said.person, said.person.chat_id
+        customer = inbox.customer_for_chat(s, chat)
+        lang = customer.language if customer else person.language
+        name = said.command
+        if name == "start":
+            token = said.args[0] if said.args else None
+            if token:
+                bound = inbox.bind_by_token(s, person, token, self.adapter.app.engine.clock())
+                if bound is not None:
+                    self._reply(s, chat, "bound_by_invite", bound.language, customer=bound, keyboard="remove",
+                                name=bound.name, company=self.adapter.bot_name)
+                    return
+                self._reply(s, chat, "invite_invalid", lang, customer=customer)
+            if customer is not None and inbox.LEAD_TAG not in customer.tags.split(","):
+                self._reply(s, chat, "welcome_back", lang, customer=customer, name=person.first_name or customer.name)
+                return
+            customer, _ = inbox.ensure_customer(s, person)
+            self._reply(s, chat, "welcome", customer.language, customer=customer, keyboard="contact",
+                        name=person.first_name or person.display_name, company=self.adapter.bot_name)
+        elif name == "help":
+            self._reply(s, chat, "help", lang, customer=customer)
+        elif name == "status":
+            self._status(s, chat, customer, lang)
+        elif name == "language":
+            choice = said.args[0].lower() if said.args else ""
+            choice = {"zh": "zh", "中文": "zh", "cn": "zh", "chinese": "zh", "en": "en", "english": "en"}.get(choice)
+            if choice is None:
+                self._reply(s, chat, "language_usage", lang, customer=customer, keyboard="language")
+                return
+            customer, _ = inbox.ensure_customer(s, person)
+            inbox.set_language(s, customer, choice)
+            self._reply(s, chat, "language_set", choice, customer=customer)
+        elif name == "stop":
+            customer, _ = inbox.ensure_customer(s, person)
+            inbox.opt_out_of_marketing(s, customer)
+            self._reply(s, chat, "stopped", lang, customer=customer)
+        elif name == "forgetme":
+            confirmed = bool(said.args) and said.args[0].lower() in ("confirm", "确认")
+            self._forget(s, chat, customer, lang, confirmed)
+        else:
+            # `/crm show globex` and friends: staff commands never run for customers
+            self._reply(s, chat, "not_for_customers", lang, customer=customer)
+
+    def _status(self, s, chat: int, customer, lang: str) -> None:
+        ticket = inbox.open_ticket(s, customer) if customer else None
+        if ticket is not None:
+            handler = s.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
+            who = say("status_handler", lang, name=handler.name) if handler else say("status_unassigned", lang)
+            self._reply(s, chat, "status_open", lang, customer=customer, ticket=ticket.id, who=who)
+            return
+        latest = inbox.latest_ticket(s, customer) if customer else None
+        if latest is not None:
+            self._reply(s, chat, "status_resolved", lang, customer=customer, ticket=latest.id)
+        else:
+            self._reply(s, chat, "status_none", lang, customer=customer)
+
+    def _forget(self, s, chat: int, customer, lang: str, confirmed: bool) -> None:
+        if customer is None:
+            self._reply(s, chat, "forget_nothing", lang)
+        elif not confirmed:
+            self._reply(s, chat, "forget_ask", lang, customer=customer, keyboard="forget")
+        else:
+            inbox.forget(s, customer, self.adapter.app.engine.clock())
+            self._reply(s, chat, "forget_done", lang, keyboard="remove")
+
+    def _shared_phone(self, s, said: Said) -> None:
+        customer, found = inbox.bind_by_phone(s, said.person, said.own_phone)
+        if found:
+            self._reply(s, said.person.chat_id, "bound_by_phone", customer.language, customer=customer,
+                        keyboard="remove", name=customer.name)
+        else:
+            self._reply(s, said.person.chat_id, "phone_saved", customer.language, customer=customer,
+                        keyboard="remove")
+        self._store(s, customer, said)
+
+    def _message(self, s, said: Said) -> None:
+        customer, _ = inbox.ensure_customer(s, said.person)
+        body = said.text.strip()
+        if body in ("1", "2", "3", "4", "5") and not said.edited:
+            ticket = inbox.pending_rating(s, customer)
+            if ticket is not None and inbox.record_rating(s, customer, ticket, int(body)):
+                self._reply(s, said.person.chat_id, "rating_thanks", customer.language, customer=customer,
+                            rating=body)
+                return
+        if not body:
+            self._reply(s, said.person.chat_id, "unsupported", customer.language, customer=customer)
+            return
+        self._store(s, customer, said)
+
+    def _store(self, s, customer, said: Said) -> None:
+        message_key = f"{said.message_id}:edit:{said.update_id}" if said.edited else said.message_id
+        text = f"(edited) {said.text}" if said.edited else said.text
+        inbox.store_inbound(s, customer, chat_id=said.person.chat_id, message_id=message_key, text=text,
+                            occurred_at=said.date, settings=self.adapter.settings, relay=self.relay_to_team)
+
+    def _callback(self, update_id: int, person: inbox.ChatPerson, data: str) -> str | None:
+        with self.db.session() as s:
+            if not claim_event_in(s, "telegram", f"update:{update_id}"):
+                return None
+            customer = inbox.customer_for_chat(s, person.chat_id)
+            lang = customer.language if customer else person.language
+            kind, _, rest = data.partition(":")
+            if kind == "rate" and customer is not None:
+                ticket_id, _, value = rest.partition(":")
+                ticket = s.get(Ticket, int(ticket_id)) if ticket_id.isdigit() else None
+                if ticket is not None and value.isdigit() and inbox.record_rating(s, customer, ticket, int(value)):
+                    self._reply(s, person.chat_id, "rating_thanks", lang, customer=customer, rating=value)
+                    return "👍"
+                return say("rating_stale", lang)
+            if kind == "lang" and rest in ("en", "zh"):
+                customer, _ = inbox.ensure_customer(s, person)
+                inbox.set_language(s, customer, rest)
+                self._reply(s, person.chat_id, "language_set", rest, customer=customer)
+                return None
+            if kind == "forget" and rest == "yes":
+                self._forget(s, person.chat_id, customer, lang, confirmed=True)
+                return None
+            return None
+
+    def _membership(self, update_id: int, chat_id: int, blocked: bool) -> None:
+        with self.db.session() as s:
+            if claim_event_in(s, "telegram", f"update:{update_id}"):
+                inbox.set_blocked(s, chat_id, blocked)

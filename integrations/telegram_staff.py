@@ -1,0 +1,174 @@
+"""Staff on Telegram: `/crm …` commands through the engine, and reminders or digests delivered here.
+
+A staff member is whoever's Telegram id is on their Staff record (``crm-bot staff add
+--telegram-id``). Their messages run as commands, exactly like Slack's `/crm` (a leading
+`/crm` or `/` is optional). Replies are Telegram HTML; buttons become an inline keyboard
+whose callback runs the button's command as the presser. Telegram allows 64 bytes of
+``callback_data``, so each button is stored server-side (``telegram_callback``) under a short
+random key, tied to the staff member it was sent to.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from pathlib import Path
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.identity import find_staff
+from bot.messages import IncomingMessage
+from bot.replies import Button, Reply
+from crm.events import claim_event
+from crm.models import Staff, TelegramCallback
+from integrations.telegram_render import render_html, reply_buttons
+
+log = logging.getLogger("crm.telegram")
+
+FORM_HINTS = {
+    "log": "/crm {cmd} call|email|meeting|chat|note [when] <summary>",
+    "remind": "/crm {cmd} <when> <what>",
+    "snooze": "/crm {cmd} <when>   (e.g. 1h, tomorrow 9am)",
+}
+BUTTONS_PER_ROW = 2
+MAX_BUTTONS = 24
+
+
+def command_line(text: str) -> str:
+    """What a staff member typed, as a `/crm` line: `/crm show x`, `/show x` and `show x` are the same."""
+    line = text.strip()
+    if line.lower().startswith("/crm"):
+        return line
+    if line.startswith("/"):
+        head, _, rest = line[1:].partition(" ")
+        head = head.split("@", 1)[0]
+        return "help" if head.lower() == "start" else f"{head} {rest}".strip()
+    return line
+
+
+class StaffChat:
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.db = adapter.db
+        self.engine = adapter.app.engine
+
+    def staff_id_for(self, telegram_user_id: int) -> int | None:
+        with self.db.session() as s:
+            staff = find_staff(s, "telegram", str(telegram_user_id))
+            return staff.id if staff else None
+
+    # ------------------------------------------------------------ incoming
+
+    async def on_message(self, update: Update, staff_id: int) -> None:
+        if not await asyncio.to_thread(claim_event, self.db, "telegram", f"update:{update.update_id}"):
+            return
+        message = update.effective_message
+        text = message.text or message.caption or ""
+        if not text.strip():
+            await self._send(message.chat_id, staff_id, Reply(text="Type a /crm command, e.g. /crm tasks or "
+                                                                   "/crm help."))
+            return
+        user = update.effective_user
+        incoming = IncomingMessage(platform="telegram", user_id=str(user.id), text=command_line(text),
+                                   chat_id=str(message.chat_id), message_id=str(message.message_id),
+                                   user_name=user.full_name,
+                                   language="zh" if (user.language_code or "").startswith("zh") else "en")
+        reply = await asyncio.to_thread(self.engine.handle, incoming)
+        await self._send(message.chat_id, staff_id, reply)
+
+    async def on_callback(self, update: Update, staff_id: int) -> None:
+        query = update.callback_query
+        if not await asyncio.to_thread(claim_event, self.db, "telegram", f"update:{update.update_id}"):
+            return
+        key, _, confirmed = (query.data or "").removeprefix("b:").partition(":")
+        stored = await asyncio.to_thread(self._button, key)
+        chat_id = update.effective_chat.id
+        if stored is None or stored.staff_id != staff_id:
+            await self._answer(query, "This button has expired or is not yours; type the command instead.")
+            return
+        if stored.form:
+            await self._answer(query)
+            hint = FORM_HINTS.get(stored.form, "/crm {cmd} …").format(cmd=stored.command)
+            await self._send(chat_id, staff_id, Reply(text=f"Type: {hint}"))
+            return
+        if stored.confirm and confirmed != "y":
+            await self._answer(query)
+            await self._send(chat_id, staff_id, Reply(text=stored.confirm, buttons=[
+                Button("Yes", stored.command, style="danger")]), confirm_keys={stored.command: key})
+            return
+        await self._answer(query)
+        incoming = IncomingMessage(platform="telegram", user_id=str(update.effective_user.id), text=stored.command,
+                                   chat_id=str(chat_id), message_id=f"callback:{query.id}")
+        reply = await asyncio.to_thread(self.engine.handle, incoming)
+        await self._send(chat_id, staff_id, reply)
+
+    @staticmethod
+    async def _answer(query, text: str | None = None) -> None:
+        try:
+            await query.answer(text)
+        except TelegramError:
+            pass
+
+    def _button(self, key: str) -> TelegramCallback | None:
+        if not key:
+            return None
+        with self.db.session() as s:
+            return s.get(TelegramCallback, key)
+
+    # ------------------------------------------------------------ outgoing
+
+    async def deliver(self, staff: Staff, reply: Reply) -> None:
+        """The Delivery sender for Telegram: reminders and digests for a staff member."""
+        if not staff.telegram_user_id:
+            raise ValueError(f"{staff.name} has no Telegram id")
+        await self._send(staff.telegram_user_id, staff.id, reply, quiet=False)
+
+    def _store_buttons(self, staff_id: int, buttons: list[Button]) -> list[str]:
+        keys = []
+        with self.db.session() as s:
+            for button in buttons:
+                key = secrets.token_urlsafe(9)  # 12 characters
+                s.add(TelegramCallback(key=key, staff_id=staff_id, command=button.command, form=button.form,
+                                       confirm=button.confirm))
+                keys.append(key)
+        return keys
+
+    async def _keyboard(self, staff_id: int, reply: Reply, confirm_keys: dict | None) -> InlineKeyboardMarkup | None:
+        buttons = reply_buttons(reply)[:MAX_BUTTONS]
+        if not buttons:
+            return None
+        if confirm_keys:
+            # the "Yes" of a confirmation re-uses the original key, marked as confirmed
+            keys = [f"{confirm_keys[b.command]}:y" for b in buttons]
+        else:
+            keys = await asyncio.to_thread(self._store_buttons, staff_id, buttons)
+        row, rows = [], []
+        for button, key in zip(buttons, keys):
+            row.append(InlineKeyboardButton(button.label[:60], callback_data=f"b:{key}"))
+            if len(row) == BUTTONS_PER_ROW:
+                rows.append(row)
+                row = []
+        if row:
+            rows.append(row)
+        return InlineKeyboardMarkup(rows)
+
+    async def _send(self, chat_id: int, staff_id: int, reply: Reply, confirm_keys: dict | None = None, *,
+                    quiet: bool = True) -> None:
+        """Sends a reply; ``quiet`` logs Telegram's refusals instead of raising (answers in a chat)."""
+        bot = self.adapter.application.bot
+        chunks = render_html(reply)
+        markup = await self._keyboard(staff_id, reply, confirm_keys)
+        try:
+            for index, chunk in enumerate(chunks):
+                await bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML,
+                                       reply_markup=markup if index == len(chunks) - 1 else None)
+            for path, sender in ((reply.image_path, bot.send_photo), (reply.file_path, bot.send_document)):
+                if path and Path(path).is_file():
+                    with open(path, "rb") as handle:
+                        await sender(chat_id, handle)
+        except TelegramError as exc:
+            log.warning("telegram: reply to staff chat %s not delivered: %s", chat_id, exc)
+            if not quiet:
+                raise

@@ -1,0 +1,137 @@
+"""Drives the real `crm-bot run` app (uvicorn on loopback) the way Telegram does.
+
+``TelegramBot`` serves ``App(settings, db)`` with the Telegram adapter (webhook mode unless
+asked otherwise) and, when given the Slack stand-in, the Slack adapter too. Its Bot API base
+points at ``tests/fakes/telegram_api.py``. Updates are POSTed to ``/telegram/webhook`` with the
+secret header, exactly as Telegram sends them.
+"""
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from sqlmodel import col, select
+
+from bot.app import App
+from crm.models import Customer, InboxOutbox, Interaction, Ticket
+from tests.fakes.telegram_api import TOKEN, FakeTelegramApi, UpdateFactory, telegram_api  # noqa: F401
+from tests.slack_harness import SECRET as SLACK_SECRET, Server, free_port
+
+WEBHOOK_SECRET = "webhook-secret_42"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def telegram_settings(settings, fake: FakeTelegramApi, *, webhook: bool = True, slack=None, **extra):
+    update = {"telegram_bot_token": TOKEN, "telegram_api_url": fake.api_url,
+              "telegram_webhook_url": "https://crm.example.test/telegram/webhook" if webhook else None,
+              "telegram_webhook_secret": WEBHOOK_SECRET}
+    if slack is not None:
+        update |= {"slack_bot_token": "xoxb-test", "slack_signing_secret": SLACK_SECRET,
+                   "slack_api_url": slack.api_url, "slack_inbox_channel": "C0INBOX"}
+    return settings.model_copy(update=update | extra)
+
+
+class TelegramBot:
+    def __init__(self, db, settings, clock, fake: FakeTelegramApi, *, slack=None):
+        self.db, self.settings, self.clock, self.fake, self.slack = db, settings, clock, fake, slack
+        self.updates = UpdateFactory()
+        self.updates.now = clock.now
+        self.http = httpx.Client(timeout=60)
+        self.server = None
+        self.start()
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def start(self) -> "TelegramBot":
+        self.app = App(self.settings, self.db, clock=self.clock)
+        self.app.configure_adapters()
+        self.port = free_port()
+        self.server = Server(self.app.asgi(), self.port).start()
+        self.url = f"http://127.0.0.1:{self.port}/telegram/webhook"
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def restart(self) -> None:
+        """A new process on the same store: a fresh App, adapters and HTTP server."""
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        self.stop()
+        self.http.close()
+
+    @property
+    def adapter(self):
+        return next(a for a in self.app.adapters if a.name == "telegram")
+
+    # ---- Telegram's side --------------------------------------------------------------------
+    def post(self, update: dict, secret: str | None = WEBHOOK_SECRET, **kw) -> httpx.Response:
+        headers = {SECRET_HEADER: secret} if secret is not None else {}
+        return self.http.post(self.url, json=update, headers=headers, **kw)
+
+    def send(self, update: dict) -> dict:
+        """Delivers an update and checks that the bot acknowledged it."""
+        response = self.post(update)
+        assert response.status_code == 200, response.text
+        return update
+
+    def say(self, chat_id: int, text: str, **kw) -> dict:
+        return self.send(self.updates.text(chat_id, text, **kw))
+
+    # ---- what the bot did -------------------------------------------------------------------
+    def replies(self, chat_id: int, count: int = 1, timeout: float = 15) -> list[str]:
+        """The texts the bot sent to a chat, waiting until there are at least ``count``."""
+        calls = self.fake.wait_for("sendMessage", count, timeout, where=lambda c: c.chat_id == chat_id)
+        return [c.text for c in calls]
+
+    def last_reply(self, chat_id: int, count: int = 1):
+        return self.fake.wait_for("sendMessage", count, where=lambda c: c.chat_id == chat_id)[-1]
+
+    def settle(self, timeout: float = 15) -> None:
+        """Waits until the inbox outbox has nothing left to deliver."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.db.session() as s:
+                busy = s.exec(select(InboxOutbox.id).where(col(InboxOutbox.status).in_(("pending", "sending")))
+                              .limit(1)).first()
+            if busy is None:
+                return
+            self.adapter.wake()
+            time.sleep(0.05)
+        raise AssertionError("the inbox outbox did not drain")
+
+    # ---- the store --------------------------------------------------------------------------
+    def customer(self, chat_id: int) -> Customer | None:
+        with self.db.session() as s:
+            return s.exec(select(Customer).where(Customer.telegram_chat_id == chat_id)).first()
+
+    def interactions(self, customer_id: int | None = None, **where) -> list[Interaction]:
+        with self.db.session() as s:
+            stmt = select(Interaction).order_by(Interaction.id)
+            if customer_id is not None:
+                stmt = stmt.where(Interaction.customer_id == customer_id)
+            for key, value in where.items():
+                stmt = stmt.where(getattr(Interaction, key) == value)
+            return list(s.exec(stmt).all())
+
+    def tickets(self, customer_id: int) -> list[Ticket]:
+        with self.db.session() as s:
+            return list(s.exec(select(Ticket).where(Ticket.customer_id == customer_id).order_by(Ticket.id)).all())
+
+    def outbox(self, **where) -> list[InboxOutbox]:
+        with self.db.session() as s:
+            stmt = select(InboxOutbox).order_by(InboxOutbox.id)
+            for key, value in where.items():
+                stmt = stmt.where(getattr(InboxOutbox, key) == value)
+            return list(s.exec(stmt).all())
+
+
+@pytest.fixture
+def telegram_bot(db, settings, clock, telegram_api, team):  # noqa: F811
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api), clock, telegram_api)
+    yield bot
+    bot.close()
