@@ -146,7 +146,8 @@ class Campaign(SQLModel, table=True):
     status: str = Field(default="draft", max_length=16)  # draft, sending, sent
     created_by_id: Optional[int] = Field(default=None, foreign_key="staff.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
-    sent_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+    sent_at: Optional[datetime] = Field(default=None, sa_column=_ts())  # when sending was confirmed
+    finished_at: Optional[datetime] = Field(default=None, sa_column=_ts())  # when no recipient was left to try
 
 
 class Interaction(SQLModel, table=True):
@@ -321,10 +322,26 @@ class CampaignRecipient(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id")
     customer_id: int = Field(foreign_key="customer.id", index=True)
-    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|blocked|skipped
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|blocked|skipped|unknown
     error: Optional[str] = Field(default=None, max_length=300)
     telegram_message_id: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
     sent_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+    # claimed (status "sending") by one sender run; attempted_at is written just before the
+    # Bot API call, so a row claimed but never attempted can safely go back to "pending"
+    claimed_by: Optional[str] = Field(default=None, max_length=100)
+    claimed_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+    attempted_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+    attempts: int = Field(default=0)
+
+
+class WorkerLease(SQLModel, table=True):
+    """A named job only one instance may run at a time (campaign sending): held until expires_at."""
+
+    __tablename__ = "worker_lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=100)
+    expires_at: datetime = Field(sa_column=_ts(False))
 
 
 class InboxOutbox(SQLModel, table=True):
