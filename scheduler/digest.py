@@ -176,7 +176,8 @@ def _deals(data: DigestData, voice: Voice) -> Section | None:
 
 def _recommendations(session: Session, data: DigestData, voice: Voice) -> Section | None:
     people = data.people
-    picks = insight_feed.recommendations(session, people, voice.now, per_person=1 if data.kind != "personal" else 3)
+    picks = insight_feed.recommendations(session, people, voice.now, per_person=1 if data.kind != "personal" else 3,
+                                           lang=voice.lang)
     if not picks:
         return None
     items = []
@@ -191,7 +192,7 @@ def _recommendations(session: Session, data: DigestData, voice: Voice) -> Sectio
 
 
 def _graph(session: Session, data: DigestData, voice: Voice) -> Section | None:
-    notes = insight_feed.graph_notes(session, data.people)
+    notes = insight_feed.graph_notes(session, data.people, lang=voice.lang)
     if not notes:
         return None
     items = []

@@ -36,7 +36,20 @@ class GraphNote:
     detail: str
 
 
-def _first_reason(raw: str) -> str:
+def _describe(reason: dict, lang: str) -> str:
+    try:
+        from crm.recommend import describe  # the insight job's own wording of its reasons
+    except ImportError:
+        describe = None
+    if describe is not None:
+        try:
+            return describe(reason, lang)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return str(reason.get("text") or reason.get("reason") or reason.get("kind") or "")
+
+
+def _first_reason(raw: str, lang: str = "en") -> str:
     """Reasons are stored as a JSON list (or plain text by older jobs); the first one is enough here."""
     raw = (raw or "").strip()
     if not raw:
@@ -47,8 +60,8 @@ def _first_reason(raw: str) -> str:
         return raw.split(";")[0].strip()
     if isinstance(value, list) and value:
         first = value[0]
-        return str(first.get("text") or first.get("reason") or first) if isinstance(first, dict) else str(first)
-    return str(value)
+        return _describe(first, lang) if isinstance(first, dict) else str(first)
+    return "" if isinstance(value, list) else str(value)
 
 
 def _score_column():
@@ -56,7 +69,7 @@ def _score_column():
     return getattr(CustomerInsight, "priority", None), getattr(CustomerInsight, "priority_reasons", None)
 
 
-def recommendations(session: Session, people: list[Staff], now: datetime, per_person: int = 3
+def recommendations(session: Session, people: list[Staff], now: datetime, per_person: int = 3, lang: str = "en"
                     ) -> dict[int, list[Recommendation]]:
     """Top customers to contact per person, skipping those they dismissed or snoozed."""
     score, reasons = _score_column()
@@ -73,11 +86,11 @@ def recommendations(session: Session, people: list[Staff], now: datetime, per_pe
                                    score.is_not(None), col(Customer.id).not_in(hidden))
                             .order_by(score.desc()).limit(per_person)).all()
         if rows:
-            result[person.id] = [Recommendation(cid, name, float(s), _first_reason(r)) for cid, name, s, r in rows]
+            result[person.id] = [Recommendation(cid, name, float(s), _first_reason(r, lang)) for cid, name, s, r in rows]
     return result
 
 
-def graph_notes(session: Session, people: list[Staff], limit: int = 3) -> list[GraphNote]:
+def graph_notes(session: Session, people: list[Staff], limit: int = 3, lang: str = "en") -> list[GraphNote]:
     ids = [p.id for p in people]
     names = {p.id: p.name for p in people}
     notes: list[GraphNote] = []
@@ -108,5 +121,5 @@ def graph_notes(session: Session, people: list[Staff], limit: int = 3) -> list[G
             .where(team, CustomerInsight.risk >= DECAYING_RISK,
                    or_(col(Customer.stage).in_(("active", "prospect")), col(Customer.tier).in_(KEY_TIERS)))
             .order_by(col(CustomerInsight.risk).desc()).limit(limit)).all():
-        notes.append(GraphNote("decaying", cid, name, names.get(owner), _first_reason(why) or f"{risk:.0%}"))
+        notes.append(GraphNote("decaying", cid, name, names.get(owner), _first_reason(why, lang) or f"{risk:.0%}"))
     return notes

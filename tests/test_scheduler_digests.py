@@ -1,0 +1,313 @@
+"""Daily digests through the real scheduler: content against known numbers, the chart, exactly once
+per manager per day (two instances, restarts, crashes, failed sends), downtime catch-up."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from crm.db import Database
+from crm.interactions import log_interaction
+from crm.models import Customer, CustomerInsight, Deal, DigestRun, Staff, Task, Ticket
+from scheduler.digest import build_digest
+from scheduler.digest_runs import claim_run
+from scheduler.voice import Voice
+from tests.helpers import say, utc
+from tests.scheduler_support import Inbox, at, running
+
+pytestmark = pytest.mark.timeout(180)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Maria manages Alice and Bob from London, where November is UTC: her day is the UTC day
+EIGHT_LONDON = utc(2026, 11, 23, 8, 0, 10)
+
+
+@pytest.fixture(autouse=True)
+def _charts(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_CHART_DIR", str(tmp_path / "charts"))
+
+
+def seed_known_day(db, team) -> None:
+    """A day with exact numbers. Maria's "yesterday" is Sun 22 Nov 2026, 00:00–24:00 UTC."""
+    with db.session() as s:
+        alice, bob = s.get(Staff, team.alice), s.get(Staff, team.bob)
+        globex, initech, wang, li = (s.get(Customer, i) for i in (team.globex, team.initech, team.wang, team.li))
+        wang.tier = "gold"  # a key account where 王伟 is our only contact
+
+        def log(customer, staff, kind, at, channel):
+            log_interaction(s, customer, kind=kind, text=f"{kind} at {at:%H:%M}", staff=staff, occurred_at=at,
+                            channel=channel)
+
+        for hour in (9, 11, 15):
+            log(globex, alice, "call", utc(2026, 11, 22, hour), "slack")
+        log(li, alice, "message", utc(2026, 11, 22, 16), "telegram")
+        log(globex, alice, "email", utc(2026, 11, 21, 23, 59), "slack")  # Saturday: not yesterday
+        log(initech, bob, "email", utc(2026, 11, 22, 0, 0), "console")
+        log(wang, bob, "email", utc(2026, 11, 22, 23, 59, 59), "console")
+        log(wang, bob, "email", utc(2026, 11, 23, 0, 0, 1), "console")  # today already
+        for day in range(9, 22):  # the chart's two weeks: one meeting a day for Bob
+            log(initech, bob, "meeting", utc(2026, 11, day, 10), "slack")
+
+        s.add_all([
+            Task(owner_id=alice.id, customer_id=globex.id, title="send the contract", due_at=utc(2026, 11, 20, 15)),
+            Task(owner_id=alice.id, customer_id=li.id, title="ask for referral", due_at=utc(2026, 11, 21, 15)),
+            Task(owner_id=bob.id, customer_id=wang.id, title="回电话", due_at=utc(2026, 11, 23, 7)),
+            Task(owner_id=bob.id, title="old and done", due_at=utc(2026, 11, 19, 7), status="done"),
+            Task(owner_id=alice.id, title="not due yet", due_at=utc(2026, 11, 24, 15)),
+        ])
+        s.add_all([
+            Ticket(customer_id=wang.id, assignee_id=bob.id, status="open", opened_at=utc(2026, 11, 21, 8),
+                   last_inbound_at=utc(2026, 11, 21, 8)),
+            Ticket(customer_id=globex.id, assignee_id=alice.id, status="open", opened_at=utc(2026, 11, 23, 6),
+                   last_inbound_at=utc(2026, 11, 23, 6), first_response_at=utc(2026, 11, 23, 6, 30)),
+            Ticket(customer_id=li.id, assignee_id=alice.id, status="resolved", opened_at=utc(2026, 11, 1),
+                   resolved_at=utc(2026, 11, 2)),
+        ])
+        s.add_all([
+            Deal(customer_id=globex.id, owner_id=alice.id, title="Renewal", amount=12000, stage="proposal",
+                 stage_changed_at=utc(2026, 11, 22, 15)),
+            Deal(customer_id=initech.id, owner_id=bob.id, title="Pilot", amount=30000, stage="qualified",
+                 stage_changed_at=utc(2026, 10, 1)),
+            Deal(customer_id=li.id, owner_id=alice.id, title="Expansion", amount=5000, stage="negotiation",
+                 stage_changed_at=utc(2026, 11, 10)),
+            Deal(customer_id=wang.id, owner_id=bob.id, title="续约", amount=8000, stage="won",
+                 stage_changed_at=utc(2026, 11, 5), closed_at=utc(2026, 11, 5)),
+        ])
+        insight = dict(computed_at=utc(2026, 11, 23, 2))
+        scored = hasattr(CustomerInsight, "priority")
+        rows = [(globex, 0.3, 0.9, [{"kind": "silent", "days": 30}], None),
+                (initech, 0.2, 0.5, [{"kind": "stalled_deal", "stage": "qualified", "days": 53}], None),
+                (li, 0.1, 0.2, [], 0.42),
+                (wang, 0.85, 0.7, [{"kind": "no_reply", "days": 12}], None)]
+        for customer, risk, priority, reasons, betweenness in rows:
+            extra = {"priority": priority, "priority_reasons": json.dumps(reasons)} if scored else {}
+            s.add(CustomerInsight(customer_id=customer.id, risk=risk, risk_reasons=json.dumps(reasons),
+                                  betweenness=betweenness, **insight, **extra))
+
+
+def _section(reply, starts: str):
+    return next(sec for sec in reply.sections if sec.title.startswith(starts))
+
+
+def test_team_digest_numbers_match_a_known_day(db, settings, team, tmp_path):
+    seed_known_day(db, team)
+    with db.session() as s:
+        maria = s.get(Staff, team.manager)
+        reply = build_digest(s, maria, "manager", Voice(maria, settings, EIGHT_LONDON))
+
+    assert reply.text == "☀️ Team digest for Maria Manager · Mon 23 Nov"
+    summary = dict(reply.fields)
+    assert summary["Interactions yesterday"] == "6"
+    assert summary["Overdue follow-ups"] == "3"
+    assert summary["Customers waiting on Telegram"] == "2"
+    assert summary["Open pipeline"] == "3 deals · $47,000"
+
+    activity = _section(reply, "Yesterday (Sun 22 Nov)")
+    lines = [i.text for i in activity.items]
+    assert lines[0] == "Alice Rep: 4 — call 3, message 1 · via slack 3, telegram 1"
+    assert lines[1] == "Bob Rep: 2 — email 2 · via console 2"
+    assert len(lines) == 2  # Maria logged nothing herself
+    assert activity.items[0].buttons[0].command == "tasks @UALICE"
+
+    follow_ups = _section(reply, "Follow-ups: 3 overdue")
+    assert follow_ups.text == "Alice Rep 2, Bob Rep 1"
+    assert [i.text.split(" · ")[1].split()[0] for i in follow_ups.items] == ["#1", "#2", "#3"]
+    assert "2d overdue" in follow_ups.items[0].text and "send the contract — Globex Corporation" in follow_ups.items[0].text
+    assert [b.command for b in follow_ups.items[0].buttons] == ["done #1", "snooze #1"]
+
+    tickets = _section(reply, "Telegram conversations waiting longest (2 open)")
+    assert tickets.items[0].text == "💬 王伟 · waiting 2 days · Bob Rep · no reply yet"
+    assert tickets.items[1].text == "💬 Globex Corporation · waiting 2h · Alice Rep"
+    assert tickets.items[0].buttons[0].command == f"show #{team.wang}"
+
+    deals = _section(reply, "Deals: 1 moved yesterday, 1 stalled")
+    assert deals.items[0].text == "↗️ Globex Corporation · $12,000 → proposal · Alice Rep"
+    assert deals.items[1].text == "⏸ Initech · $30,000 · 53 days in qualified · Bob Rep"
+    assert [b.command for b in deals.items[1].buttons] == [f"show #{team.initech}", f"remind #{team.initech}"]
+
+    picks = _section(reply, "Who to contact today")
+    assert picks.items[0].text.startswith("🎯 Alice Rep: Globex Corporation — ")
+    assert picks.items[1].text.startswith("🎯 Bob Rep: 王伟 — ")
+    assert [b.command for b in picks.items[0].buttons] == [f"show #{team.globex}", f"log #{team.globex}"]
+    graph = _section(reply, "Relationship insights")
+    texts = [i.text for i in graph.items]
+    assert any(t.startswith("🔗 Key connector: Li Na (Alice Rep)") for t in texts)
+    assert "🧵 Single-threaded gold account: 王伟 (Bob Rep) is our only contact there" in texts
+    assert not any("Globex" in t for t in texts if t.startswith("🧵"))  # Li Na is a second Globex contact
+    assert any(t.startswith("📉 Cooling relationship: 王伟 (Bob Rep)") for t in texts)
+
+    chart = tmp_path / "charts" / f"digest-manager-{team.manager}-20261122.png"
+    assert reply.image_path == str(chart)
+    assert chart.read_bytes().startswith(PNG_MAGIC) and chart.stat().st_size > 10_000
+
+
+def test_personal_digest_in_chinese_covers_only_the_rep(db, settings, team):
+    seed_known_day(db, team)
+    with db.session() as s:
+        bob = s.get(Staff, team.bob)
+        # 16:00 on Monday in Shanghai: Bob's yesterday is Sunday 22 Nov, 16:00 UTC Sat – 16:00 UTC Sun
+        reply = build_digest(s, bob, "personal", Voice(bob, settings, utc(2026, 11, 23, 8)))
+    assert reply.text.startswith("☀️ 你的每日摘要")
+    activity = _section(reply, "昨日")
+    assert [i.text for i in activity.items] == ["Bob Rep：1 次 — 邮件 1 · 渠道 console 1"]
+    assert dict(reply.fields)["逾期跟进"] == "1"
+    assert "Alice" not in reply.plain_text()
+
+
+async def test_each_manager_gets_one_digest_at_digest_time_in_their_zone(db, settings, clock, team):
+    seed_known_day(db, team)
+    with db.session() as s:
+        bob = s.get(Staff, team.bob)
+        bob.digest_subscribed = True  # 08:00 in Shanghai is 00:00 UTC
+        s.add(bob)
+    clock.now = utc(2026, 11, 23, 7, 59)
+    inbox = Inbox()
+    async with running(settings, db, inbox, clock=clock) as app:
+        assert inbox.digests("Maria Manager") == []
+        assert len(inbox.digests("Bob Rep")) == 1  # already past 08:00 in Shanghai
+        await at(app, clock, EIGHT_LONDON)
+        [digest] = inbox.digests("Maria Manager")
+        assert dict(digest.fields)["Interactions yesterday"] == "6"
+        assert digest.image_path and open(digest.image_path, "rb").read(8) == PNG_MAGIC
+        for minutes in (1, 30, 300):
+            await at(app, clock, EIGHT_LONDON + timedelta(minutes=minutes))
+        assert len(inbox.digests("Maria Manager")) == 1
+        assert inbox.digests("Alice Rep") == []  # not subscribed
+
+        assert not say(app.engine, "UALICE", "/crm digest subscribe").error
+        await at(app, clock, utc(2026, 11, 23, 13, 0, 5))  # 08:00 in New York
+        [personal] = inbox.digests("Alice Rep")
+        assert personal.text.startswith("☀️ Your morning digest")
+
+        await at(app, clock, EIGHT_LONDON + timedelta(days=1))
+        assert len(inbox.digests("Maria Manager")) == 2
+    with db.session() as s:
+        runs = s.exec(select(DigestRun).where(DigestRun.staff_id == team.manager)).all()
+    assert sorted((r.run_date.isoformat(), r.status, r.attempts) for r in runs) == [
+        ("2026-11-23", "sent", 1), ("2026-11-24", "sent", 1)]
+
+
+async def test_two_instances_on_one_database_send_one_digest_per_manager(db, settings, clock, team):
+    with db.session() as s:
+        s.add(Staff(name="Mona Manager", role="manager", slack_user_id="UMONA", timezone="Asia/Shanghai"))
+    clock.now = utc(2026, 11, 23, 7, 59)
+    first, second = Inbox(), Inbox()
+    other = Database(db.url)
+    try:
+        async with running(settings, db, first, clock=clock, instance="a") as a, \
+                running(settings, other, second, clock=clock, instance="b") as b:
+            clock.now = EIGHT_LONDON
+            for _ in range(5):  # let both run several passes over the same due digests
+                await a.scheduler.next_pass()
+                await b.scheduler.next_pass()
+            clock.now = EIGHT_LONDON + timedelta(hours=1)
+            await a.scheduler.next_pass()
+            await b.scheduler.next_pass()
+    finally:
+        other.dispose()
+    received = [who for who, r in first.received + second.received if r.text.startswith("☀️")]
+    assert sorted(received) == ["Maria Manager", "Mona Manager"]
+    with db.session() as s:
+        runs = s.exec(select(DigestRun).where(DigestRun.kind == "manager")).all()
+    assert len(runs) == 2 and {r.status for r in runs} == {"sent"}
+
+
+def test_only_one_concurrent_claim_wins(db, team):
+    """Eight claimers at once (threads, separate connections) on the same day: one row, one winner."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    now = EIGHT_LONDON
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(lambda i: claim_run(db, team.manager, now.date(), "manager", instance=f"i{i}",
+                                                   now=now), range(8)))
+    assert sum(c is not None for c in claims) == 1
+
+
+async def test_a_crashed_instance_claim_is_taken_over_after_the_lease(db, settings, clock, team):
+    # an instance claimed Maria's digest at 08:00 and died before sending it
+    assert claim_run(db, team.manager, EIGHT_LONDON.date(), "manager", instance="dead", now=EIGHT_LONDON)
+    clock.now = EIGHT_LONDON + timedelta(minutes=5)
+    inbox = Inbox()
+    async with running(settings, db, inbox, clock=clock, instance="survivor") as app:
+        assert inbox.digests() == []
+        await at(app, clock, EIGHT_LONDON + timedelta(minutes=10, seconds=1))
+        assert len(inbox.digests("Maria Manager")) == 1
+    async with running(settings, db, inbox, clock=clock, instance="restarted") as app:  # restart: nothing new
+        await at(app, clock, EIGHT_LONDON + timedelta(hours=2))
+    assert len(inbox.digests("Maria Manager")) == 1
+    with db.session() as s:
+        [run] = s.exec(select(DigestRun)).all()
+    assert (run.status, run.attempts, run.claimed_by) == ("sent", 2, "survivor")
+
+
+async def test_a_failed_digest_send_is_retried_and_sent_once(db, settings, clock, team):
+    clock.now = EIGHT_LONDON
+    inbox = Inbox(fail_next=1, failing="Maria Manager")
+    async with running(settings, db, inbox, clock=clock) as app:
+        with db.session() as s:
+            [run] = s.exec(select(DigestRun)).all()
+        assert run.status == "failed" and "Slack is unreachable" in run.last_error
+        await at(app, clock, EIGHT_LONDON + timedelta(seconds=30))  # before the 1-minute backoff
+        assert inbox.digests() == []
+        await at(app, clock, EIGHT_LONDON + timedelta(minutes=1, seconds=1))
+        assert len(inbox.digests("Maria Manager")) == 1
+        await at(app, clock, EIGHT_LONDON + timedelta(minutes=5))
+        assert len(inbox.digests("Maria Manager")) == 1
+
+
+@pytest.mark.parametrize("started, expected", [
+    (utc(2026, 11, 23, 11, 30), 1),  # down at 08:00, back at 11:30 the same working day: sent at start
+    (utc(2026, 11, 23, 18, 30), 0),  # back after business hours: the day's digest is stale, skipped
+])
+async def test_a_digest_missed_during_downtime_goes_out_at_start_the_same_working_day(
+        db, settings, clock, team, started, expected):
+    clock.now = started
+    inbox = Inbox()
+    async with running(settings, db, inbox, clock=clock):
+        pass
+    assert len(inbox.digests("Maria Manager")) == expected
+
+
+# ---- /crm digest ------------------------------------------------------------------------
+
+
+def test_crm_digest_previews_the_team_digest_for_managers_and_the_personal_one_for_reps(engine, team, clock):
+    seed_known_day(engine.db, team)
+    clock.now = EIGHT_LONDON
+    team_view = say(engine, "UMARIA", "/crm digest")
+    assert team_view.text.startswith("Preview — ☀️ Team digest for Maria Manager")
+    assert team_view.image_path and open(team_view.image_path, "rb").read(8) == PNG_MAGIC
+    mine = say(engine, "UALICE", "/crm digest")
+    assert mine.text.startswith("Preview — ☀️ Your morning digest")
+    assert "Bob Rep" not in mine.plain_text()
+
+
+def test_crm_digest_subscribe_and_unsubscribe(engine, db, team):
+    on = say(engine, "UBOB", "/crm digest subscribe")
+    assert not on.error and "已订阅" in on.text and "Asia/Shanghai" in on.text
+    again = say(engine, "UBOB", "/crm digest subscribe")
+    assert "已经" in again.text
+    with db.session() as s:
+        assert s.get(Staff, team.bob).digest_subscribed
+    off = say(engine, "UBOB", "/crm digest unsubscribe")
+    assert not off.error
+    with db.session() as s:
+        assert not s.get(Staff, team.bob).digest_subscribed
+    manager = say(engine, "UMARIA", "/crm digest unsubscribe")
+    assert "cannot be switched off" in manager.text
+
+
+@pytest.mark.parametrize("line", ["/crm digest weekly", "/crm digest subscribe now"])
+def test_crm_digest_with_a_wrong_word_explains_and_changes_nothing(engine, db, team, line):
+    reply = say(engine, "UALICE", line)
+    assert reply.error and reply.usage == "digest [subscribe|unsubscribe]"
+    assert "/crm digest subscribe" in reply.text
+    with db.session() as s:
+        assert not s.get(Staff, team.alice).digest_subscribed
+
+
+def test_an_unknown_user_gets_no_digest(engine, team):
+    reply = say(engine, "USTRANGER", "/crm digest")
+    assert reply.error and "Maria" not in reply.plain_text() and reply.image_path is None
