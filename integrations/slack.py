@@ -2,8 +2,9 @@
 
 Bolt's async app serves ``POST /slack/events`` inside the ASGI server of `crm-bot run`
 (or connects over Socket Mode when ``SLACK_APP_TOKEN`` is set). Bolt checks signatures and
-timestamps (401 otherwise). Every listener acks first and works afterwards, except modal
-submissions, which must answer validation errors in the ack. Everything the user asked
+timestamps (401 otherwise). Every listener acks at once and does its work in a Bolt lazy
+listener afterwards, except modal submissions and menu searches, which must answer in the
+ack itself (validation errors, options). Everything the user asked
 for runs through ``Engine.handle`` as that user, so the roles and the validation live in
 one place; this module only translates between Slack and the engine.
 """
@@ -169,6 +170,10 @@ class Origin:
         return cls(user_id, data.get("c"), data.get("u"), bool(data.get("h")))
 
 
+async def _ack(ack) -> None:
+    await ack()
+
+
 def dedup_key(body: dict) -> str | None:
     """The id under which a delivery is claimed once; None for requests that are safe to repeat."""
     kind = body.get("type")
@@ -193,7 +198,9 @@ class SlackAdapter:
         self.socket_mode = bool(settings.slack_app_token)
         self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret or "",
                              request_verification_enabled=not self.socket_mode,
-                             process_before_response=False, raise_error_for_unhandled_request=False)
+                             # listeners ack inline and hand slow work to lazy listeners, so the HTTP
+                             # answer leaves as soon as ack() is called (no polling for the ack)
+                             process_before_response=True, raise_error_for_unhandled_request=False)
         self.identity = SlackIdentity(app.db, self.client)
         self._register()
         self.socket_handler = None
@@ -224,16 +231,17 @@ class SlackAdapter:
     def _register(self) -> None:
         bolt = self.bolt
         bolt.middleware(self._once)
-        bolt.command("/crm")(self._on_command)
-        bolt.action(re.compile(rf"^{kit.RUN}:"))(self._on_run_button)
-        bolt.action(re.compile(rf"^{kit.FORM}:"))(self._on_form_button)
-        bolt.action(re.compile(rf"^{kit.MENU}:"))(self._on_menu)
+        bolt.command("/crm")(ack=_ack, lazy=[self._on_command])
+        bolt.action(re.compile(rf"^{kit.RUN}:"))(ack=_ack, lazy=[self._on_run_button])
+        bolt.action(re.compile(rf"^{kit.FORM}:"))(ack=_ack, lazy=[self._on_form_button])
+        bolt.action(re.compile(rf"^{kit.MENU}:"))(ack=_ack, lazy=[self._on_menu])
+        bolt.shortcut("log_to_crm")(ack=_ack, lazy=[self._on_shortcut])
+        bolt.event("app_home_opened")(ack=_ack, lazy=[self._on_home_opened])
+        bolt.event("message")(ack=_ack, lazy=[self._on_message])
+        # these answer in the ack itself: validation errors and search results
         bolt.view(re.compile(r"^crm_form_(log|remind|snooze)$"))(self._on_form_submit)
         bolt.view("crm_form_shortcut")(self._on_shortcut_submit)
-        bolt.shortcut("log_to_crm")(self._on_shortcut)
         bolt.options("customer_search")(self._on_customer_options)
-        bolt.event("app_home_opened")(self._on_home_opened)
-        bolt.event("message")(self._on_message)
         bolt.error(self._on_error)
 
     async def _once(self, body: dict, next, logger) -> BoltResponse | None:
@@ -269,8 +277,7 @@ class SlackAdapter:
                                   message_id=message_id, user_name=user_name, user_email=email)
         return await asyncio.to_thread(self.app.engine.handle, message)
 
-    async def _on_command(self, ack, body: dict) -> None:
-        await ack()
+    async def _on_command(self, body: dict) -> None:
         origin = Origin(body["user_id"], body.get("channel_id"), body.get("response_url"))
 
         async def work():
@@ -348,17 +355,14 @@ class SlackAdapter:
         home = (body.get("view") or {}).get("type") == "home"
         return Origin(body["user"]["id"], channel, body.get("response_url"), home)
 
-    async def _on_run_button(self, ack, body: dict, action: dict) -> None:
-        await ack()
+    async def _on_run_button(self, body: dict, action: dict) -> None:
         await self._press(body, Button(label="", command=action.get("value", "")))
 
-    async def _on_form_button(self, ack, body: dict, action: dict) -> None:
-        await ack()
+    async def _on_form_button(self, body: dict, action: dict) -> None:
         form = action["action_id"].split(":")[1]
         await self._press(body, Button(label="", command=action.get("value", ""), form=form))
 
-    async def _on_menu(self, ack, body: dict, action: dict) -> None:
-        await ack()
+    async def _on_menu(self, body: dict, action: dict) -> None:
         form, command = kit.parse_menu_value((action.get("selected_option") or {}).get("value", ""))
         await self._press(body, Button(label="", command=command, form=form))
 
@@ -453,8 +457,7 @@ class SlackAdapter:
         await self._guarded(origin, lambda: self._answer(origin, reply))
 
     # ---- the "Log to CRM" message shortcut ------------------------------------------------
-    async def _on_shortcut(self, ack, body: dict, shortcut: dict) -> None:
-        await ack()
+    async def _on_shortcut(self, body: dict) -> None:
         message = body.get("message") or {}
         origin = Origin(body["user"]["id"], (body.get("channel") or {}).get("id"), body.get("response_url"))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from urllib.parse import urlencode
 
@@ -156,6 +157,28 @@ def exploding_command():
 
     yield
     COMMANDS.pop("explode", None)
+
+
+@pytest.fixture
+def slow_command():
+    release = threading.Event()
+
+    @command("slowpoke", usage="slowpoke", summary="test only: waits until released")
+    def slowpoke(ctx):
+        release.wait(20)
+        return Reply(text="finally done")
+
+    yield release
+    release.set()
+    COMMANDS.pop("slowpoke", None)
+
+
+def test_ack_returns_before_the_work_finishes(slack_bot, slow_command):
+    sent = slack_bot.command("slowpoke")
+    assert sent.status == 200 and sent.body == ""  # answered while the command is still blocked
+    assert slack_bot.fake.calls_to("response") == []
+    slow_command.set()
+    assert slack_bot.answer(sent)["text"] == "finally done"
 
 
 def test_handler_exception_becomes_an_apology_and_the_ack_is_200(slack_bot, exploding_command, caplog):
