@@ -148,3 +148,19 @@ def test_engine_messages_land_on_the_right_field():
     assert error_block("remind", "Remind about what? Add a few words after the time.") == "what"
     assert error_block("remind", "Mon 1 Nov 09:00 is already past. Pick a time ahead.") == "when"
     assert error_block("shortcut", "No customer matches “#999”.") == "customer"
+
+
+def test_manifest_matches_what_the_adapter_listens_for():
+    from pathlib import Path
+
+    manifest = (Path(__file__).resolve().parents[1] / "slack-manifest.yml").read_text()
+    lines = {line.strip() for line in manifest.splitlines()}
+    assert "- command: /crm" in lines and "should_escape: true" in lines
+    assert "callback_id: log_to_crm" in lines  # the shortcut the adapter registers
+    assert "home_tab_enabled: true" in lines
+    for event in ("app_home_opened", "message.channels", "message.groups", "message.im"):
+        assert f"- {event}" in lines
+    for scope in ("commands", "chat:write", "im:write", "users:read", "users:read.email", "files:write"):
+        assert f"- {scope}" in lines
+    assert manifest.count("https://YOUR-HOST/slack/events") == 4  # command, events, interactivity, menus
+    assert "socket_mode_enabled: false" in lines
