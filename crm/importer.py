@@ -21,6 +21,8 @@ ALIASES = {"full name": "name", "customer": "name", "organisation": "company", "
            "e-mail": "email", "mobile": "phone", "telephone": "phone", "姓名": "name", "名称": "name", "公司": "company",
            "邮箱": "email", "电话": "phone", "手机": "phone", "负责人": "owner", "标签": "tags"}
 BATCH = 500
+# the store's column widths: a longer cell is a bad row, not a failed import
+LIMITS = {"name": 200, "company": 200, "email": 254, "phone": 40, "tags": 500}
 
 
 @dataclass
@@ -48,8 +50,9 @@ def _header(names: list[str]) -> dict[str, int]:
 def _check(row: dict, owner_ok: Callable[[str], object]) -> str | None:
     if not row.get("name", "").strip():
         return "name is empty"
-    if len(row["name"]) > 200:
-        return "name is longer than 200 characters"
+    for column, limit in LIMITS.items():
+        if len(row.get(column) or "") > limit:
+            return f"{column} is longer than {limit} characters"
     if row.get("email") and not EMAIL.match(row["email"]):
         return f"email “{row['email'][:60]}” is not an email address"
     if row.get("tier") and row["tier"].lower() not in TIERS:

@@ -46,7 +46,8 @@ def refresh_search_text(session: Session, customer: Customer) -> None:
     customer.search_text = build_search_text(customer.name, company_name, customer.email, customer.phone,
                                              customer.tags)
     customer.search_cjk = build_search_cjk(customer.name, company_name)
-    customer.name_key = customer.name.casefold()
+    # casefolding can lengthen a name ("ß" → "ss"): keep the key within its 200-character column
+    customer.name_key = customer.name.casefold()[:200]
 
 
 def _phrase(term: str) -> str:
