@@ -1,0 +1,194 @@
+"""Hostile and broken input: the CSV import, Slack requests and Telegram updates.
+
+Arbitrary text (emoji, Chinese, null bytes, 40,000 characters), malformed JSON and form
+bodies, unknown event and update types. The promises checked here: never a 5xx and never a
+traceback reaching a user; bad input gets a clear answer (a 4xx, a UserError with a message,
+a reported CSV line); good input is kept; nothing is half-written in the store.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings as hsettings, strategies as st
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot.errors import UserError
+from crm.importer import import_customers
+from crm.models import AuditEvent, Customer, Interaction, ProcessedEvent
+
+FIXTURES_OK = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+# ---- text that breaks naive code ---------------------------------------------------------------
+
+NASTY = ["王伟", "李娜 (华为)", "😀🚀👩‍💻", "\x00", "a\x00b", "Ünïcødé", "ﬃ", "ß" * 150, "\u200b", "\u202eevil",
+         "<b>&amp;</b>", "'; DROP TABLE customer; --", "\r\n", "\"", "\\", "%s%n", "${jndi:x}", " " * 5,
+         "\ufeff", "🇨🇳" * 30, "x" * 40_000]
+any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+nasty_text = st.one_of(any_text, st.sampled_from(NASTY),
+                       st.builds(lambda a, b: a + b, st.sampled_from(NASTY), any_text))
+
+
+def store_counts(db) -> tuple[int, int, int]:
+    with db.session() as s:
+        customers = s.exec(select(func.count()).select_from(Customer)).one()
+        audits = s.exec(select(func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "customer.import")).one()
+        interactions = s.exec(select(func.count()).select_from(Interaction)).one()
+    return customers, audits, interactions
+
+
+# ---- CSV import ---------------------------------------------------------------------------------
+
+HEADERS = [["name", "company", "email", "phone", "tier", "stage", "tags", "language"],
+           ["Full Name", "Organisation", "E-mail", "Mobile", "Tier", "Stage", "Tags", "Language"],
+           ["姓名", "公司", "邮箱", "电话", "tier", "stage", "标签", "language"]]
+
+
+@st.composite
+def good_row(draw, serial: str, index: int) -> tuple[list[str], str]:
+    """A row the import must keep; returns (cells, the name as stored)."""
+    core = draw(st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Lo", "Nd", "So")),
+                        min_size=1, max_size=30))
+    noise = draw(st.sampled_from(["", "\x00", " 😀", " 王", "\u3000"]))
+    # "ß" * 200 is 200 characters, but 400 once casefolded for lookups
+    name = draw(st.sampled_from([core + noise, noise + core, f"  {core} ", "ß" * 200, "ﬃ" * 199 + core[:1]]))
+    stored = " ".join(name.replace("\x00", "").split())
+    assume(stored and len(name.replace("\x00", "").strip()) <= 200)
+    company = draw(st.sampled_from(["", "华为技术", "Globex & Co", "😀 Inc", "x" * 200]))
+    email = draw(st.sampled_from(["", f"row{index}.{serial}@example.test"]))
+    phone = draw(st.sampled_from(["", "+86 138 0000 0001", "(555) 010-2000 ext 7"]))
+    tier = draw(st.sampled_from(["", "VIP", "gold", "standard"]))
+    stage = draw(st.sampled_from(["", "Lead", "active"]))
+    tags = draw(st.sampled_from(["", "a,b", "标签,😀"]))
+    language = draw(st.sampled_from(["", "en", "ZH"]))
+    cells = [name, company, email, phone, tier, stage, tags, language]
+    width = draw(st.sampled_from([8, 8, 1, 3, 12]))  # short and long rows: missing cells are empty
+    cells = (cells + ["extra"] * 4)[:width]
+    return cells, stored
+
+
+def bad_row(index: int, serial: str):
+    """Rows the import must refuse, each with a clear reason."""
+    long = "x" * 40_000
+    return st.sampled_from([
+        ["", "Nameless Inc", f"nameless{index}.{serial}@example.test"],
+        ["Bad Email", "", "not an email"],
+        ["Bad Tier", "", "", "", "platinum"],
+        ["Bad Stage", "", "", "", "", "dormant"],
+        ["Bad Language", "", "", "", "", "", "", "klingon"],
+        [long],
+        ["Long Company", long],
+        ["Long Phone", "", "", "5" * 300],
+        ["Long Tags", "", "", "", "", "", ",".join(["t"] * 2000)],
+        ["Long Email", "", "a" * 300 + f"{index}@example.test"],
+    ])
+
+
+@st.composite
+def csv_file(draw) -> tuple[bytes, list[str], int]:
+    """(file bytes, names of the good rows, how many bad rows) with rows in any order."""
+    serial = uuid.uuid4().hex[:10]
+    header = draw(st.sampled_from(HEADERS))
+    rows, good, bad = [], [], 0
+    for i in range(draw(st.integers(0, 12))):
+        if draw(st.integers(0, 9)) == 0:
+            rows.append(draw(st.sampled_from([[], ["\x00 \x00"], ["", "", ""], [" \u3000 "]])))  # blank: skipped quietly
+        elif draw(st.booleans()):
+            cells, stored = draw(good_row(serial, i))
+            rows.append(cells)
+            good.append(stored)
+        else:
+            rows.append(draw(bad_row(i, serial)))
+            bad += 1
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=draw(st.sampled_from(["\n", "\r\n"])))
+    writer.writerow(header)
+    writer.writerows(rows)
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig"]))
+    return out.getvalue().encode(encoding), good, bad
+
+
+def run_import(db, tmp_path, data: bytes):
+    path = tmp_path / f"import-{uuid.uuid4().hex[:8]}.csv"
+    path.write_bytes(data)
+    try:
+        return import_customers(db, path)
+    finally:
+        path.unlink()
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(data=csv_file())
+def test_csv_good_rows_are_kept_and_bad_rows_reported(db, tmp_path, data):
+    raw, good, bad = data
+    before = store_counts(db)
+    report = run_import(db, tmp_path, raw)
+    after = store_counts(db)
+    assert report.imported == len(good), report.errors
+    assert report.skipped == bad, report.errors
+    assert all(problem and len(problem) < 300 for _, problem in report.errors)
+    assert after[0] - before[0] == report.imported  # no row written twice, none half-written
+    assert after[1] - before[1] == report.imported  # every imported row audited
+    if good:
+        with db.session() as s:
+            stored = s.exec(select(Customer.name).order_by(Customer.id.desc()).limit(len(good))).all()
+        assert sorted(stored) == sorted(good)
+
+
+garbage_tail = st.one_of(
+    st.text(max_size=200),
+    st.sampled_from(['"never closed,\nsecond line', 'a,"b""c,d', '"x"y,z', "\x00\x00\x00", "a,b\rc,d",
+                     '"' * 7, "name\n" * 5, ",,,,,,,,,,,,,,,,,,,,", "\t\t\t"]),
+)
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(data=csv_file(), tail=garbage_tail)
+def test_csv_broken_tail_never_raises_and_keeps_what_came_before(db, tmp_path, data, tail):
+    raw, good, _ = data
+    before = store_counts(db)
+    report = run_import(db, tmp_path, raw + tail.encode("utf-8"))
+    after = store_counts(db)
+    assert report.imported >= len(good)
+    assert after[0] - before[0] == report.imported
+    assert after[1] - before[1] == report.imported
+
+
+@sqlite_only
+@hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(raw=st.one_of(st.binary(max_size=3000),
+                     st.builds(lambda b: b"name,email\n" + b, st.binary(max_size=3000)),
+                     st.builds(lambda b: b"\xef\xbb\xbf\xe5\xa7\x93\xe5\x90\x8d\n" + b, st.binary(max_size=500))))
+def test_csv_arbitrary_bytes_give_a_report_or_a_clear_error(db, tmp_path, raw):
+    before = store_counts(db)
+    try:
+        report = run_import(db, tmp_path, raw)
+    except UserError as err:
+        assert err.message and "Traceback" not in err.message
+        assert store_counts(db) == before
+        return
+    assert store_counts(db)[0] - before[0] == report.imported
+
+
+def test_csv_cell_past_the_csv_field_limit_stops_reading_but_keeps_earlier_rows(db, tmp_path):
+    raw = ("name,email\nKept Before,kept@example.test\n"
+           f"Huge,\"{'y' * 200_000}\"\nAfter,after@example.test\n").encode()
+    before = store_counts(db)
+    report = run_import(db, tmp_path, raw)
+    assert report.imported == 1
+    assert "the rest of the file was not read" in report.errors[-1][1]
+    assert store_counts(db)[0] - before[0] == 1
+
+
+def test_csv_without_a_name_column_changes_nothing(db, tmp_path):
+    before = store_counts(db)
+    with pytest.raises(UserError, match="needs a 'name' column"):
+        run_import(db, tmp_path, "company,email\n王伟,x@y.example\n".encode())
+    assert store_counts(db) == before
