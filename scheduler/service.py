@@ -40,6 +40,7 @@ class SchedulerService:
         self._passes_started = 0
         self._passes_done = 0
         self._progress: asyncio.Condition | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def now(self) -> datetime:
@@ -47,6 +48,7 @@ class SchedulerService:
 
     async def start(self) -> None:
         self._progress = asyncio.Condition()
+        self.loop = asyncio.get_running_loop()  # for callers on other threads (see next_pass)
         self._scheduler = AsyncIOScheduler(timezone=self.app.settings.zone)
         hour, minute = (int(p) for p in self.insights_at.split(":"))
         # next_run_time=now: the first pass runs at once and catches up on whatever was missed
@@ -123,8 +125,8 @@ def claim_nightly_lock(db, night: date, instance: str) -> bool:
     """Insert tonight's lock row; the primary key lets exactly one instance succeed."""
     try:
         with db.session() as s:
-            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK),
-                                                InsightBlob.key < INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()))
+            week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
+            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK), InsightBlob.key < week_ago))
             s.add(InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
         return True
     except IntegrityError:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from sqlmodel import select
 
-from crm.models import AuditEvent, Task
+from crm.models import AuditEvent, Staff, Task
 from scheduler.reminders import REPORT_AFTER, claim_due_reminders, retry_delay
 from tests.helpers import say, utc
 from tests.scheduler_support import Inbox, at, running
@@ -82,7 +83,6 @@ async def test_reminders_reach_each_owner_at_three_pm_in_their_own_zone(db, sett
 async def test_reminder_across_a_dst_change_fires_at_local_wall_time(db, settings, clock, team, zone, created,
                                                                      phrase, due_utc, one_hour_early):
     with db.session() as s:
-        from crm.models import Staff
         alice = s.get(Staff, team.alice)
         alice.timezone = zone
         s.add(alice)
@@ -99,7 +99,7 @@ async def test_reminder_across_a_dst_change_fires_at_local_wall_time(db, setting
         assert inbox.reminders() == []
         await at(app, clock, due_utc + timedelta(seconds=10))
         [sent] = inbox.reminders("Alice Rep")
-        local = due_utc.astimezone(__import__("zoneinfo").ZoneInfo(zone))
+        local = due_utc.astimezone(ZoneInfo(zone))
         assert local.hour in (15, 9) and f"{local:%H:%M}" in dict(sent.fields)["Due"]
 
 
@@ -258,3 +258,16 @@ async def test_two_instances_send_each_reminder_exactly_once(db, settings, clock
     assert sorted(sent) == sorted(ids)  # every task once, none twice
     with db.session() as s:
         assert all(t.reminder_attempts == 1 for t in s.exec(select(Task).where(Task.id.in_(ids))))
+
+
+def test_concurrent_claimers_never_share_a_reminder(db, team):
+    from concurrent.futures import ThreadPoolExecutor
+
+    now = utc(2026, 11, 23, 12)
+    ids = {_new_task(db, team.alice, now - timedelta(minutes=i), f"t{i}") for i in range(40)}
+    with ThreadPoolExecutor(6) as pool:  # six instances' passes at the same moment
+        batches = list(pool.map(lambda _: claim_due_reminders(db, now, limit=15), range(6)))
+    claimed = [c.task_id for batch in batches for c in batch]
+    assert len(claimed) == len(set(claimed))
+    leftovers = [c.task_id for c in claim_due_reminders(db, now, limit=100)]
+    assert sorted(claimed + leftovers) == sorted(ids)
