@@ -70,6 +70,21 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A unit of work that must commit as a whole, savepoints included (claim + work).
+
+        On SQLite, pysqlite opens a transaction only at the first INSERT/UPDATE, so a
+        ``begin_nested()`` before that starts (and its RELEASE commits) a transaction of its
+        own: ``claim_event_in`` would commit the claim early. ``BEGIN IMMEDIATE`` first makes
+        the whole session one transaction and takes the write lock up front, so a
+        read-then-write unit never fails on a stale WAL snapshot. PostgreSQL needs nothing.
+        """
+        with self.session() as session:
+            if self.dialect == "sqlite":
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield session
+
     def upgrade(self) -> None:
         """Apply every migration (``crm-bot db upgrade``)."""
         cfg = alembic_config(self.url)

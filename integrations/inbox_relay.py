@@ -46,6 +46,11 @@ POLL_SECONDS = 2.0
 PARALLEL_GROUPS = 16
 
 
+def retry_delay(attempts: int) -> float:
+    """Seconds before retrying a send that failed ``attempts`` times: 2, 4, 8 … up to 5 minutes."""
+    return min(300, 2 ** attempts)
+
+
 class Blocked(Exception):
     """The customer blocked the bot: nothing will get through until they unblock it."""
 
@@ -164,7 +169,7 @@ class InboxRelay:
 
     def _due(self) -> list[tuple]:
         now = utcnow()
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             s.exec(update(InboxOutbox).where(InboxOutbox.status == "sending", InboxOutbox.claimed_at < now - STALE)
                    .values(status="pending"))
             return s.exec(select(InboxOutbox.id, InboxOutbox.target, InboxOutbox.chat_id, InboxOutbox.ticket_id)
@@ -174,7 +179,7 @@ class InboxRelay:
 
     def _claim(self, row_id: int) -> InboxOutbox | None:
         now = utcnow()
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             row = s.get(InboxOutbox, row_id)
             if row is None or row.status != "pending":
                 return None
@@ -218,13 +223,13 @@ class InboxRelay:
         return True
 
     def _mark_sent(self, row_id: int, result) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             s.exec(update(InboxOutbox).where(InboxOutbox.id == row_id)
                    .values(status="sent", sent_at=utcnow(), result=str(result)[:64] if result else None,
                            attempts=InboxOutbox.attempts + 1))
 
     def _retry_later(self, row: InboxOutbox, error: str) -> bool:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             fresh = s.get(InboxOutbox, row.id)
             fresh.attempts += 1
             fresh.last_error = error[:300]
@@ -233,12 +238,12 @@ class InboxRelay:
                 self._note_failure(s, fresh, f"⚠️ Not delivered after {fresh.attempts} attempts ({error[:120]}).")
             else:
                 fresh.status = "pending"
-                fresh.next_attempt_at = utcnow() + timedelta(seconds=min(300, 2 ** fresh.attempts))
+                fresh.next_attempt_at = utcnow() + timedelta(seconds=retry_delay(fresh.attempts))
             s.add(fresh)
         return False
 
     def _give_up(self, row: InboxOutbox, reason: str, tell: bool = True) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             fresh = s.get(InboxOutbox, row.id)
             fresh.status, fresh.last_error = "failed", reason[:300]
             fresh.attempts += 1
@@ -248,7 +253,7 @@ class InboxRelay:
         self.wake()
 
     def _blocked(self, row: InboxOutbox) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             fresh = s.get(InboxOutbox, row.id)
             fresh.status, fresh.last_error = "failed", "blocked by the user"
             fresh.attempts += 1
@@ -305,7 +310,7 @@ class InboxRelay:
             return ticket, card, self.app.settings.slack_inbox_channel or None, owner_slack
 
     def _remember_thread(self, ticket_id: int, channel: str, thread_ts: str) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             s.exec(update(Ticket).where(Ticket.id == ticket_id, col(Ticket.slack_thread_ts).is_(None))
                    .values(slack_channel=channel, slack_thread_ts=thread_ts))
 
@@ -320,7 +325,7 @@ class InboxRelay:
 
     def _staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
         now = self.app.engine.clock()
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             ticket = inbox.ticket_for_thread(s, channel, thread_ts)
             if ticket is None:
                 return False

@@ -111,7 +111,7 @@ class CustomerChat:
     # ------------------------------------------------------------ one transaction per update
 
     def _handle(self, said: Said) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             if not claim_event_in(s, "telegram", f"update:{said.update_id}"):
                 return
             if said.command is not None:
@@ -224,7 +224,7 @@ class CustomerChat:
                             occurred_at=said.date, settings=self.adapter.settings, relay=self.relay_to_team)
 
     def _callback(self, update_id: int, person: inbox.ChatPerson, data: str) -> str | None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             if not claim_event_in(s, "telegram", f"update:{update_id}"):
                 return None
             customer = inbox.customer_for_chat(s, person.chat_id)
@@ -248,6 +248,6 @@ class CustomerChat:
             return None
 
     def _membership(self, update_id: int, chat_id: int, blocked: bool) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             if claim_event_in(s, "telegram", f"update:{update_id}"):
                 inbox.set_blocked(s, chat_id, blocked)

@@ -32,6 +32,18 @@ def telegram_settings(settings, fake: FakeTelegramApi, *, webhook: bool = True, 
     return settings.model_copy(update=update | extra)
 
 
+def eventually(check, timeout: float = 15, message: str = "condition never became true"):
+    """Polls ``check`` until it returns something truthy (Slack acknowledges before it handles)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(0.02)
+
+
 class TelegramBot:
     def __init__(self, db, settings, clock, fake: FakeTelegramApi, *, slack=None):
         self.db, self.settings, self.clock, self.fake, self.slack = db, settings, clock, fake, slack
