@@ -59,9 +59,11 @@ def _print(settings, db, targets, now: datetime, console: Console) -> int:
 
     for staff, kind in targets:
         reply = _build(db, settings, staff, kind, now)
-        console.print(f"[bold]{'Team' if kind == 'manager' else 'Personal'} digest for {staff.name}[/bold]")
+        title = f"{'Team' if kind == 'manager' else 'Personal'} digest for {staff.name}"
+        console.print(title, style="bold", markup=False, highlight=False)
         console.print(render(reply))
-        console.print(f"Chart: {reply.image_path}")
+        # one unwrapped line, so the path can be copied (or read by scripts)
+        console.print(f"Chart: {reply.image_path}", soft_wrap=True, markup=False, highlight=False)
     return 0
 
 
