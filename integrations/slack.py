@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from bot.delivery import DeliveryError
+from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
 from bot.registry import lookup
@@ -288,9 +289,10 @@ class SlackAdapter:
         await self._guarded(origin, work)
 
     # ---- answering --------------------------------------------------------------------------
-    async def _answer(self, origin: Origin, reply: Reply, notice_on_home: bool = True) -> None:
-        """Back where the request came from: the response_url (ephemeral unless public), else a DM."""
-        if origin.home and notice_on_home:
+    async def _answer(self, origin: Origin, reply: Reply) -> None:
+        """Back where the request came from: the response_url (ephemeral unless public), else a DM;
+        from the App Home, the Home is refreshed with the answer on top."""
+        if origin.home:
             await self.publish_home(origin.user_id, notice=("⚠️ " if reply.error else "") + reply.text)
             if reply.file_path or reply.image_path:
                 await self._upload_files(await self._dm_channel(origin.user_id), reply)
@@ -383,7 +385,7 @@ class SlackAdapter:
     async def open_form(self, trigger_id: str, origin: Origin, button: Button) -> None:
         staff, _ = await self.identity.resolve(origin.user_id)
         if staff is None:
-            await self._answer(origin, await self.run(origin.user_id, button.command))  # the engine's refusal
+            await self._answer(origin, Reply.fail(UNKNOWN_USER))
             return
         lang = staff.language
         subject = await asyncio.to_thread(self._subject_label, button.command)
@@ -464,7 +466,7 @@ class SlackAdapter:
         async def work():
             staff, _ = await self.identity.resolve(origin.user_id)
             if staff is None:
-                await self._answer(origin, await self.run(origin.user_id, "help"))  # the engine's polite refusal
+                await self._answer(origin, Reply.fail(UNKNOWN_USER))
                 return
             meta = origin.metadata(ts=message.get("ts"))
             view = kit.shortcut_modal(unescape(message.get("text", "")), meta, staff.language)
@@ -503,10 +505,10 @@ class SlackAdapter:
             if not customer:
                 await ack(response_action="errors", errors={"customer": "Pick a customer."})
                 return
-            if not summary and not meta.get("ts"):
+            channel, ts = origin.channel_id, meta.get("ts")
+            if not summary and not (channel and ts):
                 await ack(response_action="errors", errors={"summary": "Write a few words."})
                 return
-            channel, ts = origin.channel_id, meta.get("ts")
             permalink = ""
             if channel and ts:
                 try:

@@ -6,7 +6,11 @@ import itertools
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlmodel import select
+
+from bot.registry import COMMANDS, command
+from bot.replies import Button, Item, Reply
 
 from crm.models import Interaction, Task
 from tests.helpers import utc
@@ -204,7 +208,7 @@ def test_app_home_shows_follow_ups_overdue_first_and_quiet_customers(slack_bot, 
     text = all_text(view["view"])
     assert text.index("overdue call") < text.index("send the contract")
     assert "not contacted in 30+ days" in text
-    quiet = text[text.index("not contacted"):]
+    quiet = text[text.index("not contacted"):].split("Recommended next")[0]
     assert "Globex Corporation" in quiet and "Li Na" not in quiet
     menus = buttons(view["view"]["blocks"])
     assert {"Done", "Snooze"} <= set(menus) or {"⋯ Done", "⋯ Snooze"} <= set(menus)
@@ -215,6 +219,32 @@ def test_app_home_shows_follow_ups_overdue_first_and_quiet_customers(slack_bot, 
     assert f"Done: #{overdue}" in all_text(republished)
     with db.session() as s:
         assert s.get(Task, overdue).status == "done" and s.get(Task, later).status == "open"
+
+
+@pytest.fixture
+def known_next_command():
+    """A `next` command with a known answer, in place of whatever this build has (restored after)."""
+    original = COMMANDS.get("next")
+
+    @command("next", usage="next", summary="who to contact today", group="Insights")
+    def next_command(ctx):
+        return Reply(text="Call these today:", items=[Item("Initech (#2) · owner Bob Rep · renewal due",
+                                                           [Button("Show", "show #2")])])
+
+    yield
+    if original is not None:
+        COMMANDS["next"] = original
+    else:
+        COMMANDS.pop("next", None)
+
+
+def test_app_home_shows_recommendations_when_next_exists(slack_bot, known_next_command):
+    slack_bot.event({"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "home",
+                     "event_ts": "1.0"})
+    view = slack_bot.fake.wait_for("views.publish")[0].params["view"]
+    text = all_text(view)
+    assert "Recommended next" in text and "Initech (#2) · owner Bob Rep · renewal due" in text
+    assert "Show" in buttons(view["blocks"])
 
 
 def test_app_home_for_a_stranger_shows_no_customer_data(slack_bot):
