@@ -14,6 +14,7 @@ from starlette.routing import Route
 from bot.delivery import Delivery
 from bot.engine import Engine
 from bot.settings import Settings
+from crm.campaign_sender import CampaignRunner
 from crm.db import Database
 
 log = logging.getLogger("crm.app")
@@ -31,6 +32,8 @@ class App:
         self.adapters: list = []
         self.scheduler = None
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"])]
+        self.campaigns = CampaignRunner.for_app(self)  # sends confirmed campaigns; resumes them on start
+        self.engine.services["campaign_runner"] = self.campaigns
 
     def add_adapter(self, adapter) -> None:
         self.adapters.append(adapter)
@@ -71,8 +74,11 @@ class App:
             await adapter.start()
         if self.scheduler is not None:
             await self.scheduler.start()
+        await self.campaigns.start()
 
     async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.campaigns.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         for adapter in reversed(self.adapters):

@@ -1,0 +1,88 @@
+"""The campaign report's picture: the funnel (sent → delivered → replied → deals) and replies over time.
+
+matplotlib's object API on the Agg canvas (no pyplot state), so it draws safely from the
+worker threads handlers run in. Files go under ``CRM_CHART_DIR`` (default ``charts/``).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from crm.campaigns import CampaignReport
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+             "SimHei", "Microsoft YaHei", "PingFang SC")
+COLOURS = ("#4C72B0", "#55A868", "#C44E52", "#8172B2")
+
+
+def chart_dir() -> Path:
+    return Path(os.environ.get("CRM_CHART_DIR", "charts"))
+
+
+@lru_cache(maxsize=1)
+def _cjk_font() -> str | None:
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def _title(report: CampaignReport) -> str:
+    name = report.campaign.name
+    if _CJK.search(name) and _cjk_font() is None:
+        # without a CJK font matplotlib draws empty boxes: the id still names the campaign
+        name = _CJK.sub("", name).strip() or ""
+    return f"{name} (#{report.campaign.id})".strip()
+
+
+def render_campaign_chart(report: CampaignReport, path: Path | None = None) -> Path:
+    """Writes the PNG (atomically: readers never see half a file) and returns its path."""
+    path = path or chart_dir() / f"campaign-{report.campaign.id}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = Figure(figsize=(10, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    funnel_ax, time_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    families = ["DejaVu Sans"] + ([_cjk_font()] if _cjk_font() else [])
+
+    stages = [("Sent", report.attempted), ("Delivered", report.delivered), ("Replied", report.replied),
+              ("Deals ≤30d", report.deals)]
+    labels = [s for s, _ in stages][::-1]
+    values = [v for _, v in stages][::-1]
+    bars = funnel_ax.barh(labels, values, color=COLOURS[::-1])
+    top = max(values) or 1
+    for bar, value in zip(bars, values):
+        share = f"  {value:,}" + (f" ({value / report.attempted:.0%})" if report.attempted else "")
+        funnel_ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, share, va="center", fontsize=9)
+    funnel_ax.set_xlim(0, top * 1.35)
+    funnel_ax.set_title("Funnel", fontsize=10)
+    funnel_ax.spines[["top", "right"]].set_visible(False)
+
+    start = (report.campaign.sent_at or report.campaign.starts_at or report.campaign.created_at).date()
+    end = report.campaign.ends_at.date() if report.campaign.ends_at else start + timedelta(days=14)
+    days = [start + timedelta(days=i) for i in range(max(1, min((end - start).days + 1, 60)))]
+    per_day = dict(report.replies_by_day)
+    running, total = [], 0
+    for day in days:
+        total += per_day.get(day, 0)
+        running.append(total)
+    time_ax.plot(days, running, color=COLOURS[2], marker="o" if len(days) <= 14 else None)
+    time_ax.set_title("Customers who replied (cumulative)", fontsize=10)
+    time_ax.set_ylim(bottom=0)
+    time_ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    time_ax.spines[["top", "right"]].set_visible(False)
+
+    budget = f" · budget {report.campaign.budget:,.0f}" if report.campaign.budget else ""
+    cost = f" · {report.cost_per_reply:,.2f} per reply" if report.cost_per_reply is not None else ""
+    fig.suptitle(f"{_title(report)}{budget}{cost}", fontsize=12, fontfamily=families)
+    fig.tight_layout()
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".png", delete=False) as tmp:
+        fig.savefig(tmp, format="png")
+    os.replace(tmp.name, path)
+    return path
