@@ -40,10 +40,11 @@ def build_digest(session: Session, recipient: Staff, kind: str, voice: Voice, *,
     data = gather(session, recipient, kind, voice)
     reply = Reply(text=_headline(data, voice), fields=_summary(data, voice))
     sections = [_activity(data, voice), _follow_ups(data, voice), _tickets(data, voice), _deals(data, voice)]
-    try:
-        sections += [_recommendations(session, data, voice), _graph(session, data, voice)]
-    except Exception:  # the insight tables are someone else's: a surprise there must not cost the digest
-        log.exception("insight sections left out of %s's digest", recipient.name)
+    for insight_section in (_recommendations, _graph):
+        try:
+            sections.append(insight_section(session, data, voice))
+        except Exception:  # the insight job's artefacts: a surprise there must not cost the digest
+            log.exception("%s left out of %s's digest", insight_section.__name__.strip("_"), recipient.name)
     reply.sections = [s for s in sections if s is not None]
     reply.buttons = [Button(voice.t("My tasks", "我的任务"), "tasks"),
                      Button(voice.t("Who to contact", "今日推荐"), "next")]
@@ -157,9 +158,10 @@ def _deals(data: DigestData, voice: Voice) -> Section | None:
     items = []
     for d in data.moved:
         owner = f" · {d.owner}" if d.owner and data.kind != "personal" else ""
-        items.append(Item(voice.t("↗️ {customer} · {amount} → {stage}{owner}", "↗️ {customer} · {amount} → {stage}{owner}",
-                                  customer=d.customer, amount=money(d.amount, d.currency), stage=_stage(voice, d.stage),
-                                  owner=owner), [Button(voice.t("Open", "查看"), f"show #{d.customer_id}")]))
+        items.append(Item(voice.t("↗️ {customer} · {amount} → {stage}{owner}",
+                                  "↗️ {customer} · {amount} → {stage}{owner}", customer=d.customer,
+                                  amount=money(d.amount, d.currency), stage=_stage(voice, d.stage), owner=owner),
+                          [Button(voice.t("Open", "查看"), f"show #{d.customer_id}")]))
     for d in data.stalled:
         owner = f" · {d.owner}" if d.owner and data.kind != "personal" else ""
         items.append(Item(voice.t("⏸ {customer} · {amount} · {days} days in {stage}{owner}",
@@ -199,12 +201,12 @@ def _graph(session: Session, data: DigestData, voice: Voice) -> Section | None:
     for note in notes:
         owner = f" ({note.owner})" if note.owner and data.kind != "personal" else ""
         if note.kind == "connector":
-            text = voice.t("🔗 Key connector: {c}{o} links many of our customers", "🔗 关键连接人：{c}{o}，连接了许多客户",
-                           c=note.customer, o=owner)
+            text = voice.t("🔗 Key connector: {c}{o} — {why}", "🔗 关键连接人：{c}{o} — {why}",
+                           c=note.customer, o=owner, why=note.detail)
             buttons = [Button(voice.t("Graph", "关系图"), f"graph #{note.customer_id}")]
         elif note.kind == "single-threaded":
-            text = voice.t("🧵 Single-threaded {tier} account: {c}{o} is our only contact there",
-                           "🧵 单线联系的{tier}客户：{c}{o} 是该公司唯一联系人", c=note.customer, o=owner, tier=note.detail)
+            text = voice.t("🧵 Single-threaded account: {c}{o} — {why}", "🧵 单线联系的客户：{c}{o} — {why}",
+                           c=note.customer, o=owner, why=note.detail)
             buttons = [Button(voice.t("Find a way in", "寻找引荐"), f"intro #{note.customer_id}")]
         else:
             text = voice.t("📉 Cooling relationship: {c}{o} — {why}", "📉 关系转冷：{c}{o} — {why}",

@@ -1,8 +1,10 @@
 """What the nightly insight job left for the digest: recommendations and graph findings.
 
-The digest never computes graph metrics itself; it reads ``customer_insight`` (written by
-``crm-bot insights refresh``). When the job has not run yet, the rows are missing and the
-digest simply leaves these sections out.
+The digest never computes graph metrics itself. It reads the job's results through
+``crm.insights.read`` (the summary blob and ``customer_insight`` written by ``crm-bot
+insights refresh``), keeping the entries that concern the digest's people. Without that
+module, or before the job has ever run, it falls back to plain reads of ``customer_insight``
+and the store; when there is nothing to read, the digest simply leaves these sections out.
 """
 from __future__ import annotations
 
@@ -31,9 +33,17 @@ class Recommendation:
 class GraphNote:
     kind: str  # connector | single-threaded | decaying
     customer_id: int
-    customer: str
+    customer: str  # for single-threaded accounts: the company, and our one contact there
     owner: str | None
-    detail: str
+    detail: str  # why, in the reader's language
+
+
+def _reader():
+    try:
+        from crm.insights import read
+    except ImportError:  # the insight capability is not in this build
+        return None
+    return read
 
 
 def _describe(reason: dict, lang: str) -> str:
@@ -72,6 +82,16 @@ def _score_column():
 def recommendations(session: Session, people: list[Staff], now: datetime, per_person: int = 3, lang: str = "en"
                     ) -> dict[int, list[Recommendation]]:
     """Top customers to contact per person, skipping those they dismissed or snoozed."""
+    read = _reader()
+    if read is not None:
+        result = {}
+        for person in people:
+            picks = read.top_recommendations(session, person.id, per_person, now=now)
+            if picks:
+                result[person.id] = [Recommendation(r.customer_id, r.name, r.priority,
+                                                    _describe(r.reasons[0], lang) if r.reasons else "")
+                                     for r in picks]
+        return result
     score, reasons = _score_column()
     if score is None:
         score, reasons = CustomerInsight.risk, CustomerInsight.risk_reasons
@@ -86,11 +106,43 @@ def recommendations(session: Session, people: list[Staff], now: datetime, per_pe
                                    score.is_not(None), col(Customer.id).not_in(hidden))
                             .order_by(score.desc()).limit(per_person)).all()
         if rows:
-            result[person.id] = [Recommendation(cid, name, float(s), _first_reason(r, lang)) for cid, name, s, r in rows]
+            result[person.id] = [Recommendation(cid, name, float(s), _first_reason(r, lang))
+                                 for cid, name, s, r in rows]
     return result
 
 
 def graph_notes(session: Session, people: list[Staff], limit: int = 3, lang: str = "en") -> list[GraphNote]:
+    read = _reader()
+    if read is not None and read.status(session) is not None:
+        return _notes_from_job(session, read, people, limit, lang)
+    return _notes_from_tables(session, people, limit, lang)
+
+
+def _notes_from_job(session: Session, read, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
+    """The job's findings (company-wide lists) narrowed to the customers and staff of this digest."""
+    names = {p.id: p.name for p in people}
+    zh = lang == "zh"
+    notes: list[GraphNote] = []
+
+    connectors = read.key_connectors(session, limit=20)
+    owners = dict(session.exec(select(Customer.id, Customer.owner_id)
+                               .where(col(Customer.id).in_([c.customer_id for c in connectors])))) if connectors else {}
+    notes += [GraphNote("connector", c.customer_id, c.name, names[owners[c.customer_id]], c.why_zh if zh else c.why)
+              for c in connectors if owners.get(c.customer_id) in names][:limit]
+
+    notes += [GraphNote("single-threaded", a.customer_id, f"{a.company} ({a.customer})", names[a.staff_id],
+                        a.why_zh if zh else a.why)
+              for a in read.single_threaded_accounts(session, limit=100) if a.staff_id in names][:limit]
+
+    decaying = [d for p in people for d in read.decaying_relationships(session, limit=limit, staff_id=p.id)]
+    decaying.sort(key=lambda d: d.strength_now - d.strength_then)
+    notes += [GraphNote("decaying", d.customer_id, d.customer, d.staff, d.why_zh if zh else d.why)
+              for d in decaying[:limit]]
+    return notes
+
+
+def _notes_from_tables(session: Session, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
+    zh = lang == "zh"
     ids = [p.id for p in people]
     names = {p.id: p.name for p in people}
     notes: list[GraphNote] = []
@@ -101,7 +153,8 @@ def graph_notes(session: Session, people: list[Staff], limit: int = 3, lang: str
             .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
             .where(team, CustomerInsight.betweenness > 0)
             .order_by(col(CustomerInsight.betweenness).desc()).limit(limit)).all():
-        notes.append(GraphNote("connector", cid, name, names.get(owner), f"{betweenness:.3f}"))
+        notes.append(GraphNote("connector", cid, name, names.get(owner),
+                               f"介数中心性 {betweenness:.3f}" if zh else f"betweenness {betweenness:.3f}"))
 
     # a key account where we know a single person: losing them loses the account
     key_companies = (select(Customer.company_id)
@@ -113,7 +166,8 @@ def graph_notes(session: Session, people: list[Staff], limit: int = 3, lang: str
             select(Customer.id, Customer.name, Customer.owner_id, Customer.tier)
             .where(team, col(Customer.tier).in_(KEY_TIERS), col(Customer.company_id).in_(lone))
             .order_by(col(Customer.last_contact_at).desc()).limit(limit)).all():
-        notes.append(GraphNote("single-threaded", cid, name, names.get(owner), tier))
+        notes.append(GraphNote("single-threaded", cid, name, names.get(owner),
+                               f"该{tier}客户公司中唯一的联系人" if zh else f"our only contact at this {tier} account"))
 
     for cid, name, owner, risk, why in session.exec(
             select(Customer.id, Customer.name, Customer.owner_id, CustomerInsight.risk, CustomerInsight.risk_reasons)

@@ -176,7 +176,8 @@ async def _report_undeliverable(app, task: Task, owner: Staff, attempts: int, er
         return
     voice = Voice(manager, app.settings, app.engine.clock())
     notice = Reply(text=voice.t("⚠️ I could not deliver a follow-up reminder to {who} after {n} attempts; "
-                                "I keep retrying, at least once an hour.", "⚠️ 给 {who} 的跟进提醒已尝试 {n} 次仍未送达，将持续重试（至少每小时一次）。",
+                                "I keep retrying, at least once an hour.",
+                                "⚠️ 给 {who} 的跟进提醒已尝试 {n} 次仍未送达，将持续重试（至少每小时一次）。",
                                 who=owner.name, n=attempts),
                    fields=[(voice.t("Task", "任务"), f"#{task.id} {task.title}"),
                            (voice.t("Due", "到期"), voice.fmt(task.due_at)),
@@ -221,7 +222,8 @@ def overdue_notice(session, owner: Staff, voice: Voice) -> tuple[Reply, list[int
     for t in tasks:
         days = (voice.today - t.due_at.astimezone(voice.tz).date()).days
         who = f" — {names[t.customer_id]}" if t.customer_id in names else ""
-        items.append(Item(voice.t("#{id} {title}{who} · due {at} ({d} days ago)", "#{id} {title}{who} · {at} 到期（{d} 天前）",
+        items.append(Item(voice.t("#{id} {title}{who} · due {at} ({d} days ago)",
+                                  "#{id} {title}{who} · {at} 到期（{d} 天前）",
                                   id=t.id, title=t.title, who=who, at=voice.fmt(t.due_at, with_time=False), d=days),
                           reminder_buttons(t.id, voice)[:3]))
     more = voice.t(" Showing the oldest {n}; `/crm tasks` lists them all.", " 显示最早的 {n} 个；`/crm tasks` 查看全部。",

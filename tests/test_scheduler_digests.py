@@ -114,7 +114,8 @@ def test_team_digest_numbers_match_a_known_day(db, settings, team, tmp_path):
     follow_ups = _section(reply, "Follow-ups: 3 overdue")
     assert follow_ups.text == "Alice Rep 2, Bob Rep 1"
     assert [i.text.split(" · ")[1].split()[0] for i in follow_ups.items] == ["#1", "#2", "#3"]
-    assert "2d overdue" in follow_ups.items[0].text and "send the contract — Globex Corporation" in follow_ups.items[0].text
+    assert "2d overdue" in follow_ups.items[0].text
+    assert "send the contract — Globex Corporation" in follow_ups.items[0].text
     assert [b.command for b in follow_ups.items[0].buttons] == ["done #1", "snooze #1"]
 
     tickets = _section(reply, "Telegram conversations waiting longest (2 open)")
@@ -133,8 +134,8 @@ def test_team_digest_numbers_match_a_known_day(db, settings, team, tmp_path):
     assert [b.command for b in picks.items[0].buttons] == [f"show #{team.globex}", f"log #{team.globex}"]
     graph = _section(reply, "Relationship insights")
     texts = [i.text for i in graph.items]
-    assert any(t.startswith("🔗 Key connector: Li Na (Alice Rep)") for t in texts)
-    assert "🧵 Single-threaded gold account: 王伟 (Bob Rep) is our only contact there" in texts
+    assert "🔗 Key connector: Li Na (Alice Rep) — betweenness 0.420" in texts
+    assert "🧵 Single-threaded account: 王伟 (Bob Rep) — our only contact at this gold account" in texts
     assert not any("Globex" in t for t in texts if t.startswith("🧵"))  # Li Na is a second Globex contact
     assert any(t.startswith("📉 Cooling relationship: 王伟 (Bob Rep)") for t in texts)
 
@@ -311,3 +312,27 @@ def test_crm_digest_with_a_wrong_word_explains_and_changes_nothing(engine, db, t
 def test_an_unknown_user_gets_no_digest(engine, team):
     reply = say(engine, "USTRANGER", "/crm digest")
     assert reply.error and "Maria" not in reply.plain_text() and reply.image_path is None
+
+
+def test_the_digest_reads_the_insight_jobs_findings_for_its_own_team_only(db, settings, team):
+    job = pytest.importorskip("crm.insights_job")
+    from crm.seed import seed
+
+    seed(db, 400, seed=11, now=utc(2026, 11, 22, 20))
+    job.refresh_insights(db)
+    with db.session() as s:
+        for manager in s.exec(select(Staff).where(Staff.role == "manager")).all():
+            team_names = {p.name for p in s.exec(select(Staff).where(
+                (Staff.manager_id == manager.id) | (Staff.id == manager.id))).all()}
+            owned = {c.name for c in s.exec(select(Customer).where(
+                Customer.owner_id.in_(select(Staff.id).where(Staff.manager_id == manager.id)))).all()}
+            reply = build_digest(s, manager, "manager", Voice(manager, settings, utc(2026, 11, 23, 9)), chart=False)
+            picks = [sec for sec in reply.sections if sec.title == "Who to contact today"]
+            assert picks, f"{manager.name}'s digest has no recommendations"
+            for item in picks[0].items:
+                rep, customer = item.text.removeprefix("🎯 ").split(": ", 1)
+                assert rep in team_names and customer.split(" — ")[0] in owned
+            for sec in reply.sections:
+                if sec.title == "Relationship insights":
+                    for item in sec.items:  # every finding names someone of this team
+                        assert any(f"({name})" in item.text for name in team_names), item.text
