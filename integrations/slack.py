@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -32,7 +33,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from bot.delivery import DeliveryError
@@ -175,6 +178,61 @@ async def _ack(ack) -> None:
     await ack()
 
 
+def malformed_body(raw: bytes, content_type: str | None) -> str | None:
+    """Why Bolt could not parse this body (it expects an object: JSON, or a form, maybe with a JSON
+    ``payload``), or None when it can."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if not text:
+        return None
+    if content_type == "application/json" or text.startswith("{"):
+        document, what = text, "the JSON body"
+    elif "payload" in text:
+        document, what = dict(parse_qsl(text, keep_blank_values=True)).get("payload"), "the payload"
+        if document is None:
+            return None
+    else:
+        return None
+    try:
+        parsed = json.loads(document)
+    except ValueError:
+        return f"{what} is not valid JSON"
+    return shape_problem(parsed) if isinstance(parsed, dict) else f"{what} is not a JSON object"
+
+
+_OBJECT_FIELDS = ("view", "container", "message", "channel", "event", "state")
+_NAME_FIELDS = ("type", "trigger_id", "callback_id", "action_id", "block_id", "response_url", "api_app_id",
+                "team_id", "user_id", "channel_id", "command", "event_id", "id", "value")
+
+
+def shape_problem(body: dict, depth: int = 0) -> str | None:
+    """Fields Bolt dereferences while routing, checked to have the types Slack gives them; Bolt
+    itself crashes (a 500) on e.g. ``"actions": null`` or a numeric ``callback_id``."""
+    for key in _NAME_FIELDS:
+        if key in body and not isinstance(body[key], str):
+            return f"“{key}” is not a string"
+    if depth > 0:  # inside an event "channel" and "user" are ids: only names and the view state are checked
+        return None if isinstance(body.get("state", {}), dict) else "“state” is not an object"
+    for key in ("user", "team", "enterprise"):
+        if key in body and not isinstance(body[key], (dict, str)):
+            return f"“{key}” is not an object"
+    for key in _OBJECT_FIELDS:
+        if key in body and not isinstance(body[key], dict):
+            return f"“{key}” is not an object"
+    if "actions" in body and not (isinstance(body["actions"], list) and body["actions"]
+                                  and all(isinstance(a, dict) for a in body["actions"])):
+        return "“actions” is not a list of objects"
+    nested = [body.get(k) for k in ("user", "team", "enterprise") if isinstance(body.get(k), dict)]
+    nested += [body[k] for k in _OBJECT_FIELDS if k in body] + list(body.get("actions") or [])
+    for inner in nested:
+        problem = shape_problem(inner, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
 def dedup_key(body: dict) -> str | None:
     """The id under which a delivery is claimed once; None for requests that are safe to repeat."""
     kind = body.get("type")
@@ -212,12 +270,26 @@ class SlackAdapter:
             self.routes: list[Route] = []
         else:
             self.http_handler = AsyncSlackRequestHandler(self.bolt)
+            self.verifier = SignatureVerifier(settings.slack_signing_secret or "")
             self.routes = [Route("/slack/events", self._http, methods=["POST"])]
         app.delivery.register("slack", self.send_dm)
         app.engine.services["team_inbox"] = SlackTeamInbox(self)
 
     async def _http(self, request: Request):
-        return await self.http_handler.handle(request)
+        raw = await request.body()  # starlette keeps it for Bolt's own read
+        problem = malformed_body(raw, request.headers.get("content-type"))
+        if problem is None:
+            try:
+                return await self.http_handler.handle(request)
+            except Exception:
+                # listeners run after the ack, so what escapes Bolt is a body of a shape Slack never sends
+                # (e.g. "actions": null): a 400, not a 500
+                log.warning("Slack request Bolt could not handle; answered 400", exc_info=True)
+                problem = "not a request Slack sends"
+        # unsigned junk is 401 like any unsigned request
+        if not self.verifier.is_valid_request(raw, dict(request.headers)):
+            return PlainTextResponse("invalid request signature", status_code=401)
+        return PlainTextResponse(f"malformed request: {problem}", status_code=400)
 
     async def start(self) -> None:
         if self.socket_handler is not None:
