@@ -27,7 +27,7 @@ def resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Cus
     ref = ref.strip()
     if not ref:
         raise UserError("Name a customer: a quoted name, one word of their name or company, or #id.")
-    if ref.startswith("#") and ref[1:].isdigit():
+    if ref.startswith("#") and ref[1:].isdigit() and len(ref) <= 19:  # 18 digits fit a 64-bit id
         customer = session.get(Customer, int(ref[1:]))
         if customer is None or customer.forgotten_at is not None:
             raise NotFound(f"There is no customer {ref}.")

@@ -16,7 +16,7 @@ from handlers.cards import task_item
 
 def _find_task(ctx, ref: str) -> Task:
     ref = ref.strip()
-    if ref.lstrip("#").isdigit():
+    if ref.lstrip("#").isdigit() and len(ref.lstrip("#")) <= 18:  # a 64-bit id; longer is no id of ours
         task = ctx.session.get(Task, int(ref.lstrip("#")))
         if task is None:
             raise NotFound(ctx.t("There is no task #{id}. `/crm tasks` lists yours.", "没有编号为 #{id} 的任务。",

@@ -25,7 +25,7 @@ def _ticket(ctx) -> tuple[str, Ticket]:
         raise ctx.fail(ctx.t("Say what to do with the ticket: assign, resolve or reopen, then its #number.",
                              "请说明对工单的操作：assign、resolve 或 reopen，然后是工单 #编号。"))
     ref = args[1] if len(args) > 1 else ""
-    if not ref.lstrip("#").isdigit():
+    if not ref.lstrip("#").isdigit() or len(ref.lstrip("#")) > 18:  # a 64-bit id
         raise ctx.fail(ctx.t("Which ticket? Give its number, e.g. `/crm ticket {a} #12`.",
                              "哪个工单？请给出编号，例如 `/crm ticket {a} #12`。", a=action))
     ticket = ctx.session.get(Ticket, int(ref.lstrip("#")))
