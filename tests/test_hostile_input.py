@@ -192,3 +192,112 @@ def test_csv_without_a_name_column_changes_nothing(db, tmp_path):
     with pytest.raises(UserError, match="needs a 'name' column"):
         run_import(db, tmp_path, "company,email\n王伟,x@y.example\n".encode())
     assert store_counts(db) == before
+
+
+# ---- Slack requests -----------------------------------------------------------------------------
+
+from tests.slack_harness import all_text, slack_bot  # noqa: E402,F401
+from tests.fakes.slack_api import slack_api  # noqa: E402,F401
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | nasty_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=15)
+SLACK_TYPES = ["block_actions", "view_submission", "view_closed", "shortcut", "message_action", "block_suggestion",
+               "event_callback", "url_verification", "app_rate_limited", "interactive_message", "dialog_submission",
+               "workflow_step_edit", "nonsense", ""]
+slack_shaped = st.fixed_dictionaries(
+    {"type": st.sampled_from(SLACK_TYPES)},
+    optional={"user": st.one_of(st.fixed_dictionaries({"id": st.sampled_from(["UALICE", "UNOBODY", ""])}),
+                                json_values),
+              "trigger_id": nasty_text, "actions": json_values, "view": json_values, "event": json_values,
+              "event_id": nasty_text, "response_url": nasty_text, "callback_id": nasty_text, "team": json_values,
+              "channel": json_values, "message": json_values, "container": json_values, "value": nasty_text})
+
+
+def refused_or_ok(status: int) -> bool:
+    return 200 <= status < 300 or 400 <= status < 500
+
+
+@sqlite_only
+@hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(form=st.one_of(
+    st.dictionaries(st.sampled_from(["command", "text", "user_id", "trigger_id", "response_url", "payload",
+                                     "ssl_check", "channel_id", "team_id", "token"]) | st.text(max_size=10),
+                    nasty_text, max_size=8),
+    st.fixed_dictionaries({"command": st.sampled_from(["/crm", "/other", "", "/CRM"]), "text": nasty_text},
+                          optional={"user_id": st.sampled_from(["UALICE", "", "U\x00"])})),
+    raw=st.one_of(st.none(), st.text(max_size=300)))
+def test_slack_signed_arbitrary_form_bodies_never_get_a_5xx(slack_bot, form, raw):
+    body = raw if raw is not None else urlencode(form)
+    response = slack_bot.post(body, "application/x-www-form-urlencoded")
+    assert refused_or_ok(response.status_code), (response.status_code, response.text)
+    assert "Traceback" not in response.text
+
+
+@sqlite_only
+@hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(payload=st.one_of(slack_shaped.map(json.dumps), json_values.map(json.dumps), nasty_text,
+                         st.sampled_from(["{", "[1,", '{"type": "block_actions"', "null", "\x00", "{}" * 500])))
+def test_slack_arbitrary_interactivity_payloads_never_get_a_5xx(slack_bot, payload):
+    response = slack_bot.post(urlencode({"payload": payload}), "application/x-www-form-urlencoded")
+    assert refused_or_ok(response.status_code), (response.status_code, payload[:200], response.text)
+    assert "Traceback" not in response.text
+
+
+@sqlite_only
+@hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(body=st.one_of(
+    st.builds(lambda event, kind, eid: json.dumps({"type": kind, "event": event, "event_id": eid,
+                                                   "team_id": "T0FAKE", "api_app_id": "A0FAKE"}),
+              st.one_of(json_values, st.fixed_dictionaries(
+                  {"type": st.sampled_from(["message", "app_home_opened", "reaction_added", "team_join",
+                                            "emoji_changed", "made_up_event", ""])},
+                  optional={"user": nasty_text, "text": nasty_text, "channel": nasty_text,
+                            "thread_ts": nasty_text, "ts": nasty_text, "subtype": nasty_text, "tab": nasty_text})),
+              st.sampled_from(["event_callback", "app_rate_limited", "made_up"]), nasty_text),
+    json_values.map(json.dumps), nasty_text))
+def test_slack_arbitrary_json_events_never_get_a_5xx(slack_bot, body):
+    response = slack_bot.post(body, "application/json")
+    assert refused_or_ok(response.status_code), (response.status_code, body[:200], response.text)
+    assert "Traceback" not in response.text
+
+
+def slack_counts(db) -> tuple[int, int, int]:
+    from crm.models import Task
+
+    with db.session() as s:
+        return (s.exec(select(func.count()).select_from(Customer)).one(),
+                s.exec(select(func.count()).select_from(Interaction)).one(),
+                s.exec(select(func.count()).select_from(Task)).one())
+
+
+HEADS = ["", "help ", "find ", "show ", "add ", "log globex call ", "log globex ", "remind globex ",
+         "remind globex tomorrow 3pm ", "deal globex ", "link globex ", "tasks ", "done ", "snooze ",
+         "audit globex ", "export ", "stats ", 'add "', "show #", "log #999999999999999999999 call "]
+
+
+@hsettings(max_examples=20, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(head=st.sampled_from(HEADS), tail=nasty_text, user=st.sampled_from(["UALICE", "UBOB", "UADA", "USTRANGER"]))
+def test_slack_hostile_command_text_gets_a_clear_answer_and_no_half_writes(slack_bot, db, head, tail, user):
+    before = slack_counts(db)
+    sent = slack_bot.command(head + tail, user=user)
+    assert sent.status == 200
+    answer = slack_bot.answer(sent)
+    text = all_text(answer)
+    assert text.strip() and "Traceback" not in text
+    assert "went wrong" not in text, text[:500]  # an apology means an unhandled exception
+    after = slack_counts(db)
+    if answer.get("text", "").startswith("⚠️"):
+        assert after == before, text[:300]  # a refusal changes nothing
+    else:
+        # at most one row of one kind per command: nothing half-written, nothing doubled
+        assert sum(a - b for a, b in zip(after, before)) <= 1
+
+
+@sqlite_only
+def test_slack_40000_character_command_is_refused_with_the_limit(slack_bot, db):
+    before = slack_counts(db)
+    answer = slack_bot.ask("log globex call " + "很长的记录 " * 8000)
+    assert "the limit is 8,000" in all_text(answer)
+    assert slack_counts(db) == before
