@@ -49,14 +49,15 @@ class SchedulerService:
     async def start(self) -> None:
         self._progress = asyncio.Condition()
         self.loop = asyncio.get_running_loop()  # for callers on other threads (see next_pass)
-        self._scheduler = AsyncIOScheduler(timezone=self.app.settings.zone)
+        zone = self.app.settings.zone  # the business's night, for the insight job
+        self._scheduler = AsyncIOScheduler(timezone=zone)
         hour, minute = (int(p) for p in self.insights_at.split(":"))
         # next_run_time=now: the first pass runs at once and catches up on whatever was missed
         self._scheduler.add_job(self.run_pass, IntervalTrigger(seconds=self.pass_seconds), id="pass",
                                 next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
                                 misfire_grace_time=None)
-        self._scheduler.add_job(self.refresh_insights, CronTrigger(hour=hour, minute=minute), id="insights",
-                                max_instances=1, coalesce=True, misfire_grace_time=3600)
+        self._scheduler.add_job(self.refresh_insights, CronTrigger(hour=hour, minute=minute, timezone=zone),
+                                id="insights", max_instances=1, coalesce=True, misfire_grace_time=3600)
         self._scheduler.start()
         log.info("scheduler started on %s (pass every %ss)", self.instance, self.pass_seconds)
 
