@@ -102,7 +102,6 @@ BAD_RATING_EN = ["very disappointed with support", "the answer did not help at a
 BAD_RATING_ZH = ["对客服很失望", "回答完全没有帮助", "支持又慢又没用"]
 HAPPY_EN = ["thanks, that fixed it", "great service as always", "the team loves the new version"]
 HAPPY_ZH = ["谢谢，问题解决了", "服务一如既往的好", "团队很喜欢新版本"]
-CADENCE_DAYS = {"standard": 45, "silver": 30, "gold": 21, "vip": 14}  # how often a tier expects contact
 
 
 @dataclass
@@ -415,11 +414,11 @@ def _profile(rnd: random.Random, now: datetime, connector: bool) -> dict:
     tickets = rnd.choices([0, 1, 2], [85, 11, 4])[0]
     bad_rating = rnd.choices([0, 1, 2], [88, 9, 3])[0]
     stalled = rnd.random() < 0.15
-    logit = -3.3 + 2.2 * silent + 1.6 * bool(tickets) + 1.7 * bool(bad_rating) + 1.4 * stalled
+    logit = -4.0 + 3.0 * silent + 2.2 * bool(tickets) + 2.2 * bool(bad_rating) + 2.0 * stalled
     churned = not connector and rnd.random() < 1 / (1 + math.exp(-logit))
     stage = "churned" if churned else rnd.choices(["lead", "prospect", "active"], [15, 20, 65])[0]
     ref = now - timedelta(days=rnd.randint(5, 200)) if churned else now
-    gap = timedelta(days=rnd.uniform(60, 160)) if silent else timedelta(days=rnd.uniform(0.2, 20) ** 1.0)
+    gap = timedelta(days=rnd.uniform(60, 160)) if silent else timedelta(days=rnd.uniform(0.2, 20))
     return dict(stage=stage, ref=ref, gap=gap, silent=silent, tickets=tickets, bad_rating=bad_rating,
                 stalled=stalled, replies=0.05 if rnd.random() < 0.15 else rnd.uniform(0.3, 0.55))
 

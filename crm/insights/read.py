@@ -1,0 +1,308 @@
+"""Quick reads of the cached insights, for commands and the digest. Nothing here computes.
+
+Every function returns plain dataclasses with a human ``why`` (English) and ``why_zh``;
+they return empty lists when the insight job has not run yet (see ``status``).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlmodel import Session, col, select
+
+from crm.insights import store
+from crm.models import Company, Customer, CustomerInsight, RecommendationFeedback, Staff
+from crm.recommend import describe, describe_all, money
+
+
+@dataclass
+class InsightStatus:
+    computed_at: datetime
+    customers: int
+    risk_source: str  # "model" | "heuristic"
+    churned: int
+    stayed: int
+    auc_cv: float | None
+    min_labels: int
+
+
+@dataclass
+class Recommendation:
+    customer_id: int
+    name: str
+    owner_id: int | None
+    priority: float
+    risk: float | None
+    reasons: list[dict]
+    why: str
+    why_zh: str
+
+    @property
+    def reason_kinds(self) -> str:
+        return ",".join(r["kind"] for r in self.reasons)[:200]
+
+
+@dataclass
+class Connector:
+    customer_id: int
+    name: str
+    company: str | None
+    betweenness: float
+    pagerank: float
+    top_percent: float
+    links: int
+    clusters_linked: int
+    why: str
+    why_zh: str
+
+
+@dataclass
+class Cluster:
+    community: int
+    size: int
+    companies: list[str]
+    hub_customer_id: int
+    hub: str
+    open_deal_value: float
+    mean_risk: float
+    churned: int
+    why: str
+    why_zh: str
+
+
+@dataclass
+class SingleThreadedAccount:
+    company_id: int
+    company: str
+    value: float
+    contacts: int
+    staff_id: int
+    staff: str
+    customer_id: int
+    customer: str
+    strength: float
+    one_staff: bool
+    one_contact: bool
+    why: str
+    why_zh: str
+
+
+@dataclass
+class DecayingRelationship:
+    staff_id: int
+    staff: str
+    customer_id: int
+    customer: str
+    strength_then: float
+    strength_now: float
+    last_at: datetime | None
+    why: str
+    why_zh: str
+
+
+@dataclass
+class CustomerRisk:
+    risk: float | None
+    reasons: list[dict] = field(default_factory=list)
+    source: str = "model"
+    why: str = ""
+    why_zh: str = ""
+
+
+def status(session: Session) -> InsightStatus | None:
+    s = store.summary(session)
+    if s is None:
+        return None
+    risk = s.get("risk", {})
+    return InsightStatus(datetime.fromisoformat(s["computed_at"]), s.get("customers", 0), risk.get("source", "?"),
+                         risk.get("churned", 0), risk.get("stayed", 0), risk.get("auc_cv"),
+                         risk.get("min_labels", 0))
+
+
+def _names(session: Session, model, ids) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    query = select(model.id, model.name).where(col(model.id).in_(ids))
+    if model is Customer:
+        query = query.where(col(Customer.forgotten_at).is_(None))
+    return dict(session.exec(query).all())
+
+
+def hidden_customers(session: Session, staff_id: int, now: datetime) -> set[int]:
+    """Customers this person dismissed, snoozed or accepted recently: kept off their list until then."""
+    return set(session.exec(select(RecommendationFeedback.customer_id)
+                            .where(RecommendationFeedback.staff_id == staff_id,
+                                   RecommendationFeedback.hidden_until > now)).all())
+
+
+def top_recommendations(session: Session, staff_id: int, limit: int = 10, *, now: datetime | None = None,
+                        owner_ids: set[int] | None = None) -> list[Recommendation]:
+    """Who ``staff_id`` should contact today, best first, respecting their feedback.
+
+    ``owner_ids`` widens the list to other owners' customers (a manager's team); by default,
+    the person's own customers. Customers contacted since the job ran are left out.
+    """
+    now = now or datetime.now(timezone.utc)
+    owners = owner_ids or {staff_id}
+    hidden = hidden_customers(session, staff_id, now)
+    rows = session.exec(
+        select(Customer.id, Customer.name, Customer.owner_id, Customer.last_contact_at, CustomerInsight.priority,
+               CustomerInsight.risk, CustomerInsight.priority_reasons, CustomerInsight.computed_at)
+        .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
+        .where(col(Customer.owner_id).in_(owners), col(Customer.forgotten_at).is_(None),
+               Customer.stage != "churned", col(CustomerInsight.priority).is_not(None))
+        .order_by(col(CustomerInsight.priority).desc()).limit(limit + len(hidden) + 50)).all()
+    out = []
+    for cid, name, owner, last_contact, priority, risk, reasons_json, computed in rows:
+        if cid in hidden or (last_contact is not None and last_contact > computed):
+            continue
+        reasons = json.loads(reasons_json or "[]")
+        out.append(Recommendation(cid, name, owner, float(priority), risk, reasons, describe_all(reasons, "en"),
+                                  describe_all(reasons, "zh")))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def customer_risk(session: Session, customer_id: int) -> CustomerRisk | None:
+    row = session.get(CustomerInsight, customer_id)
+    if row is None:
+        return None
+    s = store.summary(session) or {}
+    reasons = json.loads(row.risk_reasons or "[]")
+    return CustomerRisk(row.risk, reasons, s.get("risk", {}).get("source", "model"), describe_all(reasons, "en"),
+                        describe_all(reasons, "zh"))
+
+
+def _connectors(session: Session, entries: list[dict], limit: int, broker: bool) -> list[Connector]:
+    names = _names(session, Customer, [e["customer_id"] for e in entries])
+    companies = dict(session.exec(select(Customer.id, Company.name).join(Company, Company.id == Customer.company_id)
+                                  .where(col(Customer.id).in_(list(names)))).all()) if names else {}
+    out = []
+    for e in entries:
+        if e["customer_id"] not in names:
+            continue
+        pct = max(e["top_percent"], 0.01)
+        if broker:
+            why = (f"bridges {e['clusters_linked']} clusters (participation {e['participation']:.2f}); "
+                   f"on many shortest paths between them (top {pct:g}% by betweenness)")
+            why_zh = f"连接 {e['clusters_linked']} 个客户群（参与度 {e['participation']:.2f}），介数中心性前 {pct:g}%"
+        else:
+            why = (f"{e['links']} relationships across {e['clusters_linked']} clusters; top {pct:g}% by "
+                   f"betweenness, PageRank {e['pagerank'] * 1e4:.1f}‱")
+            why_zh = f"{e['links']} 条关系，跨 {e['clusters_linked']} 个客户群；介数中心性前 {pct:g}%"
+        out.append(Connector(e["customer_id"], names[e["customer_id"]], companies.get(e["customer_id"]),
+                             e["betweenness"], e["pagerank"], e["top_percent"], e["links"], e["clusters_linked"],
+                             why, why_zh))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def key_connectors(session: Session, limit: int = 5) -> list[Connector]:
+    """Customers on the most shortest paths between others (sampled betweenness), with PageRank."""
+    s = store.summary(session)
+    return _connectors(session, s.get("connectors", []), limit, broker=False) if s else []
+
+
+def brokers(session: Session, limit: int = 5) -> list[Connector]:
+    """Connectors whose relationships spread over several clusters (betweenness x participation)."""
+    s = store.summary(session)
+    return _connectors(session, s.get("brokers", []), limit, broker=True) if s else []
+
+
+def clusters(session: Session, limit: int = 5) -> list[Cluster]:
+    s = store.summary(session)
+    if not s:
+        return []
+    entries = s.get("clusters", [])[:limit]
+    company_names = _names(session, Company, [c for e in entries for c in e["companies"]])
+    hubs = _names(session, Customer, [e["hub_customer_id"] for e in entries])
+    out = []
+    for e in entries:
+        names = [company_names[c] for c in e["companies"] if c in company_names]
+        hub = hubs.get(e["hub_customer_id"], f"#{e['hub_customer_id']}")
+        label = ", ".join(names) or hub
+        why = (f"{e['size']} related customers around {label}; hub {hub}; open deals {money(e['open_deal_value'])}; "
+               f"mean risk {e['mean_risk']:.2f}; {e['churned']} churned")
+        why_zh = (f"{e['size']} 位相关客户，围绕 {label}；核心 {hub}；在谈商机 {money(e['open_deal_value'])}；"
+                  f"平均风险 {e['mean_risk']:.2f}；已流失 {e['churned']}")
+        out.append(Cluster(e["community"], e["size"], names, e["hub_customer_id"], hub, e["open_deal_value"],
+                           e["mean_risk"], e["churned"], why, why_zh))
+    return out
+
+
+def single_threaded_accounts(session: Session, limit: int = 5) -> list[SingleThreadedAccount]:
+    """Valuable companies reached through one staff member or one contact only."""
+    s = store.summary(session)
+    if not s:
+        return []
+    entries = s.get("single_threaded", [])
+    companies = _names(session, Company, [e["company_id"] for e in entries[: limit * 3]])
+    staff = _names(session, Staff, [e["staff_id"] for e in entries[: limit * 3]])
+    customers = _names(session, Customer, [e["customer_id"] for e in entries[: limit * 3]])
+    out = []
+    for e in entries:
+        if e["company_id"] not in companies or e["customer_id"] not in customers:
+            continue
+        one_staff, one_contact = e["staff_threads"] == 1, e["reached_contacts"] == 1
+        who, contact = staff.get(e["staff_id"], "?"), customers[e["customer_id"]]
+        if one_staff and one_contact:
+            why = (f"{money(e['value'])} at stake, reached only through {who} and only via {contact} "
+                   f"(strength {e['strength']:.2f}); {e['contacts']} contact(s) on file")
+            why_zh = f"涉及 {money(e['value'])}，只有 {who} 通过 {contact} 联系（强度 {e['strength']:.2f}）"
+        elif one_staff:
+            why = (f"{money(e['value'])} at stake, only {who} has a working relationship "
+                   f"(strongest via {contact}, {e['strength']:.2f})")
+            why_zh = f"涉及 {money(e['value'])}，只有 {who} 与其保持联系（经 {contact}，强度 {e['strength']:.2f}）"
+        else:
+            why = (f"{money(e['value'])} at stake, everything goes through one contact, {contact} "
+                   f"({e['contacts']} on file)")
+            why_zh = f"涉及 {money(e['value'])}，所有联系都经过 {contact} 一人"
+        out.append(SingleThreadedAccount(e["company_id"], companies[e["company_id"]], e["value"], e["contacts"],
+                                         e["staff_id"], who, e["customer_id"], contact, e["strength"], one_staff,
+                                         one_contact, why, why_zh))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def decaying_relationships(session: Session, limit: int = 5, *, staff_id: int | None = None
+                           ) -> list[DecayingRelationship]:
+    """Staff–customer relationships that were strong 90 days ago and have faded to half or less."""
+    s = store.summary(session)
+    if not s:
+        return []
+    entries = [e for e in s.get("decaying", []) if staff_id is None or e["staff_id"] == staff_id]
+    entries = entries[: limit * 3]
+    staff = _names(session, Staff, [e["staff_id"] for e in entries])
+    customers = _names(session, Customer, [e["customer_id"] for e in entries])
+    out = []
+    for e in entries:
+        if e["customer_id"] not in customers:
+            continue
+        last = datetime.fromtimestamp(e["last_at"], timezone.utc) if e["last_at"] > 0 else None
+        days = f", last contact {last:%-d %b}" if last else ""
+        who = staff.get(e["staff_id"], "?")
+        why = f"{who} ↔ {customers[e['customer_id']]}: strength {e['then']:.2f} → {e['now']:.2f} in 90 days{days}"
+        why_zh = f"{who} ↔ {customers[e['customer_id']]}：90 天内关系强度 {e['then']:.2f} → {e['now']:.2f}"
+        out.append(DecayingRelationship(e["staff_id"], who, e["customer_id"], customers[e["customer_id"]],
+                                        e["then"], e["now"], last, why, why_zh))
+        if len(out) >= limit:
+            break
+    return out
+
+
+HIDE_FOR = {"accepted": timedelta(days=7), "snoozed": timedelta(days=3), "dismissed": timedelta(days=14)}
+
+
+def phrase(reasons: list[dict], lang: str) -> str:
+    return describe_all(reasons, lang)
+
+
+__all__ = ["InsightStatus", "Recommendation", "Connector", "Cluster", "SingleThreadedAccount",
+           "DecayingRelationship", "CustomerRisk", "status", "top_recommendations", "customer_risk", "key_connectors",
+           "brokers", "clusters", "single_threaded_accounts", "decaying_relationships", "hidden_customers",
+           "HIDE_FOR", "describe"]

@@ -1,0 +1,353 @@
+"""The nightly insight job (`crm-bot insights refresh`): graph metrics, communities, risk, next actions.
+
+Reads the store with a few bulk queries (``crm.insights.snapshot``), computes everything in
+numpy/scipy/scikit-learn, then writes ``customer_insight`` rows and ``insight_blob`` artefacts
+in one short transaction. Commands only read what it wrote.
+"""
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from scipy import sparse
+from sqlalchemy import delete, insert
+from sqlalchemy.engine import Connection
+
+from crm import centrality, recommend
+from crm.graph import RelationGraph, build_graph, staff_strengths
+from crm.insights import store
+from crm.insights.snapshot import DAY, Snapshot, load_snapshot, load_texts
+from crm.models import CustomerInsight
+
+EXACT_BETWEENNESS_UP_TO = 5_000  # nodes; above this, Brandes from sampled sources (networkx's k=)
+MIN_SOURCES, MAX_SOURCES, SOURCE_BUDGET = 64, 256, 8_000_000  # sources = budget / nodes, clipped
+PARALLEL_FROM = 20_000  # customers; smaller stores are done in well under a second without forking
+DECAY_WINDOW_DAYS = 90
+TEXT_TERMS_KEPT = 16  # per customer in the similarity index: enough to explain, small to cache
+CHUNK = 10_000
+
+
+@dataclass
+class JobReport:
+    customers: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+    wall: float = 0.0
+
+    @contextmanager
+    def stage(self, name: str):
+        started = time.perf_counter()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+
+    def text(self) -> str:
+        risk = self.summary.get("risk", {})
+        wall = self.wall or time.perf_counter() - self.started
+        lines = [f"Insights refreshed for {self.customers:,} customers in {wall:.1f} s."]
+        if risk.get("source") == "model":
+            auc = f", cross-validated ROC AUC {risk['auc_cv']:.2f}" if risk.get("auc_cv") is not None else ""
+            lines.append(f"Risk: model trained on {risk['churned']:,} churned and {risk['stayed']:,} stayed "
+                         f"customers{auc}.")
+        elif risk:
+            lines.append(f"Risk: heuristic (only {risk['churned']} churned / {risk['stayed']} stayed customers; "
+                         f"a model needs {recommend.MIN_LABELS} of each).")
+        lines.append(f"Graph: {self.summary.get('nodes', 0):,} account nodes, {self.summary.get('edges', 0):,} edges, "
+                     f"{self.summary.get('communities', 0):,} communities, "
+                     f"{self.summary.get('staff_edges', 0):,} staff–customer relationships.")
+        lines.append("Stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))
+        return "\n".join(lines)
+
+
+def refresh_insights(db, now: datetime | None = None) -> str:
+    """Recompute and store every insight; returns a printable summary with stage timings."""
+    engine = getattr(db, "engine", db)
+    report = JobReport()
+    with engine.connect() as conn:
+        result = compute(conn, now or datetime.now(timezone.utc), report)
+    report.summary = result.summary
+    with report.stage("write"):
+        with engine.begin() as conn:
+            write(conn, result)
+    report.wall = time.perf_counter() - report.started
+    return report.text()
+
+
+def refresh_in(conn: Connection, now: datetime) -> JobReport:
+    """Compute and write within the caller's transaction (small stores, computed on demand)."""
+    report = JobReport()
+    result = compute(conn, now, report)
+    report.summary = result.summary
+    with report.stage("write"):
+        write(conn, result)
+    return report
+
+
+def sources_for(n: int) -> int | None:
+    """Exact betweenness on small graphs; sampled sources as they grow (64 at 125k nodes)."""
+    if n <= EXACT_BETWEENNESS_UP_TO:
+        return None
+    return max(MIN_SOURCES, min(MAX_SOURCES, SOURCE_BUDGET // n))
+
+
+def graph_metrics(adjacency) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, float]]:
+    times = {}
+    started = time.perf_counter()
+    pr = centrality.pagerank(adjacency)
+    times["pagerank"] = time.perf_counter() - started
+    started = time.perf_counter()
+    between = centrality.betweenness(adjacency, k=sources_for(adjacency.shape[0]))
+    times["betweenness"] = time.perf_counter() - started
+    started = time.perf_counter()
+    community = centrality.communities(adjacency)
+    times["communities"] = time.perf_counter() - started
+    return (pr, between, community), times
+
+
+def _fork_pool():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+
+
+@dataclass
+class JobResult:
+    now: datetime
+    rows: list[dict]
+    blobs: dict[str, bytes]
+    summary: dict
+
+
+def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
+    with report.stage("load"):
+        snap = load_snapshot(conn, now)
+        feedback = [(int(s), a, k or "") for s, a, k in conn.exec_driver_sql(
+            "SELECT staff_id, action, reason_kinds FROM recommendation_feedback").fetchall()]
+    report.customers = snap.n_customers
+    with report.stage("strengths"):
+        edges_now = staff_strengths(snap)
+        edges_then = staff_strengths(snap, at=snap.now - DECAY_WINDOW_DAYS * DAY)
+    with report.stage("graph"):
+        graph = build_graph(snap, edges_now)
+    # the graph metrics (numpy/scipy) run in a forked process while this one does text and models:
+    # two cores, two independent halves of the job
+    pool = _fork_pool() if snap.n_customers >= PARALLEL_FROM else None
+    pending = pool.submit(graph_metrics, graph.adjacency) if pool else None
+    if pending is None:
+        metrics, metric_times = graph_metrics(graph.adjacency)
+    with report.stage("texts"):
+        ref = snap.reference_time()
+        docs = load_texts(conn, snap.customer_ids)
+        vectorizer, texts = recommend.text_matrix(docs)
+        vocabulary = vectorizer.get_feature_names_out().tolist() if vectorizer is not None else []
+        del docs
+    with report.stage("features"):
+        feat = recommend.behaviour_features(snap, ref)
+    with report.stage("risk model"):
+        risk = recommend.train_risk(feat, texts, vocabulary, snap.stage)
+    with report.stage("similarity index"):
+        behaviour, text_index = recommend.similarity_index(feat, _keep_top_terms(texts, TEXT_TERMS_KEPT), risk.risk)
+    with report.stage("next actions"):
+        prio = recommend.next_priorities(snap, feat, risk.risk, feedback)
+    if pending is not None:
+        with report.stage("wait for graph metrics"):
+            metrics, metric_times = pending.result()
+        pool.shutdown()
+    graph.pagerank, graph.betweenness, graph.community = metrics
+    for name, seconds in metric_times.items():
+        report.timings[name + (" (parallel)" if pending is not None else "")] = seconds
+    with report.stage("graph findings"):
+        findings = graph_findings(snap, graph, edges_now, edges_then, feat, risk.risk)
+
+    n = snap.n_customers
+    rows = []
+    for i in range(n):
+        rows.append(dict(
+            customer_id=int(snap.customer_ids[i]), risk=float(risk.risk[i]),
+            risk_reasons=json.dumps([r | {"text": recommend.describe(r)} for r in risk.reasons[i]], ensure_ascii=False),
+            community=int(graph.community[i]), pagerank=float(graph.pagerank[i]),
+            betweenness=float(graph.betweenness[i]),
+            priority=float(prio.score[i]) if prio.score[i] > 0 else None,
+            priority_reasons=json.dumps([r | {"text": recommend.describe(r)} for r in prio.reasons[i]],
+                                        ensure_ascii=False),
+            computed_at=now))
+    summary = dict(
+        computed_at=now.isoformat(), customers=n, nodes=graph.n_nodes, edges=int(graph.adjacency.nnz // 2),
+        staff_edges=int(len(edges_now.strength)), communities=int(len(np.unique(graph.community[:n]))) if n else 0,
+        risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
+                  min_labels=recommend.MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
+        feedback_answers=len(feedback), **findings)
+    blobs = {
+        store.GRAPH: graph.to_bytes(),
+        store.SIMILAR: _similar_bytes(snap, behaviour, text_index, vocabulary, feat, graph.community[:n]),
+    }
+    if risk.model is not None:
+        blobs[store.CHURN_MODEL] = pickle.dumps(dict(model=risk.model, vectorizer=vectorizer,
+                                                     features=recommend.FEATURE_NAMES), protocol=5)
+    return JobResult(now, rows, blobs, summary)
+
+
+def write(conn: Connection, result: JobResult) -> None:
+    result.summary.setdefault("timings", {})
+    conn.execute(delete(CustomerInsight))
+    for i in range(0, len(result.rows), CHUNK):
+        conn.execute(insert(CustomerInsight.__table__), result.rows[i:i + CHUNK])
+    blobs = dict(result.blobs)
+    blobs[store.SUMMARY] = store.json_blob(result.summary)
+    store.write_blobs(conn, blobs, result.now)
+
+
+def _keep_top_terms(texts: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
+    """Each row's strongest terms only, renormalised: the index stays small and similarity barely moves."""
+    texts = texts.tocsr()
+    if texts.shape[1] == 0:
+        return texts
+    counts = np.diff(texts.indptr)
+    if counts.max(initial=0) <= keep:
+        return texts
+    rows, cols, vals = [], [], []
+    for i in range(texts.shape[0]):
+        a, b = texts.indptr[i], texts.indptr[i + 1]
+        data, idx = texts.data[a:b], texts.indices[a:b]
+        if b - a > keep:
+            top = np.argpartition(-data, keep - 1)[:keep]
+            data, idx = data[top], idx[top]
+        norm = np.sqrt((data.astype(np.float64) ** 2).sum())
+        rows.append(np.full(len(idx), i))
+        cols.append(idx)
+        vals.append(data / norm if norm > 0 else data)
+    out = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                            shape=texts.shape, dtype=np.float32)
+    out.sort_indices()
+    return out
+
+
+def _similar_bytes(snap: Snapshot, behaviour, texts, vocabulary, feat, community) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, customer_ids=snap.customer_ids, behaviour=behaviour, t_data=texts.data, t_indices=texts.indices,
+             t_indptr=texts.indptr, t_shape=np.array(texts.shape), vocabulary=np.array(vocabulary, dtype=object),
+             raw=feat.raw.astype(np.float32), stalled_stage=feat.stalled_stage, community=community,
+             stage=snap.stage, allow_pickle=True)
+    return buf.getvalue()
+
+
+def graph_findings(snap: Snapshot, graph: RelationGraph, edges_now, edges_then, feat, risk) -> dict:
+    """Connectors, brokers, clusters, single-threaded accounts and decaying relationships (ids and numbers)."""
+    n = snap.n_customers
+    adjacency = graph.adjacency
+    community = graph.community
+    between = graph.betweenness[:n]
+    # neighbours' communities: how many clusters a customer touches, and how evenly (participation)
+    coo = adjacency.tocoo()
+    customer_rows = coo.row < n
+    r, c, w = coo.row[customer_rows], community[coo.col[customer_rows]], coo.data[customer_rows]
+    key = r.astype(np.int64) * (community.max() + 1) + c
+    keys, inverse = np.unique(key, return_inverse=True)
+    per = np.bincount(inverse, weights=w)
+    node = keys // (community.max() + 1)
+    strength = np.bincount(node, weights=per, minlength=n)
+    share_sq = np.bincount(node, weights=per ** 2, minlength=n) / np.where(strength > 0, strength, 1) ** 2
+    participation = np.where(strength > 0, 1 - share_sq, 0.0)
+    clusters_linked = np.bincount(node, minlength=n)
+    degree = np.diff(adjacency.indptr)[:n]
+    rank_between = np.argsort(-between)
+    percentile = np.empty(n)
+    percentile[rank_between] = np.arange(n) / max(1, n)
+
+    def person(i: int) -> dict:
+        return dict(customer_id=int(snap.customer_ids[i]), betweenness=float(between[i]),
+                    pagerank=float(graph.pagerank[i]), top_percent=round(float(percentile[i]) * 100, 2),
+                    links=int(degree[i]), clusters_linked=int(clusters_linked[i]),
+                    participation=round(float(participation[i]), 2), community=int(community[i]))
+
+    connectors = [person(int(i)) for i in rank_between[:20]]
+    broker_score = between * participation
+    brokers = [person(int(i)) for i in np.argsort(-broker_score)[:20] if broker_score[i] > 0]
+
+    # clusters of related accounts
+    sizes = np.bincount(community[:n], minlength=community.max() + 1) if n else np.zeros(0, dtype=int)
+    value = feat.deal_amount
+    clusters = []
+    for k in np.argsort(-sizes)[:20]:
+        members = np.nonzero(community[:n] == k)[0]
+        if len(members) < 3:
+            break
+        companies = snap.company_of[members]
+        companies = companies[companies >= 0]
+        top_companies = [int(snap.company_ids[x]) for x in np.bincount(companies).argsort()[::-1][:3]] \
+            if len(companies) else []
+        hub = members[np.argmax(graph.pagerank[members])]
+        clusters.append(dict(community=int(k), size=int(len(members)), companies=top_companies,
+                             hub_customer_id=int(snap.customer_ids[hub]), open_deal_value=float(value[members].sum()),
+                             mean_risk=round(float(risk[members].mean()), 3),
+                             churned=int((snap.stage[members] == recommend.CHURNED).sum())))
+
+    return dict(connectors=connectors, brokers=brokers, clusters=clusters,
+                single_threaded=single_threaded(snap, edges_now, feat),
+                decaying=decaying(snap, edges_now, edges_then, feat))
+
+
+THREAD_MIN_STRENGTH = 0.15
+
+
+def single_threaded(snap: Snapshot, edges, feat, limit: int = 100) -> list[dict]:
+    """Valuable companies that hang on one staff member or one contact."""
+    n = snap.n_customers
+    value = feat.deal_amount + recommend.TIER_VALUE[snap.tier.astype(int)] * 5_000 * (snap.tier >= 2)
+    live = snap.stage != recommend.CHURNED
+    strong = edges.strength >= THREAD_MIN_STRENGTH
+    e_staff, e_cust, e_strength = edges.staff[strong], edges.customer[strong], edges.strength[strong]
+    company = snap.company_of[e_cust]
+    at_company = (company >= 0) & live[e_cust]
+    out = []
+    if not at_company.any():
+        return out
+    comp_value = np.bincount(snap.company_of[(snap.company_of >= 0) & live],
+                             weights=value[(snap.company_of >= 0) & live], minlength=len(snap.company_ids))
+    contacts = np.bincount(snap.company_of[(snap.company_of >= 0) & live], minlength=len(snap.company_ids))
+    pairs = np.unique(np.column_stack([company[at_company], e_staff[at_company]]), axis=0)
+    threads = np.bincount(pairs[:, 0], minlength=len(snap.company_ids))
+    reached = np.unique(np.column_stack([company[at_company], e_cust[at_company]]), axis=0)
+    reached_contacts = np.bincount(reached[:, 0], minlength=len(snap.company_ids))
+    candidates = np.nonzero((comp_value >= 20_000) & ((threads == 1) | (reached_contacts == 1)))[0]
+    for k in candidates[np.argsort(-comp_value[candidates])][:limit]:
+        mask = at_company & (company == k)
+        best = np.argmax(np.where(mask, e_strength, -1))
+        out.append(dict(company_id=int(snap.company_ids[k]), value=float(comp_value[k]), contacts=int(contacts[k]),
+                        staff_threads=int(threads[k]), reached_contacts=int(reached_contacts[k]),
+                        staff_id=int(snap.staff_ids[e_staff[best]]), customer_id=int(snap.customer_ids[e_cust[best]]),
+                        strength=round(float(e_strength[best]), 2)))
+    return out
+
+
+def decaying(snap: Snapshot, now_edges, then_edges, feat, limit: int = 300) -> list[dict]:
+    """Staff–customer relationships that were strong 90 days ago and have since faded to half or less."""
+    n_staff = max(1, len(snap.staff_ids))
+    key_then = then_edges.customer.astype(np.int64) * n_staff + then_edges.staff
+    key_now = now_edges.customer.astype(np.int64) * n_staff + now_edges.staff
+    pos = np.searchsorted(key_now, key_then)
+    pos = np.minimum(pos, max(0, len(key_now) - 1))
+    found = (len(key_now) > 0) & (key_now[pos] == key_then) if len(key_now) else np.zeros(len(key_then), bool)
+    strength_now = np.where(found, now_edges.strength[pos] if len(key_now) else 0.0, 0.0)
+    last = np.where(found, now_edges.last_at[pos] if len(key_now) else -np.inf, then_edges.last_at)
+    live = snap.stage[then_edges.customer] != recommend.CHURNED
+    fading = live & (then_edges.strength >= 0.35) & (strength_now <= 0.5 * then_edges.strength)
+    idx = np.nonzero(fading)[0]
+    weight = (then_edges.strength[idx] - strength_now[idx]) * \
+        recommend.TIER_VALUE[snap.tier[then_edges.customer[idx]].astype(int)]
+    out = []
+    for j in idx[np.argsort(-weight)][:limit]:
+        out.append(dict(staff_id=int(snap.staff_ids[then_edges.staff[j]]),
+                        customer_id=int(snap.customer_ids[then_edges.customer[j]]),
+                        then=round(float(then_edges.strength[j]), 2), now=round(float(strength_now[j]), 2),
+                        last_at=float(last[j])))
+    return out

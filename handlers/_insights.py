@@ -1,0 +1,90 @@
+"""What the insight commands share: getting the cached results, or saying why there are none.
+
+Small stores (up to ``SMALL_STORE`` customers) are computed on demand, in the command's own
+transaction, in well under a second; larger ones only ever read what the nightly job wrote,
+so no command trains a model inside Slack's three seconds.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from scipy import sparse
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.errors import UserError
+from crm.graph import RelationGraph, build_graph
+from crm.insights import store
+from crm.insights.snapshot import load_snapshot
+from crm.models import Customer
+
+SMALL_STORE = 2_000
+
+
+def customer_count(ctx) -> int:
+    return ctx.session.exec(select(func.count()).select_from(Customer)
+                            .where(col(Customer.forgotten_at).is_(None))).one()
+
+
+def not_ready(ctx) -> UserError:
+    return UserError(ctx.t("Insights have not been computed for this store yet. They are refreshed nightly; "
+                           "an admin can compute them now with `crm-bot insights refresh`.",
+                           "此数据库尚未计算洞察。洞察每晚自动更新；管理员可以运行 `crm-bot insights refresh` 立即计算。"))
+
+
+def ensure_insights(ctx) -> dict:
+    """The job's summary; computed here first when the store is small and has never been computed."""
+    summary = store.summary(ctx.session)
+    if summary is not None:
+        return summary
+    if customer_count(ctx) > SMALL_STORE:
+        raise not_ready(ctx)
+    from crm.insights_job import refresh_in
+
+    refresh_in(ctx.session.connection(), ctx.now)
+    summary = store.summary(ctx.session)
+    if summary is None:
+        raise not_ready(ctx)
+    return summary
+
+
+def relation_graph(ctx) -> RelationGraph:
+    """Small stores: built now from the store (always current). Larger: the nightly job's graph."""
+    if customer_count(ctx) <= SMALL_STORE:
+        snap = load_snapshot(ctx.session.connection(), ctx.now)
+        graph = build_graph(snap)
+        cached = store.cached(ctx.session, store.GRAPH, RelationGraph.from_bytes)
+        if cached is not None and cached.community is not None and len(cached.customer_ids) == len(graph.customer_ids) \
+                and (cached.customer_ids == graph.customer_ids).all():
+            graph.community = cached.community
+        return graph
+    graph = store.cached(ctx.session, store.GRAPH, RelationGraph.from_bytes)
+    if graph is None:
+        raise not_ready(ctx)
+    return graph
+
+
+class SimilarIndex:
+    def __init__(self, payload: bytes):
+        z = np.load(io.BytesIO(payload), allow_pickle=True)
+        self.customer_ids = z["customer_ids"]
+        self.behaviour = z["behaviour"]
+        self.texts = sparse.csr_matrix((z["t_data"], z["t_indices"], z["t_indptr"]), shape=tuple(z["t_shape"]))
+        self.vocabulary = list(z["vocabulary"])
+        self.raw = z["raw"]
+        self.stalled_stage = z["stalled_stage"]
+        self.community = z["community"]
+        self.stage = z["stage"]
+
+    def position(self, customer_id: int) -> int | None:
+        i = int(np.searchsorted(self.customer_ids, customer_id))
+        return i if i < len(self.customer_ids) and self.customer_ids[i] == customer_id else None
+
+
+def similar_index(ctx) -> SimilarIndex:
+    ensure_insights(ctx)
+    index = store.cached(ctx.session, store.SIMILAR, SimilarIndex)
+    if index is None:
+        raise not_ready(ctx)
+    return index

@@ -1,0 +1,50 @@
+"""`/crm graph <customer>`: a picture of the customer's relationships."""
+from __future__ import annotations
+
+from bot.registry import command
+from bot.replies import Button, Reply
+from crm.graph import neighbourhood
+from crm.graph_image import draw_neighbourhood
+from crm.insights.read import _names
+from crm.models import Company, Customer, Staff
+from handlers._insights import relation_graph
+
+
+@command("graph", usage="graph <customer>", summary="a picture of the customer's relationships", group="Insights",
+         examples=["graph globex", "graph #42"],
+         details="The customer, its strongest relationships out to two hops, their companies and the colleagues "
+                 "who know them; line width is strength. Sent as an image in Slack, saved as a PNG in the terminal.")
+def graph(ctx) -> Reply:
+    tokens = ctx.command.tokens
+    if not tokens:
+        raise ctx.fail(ctx.t("Which customer? e.g. `/crm graph globex`.", "哪位客户？例如 `/crm graph globex`。"))
+    customer = ctx.customer(" ".join(t.value for t in tokens), quoted=tokens[0].quoted)
+    g = relation_graph(ctx)
+    centre = g.customer_position(customer.id)
+    if centre is None:
+        return Reply(text=ctx.t("{name} was added after the last insight refresh; the picture appears after the next "
+                                "one (nightly, or `crm-bot insights refresh`).",
+                                "{name} 是在上次洞察计算之后添加的；下次计算后即可查看关系图。", name=customer.name))
+    nodes = neighbourhood(g, centre)
+    ids = [g.node_label(int(n)) for n in nodes]
+    customer_names = _names(ctx.session, Customer, [i for k, i in ids if k == "customer"])
+    company_names = _names(ctx.session, Company, [i for k, i in ids if k == "company"])
+    in_view = {int(n) for n in nodes if n < g.n_customers}
+    se = g.staff_edges
+    best: dict[int, tuple[float, int]] = {}
+    for s, c, w in zip(se.staff, se.customer, se.strength):
+        if int(c) in in_view and w > best.get(int(s), (0.0, 0))[0]:
+            best[int(s)] = (float(w), int(c))
+    top_staff = sorted(best.items(), key=lambda kv: -kv[1][0])[:4]
+    staff_names = _names(ctx.session, Staff, [int(g.staff_ids[s]) for s, _ in top_staff])
+    staff = [(staff_names.get(int(g.staff_ids[s]), "?"), int(g.customer_ids[c]), w) for s, (w, c) in top_staff]
+    path = draw_neighbourhood(g, customer.id, customer_names=customer_names, company_names=company_names,
+                              staff=staff, title=f"{customer.name} (#{customer.id}) — relationships", now=ctx.now)
+    ctx.audit("customer.graph", customer)
+    others = len(customer_names) - 1
+    return Reply(text=ctx.t("Relationships of {name}: {n} related customer(s), {c} compan(ies), {s} colleague(s).",
+                            "{name} 的关系：{n} 位相关客户，{c} 家公司，{s} 位同事。", name=customer.name, n=max(0, others),
+                            c=len(company_names), s=len(staff)),
+                 image_path=str(path),
+                 buttons=[Button(ctx.t("Warm intro", "引荐路径"), f"intro #{customer.id}"),
+                          Button(ctx.t("Similar", "相似客户"), f"similar #{customer.id}")])

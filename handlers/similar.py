@@ -1,0 +1,105 @@
+"""`/crm similar <customer>`: customers that behave and talk alike, and why."""
+from __future__ import annotations
+
+import numpy as np
+
+from bot.registry import command
+from bot.replies import Button, Item, Reply
+from crm.insights.read import _names
+from crm.models import Customer
+from crm.recommend import COL, TIERS, money, nearest
+from handlers._insights import similar_index
+
+USAGE = "similar <customer> [n=5]"
+
+
+@command("similar", usage=USAGE, summary="customers most like this one, and why", group="Insights",
+         examples=["similar globex", "similar #42 n=10"],
+         details="Similarity mixes behaviour (contact rhythm, replies, tickets, ratings, deals, tier, risk; scaled) "
+                 "with what their conversations talk about (TF-IDF of logged calls, notes and Telegram messages).")
+def similar(ctx) -> Reply:
+    options = ctx.command.take_options({"n"}, USAGE)
+    tokens = ctx.command.tokens
+    if not tokens:
+        raise ctx.fail(ctx.t("Which customer? e.g. `/crm similar globex`.", "哪位客户？例如 `/crm similar globex`。"))
+    try:
+        k = int(options.get("n", 5))
+    except ValueError:
+        k = 0
+    if not 1 <= k <= 20:
+        raise ctx.fail(ctx.t("n= is how many to show, 1 to 20.", "n= 是显示数量，1 到 20。"))
+    customer = ctx.customer(" ".join(t.value for t in tokens), quoted=tokens[0].quoted)
+    index = similar_index(ctx)
+    me = index.position(customer.id)
+    if me is None:
+        return Reply(text=ctx.t("{name} was added after the last insight refresh; similar customers appear after the "
+                                "next one (nightly, or `crm-bot insights refresh`).",
+                                "{name} 是在上次洞察计算之后添加的；下次计算后即可查看相似客户。", name=customer.name))
+    found = nearest(index.behaviour, index.texts, me, k=k + 5)
+    names = _names(ctx.session, Customer, [int(index.customer_ids[j]) for j, *_ in found])
+    items = []
+    for j, score, b, t in found:
+        cid = int(index.customer_ids[j])
+        if cid not in names:
+            continue  # erased since the refresh
+        why = _why(ctx, index, me, j)
+        churned = index.stage[j] == 3
+        flag = ctx.t(" ⚠️ churned", " ⚠️ 已流失") if churned else ""
+        items.append(Item(f"{names[cid]} (#{cid}){flag} · {score:.2f} "
+                          f"({ctx.t('behaviour', '行为')} {b:.2f}, {ctx.t('conversations', '对话')} {t:.2f}) — {why}",
+                          [Button(ctx.t("Show", "查看"), f"show #{cid}")]))
+        if len(items) >= k:
+            break
+    if not items:
+        return Reply(text=ctx.t("No other customer is similar enough to {name} yet.", "暂无与 {name} 相似的客户。",
+                                name=customer.name))
+    churned = sum(1 for i in items if "⚠️" in i.text)
+    head = ctx.t("Customers most like {name}:", "与 {name} 最相似的客户：", name=customer.name)
+    if churned:
+        head += ctx.t(" {n} of them churned — watch the same signs.", " 其中 {n} 位已流失，请留意相同迹象。", n=churned)
+    return Reply(text=head, items=items)
+
+
+def _why(ctx, index, a: int, b: int) -> str:
+    ra, rb = index.raw[a], index.raw[b]
+    reasons = []
+    words = _shared_words(index, a, b)
+    if words:
+        reasons.append(ctx.t("both talk about {w}", "都谈到 {w}", w=", ".join(f"“{w}”" for w in words)))
+
+    def both(name: str, test) -> bool:
+        return bool(test(ra[COL[name]]) and test(rb[COL[name]]))
+
+    if both("days_since_contact", lambda v: v >= 30):
+        reasons.append(ctx.t("both quiet for 30+ days ({x:.0f} and {y:.0f})", "都已 30 天以上未联系（{x:.0f} 与 {y:.0f} 天）",
+                             x=ra[COL["days_since_contact"]], y=rb[COL["days_since_contact"]]))
+    elif both("days_since_contact", lambda v: v < 14):
+        reasons.append(ctx.t("both in touch within two weeks", "都在两周内有联系"))
+    if both("open_tickets", lambda v: v >= 1):
+        reasons.append(ctx.t("both have unresolved tickets", "都有未解决的工单"))
+    if both("bad_ratings_180d", lambda v: v >= 1):
+        reasons.append(ctx.t("both gave bad ratings", "都给过差评"))
+    if both("stalled_deal_days", lambda v: v >= 21):
+        reasons.append(ctx.t("both have a stalled deal", "都有停滞的商机"))
+    elif both("open_deal_value", lambda v: v > 0):
+        reasons.append(ctx.t("both have open deals ({x} and {y})", "都有在谈商机（{x} 与 {y}）",
+                             x=money(float(ra[COL["open_deal_value"]])), y=money(float(rb[COL["open_deal_value"]]))))
+    if both("telegram_messages_90d", lambda v: v >= 2):
+        reasons.append(ctx.t("both active on Telegram", "都活跃于 Telegram"))
+    if both("reply_share_90d", lambda v: v < 0.2) and both("touches_90d", lambda v: v >= 2):
+        reasons.append(ctx.t("both rarely reply", "都很少回复"))
+    if ra[COL["tier"]] == rb[COL["tier"]] and ra[COL["tier"]] >= 2:
+        reasons.append(ctx.t("both {t}", "都是 {t} 客户", t=TIERS[int(ra[COL["tier"]])]))
+    if index.community[a] == index.community[b]:
+        reasons.append(ctx.t("same cluster of related accounts", "属于同一客户群"))
+    return "; ".join(reasons[:4]) or ctx.t("similar overall pattern", "整体模式相似")
+
+
+def _shared_words(index, a: int, b: int, limit: int = 3) -> list[str]:
+    if index.texts.shape[1] == 0:
+        return []
+    both = index.texts.getrow(a).multiply(index.texts.getrow(b)).tocsr()
+    if not both.nnz:
+        return []
+    best = both.indices[np.argsort(-both.data)[:limit]]
+    return [index.vocabulary[i] for i in best]
