@@ -126,7 +126,7 @@ def _notes_from_job(session: Session, read, people: list[Staff], limit: int, lan
 
     connectors = read.key_connectors(session, limit=20)
     owners = dict(session.exec(select(Customer.id, Customer.owner_id)
-                               .where(col(Customer.id).in_([c.customer_id for c in connectors])))) if connectors else {}
+                               .where(col(Customer.id).in_([c.customer_id for c in connectors]))).all())
     notes += [GraphNote("connector", c.customer_id, c.name, names[owners[c.customer_id]], c.why_zh if zh else c.why)
               for c in connectors if owners.get(c.customer_id) in names][:limit]
 
