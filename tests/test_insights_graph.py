@@ -1,0 +1,190 @@
+"""The relationship graph on hand-built stores with known answers, and the fast algorithms
+checked against networkx."""
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.metrics import normalized_mutual_info_score
+
+from crm import centrality
+from crm.graph import ONE_WAY_CAP, build_graph, strength_formula, warm_paths
+from crm.insights import read
+from crm.insights.snapshot import load_snapshot
+from crm.insights_job import refresh_insights
+from tests.helpers import say
+from tests.insights_support import NOW, customer, open_deal, relate, talk
+
+
+def _graph(db):
+    with db.engine.connect() as conn:
+        return build_graph(load_snapshot(conn, NOW))
+
+
+# ---- the strength formula -------------------------------------------------------------------
+
+def test_one_way_contact_is_weak_and_two_way_is_strong():
+    one_way = strength_formula(np.array([6.0]), np.array([0.0]))[0]
+    two_way = strength_formula(np.array([3.0]), np.array([3.0]))[0]
+    assert one_way <= ONE_WAY_CAP
+    assert two_way > 0.8
+    assert strength_formula(np.array([0.3]), np.array([0.3]))[0] < two_way  # less (or older) contact: weaker
+
+
+def test_recent_contact_outweighs_the_same_contact_long_ago(db, team):
+    with db.session() as s:
+        talk(s, team.alice, team.globex, days_ago=2, times=3)
+        talk(s, team.bob, team.globex, days_ago=200, times=3)
+    g = _graph(db)
+    se = g.staff_edges
+    by_staff = {int(g.staff_ids[st]): w for st, w in zip(se.staff, se.strength)}
+    assert by_staff[team.alice] > 0.8
+    assert by_staff[team.bob] < 0.05
+
+
+# ---- warm paths -------------------------------------------------------------------------------
+
+@pytest.fixture
+def chain(db, team):
+    """Alice talks with Li Na both ways; Li Na knows Hub; Hub referred Target. Bob only emails Target, one way."""
+    with db.session() as s:
+        hub = customer(s, "Hub Person")
+        target = customer(s, "Target Buyer", owner=team.bob)
+        talk(s, team.alice, team.li, days_ago=3, times=2, text="renewal call with Li")
+        relate(s, team.li, hub, "knows", 0.9)
+        relate(s, hub, target, "referred", 0.8)
+        talk(s, team.bob, target, days_ago=1, both_ways=False, text="cold email")
+    return {"hub": hub, "target": target}
+
+
+def test_the_warm_path_is_found_hop_by_hop(db, team, chain):
+    paths = warm_paths(_graph(db), chain["target"], limit=5)
+    alice = next(p for p in paths if p.staff_id == team.alice)
+    g = _graph(db)
+    assert [g.node_label(n) for n in alice.nodes] == [("customer", team.li), ("customer", chain["hub"]),
+                                                       ("customer", chain["target"])]
+    assert alice.hops[1:] == pytest.approx([0.9, 0.8])
+    assert alice.strength == pytest.approx(np.prod(alice.hops), rel=1e-3)
+    bob = next(p for p in paths if p.staff_id == team.bob)
+    assert bob.nodes == [g.customer_position(chain["target"])]  # direct, but one-way: weak
+    assert bob.strength <= ONE_WAY_CAP < alice.strength
+
+
+def test_intro_command_shows_each_hop_with_its_strength_and_last_interaction(engine, team, chain):
+    reply = say(engine, "UALICE", f"/crm intro #{chain['target']}")
+    text = reply.plain_text()
+    assert not reply.error, text
+    assert "Warmest path from you to Target Buyer" in text
+    assert "You → Li Na" in text and "renewal call with Li" in text
+    assert "Li Na (#%d) → Hub Person" % team.li in text and "0.90" in text
+    assert "Hub Person (#%d) → Target Buyer" % chain["hub"] in text and "referred" in text
+
+
+def test_intro_from_a_colleague_and_when_there_is_no_path(engine, team, chain):
+    text = say(engine, "UALICE", f"/crm intro #{chain['target']} from=@bob").plain_text()
+    assert "Warmest path from Bob Rep to Target Buyer" in text
+    text = say(engine, "UALICE", "/crm intro 王伟").plain_text()
+    assert "没有通往 王伟 的熟人路径" in text  # a Chinese name in the command: the answer is in Chinese
+
+
+def test_intro_without_a_customer_explains_itself(engine, team):
+    reply = say(engine, "UALICE", "/crm intro")
+    assert reply.error and "intro globex" in reply.text
+
+
+# ---- centralities and communities -----------------------------------------------------------
+
+def test_betweenness_equals_networkx_and_sampling_is_scaled_like_it():
+    g = nx.connected_watts_strogatz_graph(120, 4, 0.2, seed=3)
+    a = sparse.csr_matrix(nx.to_scipy_sparse_array(g, weight=None, format="csr").astype(float))
+    exact = nx.betweenness_centrality(g)
+    ours = centrality.betweenness(a, k=None)
+    assert np.abs(ours - np.array([exact[i] for i in g])).max() < 1e-6
+    sampled = centrality.betweenness(a, sources=np.arange(30))
+    reference = nx.betweenness_centrality_subset(g, sources=list(range(30)), targets=list(g), normalized=False)
+    ref = np.array([reference[i] for i in g]) * 2 / (119 * 118) * 120 / 30
+    assert np.abs(sampled - ref).max() < 1e-6
+
+
+def test_pagerank_equals_networkx():
+    g = nx.karate_club_graph()
+    w = sparse.csr_matrix(nx.to_scipy_sparse_array(g, weight="weight", format="csr").astype(float))
+    ref = nx.pagerank(g, weight="weight")
+    assert np.abs(centrality.pagerank(w) - np.array([ref[i] for i in g])).max() < 1e-6
+
+
+def test_communities_recover_a_planted_partition():
+    g = nx.planted_partition_graph(8, 40, 0.3, 0.005, seed=5)
+    a = sparse.csr_matrix(nx.to_scipy_sparse_array(g, weight=None, format="csr").astype(float))
+    found = centrality.communities(a)
+    planted = np.repeat(np.arange(8), 40)
+    assert normalized_mutual_info_score(planted, found) > 0.9
+    # and modularity is as good as networkx's Louvain gets on the same graph
+    ours = nx.community.modularity(g, [set(np.nonzero(found == c)[0]) for c in np.unique(found)])
+    theirs = nx.community.modularity(g, nx.community.louvain_communities(g, seed=1))
+    assert ours >= theirs - 0.02
+
+
+@pytest.fixture
+def two_cliques(db, team):
+    """Two groups of five who all know each other, joined only through Bridge."""
+    with db.session() as s:
+        left = [customer(s, f"Left {i}", company=f"Left Co {i}") for i in range(5)]
+        right = [customer(s, f"Right {i}", company=f"Right Co {i}") for i in range(5)]
+        bridge = customer(s, "Bridge Broker", company="Bridge Co")
+        for group in (left, right):
+            for i, a in enumerate(group):
+                for b in group[i + 1:]:
+                    relate(s, a, b, "works-with", 0.9)
+        relate(s, bridge, left[0], "knows", 0.7)
+        relate(s, bridge, right[0], "knows", 0.7)
+    return bridge
+
+
+def test_the_broker_ranks_first(db, team, two_cliques):
+    refresh_insights(db, NOW)
+    with db.session() as s:
+        connectors = read.key_connectors(s, 3)
+        brokers = read.brokers(s, 3)
+    assert connectors[0].name == "Bridge Broker"
+    assert brokers[0].name == "Bridge Broker"
+    assert brokers[0].clusters_linked >= 2
+
+
+def test_insights_command_lists_connectors_and_clusters(engine, team, two_cliques):
+    text = say(engine, "UALICE", "/crm insights").plain_text()
+    assert "Key connectors" in text
+    first = text.split("Key connectors", 1)[1].strip().splitlines()[0]
+    assert "Bridge Broker" in first
+    assert "Clusters of related accounts" in text
+
+
+def test_single_threaded_account_is_flagged(db, team):
+    with db.session() as s:
+        a = customer(s, "Umbrella Buyer", company="Umbrella", owner=team.alice, tier="vip")
+        customer(s, "Umbrella CFO", company="Umbrella", owner=team.alice)
+        open_deal(s, a, team.alice, 100_000)
+        talk(s, team.alice, a, days_ago=2, times=3)
+        b = customer(s, "Hooli Buyer", company="Hooli", owner=team.bob, tier="vip")
+        c = customer(s, "Hooli CTO", company="Hooli", owner=team.bob)
+        open_deal(s, b, team.bob, 100_000)
+        talk(s, team.bob, b, days_ago=2, times=3)
+        talk(s, team.alice, c, days_ago=2, times=3)
+    refresh_insights(db, NOW)
+    with db.session() as s:
+        flagged = {x.company: x for x in read.single_threaded_accounts(s, 10)}
+    assert "Umbrella" in flagged and "Hooli" not in flagged
+    umbrella = flagged["Umbrella"]
+    assert umbrella.staff == "Alice Rep" and umbrella.customer == "Umbrella Buyer"
+    assert "only through Alice Rep" in umbrella.why
+
+
+def test_decaying_relationship_is_reported(db, team):
+    with db.session() as s:
+        talk(s, team.alice, team.globex, days_ago=120, times=6)  # strong three months ago, silent since
+    refresh_insights(db, NOW)
+    with db.session() as s:
+        fading = read.decaying_relationships(s, 5, staff_id=team.alice)
+    assert [f.customer for f in fading] == ["Globex Corporation"]
+    assert fading[0].strength_then >= 0.35 and fading[0].strength_now <= fading[0].strength_then / 2
