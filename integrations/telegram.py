@@ -75,6 +75,10 @@ def webhook_secret(settings) -> str:
     return hmac.new(settings.telegram_bot_token.encode(), b"crm-bot telegram webhook", hashlib.sha256).hexdigest()
 
 
+def _without_nul(obj: dict) -> dict:
+    return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in obj.items()}
+
+
 class TelegramAdapter:
     name = "telegram"
 
@@ -158,7 +162,8 @@ class TelegramAdapter:
         if self.application is None:
             return JSONResponse({"ok": False, "error": "starting up"}, status_code=503)
         try:
-            data = json.loads(await request.body())
+            # PostgreSQL text cannot hold NUL: a forged or broken update must not fail (and be redelivered) forever
+            data = json.loads(await request.body(), object_hook=_without_nul)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.application.bot)
