@@ -301,3 +301,96 @@ def test_slack_40000_character_command_is_refused_with_the_limit(slack_bot, db):
     answer = slack_bot.ask("log globex call " + "很长的记录 " * 8000)
     assert "the limit is 8,000" in all_text(answer)
     assert slack_counts(db) == before
+
+
+# ---- Telegram webhook updates -------------------------------------------------------------------
+
+import itertools  # noqa: E402
+
+from tests.telegram_support import WEBHOOK_SECRET, telegram_api, telegram_bot  # noqa: E402,F401
+
+_chats = itertools.count(910_000)
+UPDATE_KINDS = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
+                "my_chat_member", "chat_member", "chat_join_request", "poll", "poll_answer", "inline_query",
+                "message_reaction", "business_message", "shipping_query", "pre_checkout_query", "made_up"]
+
+
+def post_raw(bot, body: bytes, content_type: str = "application/json"):
+    return bot.http.post(bot.url, content=body, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
+                                                          "Content-Type": content_type})
+
+
+def telegram_interactions(db, source_ids: list[str]) -> list[str]:
+    with db.session() as s:
+        return list(s.exec(select(Interaction.source_message_id).where(
+            Interaction.source_platform == "telegram", Interaction.source_message_id.in_(source_ids))).all())
+
+
+@sqlite_only
+@hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(body=st.one_of(st.binary(max_size=300), nasty_text.map(lambda t: t.encode("utf-8")),
+                      json_values.map(lambda v: json.dumps(v).encode()),
+                      st.sampled_from([b"{", b"[]", b"null", b'{"update_id": 1.5}', b'{"update_id": "7"}',
+                                       b'{"update_id": 1, "message": "hi"}', b'{"update_id": 1, "message": []}',
+                                       b'{"update_id": 99999999999999999999999}', b"\x00" * 10])))
+def test_telegram_malformed_bodies_are_refused_with_a_4xx(telegram_bot, body):
+    response = post_raw(telegram_bot, body)
+    assert refused_or_ok(response.status_code), (response.status_code, body[:200], response.text)
+    assert "Traceback" not in response.text
+
+
+@sqlite_only
+@hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(kind=st.sampled_from(UPDATE_KINDS), content=json_values, update_id=st.integers(1, 2**31))
+def test_telegram_arbitrary_update_objects_never_get_a_5xx(telegram_bot, kind, content, update_id):
+    response = post_raw(telegram_bot, json.dumps({"update_id": update_id, kind: content}).encode())
+    assert refused_or_ok(response.status_code), (response.status_code, kind, content, response.text)
+    assert "Traceback" not in response.text
+
+
+def private_text(bot, chat: int, text: str, edited: bool) -> dict:
+    update = bot.updates.text(chat, text, first_name=text[:20] or "Ann")
+    if edited:
+        message = update.pop("message")
+        update["edited_message"] = dict(message, edit_date=message["date"] + 60)
+    return update
+
+
+def channel_post(bot, chat: int, text: str, kind: str) -> dict:
+    chat_type = {"channel_post": "channel", "group": "group", "supergroup": "supergroup"}[kind]
+    message = {"message_id": next(_chats), "date": 1_790_000_000, "text": text,
+               "chat": {"id": -chat, "type": chat_type, "title": text[:30] or "room"}}
+    if chat_type != "channel":
+        message["from"] = bot.updates.user(chat, "Group Person")
+    return {"update_id": next(_chats), "channel_post" if chat_type == "channel" else "message": message}
+
+
+@hsettings(max_examples=20, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(text=nasty_text, kind=st.sampled_from(["message", "edited", "channel_post", "group", "supergroup"]))
+def test_telegram_weird_but_valid_updates_are_stored_once_or_ignored(telegram_bot, db, text, kind):
+    chat = next(_chats)
+    if kind in ("message", "edited"):
+        update = private_text(telegram_bot, chat, text, edited=kind == "edited")
+        message = update.get("message") or update["edited_message"]
+    else:
+        update = channel_post(telegram_bot, chat, text, kind)
+        message = update.get("message") or update["channel_post"]
+    for _ in range(2):  # Telegram redelivers when unsure: the second delivery changes nothing
+        response = telegram_bot.post(update)
+        assert response.status_code == 200, response.text
+    key = f"{message['message_id']}:edit:{update['update_id']}" if kind == "edited" else message["message_id"]
+    stored = telegram_interactions(db, [f"{abs(message['chat']['id'])}:{key}", f"{message['chat']['id']}:{key}"])
+    is_command = text.startswith("/") and kind == "message"
+    is_rating = text.strip() in ("1", "2", "3", "4", "5")
+    if kind in ("channel_post", "group", "supergroup") or is_command or not text.replace("\x00", "").strip():
+        assert stored == []
+    elif not is_rating:
+        assert len(stored) == 1
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_telegram_text_with_null_bytes_is_stored_on_postgresql(telegram_bot, db):
+    update = telegram_bot.say(next(_chats), "order\x00 #42 😀 王伟")
+    message = update["message"]
+    [stored] = telegram_interactions(db, [f"{message['chat']['id']}:{message['message_id']}"])
+    assert stored
