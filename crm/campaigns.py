@@ -215,9 +215,14 @@ def materialise(session: Session, campaign: Campaign, segment: Segment) -> int:
                                                  CampaignRecipient.customer_id == Customer.id)
     chosen = (select(literal(campaign.id), Customer.id, literal("pending"), literal(0))
               .where(*segment.conditions(), *reachable_conditions(), ~exists(already)))
-    result = session.exec(insert(CampaignRecipient).from_select(
-        ["campaign_id", "customer_id", "status", "attempts"], chosen))
-    return result.rowcount or 0
+    def rows() -> int:
+        return session.exec(select(func.count()).select_from(CampaignRecipient)
+                            .where(CampaignRecipient.campaign_id == campaign.id)).one()
+
+    # counted, not taken from rowcount: drivers disagree on it for INSERT … SELECT
+    before = rows()
+    session.exec(insert(CampaignRecipient).from_select(["campaign_id", "customer_id", "status", "attempts"], chosen))
+    return rows() - before
 
 
 def message_for(campaign: Campaign, language: str) -> str:
