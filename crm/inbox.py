@@ -83,7 +83,13 @@ def enqueue(session: Session, target: str, kind: str, payload: dict, *, ticket: 
                       ticket_id=ticket.id if ticket else None, customer_id=customer.id if customer else None,
                       chat_id=chat_id, interaction_id=interaction.id if interaction else None)
     session.add(row)
+    session.info["outbox_queued"] = True  # the caller wakes the sender after commit
     return row
+
+
+def queued_anything(session: Session) -> bool:
+    """Whether this unit of work queued a send (so the sender should be woken after commit)."""
+    return bool(session.info.get("outbox_queued"))
 
 
 def to_customer(session: Session, customer: Customer, kind: str, text: str, *, ticket: Ticket | None = None,

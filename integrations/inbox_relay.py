@@ -101,6 +101,7 @@ class InboxRelay:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._sem: asyncio.Semaphore | None = None
+        self._last_recovery = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -169,9 +170,13 @@ class InboxRelay:
 
     def _due(self) -> list[tuple]:
         now = utcnow()
-        with self.db.write_session() as s:
-            s.exec(update(InboxOutbox).where(InboxOutbox.status == "sending", InboxOutbox.claimed_at < now - STALE)
-                   .values(status="pending"))
+        if self._last_recovery is None or now - self._last_recovery > STALE / 4:
+            self._last_recovery = now
+            with self.db.write_session() as s:
+                # rows a crashed instance was sending: someone has to finish them
+                s.exec(update(InboxOutbox).where(InboxOutbox.status == "sending",
+                                                 InboxOutbox.claimed_at < now - STALE).values(status="pending"))
+        with self.db.session() as s:
             return s.exec(select(InboxOutbox.id, InboxOutbox.target, InboxOutbox.chat_id, InboxOutbox.ticket_id)
                           .where(InboxOutbox.status == "pending",
                                  (col(InboxOutbox.next_attempt_at).is_(None)) | (InboxOutbox.next_attempt_at <= now))

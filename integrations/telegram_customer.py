@@ -90,8 +90,8 @@ class CustomerChat:
             said.args = args
         if message.contact is not None and message.contact.user_id == message.from_user.id:
             said.own_phone = message.contact.phone_number
-        await asyncio.to_thread(self._handle, said)
-        self.adapter.wake()
+        if await asyncio.to_thread(self._handle, said):
+            self.adapter.wake()
 
     async def on_callback(self, update: Update) -> None:
         query = update.callback_query
@@ -110,16 +110,18 @@ class CustomerChat:
 
     # ------------------------------------------------------------ one transaction per update
 
-    def _handle(self, said: Said) -> None:
+    def _handle(self, said: Said) -> bool:
+        """Stores the update; True when it queued something to send."""
         with self.db.write_session() as s:
             if not claim_event_in(s, "telegram", f"update:{said.update_id}"):
-                return
+                return False
             if said.command is not None:
                 self._command(s, said)
             elif said.own_phone:
                 self._shared_phone(s, said)
             else:
                 self._message(s, said)
+            return inbox.queued_anything(s)
 
     def _reply(self, session, chat_id: int, key_or_text: str, lang: str, *, customer=None, literal: bool = False,
                keyboard: str | None = None, **values) -> None:

@@ -16,7 +16,7 @@ from crm.models import ProcessedEvent, Ticket
 from tests.fakes.slack_api import slack_api  # noqa: F401
 from tests.helpers import say
 from tests.slack_harness import SlackBot, all_text, buttons
-from tests.telegram_support import TelegramBot, eventually, telegram_api, telegram_settings  # noqa: F401
+from tests.telegram_support import TelegramBot, eventually, telegram_api, telegram_bot, telegram_settings  # noqa: F401
 
 ANN = 7001
 

@@ -78,6 +78,7 @@ class FakeTelegramApi:
         self.calls: list[Call] = []
         self.webhook: dict[str, Any] = {}
         self.acked_offset = 0
+        self.on_ack = None  # called (in the fake's thread) with each new offset before it forgets updates
         self._updates: list[dict] = []
         self._blocked: set[int] = set()
         self._failures: dict[str, deque[Failure]] = {}
@@ -87,6 +88,7 @@ class FakeTelegramApi:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._pushed: asyncio.Event | None = None
+        self._closing = False
         self.port = 0
 
     # ------------------------------------------------------------ lifecycle
@@ -120,7 +122,12 @@ class FakeTelegramApi:
     def stop(self) -> None:
         if self._loop is None:
             return
-        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        async def shutdown():
+            self._closing = True
+            self._pushed.set()  # ends pending long polls at once
+            await self._runner.cleanup()
+
+        future = asyncio.run_coroutine_threadsafe(shutdown(), self._loop)
         future.result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
@@ -261,13 +268,17 @@ class FakeTelegramApi:
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
+                new_ack = offset > self.acked_offset
+            if new_ack and self.on_ack is not None:
+                self.on_ack(offset)
+            with self._lock:
                 if offset:
                     # an offset acknowledges every update before it: Telegram forgets them
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
                     self.acked_offset = max(self.acked_offset, offset)
                 pending = self._updates[:limit]
             left = deadline - time.monotonic()
-            if pending or left <= 0:
+            if pending or left <= 0 or self._closing:
                 return pending
             self._pushed.clear()
             try:
