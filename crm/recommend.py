@@ -239,13 +239,13 @@ def train_risk(feat: Features, texts: sparse.csr_matrix, vocabulary: list[str], 
 def _reason(feat: Features, i: int, name: str) -> dict | None:
     v = feat.raw[i, COL[name]]
     if name in ("days_since_contact", "days_since_reply"):
-        return {"kind": "silent" if name == "days_since_contact" else "no_reply", "days": int(v)} if v >= 14 else None
+        return {"kind": "silent" if name == "days_since_contact" else "no_reply", "days": round(v)} if v >= 14 else None
     if name == "touches_90d":
         return {"kind": "few_touches", "count": int(v)} if v <= 2 else None
     if name == "reply_share_90d":
         return {"kind": "one_way", "share": round(float(v), 2)} if v < 0.25 else None
     if name == "open_tickets":
-        return {"kind": "ticket", "count": int(v), "days": int(feat.raw[i, COL["oldest_open_ticket_days"]])} \
+        return {"kind": "ticket", "count": int(v), "days": round(feat.raw[i, COL["oldest_open_ticket_days"]])} \
             if v >= 1 else None
     if name == "oldest_open_ticket_days":
         return _reason(feat, i, "open_tickets")
@@ -253,7 +253,7 @@ def _reason(feat: Features, i: int, name: str) -> dict | None:
         return {"kind": "bad_rating", "count": int(v)} if v >= 1 else None
     if name == "stalled_deal_days":
         stage = int(feat.stalled_stage[i])
-        return {"kind": "stalled_deal", "days": int(v), "stage": DEAL_STAGES[stage] if stage >= 0 else "open"} \
+        return {"kind": "stalled_deal", "days": round(v), "stage": DEAL_STAGES[stage] if stage >= 0 else "open"} \
             if v >= 21 else None
     if name == "telegram_messages_90d":
         return {"kind": "messages", "count": int(v)} if v >= 2 else None
@@ -395,13 +395,13 @@ def next_priorities(snap: Snapshot, feat: Features, risk: np.ndarray,
             continue
         rs = []
         if overdue[i] > 0:
-            rs.append({"kind": "silent", "days": int(days[i]), "cadence": int(cadence[i])})
+            rs.append({"kind": "silent", "days": round(days[i]), "cadence": int(cadence[i])})
         if deal[i] > 0:
             rs.append({"kind": "deal", "stage": DEAL_STAGES[int(feat.stalled_stage[i])] if feat.stalled_stage[i] >= 0
-                       else "open", "days": int(stalled[i]), "amount": float(feat.deal_amount[i])})
+                       else "open", "days": round(stalled[i]), "amount": float(feat.deal_amount[i])})
         if ticket[i]:
             rs.append({"kind": "ticket", "count": int(raw[i, COL["open_tickets"]]),
-                       "days": int(raw[i, COL["oldest_open_ticket_days"]])})
+                       "days": round(raw[i, COL["oldest_open_ticket_days"]])})
         if risk[i] >= 0.3:
             rs.append({"kind": "risk", "value": round(float(risk[i]), 2)})
         if tier[i] >= 2:

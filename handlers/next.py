@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from bot.errors import NotFound
+from bot.errors import UserError
 from bot.registry import command
 from bot.replies import Button, Item, Reply
 from bot.roles import team_ids
 from crm.customers import resolve_staff
 from crm.insights.read import HIDE_FOR, top_recommendations
-from crm.models import Customer, CustomerInsight, RecommendationFeedback, Task
+from crm.models import CustomerInsight, RecommendationFeedback, Task
 from crm.recommend import describe_all
 from handlers._insights import ensure_insights
 
@@ -95,6 +95,10 @@ def _answer(ctx, action: str) -> Reply:
         raise ctx.fail(ctx.t("Which customer? e.g. `/crm next {a} #12` (the number is on the list).",
                              "哪位客户？例如 `/crm next {a} #12`。", a=tokens[0].value.lower()))
     customer = ctx.customer(tokens[1].value, quoted=tokens[1].quoted)
+    try:
+        ensure_insights(ctx)  # the reasons stored with the answer come from the insights
+    except UserError:
+        pass  # not computed yet on a large store: the answer is still worth keeping
     insight = ctx.session.get(CustomerInsight, customer.id)
     reasons = json.loads(insight.priority_reasons) if insight and insight.priority_reasons else []
     hidden_until = ctx.now + HIDE_FOR[action]
