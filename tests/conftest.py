@@ -109,3 +109,9 @@ def team(db):
     from tests.helpers import make_team
 
     return make_team(db)
+
+
+@pytest.fixture(autouse=True)
+def _chart_dir(tmp_path, monkeypatch):
+    """Digest and other charts land in the test's own folder, never in the working tree."""
+    monkeypatch.setenv("CRM_CHART_DIR", str(tmp_path / "charts"))

@@ -24,11 +24,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 EIGHT_LONDON = utc(2026, 11, 23, 8, 0, 10)
 
 
-@pytest.fixture(autouse=True)
-def _charts(tmp_path, monkeypatch):
-    monkeypatch.setenv("CRM_CHART_DIR", str(tmp_path / "charts"))
-
-
 def seed_known_day(db, team) -> None:
     """A day with exact numbers. Maria's "yesterday" is Sun 22 Nov 2026, 00:00–24:00 UTC."""
     with db.session() as s:

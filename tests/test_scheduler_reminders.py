@@ -17,11 +17,6 @@ from tests.scheduler_support import Inbox, at, running
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(autouse=True)
-def _charts(tmp_path, monkeypatch):
-    monkeypatch.setenv("CRM_CHART_DIR", str(tmp_path / "charts"))
-
-
 def _task(db, task_id) -> Task:
     with db.session() as s:
         return s.get(Task, task_id)

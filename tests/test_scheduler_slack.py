@@ -37,8 +37,7 @@ class RunningBot(SlackBot):
 
 
 @pytest.fixture
-def crm_bot(db, settings, clock, slack_api, team, tmp_path, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("CRM_CHART_DIR", str(tmp_path / "charts"))
+def crm_bot(db, settings, clock, slack_api, team):  # noqa: F811
     settings = settings.model_copy(update={"slack_bot_token": "xoxb-test", "slack_signing_secret": SECRET,
                                            "slack_api_url": slack_api.api_url})
     clock.now = utc(2026, 11, 23, 7, 59)  # 07:59 in London, where Maria manages Alice and Bob

@@ -21,8 +21,7 @@ ALICE_CHAT = 5001  # Alice's Telegram user id (tests/helpers.py)
 
 
 @pytest.fixture
-def running_bot(db, settings, clock, telegram_api, team, tmp_path, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("CRM_CHART_DIR", str(tmp_path / "charts"))
+def running_bot(db, settings, clock, telegram_api, team):  # noqa: F811
     with db.session() as s:
         alice = s.get(Staff, team.alice)
         alice.prefers_telegram, alice.digest_subscribed = True, True
