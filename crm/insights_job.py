@@ -110,13 +110,15 @@ def graph_metrics(adjacency) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray],
     return (pr, between, community), times
 
 
-def _fork_pool():
+def _worker_pool():
+    """One worker process for the graph metrics. Not a plain fork: the nightly job runs in a thread of
+    the server, and forking a threaded process can inherit a held lock; the forkserver is clean."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    methods = multiprocessing.get_all_start_methods()
+    method = "forkserver" if "forkserver" in methods else "spawn"
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method))
 
 
 @dataclass
@@ -138,9 +140,9 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
         edges_then = staff_strengths(snap, at=snap.now - DECAY_WINDOW_DAYS * DAY)
     with report.stage("graph"):
         graph = build_graph(snap, edges_now)
-    # the graph metrics (numpy/scipy) run in a forked process while this one does text and models:
+    # the graph metrics (numpy/scipy) run in another process while this one does text and models:
     # two cores, two independent halves of the job
-    pool = _fork_pool() if snap.n_customers >= PARALLEL_FROM else None
+    pool = _worker_pool() if snap.n_customers >= PARALLEL_FROM else None
     pending = pool.submit(graph_metrics, graph.adjacency) if pool else None
     if pending is None:
         metrics, metric_times = graph_metrics(graph.adjacency)

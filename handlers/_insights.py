@@ -51,7 +51,9 @@ def ensure_insights(ctx) -> dict:
 
 def relation_graph(ctx) -> RelationGraph:
     """Small stores: built now from the store (always current). Larger: the nightly job's graph."""
-    if customer_count(ctx) <= SMALL_STORE:
+    summary = store.summary(ctx.session)
+    size = summary["customers"] if summary is not None else customer_count(ctx)
+    if size <= SMALL_STORE:
         snap = load_snapshot(ctx.session.connection(), ctx.now)
         graph = build_graph(snap)
         cached = store.cached(ctx.session, store.GRAPH, RelationGraph.from_bytes)

@@ -21,6 +21,9 @@ SUMMARY = "insights_summary"
 GRAPH = "insights_graph"
 SIMILAR = "insights_similar"
 CHURN_MODEL = "insights_churn_model"
+# a one-byte row written with every refresh: checking freshness must not read past megabytes of
+# blob (SQLite keeps a row's columns together, so computed_at sits behind the payload's overflow pages)
+STAMP = "insights_stamp"
 
 T = TypeVar("T")
 _cache: dict[tuple[str, str], tuple[datetime, object]] = {}
@@ -28,6 +31,7 @@ _lock = threading.Lock()
 
 
 def write_blobs(conn: Connection, blobs: dict[str, bytes], at: datetime) -> None:
+    blobs = {**blobs, STAMP: b"1"}
     conn.execute(delete(InsightBlob).where(InsightBlob.key.in_(list(blobs))))
     conn.execute(insert(InsightBlob.__table__), [dict(key=k, payload=v, computed_at=at) for k, v in blobs.items()])
 
@@ -40,13 +44,14 @@ def _where(session: Session) -> str:
     return str(session.get_bind().url)
 
 
-def computed_at(session: Session, key: str = SUMMARY) -> datetime | None:
-    return session.execute(select(InsightBlob.computed_at).where(InsightBlob.key == key)).scalar()
+def computed_at(session: Session) -> datetime | None:
+    """When the insight job last wrote (every artefact of one run shares this moment)."""
+    return session.execute(select(InsightBlob.computed_at).where(InsightBlob.key == STAMP)).scalar()
 
 
 def cached(session: Session, key: str, decode: Callable[[bytes], T]) -> T | None:
     """The decoded blob, from memory when the stored one has not changed since it was loaded."""
-    stamp = computed_at(session, key)
+    stamp = computed_at(session)
     if stamp is None:
         return None
     where = (_where(session), key)
