@@ -27,6 +27,7 @@ from crm.models import CustomerInsight
 
 EXACT_BETWEENNESS_UP_TO = 5_000  # nodes; above this, Brandes from sampled sources (networkx's k=)
 MIN_SOURCES, MAX_SOURCES, SOURCE_BUDGET = 64, 256, 8_000_000  # sources = budget / nodes, clipped
+PEAK_KEY = "peak MiB"
 PARALLEL_FROM = 20_000  # customers; smaller stores are done in well under a second without forking
 DECAY_WINDOW_DAYS = 90
 TEXT_TERMS_KEPT = 16  # per customer in the similarity index: enough to explain, small to cache
@@ -62,6 +63,8 @@ class JobReport:
                      f"{self.summary.get('communities', 0):,} communities, "
                      f"{self.summary.get('staff_edges', 0):,} staff–customer relationships.")
         lines.append("Stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))
+        if self.summary.get("graph_worker_peak_mb"):
+            lines.append(f"Graph worker process peak memory: {self.summary['graph_worker_peak_mb']} MiB.")
         return "\n".join(lines)
 
 
@@ -107,6 +110,9 @@ def graph_metrics(adjacency) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray],
     started = time.perf_counter()
     community = centrality.communities(adjacency)
     times["communities"] = time.perf_counter() - started
+    import resource
+
+    times[PEAK_KEY] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (pr, between, community), times
 
 
@@ -165,6 +171,7 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
             metrics, metric_times = pending.result()
         pool.shutdown()
     graph.pagerank, graph.betweenness, graph.community = metrics
+    worker_peak = metric_times.pop(PEAK_KEY)
     for name, seconds in metric_times.items():
         report.timings[name + (" (parallel)" if pending is not None else "")] = seconds
     with report.stage("graph findings"):
@@ -187,7 +194,8 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
         staff_edges=int(len(edges_now.strength)), communities=int(len(np.unique(graph.community[:n]))) if n else 0,
         risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
                   min_labels=recommend.MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
-        feedback_answers=len(feedback), **findings)
+        feedback_answers=len(feedback), graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
+        **findings)
     blobs = {
         store.GRAPH: graph.to_bytes(),
         store.SIMILAR: _similar_bytes(snap, behaviour, text_index, vocabulary, feat, graph.community[:n]),

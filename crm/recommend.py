@@ -10,7 +10,6 @@ is used instead, and every answer says so.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -471,7 +470,3 @@ def describe(reason: dict, lang: str = "en") -> str:
 
 def describe_all(reasons: list[dict], lang: str = "en", limit: int = 4) -> str:
     return ("，" if lang == "zh" else ", ").join(describe(r, lang) for r in reasons[:limit])
-
-
-def sigmoid(x: float) -> float:
-    return 1 / (1 + math.exp(-x))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from crm.customers import create_customer
-from crm.models import Customer, Deal, Interaction, Relationship, Staff, Ticket
+from crm.models import Deal, Interaction, Relationship, Staff, Ticket
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 
@@ -44,9 +44,3 @@ def open_ticket(s, customer_id: int, days_ago: int = 10) -> None:
                  opened_at=NOW - timedelta(days=days_ago)))
     s.flush()
 
-
-def churn(s, customer_id: int, days_ago: int = 30) -> None:
-    c = s.get(Customer, customer_id)
-    c.stage, c.churned_at = "churned", NOW - timedelta(days=days_ago)
-    s.add(c)
-    s.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from rich.console import Console
 from sqlmodel import select
@@ -17,7 +16,7 @@ from crm.recommend import acceptance_rates
 from crm.seed import read_seed_truth, seed
 from integrations.console import ConsoleChat
 from tests.helpers import say
-from tests.insights_support import NOW, churn, customer, open_deal, open_ticket, relate, talk
+from tests.insights_support import NOW, customer, open_deal, open_ticket, relate, talk
 from tests.slack_harness import slack_api, slack_bot  # noqa: F401
 
 

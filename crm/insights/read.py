@@ -298,10 +298,6 @@ def decaying_relationships(session: Session, limit: int = 5, *, staff_id: int | 
 HIDE_FOR = {"accepted": timedelta(days=7), "snoozed": timedelta(days=3), "dismissed": timedelta(days=14)}
 
 
-def phrase(reasons: list[dict], lang: str) -> str:
-    return describe_all(reasons, lang)
-
-
 __all__ = ["InsightStatus", "Recommendation", "Connector", "Cluster", "SingleThreadedAccount",
            "DecayingRelationship", "CustomerRisk", "status", "top_recommendations", "customer_risk", "key_connectors",
            "brokers", "clusters", "single_threaded_accounts", "decaying_relationships", "hidden_customers",
