@@ -74,13 +74,16 @@ def _cut_line(line: str, limit: int) -> list[str]:
         return [line]
     # an overlong line loses its formatting: cut the plain text, then escape each piece
     plain = html.unescape(_strip_tags(line))
-    pieces, rest = [], plain
-    while rest:
-        take = limit
-        while len(_e(rest[:take])) > limit:
-            take -= max(1, (len(_e(rest[:take])) - limit))
-        pieces.append(_e(rest[:take]))
-        rest = rest[take:]
+    pieces, current, size = [], [], 0
+    for ch in plain:
+        escaped = _e(ch)  # a character and its entity stay together
+        if size + len(escaped) > limit:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(escaped)
+        size += len(escaped)
+    if current:
+        pieces.append("".join(current))
     return pieces
 
 
