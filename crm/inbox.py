@@ -263,6 +263,7 @@ def store_inbound(session: Session, customer: Customer, *, chat_id: int, message
                   occurred_at: datetime, settings, relay: bool) -> Inbound:
     """One customer message, stored exactly once, on the customer's open ticket (opened if needed)."""
     source = ("telegram", f"{chat_id}:{message_id}")
+    text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; polling updates are not filtered upstream
     seen = session.exec(select(Interaction.id).where(Interaction.source_platform == source[0],
                                                      Interaction.source_message_id == source[1])).first()
     if seen is not None:

@@ -255,3 +255,18 @@ def test_staff_on_telegram_use_crm_commands(telegram_bot, team):
     assert telegram_bot.customer(5001) is None
     with telegram_bot.db.session() as s:
         assert s.exec(select(Staff).where(Staff.telegram_user_id == 5001)).one().name == "Alice Rep"
+
+
+def test_a_customer_cannot_rate_someone_elses_ticket(telegram_bot, team):
+    telegram_bot.say(ANN, "help me")
+    ann = telegram_bot.customer(ANN)
+    [ticket] = telegram_bot.tickets(ann.id)
+    say(telegram_bot.app.engine, "UALICE", f"/crm ticket resolve #{ticket.id}")
+    telegram_bot.send(telegram_bot.updates.callback(7002, f"rate:{ticket.id}:1"))  # another chat
+    telegram_bot.send(telegram_bot.updates.callback(7002, "rate:999:1"))
+    telegram_bot.settle()
+    assert telegram_bot.tickets(ann.id)[0].rating is None
+    assert telegram_bot.fake.sent_to(7002) == []
+    telegram_bot.send(telegram_bot.updates.callback(ANN, f"rate:{ticket.id}:5"))
+    telegram_bot.settle()
+    assert telegram_bot.tickets(ann.id)[0].rating == 5
