@@ -57,7 +57,8 @@ def campaign(ctx) -> Reply:
     try:
         return {"new": _new, "preview": _preview, "send": _send, "report": _report, "list": _list}[sub](ctx)
     except CampaignError as exc:
-        raise UserError(ctx.t(exc.message, exc.zh), NEW_USAGE if sub == "new" else USAGE) from None
+        # already formatted (and may quote the user's braces): pick the language, format nothing
+        raise UserError(exc.zh if ctx.lang == "zh" else exc.message, NEW_USAGE if sub == "new" else USAGE) from None
 
 
 def _new_error(ctx, message: str) -> UserError:

@@ -136,6 +136,7 @@ BAD_NEW = [
     ('/crm campaign new "Spring renewal" segment=all end="in 2 weeks" en=hi', "already a campaign"),
     ('/crm campaign new "Q" end="in 2 weeks" en=hi', "segment=all"),
     ('/crm campaign new "Q" segment="tir=vip" end="in 2 weeks" en=hi', "tier (customer tier"),
+    ('/crm campaign new "Q" segment="{tier}=vip" end="in 2 weeks" en=hi', "“{tier}=vip”"),
     ('/crm campaign new "Q" segment=all end="in 2 weeks"', 'en="…"'),
     ('/crm campaign new "Q" segment=all en=hi', "ends"),
     ('/crm campaign new "Q" segment=all end=blursday en=hi', "not a date"),
@@ -322,3 +323,20 @@ def test_report_command_with_chart(engine, db, reachable, attribution, charts):
     assert chart.parent == charts and chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     zh = say(engine, "UBOB", "/crm campaign report A")
     assert dict(zh.fields)["单次回复成本"] == "$150.00"
+
+
+# ---------------------------------------------------------------- hostile input
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+HOSTILE = st.lists(st.sampled_from(list('abc =",“”{}%_\\#@0123456789天周月\n\t')
+                                   + ["tier=", "segment=", "end=", "en=", "confirm", "all", "7d"]),
+                   max_size=25).map("".join)
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(head=st.sampled_from(["campaign ", "campaign new ", "campaign new \"Q\" ", "campaign preview ",
+                             "campaign send ", "campaign report ", "stats ", "stats team "]), tail=HOSTILE)
+def test_hostile_campaign_and_stats_input_never_crashes(engine, db, reachable, head, tail):
+    reply = say(engine, "UMARIA", "/crm " + head + tail)
+    assert reply.text.strip() and "went wrong" not in reply.text, reply.text  # an apology = an unhandled error
