@@ -50,15 +50,15 @@ def split_lines(lines: list[str], limit: int = LIMIT) -> list[str]:
     """Packs HTML lines into messages of at most ``limit`` characters, breaking between lines."""
     chunks: list[str] = []
     current = ""
-    for line in lines:
-        for piece in _cut_line(line, limit):
-            candidate = piece if not current else current + "\n" + piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                if current.strip():
-                    chunks.append(current)
-                current = piece
+    # no tag spans a newline (see reply_lines), so multi-line values split safely into lines
+    for piece in (p for line in lines for sub in line.split("\n") for p in _cut_line(sub, limit)):
+        candidate = piece if not current else current + "\n" + piece
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            if current.strip():
+                chunks.append(current)
+            current = piece
     if current.strip():
         chunks.append(current)
     return chunks or [""]
