@@ -8,15 +8,17 @@ Guarantees, and how they are kept:
 * **Each recipient is claimed before it is sent.** Pending rows move to ``sending`` in batches,
   in one transaction (``UPDATE … WHERE status = 'pending'``), tagged with the run's claim id.
   A row another run claimed is never sent by this one.
-* **The attempt is written before the Bot API call.** ``attempted_at`` commits just before
-  ``sendMessage``, so after a crash a claimed row is either untouched (safe to send: it goes
+* **The attempt is written before the Bot API call.** ``attempted_at`` commits just before the
+  worker takes its rate token and calls ``sendMessage`` (each worker holds at most one such
+  row, so a crash leaves at most ``workers`` of them), so after a crash a claimed row is either untouched (safe to send: it goes
   back to ``pending``) or *possibly sent*. Telegram has no idempotency key and no way to ask
   whether a message arrived, so a possibly-sent row is **not** sent again: it becomes
   ``unknown`` and the report counts it. A duplicate marketing message is worse than one the
   report admits it cannot vouch for. Errors that prove nothing was sent (429 RetryAfter, an
   error status from Telegram, a connection that never opened) clear ``attempted_at`` and retry.
 * **≤ ``rate`` messages a second, overall.** One token bucket (capacity 1, so messages are
-  evenly spaced) for every worker; a RetryAfter pauses the whole bucket for the seconds
+  evenly spaced) for every worker, plus a one-second sliding window over the moments requests
+  start, so no second ever starts more than ``rate``; a RetryAfter pauses the whole bucket for the seconds
   Telegram asked, then the same recipient is tried again. The campaign bot has no PTB
   rate limiter of its own, so nothing waits twice.
 * **Consent is checked at send time too.** A customer who says /stop (or blocks the bot, or is
@@ -32,6 +34,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable, Protocol
@@ -98,16 +101,23 @@ class Messenger(Protocol):
 
 
 class RateLimiter:
-    """A token bucket shared by every worker; capacity ``burst`` (1: evenly spaced sends)."""
+    """Evenly spaced sends (a token bucket of capacity ``burst``), shared by every worker.
+
+    The bucket alone is not enough: a worker the event loop wakes late and one woken on time
+    send back to back. So the moments ``acquire`` returns are also kept for the last second,
+    and no more than ``per_second`` are let through in any one-second window.
+    """
 
     def __init__(self, per_second: float, burst: int = 1, clock: Callable[[], float] = time.monotonic):
         if per_second <= 0:
             raise ValueError("the rate must be positive")
         self.interval = 1.0 / per_second
         self.burst = max(1, burst)
+        self.per_window = max(1, int(per_second))
         self.clock = clock
         self._next = clock() - self.interval * (self.burst - 1)  # the earliest moment the next token exists
         self._paused_until = 0.0
+        self._recent: deque[float] = deque()
 
     async def acquire(self) -> None:
         while True:
@@ -116,9 +126,16 @@ class RateLimiter:
             self._next = slot + self.interval  # reserved before awaiting: no other worker gets this slot
             if slot > now:
                 await asyncio.sleep(slot - now)
-            if self.clock() >= self._paused_until:
-                return
-            # Telegram asked us to pause while we were waiting for this slot: take a later one
+            now = self.clock()
+            if now < self._paused_until:
+                continue  # Telegram asked us to pause while we waited for this slot: take a later one
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.per_window:
+                await asyncio.sleep(self._recent[0] + 1.0 - now)
+                continue
+            self._recent.append(now)
+            return
 
     def pause(self, seconds: float) -> None:
         """Telegram's RetryAfter: nobody sends until ``seconds`` from now."""
@@ -475,9 +492,10 @@ class CampaignRunner:
     async def _deliver(self, job: Job) -> None:
         rate_limited = transient = 0
         while not (self._stopping or self._lease_lost):
-            await self.limiter.acquire()
             if not await asyncio.to_thread(mark_attempt, self.db, job.recipient_id, self.claim, self.clock()):
                 return  # another run took the row over
+            # the token last, so nothing (a slow write) stands between it and the request
+            await self.limiter.acquire()
             try:
                 message_id = await self.messenger.send(job.chat_id, job.text)
             except RetryLater as exc:
