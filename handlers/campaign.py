@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
-from sqlalchemy import event
+from sqlalchemy import event, func
 from sqlmodel import col, select
 
 from bot.errors import UserError
@@ -14,7 +14,7 @@ from bot.replies import Button, Item, Reply, Section
 from crm import campaigns
 from crm.campaign_sender import TELEGRAM_RATE
 from crm.campaigns import CampaignError
-from crm.models import Campaign
+from crm.models import Campaign, CampaignRecipient
 from handlers.cards import customer_labels, money
 from handlers.deal import parse_amount
 
@@ -356,10 +356,7 @@ def _report(ctx) -> Reply:
 
 
 def _top_reasons(ctx, campaign_id: int) -> list[tuple[str, int]]:
-    from sqlalchemy import func
-
-    from crm.models import CampaignRecipient as R
-
+    R = CampaignRecipient
     rows = ctx.session.exec(select(R.error, func.count()).where(
         R.campaign_id == campaign_id, col(R.status).in_(("failed", "unknown", "skipped")),
         col(R.error).is_not(None)).group_by(R.error).order_by(func.count().desc()).limit(3)).all()
