@@ -14,21 +14,31 @@ from bot.replies import Button, Reply
 LIMIT = 4096
 
 
+def units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts twice)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
 def _e(text) -> str:
     return html.escape(str(text), quote=False)
+
+
+def _bold_line(text) -> str:
+    """Text inside <b>…</b> on one line: messages split at newlines, and a tag must not span one."""
+    return _e(" ".join(str(text).split()))
 
 
 def reply_lines(reply: Reply) -> list[str]:
     """The reply as HTML lines (each line is well-formed on its own)."""
     title = _e(reply.text) if "\n" in reply.text else f"<b>{_e(reply.text)}</b>"
     lines = [("⚠️ " if reply.error else "") + title]
-    lines += [f"<b>{_e(k)}:</b> {_e(v)}" for k, v in reply.fields]
+    lines += [f"<b>{_bold_line(k)}:</b> {_e(v)}" for k, v in reply.fields]
     lines += [f"• {_e(i.text)}" for i in reply.items]
     for section in reply.sections:
-        lines += ["", f"<b>{_e(section.title)}</b>"]
+        lines += ["", f"<b>{_bold_line(section.title)}</b>"]
         if section.text:
             lines.append(_e(section.text))
-        lines += [f"<b>{_e(k)}:</b> {_e(v)}" for k, v in section.fields]
+        lines += [f"<b>{_bold_line(k)}:</b> {_e(v)}" for k, v in section.fields]
         lines += [f"• {_e(i.text)}" for i in section.items]
     if reply.usage:
         lines.append(f"Usage: <code>/crm {_e(reply.usage)}</code>")
@@ -53,7 +63,7 @@ def split_lines(lines: list[str], limit: int = LIMIT) -> list[str]:
     # no tag spans a newline (see reply_lines), so multi-line values split safely into lines
     for piece in (p for line in lines for sub in line.split("\n") for p in _cut_line(sub, limit)):
         candidate = piece if not current else current + "\n" + piece
-        if len(candidate) <= limit:
+        if units(candidate) <= limit:
             current = candidate
         else:
             if current.strip():
@@ -70,18 +80,18 @@ def split_text(text: str, limit: int = LIMIT) -> list[str]:
 
 
 def _cut_line(line: str, limit: int) -> list[str]:
-    if len(line) <= limit:
+    if units(line) <= limit:
         return [line]
     # an overlong line loses its formatting: cut the plain text, then escape each piece
     plain = html.unescape(_strip_tags(line))
     pieces, current, size = [], [], 0
     for ch in plain:
         escaped = _e(ch)  # a character and its entity stay together
-        if size + len(escaped) > limit:
+        if size + units(escaped) > limit:
             pieces.append("".join(current))
             current, size = [], 0
         current.append(escaped)
-        size += len(escaped)
+        size += units(escaped)
     if current:
         pieces.append("".join(current))
     return pieces
