@@ -376,16 +376,18 @@ class SlackAdapter:
                                              fallback_user=origin.user_id if target else None)
             if where and where != origin.channel_id:
                 reply_text = _with_note(reply, "📎 The file is in your direct messages with me.")
-        text, blocks = kit.render(reply_text)
-        if origin.response_url:
-            webhook = AsyncWebhookClient(origin.response_url)
-            response = await webhook.send(text=text, blocks=blocks, replace_original=False,
-                                          response_type="in_channel" if reply.public and not reply.error
-                                          else "ephemeral")
-            if response.status_code == 200:
-                return
-            log.warning("response_url answered %s; sending the reply as a DM", response.status_code)
-        await self.client.chat_postMessage(channel=await self._dm_channel(origin.user_id), text=text, blocks=blocks)
+        # a reply past Slack's 50 blocks arrives as several messages, in order
+        for text, blocks in kit.render_messages(reply_text):
+            if origin.response_url:
+                webhook = AsyncWebhookClient(origin.response_url)
+                response = await webhook.send(text=text, blocks=blocks, replace_original=False,
+                                              response_type="in_channel" if reply.public and not reply.error
+                                              else "ephemeral")
+                if response.status_code == 200:
+                    continue
+                log.warning("response_url answered %s; sending the reply as a DM", response.status_code)
+            await self.client.chat_postMessage(channel=await self._dm_channel(origin.user_id), text=text,
+                                               blocks=blocks)
 
     async def _dm_channel(self, user_id: str) -> str:
         opened = await self.client.conversations_open(users=user_id)

@@ -196,6 +196,26 @@ def render(reply: Reply) -> tuple[str, list[dict]]:
     return clip(text, FALLBACK_TEXT), reply_blocks(reply)
 
 
+MAX_MESSAGES = 5  # a response_url accepts five messages; past that the last one says what was left out
+
+
+def render_messages(reply: Reply) -> list[tuple[str, list[dict]]]:
+    """The reply as one message when it fits 50 blocks (buttons folded into menus if that helps),
+    else as consecutive messages of at most 50 blocks each."""
+    text, blocks = render(reply)
+    full = reply_blocks(reply, limit=10**9, compact=True)
+    if len(full) <= MESSAGE_BLOCKS:
+        return [(text, blocks)]
+    parts = [full[i:i + MESSAGE_BLOCKS] for i in range(0, len(full), MESSAGE_BLOCKS)]
+    if len(parts) > MAX_MESSAGES:
+        hidden = sum(len(p) for p in parts[MAX_MESSAGES - 1:]) - (MESSAGE_BLOCKS - 1)
+        parts = parts[:MAX_MESSAGES]
+        parts[-1] = parts[-1][:MESSAGE_BLOCKS - 1] + [{"type": "context", "elements": [mrkdwn(
+            f"…{hidden} more block(s) not shown. Narrow the request to see the rest.")]}]
+    return [(text if n == 0 else clip(f"{text} ({n + 1}/{len(parts)})", FALLBACK_TEXT), part)
+            for n, part in enumerate(parts)]
+
+
 # ---- App Home --------------------------------------------------------------------------------
 
 def home_view(parts: list[tuple[str, Reply]], notice: str | None = None) -> dict:
