@@ -21,6 +21,7 @@ from bot.replies import Button, Item, Reply
 from bot.roles import authorize
 from bot.settings import Settings
 from crm.db import Database
+from crm.events import claim_event_in
 
 log = logging.getLogger("crm.engine")
 
@@ -64,7 +65,12 @@ class Engine:
             hint = f" Did you mean `/crm {guesses[0]}`?" if guesses else ""
             return Reply.fail(f"I don't know the command `{parsed.name[:40]}`.{hint} "
                               "Type `/crm help` to see them all.")
-        with self.db.session() as session:
+        once = bool(message.message_id and message.extra.get("once"))
+        # a delivery the platform may repeat (a retried slash command) is claimed in the same
+        # transaction as its work: a repeat after a crash either finds it done or redoes it, never twice
+        with (self.db.write_session() if once else self.db.session()) as session:
+            if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
+                return Reply(text="Already done: this was a repeat of a command I had just handled.")
             actor = find_staff(session, message.platform, message.user_id)
             if actor is None:
                 actor = link_by_email(session, message.platform, message.user_id, message.user_email)

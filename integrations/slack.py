@@ -55,6 +55,7 @@ APOLOGY = ("Sorry, something went wrong on my side and nothing more was done. "
            "Please try again; if it keeps happening, tell an admin (ref {ref}).")
 TOO_SLOW = "That took too long — click again, please."
 EMAIL_CACHE_SECONDS = 60
+ACK_BUDGET = 1.0  # seconds of work before a slash command is acknowledged anyway (Slack allows 3)
 
 
 # ---- Slack's escaping in slash-command and message text ---------------------------------------
@@ -261,6 +262,7 @@ class SlackAdapter:
                              # answer leaves as soon as ack() is called (no polling for the ack)
                              process_before_response=True, raise_error_for_unhandled_request=False)
         self.identity = SlackIdentity(app.db, self.client)
+        self._commands: dict[str, asyncio.Future] = {}  # trigger id → the engine's work, from ack to lazy listener
         self._register()
         self.socket_handler = None
         if self.socket_mode:
@@ -304,7 +306,7 @@ class SlackAdapter:
     def _register(self) -> None:
         bolt = self.bolt
         bolt.middleware(self._once)
-        bolt.command("/crm")(ack=_ack, lazy=[self._on_command])
+        bolt.command("/crm")(ack=self._ack_command, lazy=[self._on_command])
         bolt.action(re.compile(rf"^{kit.RUN}:"))(ack=_ack, lazy=[self._on_run_button])
         bolt.action(re.compile(rf"^{kit.FORM}:"))(ack=_ack, lazy=[self._on_form_button])
         bolt.action(re.compile(rf"^{kit.MENU}:"))(ack=_ack, lazy=[self._on_menu])
@@ -343,19 +345,33 @@ class SlackAdapter:
 
     # ---- running commands -----------------------------------------------------------------
     async def run(self, user_id: str, text: str, *, channel_id: str | None = None, message_id: str | None = None,
-                  user_name: str | None = None) -> Reply:
-        """One `/crm` line through the engine, as this Slack user."""
+                  user_name: str | None = None, once: bool = False) -> Reply:
+        """One `/crm` line through the engine, as this Slack user (``once``: claimed with its work)."""
         _, email = await self.identity.resolve(user_id)
         message = IncomingMessage(platform="slack", user_id=user_id, text=text, chat_id=channel_id,
-                                  message_id=message_id, user_name=user_name, user_email=email)
+                                  message_id=message_id, user_name=user_name, user_email=email,
+                                  extra={"once": once})
         return await asyncio.to_thread(self.app.engine.handle, message)
+
+    async def _ack_command(self, ack, body: dict) -> None:
+        """The command's unit of work commits before the ack when it can (within ACK_BUDGET), so an
+        acknowledged command survives a crash of this instance; slower work is acknowledged at the
+        budget and finishes afterwards. The lazy listener posts the reply."""
+        handled = asyncio.ensure_future(self.run(
+            body.get("user_id", ""), unescape(body.get("text", "")), channel_id=body.get("channel_id"),
+            message_id=f"cmd:{body.get('trigger_id')}", user_name=body.get("user_name"), once=True))
+        self._commands[body.get("trigger_id")] = handled
+        await asyncio.wait({handled}, timeout=ACK_BUDGET)
+        await ack()
 
     async def _on_command(self, body: dict) -> None:
         origin = Origin(body["user_id"], body.get("channel_id"), body.get("response_url"))
 
         async def work():
-            reply = await self.run(origin.user_id, unescape(body.get("text", "")), channel_id=origin.channel_id,
-                                   message_id=f"cmd:{body.get('trigger_id')}", user_name=body.get("user_name"))
+            handled = self._commands.pop(body.get("trigger_id"), None)
+            reply = await handled if handled is not None else await self.run(
+                origin.user_id, unescape(body.get("text", "")), channel_id=origin.channel_id,
+                message_id=f"cmd:{body.get('trigger_id')}", user_name=body.get("user_name"), once=True)
             await self._answer(origin, reply)
 
         await self._guarded(origin, work)
