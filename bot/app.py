@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import socket
@@ -18,6 +19,7 @@ from crm.campaign_sender import CampaignRunner
 from crm.db import Database
 
 log = logging.getLogger("crm.app")
+WORKER_THREADS = 64
 
 
 class App:
@@ -70,6 +72,10 @@ class App:
             await self.stop()
 
     async def start(self) -> None:
+        # store work runs in threads (asyncio.to_thread); the default pool is cpu+4 threads, so a few
+        # writes queued on SQLite's single writer would hold every thread and stall quick reads (acks)
+        asyncio.get_running_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="crm-work"))
         for adapter in self.adapters:
             await adapter.start()
         if self.scheduler is not None:
