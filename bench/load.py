@@ -419,7 +419,9 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
         total = len(cmd_requests) + chats * per_chat
 
         async def drive():
-            limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+            # idle connections are dropped before uvicorn's 5 s keep-alive ends, or a request sent on a
+            # connection the server is closing fails with a ReadError that says nothing about the bot
+            limits = httpx.Limits(max_connections=400, max_keepalive_connections=400, keepalive_expiry=2.0)
             async with httpx.AsyncClient(timeout=30, limits=limits) as http:
                 traffic = Traffic(Balancer(servers), http)
 
