@@ -195,7 +195,7 @@ def slash_commands(n: int, users: list[str], customers: list[int], slack: FakeSl
         elif pick < 0.85:
             kind, text = "log", f"log #{cid} call yesterday 4pm load check L{i} discussed renewal 续约"
         else:
-            kind, text = "remind", f"remind #{cid} tomorrow 3pm load-check R{i}"
+            kind, text = "remind", f"remind #{cid} tomorrow 3pm load-check R{seed}.{i}"
         if kind == "find":
             text = f"find {text}"
         trigger = f"load.{seed}.{i}"
@@ -385,7 +385,7 @@ def check_store(url: str, commands: list[Request], chats: list[list[Request]]) -
         if request.kind == "log":
             count = logs.get(f"cmd:{request.key}", 0)
         elif request.kind == "remind":
-            count = tasks.get(f"load-check R{request.key.rsplit('.', 1)[1]}", 0)
+            count = tasks.get(f"load-check R{request.key.removeprefix('load.')}", 0)
         else:
             continue
         if request.acked and count == 0:
