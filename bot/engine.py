@@ -70,7 +70,8 @@ class Engine:
         # transaction as its work: a repeat after a crash either finds it done or redoes it, never twice
         with (self.db.write_session() if once else self.db.session()) as session:
             if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
-                return Reply(text="Already done: this was a repeat of a command I had just handled.")
+                return Reply(text="Already done: I had carried out this command before (the answer was "
+                                  "interrupted by a retry or a restart), so nothing was repeated.")
             actor = find_staff(session, message.platform, message.user_id)
             if actor is None:
                 actor = link_by_email(session, message.platform, message.user_id, message.user_email)

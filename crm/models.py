@@ -384,3 +384,30 @@ class TelegramCallback(SQLModel, table=True):
     form: Optional[str] = Field(default=None, max_length=16)
     confirm: Optional[str] = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+
+
+class AcceptedCommand(SQLModel, table=True):
+    """A command a platform was told we accepted (Slack's ack), kept until its answer is sent.
+
+    The row commits before the ack, so a crash after the ack delays the answer instead of
+    losing the command: another pass (this instance after a restart, or any other) finds
+    rows whose lease ran out, runs them again (the engine's claim makes that a no-op when the
+    work had committed) and answers. Answered rows are deleted: nothing typed lingers here.
+    """
+
+    __tablename__ = "accepted_command"
+    __table_args__ = (UniqueConstraint("platform", "delivery_id", name="uq_accepted_command"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    delivery_id: str = Field(max_length=200)  # Slack's trigger id
+    user_id: str = Field(max_length=64)
+    user_name: Optional[str] = Field(default=None, max_length=100)
+    channel_id: Optional[str] = Field(default=None, max_length=64)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    reply_to: Optional[str] = Field(default=None, max_length=500)  # Slack's response_url
+    attempts: int = Field(default=0)
+    claimed_by: Optional[str] = Field(default=None, max_length=100)
+    claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+    answered_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))

@@ -44,6 +44,7 @@ from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
 from bot.registry import lookup
 from bot.replies import Button, Reply
+from crm import command_journal as journal
 from crm.events import claim_event
 from crm.models import Staff
 from integrations import slack_blocks as kit
@@ -55,7 +56,7 @@ APOLOGY = ("Sorry, something went wrong on my side and nothing more was done. "
            "Please try again; if it keeps happening, tell an admin (ref {ref}).")
 TOO_SLOW = "That took too long — click again, please."
 EMAIL_CACHE_SECONDS = 60
-ACK_BUDGET = 1.0  # seconds of work before a slash command is acknowledged anyway (Slack allows 3)
+RECOVERY_SECONDS = 15.0  # how often acknowledged commands a crashed instance left unanswered are looked for
 
 
 # ---- Slack's escaping in slash-command and message text ---------------------------------------
@@ -262,7 +263,9 @@ class SlackAdapter:
                              # answer leaves as soon as ack() is called (no polling for the ack)
                              process_before_response=True, raise_error_for_unhandled_request=False)
         self.identity = SlackIdentity(app.db, self.client)
-        self._commands: dict[str, asyncio.Future] = {}  # trigger id → the engine's work, from ack to lazy listener
+        # trigger id → (journal row, the engine's work), from the ack to the lazy listener that answers
+        self._commands: dict[str, tuple[int | None, asyncio.Future]] = {}
+        self._recovery: asyncio.Task | None = None
         self._register()
         self.socket_handler = None
         if self.socket_mode:
@@ -294,11 +297,15 @@ class SlackAdapter:
         return PlainTextResponse(f"malformed request: {problem}", status_code=400)
 
     async def start(self) -> None:
+        self._recovery = asyncio.create_task(self._recover_forever(), name="slack-command-recovery")
         if self.socket_handler is not None:
             await self.socket_handler.connect_async()
             log.info("Slack connected over Socket Mode")
 
     async def stop(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            self._recovery = None
         if self.socket_handler is not None:
             await self.socket_handler.close_async()
 
@@ -331,17 +338,21 @@ class SlackAdapter:
     async def _on_error(self, error, body, logger) -> None:
         log.error("Slack listener error on %s", (body or {}).get("type"), exc_info=error)
 
-    async def _guarded(self, origin: Origin, work) -> None:
-        """Runs after the ack: any failure is logged with a reference and the user gets a short apology."""
+    async def _guarded(self, origin: Origin, work) -> bool:
+        """Runs after the ack: any failure is logged with a reference and the user gets a short apology.
+        True when the user got an answer (the work's or the apology)."""
         try:
             await work()
+            return True
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("Slack handler failed (ref %s) user=%s", ref, origin.user_id)
             try:
                 await self._answer(origin, Reply.fail(APOLOGY.format(ref=ref)))
+                return True
             except Exception:
                 log.exception("could not send the apology (ref %s)", ref)
+                return False
 
     # ---- running commands -----------------------------------------------------------------
     async def run(self, user_id: str, text: str, *, channel_id: str | None = None, message_id: str | None = None,
@@ -354,27 +365,73 @@ class SlackAdapter:
         return await asyncio.to_thread(self.app.engine.handle, message)
 
     async def _ack_command(self, ack, body: dict) -> None:
-        """The command's unit of work commits before the ack when it can (within ACK_BUDGET), so an
-        acknowledged command survives a crash of this instance; slower work is acknowledged at the
-        budget and finishes afterwards. The lazy listener posts the reply."""
+        """The command is journaled before the ack, so an acknowledged command survives a crash of
+        this instance (the recovery pass answers it); the engine starts at once and the lazy
+        listener posts its reply. A retried delivery is already journaled and runs nothing."""
+        trigger = str(body.get("trigger_id") or f"none.{uuid.uuid4().hex}")
+        user_id, text = str(body.get("user_id") or ""), unescape(str(body.get("text") or ""))
+        try:
+            command_id = await asyncio.to_thread(
+                journal.accept, self.app.db, "slack", f"cmd:{trigger}", user_id=user_id, text=text,
+                instance=self.app.instance, user_name=body.get("user_name"), channel_id=body.get("channel_id"),
+                reply_to=body.get("response_url"))
+            if command_id is None:
+                log.info("ignoring a repeated slash command %s", trigger)
+                await ack()
+                return
+        except Exception:  # the store is down: still answer (with the engine's apology) rather than time out
+            log.exception("could not journal a slash command; running it unjournaled")
+            command_id = None
         handled = asyncio.ensure_future(self.run(
-            body.get("user_id", ""), unescape(body.get("text", "")), channel_id=body.get("channel_id"),
-            message_id=f"cmd:{body.get('trigger_id')}", user_name=body.get("user_name"), once=True))
-        self._commands[body.get("trigger_id")] = handled
-        await asyncio.wait({handled}, timeout=ACK_BUDGET)
+            user_id, text, channel_id=body.get("channel_id"), message_id=f"cmd:{trigger}",
+            user_name=body.get("user_name"), once=True))
+        self._commands[trigger] = (command_id, handled)
         await ack()
 
     async def _on_command(self, body: dict) -> None:
+        entry = self._commands.pop(str(body.get("trigger_id") or ""), None)
+        if entry is None:
+            return  # a repeat: the first delivery (or the recovery pass) answers
+        command_id, handled = entry
         origin = Origin(body["user_id"], body.get("channel_id"), body.get("response_url"))
 
         async def work():
-            handled = self._commands.pop(body.get("trigger_id"), None)
-            reply = await handled if handled is not None else await self.run(
-                origin.user_id, unescape(body.get("text", "")), channel_id=origin.channel_id,
-                message_id=f"cmd:{body.get('trigger_id')}", user_name=body.get("user_name"), once=True)
-            await self._answer(origin, reply)
+            await self._answer(origin, await handled)
 
-        await self._guarded(origin, work)
+        if await self._guarded(origin, work) and command_id is not None:
+            await asyncio.to_thread(journal.answered, self.app.db, command_id)
+
+    async def _recover_forever(self) -> None:
+        while True:
+            try:
+                await self.recover_commands()
+            except Exception:
+                log.exception("Slack command recovery failed; trying again shortly")
+            await asyncio.sleep(RECOVERY_SECONDS)
+
+    async def recover_commands(self) -> int:
+        """Answers acknowledged commands whose instance died before answering; returns how many.
+        Running one again is safe: the engine's claim turns work that had committed into a no-op."""
+        db = self.app.db
+        abandoned = await asyncio.to_thread(journal.claim_abandoned, db, "slack", self.app.instance)
+        for command in abandoned:
+            origin = Origin(command.user_id, command.channel_id, command.reply_to)
+            delivery = command.delivery_id.removeprefix("cmd:")
+            log.warning("answering slash command %s left unanswered by a stopped instance", delivery)
+
+            async def work(command=command):
+                if command.attempts > journal.GIVE_UP_AFTER:
+                    reply = Reply.fail(f"Sorry, I could not finish `/crm {command.text[:200]}`. "
+                                       "Please check whether it was done and try again.")
+                else:
+                    reply = await self.run(command.user_id, command.text, channel_id=command.channel_id,
+                                           message_id=command.delivery_id, user_name=command.user_name, once=True)
+                await self._answer(origin, reply)
+
+            if await self._guarded(origin, work) or command.attempts > journal.GIVE_UP_AFTER:
+                await asyncio.to_thread(journal.answered, db, command.id)
+        await asyncio.to_thread(journal.purge_answered, db)
+        return len(abandoned)
 
     # ---- answering --------------------------------------------------------------------------
     async def _answer(self, origin: Origin, reply: Reply) -> None:

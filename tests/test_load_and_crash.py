@@ -7,15 +7,23 @@ no apology, and (without a crash) every ack under Slack's 3 s.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
-from urllib.parse import urlencode
+import json
+import time
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
 
 import psycopg
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
 from bench.load import run_load
-from crm.models import Task
+from bot.messages import IncomingMessage
+from crm.command_journal import LEASE, accept, unanswered
+from crm.models import AcceptedCommand, Task
+from crm.types import utcnow
 from tests.fakes.slack_api import FakeSlackApi
 
 _databases = itertools.count()
@@ -62,27 +70,85 @@ from tests.slack_harness import slack_bot  # noqa: E402,F401
 from tests.fakes.slack_api import slack_api  # noqa: E402,F401
 
 
-def test_a_retried_slash_command_that_already_committed_runs_once(slack_bot, db):
-    form = {"team_id": FakeSlackApi.TEAM_ID, "channel_id": "C0SALES", "user_id": "UALICE", "user_name": "alice",
-            "command": "/crm", "text": "remind globex tomorrow 3pm send the retry-proof proposal",
-            "response_url": slack_bot.fake.response_url("retry1"), "trigger_id": "trig.retry.1"}
-    body = urlencode(form)
+def _slash(slack_bot, text: str, rid: str, trigger: str) -> str:
+    return urlencode({"team_id": FakeSlackApi.TEAM_ID, "channel_id": "C0SALES", "user_id": "UALICE",
+                      "user_name": "alice", "command": "/crm", "text": text,
+                      "response_url": slack_bot.fake.response_url(rid), "trigger_id": trigger})
+
+
+def _tasks(db, title: str) -> int:
+    with db.session() as s:
+        return len(s.exec(select(Task).where(Task.title == title)).all())
+
+
+def test_a_retried_slash_command_runs_once_and_is_answered_once(slack_bot, db):
+    body = _slash(slack_bot, "remind globex tomorrow 3pm send the retry-proof proposal", "retry1", "trig.retry.1")
     first = slack_bot.post(body, "application/x-www-form-urlencoded")
     assert first.status_code == 200
     # Slack did not see that 200 (say the connection dropped) and retries the same request
     again = slack_bot.post(body, "application/x-www-form-urlencoded",
                            headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     assert again.status_code == 200
-    answers = slack_bot.fake.wait_for("response", 2, where=lambda c: c.path.endswith("/retry1"))
-    assert "Already done" in answers[1].params["text"]
-    with db.session() as s:
-        tasks = s.exec(select(Task).where(Task.title == "send the retry-proof proposal")).all()
-    assert len(tasks) == 1
+    answers = slack_bot.fake.wait_for("response", 1, where=lambda c: c.path.endswith("/retry1"))
+    assert "send the retry-proof proposal" in json.dumps(answers[0].params, ensure_ascii=False)
+    time.sleep(0.5)  # a second answer, were one coming, would be here by now
+    assert len([c for c in slack_bot.fake.calls_to("response") if c.path.endswith("/retry1")]) == 1
+    assert _tasks(db, "send the retry-proof proposal") == 1
 
 
-def test_the_ack_comes_after_the_commit_when_the_work_is_quick(slack_bot, db):
-    sent = slack_bot.command("remind globex tomorrow 3pm committed before the ack")
+def test_the_ack_comes_after_the_command_is_journaled(slack_bot, db):
+    sent = slack_bot.command("remind globex tomorrow 3pm journaled before the ack")
     assert sent.status == 200
-    with db.session() as s:  # no waiting: the 200 already means it is in the store
-        assert s.exec(select(Task).where(Task.title == "committed before the ack")).first() is not None
+    with db.session() as s:  # no waiting: the 200 already means the command is in the store
+        rows = s.exec(select(AcceptedCommand)).all()
+    assert any("journaled before the ack" in r.text or r.answered_at for r in rows)
     slack_bot.answer(sent)
+    deadline = time.monotonic() + 5
+    while unanswered(db, "slack") and time.monotonic() < deadline:  # marked right after the answer is out
+        time.sleep(0.05)
+    with db.session() as s:
+        row = s.exec(select(AcceptedCommand)).one()
+        assert row.answered_at is not None and row.text == ""  # answered: the typed text is not kept
+    assert _tasks(db, "journaled before the ack") == 1
+
+
+def _abandon(slack_bot, db, body: str, *, committed: bool) -> None:
+    """The store as a kill -9 leaves it: the command journaled and acknowledged by a dead
+    instance, its work committed or not, no answer sent."""
+    form = dict(parse_qsl(body))
+    accept(db, "slack", f"cmd:{form['trigger_id']}", user_id=form["user_id"], text=form["text"],
+           instance="dead-instance", channel_id=form["channel_id"], reply_to=form["response_url"])
+    with db.write_session() as s:
+        s.exec(update(AcceptedCommand).values(claimed_at=utcnow() - LEASE - timedelta(seconds=1)))
+    if committed:
+        slack_bot.app.engine.handle(IncomingMessage(platform="slack", user_id=form["user_id"], text=form["text"],
+                                      message_id=f"cmd:{form['trigger_id']}", extra={"once": True}))
+
+
+@pytest.mark.parametrize("committed", [False, True], ids=["work-lost", "work-committed"])
+def test_a_command_acknowledged_by_a_dead_instance_is_answered_and_done_once(slack_bot, db, committed):
+    body = _slash(slack_bot, "remind globex tomorrow 3pm orphaned by a crash", "orphan", "trig.orphan")
+    _abandon(slack_bot, db, body, committed=committed)
+    adapter = next(a for a in slack_bot.app.adapters if a.name == "slack")
+    assert asyncio.run(adapter.recover_commands()) == 1
+    answer = slack_bot.fake.wait_for("response", 1, where=lambda c: c.path.endswith("/orphan"))[0]
+    text = json.dumps(answer.params, ensure_ascii=False)
+    assert ("Already done" in text) if committed else ("orphaned by a crash" in text)
+    assert _tasks(db, "orphaned by a crash") == 1
+    assert unanswered(db, "slack") == 0  # recover_commands marks it before returning
+    assert asyncio.run(adapter.recover_commands()) == 0  # answered once: nothing left to recover
+    # and a late Slack retry of the same delivery runs nothing either
+    assert slack_bot.post(body, "application/x-www-form-urlencoded",
+                          headers={"X-Slack-Retry-Num": "1"}).status_code == 200
+    time.sleep(0.5)
+    assert len([c for c in slack_bot.fake.calls_to("response") if c.path.endswith("/orphan")]) == 1
+
+
+def test_a_live_instances_command_is_not_taken_over(slack_bot, db):
+    body = _slash(slack_bot, "remind globex tomorrow 3pm still being worked on", "live", "trig.live")
+    form = dict(parse_qsl(body))
+    accept(db, "slack", "cmd:trig.live", user_id="UALICE", text=form["text"], instance="busy-instance",
+           reply_to=form["response_url"])
+    adapter = next(a for a in slack_bot.app.adapters if a.name == "slack")
+    assert asyncio.run(adapter.recover_commands()) == 0  # its lease has not run out
+    assert _tasks(db, "still being worked on") == 0

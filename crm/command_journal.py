@@ -1,0 +1,96 @@
+"""Commands accepted from a platform but not yet answered, so an ack is a promise kept.
+
+Slack never resends a slash command it got an ack for. The adapter therefore writes the
+command here before acking and marks it answered once the answer is out; a recovery pass
+answers whatever a crashed instance left behind (see ``AcceptedCommand``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from crm.db import Database
+from crm.models import AcceptedCommand
+from crm.types import utcnow
+
+KEEP_ANSWERED = timedelta(days=1)  # long past any platform's retries
+LEASE = timedelta(seconds=60)  # an answer normally takes under a second; past this the owner is presumed dead
+GIVE_UP_AFTER = 5  # attempts; a command that fails this often is answered with an apology instead
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: int
+    delivery_id: str
+    user_id: str
+    user_name: str | None
+    channel_id: str | None
+    text: str
+    reply_to: str | None
+    attempts: int
+
+    @classmethod
+    def of(cls, row: AcceptedCommand) -> "Accepted":
+        return cls(row.id, row.delivery_id, row.user_id, row.user_name, row.channel_id, row.text, row.reply_to,
+                   row.attempts)
+
+
+def accept(db: Database, platform: str, delivery_id: str, *, user_id: str, text: str, instance: str,
+           user_name: str | None = None, channel_id: str | None = None, reply_to: str | None = None) -> int | None:
+    """Journals a command before it is acknowledged; None when this delivery is already journaled."""
+    try:
+        with db.write_session() as session:
+            row = AcceptedCommand(platform=platform, delivery_id=delivery_id[:200], user_id=user_id[:64],
+                                  user_name=(user_name or None) and user_name[:100],
+                                  channel_id=(channel_id or None) and channel_id[:64],
+                                  text=text.replace("\x00", ""), reply_to=(reply_to or None) and reply_to[:500],
+                                  attempts=1, claimed_by=instance[:100])
+            session.add(row)
+            session.flush()
+            return row.id
+    except IntegrityError:
+        return None
+
+
+def answered(db: Database, command_id: int) -> None:
+    """The answer is out. The text goes (it may hold personal data); the ids stay to spot retries."""
+    with db.write_session() as session:
+        session.exec(update(AcceptedCommand).where(AcceptedCommand.id == command_id)
+                     .values(answered_at=utcnow(), text=""))
+
+
+def purge_answered(db: Database) -> int:
+    with db.write_session() as session:
+        return session.exec(delete(AcceptedCommand).where(
+            AcceptedCommand.answered_at.is_not(None), AcceptedCommand.created_at < utcnow() - KEEP_ANSWERED)).rowcount
+
+
+def claim_abandoned(db: Database, platform: str, instance: str, limit: int = 100) -> list[Accepted]:
+    """Commands whose owner stopped answering (lease run out), now leased to ``instance``."""
+    now = utcnow()
+    with db.session() as session:
+        stale = session.exec(select(AcceptedCommand.id).where(
+            AcceptedCommand.platform == platform, AcceptedCommand.answered_at.is_(None),
+            AcceptedCommand.claimed_at < now - LEASE)
+            .order_by(AcceptedCommand.id).limit(limit)).all()
+    claimed = []
+    for command_id in stale:
+        with db.write_session() as session:
+            # the lease is taken with a conditional update, so two instances never both take a row
+            taken = session.exec(update(AcceptedCommand).where(
+                AcceptedCommand.id == command_id, AcceptedCommand.answered_at.is_(None),
+                AcceptedCommand.claimed_at < now - LEASE)
+                .values(claimed_by=instance[:100], claimed_at=now, attempts=AcceptedCommand.attempts + 1))
+            if taken.rowcount == 1:
+                claimed.append(Accepted.of(session.get(AcceptedCommand, command_id)))
+    return claimed
+
+
+def unanswered(db: Database, platform: str) -> int:
+    with db.session() as session:
+        return len(session.exec(select(AcceptedCommand.id).where(
+            AcceptedCommand.platform == platform, AcceptedCommand.answered_at.is_(None))).all())
