@@ -26,7 +26,7 @@ from crm.events import claim_event_in
 log = logging.getLogger("crm.engine")
 
 UNKNOWN_USER = ("Hi! I don't know you yet, so I can't show any CRM data. "
-                "Ask an admin to add you: `crm-bot staff add --name \"Your Name\" --role rep --email you@…`.")
+                "Ask an admin to add you (`/crm staff add \"Your Name\" role=rep email=you@…`).")
 
 
 class Engine:

@@ -68,12 +68,34 @@ def may_edit_customer(session: Session, actor: Staff, customer: Customer) -> boo
     return False
 
 
+def may_own(session: Session, actor: Staff, new_owner: Staff) -> bool:
+    """Whom ``actor`` may make a customer's owner: themselves, their team (managers), anyone (admins)."""
+    if actor.role == "admin" or new_owner.id == actor.id:
+        return True
+    return actor.role == "manager" and new_owner.id in team_ids(session, actor)
+
+
+def authorize_owner(session: Session, actor: Staff, new_owner: Staff) -> None:
+    """Giving a customer to someone else is a reassignment, within the manager's own team."""
+    if new_owner.id == actor.id:
+        return
+    authorize(session, actor, "customer.reassign")
+    if not new_owner.active:
+        raise PermissionDenied(f"{new_owner.name} is no longer active; choose an active colleague.")
+    if not may_own(session, actor, new_owner):
+        raise PermissionDenied(f"{new_owner.name} is not in your team; managers assign customers within "
+                               "their team. Ask an admin to move customers between teams.")
+
+
 def authorize(session: Session, actor: Staff, permission: str, customer: Customer | None = None) -> None:
     if not has(actor, permission):
         need = MINIMUM_ROLE[permission]
         raise PermissionDenied(f"Sorry, that needs the {need} role; you are a {actor.role}. "
                                "Ask an admin if you need it.")
-    if customer is not None and permission == "customer.edit" and not may_edit_customer(session, actor, customer):
+    if customer is not None and permission in ("customer.edit", "customer.reassign") \
+            and not may_edit_customer(session, actor, customer):
         owner = session.get(Staff, customer.owner_id) if customer.owner_id else None
-        raise PermissionDenied(f"{customer.name} belongs to {owner.name if owner else 'someone else'}; "
-                               "reps change their own customers. Ask the owner or your manager.")
+        whose = f"{customer.name} belongs to {owner.name if owner else 'someone else'}"
+        if actor.role == "manager":
+            raise PermissionDenied(f"{whose}, outside your team. Ask their manager or an admin.")
+        raise PermissionDenied(f"{whose}; reps change their own customers. Ask the owner or your manager.")

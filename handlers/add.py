@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bot.registry import command
+from bot.roles import authorize_owner
 from bot.replies import Reply
 from crm.customers import create_customer, resolve_staff
 from crm.models import CUSTOMER_STAGES, TIERS
@@ -28,8 +29,7 @@ def add(ctx) -> Reply:
     if stage not in CUSTOMER_STAGES:
         raise ctx.fail(f"Stage must be one of {', '.join(CUSTOMER_STAGES)} (got “{stage}”).")
     owner = resolve_staff(ctx.session, options["owner"]) if options.get("owner") else ctx.actor
-    if owner.id != ctx.actor.id:
-        ctx.require("customer.reassign")
+    authorize_owner(ctx.session, ctx.actor, owner)
     language = options.get("language", "zh" if ctx.lang == "zh" else "en")
     if language not in ("en", "zh"):
         raise ctx.fail("language must be en or zh.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.registry import COMMANDS, command, lookup
 from bot.replies import Item, Reply, Section
 
-GROUP_ORDER = ["Customers", "Follow-ups", "Deals", "Insights", "Customers on Telegram", "Privacy", "Campaigns",
+GROUP_ORDER = ["Customers", "Follow-ups", "Deals", "Insights", "Customers on Telegram", "Team", "Privacy", "Campaigns",
                "Help"]
 
 

@@ -28,6 +28,18 @@ MATRIX = [
     ("/crm export initech",                          ROLE,    ROLE,    ALLOWED),
     ("/crm forget initech",                          ROLE,    ROLE,    ALLOWED),
     ("/crm audit initech",                           ROLE,    ROLE,    ALLOWED),
+    ("/crm assign initech @UALICE",                  ROLE,    ALLOWED, ALLOWED),
+    ("/crm assign globex @UMARIA",                   ROLE,    ALLOWED, ALLOWED),
+    ("/crm staff",                                   ALLOWED, ALLOWED, ALLOWED),
+    ("/crm staff set @UBOB timezone=Europe/Paris",   ROLE,    ROLE,    ALLOWED),
+    ('/crm staff add "Carol Diaz" role=rep',         ROLE,    ROLE,    ALLOWED),
+    ("/crm stats me",                                ALLOWED, ALLOWED, ALLOWED),
+    ("/crm stats team",                              ROLE,    ALLOWED, ALLOWED),
+    ("/crm digest",                                  ALLOWED, ALLOWED, ALLOWED),
+    ('/crm campaign new "Spring {role}" segment="tier=vip" start=2026-12-01 end=2026-12-31 budget=100 en="Hi"',
+                                                     ROLE,    ALLOWED, ALLOWED),
+    ("/crm next",                                    ALLOWED, ALLOWED, ALLOWED),
+    ("/crm insights",                                ALLOWED, ALLOWED, ALLOWED),
 ]
 USERS = {"rep": "UALICE", "manager": "UMARIA", "admin": "UADA"}
 
@@ -35,7 +47,7 @@ USERS = {"rep": "UALICE", "manager": "UMARIA", "admin": "UADA"}
 @pytest.mark.parametrize("line,rep,manager,admin", MATRIX, ids=[m[0] for m in MATRIX])
 def test_roles_matrix(engine, team, line, rep, manager, admin):
     for role, expected in (("rep", rep), ("manager", manager), ("admin", admin)):
-        reply = say(engine, USERS[role], line)
+        reply = say(engine, USERS[role], line.format(role=role))  # {role}: a name each role creates anew
         if expected == ALLOWED:
             assert not reply.error, f"{role}: {line}: {reply.text}"
         else:
