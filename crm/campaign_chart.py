@@ -6,40 +6,24 @@ worker threads handlers run in. Files go under ``CRM_CHART_DIR`` (default ``char
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 
-from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from crm.campaigns import CampaignReport
+from crm.chart_fonts import CJK, chart_dir, cjk_font, drawable, font_families
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-             "SimHei", "Microsoft YaHei", "PingFang SC")
 COLOURS = ("#4C72B0", "#55A868", "#C44E52", "#8172B2")
 
 
-def chart_dir() -> Path:
-    return Path(os.environ.get("CRM_CHART_DIR", "charts"))
-
-
-@lru_cache(maxsize=1)
-def _cjk_font() -> str | None:
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
-
-
 def _title(report: CampaignReport) -> str:
-    name = report.campaign.name
-    if _CJK.search(name) and _cjk_font() is None:
-        # without a CJK font matplotlib draws empty boxes: the id still names the campaign
-        name = _CJK.sub("", name).strip() or ""
-    return f"{name} (#{report.campaign.id})".strip()
+    name, ident = report.campaign.name, report.campaign.id
+    if CJK.search(name) and cjk_font() is None:
+        return drawable(name, ident)
+    return f"{name} (#{ident})"
 
 
 def render_campaign_chart(report: CampaignReport, path: Path | None = None) -> Path:
@@ -49,7 +33,7 @@ def render_campaign_chart(report: CampaignReport, path: Path | None = None) -> P
     fig = Figure(figsize=(10, 4), dpi=100)
     FigureCanvasAgg(fig)
     funnel_ax, time_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    families = ["DejaVu Sans"] + ([_cjk_font()] if _cjk_font() else [])
+    families = font_families()
 
     stages = [("Sent", report.attempted), ("Delivered", report.delivered), ("Replied", report.replied),
               ("Deals ≤30d", report.deals)]

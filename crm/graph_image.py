@@ -1,8 +1,6 @@
 """`/crm graph`: a PNG of a customer's neighbourhood (matplotlib, Agg backend, no display needed)."""
 from __future__ import annotations
 
-import os
-import re
 from datetime import datetime
 from pathlib import Path
 
@@ -13,23 +11,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from crm.chart_fonts import chart_dir, drawable, font_families  # noqa: E402
 from crm.graph import RelationGraph, neighbourhood  # noqa: E402
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f"]
-_LATIN = re.compile(r"^[\x20-\x7e\u00a0-\u024f]+$")
-
-
-def chart_dir() -> Path:
-    path = Path(os.environ.get("CRM_CHART_DIR", "charts"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _label(name: str | None, ident: int) -> str:
-    # the bundled fonts have no CJK glyphs: such names are shown by their #id
-    if name and _LATIN.match(name):
-        return name if len(name) <= 22 else name[:21] + "…"
-    return f"#{ident}"
+    return drawable(name, ident, longest=22) if name else f"#{ident}"
 
 
 def draw_neighbourhood(graph: RelationGraph, customer_id: int, *, customer_names: dict[int, str],
@@ -75,7 +64,7 @@ def draw_neighbourhood(graph: RelationGraph, customer_id: int, *, customer_names
             labels[n] = _label(company_names.get(d["id"]), d["id"])
         else:
             labels[n] = _label(customer_names.get(d["id"]), d["id"])
-    nx.draw_networkx_labels(g, layout, labels, font_size=8, ax=ax)
+    nx.draw_networkx_labels(g, layout, labels, font_size=8, font_family=font_families(), ax=ax)
     ax.set_title(title, fontsize=11)
     ax.text(0.01, 0.01, "● customer (colour = cluster)   ■ company   ▲ staff   line width = strength",
             transform=ax.transAxes, fontsize=7, color="#555555")

@@ -93,7 +93,6 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
     total = len(rows)
     with db.session() as session:
         seen_emails = set()
-        owners: dict[str, int | None] = {}
         for n, (line, record) in enumerate(rows, 1):
             if not any(cell.strip() for cell in record):
                 continue

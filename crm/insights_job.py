@@ -311,7 +311,6 @@ THREAD_MIN_STRENGTH = 0.15
 
 def single_threaded(snap: Snapshot, edges, feat, limit: int = 100) -> list[dict]:
     """Valuable companies that hang on one staff member or one contact."""
-    n = snap.n_customers
     value = feat.deal_amount + recommend.TIER_VALUE[snap.tier.astype(int)] * 5_000 * (snap.tier >= 2)
     live = snap.stage != recommend.CHURNED
     strong = edges.strength >= THREAD_MIN_STRENGTH

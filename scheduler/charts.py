@@ -6,47 +6,24 @@ be rendered from worker threads while the event loop keeps serving.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 
-from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from crm.chart_fonts import chart_dir, drawable, font_families
 from crm.models import OPEN_DEAL_STAGES
 from scheduler.digest_data import DigestData
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-             "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
 MAX_PEOPLE = 10  # more lines than this is noise; the rest are summed as "others"
-
-
-def chart_dir() -> Path:
-    return Path(os.environ.get("CRM_CHART_DIR", "charts"))
-
-
-@lru_cache(maxsize=1)
-def _cjk_font() -> str | None:
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
-
-
-def _label(name: str, staff_id: int) -> str:
-    """Chinese names need a CJK font; without one, matplotlib would draw empty boxes."""
-    if _CJK.search(name) and _cjk_font() is None:
-        ascii_part = _CJK.sub("", name).strip()
-        return f"{ascii_part} (#{staff_id})" if ascii_part else f"#{staff_id}"
-    return name
 
 
 def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
     """Write the PNG and return its path (atomically replaced, so readers never see half a file)."""
     path = path or chart_dir() / f"digest-{data.kind}-{data.recipient.id}-{data.day:%Y%m%d}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    families = ["DejaVu Sans"] + ([_cjk_font()] if _cjk_font() else [])
+    families = font_families()
 
     fig = Figure(figsize=(11, 4.2), dpi=100)
     FigureCanvasAgg(fig)
@@ -59,7 +36,7 @@ def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
     x = range(len(data.chart_days))
     for person in shown:
         activity_ax.plot(x, data.daily_activity.get(person.id, [0] * len(data.chart_days)), marker="o",
-                         markersize=3, linewidth=1.5, label=_label(person.name, person.id))
+                         markersize=3, linewidth=1.5, label=drawable(person.name, person.id))
     if rest:
         others = [sum(data.daily_activity.get(p.id, [0] * len(data.chart_days))[i] for p in rest) for i in x]
         activity_ax.plot(x, others, linestyle="--", color="grey", label=f"{len(rest)} others")

@@ -30,6 +30,8 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
+from tests.fakes.background_server import BackgroundServer
+
 JSON_PARAMS = ("blocks", "attachments", "view", "files", "metadata")
 
 
@@ -63,12 +65,15 @@ class FakeUser:
     extra: dict = field(default_factory=dict)
 
 
-class FakeSlackApi:
+class FakeSlackApi(BackgroundServer):
     TEAM_ID = "T0FAKE"
     BOT_USER_ID = "UCRMBOT"
     BOT_ID = "BCRMBOT"
 
+    thread_name = "fake-slack-api"
+
     def __init__(self):
+        super().__init__()
         self.calls: list[Call] = []
         self.users: dict[str, FakeUser] = {}
         self.uploads: dict[str, bytes] = {}
@@ -77,55 +82,18 @@ class FakeSlackApi:
         self._changed = threading.Condition(self._lock)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
         self._sockets: list[web.WebSocketResponse] = []
-        self.port = 0
 
-    # ---- lifecycle -------------------------------------------------------------------------
-    def start(self) -> "FakeSlackApi":
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        def run():
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._serve())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-slack-api", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the fake Slack API did not start")
-        return self
-
-    async def _serve(self) -> None:
-        app = web.Application(client_max_size=50 * 1024 * 1024)
+    # ---- the server ------------------------------------------------------------------------
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
 
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-
-        async def shutdown():
-            for ws in list(self._sockets):
-                await ws.close()
-            await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-        self._loop = None
+    async def before_stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
 
     # ---- what tests use --------------------------------------------------------------------
     @property

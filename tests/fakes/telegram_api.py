@@ -31,6 +31,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.fakes.background_server import BackgroundServer
+
 TOKEN = "123456:TEST-token_for-the-fake"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Acme Support", "username": "acme_support_bot",
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -72,8 +74,11 @@ class Failure:
     parameters: dict = field(default_factory=dict)
 
 
-class FakeTelegramApi:
+class FakeTelegramApi(BackgroundServer):
+    thread_name = "fake-telegram"
+
     def __init__(self, token: str = TOKEN):
+        super().__init__()
         self.token = token
         self.calls: list[Call] = []
         self.webhook: dict[str, Any] = {}
@@ -85,52 +90,21 @@ class FakeTelegramApi:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._message_ids = itertools.count(50_000)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
         self._pushed: asyncio.Event | None = None
         self._closing = False
-        self.port = 0
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> "FakeTelegramApi":
-        ready = threading.Event()
-
-        def run():
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._serve())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-telegram", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the fake Telegram API did not start")
-        return self
-
-    async def _serve(self) -> None:
-        app = web.Application(client_max_size=50 * 1024 * 1024)
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def after_start(self) -> None:
         self._pushed = asyncio.Event()
 
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        async def shutdown():
-            self._closing = True
-            self._pushed.set()  # ends pending long polls at once
-            await self._runner.cleanup()
-
-        future = asyncio.run_coroutine_threadsafe(shutdown(), self._loop)
-        future.result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+    async def before_stop(self) -> None:
+        self._closing = True
+        self._pushed.set()  # ends pending long polls at once
 
     @property
     def api_url(self) -> str:
