@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.errors import UserError
+from bot.replies import Reply
 from crm.graph import RelationGraph, build_graph
 from crm.insights import store
 from crm.insights.snapshot import load_snapshot
@@ -31,6 +32,14 @@ def not_ready(ctx) -> UserError:
     return UserError(ctx.t("Insights have not been computed for this store yet. They are refreshed nightly; "
                            "an admin can compute them now with `crm-bot insights refresh`.",
                            "此数据库尚未计算洞察。洞察每晚自动更新；管理员可以运行 `crm-bot insights refresh` 立即计算。"))
+
+
+def added_since_refresh(ctx, name: str, what_en: str, what_zh: str) -> Reply:
+    """For a customer newer than the cached insights: when ``what`` will be there."""
+    return Reply(text=ctx.t("{name} was added after the last insight refresh; {what} after the next one "
+                            "(nightly, or `crm-bot insights refresh`).",
+                            "{name} 是在上次洞察计算之后添加的；下次计算后即可查看{what}。",
+                            name=name, what=ctx.t(what_en, what_zh)))
 
 
 def ensure_insights(ctx) -> dict:

@@ -7,7 +7,7 @@ from crm.graph import neighbourhood
 from crm.graph_image import draw_neighbourhood
 from crm.insights.read import _names
 from crm.models import Company, Customer, Staff
-from handlers._insights import relation_graph
+from handlers._insights import added_since_refresh, relation_graph
 
 
 @command("graph", usage="graph <customer>", summary="a picture of the customer's relationships", group="Insights",
@@ -22,9 +22,7 @@ def graph(ctx) -> Reply:
     g = relation_graph(ctx)
     centre = g.customer_position(customer.id)
     if centre is None:
-        return Reply(text=ctx.t("{name} was added after the last insight refresh; the picture appears after the next "
-                                "one (nightly, or `crm-bot insights refresh`).",
-                                "{name} 是在上次洞察计算之后添加的；下次计算后即可查看关系图。", name=customer.name))
+        return added_since_refresh(ctx, customer.name, "the picture appears", "关系图")
     nodes = neighbourhood(g, centre)
     ids = [g.node_label(int(n)) for n in nodes]
     customer_names = _names(ctx.session, Customer, [i for k, i in ids if k == "customer"])

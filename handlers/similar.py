@@ -8,7 +8,7 @@ from bot.replies import Button, Item, Reply
 from crm.insights.read import _names
 from crm.models import Customer
 from crm.recommend import COL, TIERS, money, nearest
-from handlers._insights import similar_index
+from handlers._insights import added_since_refresh, similar_index
 
 USAGE = "similar <customer> [n=5]"
 
@@ -32,9 +32,7 @@ def similar(ctx) -> Reply:
     index = similar_index(ctx)
     me = index.position(customer.id)
     if me is None:
-        return Reply(text=ctx.t("{name} was added after the last insight refresh; similar customers appear after the "
-                                "next one (nightly, or `crm-bot insights refresh`).",
-                                "{name} 是在上次洞察计算之后添加的；下次计算后即可查看相似客户。", name=customer.name))
+        return added_since_refresh(ctx, customer.name, "similar customers appear", "相似客户")
     found = nearest(index.behaviour, index.texts, me, k=k + 5)
     names = _names(ctx.session, Customer, [int(index.customer_ids[j]) for j, *_ in found])
     items = []
