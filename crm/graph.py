@@ -8,6 +8,8 @@ join it through staff–customer edges whose strength comes from interactions:
         age_i in days, w_i = kind_weight_i * 2 ** (-age_i / HALF_LIFE_DAYS)
         (kind weights: meeting 1.5, call 1.2, everything else 1.0)
     O = sum of w_i over outbound,  I = sum of w_i over inbound
+        (a call or a meeting is a conversation whoever logged it: half its w_i counts each way;
+         a customer's Telegram message nobody logged counts for its ticket's assignee, else the owner)
     frequency f = 1 - exp(-(O + I) / SATURATION)        recent, frequent contact -> 1
     balance   b = 2 * min(O, I) / (O + I)                  one-way contact -> 0
     strength    = f * (ONE_WAY_CAP + (1 - ONE_WAY_CAP) * b)  one-way contact stays <= ONE_WAY_CAP
@@ -33,6 +35,9 @@ KIND_WEIGHT = np.array([1.2, 1.0, 1.5, 1.0, 0.0, 1.0])  # call, email, meeting, 
 MEMBERSHIP_STRENGTH = 0.5  # two contacts at the same company: 0.5 * 0.5 = 0.25
 WARM_FLOOR = 0.01  # paths weaker than this are not worth an introduction
 HOP_PENALTY = 1e-6  # ties go to the shorter path
+
+
+CONVERSATION_KINDS = np.array([0, 2])  # call, meeting: two-way by nature
 
 
 def strength_formula(outbound: np.ndarray, inbound: np.ndarray) -> np.ndarray:
@@ -66,8 +71,11 @@ def staff_strengths(snap: Snapshot, at: float | None = None) -> StaffEdges:
     n_staff = max(1, len(snap.staff_ids))
     pair = cust.astype(np.int64) * n_staff + staff
     keys, inverse = np.unique(pair, return_inverse=True)
-    out = np.bincount(inverse, weights=np.where(direction == OUTBOUND, w, 0.0), minlength=len(keys))
-    inn = np.bincount(inverse, weights=np.where(direction == INBOUND, w, 0.0), minlength=len(keys))
+    both_ways = np.isin(snap.i_kind[mask], CONVERSATION_KINDS)
+    out_w = np.where(both_ways, w / 2, np.where(direction == OUTBOUND, w, 0.0))
+    in_w = np.where(both_ways, w / 2, np.where(direction == INBOUND, w, 0.0))
+    out = np.bincount(inverse, weights=out_w, minlength=len(keys))
+    inn = np.bincount(inverse, weights=in_w, minlength=len(keys))
     count = np.bincount(inverse, minlength=len(keys))
     last = np.full(len(keys), -np.inf)
     np.maximum.at(last, inverse, snap.i_at[mask])

@@ -2,6 +2,8 @@
 checked against networkx."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from crm.graph import ONE_WAY_CAP, build_graph, strength_formula, warm_paths
 from crm.insights import read
 from crm.insights.snapshot import load_snapshot
 from crm.insights_job import refresh_insights
+from crm.models import Interaction
 from tests.helpers import say
 from tests.insights_support import NOW, customer, open_deal, relate, talk
 
@@ -43,6 +46,50 @@ def test_recent_contact_outweighs_the_same_contact_long_ago(db, team):
     assert by_staff[team.bob] < 0.05
 
 
+def _strengths(db) -> dict[tuple[int, int], float]:
+    g = _graph(db)
+    se = g.staff_edges
+    return {(int(g.staff_ids[st]), int(g.customer_ids[c])): w for st, c, w in zip(se.staff, se.customer, se.strength)}
+
+
+def test_a_logged_call_or_meeting_is_a_conversation_an_unanswered_email_is_not(db, team):
+    with db.session() as s:
+        talk(s, team.alice, team.globex, days_ago=1, both_ways=False, kind="call", times=3)
+        talk(s, team.alice, team.li, days_ago=1, both_ways=False, kind="meeting", times=3)
+        talk(s, team.bob, team.initech, days_ago=1, both_ways=False, kind="email", times=3)
+    w = _strengths(db)
+    assert w[(team.alice, team.globex)] > 0.7 and w[(team.alice, team.li)] > 0.7
+    assert w[(team.bob, team.initech)] <= ONE_WAY_CAP
+
+
+def test_customer_messages_on_telegram_make_the_handlers_relationship_two_way(db, team):
+    """Telegram messages are stored with no staff member: they count for the ticket's assignee,
+    else for the customer's owner, so answering customers on Telegram builds relationships."""
+    from crm.models import Ticket
+
+    with db.session() as s:
+        # Globex (owner Alice): Alice emails, the customer answers on Telegram, no ticket assignee
+        talk(s, team.alice, team.globex, days_ago=1, both_ways=False, kind="email", times=3)
+        for i in range(3):
+            s.add(Interaction(customer_id=team.globex, staff_id=None, kind="message", direction="inbound",
+                              channel="telegram", text="thanks!", occurred_at=NOW - timedelta(days=1, hours=i)))
+        # Initech (owner Bob): the ticket is assigned to Alice, who answered from the Slack thread
+        ticket = Ticket(customer_id=team.initech, assignee_id=team.alice, status="open", opened_at=NOW)
+        s.add(ticket)
+        s.flush()
+        for i in range(3):
+            s.add(Interaction(customer_id=team.initech, staff_id=None, kind="message", direction="inbound",
+                              channel="telegram", text="where is my order", ticket_id=ticket.id,
+                              occurred_at=NOW - timedelta(days=1, hours=i)))
+            s.add(Interaction(customer_id=team.initech, staff_id=team.alice, kind="message", direction="outbound",
+                              channel="telegram", text="on its way", ticket_id=ticket.id,
+                              occurred_at=NOW - timedelta(days=1, hours=i, minutes=-5)))
+    w = _strengths(db)
+    assert w[(team.alice, team.globex)] > 0.7  # was one-way (≤ 0.25) before the replies counted
+    assert w[(team.alice, team.initech)] > 0.7
+    assert (team.bob, team.initech) not in w  # the owner did not handle this conversation
+
+
 # ---- warm paths -------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -54,7 +101,7 @@ def chain(db, team):
         talk(s, team.alice, team.li, days_ago=3, times=2, text="renewal call with Li")
         relate(s, team.li, hub, "knows", 0.9)
         relate(s, hub, target, "referred", 0.8)
-        talk(s, team.bob, target, days_ago=1, both_ways=False, text="cold email")
+        talk(s, team.bob, target, days_ago=1, both_ways=False, kind="email", text="cold email")
     return {"hub": hub, "target": target}
 
 

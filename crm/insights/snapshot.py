@@ -70,7 +70,7 @@ class Snapshot:
     rel_strength: np.ndarray
     # interactions
     i_customer: np.ndarray
-    i_staff: np.ndarray  # -1 when nobody
+    i_staff: np.ndarray  # the staff side of the conversation (see _conversation_partner); -1 when nobody
     i_direction: np.ndarray
     i_kind: np.ndarray
     i_at: np.ndarray
@@ -115,6 +115,28 @@ def _index(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _conversation_partner(inter: np.ndarray, customer_pos: np.ndarray, tickets: np.ndarray, staff_ids: np.ndarray,
+                          owner_of: np.ndarray) -> np.ndarray:
+    """Who was on the staff side of each interaction: whoever logged it; for an inbound message
+    nobody logged (a customer writing on Telegram), whoever handles it: the ticket's assignee,
+    else the customer's owner. Without this, replies from customers would never make a
+    relationship two-way."""
+    partner = _index(staff_ids, inter[:, 1])
+    waiting = np.flatnonzero((partner < 0) & (inter[:, 2] == 1))
+    if len(waiting) == 0:
+        return partner
+    handler = owner_of[customer_pos[waiting]]
+    if len(tickets):
+        order = np.argsort(tickets[:, 5])
+        ticket_ids, assignees = tickets[order, 5], _index(staff_ids, tickets[order, 6])
+        ticket = inter[waiting, 5]
+        pos = np.minimum(np.searchsorted(ticket_ids, np.nan_to_num(ticket, nan=-1)), len(ticket_ids) - 1)
+        assigned = (ticket_ids[pos] == ticket) & (assignees[pos] >= 0)
+        handler = np.where(assigned, assignees[pos], handler)
+    partner[waiting] = handler
+    return partner
+
+
 def load_snapshot(conn: Connection, now: datetime) -> Snapshot:
     dialect = conn.dialect.name
     ep = lambda col: epoch_sql(dialect, col)  # noqa: E731
@@ -135,9 +157,10 @@ def load_snapshot(conn: Connection, now: datetime) -> Snapshot:
                       "FROM relationship", 4)
     inter = _rows(conn, f"""SELECT customer_id, staff_id,
                                    CASE direction WHEN 'inbound' THEN 1 WHEN 'outbound' THEN 0 ELSE 2 END,
-                                   {_case('kind', KINDS, 4)}, {ep('occurred_at')} FROM interaction""", 5)
+                                   {_case('kind', KINDS, 4)}, {ep('occurred_at')}, ticket_id FROM interaction""", 6)
     tickets = _rows(conn, f"""SELECT customer_id, CASE WHEN status = 'resolved' THEN 0 ELSE 1 END,
-                                     {ep('opened_at')}, {ep('resolved_at')}, rating FROM ticket""", 5)
+                                     {ep('opened_at')}, {ep('resolved_at')}, rating, id, assignee_id
+                              FROM ticket""", 7)
     deals = _rows(conn, f"""SELECT customer_id, {_case('stage', DEAL_STAGES, 0)}, amount, {ep('stage_changed_at')},
                                    {ep('closed_at')} FROM deal""", 5)
 
@@ -155,13 +178,14 @@ def load_snapshot(conn: Connection, now: datetime) -> Snapshot:
     inter = inter[imask]
     tickets = tickets[tmask]
     deals = deals[dmask]
+    owner_of = _index(staff_ids, cust[:, 2])
     return Snapshot(
         now=now.timestamp(), customer_ids=customer_ids, company_of=_index(company_ids, cust[:, 1]),
-        owner_of=_index(staff_ids, cust[:, 2]), tier=cust[:, 3].astype(np.int8), stage=cust[:, 4].astype(np.int8),
+        owner_of=owner_of, tier=cust[:, 3].astype(np.int8), stage=cust[:, 4].astype(np.int8),
         created_at=cust[:, 5], churned_at=churned_at, on_telegram=cust[:, 7] > 0, company_ids=company_ids,
         staff_ids=staff_ids, staff_active=staff[:, 1] > 0 if len(staff) else np.zeros(0, dtype=bool),
         rel_a=ra, rel_b=rb, rel_kind=rel[rmask, 2].astype(np.int8), rel_strength=rel[rmask, 3],
-        i_customer=ic, i_staff=_index(staff_ids, inter[:, 1]), i_direction=inter[:, 2].astype(np.int8),
+        i_customer=ic, i_staff=_conversation_partner(inter, ic, tickets, staff_ids, owner_of), i_direction=inter[:, 2].astype(np.int8),
         i_kind=inter[:, 3].astype(np.int8), i_at=inter[:, 4],
         t_customer=tc, t_open=tickets[:, 1] > 0, t_opened=tickets[:, 2], t_resolved=tickets[:, 3],
         t_rating=tickets[:, 4],
