@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlmodel import Session, SQLModel, col, delete, or_, select
 
 from crm import audit
-from crm.models import (AuditEvent, CampaignRecipient, Customer, CustomerInsight, Deal, Interaction, InviteToken,
-                        RecommendationFeedback, Relationship, Staff, Task, Ticket)
+from crm.models import (AuditEvent, CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction,
+                        InviteToken, RecommendationFeedback, Relationship, Staff, Task, Ticket)
 from crm.customers import company_name
 from crm.types import utcnow
 
@@ -32,6 +32,7 @@ def export_customer(session: Session, customer: Customer) -> dict:
         "relationships": rows(Relationship, or_(Relationship.from_customer_id == cid,
                                                 Relationship.to_customer_id == cid)),
         "campaign_messages": rows(CampaignRecipient, CampaignRecipient.customer_id == cid),
+        "relayed_messages": rows(InboxOutbox, InboxOutbox.customer_id == cid),  # copies on their way to or from chat
         "audit_trail": rows(AuditEvent, AuditEvent.customer_id == cid),
     }
     data["customer"].pop("search_text", None)
@@ -65,6 +66,8 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
     session.exec(delete(Relationship).where(or_(Relationship.from_customer_id == cid,
                                                 Relationship.to_customer_id == cid)))
     session.exec(delete(InviteToken).where(InviteToken.customer_id == cid))
+    # the inbox's copies of the conversation (sent, or still waiting to be relayed) go too
+    session.exec(delete(InboxOutbox).where(InboxOutbox.customer_id == cid))
     session.exec(delete(CustomerInsight).where(CustomerInsight.customer_id == cid))
     session.exec(delete(RecommendationFeedback).where(RecommendationFeedback.customer_id == cid))
     customer.name = f"Erased customer #{cid}"

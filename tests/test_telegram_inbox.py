@@ -284,3 +284,14 @@ def test_without_slack_messages_are_stored_and_tickets_opened(telegram_bot):
     assert "team_inbox" not in telegram_bot.app.engine.services
     telegram_bot.settle()
     assert telegram_bot.outbox(target="slack") == []
+
+
+def test_forgetme_leaves_no_relayed_copy_of_the_conversation(inbox, team):
+    inbox.say(ANN, "hello, my address is 12 Elm Street")
+    inbox.settle()
+    customer = inbox.customer(ANN)
+    assert any("Elm Street" in row.payload for row in inbox.outbox(customer_id=customer.id))
+    inbox.say(ANN, "/forgetme confirm")
+    inbox.replies(ANN, 1)
+    assert [i.text for i in inbox.interactions(customer.id)] == [""]
+    assert inbox.outbox(customer_id=customer.id) == []  # the relay's copies are erased with the rest
