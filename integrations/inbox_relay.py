@@ -40,7 +40,7 @@ from handlers.cards import money, owner_label
 
 log = logging.getLogger("crm.inbox")
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 16  # with retry_delay: about 45 minutes of trying before a message is reported undelivered
 STALE = timedelta(minutes=2)
 POLL_SECONDS = 2.0
 PARALLEL_GROUPS = 16
