@@ -8,8 +8,8 @@ The servers are real `crm-bot run` subprocesses (Slack over HTTP with a signing 
 Telegram in webhook mode with a secret token); their Slack Web API and Telegram Bot API are
 the stand-ins from tests/fakes, served by this process. 50 staff send signed `/crm` slash
 commands (find, show, log, remind) concurrently; 500 customers write to the Telegram bot,
-each chat's updates in order, with at most 40 requests in flight as Telegram's webhook delivery
-does (setWebhook max_connections, default 40). With several instances the client spreads
+each chat's updates in order, with no more requests in flight than the bot's setWebhook
+max_connections, as Telegram's webhook delivery does. With several instances the client spreads
 requests round-robin over them, as a load balancer would.
 
 Checked afterwards, in the store: zero errors (every request answered 2xx, no apology in any
@@ -401,7 +401,7 @@ def check_store(url: str, commands: list[Request], chats: list[list[Request]]) -
 
 def run_load(*, database_url: str | None = None, commands: int = 1000, users: int = 50, chats: int = 500,
              per_chat: int = 10, instances: int = 1, crash: bool = False, customers: int = 300,
-             chat_concurrency: int = 40, seed: int = 1, workdir: Path | None = None,
+             chat_concurrency: int | None = None, seed: int = 1, workdir: Path | None = None,
              answer_timeout: float = 120) -> Result:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="crm-load-"))
     url = database_url or f"sqlite:///{workdir / 'load.db'}"
@@ -414,6 +414,8 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
     try:
         for server in servers:
             server.start()
+        # as Telegram does: no more updates in flight than the bot asked for in setWebhook
+        chat_concurrency = chat_concurrency or telegram.webhook.get("max_connections", 40)
         cmd_requests = slash_commands(commands, slack_ids, customer_ids, slack, seed)
         chat_requests = telegram_updates(chats, per_chat, seed)
         total = len(cmd_requests) + chats * per_chat

@@ -43,7 +43,7 @@ def accept(db: Database, platform: str, delivery_id: str, *, user_id: str, text:
            user_name: str | None = None, channel_id: str | None = None, reply_to: str | None = None) -> int | None:
     """Journals a command before it is acknowledged; None when this delivery is already journaled."""
     try:
-        with db.write_session() as session:
+        with db.write_session(urgent=True) as session:  # the ack waits for this row
             row = AcceptedCommand(platform=platform, delivery_id=delivery_id[:200], user_id=user_id[:64],
                                   user_name=(user_name or None) and user_name[:100],
                                   channel_id=(channel_id or None) and channel_id[:64],

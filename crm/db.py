@@ -6,6 +6,7 @@ one per unit of work, committed on success and rolled back on any error.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -18,6 +19,43 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class WriterQueue:
+    """SQLite's single writer as a first-come queue, where urgent writes go ahead.
+
+    A plain lock is not fair: under a burst some writers waited seconds while others went
+    round again. Urgent writes are the small ones an acknowledgement waits for (a slash
+    command's journal row), so a queue of Telegram updates cannot push an ack past Slack's 3 s.
+    The holder hands the lock straight to the next waiter, so nobody can cut in between.
+    """
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._held = False
+        self._urgent: deque[threading.Lock] = deque()
+        self._normal: deque[threading.Lock] = deque()
+
+    @contextmanager
+    def hold(self, urgent: bool = False) -> Iterator[None]:
+        with self._mutex:
+            if self._held:
+                turn = threading.Lock()
+                turn.acquire()
+                (self._urgent if urgent else self._normal).append(turn)
+            else:
+                self._held, turn = True, None
+        if turn is not None:
+            turn.acquire()  # released by the previous holder: the lock is ours
+        try:
+            yield
+        finally:
+            with self._mutex:
+                waiting = self._urgent or self._normal
+                if waiting:
+                    waiting.popleft().release()
+                else:
+                    self._held = False
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -54,6 +92,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
+        self._writers = WriterQueue()
 
     @property
     def dialect(self) -> str:
@@ -72,7 +111,7 @@ class Database:
             session.close()
 
     @contextmanager
-    def write_session(self) -> Iterator[Session]:
+    def write_session(self, urgent: bool = False) -> Iterator[Session]:
         """A unit of work that must commit as a whole, savepoints included (claim + work).
 
         On SQLite, pysqlite opens a transaction only at the first INSERT/UPDATE, so a
@@ -80,6 +119,7 @@ class Database:
         own: ``claim_event_in`` would commit the claim early. ``BEGIN IMMEDIATE`` first makes
         the whole session one transaction and takes the write lock up front, so a
         read-then-write unit never fails on a stale WAL snapshot. PostgreSQL needs nothing.
+        ``urgent``: a small write someone is waiting on right now (see ``WriterQueue``).
         """
         if self.dialect != "sqlite":
             with self.session() as session:
@@ -87,7 +127,7 @@ class Database:
             return
         # SQLite has one writer; threads of this process queue here instead of in SQLite's
         # busy handler, which sleeps in growing steps and made bursts 20x slower
-        with self.__dict__.setdefault("_sqlite_writer", threading.Lock()):
+        with self._writers.hold(urgent):
             with self.session() as session:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 yield session

@@ -10,7 +10,7 @@ from crm.models import ProcessedEvent
 def claim_event(db: Database, platform: str, event_id: str) -> bool:
     """True the first time an id is seen; False for every retry or redelivery."""
     try:
-        with db.session() as session:
+        with db.write_session(urgent=True) as session:  # claims sit on acknowledgement paths: keep them quick
             session.add(ProcessedEvent(platform=platform, event_id=str(event_id)[:200]))
         return True
     except IntegrityError:

@@ -49,6 +49,10 @@ log = logging.getLogger("crm.telegram")
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+# Telegram delivers at most this many updates at once (its default is 40). Each is stored
+# before it is acknowledged, and stores queue for one writer, so more parallel deliveries
+# only make each wait longer: 10 keeps the store busy and every acknowledgement quick.
+WEBHOOK_CONNECTIONS = 10
 MAX_FAILURES_PER_UPDATE = 5  # then the update is dropped (logged) instead of blocking the chat forever
 RATE_LIMIT_RETRIES = 3
 POLL_TIMEOUT = 25
@@ -126,7 +130,8 @@ class TelegramAdapter:
             url = self.settings.telegram_webhook_url.rstrip("/")
             if not url.endswith(WEBHOOK_PATH):
                 url += WEBHOOK_PATH
-            await self.application.bot.set_webhook(url=url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES)
+            await self.application.bot.set_webhook(url=url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES,
+                                                   max_connections=WEBHOOK_CONNECTIONS)
             log.info("telegram: webhook set to %s", url)
         else:
             await self.application.bot.delete_webhook()  # getUpdates is refused while a webhook is set

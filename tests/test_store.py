@@ -80,3 +80,33 @@ def test_staff_unique_slack_id(db, team):
     with pytest.raises(IntegrityError):
         with db.session() as s:
             s.add(Staff(name="Someone Else", slack_user_id="UALICE"))
+
+
+def test_sqlite_writers_queue_in_order_with_urgent_ones_first():
+    import threading
+    import time
+
+    from crm.db import WriterQueue
+
+    writers, order = WriterQueue(), []
+
+    def write(name: str, urgent: bool = False):
+        with writers.hold(urgent):
+            order.append(name)
+
+    def queued() -> int:
+        return len(writers._urgent) + len(writers._normal)
+
+    with writers.hold():
+        threads = []
+        for n, (name, urgent) in enumerate([("first", False), ("second", False), ("third", False), ("ack", True)]):
+            threads.append(threading.Thread(target=write, args=(name, urgent)))
+            threads[-1].start()
+            deadline = time.monotonic() + 5
+            while queued() < n + 1 and time.monotonic() < deadline:  # each waits in line before the next comes
+                time.sleep(0.001)
+    for t in threads:
+        t.join(5)
+    assert order == ["ack", "first", "second", "third"]
+    with writers.hold():  # free again once everyone is done
+        pass

@@ -280,7 +280,8 @@ class FakeTelegramApi(BackgroundServer):
             return BOT_USER
         if method == "setWebhook":
             self.webhook = {"url": p.get("url"), "secret_token": p.get("secret_token"),
-                            "allowed_updates": p.get("allowed_updates")}
+                            "allowed_updates": p.get("allowed_updates"),
+                            "max_connections": int(p.get("max_connections") or 40)}
             return True
         if method == "deleteWebhook":
             self.webhook = {}
