@@ -62,8 +62,6 @@ class StaffChat:
     # ------------------------------------------------------------ incoming
 
     async def on_message(self, update: Update, staff_id: int) -> None:
-        if not await asyncio.to_thread(claim_event, self.db, "telegram", f"update:{update.update_id}"):
-            return
         message = update.effective_message
         text = message.text or message.caption or ""
         if not text.strip():
@@ -71,9 +69,11 @@ class StaffChat:
                                                                    "/crm help."))
             return
         user = update.effective_user
+        # message ids are unique per chat only; "once": the engine claims the message in the same
+        # transaction as the command's work, so a redelivery after a crash neither repeats nor loses it
         incoming = IncomingMessage(platform="telegram", user_id=str(user.id), text=command_line(text),
-                                   chat_id=str(message.chat_id), message_id=str(message.message_id),
-                                   user_name=user.full_name,
+                                   chat_id=str(message.chat_id), message_id=f"{message.chat_id}:{message.message_id}",
+                                   user_name=user.full_name, extra={"once": True},
                                    language="zh" if (user.language_code or "").startswith("zh") else "en")
         reply = await asyncio.to_thread(self.engine.handle, incoming)
         await self._send(message.chat_id, staff_id, reply)

@@ -257,6 +257,19 @@ def test_staff_on_telegram_use_crm_commands(telegram_bot, team):
         assert s.exec(select(Staff).where(Staff.telegram_user_id == 5001)).one().name == "Alice Rep"
 
 
+def test_a_redelivered_staff_command_is_done_once(telegram_bot, team):
+    from crm.models import Interaction
+
+    update = telegram_bot.updates.text(5001, "/crm log globex call agreed the pilot", first_name="Alice")
+    telegram_bot.send(update)
+    assert "Logged" in telegram_bot.replies(5001, 1)[-1]
+    telegram_bot.send(update)  # Telegram did not see the 200 and delivers the same update again
+    assert "Already done" in telegram_bot.replies(5001, 2)[-1]
+    with telegram_bot.db.session() as s:
+        logged = s.exec(select(Interaction).where(Interaction.text == "agreed the pilot")).all()
+    assert len(logged) == 1 and logged[0].source_message_id == f"5001:{update['message']['message_id']}"
+
+
 def test_a_customer_cannot_rate_someone_elses_ticket(telegram_bot, team):
     telegram_bot.say(ANN, "help me")
     ann = telegram_bot.customer(ANN)
