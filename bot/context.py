@@ -22,6 +22,20 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 WEEKDAYS_ZH = "一二三四五六日"
 
 
+def format_moment(moment: datetime | None, tz, lang: str, this_year: int, with_time: bool = True) -> str:
+    """A moment as staff read it, in their zone and language: "Mon 23 Nov 15:00", "11月23日 周一 15:00"."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(tz)
+    if lang == "zh":
+        day = f"{local.month}月{local.day}日 周{WEEKDAYS_ZH[local.weekday()]}"
+    elif local.year != this_year:
+        day = f"{local:%a %-d %b %Y}"
+    else:
+        day = f"{local:%a %-d %b}"
+    return f"{day} {local:%H:%M}" if with_time else day
+
+
 @dataclass
 class Context:
     session: Session
@@ -73,14 +87,4 @@ class Context:
         return extract_when(text, now=self.local_now, prefer=prefer)
 
     def fmt(self, moment: datetime | None, with_time: bool = True) -> str:
-        if moment is None:
-            return "—"
-        local = moment.astimezone(self.tz)
-        if self.lang == "zh":
-            day = f"{local.month}月{local.day}日 周{WEEKDAYS_ZH[local.weekday()]}"
-            return f"{day} {local:%H:%M}" if with_time else day
-        if local.year != self.local_now.year:
-            day = f"{local:%a %-d %b %Y}"
-        else:
-            day = f"{local:%a %-d %b}"
-        return f"{day} {local:%H:%M}" if with_time else day
+        return format_moment(moment, self.tz, self.lang, self.local_now.year, with_time)

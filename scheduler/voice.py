@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.context import WEEKDAYS_ZH, format_moment
 from bot.settings import Settings
 from crm.models import Staff
 
-WEEKDAYS_ZH = "一二三四五六日"
 
 
 def staff_zone(staff: Staff, settings: Settings) -> ZoneInfo:
@@ -53,16 +53,7 @@ class Voice:
         return (zh if self.lang == "zh" else en).format(**values)
 
     def fmt(self, moment: datetime | None, with_time: bool = True) -> str:
-        if moment is None:
-            return "—"
-        local = moment.astimezone(self.tz)
-        if self.lang == "zh":
-            day = f"{local.month}月{local.day}日 周{WEEKDAYS_ZH[local.weekday()]}"
-        elif local.year != self.local_now.year:
-            day = f"{local:%a %-d %b %Y}"
-        else:
-            day = f"{local:%a %-d %b}"
-        return f"{day} {local:%H:%M}" if with_time else day
+        return format_moment(moment, self.tz, self.lang, self.local_now.year, with_time)
 
     def day_label(self, day) -> str:
         if self.lang == "zh":
