@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -92,5 +92,5 @@ def claim_abandoned(db: Database, platform: str, instance: str, limit: int = 100
 
 def unanswered(db: Database, platform: str) -> int:
     with db.session() as session:
-        return len(session.exec(select(AcceptedCommand.id).where(
-            AcceptedCommand.platform == platform, AcceptedCommand.answered_at.is_(None))).all())
+        return session.exec(select(func.count()).select_from(AcceptedCommand).where(
+            AcceptedCommand.platform == platform, AcceptedCommand.answered_at.is_(None))).one()
