@@ -6,8 +6,9 @@
 
 The servers are real `crm-bot run` subprocesses (Slack over HTTP with a signing secret,
 Telegram in webhook mode with a secret token); their Slack Web API and Telegram Bot API are
-the stand-ins from tests/fakes, served by this process. 50 staff send signed `/crm` slash
-commands (find, show, log, remind) concurrently; 500 customers write to the Telegram bot,
+the stand-ins from tests/fakes, served by a process of their own (bench/fakes_process.py), as
+the real ones are elsewhere. 50 staff send signed `/crm` slash commands (find, show, log,
+remind) concurrently; 500 customers write to the Telegram bot,
 each chat's updates in order, with no more requests in flight than the bot's setWebhook
 max_connections, as Telegram's webhook delivery does. With several instances the client spreads
 requests round-robin over them, as a load balancer would.
@@ -45,14 +46,16 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
 from crm.customers import create_customer  # noqa: E402
 from crm.db import Database  # noqa: E402
 from crm.models import Customer, Interaction, Staff, Task  # noqa: E402
+from bench.fakes_process import FakesProcess  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi, sign  # noqa: E402
-from tests.fakes.telegram_api import TOKEN, FakeTelegramApi  # noqa: E402
+from tests.fakes.telegram_api import TOKEN  # noqa: E402
 
 SIGNING_SECRET = "load-signing-secret"
 WEBHOOK_SECRET = "load-webhook-secret"
@@ -145,7 +148,7 @@ class Server:
                 self.proc.wait()
 
 
-def server_env(database_url: str, slack: FakeSlackApi, telegram: FakeTelegramApi) -> dict:
+def server_env(database_url: str, slack, telegram) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "DATABASE_"))}
     env.update({"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": "xoxb-load", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "SLACK_API_URL": slack.api_url, "SLACK_INBOX_CHANNEL": "C0INBOX", "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -168,6 +171,7 @@ class Request:
     attempts: int = 0
     statuses: list = field(default_factory=list)
     latencies: list = field(default_factory=list)
+    sent_at: list = field(default_factory=list)  # seconds since the burst began, per delivery
 
 
 class Balancer:
@@ -181,7 +185,7 @@ class Balancer:
         return self.servers[next(self._next) % len(self.servers)].base + path
 
 
-def slash_commands(n: int, users: list[str], customers: list[int], slack: FakeSlackApi, seed: int) -> list[Request]:
+def slash_commands(n: int, users: list[str], customers: list[int], slack, seed: int) -> list[Request]:
     rnd = random.Random(seed)
     out = []
     for i in range(n):
@@ -231,31 +235,34 @@ def telegram_updates(chats: int, per_chat: int, seed: int) -> list[list[Request]
 
 
 class Traffic:
-    def __init__(self, balancer: Balancer, http: httpx.AsyncClient):
+    def __init__(self, balancer: Balancer, http: aiohttp.ClientSession):
         self.balancer = balancer
         self.http = http
         self.sent = 0
+        self.began = time.perf_counter()
 
     async def slack(self, request: Request, retry: bool = False) -> None:
         body = urlencode(request.body)
         headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, SIGNING_SECRET)}
         if retry:
             headers |= {"X-Slack-Retry-Num": str(request.attempts), "X-Slack-Retry-Reason": "http_timeout"}
-        await self._deliver(request, self.balancer.url("/slack/events"), content=body.encode(), headers=headers)
+        await self._deliver(request, self.balancer.url("/slack/events"), data=body.encode(), headers=headers)
 
     async def telegram(self, request: Request) -> None:
         await self._deliver(request, self.balancer.url("/telegram/webhook"),
-                            content=json.dumps(request.body).encode(),
+                            data=json.dumps(request.body).encode(),
                             headers={"Content-Type": "application/json",
                                      "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
 
     async def _deliver(self, request: Request, url: str, **kw) -> None:
         request.attempts += 1
         started = time.perf_counter()
+        request.sent_at.append(started - self.began)
         try:
-            response = await self.http.post(url, **kw)
-            status = response.status_code
-        except httpx.HTTPError as exc:  # connection refused or reset: the instance is down
+            async with self.http.post(url, **kw) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # refused or reset: the instance is down
             status = type(exc).__name__
         request.latencies.append(time.perf_counter() - started)
         request.statuses.append(status)
@@ -326,6 +333,7 @@ class Result:
     slack_latencies: list[float]
     telegram_latencies: list[float]
     slow_acks: int
+    slowest: list[tuple[float, float, str]]  # (latency, seconds into the burst, stream) of every ack over 1 s
     redelivered: int
     lost: int
     duplicated: int
@@ -346,7 +354,7 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-def wait_for_answers(slack: FakeSlackApi, commands: list[Request], timeout: float) -> dict[str, list[dict]]:
+def wait_for_answers(slack, commands: list[Request], timeout: float) -> dict[str, list[dict]]:
     """The answers each command got at its response_url, once every acknowledged command has one."""
     wanted = {r.body["response_url"].rsplit("/", 1)[1]: r for r in commands if r.acked}
     deadline = time.monotonic() + timeout
@@ -408,7 +416,8 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
     if url.startswith("sqlite") and instances > 1:
         raise SystemExit("several instances need one shared PostgreSQL store: pass --database-url postgresql+psycopg://…")
     slack_ids, customer_ids = prepare_store(url, users, customers)
-    slack, telegram = FakeSlackApi().start(), FakeTelegramApi().start()
+    fakes = FakesProcess()
+    slack, telegram = fakes.slack, fakes.telegram
     env = server_env(url, slack, telegram)
     servers = [Server(env, free_port(), workdir, f"instance{n + 1}") for n in range(instances)]
     try:
@@ -423,8 +432,10 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
         async def drive():
             # idle connections are dropped before uvicorn's 5 s keep-alive ends, or a request sent on a
             # connection the server is closing fails with a ReadError that says nothing about the bot
-            limits = httpx.Limits(max_connections=400, max_keepalive_connections=400, keepalive_expiry=2.0)
-            async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+            # aiohttp, not httpx: httpx's pool spent most of this process's CPU choosing connections at
+            # this concurrency, and what it measured was then its own queue, not the server
+            connector = aiohttp.TCPConnector(limit=400, keepalive_timeout=2.0)
+            async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
                 traffic = Traffic(Balancer(servers), http)
 
                 async def crasher():
@@ -463,19 +474,20 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
             elif "went wrong" in texts or "Traceback" in texts:
                 errors.append(f"slack {request.key}: answered with an apology")
         acked_latency = lambda rs: [lat for r in rs for lat, st in zip(r.latencies, r.statuses) if st == 200]  # noqa: E731
+        slowest = sorted(((lat, at, r.stream) for r in every for lat, at, st in zip(r.latencies, r.sent_at, r.statuses)
+                          if st == 200 and lat >= 1), reverse=True)
         slack_lat = acked_latency(cmd_requests)
         telegram_lat = acked_latency([r for seq in chat_requests for r in seq])
         return Result(commands=len(cmd_requests), updates=chats * per_chat, errors=errors, slack_time=slack_time,
                       telegram_time=telegram_time, slack_latencies=slack_lat, telegram_latencies=telegram_lat,
-                      slow_acks=sum(1 for lat in slack_lat + telegram_lat if lat >= ACK_LIMIT),
+                      slow_acks=sum(1 for lat in slack_lat + telegram_lat if lat >= ACK_LIMIT), slowest=slowest,
                       redelivered=redelivered, lost=lost, duplicated=duplicated,
                       answers=sum(1 for r in cmd_requests if r.body["response_url"].rsplit("/", 1)[1] in answers),
                       instances=instances, crashed=crash, peak_rss_mb=peak_rss_mb)
     finally:
         for server in servers:
             server.stop()
-        slack.stop()
-        telegram.stop()
+        fakes.stop()
 
 
 def report(result: Result, label: str) -> None:
@@ -490,6 +502,9 @@ def report(result: Result, label: str) -> None:
     print(f"errors: {len(result.errors)}   acks >= {ACK_LIMIT:.0f} s: {result.slow_acks}   redelivered/retried: "
           f"{result.redelivered}   lost: {result.lost}   stored twice: {result.duplicated}   "
           f"answered commands: {result.answers}/{result.commands}   peak server RSS: {result.peak_rss_mb:.0f} MB")
+    every = result.slack_latencies + result.telegram_latencies
+    print(f"ack margin: over 1 s {sum(lat >= 1 for lat in every)}, over 2 s {sum(lat >= 2 for lat in every)}; slowest: "
+          + ", ".join(f"{lat * 1000:.0f} ms ({stream} at {at:.0f} s)" for lat, at, stream in result.slowest[:5]))
     for line in result.errors[:15]:
         print("  " + line)
     mode = "crash" if result.crashed else f"x{result.instances}" if result.instances > 1 else "single"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import socket
 
@@ -20,6 +21,10 @@ from crm.db import Database
 
 log = logging.getLogger("crm.app")
 WORKER_THREADS = 64
+# Work that runs after an ack (commands, relays, answers) gets a few threads of its own: with one
+# thread per waiting command, dozens of runnable threads took turns at the GIL with the event loop
+# and acks waited behind them. Queued work waits its turn here instead, off the ack path.
+BACKGROUND_THREADS = 4
 
 
 class App:
@@ -36,6 +41,13 @@ class App:
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"])]
         self.campaigns = CampaignRunner.for_app(self)  # sends confirmed campaigns; resumes them on start
         self.engine.services["campaign_runner"] = self.campaigns
+        self._background = concurrent.futures.ThreadPoolExecutor(max_workers=BACKGROUND_THREADS,
+                                                                 thread_name_prefix="crm-background")
+
+    async def in_background(self, fn, *args, **kwargs):
+        """Runs ``fn`` in a thread of the background lane (for work nobody's ack is waiting on)."""
+        return await asyncio.get_running_loop().run_in_executor(self._background,
+                                                                functools.partial(fn, *args, **kwargs))
 
     def add_adapter(self, adapter) -> None:
         self.adapters.append(adapter)

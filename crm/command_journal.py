@@ -18,7 +18,9 @@ from crm.models import AcceptedCommand
 from crm.types import utcnow
 
 KEEP_ANSWERED = timedelta(days=1)  # long past any platform's retries
-LEASE = timedelta(seconds=60)  # an answer normally takes under a second; past this the owner is presumed dead
+# the owner renews the lease of every command it still has in hand (``renew``) every third of
+# it, so a long queue of commands under load is not mistaken for a dead instance's
+LEASE = timedelta(seconds=45)
 GIVE_UP_AFTER = 5  # attempts; a command that fails this often is answered with an apology instead
 
 
@@ -63,31 +65,40 @@ def answered(db: Database, command_id: int) -> None:
                      .values(answered_at=utcnow(), text=""))
 
 
+def renew(db: Database, command_ids: list[int]) -> int:
+    """This instance is still working on these: pushes their lease forward; returns how many."""
+    renewed, now = 0, utcnow()
+    for start in range(0, len(command_ids), 500):
+        with db.write_session() as session:
+            renewed += session.exec(update(AcceptedCommand).where(
+                AcceptedCommand.id.in_(command_ids[start:start + 500]), AcceptedCommand.answered_at.is_(None))
+                .values(claimed_at=now)).rowcount
+    return renewed
+
+
 def purge_answered(db: Database) -> int:
     with db.write_session() as session:
         return session.exec(delete(AcceptedCommand).where(
             AcceptedCommand.answered_at.is_not(None), AcceptedCommand.created_at < utcnow() - KEEP_ANSWERED)).rowcount
 
 
-def claim_abandoned(db: Database, platform: str, instance: str, limit: int = 100) -> list[Accepted]:
+def claim_abandoned(db: Database, platform: str, instance: str, limit: int = 500) -> list[Accepted]:
     """Commands whose owner stopped answering (lease run out), now leased to ``instance``."""
     now = utcnow()
-    with db.session() as session:
-        stale = session.exec(select(AcceptedCommand.id).where(
+    with db.write_session() as session:
+        stale = select(AcceptedCommand.id).where(
             AcceptedCommand.platform == platform, AcceptedCommand.answered_at.is_(None),
+            AcceptedCommand.claimed_at < now - LEASE).order_by(AcceptedCommand.id).limit(limit)
+        # one conditional update takes them all: a row another instance took first no longer matches
+        session.exec(update(AcceptedCommand).where(
+            AcceptedCommand.id.in_(stale.scalar_subquery()), AcceptedCommand.answered_at.is_(None),
             AcceptedCommand.claimed_at < now - LEASE)
-            .order_by(AcceptedCommand.id).limit(limit)).all()
-    claimed = []
-    for command_id in stale:
-        with db.write_session() as session:
-            # the lease is taken with a conditional update, so two instances never both take a row
-            taken = session.exec(update(AcceptedCommand).where(
-                AcceptedCommand.id == command_id, AcceptedCommand.answered_at.is_(None),
-                AcceptedCommand.claimed_at < now - LEASE)
-                .values(claimed_by=instance[:100], claimed_at=now, attempts=AcceptedCommand.attempts + 1))
-            if taken.rowcount == 1:
-                claimed.append(Accepted.of(session.get(AcceptedCommand, command_id)))
-    return claimed
+            .values(claimed_by=instance[:100], claimed_at=now, attempts=AcceptedCommand.attempts + 1),
+            execution_options={"synchronize_session": False})
+        taken = session.exec(select(AcceptedCommand).where(
+            AcceptedCommand.claimed_by == instance[:100], AcceptedCommand.claimed_at == now,
+            AcceptedCommand.answered_at.is_(None)).order_by(AcceptedCommand.id)).all()
+        return [Accepted.of(row) for row in taken]
 
 
 def unanswered(db: Database, platform: str) -> int:

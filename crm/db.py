@@ -25,16 +25,21 @@ class WriterQueue:
     """SQLite's single writer as a first-come queue, where urgent writes go ahead.
 
     A plain lock is not fair: under a burst some writers waited seconds while others went
-    round again. Urgent writes are the small ones an acknowledgement waits for (a slash
-    command's journal row), so a queue of Telegram updates cannot push an ack past Slack's 3 s.
+    round again. Urgent writes are the ones an acknowledgement waits for (a slash command's
+    journal row, a Telegram update's transaction), so background work (running commands,
+    relaying messages) cannot push an ack past Slack's 3 s. Background work is not starved
+    either: after ``URGENT_RUN`` urgent turns in a row it gets one.
     The holder hands the lock straight to the next waiter, so nobody can cut in between.
     """
+
+    URGENT_RUN = 8
 
     def __init__(self):
         self._mutex = threading.Lock()
         self._held = False
         self._urgent: deque[threading.Lock] = deque()
         self._normal: deque[threading.Lock] = deque()
+        self._urgent_in_a_row = 0
 
     @contextmanager
     def hold(self, urgent: bool = False) -> Iterator[None]:
@@ -51,11 +56,18 @@ class WriterQueue:
             yield
         finally:
             with self._mutex:
-                waiting = self._urgent or self._normal
+                waiting = self._next_in_line()
                 if waiting:
                     waiting.popleft().release()
                 else:
                     self._held = False
+
+    def _next_in_line(self) -> deque | None:
+        if self._urgent and (not self._normal or self._urgent_in_a_row < self.URGENT_RUN):
+            self._urgent_in_a_row += 1
+            return self._urgent
+        self._urgent_in_a_row = 0
+        return self._normal or None
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -151,7 +151,7 @@ class InboxRelay:
 
     async def drain(self) -> int:
         """Delivers every due row once; returns how many were sent."""
-        due = await asyncio.to_thread(self._due)
+        due = await self.app.in_background(self._due)
         groups: OrderedDict[tuple, list[int]] = OrderedDict()
         for row_id, target, chat_id, ticket_id in due:
             key = (target, chat_id) if target == "telegram" else (target, ticket_id)
@@ -202,13 +202,13 @@ class InboxRelay:
             return row
 
     async def _deliver(self, row_id: int) -> bool:
-        row = await asyncio.to_thread(self._claim, row_id)
+        row = await self.app.in_background(self._claim, row_id)
         if row is None:
             return False
         payload = json.loads(row.payload or "{}")
         if row.target == "slack" and "team_inbox" not in self.app.engine.services:
             # without Slack there is no team thread: the row is closed, the ticket itself is complete
-            await asyncio.to_thread(self._give_up, row, "Slack is not configured", False)
+            await self.app.in_background(self._give_up, row, "Slack is not configured", False)
             return True
         try:
             if row.target == "telegram":
@@ -216,15 +216,15 @@ class InboxRelay:
             else:
                 result = await self._post_to_thread(row, payload)
         except Blocked:
-            await asyncio.to_thread(self._blocked, row)
+            await self.app.in_background(self._blocked, row)
             return True
         except Undeliverable as exc:
-            await asyncio.to_thread(self._give_up, row, str(exc))
+            await self.app.in_background(self._give_up, row, str(exc))
             return True
         except Exception as exc:  # network trouble, flood limits beyond the limiter's retries, Slack errors
             log.warning("inbox relay: row %s (%s %s) failed: %r", row.id, row.target, row.kind, exc)
-            return await asyncio.to_thread(self._retry_later, row, repr(exc))
-        await asyncio.to_thread(self._mark_sent, row.id, result)
+            return await self.app.in_background(self._retry_later, row, repr(exc))
+        await self.app.in_background(self._mark_sent, row.id, result)
         return True
 
     def _mark_sent(self, row_id: int, result) -> None:
@@ -286,7 +286,7 @@ class InboxRelay:
 
     async def _post_to_thread(self, row: InboxOutbox, payload: dict) -> str:
         team_inbox = self.app.engine.services["team_inbox"]
-        ticket, card, channel, owner_slack = await asyncio.to_thread(self._thread_target, row)
+        ticket, card, channel, owner_slack = await self.app.in_background(self._thread_target, row)
         if ticket.slack_thread_ts:
             text = payload.get("text", "")
             if row.kind == "message":
@@ -295,7 +295,7 @@ class InboxRelay:
         if channel is None and owner_slack is None:
             raise Undeliverable("no SLACK_INBOX_CHANNEL and nobody (owner or admin) with a Slack id to DM")
         opened_channel, thread_ts = await team_inbox.open_thread(channel, owner_slack, card)
-        await asyncio.to_thread(self._remember_thread, ticket.id, opened_channel, thread_ts)
+        await self.app.in_background(self._remember_thread, ticket.id, opened_channel, thread_ts)
         return thread_ts
 
     def _thread_target(self, row: InboxOutbox):
@@ -323,7 +323,7 @@ class InboxRelay:
 
     async def staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
         """A human reply in a ticket's thread. True when the thread is a ticket's (handled here)."""
-        handled = await asyncio.to_thread(self._staff_reply, channel, thread_ts, slack_user_id, text, event_id)
+        handled = await self.app.in_background(self._staff_reply, channel, thread_ts, slack_user_id, text, event_id)
         if handled:
             self.wake()
         return handled

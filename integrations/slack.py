@@ -263,9 +263,10 @@ class SlackAdapter:
                              # answer leaves as soon as ack() is called (no polling for the ack)
                              process_before_response=True, raise_error_for_unhandled_request=False)
         self.identity = SlackIdentity(app.db, self.client)
-        # trigger id → (journal row, the engine's work), from the ack to the lazy listener that answers
-        self._commands: dict[str, tuple[int | None, asyncio.Future]] = {}
+        self._in_hand: set[int] = set()  # journal rows of commands this instance is still answering
+        self._answering: set[asyncio.Task] = set()
         self._recovery: asyncio.Task | None = None
+        self._renewal: asyncio.Task | None = None
         self._register()
         self.socket_handler = None
         if self.socket_mode:
@@ -298,14 +299,16 @@ class SlackAdapter:
 
     async def start(self) -> None:
         self._recovery = asyncio.create_task(self._recover_forever(), name="slack-command-recovery")
+        self._renewal = asyncio.create_task(self._renew_forever(), name="slack-command-leases")
         if self.socket_handler is not None:
             await self.socket_handler.connect_async()
             log.info("Slack connected over Socket Mode")
 
     async def stop(self) -> None:
-        if self._recovery is not None:
-            self._recovery.cancel()
-            self._recovery = None
+        for task in (self._recovery, self._renewal):
+            if task is not None:
+                task.cancel()
+        self._recovery = self._renewal = None
         if self.socket_handler is not None:
             await self.socket_handler.close_async()
 
@@ -313,7 +316,7 @@ class SlackAdapter:
     def _register(self) -> None:
         bolt = self.bolt
         bolt.middleware(self._once)
-        bolt.command("/crm")(ack=self._ack_command, lazy=[self._on_command])
+        bolt.command("/crm")(self._ack_command)
         bolt.action(re.compile(rf"^{kit.RUN}:"))(ack=_ack, lazy=[self._on_run_button])
         bolt.action(re.compile(rf"^{kit.FORM}:"))(ack=_ack, lazy=[self._on_form_button])
         bolt.action(re.compile(rf"^{kit.MENU}:"))(ack=_ack, lazy=[self._on_menu])
@@ -362,12 +365,12 @@ class SlackAdapter:
         message = IncomingMessage(platform="slack", user_id=user_id, text=text, chat_id=channel_id,
                                   message_id=message_id, user_name=user_name, user_email=email,
                                   extra={"once": once})
-        return await asyncio.to_thread(self.app.engine.handle, message)
+        return await self.app.in_background(self.app.engine.handle, message)
 
     async def _ack_command(self, ack, body: dict) -> None:
         """The command is journaled before the ack, so an acknowledged command survives a crash of
-        this instance (the recovery pass answers it); the engine starts at once and the lazy
-        listener posts its reply. A retried delivery is already journaled and runs nothing."""
+        this instance (the recovery pass answers it); then it runs and is answered after the ack,
+        at the response_url. A retried delivery is already journaled and runs nothing."""
         trigger = str(body.get("trigger_id") or f"none.{uuid.uuid4().hex}")
         user_id, text = str(body.get("user_id") or ""), unescape(str(body.get("text") or ""))
         try:
@@ -382,24 +385,35 @@ class SlackAdapter:
         except Exception:  # the store is down: still answer (with the engine's apology) rather than time out
             log.exception("could not journal a slash command; running it unjournaled")
             command_id = None
-        handled = asyncio.ensure_future(self.run(
+        origin = Origin(user_id, body.get("channel_id"), body.get("response_url"))
+        self._answer_later(command_id, origin, lambda: self.run(
             user_id, text, channel_id=body.get("channel_id"), message_id=f"cmd:{trigger}",
             user_name=body.get("user_name"), once=True))
-        self._commands[trigger] = (command_id, handled)
         await ack()
 
-    async def _on_command(self, body: dict) -> None:
-        entry = self._commands.pop(str(body.get("trigger_id") or ""), None)
-        if entry is None:
-            return  # a repeat: the first delivery (or the recovery pass) answers
-        command_id, handled = entry
-        origin = Origin(body["user_id"], body.get("channel_id"), body.get("response_url"))
+    def _answer_later(self, command_id: int | None, origin: Origin, make_reply, *,
+                      last_try: bool = False) -> asyncio.Task:
+        """Runs ``make_reply()`` after the ack, answers with it and marks the journal row answered
+        (``last_try``: even when the answer could not be sent). Our own task rather than a Bolt
+        lazy listener: no copy of the request, and the row is known to be in hand (its lease
+        renewed) exactly as long as the task runs."""
+        if command_id is not None:
+            self._in_hand.add(command_id)
 
-        async def work():
-            await self._answer(origin, await handled)
+        async def answer():
+            try:
+                async def work():
+                    await self._answer(origin, await make_reply())
 
-        if await self._guarded(origin, work) and command_id is not None:
-            await asyncio.to_thread(journal.answered, self.app.db, command_id)
+                if (await self._guarded(origin, work) or last_try) and command_id is not None:
+                    await self.app.in_background(journal.answered, self.app.db, command_id)
+            finally:
+                self._in_hand.discard(command_id)
+
+        task = asyncio.create_task(answer())
+        self._answering.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._answering.discard)
+        return task
 
     async def _recover_forever(self) -> None:
         while True:
@@ -409,29 +423,37 @@ class SlackAdapter:
                 log.exception("Slack command recovery failed; trying again shortly")
             await asyncio.sleep(RECOVERY_SECONDS)
 
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(journal.LEASE.total_seconds() / 3)
+            try:
+                if self._in_hand:
+                    await self.app.in_background(journal.renew, self.app.db, sorted(self._in_hand))
+            except Exception:
+                log.exception("could not renew the leases of commands in hand; trying again shortly")
+
     async def recover_commands(self) -> int:
         """Answers acknowledged commands whose instance died before answering; returns how many.
         Running one again is safe: the engine's claim turns work that had committed into a no-op."""
         db = self.app.db
-        abandoned = await asyncio.to_thread(journal.claim_abandoned, db, "slack", self.app.instance)
+        abandoned = await self.app.in_background(journal.claim_abandoned, db, "slack", self.app.instance)
+        answering = []
         for command in abandoned:
-            origin = Origin(command.user_id, command.channel_id, command.reply_to)
-            delivery = command.delivery_id.removeprefix("cmd:")
-            log.warning("answering slash command %s left unanswered by a stopped instance", delivery)
-
-            async def work(command=command):
-                if command.attempts > journal.GIVE_UP_AFTER:
-                    reply = Reply.fail(f"Sorry, I could not finish `/crm {command.text[:200]}`. "
-                                       "Please check whether it was done and try again.")
-                else:
-                    reply = await self.run(command.user_id, command.text, channel_id=command.channel_id,
-                                           message_id=command.delivery_id, user_name=command.user_name, once=True)
-                await self._answer(origin, reply)
-
-            if await self._guarded(origin, work) or command.attempts > journal.GIVE_UP_AFTER:
-                await asyncio.to_thread(journal.answered, db, command.id)
-        await asyncio.to_thread(journal.purge_answered, db)
+            log.warning("answering slash command %s left unanswered by a stopped instance",
+                        command.delivery_id.removeprefix("cmd:"))
+            answering.append(self._answer_later(
+                command.id, Origin(command.user_id, command.channel_id, command.reply_to),
+                lambda command=command: self._rerun(command), last_try=command.attempts > journal.GIVE_UP_AFTER))
+        await asyncio.gather(*answering)
+        await self.app.in_background(journal.purge_answered, db)
         return len(abandoned)
+
+    async def _rerun(self, command: journal.Accepted) -> Reply:
+        if command.attempts > journal.GIVE_UP_AFTER:
+            return Reply.fail(f"Sorry, I could not finish `/crm {command.text[:200]}`. "
+                              "Please check whether it was done and try again.")
+        return await self.run(command.user_id, command.text, channel_id=command.channel_id,
+                              message_id=command.delivery_id, user_name=command.user_name, once=True)
 
     # ---- answering --------------------------------------------------------------------------
     async def _answer(self, origin: Origin, reply: Reply) -> None:

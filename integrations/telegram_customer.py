@@ -112,7 +112,7 @@ class CustomerChat:
 
     def _handle(self, said: Said) -> bool:
         """Stores the update; True when it queued something to send."""
-        with self.db.write_session() as s:
+        with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200
             if not claim_event_in(s, "telegram", f"update:{said.update_id}"):
                 return False
             if said.command is not None:
@@ -226,7 +226,7 @@ class CustomerChat:
                             occurred_at=said.date, settings=self.adapter.settings, relay=self.relay_to_team)
 
     def _callback(self, update_id: int, person: inbox.ChatPerson, data: str) -> str | None:
-        with self.db.write_session() as s:
+        with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200
             if not claim_event_in(s, "telegram", f"update:{update_id}"):
                 return None
             customer = inbox.customer_for_chat(s, person.chat_id)
@@ -250,6 +250,6 @@ class CustomerChat:
             return None
 
     def _membership(self, update_id: int, chat_id: int, blocked: bool) -> None:
-        with self.db.write_session() as s:
+        with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200
             if claim_event_in(s, "telegram", f"update:{update_id}"):
                 inbox.set_blocked(s, chat_id, blocked)

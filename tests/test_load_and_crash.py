@@ -21,7 +21,7 @@ from sqlmodel import select
 
 from bench.load import run_load
 from bot.messages import IncomingMessage
-from crm.command_journal import LEASE, accept, unanswered
+from crm.command_journal import LEASE, accept, claim_abandoned, renew, unanswered
 from crm.models import AcceptedCommand, Task
 from crm.types import utcnow
 from tests.fakes.slack_api import FakeSlackApi
@@ -152,3 +152,32 @@ def test_a_live_instances_command_is_not_taken_over(slack_bot, db):
     adapter = next(a for a in slack_bot.app.adapters if a.name == "slack")
     assert asyncio.run(adapter.recover_commands()) == 0  # its lease has not run out
     assert _tasks(db, "still being worked on") == 0
+
+
+def _age(db, by: timedelta) -> None:
+    with db.write_session() as s:
+        for row in s.exec(select(AcceptedCommand)).all():
+            row.claimed_at -= by
+            s.add(row)
+
+
+def test_a_busy_instance_keeps_its_queued_commands_by_renewing_their_leases(db):
+    # under load a command can wait in this instance's queue longer than the lease
+    queued = [accept(db, "slack", f"cmd:trig.queued.{n}", user_id="UALICE", text="find glob", instance="busy")
+              for n in range(3)]
+    _age(db, LEASE + timedelta(seconds=5))
+    assert renew(db, queued[:2]) == 2  # the two it still has in hand; the third's task died with its answer
+    taken = claim_abandoned(db, "slack", "rescuer")
+    assert [c.id for c in taken] == [queued[2]]
+    assert taken[0].attempts == 2
+    assert claim_abandoned(db, "slack", "another-rescuer") == []  # taken once, by one instance
+
+
+def test_a_dead_instances_whole_backlog_is_taken_in_one_pass(db):
+    backlog = [accept(db, "slack", f"cmd:trig.backlog.{n}", user_id="UALICE", text=f"find c{n}", instance="dead")
+               for n in range(250)]
+    _age(db, LEASE + timedelta(seconds=1))
+    taken = claim_abandoned(db, "slack", "rescuer")
+    assert [c.id for c in taken] == backlog and {c.text for c in taken} == {f"find c{n}" for n in range(250)}
+    with db.session() as s:
+        assert set(s.exec(select(AcceptedCommand.claimed_by)).all()) == {"rescuer"}

@@ -110,3 +110,31 @@ def test_sqlite_writers_queue_in_order_with_urgent_ones_first():
     assert order == ["ack", "first", "second", "third"]
     with writers.hold():  # free again once everyone is done
         pass
+
+
+def test_sqlite_background_writers_get_a_turn_between_urgent_ones():
+    import threading
+    import time
+
+    from crm.db import WriterQueue
+
+    writers, order = WriterQueue(), []
+
+    def write(name: str, urgent: bool):
+        with writers.hold(urgent):
+            order.append(name)
+
+    line = [("background", False)] + [(f"ack{n}", True) for n in range(WriterQueue.URGENT_RUN + 2)]
+    with writers.hold():
+        threads = []
+        for n, (name, urgent) in enumerate(line):
+            threads.append(threading.Thread(target=write, args=(name, urgent)))
+            threads[-1].start()
+            deadline = time.monotonic() + 5
+            while len(writers._urgent) + len(writers._normal) < n + 1 and time.monotonic() < deadline:
+                time.sleep(0.001)
+    for t in threads:
+        t.join(5)
+    # a steady stream of acks does not keep background work (answers, relays) waiting for ever
+    assert order.index("background") == WriterQueue.URGENT_RUN
+    assert sorted(order) == sorted(name for name, _ in line)
