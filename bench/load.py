@@ -338,6 +338,7 @@ class Result:
     lost: int
     duplicated: int
     answers: int
+    answers_lag: float  # seconds from the end of the burst until the last command was answered
     instances: int
     crashed: bool
     peak_rss_mb: float
@@ -457,7 +458,9 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
                 return times, traffic.sent - before
 
         (slack_time, telegram_time), redelivered = asyncio.run(drive())
+        burst_over = time.perf_counter()
         answers = wait_for_answers(slack, cmd_requests, answer_timeout)
+        answers_lag = time.perf_counter() - burst_over
         for server in servers:
             server.stop()
         peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -483,7 +486,7 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
                       slow_acks=sum(1 for lat in slack_lat + telegram_lat if lat >= ACK_LIMIT), slowest=slowest,
                       redelivered=redelivered, lost=lost, duplicated=duplicated,
                       answers=sum(1 for r in cmd_requests if r.body["response_url"].rsplit("/", 1)[1] in answers),
-                      instances=instances, crashed=crash, peak_rss_mb=peak_rss_mb)
+                      answers_lag=answers_lag, instances=instances, crashed=crash, peak_rss_mb=peak_rss_mb)
     finally:
         for server in servers:
             server.stop()
@@ -501,10 +504,12 @@ def report(result: Result, label: str) -> None:
     print(row("telegram updates", result.updates, result.telegram_time, result.telegram_latencies))
     print(f"errors: {len(result.errors)}   acks >= {ACK_LIMIT:.0f} s: {result.slow_acks}   redelivered/retried: "
           f"{result.redelivered}   lost: {result.lost}   stored twice: {result.duplicated}   "
-          f"answered commands: {result.answers}/{result.commands}   peak server RSS: {result.peak_rss_mb:.0f} MB")
+          f"answered commands: {result.answers}/{result.commands} (the last {result.answers_lag:.1f} s after the "
+          f"burst)   peak server RSS: {result.peak_rss_mb:.0f} MB")
     every = result.slack_latencies + result.telegram_latencies
-    print(f"ack margin: over 1 s {sum(lat >= 1 for lat in every)}, over 2 s {sum(lat >= 2 for lat in every)}; slowest: "
-          + ", ".join(f"{lat * 1000:.0f} ms ({stream} at {at:.0f} s)" for lat, at, stream in result.slowest[:5]))
+    slowest = ", ".join(f"{lat * 1000:.0f} ms ({stream} at {at:.0f} s)" for lat, at, stream in result.slowest[:5])
+    print(f"ack margin: over 1 s {sum(lat >= 1 for lat in every)}, over 2 s {sum(lat >= 2 for lat in every)}"
+          + (f"; slowest: {slowest}" if slowest else ""))
     for line in result.errors[:15]:
         print("  " + line)
     mode = "crash" if result.crashed else f"x{result.instances}" if result.instances > 1 else "single"

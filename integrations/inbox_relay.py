@@ -25,7 +25,7 @@ import logging
 from collections import OrderedDict
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
@@ -156,14 +156,17 @@ class InboxRelay:
         for row_id, target, chat_id, ticket_id in due:
             key = (target, chat_id) if target == "telegram" else (target, ticket_id)
             groups.setdefault(key, []).append(row_id)
-        results = await asyncio.gather(*(self._deliver_group(ids) for ids in groups.values()))
+        # the first row of every chat and thread in one transaction: under load that is most rows
+        heads = await self.app.in_background(self._claim, [ids[0] for ids in groups.values()])
+        results = await asyncio.gather(*(self._deliver_group(ids, heads.get(ids[0])) for ids in groups.values()))
         return sum(results)
 
-    async def _deliver_group(self, row_ids: list[int]) -> int:
+    async def _deliver_group(self, row_ids: list[int], head: InboxOutbox | None) -> int:
         sent = 0
         async with self._sem:
-            for row_id in row_ids:
-                if not await self._deliver(row_id):
+            for n, row_id in enumerate(row_ids):
+                row = head if n == 0 else (await self.app.in_background(self._claim, [row_id])).get(row_id)
+                if row is None or not await self._deliver(row):
                     break  # keep the chat's or thread's order: later rows wait for this one
                 sent += 1
         return sent
@@ -182,29 +185,28 @@ class InboxRelay:
                                  (col(InboxOutbox.next_attempt_at).is_(None)) | (InboxOutbox.next_attempt_at <= now))
                           .order_by(InboxOutbox.id).limit(1000)).all()
 
-    def _claim(self, row_id: int) -> InboxOutbox | None:
-        now = utcnow()
+    def _claim(self, row_ids: list[int]) -> dict[int, InboxOutbox]:
+        """Takes those of ``row_ids`` still pending with nothing unfinished before them in their chat
+        or thread, with one conditional UPDATE (rows another instance took no longer match)."""
+        if not row_ids:
+            return {}
+        now, me = utcnow(), self.app.instance
+        earlier = aliased(InboxOutbox)
+        same_group = or_(and_(InboxOutbox.target == "telegram", earlier.chat_id == InboxOutbox.chat_id),
+                         and_(InboxOutbox.target != "telegram", earlier.ticket_id == InboxOutbox.ticket_id))
+        unfinished_before = select(earlier.id).where(earlier.target == InboxOutbox.target, earlier.id < InboxOutbox.id,
+                                                     same_group, col(earlier.status).in_(("pending", "sending"))).exists()
         with self.db.write_session() as s:
-            row = s.get(InboxOutbox, row_id)
-            if row is None or row.status != "pending":
-                return None
-            earlier = aliased(InboxOutbox)
-            same_group = (earlier.chat_id == row.chat_id) if row.target == "telegram" else \
-                (earlier.ticket_id == row.ticket_id)
-            unfinished_before = select(earlier.id).where(earlier.target == row.target, earlier.id < row.id, same_group,
-                                                         col(earlier.status).in_(("pending", "sending"))).exists()
-            claimed = s.exec(update(InboxOutbox).where(InboxOutbox.id == row_id, InboxOutbox.status == "pending",
-                                                       ~unfinished_before)
-                             .values(status="sending", claimed_by=self.app.instance, claimed_at=now))
-            if claimed.rowcount != 1:
-                return None
-            row.status = "sending"
-            return row
+            s.exec(update(InboxOutbox).where(col(InboxOutbox.id).in_(row_ids), InboxOutbox.status == "pending",
+                                             ~unfinished_before)
+                   .values(status="sending", claimed_by=me, claimed_at=now),
+                   execution_options={"synchronize_session": False})
+            taken = s.exec(select(InboxOutbox).where(col(InboxOutbox.id).in_(row_ids), InboxOutbox.status == "sending",
+                                                     InboxOutbox.claimed_by == me, InboxOutbox.claimed_at == now)).all()
+            return {row.id: row for row in taken}
 
-    async def _deliver(self, row_id: int) -> bool:
-        row = await self.app.in_background(self._claim, row_id)
-        if row is None:
-            return False
+    async def _deliver(self, row: InboxOutbox) -> bool:
+        """Sends one claimed row; False when it is to be tried again later (later rows wait)."""
         payload = json.loads(row.payload or "{}")
         if row.target == "slack" and "team_inbox" not in self.app.engine.services:
             # without Slack there is no team thread: the row is closed, the ticket itself is complete

@@ -295,3 +295,29 @@ def test_forgetme_leaves_no_relayed_copy_of_the_conversation(inbox, team):
     inbox.replies(ANN, 1)
     assert [i.text for i in inbox.interactions(customer.id)] == [""]
     assert inbox.outbox(customer_id=customer.id) == []  # the relay's copies are erased with the rest
+
+
+def test_the_relay_takes_each_chats_first_unsent_row_once_across_instances(db, settings):
+    from sqlalchemy import update
+
+    from bot.app import App
+    from crm.models import InboxOutbox
+    from integrations.inbox_relay import InboxRelay
+
+    with db.write_session() as s:
+        rows = [InboxOutbox(target="telegram", kind="reply", chat_id=chat, payload='{"text": "hi"}')
+                for chat in (501, 501, 502)]
+        s.add_all(rows)
+        s.flush()
+        first_a, second_a, first_b = (r.id for r in rows)
+    one = InboxRelay(App(settings, db, instance="one"), None)
+    two = InboxRelay(App(settings, db, instance="two"), None)
+    everything = [first_a, second_a, first_b]
+
+    taken = one._claim(everything)
+    assert sorted(taken) == sorted([first_a, first_b])  # chat 501's second row waits for its first
+    assert all(row.status == "sending" and row.claimed_by == "one" for row in taken.values())
+    assert two._claim(everything) == {}  # nothing is taken twice
+    with db.write_session() as s:
+        s.exec(update(InboxOutbox).where(InboxOutbox.id == first_a).values(status="sent"))
+    assert list(two._claim(everything)) == [second_a]  # its turn, once the first is out
