@@ -407,6 +407,8 @@ class SlackAdapter:
 
                 if (await self._guarded(origin, work) or last_try) and command_id is not None:
                     await self.app.in_background(journal.answered, self.app.db, command_id)
+            except Exception:  # the answer is out; the store is not answering
+                log.exception("could not mark slash command %s answered; it may be answered again", command_id)
             finally:
                 self._in_hand.discard(command_id)
 
