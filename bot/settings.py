@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -9,6 +10,7 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 
 
 class Settings(BaseSettings):
@@ -66,6 +68,16 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.crm_timezone)
+
+    @property
+    def business_weekdays(self) -> list[str]:
+        """BUSINESS_DAYS as three-letter day names (mon … sun), in the order given."""
+        return [d.strip().lower()[:3] for d in self.business_days.split(",") if d.strip()]
+
+    def is_business_day(self, day: date) -> bool:
+        """Whether ``day`` is one of BUSINESS_DAYS; with none set, every day is."""
+        days = self.business_weekdays
+        return not days or WEEKDAYS[day.weekday()] in days
 
     @property
     def slack_enabled(self) -> bool:

@@ -410,14 +410,10 @@ def _hhmm(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def _business_days(settings) -> list[str]:
-    return [d.strip().lower()[:3] for d in settings.business_days.split(",") if d.strip()]
-
-
 def outside_business_hours(settings, moment: datetime) -> bool:
     """Whether ``moment`` falls outside BUSINESS_HOURS on BUSINESS_DAYS, in CRM_TIMEZONE."""
     local = moment.astimezone(settings.zone)
-    days = _business_days(settings)
+    days = settings.business_weekdays
     start, end = (_hhmm(p) for p in settings.business_hours.split("-"))
     day = list(DAY_NAMES)[local.weekday()]
     now = local.time()
@@ -431,7 +427,7 @@ def outside_business_hours(settings, moment: datetime) -> bool:
 
 
 def out_of_office_text(settings, lang: str) -> str:
-    days = [d for d in _business_days(settings) if d in DAY_NAMES]
+    days = [d for d in settings.business_weekdays if d in DAY_NAMES]
     index = 1 if lang == "zh" else 0
     label = ", ".join(DAY_NAMES[d][index] for d in days) if days else "—"
     return say("out_of_office", lang, days=label, hours=settings.business_hours, zone=settings.crm_timezone)

@@ -52,9 +52,12 @@ def working_day_end(settings: Settings, day: date, zone, slot: str) -> datetime:
 
 
 def due_day(staff: Staff, settings: Settings, now: datetime, slot: str) -> date | None:
-    """The staff member's local date when ``now`` is inside [slot, end of working day) there."""
+    """The staff member's local date when it is one of BUSINESS_DAYS and ``now`` is inside
+    [slot, end of working day) there: no digest or overdue notice on a day off."""
     zone = staff_zone(staff, settings)
     today = now.astimezone(zone).date()
+    if not settings.is_business_day(today):
+        return None
     if local_moment(today, slot, zone) <= now < working_day_end(settings, today, zone, slot):
         return today
     return None

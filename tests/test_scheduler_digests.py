@@ -266,6 +266,24 @@ async def test_a_digest_missed_during_downtime_goes_out_at_start_the_same_workin
     assert len(inbox.digests("Maria Manager")) == expected
 
 
+@pytest.mark.parametrize("business_days, expected", [
+    ("mon,tue,wed,thu,fri", 0),  # the default: Saturday is a day off, no digest
+    ("mon,tue,wed,thu,fri,sat", 1),  # a team that works Saturdays gets it
+])
+async def test_digests_go_out_on_business_days_only(db, settings, clock, team, business_days, expected):
+    settings.business_days = business_days
+    saturday_eight = EIGHT_LONDON + timedelta(days=5)
+    assert saturday_eight.weekday() == 5
+    clock.now = saturday_eight - timedelta(minutes=1)
+    inbox = Inbox()
+    async with running(settings, db, inbox, clock=clock) as app:
+        for minutes in (1, 60, 300):
+            await at(app, clock, saturday_eight + timedelta(minutes=minutes))
+        assert len(inbox.digests("Maria Manager")) == expected
+        await at(app, clock, saturday_eight + timedelta(days=2))  # Monday 08:00
+        assert len(inbox.digests("Maria Manager")) == expected + 1
+
+
 # ---- /crm digest ------------------------------------------------------------------------
 
 
