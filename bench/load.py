@@ -432,7 +432,7 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
 
         async def drive():
             # idle connections are dropped before uvicorn's 5 s keep-alive ends, or a request sent on a
-            # connection the server is closing fails with a ReadError that says nothing about the bot
+            # connection the server is closing fails with a disconnect that says nothing about the bot.
             # aiohttp, not httpx: httpx's pool spent most of this process's CPU choosing connections at
             # this concurrency, and what it measured was then its own queue, not the server
             connector = aiohttp.TCPConnector(limit=400, keepalive_timeout=2.0)
