@@ -20,6 +20,7 @@ from typing import Callable
 from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
+from bot.settings import WEEKDAYS
 from crm import audit
 from crm.customers import create_customer, phone_key
 from crm.inbox_texts import DAY_NAMES, language_from_code, say
@@ -415,14 +416,14 @@ def outside_business_hours(settings, moment: datetime) -> bool:
     local = moment.astimezone(settings.zone)
     days = settings.business_weekdays
     start, end = (_hhmm(p) for p in settings.business_hours.split("-"))
-    day = list(DAY_NAMES)[local.weekday()]
+    day = WEEKDAYS[local.weekday()]
     now = local.time()
     if start <= end:
         return not (day in days and start <= now < end)
     # hours that cross midnight (22:00-06:00) belong to the day they started on
     if now >= start:
         return day not in days
-    yesterday = list(DAY_NAMES)[(local - timedelta(days=1)).weekday()]
+    yesterday = WEEKDAYS[(local - timedelta(days=1)).weekday()]
     return not (now < end and yesterday in days)
 
 
