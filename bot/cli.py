@@ -161,7 +161,8 @@ def cmd_staff_add(args) -> int:
         manager = resolve_staff(s, args.manager) if args.manager else None
         staff = Staff(name=args.name.strip(), role=args.role, email=args.email, slack_user_id=args.slack_id,
                       telegram_user_id=int(args.telegram_id) if args.telegram_id else None, timezone=args.timezone,
-                      manager_id=manager.id if manager else None, language=args.language)
+                      manager_id=manager.id if manager else None,
+                      language=args.language or settings.crm_language)
         s.add(staff)
         try:
             s.flush()
@@ -268,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--email")
     add.add_argument("--timezone", default="UTC")
     add.add_argument("--manager")
-    add.add_argument("--language", default="en", choices=["en", "zh"])
+    add.add_argument("--language", default=None, choices=["en", "zh"],
+                     help="replies in this language (default: CRM_LANGUAGE, the business's)")
     add.set_defaults(func=cmd_staff_add)
 
     seed = sub.add_parser("seed", help="realistic synthetic data")

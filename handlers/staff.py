@@ -107,7 +107,7 @@ def _add(ctx) -> Reply:
     if "role" not in options:
         raise ctx.fail("Say which role: role=rep, role=manager or role=admin.")
     values = _values(ctx, options)
-    person = Staff(name=name, timezone=ctx.settings.crm_timezone)
+    person = Staff(name=name, timezone=ctx.settings.crm_timezone, language=ctx.settings.crm_language)
     _save(ctx, person, values)
     ctx.audit("staff.create", name=person.name, role=person.role)
     how = (ctx.t("They can use `/crm` in Slack now.", "他们现在可以在 Slack 中使用 `/crm`。") if person.slack_user_id or person.email
