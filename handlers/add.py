@@ -37,6 +37,6 @@ def add(ctx) -> Reply:
                                phone=options.get("phone"), tier=tier, stage=stage, owner=owner,
                                tags=options.get("tags", ""), language=language)
     ctx.audit("customer.create", customer, name=customer.name)
-    card = customer_card(ctx.session, customer, ctx.fmt)
-    card.text = ctx.t("Added {label}.", "已添加 {label}。", label=customer_label(ctx.session, customer))
+    card = customer_card(ctx.session, customer, ctx.fmt, lang=ctx.lang)
+    card.text = ctx.t("Added {label}.", "已添加 {label}。", label=customer_label(ctx.session, customer, ctx.lang))
     return card

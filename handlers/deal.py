@@ -155,7 +155,7 @@ def deal(ctx) -> Reply:
         verb = ctx.t("Updated", "已更新")
     reply = Reply(text=ctx.t("{verb} deal #{id}: {money} · {stage} — {who}", "{verb}商机 #{id}：{money} · {stage} —— {who}",
                              verb=verb, id=row.id, money=ctx.money(row.amount, row.currency),
-                             stage=stage_label(row.stage, ctx.lang), who=customer_label(ctx.session, customer)),
+                             stage=stage_label(row.stage, ctx.lang), who=customer_label(ctx.session, customer, ctx.lang)),
                   fields=[(ctx.t("Title", "标题"), row.title or "—"),
                           (ctx.t("Expected close", "预计成交"), ctx.fmt_date(row.expected_close))])
     if row.stage in OPEN_DEAL_STAGES:

@@ -40,9 +40,11 @@ def graph(ctx) -> Reply:
                               staff=staff, title=f"{customer.name} (#{customer.id}) — relationships", now=ctx.now)
     ctx.audit("customer.graph", customer)
     others = len(customer_names) - 1
-    return Reply(text=ctx.t("Relationships of {name}: {n} related customer(s), {c} compan(ies), {s} colleague(s).",
-                            "{name} 的关系：{n} 位相关客户，{c} 家公司，{s} 位同事。", name=customer.name, n=max(0, others),
-                            c=len(company_names), s=len(staff)),
+    return Reply(text=ctx.t("Relationships of {name}: {n}, {c}, {s}.",
+                            "{name} 的关系：{n}，{c}，{s}。", name=customer.name,
+                            n=ctx.plural(max(0, others), "{n} related customer", "{n} related customers", "{n} 位相关客户"),
+                            c=ctx.plural(len(company_names), "{n} company", "{n} companies", "{n} 家公司"),
+                            s=ctx.plural(len(staff), "{n} colleague", "{n} colleagues", "{n} 位同事")),
                  image_path=str(path),
                  buttons=[Button(ctx.t("Warm intro", "引荐路径"), f"intro #{customer.id}"),
                           Button(ctx.t("Similar", "相似客户"), f"similar #{customer.id}")])

@@ -14,6 +14,7 @@ from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff
 from bot.messages import IncomingMessage
 from bot.replies import Button, Item, Reply
+from crm.i18n import days_ago
 from crm.models import Customer
 from handlers.cards import customer_label
 
@@ -65,4 +66,4 @@ def _since(moment, now, lang: str) -> str:
     if moment is None:
         return "never contacted" if lang == "en" else "从未联系"
     days = (now - moment).days
-    return f"last contact {days} days ago" if lang == "en" else f"{days} 天前联系"
+    return f"last contact {days_ago(lang, days)}" if lang == "en" else f"{days_ago(lang, days)}联系"

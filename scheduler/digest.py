@@ -16,6 +16,7 @@ from handlers.cards import money
 from scheduler import insight_feed
 from scheduler.charts import render_digest_chart
 from scheduler.digest_data import STALLED_AFTER_DAYS, DigestData, gather
+from crm.i18n import days_overdue
 from scheduler.voice import Voice
 
 log = logging.getLogger("crm.scheduler.digest")
@@ -114,9 +115,9 @@ def _follow_ups(data: DigestData, voice: Voice) -> Section | None:
         days = max(0, (voice.now - t.due_at).days)
         who = f" — {t.customer}" if t.customer else ""
         owner = "" if data.kind == "personal" else f"{t.owner} · "
-        items.append(Item(voice.t("⚠️ {owner}#{id} {title}{who} · due {at} ({d}d overdue)",
-                                  "⚠️ {owner}#{id} {title}{who} · {at} 到期（逾期 {d} 天）", owner=owner, id=t.task_id,
-                                  title=t.title, who=who, at=voice.fmt(t.due_at), d=days),
+        items.append(Item(voice.t("⚠️ {owner}#{id} {title}{who} · due {at} ({d})",
+                                  "⚠️ {owner}#{id} {title}{who} · {at} 到期（{d}）", owner=owner, id=t.task_id,
+                                  title=t.title, who=who, at=voice.fmt(t.due_at), d=days_overdue(voice.lang, days)),
                           _task_buttons(t.task_id, voice)))
     for t in data.due_today:
         who = f" — {t.customer}" if t.customer else ""

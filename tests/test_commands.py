@@ -264,7 +264,7 @@ def test_tasks_done_snooze_flow(engine, db, team, clock):
     say(engine, "UALICE", "/crm remind globex tomorrow 3pm send the proposal")
     say(engine, "UALICE", "/crm remind #%d in 2 hours call back" % team.li)
     listing = say(engine, "UALICE", "/crm tasks")
-    assert "2 open follow-up(s)" in listing.text
+    assert "2 open follow-ups" in listing.text
     assert "call back" in listing.items[0].text  # soonest first
     with db.session() as s:
         first, second = sorted(s.exec(select(Task)).all(), key=lambda t: t.due_at)

@@ -109,7 +109,7 @@ def test_team_digest_numbers_match_a_known_day(db, settings, team, tmp_path):
     follow_ups = _section(reply, "Follow-ups: 3 overdue")
     assert follow_ups.text == "Alice Rep 2, Bob Rep 1"
     assert [i.text.split(" · ")[1].split()[0] for i in follow_ups.items] == ["#1", "#2", "#3"]
-    assert "2d overdue" in follow_ups.items[0].text
+    assert "2 days overdue" in follow_ups.items[0].text
     assert "send the contract — Globex Corporation" in follow_ups.items[0].text
     assert [b.command for b in follow_ups.items[0].buttons] == ["done #1", "snooze #1"]
 
