@@ -22,8 +22,17 @@ def phone_key(phone: str | None) -> str | None:
 def resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Customer:
     """A customer named by `#id`, a quoted full name, or one word of name, company or email.
 
-    Never guesses: several plausible matches raise ``Ambiguous`` with the candidates.
+    Never guesses: several plausible matches raise ``Ambiguous`` with the candidates (and the
+    reference as typed, so the question can offer to rerun the command on each).
     """
+    try:
+        return _resolve_customer(session, ref, quoted=quoted)
+    except Ambiguous as err:
+        err.ref = ref.strip()
+        raise
+
+
+def _resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Customer:
     ref = ref.strip()
     if not ref:
         raise UserError("Name a customer: a quoted name, one word of their name or company, or #id.")

@@ -81,6 +81,10 @@ class ConsoleChat:
     def show(self, reply: Reply) -> None:
         self.buttons = []
         self.console.print(render(reply, self.buttons))
+        if self.buttons:
+            last = len(self.buttons)
+            self.console.print(Text("Type 1 to press [1]" if last == 1 else f"Type 1–{last} to press a button",
+                                    style="dim"))
 
     def run_line(self, line: str) -> Reply | None:
         line = line.strip()
