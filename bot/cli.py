@@ -207,7 +207,10 @@ def cmd_import(args) -> int:
                                                                                          total=total))
     for line, problem in report.errors:
         print(f"line {line}: {problem} (skipped)", file=sys.stderr)
-    print(f"Imported {report.imported:,} customers; skipped {report.skipped:,} bad rows.")
+    duplicates = len(report.duplicates)
+    dup_note = (f" ({duplicates:,} likely duplicate{'' if duplicates == 1 else 's'} of existing customers, "
+                "by line above)") if duplicates else ""
+    print(f"Imported {report.imported:,} customers; skipped {report.skipped:,} bad rows{dup_note}.")
     return 0 if report.imported or not report.errors else 1
 
 

@@ -136,6 +136,48 @@ def create_customer(session: Session, name: str, *, company: str | None = None, 
     return customer
 
 
+DUPLICATE_NAME_SCORE = 90  # rapidfuzz token_sort_ratio: "Globex Corp." vs "globex corp", "Wang Wei" vs "Wei Wang"
+
+
+def find_duplicate(session: Session, name: str, *, company: str | None = None, email: str | None = None,
+                   phone: str | None = None) -> tuple[Customer, str] | None:
+    """A live customer the new one is likely to be, and why: the same email, the same phone, or a
+    near-identical name at the same company (or, with no company on either, the same name)."""
+    from rapidfuzz import fuzz
+
+    live = col(Customer.forgotten_at).is_(None)
+    if email:
+        found = session.exec(select(Customer).where(func.lower(Customer.email) == email.strip().lower(), live)
+                             .order_by(Customer.id)).first()
+        if found:
+            return found, "email"
+    key = phone_key(phone)
+    if key:
+        found = session.exec(select(Customer).where(Customer.phone_key == key, live).order_by(Customer.id)).first()
+        if found:
+            return found, "phone"
+    name = " ".join((name or "").split())
+    if not name:
+        return None
+    company_row = session.exec(select(Company).where(func.lower(Company.name) == company.strip().lower())).first() \
+        if company and company.strip() else None
+    if company_row is not None:
+        peers = session.exec(select(Customer).where(Customer.company_id == company_row.id, live)
+                             .order_by(Customer.id).limit(500)).all()
+        target = name.casefold()
+        for peer in peers:
+            if fuzz.token_sort_ratio(target, peer.name.casefold()) >= DUPLICATE_NAME_SCORE:
+                return peer, "name"
+        return None
+    if not company:
+        found = session.exec(select(Customer).where(Customer.name_key == name.casefold(),
+                                                    col(Customer.company_id).is_(None), live)
+                             .order_by(Customer.id)).first()
+        if found:
+            return found, "name"
+    return None
+
+
 def touch(customer: Customer) -> None:
     customer.updated_at = utcnow()
 
