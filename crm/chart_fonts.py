@@ -17,6 +17,26 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanY
              "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
 
 
+def save_png(fig, path: Path) -> Path:
+    """Write ``fig`` to ``path`` atomically (readers never see half a file), readable like any file
+    the process writes (mkstemp's private 0600 would hide it from the web server or a colleague)."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=".chart-", suffix=".png", dir=path.parent)
+    os.close(handle)
+    try:
+        fig.savefig(tmp, format="png")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def chart_dir() -> Path:
     """CRM_CHART_DIR, created on first use."""
     path = Path(os.environ.get("CRM_CHART_DIR", "charts"))

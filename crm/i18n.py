@@ -49,9 +49,9 @@ def days_ago(lang: str, days: int) -> str:
 
 
 def days_overdue(lang: str, days: int) -> str:
-    """"due today" rather than "(0d overdue)"."""
+    """"1 day overdue", "less than a day overdue" rather than "(0d overdue)"."""
     if days <= 0:
-        return "今天到期" if lang == "zh" else "due today"
+        return "逾期不到一天" if lang == "zh" else "less than a day overdue"
     return count(lang, days, "{n} day overdue", "{n} days overdue", "逾期 {n} 天")
 
 

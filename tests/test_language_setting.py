@@ -64,7 +64,7 @@ def test_plural_helpers_use_cldr():
     from crm.i18n import days_ago, days_overdue, format_money, money_totals
 
     assert days_ago("en", 1) == "yesterday" and days_ago("en", 3) == "3 days ago" and days_ago("zh", 3) == "3 天前"
-    assert days_overdue("en", 0) == "due today" and days_overdue("en", 1) == "1 day overdue"
+    assert days_overdue("en", 0) == "less than a day overdue" and days_overdue("en", 1) == "1 day overdue"
     assert format_money(50000, "CNY", "en") == "CN¥50,000" and format_money(50000, "CNY", "zh") == "¥50,000"
     assert money_totals([(100, "USD"), (700, "CNY")], "en") == "$100 + CN¥700"
     assert money_totals([(100, "USD"), (700, "CNY")], "en", rates={"CNY": 0.14}).startswith("$198")
