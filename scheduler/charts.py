@@ -10,8 +10,9 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from crm.chart_fonts import chart_dir, drawable, font_families, save_png
+from crm.chart_fonts import chart_dir, drawable, font_families, save_png, use_chart_fonts
 from crm.models import OPEN_DEAL_STAGES
 from scheduler.digest_data import DigestData
 
@@ -23,6 +24,7 @@ def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
     # named after the day it is sent (the recipient's today), not the last day it covers
     path = path or chart_dir() / f"digest-{data.kind}-{data.recipient.id}-{data.day + timedelta(days=1):%Y%m%d}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
+    use_chart_fonts()
     families = font_families()
 
     fig = Figure(figsize=(11, 4.2), dpi=100)
@@ -43,6 +45,7 @@ def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
     activity_ax.set_xticks(list(x), [f"{d:%d %b}" for d in data.chart_days], rotation=60, fontsize=7)
     activity_ax.set_title("Interactions per day (last 14 days)", fontsize=10, family=families)
     activity_ax.set_ylabel("interactions")
+    activity_ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole interactions, no 0.5 steps
     activity_ax.grid(alpha=0.3)
     if shown:
         legend = activity_ax.legend(fontsize=7, loc="upper left", ncols=2)
