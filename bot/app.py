@@ -73,7 +73,8 @@ class App:
 
     async def healthz(self, request: Request) -> JSONResponse:
         ok = await asyncio.to_thread(self.db.ping)
-        return JSONResponse({"ok": ok, "instance": self.instance}, status_code=200 if ok else 503)
+        # no instance name: it carries the host name, which is nobody's business outside
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app=None):
@@ -103,11 +104,18 @@ class App:
             with contextlib.suppress(Exception):
                 await adapter.stop()
 
-    def asgi(self) -> Starlette:
-        return Starlette(routes=self.routes, lifespan=self.lifespan)
+    def asgi(self):
+        """The routes behind the edge (bot/edge.py: body caps, deadlines, signatures, no 5xx)."""
+        from bot.edge_routes import edge_for
+
+        return edge_for(self, Starlette(routes=self.routes, lifespan=self.lifespan))
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on")
+        from bot.edge_routes import uvicorn_options
+
+        # log_config=None: uvicorn's loggers propagate to ours, through the redaction filter
+        config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on",
+                                log_config=None, **uvicorn_options())
         await uvicorn.Server(config).serve()
