@@ -106,16 +106,17 @@ class App:
 
     def asgi(self):
         """The routes behind the edge (bot/edge.py: body caps, deadlines, signatures, no 5xx)."""
+        from bot.edge import answer_400
         from bot.edge_routes import edge_for
 
-        return edge_for(self, Starlette(routes=self.routes, lifespan=self.lifespan))
+        # Starlette's outermost middleware turns an exception into a 500 before the edge sees it:
+        # the edge's handler answers 400 instead (and the edge logs it without a traceback)
+        inner = Starlette(routes=self.routes, lifespan=self.lifespan, exception_handlers={Exception: answer_400})
+        return edge_for(self, inner)
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn
 
-        from bot.edge_routes import uvicorn_options
+        from bot.edge_routes import uvicorn_config
 
-        # log_config=None: uvicorn's loggers propagate to ours, through the redaction filter
-        config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on",
-                                log_config=None, **uvicorn_options())
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(uvicorn_config(self.asgi(), host, port)).serve()

@@ -214,6 +214,14 @@ class Edge:
             raise
 
 
+async def answer_400(request, exc):
+    """Starlette's handler for any exception a route raised (its ServerErrorMiddleware would send a
+    500): a 400 with no detail; the exception is re-raised to ``Edge``, which logs it."""
+    from starlette.responses import PlainTextResponse
+
+    return PlainTextResponse("bad request", status_code=400, headers={"connection": "close"})
+
+
 # ---- what Slack and Telegram requests must carry -------------------------------------------------
 
 def slack_headers_check(now: Callable[[], float] = time.time) -> Check:

@@ -45,3 +45,17 @@ def uvicorn_options() -> dict:
     else:  # pragma: no cover - httptools is a dependency; h11 still gets the ASGI edge
         logging.getLogger("crm.edge").warning("httptools missing: no header deadline or connection cap")
     return options
+
+
+def uvicorn_config(asgi, host: str, port: int):
+    """`crm-bot run`'s server: the edge protocol, and uvicorn's loggers left unconfigured
+    (``log_config=None``) so their records propagate to ours, through the redaction filter."""
+    import uvicorn
+
+    config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", lifespan="on", log_config=None,
+                            **uvicorn_options())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        own = logging.getLogger(name)  # handlers of an earlier dictConfig would write unfiltered
+        own.handlers.clear()
+        own.propagate = True
+    return config

@@ -52,7 +52,13 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# plain_text shows no markup, but a client or a later edit that treats it as mrkdwn must not find any:
+# "<" that would open a mention, a broadcast or a link is shown as "‹"
+_PLAIN_MARKUP = re.compile(r"<(?=[!@#]|[A-Za-z][\w+.-]*:|[^<>]*\|)")
+
+
 def plain(text: str, limit: int = SECTION_TEXT) -> dict:
+    text = _BROADCAST.sub("@\u2060", _PLAIN_MARKUP.sub("\u2039", text or ""))
     return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
 
 
