@@ -344,8 +344,9 @@ class InboxRelay:
             if staff is None:
                 # neither a reply nor an internal note: only active staff write on a customer's record
                 what = "Not stored" if body.startswith("//") else "Not sent to the customer"
-                inbox.to_thread(s, ticket, "note", f"⚠️ {what}: Slack user {slack_user_id[:20]} is not active CRM "
-                                                   "staff. An admin can add them with `crm-bot staff add`.")
+                inbox.to_thread(s, ticket, "note", f"⚠️ {what}: Slack user {slack_user_id[:20]} is not CRM staff "
+                                                   "(or no longer active). An admin can add them with "
+                                                   "`crm-bot staff add`.")
                 return True
             if body.startswith("//"):
                 inbox.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
