@@ -403,7 +403,7 @@ def forget(session: Session, customer: Customer, now: datetime) -> None:
                                                       InboxOutbox.status == "pending")).all():
         row.status, row.last_error = "failed", "customer erased their data"
         session.add(row)
-    forget_customer(session, customer, actor=None, platform="telegram", actor_label=CUSTOMER_ACTOR)
+    forget_customer(session, customer, actor=None, platform="telegram", actor_label=CUSTOMER_ACTOR, now=now)
 
 
 # ---------------------------------------------------------------- business hours
