@@ -43,7 +43,6 @@ from bot.delivery import DeliveryError
 from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
-from bot.registry import lookup
 from bot.replies import Button, Reply
 from crm import command_journal as journal
 from crm.events import claim_event
@@ -708,8 +707,7 @@ class SlackAdapter:
 
     async def publish_home(self, user_id: str, notice: str | None = None) -> None:
         staff, email = await self.identity.resolve(user_id)
-        next_is_real = _has_real_command("next")
-        parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None, next_is_real)
+        parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None)
         await self.client.views_publish(user_id=user_id, view=kit.home_view(parts, notice))
 
     # ---- thread replies to customer conversations ------------------------------------------
@@ -817,11 +815,6 @@ def _message_time(ts: str | None, zone: ZoneInfo) -> str:
     """The message's own time, written so the engine takes it as the interaction's date."""
     moment = datetime.fromtimestamp(float(ts), timezone.utc) if ts else datetime.now(timezone.utc)
     return kit.local_stamp(moment.astimezone(zone))
-
-
-def _has_real_command(name: str) -> bool:
-    spec = lookup(name)
-    return spec is not None and spec.handler.__module__ != "handlers.later"
 
 
 def _with_note(reply: Reply, note: str) -> Reply:
