@@ -8,6 +8,10 @@ Public API
     ``"下周五下午2点"`` or ``"jan 15"``.  The result is an aware datetime in
     ``now``'s time zone, or ``None`` when the text holds no date or time.
 
+``impossible_date(text) -> (year | None, month, day) | None``
+    A calendar date the text names that does not exist ("31 February"),
+    so callers can say why no date was found.
+
 ``extract_when(text, *, now, prefer="future") -> tuple[datetime | None, str]``
     Find a date/time phrase inside free text (``"tomorrow 3pm send the
     proposal"``) and return it together with the text that remains once the
@@ -60,6 +64,9 @@ Semantics chosen for ambiguous cases
   "weekend"/"周末" -> Saturday.  Without "this/next/last", such a point that
   already lies behind today is moved to the next period with prefer future
   (and one ahead of today moved to the previous period with prefer past).
+  Such a point that falls on today moves the same way once its moment has
+  passed ("end of month" on the 30th of November at 10:00 is 31 December
+  09:00, never "already past"); with "this" it is taken as said.
 * A day and month without a year ("jan 15", "1月15日", "12/01") -> this
   year's date, or next year's if it is already past (prefer future) / last
   year's if still ahead (prefer past).  Today counts as neither.  A lone day
@@ -88,6 +95,6 @@ from __future__ import annotations
 # The package, by job: numerals (normalising text, reading numbers), atoms (what a phrase is made
 # of), english and chinese (the rules), scan (the pattern table, finding and grouping atoms),
 # resolve (a group and ``now`` to a datetime), parse (the entry points and the dateparser fallback).
-from bot.dates.parse import _parse, extract_when, parse_when
+from bot.dates.parse import _parse, extract_when, impossible_date, parse_when
 
-__all__ = ["parse_when", "extract_when"]
+__all__ = ["parse_when", "extract_when", "impossible_date"]

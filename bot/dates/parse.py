@@ -10,7 +10,7 @@ from typing import Optional
 
 from bot.dates.numerals import _normalize
 from bot.dates.scan import _DATEISH_RE, _FILLER_RE, _Group, _PREP_TAIL_RE, _groups, _scan
-from bot.dates.resolve import _evaluate, _localize
+from bot.dates.resolve import _evaluate, _localize, _safe_date
 
 _PREFERS = ("future", "past")
 _MAX_TEXT = 20_000          # characters scanned by the rule layer
@@ -199,3 +199,22 @@ def extract_when(text: str, *, now: datetime, prefer: str = "future") -> tuple[O
     else:
         rem = left + right
     return chosen_dt, _tidy(rem)
+
+
+def impossible_date(text: str) -> Optional[tuple[Optional[int], int, int]]:
+    """``(year or None, month, day)`` of a calendar date in ``text`` that no year has ("31 February",
+    "April 31st", "2月30日"), or that the year given lacks ("29 feb 2027"); None when there is none.
+
+    ``parse_when`` and ``extract_when`` find no date in such text; a caller uses this to say why
+    ("February has no 31st") instead of "no date found".
+    """
+    if not isinstance(text, str) or not text.strip():
+        return None
+    s = _normalize(text[:_MAX_TEXT])
+    for g in _accepted(s, _candidates(s)):
+        if g.date is not None and g.date[0] == "md":
+            year, month, day = g.date[1], g.date[2], g.date[3]
+            # 2024 is a leap year: a day it lacks is in no year
+            if _safe_date(year if year is not None else 2024, month, day) is None:
+                return year, month, day
+    return None

@@ -224,6 +224,19 @@ def _resolve_date(spec, today: date, prefer: str, tsec: int, has_time: bool,
     return None
 
 
+def _edge_step(spec, d: date, today: date, cand: datetime, now_naive: datetime, prefer: str) -> int:
+    """An unqualified period edge that falls on today ("end of month" on its last day, "end of week"
+    on Friday) moves to the next period once its moment has passed with prefer future, and to the
+    previous one while it is still ahead with prefer past; with "this" it is taken as said."""
+    if spec[0] not in ("end", "start", "mid", "late") or spec[2] is not None or d != today:
+        return 0
+    if prefer == "future" and cand < now_naive:
+        return 1
+    if prefer == "past" and cand > now_naive:
+        return -1
+    return 0
+
+
 def _time_of_day(g: _Group) -> Optional[int]:
     if g.time is not None:
         t = g.time
@@ -276,6 +289,9 @@ def _evaluate(g: _Group, now: datetime, prefer: str) -> Optional[datetime]:
             if d is None:
                 return None
             cand = datetime.combine(d, time()) + timedelta(seconds=tsec)
+            step = _edge_step(g.date, d, today, cand, now_naive, prefer)
+            if step:
+                cand = datetime.combine(_edge(g.date[0], g.date[1], today, step), time()) + timedelta(seconds=tsec)
         return _localize(cand, tz)
     except (OverflowError, ValueError):
         return None
