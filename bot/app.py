@@ -124,7 +124,12 @@ class App:
         # Starlette's outermost middleware turns an exception into a 500 before the edge sees it:
         # the edge's handler answers 400 instead (and the edge logs it without a traceback)
         inner = Starlette(routes=self.routes, lifespan=self.lifespan, exception_handlers={Exception: answer_400})
-        return edge_for(self, inner)
+        secret_headers = {}
+        if self.settings.telegram_enabled and self.settings.telegram_webhook_url:
+            from integrations.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
+
+            secret_headers[WEBHOOK_PATH] = (SECRET_HEADER, webhook_secret(self.settings))
+        return edge_for(self.settings, inner, secret_headers)
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn

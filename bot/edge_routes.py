@@ -12,23 +12,20 @@ SMALL_BODY = 1024  # GET routes (/healthz, /metrics) take no body
 OTHER_BODY = 64 * 1024
 
 
-def route_limits(app) -> dict[str, edge.RouteLimits]:
-    settings = app.settings
+def route_limits(settings, secret_headers: dict[str, tuple[str, str]] | None = None) -> dict[str, edge.RouteLimits]:
+    """``secret_headers``: path → (header, secret) of webhook routes (Telegram's), from the composition."""
     limits = {"/healthz": edge.RouteLimits(SMALL_BODY), "/metrics": edge.RouteLimits(SMALL_BODY)}
     if settings.slack_enabled and not settings.slack_app_token:
         limits["/slack/events"] = edge.RouteLimits(
             SLACK_MAX_BODY, before_body=edge.slack_headers_check(),
             after_body=edge.slack_signature_check(settings.slack_signing_secret or ""))
-    if settings.telegram_enabled and settings.telegram_webhook_url:
-        from integrations.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
-
-        limits[WEBHOOK_PATH] = edge.RouteLimits(
-            TELEGRAM_MAX_BODY, before_body=edge.secret_header_check(SECRET_HEADER, webhook_secret(settings)))
+    for path, (header, secret) in (secret_headers or {}).items():
+        limits[path] = edge.RouteLimits(TELEGRAM_MAX_BODY, before_body=edge.secret_header_check(header, secret))
     return limits
 
 
-def edge_for(app, inner) -> edge.Edge:
-    return edge.Edge(inner, routes=route_limits(app), default=edge.RouteLimits(OTHER_BODY))
+def edge_for(settings, inner, secret_headers: dict[str, tuple[str, str]] | None = None) -> edge.Edge:
+    return edge.Edge(inner, routes=route_limits(settings, secret_headers), default=edge.RouteLimits(OTHER_BODY))
 
 
 def uvicorn_options() -> dict:

@@ -126,7 +126,7 @@ def drop_insight_cache(session: Session) -> None:
     from crm.insights import store
 
     session.exec(delete(InsightBlob).where(~InsightBlob.key.startswith("lock:", autoescape=True)))
-    store.forget_cache()
+    store.drop_memory_copies()
 
 
 def chat_key(platform: str, chat_id: int | str) -> str:
