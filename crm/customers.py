@@ -6,7 +6,7 @@ import re
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.errors import Ambiguous, NotFound, UserError
+from crm.errors import Ambiguous, NotFound, UserError
 from crm.models import Company, Customer, Staff
 from crm.search import refresh_search_text, search_customers
 from crm.types import utcnow
@@ -98,7 +98,10 @@ def resolve_staff(session: Session, ref: str) -> Staff:
         found = session.exec(stmt.where(cond)).first()
         if found:
             return found
-    first_names = session.exec(stmt.where(func.lower(Staff.name).like(ref.lower() + " %"))).all()
+    # a first name: "@max" is "Max Manager". The reference is a literal, never a pattern (an escaped
+    # LIKE would still depend on the dialect's ESCAPE handling, so the prefix is compared in Python)
+    prefix = ref.lower() + " "
+    first_names = [s for s in session.exec(stmt).all() if (s.name or "").lower().startswith(prefix)]
     if len(first_names) == 1:
         return first_names[0]
     raise NotFound(f"No colleague called “{ref}”. An admin can add them with `crm-bot staff add`.")
@@ -142,7 +145,7 @@ DUPLICATE_NAME_SCORE = 90  # rapidfuzz token_sort_ratio: "Globex Corp." vs "glob
 def find_duplicate(session: Session, name: str, *, company: str | None = None, email: str | None = None,
                    phone: str | None = None) -> tuple[Customer, str] | None:
     """A live customer the new one is likely to be, and why: the same email, the same phone, or a
-    near-identical name at the same company (or, with no company on either, the same name)."""
+    near-identical name at the same company."""
     from rapidfuzz import fuzz
 
     live = col(Customer.forgotten_at).is_(None)
@@ -168,14 +171,7 @@ def find_duplicate(session: Session, name: str, *, company: str | None = None, e
         for peer in peers:
             if fuzz.token_sort_ratio(target, peer.name.casefold()) >= DUPLICATE_NAME_SCORE:
                 return peer, "name"
-        return None
-    if not company:
-        found = session.exec(select(Customer).where(Customer.name_key == name.casefold(),
-                                                    col(Customer.company_id).is_(None), live)
-                             .order_by(Customer.id)).first()
-        if found:
-            return found, "name"
-    return None
+    return None  # a name alone, with no company to compare, is too weak a sign: two "Wang Wei" are common
 
 
 def touch(customer: Customer) -> None:

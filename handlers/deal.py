@@ -12,11 +12,11 @@ import difflib
 
 from sqlmodel import col, select
 
+from bot.cards import customer_label
 from bot.registry import command
 from bot.replies import Button, Reply
 from crm.i18n import currency_code, parse_money
 from crm.models import DEAL_STAGES, OPEN_DEAL_STAGES, Deal
-from handlers.cards import customer_label
 
 USAGE = ("deal <customer> [amount] [lead|qualified|proposal|negotiation|won|lost] [title…] "
          "[close=<date>] [currency=CNY]")

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.cards import KIND_ZH, customer_label
 from bot.registry import command
 from bot.replies import Reply
 from crm.interactions import log_interaction
 from crm.models import INTERACTION_KINDS
 from crm.i18n import with_article
-from handlers.cards import KIND_ZH, customer_label
 
 
 USAGE = "log <customer> call|email|meeting|chat|note [when] <summary>"

@@ -6,8 +6,8 @@ import pytest
 from sqlmodel import select
 
 from crm.models import Customer, Deal, DigestRun, Interaction, Staff
-from scheduler.digest import build_digest
-from scheduler.voice import Voice
+from handlers.digest.build import build_digest
+from bot.voice import Voice
 from tests.helpers import say, utc
 
 pytestmark = pytest.mark.timeout(240)

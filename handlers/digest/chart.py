@@ -14,7 +14,7 @@ from matplotlib.ticker import MaxNLocator
 
 from crm.chart_fonts import chart_dir, drawable, font_families, save_png, use_chart_fonts
 from crm.models import OPEN_DEAL_STAGES
-from scheduler.digest_data import DigestData
+from handlers.digest.data import DigestData
 
 MAX_PEOPLE = 10  # more lines than this is noise; the rest are summed as "others"
 
