@@ -30,13 +30,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from bot.identity import find_staff
-from bot.replies import Button, Reply
+from bot.replies import Button, Reply, mention
 from crm import inbox
 from crm.customers import company_name
 from crm.events import claim_event_in
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
 from handlers.cards import money, owner_label
+from integrations import inbox_live
 
 log = logging.getLogger("crm.inbox")
 
@@ -290,6 +291,8 @@ class InboxRelay:
         team_inbox = self.app.engine.services["team_inbox"]
         ticket, card, channel, owner_slack = await self.app.in_background(self._thread_target, row)
         if ticket.slack_thread_ts:
+            if row.kind in ("message", "edit"):  # the customer's words, files and edits (integrations/inbox_live.py)
+                return await inbox_live.post_customer_message(self, ticket, row, payload)
             text = payload.get("text", "")
             if row.kind == "message":
                 text = f"💬 {payload.get('author') or 'Customer'}: {text}"
@@ -298,6 +301,8 @@ class InboxRelay:
             raise Undeliverable("no SLACK_INBOX_CHANNEL and nobody (owner or admin) with a Slack id to DM")
         opened_channel, thread_ts = await team_inbox.open_thread(channel, owner_slack, card)
         await self.app.in_background(self._remember_thread, ticket.id, opened_channel, thread_ts)
+        if row.kind == "message":  # the card shows the first message; its attachment follows in the thread
+            await inbox_live.after_thread_opened(self, ticket.id, opened_channel, thread_ts, row, payload)
         return thread_ts
 
     def _thread_target(self, row: InboxOutbox):
@@ -345,8 +350,8 @@ class InboxRelay:
                 inbox.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
                 return True
             if staff is None:
-                inbox.to_thread(s, ticket, "note", f"⚠️ Not sent to the customer: <@{slack_user_id}> is not CRM "
-                                                   "staff. An admin can add them with `crm-bot staff add`.")
+                inbox.to_thread(s, ticket, "note", f"⚠️ Not sent to the customer: {mention('the author', slack_user_id)}"
+                                                   " is not CRM staff. An admin can add them with `crm-bot staff add`.")
                 return True
             if body:
                 inbox.staff_reply(s, ticket, staff, body, event_id=event_id, now=now)

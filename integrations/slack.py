@@ -48,6 +48,7 @@ from crm import command_journal as journal
 from crm.events import claim_event
 from crm.models import Staff
 from integrations import slack_blocks as kit
+from integrations.slack_events import SlackEvents
 from integrations.slack_home import build_home
 
 log = logging.getLogger("crm.slack")
@@ -267,6 +268,7 @@ class SlackAdapter:
         self._answering: set[asyncio.Task] = set()
         self._recovery: asyncio.Task | None = None
         self._renewal: asyncio.Task | None = None
+        self.events = SlackEvents(self)
         self._register()
         self.socket_handler = None
         if self.socket_mode:
@@ -322,11 +324,12 @@ class SlackAdapter:
         bolt.action(re.compile(rf"^{kit.MENU}:"))(ack=_ack, lazy=[self._on_menu])
         bolt.shortcut("log_to_crm")(ack=_ack, lazy=[self._on_shortcut])
         bolt.event("app_home_opened")(ack=_ack, lazy=[self._on_home_opened])
-        bolt.event("message")(ack=_ack, lazy=[self._on_message])
+        self.events.register(bolt, _ack)  # messages (threads, DMs), app_mention, member_joined_channel
         # these answer in the ack itself: validation errors and search results
         bolt.view(re.compile(r"^crm_form_(log|remind|snooze)$"))(self._on_form_submit)
         bolt.view("crm_form_shortcut")(self._on_shortcut_submit)
         bolt.options("customer_search")(self._on_customer_options)
+        self.events.register_fallback(bolt, _ack)  # any other event: 200, not Bolt's 404
         bolt.error(self._on_error)
 
     async def _once(self, body: dict, next, logger) -> BoltResponse | None:
@@ -715,20 +718,6 @@ class SlackAdapter:
         next_is_real = _has_real_command("next")
         parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None, next_is_real)
         await self.client.views_publish(user_id=user_id, view=kit.home_view(parts, notice))
-
-    # ---- thread replies to customer conversations ------------------------------------------
-    async def _on_message(self, event: dict, body: dict) -> None:
-        inbox = self.app.engine.services.get("customer_inbox")
-        if inbox is None or event.get("subtype") or event.get("bot_id") or not event.get("user"):
-            return
-        thread_ts = event.get("thread_ts")
-        if not thread_ts or thread_ts == event.get("ts"):
-            return
-        try:
-            await inbox.staff_reply(event.get("channel"), thread_ts, event["user"], unescape(event.get("text", "")),
-                                    body.get("event_id", ""))
-        except Exception:
-            log.exception("relaying a thread reply failed (channel %s, thread %s)", event.get("channel"), thread_ts)
 
 
 class SlackTeamInbox:

@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from itertools import count
 
-from bot.replies import Button, Item, Reply
+from bot.replies import Button, Item, Reply, draw_mentions
 
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
@@ -36,8 +36,10 @@ KINDS = ("call", "email", "meeting", "chat", "note")
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn needs &, < and > escaped, or names like "A<B" break the message."""
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn needs &, < and > escaped, or names like "A<B" break the message. A neutral
+    mention (``bot.replies.mention``) becomes Slack's own ``<@U…>``, which Slack shows as the name."""
+    escaped = (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return draw_mentions(escaped, lambda user_id, name: f"<@{user_id}>" if user_id else f"@{name}")
 
 
 def clip(text: str, limit: int) -> str:
@@ -192,7 +194,7 @@ def reply_blocks(reply: Reply, *, limit: int = MESSAGE_BLOCKS, compact: bool = F
 
 def render(reply: Reply) -> tuple[str, list[dict]]:
     """(notification text, blocks) for chat.postMessage / respond()."""
-    text = reply.text if not reply.error else "⚠️ " + reply.text
+    text = draw_mentions(reply.text if not reply.error else "⚠️ " + reply.text)
     return clip(text, FALLBACK_TEXT), reply_blocks(reply)
 
 

@@ -193,7 +193,7 @@ def all_text(message: dict) -> str:
 
     def walk(node):
         if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text"):
+            if node.get("type") in ("mrkdwn", "plain_text", "text", "link"):  # rich_text elements are shown too
                 out.append(node.get("text", ""))
             for value in node.values():
                 walk(value)

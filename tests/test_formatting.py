@@ -145,3 +145,31 @@ def test_pre_and_quotes_become_their_own_rich_text_parts():
     kinds = [s["type"] for s in block["elements"]]
     assert kinds == ["rich_text_section", "rich_text_preformatted", "rich_text_section", "rich_text_quote"]
     assert block["elements"][0]["elements"][0] == {"type": "text", "text": "💬 Ann: ", "style": {"bold": True}}
+
+
+# ---------------------------------------------------------------- neutral mentions in replies
+
+def test_replies_carry_a_neutral_mention_each_renderer_draws_its_own_way(engine, team):
+    from integrations import slack_blocks as kit
+    from integrations.console import render as console_render
+    from integrations.telegram_render import render_html
+    from rich.console import Console
+    from tests.helpers import say
+
+    reply = say(engine, "UADA", "/crm staff")
+    assert "<@" not in reply.plain_text() and "@Ada Admin" in reply.plain_text()
+    slack = json.dumps(kit.render(reply)[1])
+    assert "<@UADA>" in slack and "&lt;@" not in slack
+    telegram = "\n".join(render_html(reply))
+    assert "@Ada Admin" in telegram and "UADA" not in telegram and "&lt;@" not in telegram
+    console = Console(record=True, width=200)
+    console.print(console_render(reply))
+    assert "@Ada Admin" in console.export_text() and "\ue000" not in console.export_text()
+
+
+def test_text_from_outside_cannot_forge_a_mention():
+    from bot.replies import mention, strip_mentions
+    from integrations import slack_blocks as kit
+
+    forged = mention("x", "UADA")
+    assert kit.escape(strip_mentions(f"Hi {forged}")) == "Hi UADAx"
