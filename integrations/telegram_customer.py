@@ -19,7 +19,7 @@ from telegram import Message, Update
 from bot.replies import strip_mentions
 from crm import inbox
 from integrations.inbox_live import file_line
-from integrations.telegram_media import context_lines, describe_venue, forwarded_from, inbound_details, media_of
+from integrations.telegram_media import context_lines, describe_other, describe_venue, forwarded_from, inbound_details, media_of
 from crm.events import claim_event_in
 from crm.inbox_texts import say
 from crm.models import Staff, Ticket
@@ -53,7 +53,7 @@ def describe(message: Message) -> str:
 
 def _describe_body(message: Message) -> str:
     caption = message.text or message.caption or ""
-    venue = describe_venue(message)
+    venue = describe_venue(message) or describe_other(message)
     if venue:
         return venue + (f"\n{caption}" if caption else "")
     media = media_of(message)

@@ -150,7 +150,29 @@ def inbound_details(message: Message) -> dict:
         place = f"📍 {venue.title}, {venue.address}"
         details["raw_text"] = place + (f"\n{text}" if text else "")
         details["entities"] = []
+    elif not text and describe_other(message):
+        details["raw_text"] = describe_other(message)
     return details
+
+
+def describe_other(message: Message) -> str | None:
+    """Content with no text and no file to fetch, named so that it is not lost: polls, dice, stories …"""
+    if message.poll is not None:
+        options = " / ".join(o.text for o in message.poll.options)
+        return f"[poll] {message.poll.question}" + (f" ({options})" if options else "")
+    if message.dice is not None:
+        return f"[dice {message.dice.emoji} {message.dice.value}]"
+    if message.story is not None:
+        return "[story]"
+    if message.game is not None:
+        return f"[game] {message.game.title}"
+    if getattr(message, "checklist", None) is not None:
+        return f"[checklist] {message.checklist.title}"
+    if message.paid_media is not None:
+        return "[paid media]"
+    if message.giveaway is not None:
+        return "[giveaway]"
+    return None
 
 
 def describe_venue(message: Message) -> str | None:
