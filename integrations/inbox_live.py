@@ -18,6 +18,7 @@ Which message became which is kept in ``relayed_message`` (ids only).
 """
 from __future__ import annotations
 
+import html as _html
 import json
 import logging
 from datetime import timedelta
@@ -69,6 +70,13 @@ class StaffThreads:
             with self.db.session() as s:
                 return inbox.ticket_for_thread(s, channel, thread_ts) is not None
         return await self.app.in_background(find)
+
+    async def staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
+        """A plain-text reply (no files, no formatting): ``text`` is what the customer reads."""
+        from integrations.slack_events import StaffMessage
+
+        message = StaffMessage(channel, "", thread_ts, slack_user_id, text)
+        return await self.staff_message(message, event_id, _html.escape(text, quote=False), text)
 
     async def staff_message(self, message, event_id: str, html: str, plain: str) -> bool:
         done = await self.app.in_background(self._staff_message, message, event_id, html, plain)
@@ -257,21 +265,19 @@ def kit_clip(text: str, limit: int) -> str:
 
 async def post_customer_message(relay, ticket: Ticket, row: InboxOutbox, payload: dict) -> str:
     """A customer's message (or its edit) in the ticket's existing thread; returns the Slack ts."""
-    client = relay.app.engine.services["team_inbox"].adapter.client
+    team = relay.app.engine.ports.team_inbox
     channel, thread_ts = ticket.slack_channel, ticket.slack_thread_ts
     telegram = payload.get("telegram") or {}
     if row.kind == "edit":
         text, blocks = thread_rich_text(payload, edited=True)
         link = await relay.app.in_background(link_for_telegram, relay.db, telegram.get("chat_id"),
                                              telegram.get("message_id")) if telegram else None
-        if link is not None:
-            await client.chat_update(channel=link.slack_channel, ts=link.slack_ts, text=text, blocks=blocks)
+        if link is not None and link.part != "card":
+            await team.update_blocks(link.slack_channel, link.slack_ts, text, blocks)
             return link.slack_ts
-        posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
-        return posted["ts"]
+        return await team.post_blocks(channel, thread_ts, text, blocks)  # the card stays; the edit follows it
     text, blocks = thread_rich_text(payload)
-    posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
-    ts = posted["ts"]
+    ts = await team.post_blocks(channel, thread_ts, text, blocks)
     if telegram.get("message_id"):
         await relay.app.in_background(record_links, relay.db, ticket_id=ticket.id, interaction_id=row.interaction_id,
                                       direction="inbound", slack_channel=channel, slack_ts=ts,
@@ -297,26 +303,25 @@ async def upload_customer_media(relay, ticket: Ticket | None, channel: str, thre
     media = payload.get("media")
     if not media:
         return
-    client = relay.app.engine.services["team_inbox"].adapter.client
+    team = relay.app.engine.ports.team_inbox
     name = media.get("name") or "file"
     size = media.get("size")
     what = media.get("label") or media.get("kind") or "file"
     if size and size > TELEGRAM_DOWNLOAD_LIMIT:
-        await client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts,
-            text=f"⚠️ The customer's {what} “{formatting.escape_mrkdwn(name)}” ({human_size(size)}) is larger than "
-                 "the 20 MB Telegram lets bots download, so it is not shown here. Ask them to send it another "
-                 "way (a link, or a smaller file).")
+        await team.post_blocks(
+            channel, thread_ts,
+            f"⚠️ The customer's {what} “{formatting.escape_mrkdwn(name)}” ({human_size(size)}) is larger than "
+            "the 20 MB Telegram lets bots download, so it is not shown here. Ask them to send it another "
+            "way (a link, or a smaller file).")
         return
     try:
         data = await relay.telegram.download_media(media)
     except Exception as exc:  # noqa: BLE001 - any failure is told in the thread, the message itself is relayed
         log.warning("inbox relay: could not fetch the customer's %s %s: %r", what, media.get("file_id"), exc)
-        await client.chat_postMessage(channel=channel, thread_ts=thread_ts,
-                                      text=f"⚠️ The customer's {what} “{formatting.escape_mrkdwn(name)}” could not be "
-                                           f"fetched from Telegram ({formatting.escape_mrkdwn(str(exc))[:200]}).")
+        await team.post_blocks(channel, thread_ts,
+                               f"⚠️ The customer's {what} “{formatting.escape_mrkdwn(name)}” could not be "
+                               f"fetched from Telegram ({formatting.escape_mrkdwn(str(exc))[:200]}).")
         return
     if len(data) > TELEGRAM_DOWNLOAD_LIMIT:
         return
-    await client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=bytes(data), filename=name,
-                                 title=name)
+    await team.upload(channel, thread_ts, bytes(data), name)

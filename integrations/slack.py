@@ -38,15 +38,16 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from bot.cards import customer_label
 from bot.delivery import DeliveryError
 from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
-from bot.registry import lookup
 from bot.replies import Button, Reply
 from crm import command_journal as journal
 from crm.events import claim_event
-from crm.models import Staff
+from crm.models import Customer, Staff, Task
+from crm.search import search_customers
 from integrations import slack_blocks as kit
 from integrations.slack_events import SlackEvents
 from integrations.slack_home import build_home
@@ -281,7 +282,7 @@ class SlackAdapter:
             self.verifier = SignatureVerifier(settings.slack_signing_secret or "")
             self.routes = [Route("/slack/events", self._http, methods=["POST"])]
         app.delivery.register("slack", self.send_dm)
-        app.engine.services["team_inbox"] = SlackTeamInbox(self)
+        app.engine.ports.team_inbox = SlackTeamInbox(self)
 
     async def _http(self, request: Request):
         raw = await request.body()  # starlette keeps it for Bolt's own read
@@ -594,9 +595,6 @@ class SlackAdapter:
 
     def _subject_label(self, command: str) -> str:
         """What a form is about, for its header: the customer (with owner) or the task."""
-        from handlers.cards import customer_label
-        from crm.models import Customer, Task
-
         words = command.split()
         ref = next((w for w in words[1:] if w.startswith("#") and w[1:].isdigit()), None)
         if ref is None:
@@ -662,9 +660,6 @@ class SlackAdapter:
             await ack(options=[])
 
     def _search(self, query: str) -> list[tuple[int, str]]:
-        from crm.search import search_customers
-        from handlers.cards import customer_label
-
         with self.app.db.session() as session:
             return [(c.id, customer_label(session, c)) for c, _ in search_customers(session, query, limit=20)]
 
@@ -715,8 +710,7 @@ class SlackAdapter:
 
     async def publish_home(self, user_id: str, notice: str | None = None) -> None:
         staff, email = await self.identity.resolve(user_id)
-        next_is_real = _has_real_command("next")
-        parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None, next_is_real)
+        parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None)
         await self.client.views_publish(user_id=user_id, view=kit.home_view(parts, notice))
 
 
@@ -740,6 +734,19 @@ class SlackTeamInbox:
         posted = await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
                                                             blocks=blocks)
         return posted["ts"]
+
+    async def post_blocks(self, channel: str, thread_ts: str, text: str, blocks: list[dict] | None = None) -> str:
+        posted = await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                                                            blocks=blocks)
+        return posted["ts"]
+
+    async def update_blocks(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
+        await self.adapter.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def upload(self, channel: str, thread_ts: str, content: bytes, filename: str) -> None:
+        # files.getUploadURLExternal → upload → files.completeUploadExternal (channel_id, thread_ts)
+        await self.adapter.client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=content,
+                                                  filename=filename, title=filename, request_file_info=False)
 
 
 # ---- modal submissions → one `/crm` line -----------------------------------------------------
@@ -810,11 +817,6 @@ def _message_time(ts: str | None, zone: ZoneInfo) -> str:
     """The message's own time, written so the engine takes it as the interaction's date."""
     moment = datetime.fromtimestamp(float(ts), timezone.utc) if ts else datetime.now(timezone.utc)
     return kit.local_stamp(moment.astimezone(zone))
-
-
-def _has_real_command(name: str) -> bool:
-    spec = lookup(name)
-    return spec is not None and spec.handler.__module__ != "handlers.later"
 
 
 def _with_note(reply: Reply, note: str) -> Reply:

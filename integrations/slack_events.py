@@ -132,14 +132,7 @@ class SlackEvents:
     @property
     def inbox(self):
         """The staff side of the customer inbox (None without Telegram)."""
-        relay = self.adapter.app.engine.services.get("customer_inbox")
-        if relay is None or hasattr(relay, "staff_message"):
-            return relay
-        if getattr(self, "_threads_of", None) is not relay:
-            from integrations.inbox_live import StaffThreads
-
-            self._threads, self._threads_of = StaffThreads(relay), relay
-        return self._threads
+        return self.adapter.app.engine.ports.customer_inbox
 
     # ------------------------------------------------------------ message events
 

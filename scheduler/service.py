@@ -108,11 +108,8 @@ class SchedulerService:
 
     async def refresh_insights(self) -> str | None:
         """The nightly insight job, run by one instance per night."""
-        try:
-            from crm.insights_job import refresh_insights
-        except ImportError:
-            log.info("nightly insights skipped: the insight job is not part of this build")
-            return None
+        from crm.insights_job import refresh_insights  # scipy and the models load when the job first runs
+
         night = self.now.astimezone(self.app.settings.zone).date()
         if not await asyncio.to_thread(claim_nightly_lock, self.app.db, night, self.instance):
             log.info("nightly insights for %s already taken by another instance", night)

@@ -71,7 +71,3 @@ def cached(session: Session, key: str, decode: Callable[[bytes], T]) -> T | None
 def summary(session: Session) -> dict | None:
     return cached(session, SUMMARY, lambda b: json.loads(zlib.decompress(b)))
 
-
-def forget_cache() -> None:
-    with _lock:
-        _cache.clear()
