@@ -437,3 +437,13 @@ class RelayedMessage(SQLModel, table=True):
     part: str = Field(default="text", max_length=16)  # text | caption | media: how an edit reaches it
     deleted: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+
+
+class ErasedChat(SQLModel, table=True):
+    """A chat whose customer was erased: updates about messages sent before then are dropped (an
+    edit of an old message must not bring the lead back). Keyed by a hash, not the chat id."""
+
+    __tablename__ = "erased_chat"
+
+    key: str = Field(primary_key=True, max_length=64)
+    erased_at: datetime = Field(sa_column=_ts(False))

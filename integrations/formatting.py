@@ -281,8 +281,11 @@ def telegram_to_rich_text(text: str, entities=None, *, lead: str | None = None) 
 
 
 def escape_mrkdwn(text: str) -> str:
-    """Slack's three escapes: with them ``<!channel>`` or ``<@U1>`` is shown, never acted on."""
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Outside text made inert for mrkdwn (``slack_blocks.escape``: &, <, > escaped, a bare @channel broken),
+    so ``<!channel>`` or ``<@U1>`` is shown, never acted on."""
+    from integrations.slack_blocks import escape
+
+    return escape(text)
 
 
 def telegram_to_mrkdwn(text: str, entities=None) -> str:

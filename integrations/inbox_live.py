@@ -91,14 +91,17 @@ class StaffThreads:
                 return False
             if not claim_event_in(s, "inbox", f"slack:{event_id}"):
                 return True
-            staff = find_staff(s, "slack", message.user)
+            staff = find_staff(s, "slack", message.user)  # None for strangers and deactivated staff
             body = plain.strip()
+            if staff is None:
+                # neither a reply nor an internal note: only active staff write on a customer's record
+                what = "Not stored" if body.startswith("//") else "Not sent to the customer"
+                inbox.to_thread(s, ticket, "note", f"⚠️ {what}: {mention('the author', message.user)} is not CRM "
+                                                   "staff (or no longer active). An admin can add them with "
+                                                   "`crm-bot staff add`.")
+                return True
             if body.startswith("//"):
                 inbox.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
-                return True
-            if staff is None:
-                inbox.to_thread(s, ticket, "note", f"⚠️ Not sent to the customer: {mention('the author', message.user)} "
-                                                   "is not CRM staff. An admin can add them with `crm-bot staff add`.")
                 return True
             files = [f.as_dict() for f in message.files]
             if not body and not files:
@@ -255,7 +258,7 @@ def thread_rich_text(payload: dict, *, edited: bool = False) -> tuple[str, list[
         blocks.append({"type": "context", "elements": [
             {"type": "plain_text", "text": kit_clip(line, 2000), "emoji": True} for line in context[:10]]})
     blocks.append(formatting.telegram_to_rich_text(text or (payload.get("text") or ""), entities, lead=lead))
-    fallback = f"{lead} " + formatting.escape_mrkdwn(payload.get("text") or text or "")
+    fallback = formatting.escape_mrkdwn(f"{lead} " + (payload.get("text") or text or ""))
     return fallback[:3000], blocks
 
 

@@ -51,6 +51,7 @@ from crm.search import search_customers
 from integrations import slack_blocks as kit
 from integrations.slack_events import SlackEvents
 from integrations.slack_home import build_home
+from integrations.slack_workspace import REFUSAL, is_foreign
 
 log = logging.getLogger("crm.slack")
 
@@ -318,6 +319,7 @@ class SlackAdapter:
     # ---- wiring ---------------------------------------------------------------------------
     def _register(self) -> None:
         bolt = self.bolt
+        bolt.middleware(self._same_workspace)
         bolt.middleware(self._once)
         bolt.command("/crm")(self._ack_command)
         bolt.action(re.compile(rf"^{kit.RUN}:"))(ack=_ack, lazy=[self._on_run_button])
@@ -332,6 +334,16 @@ class SlackAdapter:
         bolt.options("customer_search")(self._on_customer_options)
         self.events.register_fallback(bolt, _ack)  # any other event: 200, not Bolt's 404
         bolt.error(self._on_error)
+
+    async def _same_workspace(self, context, body: dict, next) -> BoltResponse | None:
+        """Signed, but from a workspace this app is not installed in: a polite no (slack_workspace.py)."""
+        installed = context.authorize_result
+        if installed is not None and is_foreign(installed.team_id, installed.enterprise_id,
+                                                context.team_id, context.enterprise_id):
+            log.warning("refused a Slack request from workspace %s (org %s)", context.team_id, context.enterprise_id)
+            return BoltResponse(status=200, body=REFUSAL if body.get("command") else "")
+        await next()
+        return None
 
     async def _once(self, body: dict, next, logger) -> BoltResponse | None:
         """Slack retries (X-Slack-Retry-Num) and redeliveries act once, across restarts and instances."""

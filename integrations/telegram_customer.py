@@ -17,12 +17,14 @@ from datetime import datetime
 from telegram import Message, Update
 
 from bot.replies import strip_mentions
+from crm.erasure import erased_since
 from crm import inbox
-from integrations.inbox_live import file_line
-from integrations.telegram_media import context_lines, describe_other, describe_venue, forwarded_from, inbound_details, media_of
 from crm.events import claim_event_in
 from crm.inbox_texts import say
 from crm.models import Staff, Ticket
+from integrations.inbox_live import file_line
+from integrations.telegram_media import (context_lines, describe_other, describe_venue, forwarded_from,
+                                         inbound_details, media_of)
 
 COMMANDS = ("start", "help", "status", "language", "stop", "forgetme")
 
@@ -136,6 +138,8 @@ class CustomerChat:
         with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200
             if not claim_event_in(s, "telegram", f"update:{said.update_id}"):
                 return False
+            if erased_since(s, "telegram", said.person.chat_id, said.date):
+                return False  # an edit (or late copy) of a message sent before the customer was erased
             if said.command is not None:
                 self._command(s, said)
             elif said.own_phone:

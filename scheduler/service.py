@@ -124,7 +124,7 @@ def claim_nightly_lock(db, night: date, instance: str) -> bool:
     try:
         with db.session() as s:
             week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
-            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK), InsightBlob.key < week_ago))
+            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
             s.add(InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
         return True
     except IntegrityError:

@@ -18,8 +18,8 @@ import pytest
 from sqlmodel import select
 
 from crm.models import ProcessedEvent, RelayedMessage, Ticket
-from tests.fakes.slack_api import slack_api  # noqa: F401
-from tests.slack_harness import SlackBot, all_text, buttons
+from tests.fakes.slack_api import FakeSlackApi, slack_api  # noqa: F401
+from tests.slack_harness import SlackBot, all_text, buttons, rich_text
 from tests.telegram_support import TelegramBot, eventually, telegram_api, telegram_settings  # noqa: F401
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -43,6 +43,11 @@ def slack_payload(name: str) -> dict:
     body = json.loads((PAYLOADS / "slack" / f"{name}.json").read_text())
     body.pop("_source")
     body["event_id"] = f"Ev{name[:10]}{next(_ids):06d}"
+    # from the workspace the app is installed in (the stand-in's auth.test), not the recording's
+    body["team_id"] = FakeSlackApi.TEAM_ID
+    body.pop("enterprise_id", None)
+    for authorization in body.get("authorizations") or []:
+        authorization.update(team_id=FakeSlackApi.TEAM_ID, enterprise_id=None, user_id=FakeSlackApi.BOT_USER_ID)
     return body
 
 
@@ -234,8 +239,7 @@ def test_a_customers_photo_is_uploaded_into_the_thread_with_its_caption(inbox):
     assert uploaded.params["size"] == 800
     # the largest size was fetched through getFile and the file URL
     assert inbox.fake.calls_to("getFile")[0].params["file_id"] == "AgACAgIAAxkBAAIBZ2VX-large"
-    caption_post = next(c for c in thread_posts(inbox, ticket) if "broken" in all_text(c.params)
-                        or "broken" in json.dumps(c.params.get("blocks")))
+    caption_post = next(c for c in thread_posts(inbox, ticket) if "broken" in rich_text(c.params))
     rich = json.dumps(caption_post.params["blocks"], ensure_ascii=False)
     assert '"text": "*here*", "style": {"bold": true}' in rich
     stored = inbox.interactions(inbox.customer(ANN).id)[-1].text
