@@ -365,3 +365,51 @@ def test_a_mention_answers_in_a_thread(inbox):
     [answer] = inbox.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == "C123ABC456")
     assert answer.params["thread_ts"] == body["event"]["ts"]
     assert "Globex" in all_text(answer.params)
+
+
+def test_files_are_in_crm_show_and_the_privacy_export(inbox, team):
+    from tests.helpers import say
+
+    open_ticket(inbox)
+    update = telegram_payload("document")
+    inbox.fake.add_file(update["message"]["document"]["file_id"], b"png", path="documents/file_3.png")
+    inbox.send(update)
+    customer = inbox.customer(ANN)
+    card = say(inbox.app.engine, "UADA", f"/crm show #{customer.id}")
+    assert "📎 telegram.png (image/png, 12.6 KB)" in card.plain_text()
+    export = say(inbox.app.engine, "UADA", f"/crm export #{customer.id}")
+    data = json.loads(Path(export.file_path).read_text())
+    assert any("📎 telegram.png (image/png, 12.6 KB)" in i["text"] for i in data["interactions"])
+
+
+def test_editing_the_text_of_a_reply_with_a_file_edits_the_caption(inbox):
+    ticket = open_ticket(inbox)
+    ts = f"{time.time():.6f}"
+    body = in_thread(slack_payload("message_file_share"), ticket, ts=ts)
+    inbox.slack.add_file(body["event"]["files"][0]["url_private_download"], b"\x89PNG")
+    post_event(inbox, body)
+    inbox.fake.wait_for("sendPhoto", where=lambda c: c.chat_id == ANN)
+    eventually(lambda: inbox.outbox(kind="message", target="telegram")[-1].status == "sent")
+    changed = in_thread(slack_payload("message_changed"), ticket, ts=ts)
+    changed["event"]["message"].update(text="Here is the _right_ screenshot", files=body["event"]["files"])
+    changed["event"]["previous_message"].update(text="Hi there!", files=body["event"]["files"])
+    post_event(inbox, changed)
+    [edit] = inbox.fake.wait_for("editMessageCaption", where=lambda c: c.chat_id == ANN)
+    assert edit.params["caption"] == "Here is the <i>right</i> screenshot"
+
+
+def test_polling_survives_an_update_ptb_cannot_parse(db, settings, clock, telegram_api, team):  # noqa: F811
+    from integrations.telegram import UNPARSEABLE
+
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api, webhook=False), clock, telegram_api)
+    try:
+        before = UNPARSEABLE["message"]
+        broken = telegram_payload("unparseable_message")
+        fine = telegram_payload("voice")
+        telegram_api.push(broken, fine)
+        eventually(lambda: bot.interactions(), message="the update after the broken one was never stored")
+        eventually(lambda: telegram_api.acked_offset > fine["update_id"] or telegram_api.pending_updates() == [],
+                   message="the batch was never acknowledged")
+        assert UNPARSEABLE["message"] == before + 1
+    finally:
+        bot.close()
