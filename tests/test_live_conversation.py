@@ -343,7 +343,10 @@ def test_a_staff_dm_runs_as_a_command_answered_in_the_dm_with_buttons(inbox):
     assert post_event(inbox, body).status_code == 200
     [answer] = inbox.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == "DALICE")
     assert "Globex Corporation" in all_text(answer.params)
-    assert buttons(answer.params["blocks"])
+    # its buttons work: "Log interaction" opens the log form for that customer
+    sent = inbox.slack_bot.click(buttons(answer.params["blocks"])["Log interaction"])
+    assert sent.status == 200
+    assert inbox.slack_bot.opened_view()["callback_id"] == "crm_form_log"
     body2 = slack_payload("docs_message_im")
     body2["event"].update(user="UALICE", text="/crm find globex", channel="DALICE", ts="1355517524.000001")
     post_event(inbox, body2)
@@ -413,3 +416,17 @@ def test_polling_survives_an_update_ptb_cannot_parse(db, settings, clock, telegr
         assert UNPARSEABLE["message"] == before + 1
     finally:
         bot.close()
+
+
+def test_our_own_uploads_and_edits_in_the_thread_never_echo_to_the_customer(inbox):
+    ticket = open_ticket(inbox)
+    own_file = in_thread(slack_payload("message_file_share"), ticket, user=FakeSlackApi.BOT_USER_ID)
+    inbox.slack.add_file(own_file["event"]["files"][0]["url_private_download"], b"\x89PNG")
+    own_edit = in_thread(slack_payload("message_changed"), ticket, user="UALICE")
+    own_edit["event"]["message"]["bot_id"] = FakeSlackApi.BOT_ID
+    for body in (own_file, own_edit):
+        assert post_event(inbox, body).status_code == 200
+    staff = in_thread(slack_payload("message_channel_thread_reply"), ticket)  # then a real reply, to sync on
+    post_event(inbox, staff)
+    inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and c.text == "When Slack was released?")
+    assert inbox.fake.calls_to("sendPhoto") == [] and inbox.fake.calls_to("editMessageText") == []
