@@ -245,7 +245,7 @@ class TelegramSends:
             return await self._message(chat_id, payload)
         except Forbidden as exc:
             raise Blocked(str(exc)) from exc
-        except ChatMigrated as exc:
+        except (BadRequest, ChatMigrated) as exc:  # retrying the same request cannot help
             raise Undeliverable(f"Telegram refused the message: {exc}") from exc
 
     async def _message(self, chat_id: int, payload: dict) -> str:
