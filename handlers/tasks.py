@@ -42,7 +42,7 @@ def _manages(ctx, staff_id: int) -> bool:
 
 
 @command("tasks", usage="tasks [@colleague]", summary="open follow-ups, overdue first", group="Follow-ups",
-         examples=["tasks", "tasks @bob"])
+         examples=["tasks", "tasks @bob"], read_only=True)
 def tasks(ctx) -> Reply:
     owner = ctx.actor
     if ctx.command.tokens:
