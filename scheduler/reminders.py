@@ -28,13 +28,14 @@ from bot.cards import customer_label
 from bot.replies import Button, Item, Reply
 from bot.voice import Voice
 from crm import audit
-from crm.claims import Lease, backoff
+from crm.claims import backoff
 from crm.models import Customer, Staff, Task
+from crm.tasks import REMINDER
 from scheduler.digest_runs import claim_run, due_day, existing_runs, finish_run, open_for_claim
 
 log = logging.getLogger("crm.scheduler.reminders")
 
-CLAIM_LEASE = timedelta(minutes=5)
+CLAIM_LEASE = REMINDER.duration
 SEND_TIMEOUT = 60  # seconds; well inside the lease, so a hung send never overlaps a takeover
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
@@ -45,9 +46,7 @@ LATE_AFTER = timedelta(minutes=10)  # a reminder this late says when it was due
 OVERDUE_LIST = 10
 
 
-# a reminder's claim: reminded_at names it, next_attempt_at is when it lapses (and, after a failure,
-# when the retry is due); see the module docstring for the states
-_LEASE = Lease(CLAIM_LEASE, stamp=Task.reminded_at, expires=Task.next_attempt_at)
+_LEASE = REMINDER  # a reminder's claim (crm/tasks.py); see the module docstring for the states
 
 
 def retry_delay(attempts: int) -> timedelta:
