@@ -54,6 +54,7 @@ class App:
         self.instance = instance or f"{socket.gethostname()}-{id(self):x}"
         self.adapters: list = []
         self.scheduler = None
+        self._server = None  # uvicorn's, while serve() runs
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"])]
         self.campaigns = campaign_runner(self)  # sends confirmed campaigns; resumes them on start
         self.engine.ports.campaign_runner = self.campaigns
@@ -122,4 +123,10 @@ class App:
         import uvicorn
 
         config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on")
-        await uvicorn.Server(config).serve()
+        self._server = uvicorn.Server(config)
+        await self._server.serve()
+
+    def request_shutdown(self) -> None:
+        """From any thread: stop serving; the lifespan then stops the scheduler and adapters cleanly."""
+        if self._server is not None:
+            self._server.should_exit = True

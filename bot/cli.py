@@ -119,8 +119,12 @@ def cmd_run(args) -> int:
         print("crm-bot: the store was empty, so it now holds demo data.", file=sys.stderr)
     chat = ConsoleChat(app.engine, _console_staff(db, settings))
     app.delivery.register("console", chat.send)
-    _serve_in_background(app, host, port)
+    server = _serve_in_background(app, host, port)
     chat.loop()
+    # a clean stop before the interpreter exits: a scheduler pass still running would otherwise find
+    # the thread pools shut down under it
+    app.request_shutdown()
+    server.join(timeout=30)
     return 0
 
 
