@@ -83,6 +83,9 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            # deleted and overwritten bytes are zeroed, not left in free space: an erased customer's
+            # name or messages must not be readable in the file (crm/erasure.py checkpoints the WAL)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine

@@ -123,5 +123,5 @@ def claim_nightly_lock(db, night: date, instance: str) -> bool:
     """Insert tonight's lock row; the primary key lets exactly one instance succeed."""
     with db.write_session() as s:
         week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
-        s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK), InsightBlob.key < week_ago))
+        s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
         return claim_once(s, InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))

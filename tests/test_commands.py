@@ -364,8 +364,8 @@ def test_deal_bad_input(engine, db, team, line, fragment):
 
 
 def test_link_and_update(engine, db, team):
-    assert "Linked" in say(engine, "UALICE", "/crm link globex initech referred").text
-    assert "Updated" in say(engine, "UALICE", "/crm link globex initech referred strength=0.9").text
+    assert "Linked" in say(engine, "UMARIA", "/crm link globex initech referred").text
+    assert "Updated" in say(engine, "UMARIA", "/crm link globex initech referred strength=0.9").text
     with db.session() as s:
         rel = s.exec(select(Relationship)).one()
         assert (rel.from_customer_id, rel.to_customer_id, rel.kind, rel.strength) == (team.globex, team.initech,
