@@ -45,6 +45,7 @@ from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
 from bot.replies import Button, Reply
 from crm import command_journal as journal
+from crm import file_retention
 from crm.events import claim_event
 from crm.models import Customer, Staff, Task
 from crm.search import search_customers
@@ -521,6 +522,7 @@ class SlackAdapter:
                 channel, fallback_user = await self._dm_channel(fallback_user), None
                 await self.client.files_upload_v2(channel=channel, file=path, filename=Path(path).name,
                                                   title=Path(path).name)
+            file_retention.delivered(path)  # a privacy export is for this one delivery
         return channel
 
     async def send_dm(self, staff: Staff, reply: Reply) -> None:
