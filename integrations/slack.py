@@ -751,13 +751,15 @@ class SlackTeamInbox:
                 raise DeliveryError("no inbox channel (SLACK_INBOX_CHANNEL) and the customer has no owner on Slack")
             channel = await self.adapter._dm_channel(owner_slack_id)
         text, blocks = kit.render(reply)
-        posted = await self.adapter.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        # customers' words: no link previews fetched from whatever URL they wrote
+        posted = await self.adapter.client.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                                            unfurl_links=False, unfurl_media=False)
         return posted["channel"], posted["ts"]
 
     async def post(self, channel: str, thread_ts: str, reply: Reply) -> str:
         text, blocks = kit.render(reply)
         posted = await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
-                                                            blocks=blocks)
+                                                            blocks=blocks, unfurl_links=False, unfurl_media=False)
         return posted["ts"]
 
 

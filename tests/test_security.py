@@ -68,6 +68,7 @@ def test_telegram_customer_cannot_ping_or_link_in_the_inbox(db, settings, clock,
         for post in posts:
             _no_live_markup(post.params)
         assert any("evil.example" in all_text(p.params) for p in posts)  # shown, as text
+        assert all(str(p.params.get("unfurl_links")).lower() in ("false", "0") for p in posts)  # no previews
     finally:
         bot.close()
 
