@@ -753,7 +753,7 @@ class SlackTeamInbox:
 
     async def post_blocks(self, channel: str, thread_ts: str, text: str, blocks: list[dict] | None = None) -> str:
         posted = await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
-                                                            blocks=blocks)
+                                                            blocks=blocks, unfurl_links=False, unfurl_media=False)
         return posted["ts"]
 
     async def update_blocks(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
