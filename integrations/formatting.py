@@ -297,6 +297,7 @@ def telegram_to_mrkdwn(text: str, entities=None) -> str:
         rendered = escape_mrkdwn(piece)
         url = _slack_url(info["url"])
         if url and rendered.strip() and url not in (piece, "http://" + piece, "mailto:" + piece):
+            # never <url|label>: a label must not hide where a customer's link goes
             rendered = f"{rendered} ({escape_mrkdwn(url)})"
         if info["pre"]:
             rendered = f"```{rendered}```"
