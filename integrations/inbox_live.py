@@ -328,6 +328,11 @@ async def upload_customer_media(relay, ticket: Ticket | None, channel: str, thre
                                f"⚠️ The customer's {what} “{formatting.escape_mrkdwn(name)}” could not be "
                                f"fetched from Telegram ({formatting.escape_mrkdwn(str(exc))[:200]}).")
         return
-    if len(data) > TELEGRAM_DOWNLOAD_LIMIT:
-        return
-    await team.upload(channel, thread_ts, bytes(data), name)
+    try:
+        await team.upload(channel, thread_ts, bytes(data), name)
+    except Exception as exc:  # noqa: BLE001 - the message is already in the thread: say so, do not post it twice
+        log.warning("inbox relay: uploading the customer's %s into %s failed: %r", what, channel, exc)
+        await team.post_blocks(channel, thread_ts,
+                               f"⚠️ The customer's {what} “{formatting.escape_mrkdwn(name)}” "
+                               f"({human_size(len(data))}) could not be uploaded here "
+                               f"({formatting.escape_mrkdwn(str(exc))[:200]}).")

@@ -459,3 +459,16 @@ def test_a_first_message_with_a_photo_opens_the_thread_and_the_photo_follows_the
     assert complete["thread_ts"] == ticket.slack_thread_ts
     card = inbox.slack.calls_to("chat.postMessage")[0].params
     assert "thread_ts" not in card and "The screen is broken" in all_text(card)
+
+
+def test_an_upload_slack_refuses_is_reported_once_and_the_message_is_not_repeated(inbox):
+    ticket = open_ticket(inbox)
+    update = telegram_payload("voice")
+    inbox.fake.add_file(update["message"]["voice"]["file_id"], b"OggS", path="voice/file_2.oga")
+    inbox.slack.fail_next("files.completeUploadExternal", error="not_in_channel")
+    inbox.send(update)
+    inbox.settle()
+    notes = [c for c in thread_posts(inbox, ticket) if "could not be uploaded" in (c.params.get("text") or "")]
+    assert len(notes) == 1 and "voice.ogg" in notes[0].params["text"]
+    relayed = [c for c in thread_posts(inbox, ticket) if "voice message" in rich_text(c.params)]
+    assert len(relayed) == 1
