@@ -472,3 +472,16 @@ def test_an_upload_slack_refuses_is_reported_once_and_the_message_is_not_repeate
     assert len(notes) == 1 and "voice.ogg" in notes[0].params["text"]
     relayed = [c for c in thread_posts(inbox, ticket) if "voice message" in rich_text(c.params)]
     assert len(relayed) == 1
+
+
+def test_a_very_long_formatted_reply_reaches_the_customer_whole_in_several_messages(inbox):
+    ticket = open_ticket(inbox)
+    body = in_thread(slack_payload("message_channel_thread_reply"), ticket)
+    body["event"]["text"] = "*Terms*\n```" + "\n".join(f"line {n} of the contract" for n in range(400)) + "```"
+    post_event(inbox, body)
+    sent = inbox.fake.wait_for("sendMessage", 2, where=lambda c: c.chat_id == ANN and "line" in c.text)
+    eventually(lambda: inbox.outbox(kind="message", target="telegram")[-1].status == "sent")
+    texts = [c.text for c in inbox.fake.calls_to("sendMessage", chat_id=ANN) if "line" in c.text]
+    joined = "\n".join(texts)
+    assert "line 0 of the contract" in joined and "line 399 of the contract" in joined
+    assert all(len(t) <= 4096 for t in texts)
