@@ -125,12 +125,15 @@ class StaffThreads:
         await self.app.in_background(self._staff_edit, message, event_id, html, plain)
         self.relay.wake()
 
-    def _original(self, s, channel: str, ts: str) -> tuple[Ticket | None, InboxOutbox | None]:
+    def _original(self, s, channel: str, ts: str,
+                  thread_ts: str | None = None) -> tuple[Ticket | None, InboxOutbox | None]:
         """The ticket and queued send of the staff reply posted as (channel, ts), if it was one."""
-        link = s.exec(select(RelayedMessage).where(RelayedMessage.slack_channel == channel,
-                                                   RelayedMessage.slack_ts == ts,
-                                                   RelayedMessage.direction == "outbound")).first()
-        ticket = s.get(Ticket, link.ticket_id) if link and link.ticket_id else None
+        ticket = inbox.ticket_for_thread(s, channel, thread_ts) if thread_ts else None
+        if ticket is None:
+            link = s.exec(select(RelayedMessage).where(RelayedMessage.slack_channel == channel,
+                                                       RelayedMessage.slack_ts == ts,
+                                                       RelayedMessage.direction == "outbound")).first()
+            ticket = s.get(Ticket, link.ticket_id) if link and link.ticket_id else None
         candidates = select(InboxOutbox).where(InboxOutbox.target == "telegram", InboxOutbox.kind == "message",
                                                col(InboxOutbox.payload).contains(f'"slack_ts": "{ts}"'))
         if ticket is not None:
@@ -145,7 +148,7 @@ class StaffThreads:
         with self.db.write_session() as s:
             if not claim_event_in(s, "inbox", f"slack:{event_id}"):
                 return
-            ticket, original = self._original(s, message.channel, message.ts)
+            ticket, original = self._original(s, message.channel, message.ts, message.thread_ts)
             if ticket is None or original is None:
                 return  # not a relayed staff reply (a note, a command, another thread)
             interaction = s.get(Interaction, original.interaction_id) if original.interaction_id else None
@@ -168,15 +171,15 @@ class StaffThreads:
             inbox.to_customer(s, customer, "edit", plain.strip(), ticket=ticket, interaction=interaction, html=html,
                               ticket_id=ticket.id, slack_channel=message.channel, slack_ts=message.ts)
 
-    async def staff_delete(self, channel: str, ts: str, event_id: str) -> None:
-        await self.app.in_background(self._staff_delete, channel, ts, event_id)
+    async def staff_delete(self, channel: str, ts: str, event_id: str, thread_ts: str | None = None) -> None:
+        await self.app.in_background(self._staff_delete, channel, ts, event_id, thread_ts)
         self.relay.wake()
 
-    def _staff_delete(self, channel: str, ts: str, event_id: str) -> None:
+    def _staff_delete(self, channel: str, ts: str, event_id: str, thread_ts: str | None = None) -> None:
         with self.db.write_session() as s:
             if not claim_event_in(s, "inbox", f"slack:{event_id}"):
                 return
-            ticket, original = self._original(s, channel, ts)
+            ticket, original = self._original(s, channel, ts, thread_ts)
             if ticket is None or original is None:
                 return
             interaction = s.get(Interaction, original.interaction_id) if original.interaction_id else None
