@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 
 from bot.app import App
-from tests.fakes.slack_api import FakeSlackApi, sign, slack_api  # noqa: F401
+from tests.fakes.slack_api import FakeSlackApi, sign
 
 SECRET = "test-signing-secret"
 _ids = itertools.count(1)

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from bot.app import App
 from crm.models import Customer, InboxOutbox, Interaction, Ticket
-from tests.fakes.telegram_api import TOKEN, FakeTelegramApi, UpdateFactory, telegram_api  # noqa: F401
+from tests.fakes.telegram_api import TOKEN, FakeTelegramApi, UpdateFactory
 from tests.slack_harness import SECRET as SLACK_SECRET, Server, free_port
 
 WEBHOOK_SECRET = "webhook-secret_42"

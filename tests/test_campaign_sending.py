@@ -23,6 +23,9 @@ from integrations.telegram_campaign import TelegramCampaignMessenger
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegramApi
 from tests.helpers import utc
 
+# claimed sending (leases, recovery, one sender across instances) is store behaviour: both backends
+pytestmark = pytest.mark.store
+
 NOW = utc(2026, 11, 23, 10)
 CHAT0 = 500_000
 

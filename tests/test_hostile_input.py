@@ -196,8 +196,7 @@ def test_csv_without_a_name_column_changes_nothing(db, tmp_path):
 
 # ---- Slack requests -----------------------------------------------------------------------------
 
-from tests.slack_harness import all_text, slack_bot  # noqa: E402,F401
-from tests.fakes.slack_api import slack_api  # noqa: E402,F401
+from tests.slack_harness import all_text  # noqa: E402
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | nasty_text,
@@ -307,7 +306,7 @@ def test_slack_40000_character_command_is_refused_with_the_limit(slack_bot, db):
 
 import itertools  # noqa: E402
 
-from tests.telegram_support import WEBHOOK_SECRET, telegram_api, telegram_bot  # noqa: E402,F401
+from tests.telegram_support import WEBHOOK_SECRET  # noqa: E402
 
 _chats = itertools.count(910_000)
 UPDATE_KINDS = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query",

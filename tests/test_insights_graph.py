@@ -189,6 +189,7 @@ def two_cliques(db, team):
     return bridge
 
 
+@pytest.mark.store
 def test_the_broker_ranks_first(db, team, two_cliques):
     refresh_insights(db, NOW)
     with db.session() as s:
@@ -207,6 +208,7 @@ def test_insights_command_lists_connectors_and_clusters(engine, team, two_clique
     assert "Clusters of related accounts" in text
 
 
+@pytest.mark.store
 def test_single_threaded_account_is_flagged(db, team):
     with db.session() as s:
         a = customer(s, "Umbrella Buyer", company="Umbrella", owner=team.alice, tier="vip")
@@ -227,6 +229,7 @@ def test_single_threaded_account_is_flagged(db, team):
     assert "only through Alice Rep" in umbrella.why
 
 
+@pytest.mark.store
 def test_decaying_relationship_is_reported(db, team):
     with db.session() as s:
         talk(s, team.alice, team.globex, days_ago=120, times=6)  # strong three months ago, silent since

@@ -17,7 +17,6 @@ from crm.seed import read_seed_truth, seed
 from integrations.console import ConsoleChat
 from tests.helpers import say
 from tests.insights_support import NOW, customer, open_deal, open_ticket, relate, talk
-from tests.slack_harness import slack_api, slack_bot  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +45,7 @@ def _listed(reply) -> list[str]:
 
 # ---- risk -------------------------------------------------------------------------------------
 
+@pytest.mark.store
 def test_with_few_churned_customers_risk_is_a_heuristic_and_says_so(db, team, book, engine):
     refresh_insights(db, NOW)
     with db.session() as s:
@@ -143,6 +143,7 @@ def test_answer_without_a_customer_is_explained(engine, team, book):
     assert reply.error and "next dismiss #12" in reply.text
 
 
+@pytest.mark.store
 def test_dismissals_teach_the_next_ranking(db, team, book):
     refresh_insights(db, NOW)
     with db.session() as s:
@@ -214,6 +215,7 @@ def test_every_insight_command_in_the_terminal_chat(engine, team, book):
 
 # ---- planted structure ----------------------------------------------------------------------
 
+@pytest.mark.store
 def test_seed_plants_communities_connectors_churn_and_must_contact(db):
     result = seed(db, 400, now=NOW, interactions_per_customer=4)
     truth = read_seed_truth(db)

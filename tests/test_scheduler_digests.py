@@ -86,6 +86,7 @@ def _section(reply, starts: str):
     return next(sec for sec in reply.sections if sec.title.startswith(starts))
 
 
+@pytest.mark.store
 def test_team_digest_numbers_match_a_known_day(db, settings, team, tmp_path):
     seed_known_day(db, team)
     with db.session() as s:
@@ -185,6 +186,7 @@ async def test_each_manager_gets_one_digest_at_digest_time_in_their_zone(db, set
         ("2026-11-23", "sent", 1), ("2026-11-24", "sent", 1)]
 
 
+@pytest.mark.store
 async def test_two_instances_on_one_database_send_one_digest_per_manager(db, settings, clock, team):
     with db.session() as s:
         s.add(Staff(name="Mona Manager", role="manager", slack_user_id="UMONA", timezone="Asia/Shanghai"))
@@ -210,6 +212,7 @@ async def test_two_instances_on_one_database_send_one_digest_per_manager(db, set
     assert len(runs) == 2 and {r.status for r in runs} == {"sent"}
 
 
+@pytest.mark.store
 def test_only_one_concurrent_claim_wins(db, team):
     """Eight claimers at once (threads, separate connections) on the same day: one row, one winner."""
     from concurrent.futures import ThreadPoolExecutor
@@ -221,6 +224,7 @@ def test_only_one_concurrent_claim_wins(db, team):
     assert sum(c is not None for c in claims) == 1
 
 
+@pytest.mark.store
 async def test_a_crashed_instance_claim_is_taken_over_after_the_lease(db, settings, clock, team):
     # an instance claimed Maria's digest at 08:00 and died before sending it
     assert claim_run(db, team.manager, EIGHT_LONDON.date(), "manager", instance="dead", now=EIGHT_LONDON)
@@ -327,6 +331,7 @@ def test_an_unknown_user_gets_no_digest(engine, team):
     assert reply.error and "Maria" not in reply.plain_text() and reply.image_path is None
 
 
+@pytest.mark.store
 def test_the_digest_reads_the_insight_jobs_findings_for_its_own_team_only(db, settings, team):
     job = pytest.importorskip("crm.insights_job")
     from crm.seed import seed

@@ -12,7 +12,7 @@ from crm.models import Task
 from scheduler.service import SchedulerService
 from tests.helpers import utc
 from tests.scheduler_support import FAST_PASS
-from tests.slack_harness import SECRET, Server, SlackBot, all_text, buttons, free_port, slack_api  # noqa: F401
+from tests.slack_harness import SECRET, Server, SlackBot, all_text, buttons, free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,7 +37,7 @@ class RunningBot(SlackBot):
 
 
 @pytest.fixture
-def crm_bot(db, settings, clock, slack_api, team):  # noqa: F811
+def crm_bot(db, settings, clock, slack_api, team):
     settings = settings.model_copy(update={"slack_bot_token": "xoxb-test", "slack_signing_secret": SECRET,
                                            "slack_api_url": slack_api.api_url})
     clock.now = utc(2026, 11, 23, 7, 59)  # 07:59 in London, where Maria manages Alice and Bob

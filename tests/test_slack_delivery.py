@@ -9,7 +9,7 @@ import time
 from bot.app import App
 from bot.replies import Reply
 from crm.models import Staff
-from tests.slack_harness import all_text, slack_api, slack_bot  # noqa: F401
+from tests.slack_harness import all_text
 
 
 def test_dm_with_an_image_uploads_it_to_the_dm(slack_bot, db, team, tmp_path):
@@ -75,7 +75,7 @@ def test_messages_are_ignored_quietly_without_a_customer_inbox(slack_bot):
     assert _message(slack_bot, "EvNOINBOX").status == 200
 
 
-async def test_socket_mode_is_selected_and_answers_over_the_socket(db, settings, clock, team, slack_api):  # noqa: F811
+async def test_socket_mode_is_selected_and_answers_over_the_socket(db, settings, clock, team, slack_api):
     settings = settings.model_copy(update={"slack_bot_token": "xoxb-test", "slack_app_token": "xapp-test",
                                            "slack_api_url": slack_api.api_url})
     app = App(settings, db, clock=clock)

@@ -76,6 +76,7 @@ def store(db, team):
     return ids
 
 
+@pytest.mark.store
 def test_rep_figures_are_exact(db, team, store):
     with db.session() as s:
         alice = rep_stats(s, team.alice, SINCE, NOW)
@@ -99,6 +100,7 @@ def test_rep_figures_are_exact(db, team, store):
     assert (bob.resolved, bob.median_resolution, bob.csat, bob.average_rating) == (1, timedelta(hours=8), 0.0, 1.0)
 
 
+@pytest.mark.store
 def test_team_figures_are_medians_over_every_conversation(db, team, store):
     with db.session() as s:
         result = team_stats(s, {team.manager, team.alice, team.bob}, SINCE, NOW)

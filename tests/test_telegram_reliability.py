@@ -8,8 +8,7 @@ import httpx
 from sqlmodel import select
 
 from crm.models import Customer, Interaction
-from tests.telegram_support import (SECRET_HEADER, WEBHOOK_SECRET, TelegramBot, eventually, telegram_api,  # noqa: F401
-                                    telegram_bot, telegram_settings)
+from tests.telegram_support import SECRET_HEADER, WEBHOOK_SECRET, TelegramBot, eventually, telegram_settings
 
 CHATS = 100
 PER_CHAT = 10
@@ -114,7 +113,7 @@ def test_restart_in_the_middle_loses_nothing_acknowledged(telegram_bot):
     assert_stored_once_in_order(telegram_bot.db, per_chat)
 
 
-def test_polling_mode_stores_each_update_before_acknowledging_it(db, settings, clock, telegram_api, team):  # noqa: F811
+def test_polling_mode_stores_each_update_before_acknowledging_it(db, settings, clock, telegram_api, team):
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, webhook=False), clock, telegram_api)
     try:
         assert bot.app.routes[-1].path != "/telegram/webhook"  # no webhook route in polling mode

@@ -11,7 +11,7 @@ loop). Point ``AsyncWebClient(base_url=fake.api_url)`` (``SLACK_API_URL``) at it
 * serves a Socket Mode WebSocket (``apps.connections.open`` hands out its URL);
 * fails on request: ``fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1)``.
 
-Use the ``slack_api`` fixture (``from tests.fakes.slack_api import slack_api  # noqa: F401``)
+Use the ``slack_api`` fixture (registered by tests/conftest.py)
 and ``sign(body, secret)`` for request signatures.
 """
 from __future__ import annotations
