@@ -59,6 +59,7 @@ def test_with_few_churned_customers_risk_is_a_heuristic_and_says_so(db, team, bo
     assert "risk by heuristic" in text and "a model needs 30 of each" in text
 
 
+@pytest.mark.slow
 def test_with_enough_history_a_model_is_trained_and_explains_itself(db):
     seed(db, 700, now=NOW, interactions_per_customer=6)
     summary = refresh_insights(db, NOW)
@@ -215,6 +216,7 @@ def test_every_insight_command_in_the_terminal_chat(engine, team, book):
 
 # ---- planted structure ----------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.store
 def test_seed_plants_communities_connectors_churn_and_must_contact(db):
     result = seed(db, 400, now=NOW, interactions_per_customer=4)

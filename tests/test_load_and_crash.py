@@ -40,16 +40,21 @@ def assert_guarantees(result, crashed: bool = False):
         assert result.slow_acks == 0, sorted(result.slack_latencies + result.telegram_latencies)[-5:]
 
 
+@pytest.mark.slow
 def test_burst_on_sqlite_stores_everything_exactly_once(tmp_path):
     result = run_load(commands=100, users=20, chats=60, per_chat=5, workdir=tmp_path)
     assert_guarantees(result)
 
 
+@pytest.mark.slow
+@pytest.mark.crash
 def test_kill_9_mid_burst_then_restart_loses_nothing_acknowledged(tmp_path):
     result = run_load(commands=100, users=20, chats=60, per_chat=5, crash=True, workdir=tmp_path, seed=2)
     assert_guarantees(result, crashed=True)
 
 
+@pytest.mark.slow
+@pytest.mark.crash
 def test_two_instances_on_one_postgresql_with_one_killed_mid_burst(pg_server, tmp_path):
     name = f"load_{next(_databases)}"
     with psycopg.connect(pg_server.replace("+psycopg", ""), autocommit=True) as conn:
@@ -124,6 +129,7 @@ def _abandon(slack_bot, db, body: str, *, committed: bool) -> None:
                                       message_id=f"cmd:{form['trigger_id']}", extra={"once": True}))
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("committed", [False, True], ids=["work-lost", "work-committed"])
 @pytest.mark.store
 def test_a_command_acknowledged_by_a_dead_instance_is_answered_and_done_once(slack_bot, db, committed):

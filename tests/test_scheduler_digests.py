@@ -224,6 +224,7 @@ def test_only_one_concurrent_claim_wins(db, team):
     assert sum(c is not None for c in claims) == 1
 
 
+@pytest.mark.crash
 @pytest.mark.store
 async def test_a_crashed_instance_claim_is_taken_over_after_the_lease(db, settings, clock, team):
     # an instance claimed Maria's digest at 08:00 and died before sending it

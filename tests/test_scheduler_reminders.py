@@ -170,6 +170,7 @@ async def test_undeliverable_reminder_is_reported_to_the_manager_and_never_dropp
         assert event.customer_id == team.globex and '"attempts": 5' in event.detail
 
 
+@pytest.mark.crash
 @pytest.mark.store
 async def test_instance_dying_between_claim_and_send_is_covered_by_the_next_one(db, settings, clock, team):
     task_id = _new_task(db, team.alice, utc(2026, 11, 23, 9))

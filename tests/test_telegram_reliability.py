@@ -5,6 +5,7 @@ import asyncio
 import threading
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from crm.models import Customer, Interaction
@@ -78,6 +79,7 @@ def assert_stored_once_in_order(db, per_chat: dict[int, list[dict]]) -> None:
         assert len({i.ticket_id for i in got}) == 1
 
 
+@pytest.mark.slow
 def test_burst_of_1000_messages_from_100_customers(telegram_bot):
     per_chat = burst_updates(telegram_bot)
     acked, unacked = asyncio.run(deliver(telegram_bot.url, per_chat, redeliver_every=7))
@@ -87,6 +89,7 @@ def test_burst_of_1000_messages_from_100_customers(telegram_bot):
         assert len(s.exec(select(Customer).where(Customer.telegram_chat_id >= 900_000)).all()) == CHATS
 
 
+@pytest.mark.crash
 def test_restart_in_the_middle_loses_nothing_acknowledged(telegram_bot):
     per_chat = burst_updates(telegram_bot)
     stopper = threading.Timer(1.0, telegram_bot.stop)  # the process goes away mid-burst
