@@ -15,9 +15,11 @@ from starlette.routing import Route
 
 from bot.delivery import Delivery
 from bot.engine import Engine
+from bot.ports import Ports
 from bot.settings import Settings
 from crm.campaign_sender import CampaignRunner
 from crm.db import Database
+from scheduler.service import SchedulerService
 
 log = logging.getLogger("crm.app")
 WORKER_THREADS = 64
@@ -27,6 +29,20 @@ WORKER_THREADS = 64
 BACKGROUND_THREADS = 4
 
 
+def campaign_runner(app: "App") -> CampaignRunner:
+    """The campaign sender, talking to Telegram through a Bot of its own (none without a token)."""
+    settings = app.settings
+
+    def messenger():
+        # imported when first needed: python-telegram-bot is not loaded where Telegram is not configured
+        from integrations.telegram_campaign import TelegramCampaignMessenger
+
+        return TelegramCampaignMessenger(settings.telegram_bot_token, settings.telegram_api_url)
+
+    return CampaignRunner(app.db, messenger if settings.telegram_enabled else None, clock=app.engine.clock,
+                          instance=app.instance)
+
+
 class App:
     """Everything `crm-bot run` starts. Adapters add routes and register senders."""
 
@@ -34,13 +50,13 @@ class App:
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.delivery = Delivery()
-        self.engine = Engine(self.db, settings, clock=clock, services={"delivery": self.delivery})
+        self.engine = Engine(self.db, settings, clock=clock, ports=Ports(delivery=self.delivery))
         self.instance = instance or f"{socket.gethostname()}-{id(self):x}"
         self.adapters: list = []
         self.scheduler = None
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"])]
-        self.campaigns = CampaignRunner.for_app(self)  # sends confirmed campaigns; resumes them on start
-        self.engine.services["campaign_runner"] = self.campaigns
+        self.campaigns = campaign_runner(self)  # sends confirmed campaigns; resumes them on start
+        self.engine.ports.campaign_runner = self.campaigns
         self._background = concurrent.futures.ThreadPoolExecutor(max_workers=BACKGROUND_THREADS,
                                                                  thread_name_prefix="crm-background")
 
@@ -54,7 +70,7 @@ class App:
         self.routes.extend(getattr(adapter, "routes", []))
 
     def configure_adapters(self) -> None:
-        """Slack and Telegram when their credentials are set."""
+        """Slack and Telegram when their credentials are set (each SDK is imported only when used)."""
         if self.settings.slack_enabled:
             from integrations.slack import SlackAdapter
 
@@ -65,10 +81,6 @@ class App:
             self.add_adapter(TelegramAdapter(self))
 
     def configure_scheduler(self) -> None:
-        try:
-            from scheduler.service import SchedulerService
-        except ImportError:  # the scheduler capability has not landed in this build
-            return
         self.scheduler = SchedulerService(self)
 
     async def healthz(self, request: Request) -> JSONResponse:

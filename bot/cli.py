@@ -221,7 +221,7 @@ def cmd_export(args) -> int:
 
 def cmd_digest(args) -> int:
     try:
-        from scheduler.digest_cli import run_digest_command
+        from bot.digest_cli import run_digest_command
     except ImportError:
         raise CLIError("digests are not available in this build yet") from None
     settings = _settings()

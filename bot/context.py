@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot.errors import UserError
 from bot.messages import IncomingMessage
 from bot.parser import ParsedCommand
+from bot.ports import Ports
 from bot.registry import CommandSpec
 from bot.roles import authorize
 from bot.settings import Settings
@@ -45,7 +46,7 @@ class Context:
     spec: CommandSpec
     settings: Settings
     now: datetime  # aware, UTC
-    services: dict
+    ports: Ports
 
     @property
     def tz(self) -> ZoneInfo:

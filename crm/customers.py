@@ -6,7 +6,7 @@ import re
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.errors import Ambiguous, NotFound, UserError
+from crm.errors import Ambiguous, NotFound, UserError
 from crm.models import Company, Customer, Staff
 from crm.search import refresh_search_text, search_customers
 from crm.types import utcnow

@@ -10,10 +10,10 @@ from typing import Callable
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.errors import UserError
 from crm import audit
 from crm.customers import EMAIL, create_customer, resolve_staff
 from crm.db import Database
+from crm.errors import UserError
 from crm.models import CUSTOMER_STAGES, TIERS, Customer
 
 COLUMNS = {"name", "company", "email", "phone", "tier", "stage", "owner", "tags", "language"}

@@ -20,13 +20,13 @@ from typing import Callable
 from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
-from bot.settings import WEEKDAYS
 from crm import audit
 from crm.customers import create_customer, phone_key
-from crm.inbox_texts import DAY_NAMES, language_from_code, say
+from crm.inbox_texts import DAY_NAMES, WEEKDAYS, language_from_code, say
 from crm.interactions import log_interaction
 from crm.models import (CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction, InviteToken,
                         RecommendationFeedback, Relationship, Staff, Task, Ticket)
+from crm.privacy import forget_customer
 from crm.search import refresh_search_text
 
 OPEN_STATUSES = ("open", "pending")
@@ -385,8 +385,6 @@ def internal_note(session: Session, ticket: Ticket, staff: Staff | None, text: s
 
 def forget(session: Session, customer: Customer, now: datetime) -> None:
     """The customer's own erasure request: tickets closed, data erased, chat unbound."""
-    from crm.privacy import forget_customer
-
     for ticket in session.exec(select(Ticket).where(Ticket.customer_id == customer.id,
                                                     col(Ticket.status).in_(OPEN_STATUSES))).all():
         ticket.status = "resolved"

@@ -6,7 +6,7 @@ only fills in commands no module has claimed.
 import importlib
 import pkgutil
 
-_SKIP = {"later", "cards"}
+_SKIP = {"later"}
 
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if _info.name not in _SKIP and not _info.name.startswith("_"):

@@ -1,10 +1,10 @@
 """`/crm remind`: a follow-up task with a due time."""
 from __future__ import annotations
 
+from bot.cards import customer_label, task_item
 from bot.registry import command
 from bot.replies import Reply
 from crm.models import Task
-from handlers.cards import customer_label, task_item
 
 USAGE = "remind <customer> <when> <what>"
 

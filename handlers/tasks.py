@@ -5,13 +5,13 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from bot.cards import task_item
 from bot.errors import NotFound, PermissionDenied
 from bot.registry import command
 from bot.replies import Reply
 from bot.roles import team_ids
 from crm.customers import resolve_staff
 from crm.models import Customer, Staff, Task
-from handlers.cards import task_item
 
 
 def _find_task(ctx, ref: str) -> Task:

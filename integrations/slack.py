@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from bot.cards import customer_label
 from bot.delivery import DeliveryError
 from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff, link_by_email
@@ -46,7 +47,8 @@ from bot.registry import lookup
 from bot.replies import Button, Reply
 from crm import command_journal as journal
 from crm.events import claim_event
-from crm.models import Staff
+from crm.models import Customer, Staff, Task
+from crm.search import search_customers
 from integrations import slack_blocks as kit
 from integrations.slack_home import build_home
 
@@ -279,7 +281,7 @@ class SlackAdapter:
             self.verifier = SignatureVerifier(settings.slack_signing_secret or "")
             self.routes = [Route("/slack/events", self._http, methods=["POST"])]
         app.delivery.register("slack", self.send_dm)
-        app.engine.services["team_inbox"] = SlackTeamInbox(self)
+        app.engine.ports.team_inbox = SlackTeamInbox(self)
 
     async def _http(self, request: Request):
         raw = await request.body()  # starlette keeps it for Bolt's own read
@@ -591,9 +593,6 @@ class SlackAdapter:
 
     def _subject_label(self, command: str) -> str:
         """What a form is about, for its header: the customer (with owner) or the task."""
-        from handlers.cards import customer_label
-        from crm.models import Customer, Task
-
         words = command.split()
         ref = next((w for w in words[1:] if w.startswith("#") and w[1:].isdigit()), None)
         if ref is None:
@@ -659,9 +658,6 @@ class SlackAdapter:
             await ack(options=[])
 
     def _search(self, query: str) -> list[tuple[int, str]]:
-        from crm.search import search_customers
-        from handlers.cards import customer_label
-
         with self.app.db.session() as session:
             return [(c.id, customer_label(session, c)) for c, _ in search_customers(session, query, limit=20)]
 
@@ -718,7 +714,7 @@ class SlackAdapter:
 
     # ---- thread replies to customer conversations ------------------------------------------
     async def _on_message(self, event: dict, body: dict) -> None:
-        inbox = self.app.engine.services.get("customer_inbox")
+        inbox = self.app.engine.ports.customer_inbox
         if inbox is None or event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return
         thread_ts = event.get("thread_ts")

@@ -10,12 +10,12 @@ from datetime import timedelta
 
 from sqlmodel import col, or_, select
 
+from bot.cards import customer_label
 from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff
 from bot.messages import IncomingMessage
 from bot.replies import Button, Item, Reply
 from crm.models import Customer
-from handlers.cards import customer_label
 
 QUIET_DAYS = 30
 QUIET_LIMIT = 10

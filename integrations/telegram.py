@@ -120,9 +120,9 @@ class TelegramAdapter:
         await self.application.start()
         me = self.application.bot
         self.bot_name = me.first_name or me.username or "us"
-        services = self.app.engine.services
-        services["telegram_bot_username"] = me.username
-        services["customer_messenger"] = self
+        ports = self.app.engine.ports
+        ports.telegram_bot_username = me.username
+        ports.customer_messenger = self
         self.app.delivery.register("telegram", self.staff.deliver)
         await self._set_commands()
         await self.relay.start()

@@ -75,7 +75,7 @@ class CustomerChat:
 
     @property
     def relay_to_team(self) -> bool:
-        return "team_inbox" in self.adapter.app.engine.services
+        return self.adapter.app.engine.ports.team_inbox is not None
 
     # ------------------------------------------------------------ async entry points
 

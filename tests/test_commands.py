@@ -365,7 +365,7 @@ def test_link_bad_input(engine, db, team, line, fragment):
 # --- invite / privacy / audit ----------------------------------------------------------------
 
 def test_invite_makes_a_token_link(engine, db, team):
-    engine.services["telegram_bot_username"] = "AcmeCRMBot"
+    engine.ports.telegram_bot_username = "AcmeCRMBot"
     reply = say(engine, "UALICE", "/crm invite globex")
     link = dict(reply.fields)["Link"]
     with db.session() as s:

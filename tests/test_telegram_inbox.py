@@ -128,7 +128,7 @@ def test_retried_slack_event_is_sent_to_the_customer_once(inbox, team):
     staff_says(inbox, ticket, "Hi! How can I help?", event_id="EvONCE", retry_num=1)
     staff_says(inbox, ticket, "Hi! How can I help?", event_id="EvONCE", retry_num=2)
     # and straight through the service, as a second instance would
-    service = inbox.app.engine.services["customer_inbox"]
+    service = inbox.app.engine.ports.customer_inbox
     handled = asyncio.run_coroutine_threadsafe(
         service.staff_reply(ticket.slack_channel, ticket.slack_thread_ts, "UALICE", "Hi! How can I help?", "EvONCE"),
         inbox.adapter._loop).result(10)
@@ -150,7 +150,7 @@ def test_double_slash_stays_internal(inbox, team):
 
 
 def test_replies_in_unrelated_threads_are_not_ours(inbox):
-    service = inbox.app.engine.services["customer_inbox"]
+    service = inbox.app.engine.ports.customer_inbox
     handled = asyncio.run_coroutine_threadsafe(service.staff_reply("C0SALES", "1.2", "UALICE", "hi", "EvX"),
                                                inbox.adapter._loop).result(10)
     assert handled is False
@@ -280,7 +280,7 @@ def test_without_slack_messages_are_stored_and_tickets_opened(telegram_bot):
     [ticket] = telegram_bot.tickets(customer.id)
     assert ticket.status == "open" and ticket.slack_thread_ts is None
     assert [i.text for i in telegram_bot.interactions(customer.id)] == ["is anyone reading this?"]
-    assert "team_inbox" not in telegram_bot.app.engine.services
+    assert telegram_bot.app.engine.ports.team_inbox is None
     telegram_bot.settle()
     assert telegram_bot.outbox(target="slack") == []
 
