@@ -297,8 +297,16 @@ def sign(body: str | bytes, secret: str, timestamp: int | None = None) -> dict[s
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-@pytest.fixture
-def slack_api():
+@pytest.fixture(scope="module")
+def slack_api_server():
+    """One Slack stand-in per test module (a server start per test was most of a test's setup)."""
     fake = FakeSlackApi().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def slack_api(slack_api_server):
+    """The module's Slack stand-in, reset: no calls, users, failures or uploads from earlier tests."""
+    slack_api_server.reset()
+    return slack_api_server
