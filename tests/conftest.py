@@ -15,6 +15,7 @@ Markers (pyproject.toml): ``store``, ``postgres``, ``http``, ``slow``, ``crash``
 pytest_plugins = [
     "tests.fixtures.store",
     "tests.fixtures.chat",
+    "tests.fixtures.insights",
     "tests.fakes.slack_api",
     "tests.fakes.telegram_api",
     "tests.slack_harness",

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from crm.customers import create_customer
 from crm.interactions import log_interaction
-from crm.models import Customer, Deal, Interaction, Staff, Task
+from crm.models import Customer, Deal, Interaction, Staff, Task, Ticket
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # the ``clock`` fixture's start
 _seq = itertools.count(1)
@@ -73,3 +73,13 @@ def deal(s: Session, customer: Customer, *, owner: Staff | None = None, amount: 
 
 def _owner_of(s: Session, customer: Customer) -> Staff:
     return s.get(Staff, customer.owner_id)
+
+
+def ticket(s: Session, customer: Customer, *, status: str = "open", subject: str = "where is my order",
+           **fields) -> Ticket:
+    """A customer conversation (as the Telegram inbox opens one)."""
+    row = Ticket(customer_id=customer.id, status=status, subject=subject, opened_at=fields.pop("opened_at", NOW),
+                 **fields)
+    s.add(row)
+    s.flush()
+    return row

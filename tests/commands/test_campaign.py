@@ -345,3 +345,9 @@ HOSTILE = st.lists(st.sampled_from(list('abc =",“”{}%_\\#@0123456789天周�
 def test_hostile_campaign_and_stats_input_never_crashes(engine, db, reachable, head, tail):
     reply = say(engine, "UMARIA", "/crm " + head + tail)
     assert reply.text.strip() and "went wrong" not in reply.text, reply.text  # an apology = an unhandled error
+
+
+def test_previewing_a_campaign_that_does_not_exist(chat, team):
+    reply = chat.push("/crm campaign preview x", as_="maria")
+    assert reply.error and "No campaign is called “x”" in reply.text
+    assert reply.usage and reply.usage.startswith("campaign ")

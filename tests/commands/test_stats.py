@@ -175,3 +175,9 @@ def test_bad_periods_get_a_clear_answer(engine, team, store, line, db):
     assert reply.error and "7d, 30d" in reply.text and reply.usage
     with db.session() as s:
         assert len(s.exec(select(AuditEvent)).all()) == before
+
+
+def test_stats_for_a_manager_with_no_conversations_yet(chat, team):
+    reply = chat.push("/crm stats", as_="maria")
+    assert not reply.error and reply.text.startswith("Team conversations, the last 7 days")
+    assert "No conversations in this period" in reply.plain_text()
