@@ -42,7 +42,8 @@ def test_inactive_staff_refused(chat, db, team):
     with db.session() as s:
         bob = s.get(Staff, team.bob)
         bob.active = False
-    assert chat.push("/crm find glob", as_="bob").error
+    reply = chat.push("/crm find glob", as_="bob")
+    assert reply.error and "don't know you" in reply.text and "Globex" not in reply.plain_text()
 
 
 def test_handler_crash_becomes_apology(chat, team, monkeypatch):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+
+from sqlmodel import select
 
 from bot.app import App
 from bot.replies import Reply
-from crm.models import Staff
+from crm.models import Interaction, Staff
 from tests.slack_harness import all_text
 
 
@@ -71,8 +74,16 @@ def test_human_thread_replies_reach_the_customer_inbox_once(slack_bot):
                            ("CINBOX", "1700000001.000100", "UALICE", "second reply", "EvLAST")]
 
 
-def test_messages_are_ignored_quietly_without_a_customer_inbox(slack_bot):
+def test_messages_are_ignored_quietly_without_a_customer_inbox(slack_bot, db, caplog):
+    assert slack_bot.app.engine.ports.customer_inbox is None  # Slack only: no Telegram inbox wired
+    seen = len(slack_bot.fake.calls)
     assert _message(slack_bot, "EvNOINBOX").status == 200
+    time.sleep(0.3)  # the event is handled after the ack; give it the time a relay would take
+    # nothing posted, nobody looked up (Bolt's own auth.test on its first request aside)
+    assert [c.method for c in slack_bot.fake.calls[seen:] if c.method != "auth.test"] == []
+    with db.session() as s:
+        assert s.exec(select(Interaction)).all() == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_socket_mode_is_selected_and_answers_over_the_socket(db, settings, clock, team, slack_api):
