@@ -85,7 +85,8 @@ class App:
 
     async def healthz(self, request: Request) -> JSONResponse:
         ok = await asyncio.to_thread(self.db.ping)
-        return JSONResponse({"ok": ok, "instance": self.instance}, status_code=200 if ok else 503)
+        # no instance name: it carries the host name, which is nobody's business outside
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app=None):
@@ -115,11 +116,24 @@ class App:
             with contextlib.suppress(Exception):
                 await adapter.stop()
 
-    def asgi(self) -> Starlette:
-        return Starlette(routes=self.routes, lifespan=self.lifespan)
+    def asgi(self):
+        """The routes behind the edge (bot/edge.py: body caps, deadlines, signatures, no 5xx)."""
+        from bot.edge import answer_400
+        from bot.edge_routes import edge_for
+
+        # Starlette's outermost middleware turns an exception into a 500 before the edge sees it:
+        # the edge's handler answers 400 instead (and the edge logs it without a traceback)
+        inner = Starlette(routes=self.routes, lifespan=self.lifespan, exception_handlers={Exception: answer_400})
+        secret_headers = {}
+        if self.settings.telegram_enabled and self.settings.telegram_webhook_url:
+            from integrations.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
+
+            secret_headers[WEBHOOK_PATH] = (SECRET_HEADER, webhook_secret(self.settings))
+        return edge_for(self.settings, inner, secret_headers)
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on")
-        await uvicorn.Server(config).serve()
+        from bot.edge_routes import uvicorn_config
+
+        await uvicorn.Server(uvicorn_config(self.asgi(), host, port)).serve()

@@ -41,10 +41,6 @@ class Engine:
         # what handlers may ask of the adapters; filled in at composition (bot/app.py, bot/cli.py)
         self.ports = ports if ports is not None else Ports()
 
-    def known_staff(self, platform: str, user_id: str) -> bool:
-        with self.db.session() as session:
-            return find_staff(session, platform, user_id) is not None
-
     def handle(self, message: IncomingMessage) -> Reply:
         try:
             return self._handle(message)

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     business_days: str = "mon,tue,wed,thu,fri"
     # who the terminal chat acts as (a staff name); the first admin when unset
     console_user: str | None = None
-    log_level: str = "INFO"
+    # LOG_LEVEL is read by bot/cli.py from the process environment (before .env is read), so it is not here
 
     @field_validator("crm_timezone")
     @classmethod

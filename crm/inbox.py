@@ -376,8 +376,11 @@ def staff_reply(session: Session, ticket: Ticket, staff: Staff, text: str, *, ev
     return interaction
 
 
-def internal_note(session: Session, ticket: Ticket, staff: Staff | None, text: str, *, event_id: str,
+def internal_note(session: Session, ticket: Ticket, staff: Staff, text: str, *, event_id: str,
                   now: datetime) -> Interaction:
+    """A staff-only note on the customer's record; only active staff may write one."""
+    if staff is None or not staff.active:
+        raise PermissionError("internal notes are written by active staff only")
     customer = session.get(Customer, ticket.customer_id)
     return log_interaction(session, customer, kind="note", text=text, staff=staff, occurred_at=now, channel="slack",
                            direction="internal", source=("slack", event_id), ticket_id=ticket.id)
@@ -398,7 +401,7 @@ def forget(session: Session, customer: Customer, now: datetime) -> None:
                                                       InboxOutbox.status == "pending")).all():
         row.status, row.last_error = "failed", "customer erased their data"
         session.add(row)
-    forget_customer(session, customer, actor=None, platform="telegram", actor_label=CUSTOMER_ACTOR)
+    forget_customer(session, customer, actor=None, platform="telegram", actor_label=CUSTOMER_ACTOR, now=now)
 
 
 # ---------------------------------------------------------------- business hours

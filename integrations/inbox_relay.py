@@ -338,13 +338,16 @@ class InboxRelay:
             if not claim_event_in(s, "inbox", f"slack:{event_id}"):
                 return True
             body = (text or "").strip()
-            staff = find_staff(s, "slack", slack_user_id)
+            staff = find_staff(s, "slack", slack_user_id)  # None for strangers and deactivated staff
+            if staff is None:
+                # neither a reply nor an internal note: only active staff write on a customer's record
+                what = "Not stored" if body.startswith("//") else "Not sent to the customer"
+                inbox.to_thread(s, ticket, "note", f"⚠️ {what}: Slack user {slack_user_id[:20]} is not CRM staff "
+                                                   "(or no longer active). An admin can add them with "
+                                                   "`crm-bot staff add`.")
+                return True
             if body.startswith("//"):
                 inbox.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
-                return True
-            if staff is None:
-                inbox.to_thread(s, ticket, "note", f"⚠️ Not sent to the customer: <@{slack_user_id}> is not CRM "
-                                                   "staff. An admin can add them with `crm-bot staff add`.")
                 return True
             if body:
                 inbox.staff_reply(s, ticket, staff, body, event_id=event_id, now=now)

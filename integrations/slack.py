@@ -43,7 +43,6 @@ from bot.delivery import DeliveryError
 from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
-from bot.registry import lookup
 from bot.replies import Button, Reply
 from crm import command_journal as journal
 from crm.events import claim_event
@@ -51,6 +50,7 @@ from crm.models import Customer, Staff, Task
 from crm.search import search_customers
 from integrations import slack_blocks as kit
 from integrations.slack_home import build_home
+from integrations.slack_workspace import REFUSAL, is_foreign
 
 log = logging.getLogger("crm.slack")
 
@@ -317,6 +317,7 @@ class SlackAdapter:
     # ---- wiring ---------------------------------------------------------------------------
     def _register(self) -> None:
         bolt = self.bolt
+        bolt.middleware(self._same_workspace)
         bolt.middleware(self._once)
         bolt.command("/crm")(self._ack_command)
         bolt.action(re.compile(rf"^{kit.RUN}:"))(ack=_ack, lazy=[self._on_run_button])
@@ -330,6 +331,16 @@ class SlackAdapter:
         bolt.view("crm_form_shortcut")(self._on_shortcut_submit)
         bolt.options("customer_search")(self._on_customer_options)
         bolt.error(self._on_error)
+
+    async def _same_workspace(self, context, body: dict, next) -> BoltResponse | None:
+        """Signed, but from a workspace this app is not installed in: a polite no (slack_workspace.py)."""
+        installed = context.authorize_result
+        if installed is not None and is_foreign(installed.team_id, installed.enterprise_id,
+                                                context.team_id, context.enterprise_id):
+            log.warning("refused a Slack request from workspace %s (org %s)", context.team_id, context.enterprise_id)
+            return BoltResponse(status=200, body=REFUSAL if body.get("command") else "")
+        await next()
+        return None
 
     async def _once(self, body: dict, next, logger) -> BoltResponse | None:
         """Slack retries (X-Slack-Retry-Num) and redeliveries act once, across restarts and instances."""
@@ -708,8 +719,7 @@ class SlackAdapter:
 
     async def publish_home(self, user_id: str, notice: str | None = None) -> None:
         staff, email = await self.identity.resolve(user_id)
-        next_is_real = _has_real_command("next")
-        parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None, next_is_real)
+        parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None)
         await self.client.views_publish(user_id=user_id, view=kit.home_view(parts, notice))
 
     # ---- thread replies to customer conversations ------------------------------------------
@@ -817,11 +827,6 @@ def _message_time(ts: str | None, zone: ZoneInfo) -> str:
     """The message's own time, written so the engine takes it as the interaction's date."""
     moment = datetime.fromtimestamp(float(ts), timezone.utc) if ts else datetime.now(timezone.utc)
     return kit.local_stamp(moment.astimezone(zone))
-
-
-def _has_real_command(name: str) -> bool:
-    spec = lookup(name)
-    return spec is not None and spec.handler.__module__ != "handlers.later"
 
 
 def _with_note(reply: Reply, note: str) -> Reply:

@@ -27,7 +27,7 @@ TITLES = {
 }
 
 
-def build_home(app, user_id: str, email: str | None, known: bool, with_next: bool) -> list[tuple[str, Reply]]:
+def build_home(app, user_id: str, email: str | None, known: bool) -> list[tuple[str, Reply]]:
     if not known:
         return [("CRM", Reply(text=UNKNOWN_USER))]
     engine = app.engine
@@ -56,8 +56,7 @@ def build_home(app, user_id: str, email: str | None, known: bool, with_next: boo
     parts = [(tasks_title, run("tasks"))]
     parts.append((quiet_title.format(d=QUIET_DAYS),
                   Reply(text="", items=quiet_items) if quiet_items else Reply(text=all_fresh.format(d=QUIET_DAYS))))
-    if with_next:
-        parts.append((next_title, run("next")))
+    parts.append((next_title, run("next")))
     return parts
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from telegram import Message, Update
 
+from crm.erasure import erased_since
 from crm import inbox
 from crm.events import claim_event_in
 from crm.inbox_texts import say
@@ -115,6 +116,8 @@ class CustomerChat:
         with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200
             if not claim_event_in(s, "telegram", f"update:{said.update_id}"):
                 return False
+            if erased_since(s, "telegram", said.person.chat_id, said.date):
+                return False  # an edit (or late copy) of a message sent before the customer was erased
             if said.command is not None:
                 self._command(s, said)
             elif said.own_phone:

@@ -79,7 +79,8 @@ def test_whole_loop_customer_thread_staff_reply_customer(inbox, team):
     ticket = ticket_of(inbox, ANN)
     assert ticket.slack_channel == "C0INBOX" and ticket.slack_thread_ts
     assert follow_up.params["thread_ts"] == ticket.slack_thread_ts
-    assert "Our invoice #42 is wrong & too high <urgent>" in all_text(follow_up.params)
+    # Slack shows &amp; and &lt; as & and <: the customer's text arrives intact and inert
+    assert "Our invoice #42 is wrong &amp; too high &lt;urgent&gt;" in all_text(follow_up.params)
 
     # Slack escapes &, < and > in event text; the adapter unescapes it
     staff_says(inbox, ticket, "Sorry about that, Hank &amp; co — fixing &lt;now&gt;", event_id="EvR1")

@@ -9,8 +9,8 @@ from tests.helpers import snapshot
 
 
 def test_link_and_update(chat, db, team):
-    assert "Linked" in chat.push("/crm link globex initech referred", as_="alice").text
-    assert "Updated" in chat.push("/crm link globex initech referred strength=0.9", as_="alice").text
+    assert "Linked" in chat.push("/crm link globex initech referred", as_="maria").text
+    assert "Updated" in chat.push("/crm link globex initech referred strength=0.9", as_="maria").text
     with db.session() as s:
         rel = s.exec(select(Relationship)).one()
         assert (rel.from_customer_id, rel.to_customer_id, rel.kind, rel.strength) == (team.globex, team.initech,

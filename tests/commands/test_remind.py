@@ -32,9 +32,21 @@ def test_remind_chinese(chat, db, team):
     ("/crm remind globex send the proposal", "couldn't find when"),
     ("/crm remind globex tomorrow 3pm", "Remind about what"),
     ("/crm remind globex yesterday 3pm call", "already past"),
+    ("/crm remind globex 31 February send the invoice", "February has no 31st"),
+    ("/crm remind globex 2月30日 发送发票", "2月没有30日"),
 ])
 def test_remind_bad_input_changes_nothing(chat, db, team, line, fragment):
     before = snapshot(db)
     reply = chat.push(line, as_="alice")
     assert reply.error and fragment in reply.text, reply.text
     assert snapshot(db) == before
+
+
+def test_remind_end_of_month_on_its_last_day(chat, db, team, clock):
+    clock.now = datetime(2026, 11, 30, 15, 0, tzinfo=timezone.utc)  # 10:00 on 30 November in New York
+    reply = chat.push("/crm remind globex end of month send the invoice", as_="alice")
+    assert not reply.error, reply.text
+    with db.session() as s:
+        task = s.exec(select(Task)).one()
+        assert task.due_at == datetime(2026, 12, 31, 14, 0, tzinfo=timezone.utc)  # 09:00 New York
+        assert task.title == "send the invoice"
