@@ -11,7 +11,6 @@ from crm.models import Staff, Task
 from scheduler.service import SchedulerService
 from tests.helpers import utc
 from tests.scheduler_support import FAST_PASS
-from tests.slack_harness import Server, free_port
 from tests.telegram_support import telegram_settings
 
 pytestmark = pytest.mark.timeout(120)
@@ -20,7 +19,7 @@ ALICE_CHAT = 5001  # Alice's Telegram user id (tests/helpers.py)
 
 
 @pytest.fixture
-def running_bot(db, settings, clock, telegram_api, team):
+def running_bot(db, settings, clock, telegram_api, team, app_host):
     with db.session() as s:
         alice = s.get(Staff, team.alice)
         alice.prefers_telegram, alice.digest_subscribed = True, True
@@ -29,7 +28,7 @@ def running_bot(db, settings, clock, telegram_api, team):
     app = App(telegram_settings(settings, telegram_api), db, clock=clock)
     app.configure_adapters()
     app.scheduler = SchedulerService(app, pass_seconds=FAST_PASS)
-    server = Server(app.asgi(), free_port()).start()
+    app_host.mount(app)
 
     def at(moment):
         clock.now = moment
@@ -37,7 +36,7 @@ def running_bot(db, settings, clock, telegram_api, team):
 
     at(clock.now)
     yield at
-    server.stop()
+    app_host.unmount()
 
 
 def test_a_rep_who_prefers_telegram_gets_the_digest_and_its_chart_there(running_bot, telegram_api, db, team):
