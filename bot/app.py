@@ -48,7 +48,7 @@ class App:
 
     def __init__(self, settings: Settings, db: Database | None = None, *, clock=None, instance: str | None = None):
         self.settings = settings
-        self.db = db or Database(settings.database_url)
+        self.db = db or Database(settings.database_url, key=settings.db_key)
         self.delivery = Delivery()
         self.engine = Engine(self.db, settings, clock=clock, ports=Ports(delivery=self.delivery))
         self.instance = instance or f"{socket.gethostname()}-{id(self):x}"

@@ -289,13 +289,16 @@ def escape_mrkdwn(text: str) -> str:
 
 
 def telegram_to_mrkdwn(text: str, entities=None) -> str:
-    """The customer's text as escaped mrkdwn (the notification text beside the rich-text block)."""
+    """The customer's text as mrkdwn (the notification text beside the rich-text block): their bold,
+    italic, strike and code as Slack's markers; everything else escaped, so it cannot ping; links
+    written out as "label (url)", never a live link whose label could hide where it goes."""
     out = []
     for piece, info in telegram_spans(text, entities):
         rendered = escape_mrkdwn(piece)
         url = _slack_url(info["url"])
-        if url and rendered.strip():
-            rendered = f"<{url}|{rendered.replace('|', '¦')}>"
+        if url and rendered.strip() and url not in (piece, "http://" + piece, "mailto:" + piece):
+            # never <url|label>: a label must not hide where a customer's link goes
+            rendered = f"{rendered} ({escape_mrkdwn(url)})"
         if info["pre"]:
             rendered = f"```{rendered}```"
         elif rendered.strip():

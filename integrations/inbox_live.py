@@ -258,7 +258,10 @@ def thread_rich_text(payload: dict, *, edited: bool = False) -> tuple[str, list[
         blocks.append({"type": "context", "elements": [
             {"type": "plain_text", "text": kit_clip(line, 2000), "emoji": True} for line in context[:10]]})
     blocks.append(formatting.telegram_to_rich_text(text or (payload.get("text") or ""), entities, lead=lead))
-    fallback = formatting.escape_mrkdwn(f"{lead} " + (payload.get("text") or text or ""))
+    if payload.get("raw_text") is not None and not context:
+        fallback = formatting.escape_mrkdwn(lead) + " " + formatting.telegram_to_mrkdwn(text, entities)
+    else:  # with a forward or reply line, or an older row: the stored description, escaped
+        fallback = formatting.escape_mrkdwn(f"{lead} " + (payload.get("text") or text or ""))
     return fallback[:3000], blocks
 
 

@@ -99,6 +99,14 @@ def note_unparseable(data: dict, exc: Exception) -> None:
                 ",".join(sorted(inner)) if inner else "-", sum(UNPARSEABLE.values()))
 
 
+def _strip_nul(value):
+    if isinstance(value, dict):
+        return {k: _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 def _without_nul(obj: dict) -> dict:
     return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in obj.items()}
 
@@ -247,11 +255,39 @@ class TelegramAdapter:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
                 continue
+            except Exception:
+                # PTB parses the batch as a whole: one update it cannot read fails them all, forever.
+                # Read the batch raw and parse each update on its own (the same policy as the webhook)
+                try:
+                    updates = await self._parse_each(offset)
+                except TelegramError as exc:
+                    log.warning("telegram: getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 60)
+                    continue
             for update in updates:
+                if isinstance(update, int):  # an unparseable update, acknowledged (logged and counted)
+                    offset = update + 1
+                    continue
                 if not await self.process(update):
                     await asyncio.sleep(1)
                     break  # ask again from this update: it is not acknowledged
                 offset = update.update_id + 1
+
+    async def _parse_each(self, offset: int | None) -> list:
+        """The pending batch, each update parsed on its own: an Update, or the id of one that cannot be."""
+        raw = await self.application.bot.do_api_request(
+            "get_updates", api_kwargs={"offset": offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES})
+        parsed: list = []
+        for data in raw or []:
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                continue
+            try:
+                parsed.append(Update.de_json(_strip_nul(data), self.application.bot))
+            except Exception as exc:
+                note_unparseable(data, exc)
+                parsed.append(data["update_id"])
+        return parsed
 
     # ------------------------------------------------------------ dispatch
 

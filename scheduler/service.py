@@ -56,6 +56,9 @@ class SchedulerService:
         self._scheduler.add_job(self.run_pass, IntervalTrigger(seconds=self.pass_seconds), id="pass",
                                 next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
                                 misfire_grace_time=None)
+        # exports and charts past their retention (crm/file_retention.py)
+        self._scheduler.add_job(self.sweep_files, IntervalTrigger(minutes=10), id="files",
+                                next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
         self._scheduler.add_job(self.refresh_insights, CronTrigger(hour=hour, minute=minute, timezone=zone),
                                 id="insights", max_instances=1, coalesce=True, misfire_grace_time=3600)
         self._scheduler.start()
@@ -94,6 +97,16 @@ class SchedulerService:
             self._passes_done += 1
             async with self._progress:
                 self._progress.notify_all()
+
+    async def sweep_files(self) -> None:
+        from crm.file_retention import sweep
+
+        try:
+            removed = await asyncio.to_thread(sweep)
+            if removed:
+                log.info("removed %s expired export and chart file(s)", len(removed))
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            log.exception("sweeping expired files failed")
 
     async def next_pass(self, timeout: float = 30) -> None:
         """Wait until a pass that starts after this call has finished (for callers that change

@@ -126,9 +126,16 @@ def test_telegram_entities_become_rich_text_styles_from_a_recorded_update():
 
 
 def test_customer_text_cannot_ping_link_or_format_in_the_mrkdwn_fallback():
-    out = telegram_to_mrkdwn("<!channel> <@U123> <https://evil.example|bank> &", [])
-    assert "<!" not in out and "<@" not in out and "<http" not in out
-    assert out == "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|bank&gt; &amp;"
+    out = telegram_to_mrkdwn("<!channel> <@U123> <https://evil.example|bank> & @here", [])
+    assert "<!" not in out and "<@" not in out and "<http" not in out and "@here" not in out
+    assert out.startswith("&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|bank&gt; &amp;")
+
+
+def test_telegram_entities_become_mrkdwn_markers_and_links_are_written_out():
+    message = _payload("text_entities")["message"]
+    out = telegram_to_mrkdwn(message["text"], message["entities"])
+    assert out.startswith("*Hello* _*all*_ &lt;!channel&gt; see docs (https://evil.example/?a=&lt;b&gt;) @ceo `")
+    assert "<http" not in out and "~~x~~" in out
 
 
 def test_entity_offsets_count_utf16_units():

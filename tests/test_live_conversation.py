@@ -343,7 +343,10 @@ def test_a_staff_dm_runs_as_a_command_answered_in_the_dm_with_buttons(inbox):
     assert post_event(inbox, body).status_code == 200
     [answer] = inbox.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == "DALICE")
     assert "Globex Corporation" in all_text(answer.params)
-    assert buttons(answer.params["blocks"])
+    # its buttons work: "Log interaction" opens the log form for that customer
+    sent = inbox.slack_bot.click(buttons(answer.params["blocks"])["Log interaction"])
+    assert sent.status == 200
+    assert inbox.slack_bot.opened_view()["callback_id"] == "crm_form_log"
     body2 = slack_payload("docs_message_im")
     body2["event"].update(user="UALICE", text="/crm find globex", channel="DALICE", ts="1355517524.000001")
     post_event(inbox, body2)
@@ -365,3 +368,65 @@ def test_a_mention_answers_in_a_thread(inbox):
     [answer] = inbox.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == "C123ABC456")
     assert answer.params["thread_ts"] == body["event"]["ts"]
     assert "Globex" in all_text(answer.params)
+
+
+def test_files_are_in_crm_show_and_the_privacy_export(inbox, team):
+    from tests.helpers import say
+
+    open_ticket(inbox)
+    update = telegram_payload("document")
+    inbox.fake.add_file(update["message"]["document"]["file_id"], b"png", path="documents/file_3.png")
+    inbox.send(update)
+    customer = inbox.customer(ANN)
+    card = say(inbox.app.engine, "UADA", f"/crm show #{customer.id}")
+    assert "📎 telegram.png (image/png, 12.6 KB)" in card.plain_text()
+    export = say(inbox.app.engine, "UADA", f"/crm export #{customer.id}")
+    data = json.loads(Path(export.file_path).read_text())
+    assert any("📎 telegram.png (image/png, 12.6 KB)" in i["text"] for i in data["interactions"])
+
+
+def test_editing_the_text_of_a_reply_with_a_file_edits_the_caption(inbox):
+    ticket = open_ticket(inbox)
+    ts = f"{time.time():.6f}"
+    body = in_thread(slack_payload("message_file_share"), ticket, ts=ts)
+    inbox.slack.add_file(body["event"]["files"][0]["url_private_download"], b"\x89PNG")
+    post_event(inbox, body)
+    inbox.fake.wait_for("sendPhoto", where=lambda c: c.chat_id == ANN)
+    eventually(lambda: inbox.outbox(kind="message", target="telegram")[-1].status == "sent")
+    changed = in_thread(slack_payload("message_changed"), ticket, ts=ts)
+    changed["event"]["message"].update(text="Here is the _right_ screenshot", files=body["event"]["files"])
+    changed["event"]["previous_message"].update(text="Hi there!", files=body["event"]["files"])
+    post_event(inbox, changed)
+    [edit] = inbox.fake.wait_for("editMessageCaption", where=lambda c: c.chat_id == ANN)
+    assert edit.params["caption"] == "Here is the <i>right</i> screenshot"
+
+
+def test_polling_survives_an_update_ptb_cannot_parse(db, settings, clock, telegram_api, team):
+    from integrations.telegram import UNPARSEABLE
+
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api, webhook=False), clock, telegram_api)
+    try:
+        before = UNPARSEABLE["message"]
+        broken = telegram_payload("unparseable_message")
+        fine = telegram_payload("voice")
+        telegram_api.push(broken, fine)
+        eventually(lambda: bot.interactions(), message="the update after the broken one was never stored")
+        eventually(lambda: telegram_api.acked_offset > fine["update_id"] or telegram_api.pending_updates() == [],
+                   message="the batch was never acknowledged")
+        assert UNPARSEABLE["message"] == before + 1
+    finally:
+        bot.close()
+
+
+def test_our_own_uploads_and_edits_in_the_thread_never_echo_to_the_customer(inbox):
+    ticket = open_ticket(inbox)
+    own_file = in_thread(slack_payload("message_file_share"), ticket, user=FakeSlackApi.BOT_USER_ID)
+    inbox.slack.add_file(own_file["event"]["files"][0]["url_private_download"], b"\x89PNG")
+    own_edit = in_thread(slack_payload("message_changed"), ticket, user="UALICE")
+    own_edit["event"]["message"]["bot_id"] = FakeSlackApi.BOT_ID
+    for body in (own_file, own_edit):
+        assert post_event(inbox, body).status_code == 200
+    staff = in_thread(slack_payload("message_channel_thread_reply"), ticket)  # then a real reply, to sync on
+    post_event(inbox, staff)
+    inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and c.text == "When Slack was released?")
+    assert inbox.fake.calls_to("sendPhoto") == [] and inbox.fake.calls_to("editMessageText") == []
