@@ -20,6 +20,7 @@ class CommandSpec:
     examples: list[str] = field(default_factory=list)
     aliases: tuple[str, ...] = ()
     group: str = "Customers"
+    read_only: bool = False  # runs in a read session (never takes SQLite's writer); it must not write
     summary_zh: str = ""  # the summary for Chinese-speaking staff (`/crm help` in their language)
 
     def summary_in(self, lang: str) -> str:
@@ -32,10 +33,10 @@ ALIASES: dict[str, str] = {}
 
 def command(name: str, *, usage: str, summary: str, permission: str = "crm.use", details: str = "",
             examples: list[str] | None = None, aliases: tuple[str, ...] = (), group: str = "Customers",
-            summary_zh: str = ""):
+            read_only: bool = False, summary_zh: str = ""):
     def register(func: Callable) -> Callable:
         spec = CommandSpec(name, func, usage, summary, permission, details, examples or [], aliases, group,
-                           summary_zh)
+                           read_only, summary_zh)
         COMMANDS[name] = spec
         for alias in aliases:
             ALIASES[alias] = name

@@ -10,7 +10,7 @@ GROUP_ORDER = ["Customers", "Follow-ups", "Deals", "Insights", "Customers on Tel
 
 @command("help", usage="help [command]", summary="list the commands, or explain one", group="Help",
          summary_zh="列出所有命令，或说明其中一个",
-         examples=["help", "help log"])
+         examples=["help", "help log"], read_only=True)
 def help_command(ctx) -> Reply:
     if ctx.command.tokens:
         name = ctx.command.args[0].lower().lstrip("/")
