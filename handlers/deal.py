@@ -47,6 +47,7 @@ def near_stage(word: str) -> str | None:
 
 
 @command("deal", usage=USAGE, summary="open a deal, or update or close the customer's open deal", group="Deals",
+         summary_zh="新建商机，或更新、关闭客户当前的商机",
          permission="customer.edit",
          examples=["deal globex 12000 proposal", "deal globex 15k negotiation close=dec 15", "deal 王伟 5万 报价 年度合同",
                    "deal #12 won", "deal #12 stage=negotiation close=end of month"])

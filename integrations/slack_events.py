@@ -209,7 +209,7 @@ class SlackEvents:
             return
         ts = event.get("deleted_ts") or previous.get("ts")
         if ts:
-            await self.inbox.staff_delete(event.get("channel") or "", ts, event_id)
+            await self.inbox.staff_delete(event.get("channel") or "", ts, event_id, previous.get("thread_ts"))
 
     # ------------------------------------------------------------ formatting with names
 

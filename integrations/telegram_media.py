@@ -29,7 +29,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden
 from integrations import inbox_live
 from integrations.formatting import html_to_plain
 from integrations.inbox_relay import Blocked, Undeliverable
-from integrations.telegram_render import split_lines, split_text, units
+from integrations.telegram_render import split_text, units
 
 log = logging.getLogger("crm.telegram")
 
@@ -283,11 +283,12 @@ class TelegramSends:
             sent.append((message.message_id, "caption" if caption else "media"))
         if html_text.strip() and not caption_used:
             try:
-                chunks = [html_text] if units(html_text) <= 4096 else split_lines(html_text.split("\n"))
-                for chunk in chunks:
-                    message = await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML)
-                    sent.append((message.message_id, "text"))
-            except BadRequest:
+                if units(html_text) > 4096:
+                    # a tag may span lines (pre, quotes): a reply this long goes as plain text, split safely
+                    raise _TooLong
+                message = await self.bot.send_message(chat_id, html_text, parse_mode=ParseMode.HTML)
+                sent.append((message.message_id, "text"))
+            except (BadRequest, _TooLong):
                 # formatting Telegram would not take: the words still go, plainly
                 for chunk in split_text(html_to_plain(html_text) if payload.get("html") else plain):
                     message = await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML)
@@ -369,6 +370,10 @@ class TelegramSends:
                 break
         await self.adapter.app.in_background(inbox_live.mark_deleted, self.db, gone)
         return ",".join(str(link.telegram_message_id) for link in links)[:64]
+
+
+class _TooLong(Exception):
+    pass
 
 
 def _older_than_window(created_at: datetime | None) -> bool:

@@ -18,9 +18,9 @@ import pytest
 from sqlmodel import select
 
 from crm.models import ProcessedEvent, RelayedMessage, Ticket
-from tests.fakes.slack_api import FakeSlackApi, slack_api  # noqa: F401
+from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_harness import SlackBot, all_text, buttons, rich_text
-from tests.telegram_support import TelegramBot, eventually, telegram_api, telegram_settings  # noqa: F401
+from tests.telegram_support import TelegramBot, eventually, telegram_settings
 
 PAYLOADS = Path(__file__).parent / "payloads"
 ANN = 7101
@@ -28,7 +28,7 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture
-def inbox(db, settings, clock, telegram_api, slack_api, team):  # noqa: F811
+def inbox(db, settings, clock, telegram_api, slack_api, team):
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
                       slack=slack_api)
     bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)
@@ -401,7 +401,7 @@ def test_editing_the_text_of_a_reply_with_a_file_edits_the_caption(inbox):
     assert edit.params["caption"] == "Here is the <i>right</i> screenshot"
 
 
-def test_polling_survives_an_update_ptb_cannot_parse(db, settings, clock, telegram_api, team):  # noqa: F811
+def test_polling_survives_an_update_ptb_cannot_parse(db, settings, clock, telegram_api, team):
     from integrations.telegram import UNPARSEABLE
 
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, webhook=False), clock, telegram_api)
@@ -459,3 +459,29 @@ def test_a_first_message_with_a_photo_opens_the_thread_and_the_photo_follows_the
     assert complete["thread_ts"] == ticket.slack_thread_ts
     card = inbox.slack.calls_to("chat.postMessage")[0].params
     assert "thread_ts" not in card and "The screen is broken" in all_text(card)
+
+
+def test_an_upload_slack_refuses_is_reported_once_and_the_message_is_not_repeated(inbox):
+    ticket = open_ticket(inbox)
+    update = telegram_payload("voice")
+    inbox.fake.add_file(update["message"]["voice"]["file_id"], b"OggS", path="voice/file_2.oga")
+    inbox.slack.fail_next("files.completeUploadExternal", error="not_in_channel")
+    inbox.send(update)
+    inbox.settle()
+    notes = [c for c in thread_posts(inbox, ticket) if "could not be uploaded" in (c.params.get("text") or "")]
+    assert len(notes) == 1 and "voice.ogg" in notes[0].params["text"]
+    relayed = [c for c in thread_posts(inbox, ticket) if "voice message" in rich_text(c.params)]
+    assert len(relayed) == 1
+
+
+def test_a_very_long_formatted_reply_reaches_the_customer_whole_in_several_messages(inbox):
+    ticket = open_ticket(inbox)
+    body = in_thread(slack_payload("message_channel_thread_reply"), ticket)
+    body["event"]["text"] = "*Terms*\n```" + "\n".join(f"line {n} of the contract" for n in range(400)) + "```"
+    post_event(inbox, body)
+    sent = inbox.fake.wait_for("sendMessage", 2, where=lambda c: c.chat_id == ANN and "line" in c.text)
+    eventually(lambda: inbox.outbox(kind="message", target="telegram")[-1].status == "sent")
+    texts = [c.text for c in inbox.fake.calls_to("sendMessage", chat_id=ANN) if "line" in c.text]
+    joined = "\n".join(texts)
+    assert "line 0 of the contract" in joined and "line 399 of the contract" in joined
+    assert all(len(t) <= 4096 for t in texts)
