@@ -121,7 +121,9 @@ def test_manifest_subscribes_to_what_the_app_handles():
     manifest = (Path(__file__).parent.parent / "slack-manifest.yml").read_text()
     for event in ("app_mention", "member_joined_channel", "message.im", "message.channels"):
         assert f"- {event}" in manifest
-    for scope in ("files:read", "app_mentions:read"):
+    # each event's required scope (https://api.slack.com/events): app_mention needs app_mentions:read,
+    # member_joined_channel channels:read / groups:read, message.im im:history; files need files:read
+    for scope in ("files:read", "app_mentions:read", "channels:read", "groups:read", "im:history"):
         assert f"- {scope}" in manifest
 
 
