@@ -487,3 +487,15 @@ def test_a_very_long_formatted_reply_reaches_the_customer_whole_in_several_messa
     joined = "\n".join(texts)
     assert "line 0 of the contract" in joined and "line 399 of the contract" in joined
     assert all(len(t) <= 4096 for t in texts)
+
+
+def test_an_external_file_is_reported_and_never_fetched_with_the_bot_token(inbox):
+    ticket = open_ticket(inbox)
+    body = in_thread(slack_payload("message_file_share"), ticket)
+    body["event"]["files"][0].update(is_external=True, mode="external", external_type="gdrive",
+                                     url_private="https://docs.google.com/document/d/1abc",
+                                     url_private_download=None)
+    post_event(inbox, body)
+    inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and c.text == "Hi there!")
+    inbox.slack.wait_for("chat.postMessage", where=lambda c: "external file" in (c.params.get("text") or ""))
+    assert inbox.slack.calls_to("file") == []
