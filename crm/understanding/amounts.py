@@ -24,8 +24,7 @@ UNITS_EN = ["seats", "seat", "licenses", "license", "licences", "licence", "user
             "subscriptions", "subscription", "copies", "sets", "cases", "pallets", "tons", "kg", "hours", "hrs",
             "days of training", "agents", "stores", "locations", "sites", "modules", "nodes", "cameras", "routers",
             "headsets", "monitors", "chairs", "desks", "bottles", "cartons", "packs", "orders", "trucks"]
-UNITS_ZH = ["席位", "个席位", "个账号", "账号", "个许可", "许可", "个用户", "用户", "台", "套", "件", "箱", "个", "张",
-            "部", "份", "吨", "公斤", "盒", "瓶", "辆", "间", "家门店", "家店", "个门店", "门店", "个站点", "节点", "小时"]
+UNITS_ZH = ["席位", "个席位", "个账号", "账号", "个许可", "许可", "个用户", "用户", "台", "套", "件", "箱", "吨", "公斤", "盒", "瓶", "辆", "间", "家门店", "家店", "个门店", "门店", "个站点", "节点", "小时"]
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
               "九": 9, "十": 10, "百": 100, "千": 1000}
 
@@ -38,11 +37,11 @@ _CUR_WORD = "|".join(sorted((re.escape(w) for w in CURRENCY_WORDS), key=len, rev
 _MONEY_SIGN = re.compile(rf"(?P<sign>{_SIGN})\s?(?P<num>{_NUM})\s?(?P<mult>{_MULT})?(?![a-zA-Z])", re.I)
 _MONEY_WORD = re.compile(rf"(?P<num>{_NUM}|{_CN_NUM})\s?(?P<mult>{_MULT})?\s?(?P<cur>{_CUR_WORD})(?![a-zA-Z])",
                          re.I)
-_MONEY_MULT = re.compile(rf"(?<![\w.,/:-])(?P<num>{_NUM}|{_CN_NUM})\s?(?P<mult>k|K|m|M|mn|万|w|W|百万|亿)"
+_MONEY_MULT = re.compile(rf"(?<![A-Za-z0-9_.,/:-])(?P<num>{_NUM}|{_CN_NUM})\s?(?P<mult>k|K|m|M|mn|万|w|W|百万|亿)"
                          rf"(?![a-zA-Z\d])")
 _UNIT_EN = "|".join(sorted((re.escape(u) for u in UNITS_EN), key=len, reverse=True))
 _UNIT_ZH = "|".join(sorted((re.escape(u) for u in UNITS_ZH), key=len, reverse=True))
-_QTY_EN = re.compile(rf"(?<![\w.,/:$€£¥-])(?P<num>\d+(?:,\d{{3}})*)\s?(?:x\s)?(?:more |extra |additional |new |"
+_QTY_EN = re.compile(rf"(?<![A-Za-z0-9_.,/:$€£¥-])(?P<num>\d+(?:,\d{{3}})*)\s?(?:x\s)?(?:more |extra |additional |new |"
                      rf"more new |further |other )?(?P<unit>{_UNIT_EN})(?![a-zA-Z])", re.I)
 _QTY_ZH = re.compile(rf"(?P<num>\d+|{_CN_NUM})\s?(?P<unit>{_UNIT_ZH})")
 # words that say a number is not a quantity of goods ("3个月", "2个小时", "5个人来开会" stays a count of people)

@@ -26,7 +26,7 @@ KIND_WORDS: dict[str, list[str]] = {
               "邮件", "邮箱", "发邮件", "电邮", "回邮件", "发了邮件", "邮件回复"],
     "chat": ["chat*", "texted", "text*", "sms", "whatsapp*", "wechat*", "messag*", "msg*", "dm", "dm'd", "dmed",
              "slack*", "telegram", "imessage", "line", "skype", "pinged", "ping*",
-             "微信", "聊天", "聊了", "短信", "发消息", "留言", "钉钉", "企业微信", "私信", "发信息", "qq"],
+             "微信", "聊天", "短信", "发消息", "留言", "钉钉", "企业微信", "私信", "发信息", "qq"],
 }
 # when several kinds are named, the stronger evidence wins in this order (a call *about* an email
 # is a call; "met for lunch and emailed the deck" is a meeting)

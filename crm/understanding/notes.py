@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
+from rapidfuzz import fuzz
+
 from crm.understanding import lexicon
-from crm.understanding.amounts import Amount, main_amount
+from crm.understanding.amounts import Amount, find_amounts, main_amount
 
 When = Callable[[str, str], "tuple[Optional[datetime], str]"]  # (text, "past"|"future") -> (moment, rest)
 
@@ -61,8 +63,9 @@ _ABBREVIATIONS = [
     (r"\btdy\b", "today"), (r"\byday\b|\byest\b|\bytd\b", "yesterday"), (r"\bnxt\b", "next"),
     (r"\bwk\b", "week"), (r"\bwks\b", "weeks"), (r"\bre:", "about"), (r"\bpls\b|\bplz\b", "please"),
     (r"\bmins\b", "minutes"), (r"\bhrs\b", "hours"), (r"\bb4\b", "before"), (r"\bthru\b", "through"),
-    (r"\bmon\b(?!\w)", "monday"), (r"\btues?\b", "tuesday"), (r"\bweds?\b", "wednesday"),
-    (r"\bthu(?:rs?)?\b", "thursday"), (r"\bfri\b", "friday"), (r"\bsat\b", "saturday"), (r"\bsun\b", "sunday"),
+    # "sat down with", "sun", "mon" (a name) are too often no weekday to be expanded
+    (r"\btues?\b", "tuesday"), (r"\bweds?\b", "wednesday"), (r"\bthu(?:rs?)?\b", "thursday"),
+    (r"\bfri\b", "friday"),
     (r"\beod\b", "end of day"), (r"\beow\b", "end of week"), (r"\beom\b", "end of month"),
 ]
 _ABBREVIATIONS = [(re.compile(p, re.I), r) for p, r in _ABBREVIATIONS]
@@ -108,12 +111,12 @@ def is_small_talk(text: str) -> bool:
 
 # ---------------------------------------------------------------- clauses and cues
 
-_CLAUSE_SPLIT = re.compile(r"\s*(?:[;；。!！?？\n]+|[,，、]\s*|\s+[-–—]+\s+|\s+(?:and|then|but|also|plus|so)\s+"
+_CLAUSE_SPLIT = re.compile(r"\s*(?:[;；。!！?？\n]+|\.\s+|\.$|(?<!\d),\s*|,(?!\d)\s*|[，、：]\s*|:\s+|\s+[-–—]+\s+|\s+(?:and|then|but|also|plus|so)\s+"
                            r"|\s*\+\s+)\s*", re.I)
 STRONG_CUES = ["follow up*", "follow-up*", "followup*", "folow up*", "follwo up", "remind*", "reminder",
                "next step*", "todo", "to do", "to-do", "circle back", "check in", "check back", "touch base",
                "call back", "callback", "get back", "revert", "chase",
-               "跟进", "回访", "提醒", "下一步", "待办", "再联系", "再跟", "记得", "回电"]
+               "跟进", "回访", "提醒", "下一步", "待办", "再联系", "再跟", "记得"]
 WEAK_CUES = ["need to", "needs to", "have to", "must", "will", "i'll", "we'll", "gonna", "going to", "should",
              "plan to", "planning to", "send", "prepare", "prep", "schedule", "book", "set up", "arrange", "by",
              "before", "due", "deadline", "ping", "please", "next",
@@ -129,7 +132,32 @@ def _clauses(text: str) -> list[tuple[int, str]]:
         pos = m.end()
     if pos < len(text):
         out.append((pos, text[pos:]))
-    return [(p, c) for p, c in out if c.strip()]
+    out = [(p, c) for p, c in out if c.strip()]
+    merged: list[tuple[int, str]] = []
+    carry = None
+    for p, c in out:
+        if carry is not None:
+            p, c = carry[0], f"{carry[1]} {c}"
+            carry = None
+        # "next step: demo Thursday 2pm", "提醒：周五前发报价" — a bare cue belongs to what follows
+        if _bare_cue(c):
+            carry = (p, c)
+            continue
+        merged.append((p, c))
+    if carry is not None:
+        merged.append(carry)
+    return merged
+
+
+def _bare_cue(clause: str) -> bool:
+    """Only a cue, nothing else: "next step", "follow up", "提醒"."""
+    hits = lexicon.find_all(clause, STRONG_CUES)
+    if not hits:
+        return False
+    rest = clause
+    for _s, _e, word in hits:
+        rest = rest.replace(word, " ")
+    return not re.sub(r"[\s:：,，.。\-–—]+|\b(?:me|us|with|on|about|re)\b", "", rest, flags=re.I)
 
 
 def _cue(clause: str) -> str:
@@ -174,18 +202,21 @@ questions team guy guys folks people client customer customers account company t
 update info details docs deck slides trial plan plans upgrade order orders purchase buy bought pay paid invoice
 discount onboarding training support call-back phone zoom teams slack whatsapp wechat sms text note notes
 happy unhappy upset keen positive negative went go going get got make made take took give gave let know
-asap urgent note: fyi btw lol hey hi hello dear mr mrs ms dr sir madam
+asap urgent note: fyi btw lol hey hi hello dear mr mrs ms dr sir madam sat sun mon tue wed thu fri
+jan feb mar apr jun jul aug sep sept oct nov dec jumped zoom quick cold left voicemail ran workshop onsite
+breakfast dm'd dm replied wrote got from heard intel update
 """.split())
-_ZH_BREAK = ("和", "与", "跟", "同", "给", "的", "在", "对", "向", "把", "被", "跟他", "，", "说", "聊", "开", "打", "见",
-             "约", "请", "让", "我", "他们", "她们", "他", "她", "们", "这", "那", "有", "要", "想", "再", "加", "个",
-             "了", "是", "谈", "问", "讨论", "沟通", "发", "吃", "喝", "去", "来", "到", "关于", "就", "也", "都", "还",
-             "又", "已", "经", "会", "次", "下", "上", "和他", "通", "过", "确认", "一起", "客户", "老板", "经理",
-             "总", "先生", "女士", "小姐", "电话", "邮件", "微信", "会议", "见面", "拜访", "午餐", "晚餐", "跟进",
-             "提醒", "报价", "合同", "价格", "续约", "席位", "需求", "方案", "问题", "一下", "一个", "今天", "昨天",
-             "明天", "上午", "下午", "晚上", "周", "点", "号", "月", "日")
+_ZH_BREAK = ("早上", "中午", "晚上", "上午", "下午", "昨晚", "今早", "前天", "上周", "下周", "本周", "这周", "周一", "周二", "周三", "周四", "周五", "周六", "周日",
+             "月底", "时间", "备注", "情况", "更新", "听说", "记录", "记得", "下一步", "收到", "接到", "回复", "沟通",
+             "聊了", "发了", "短信", "钉钉", "企业微信", "碰面", "面谈", "吃了", "午饭", "演示", "上门", "回电", "致电",
+             "来电", "那边", "关于", "和", "与", "跟", "同", "给", "的", "在", "对", "向", "把", "被", "了", "我", "他们",
+             "她们", "他", "她", "讨论", "打了", "开了", "开会", "见面", "拜访", "一起", "客户", "老板", "经理", "先生",
+             "女士", "小姐", "电话", "邮件", "微信", "会议", "午餐", "晚餐", "跟进", "提醒", "报价", "合同", "价格", "续约",
+             "席位", "需求", "方案", "问题", "一下", "一个", "今天", "昨天", "明天", "上午", "下午", "晚上", "喝咖啡",
+             "吃晚饭", "请", "约", "说", "聊", "打", "发")
 _ZH_SPLIT = re.compile("|".join(re.escape(w) for w in sorted(_ZH_BREAK, key=len, reverse=True)))
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
-_LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9&.'’\-]*")
+_LATIN_TOKEN = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z0-9\u00c0-\u024f&.'’\-]*")
 
 
 def mentions(text: str) -> list[str]:
@@ -225,9 +256,10 @@ def mentions(text: str) -> list[str]:
         for piece in _ZH_SPLIT.split(cjk):
             if 2 <= len(piece) <= 12:
                 found.append(piece)
-                if len(piece) >= 4 and not piece.endswith(("公司", "集团", "科技", "银行")):
-                    found.append(piece[:2])  # "王伟他们" → "王伟"
-                    found.append(piece[:3])
+            if len(piece) >= 3:
+                # "万家超市许晴", "王伟他们": names run into their company or the next word
+                for size in (4, 3, 2):
+                    found += [piece[i:i + size] for i in range(len(piece) - size + 1)]
     return list(dict.fromkeys(p for p in found if p.strip()))
 
 
@@ -248,19 +280,21 @@ def choose_customer(note_mentions: list[str], lookup: Lookup) -> tuple[Optional[
             cname, ccomp = cand.name.casefold(), (cand.company or "").casefold()
             if qf.startswith("#") or "@" in qf:
                 name_hit[cand.id] = max(name_hit.get(cand.id, 0), 100.0)
-            elif qf == cname or (len(qf) >= 3 and (qf in cname.split() or qf in cname) and cand.score >= 85):
+            elif qf == cname or (cand.score >= 85 and (
+                    any(w.startswith(qf) for w in cname.split()) if len(qf) < 4 and qf.isascii()
+                    else len(qf) >= 2 and (qf in cname.split() or qf in cname))):
                 bonus = 100.0 if qf == cname else cand.score * (0.8 + 0.2 * min(len(qf) / max(len(cname), 1), 1))
                 name_hit[cand.id] = max(name_hit.get(cand.id, 0), bonus)
             elif ccomp and (qf == ccomp or (len(qf) >= 2 and qf in ccomp) or (len(ccomp) >= 2 and ccomp in qf)):
                 company_hit[cand.id] = max(company_hit.get(cand.id, 0), 80.0 if qf != ccomp else 85.0)
-            elif cand.score >= 75:
-                # a near miss (a typo) of the name
-                name_hit[cand.id] = max(name_hit.get(cand.id, 0), cand.score * 0.85)
+            elif cand.score >= 75 and len(qf) >= 4 and fuzz.ratio(qf, cname) >= 80:
+                # a near miss (a typo) of the name itself, not of the company or email
+                name_hit[cand.id] = max(name_hit.get(cand.id, 0), fuzz.ratio(qf, cname) * 0.85)
             entry.matched.append(q)
     ranked = []
     for cid, cand in scores.items():
         n, c = name_hit.get(cid, 0.0), company_hit.get(cid, 0.0)
-        cand.score = n + 0.35 * c if n else 0.6 * c
+        cand.score = n + 0.35 * c if n else (0.9 * c if c >= 85 else 0.6 * c)
         ranked.append(cand)
     ranked.sort(key=lambda c: (-c.score, c.name, c.id))
     ranked = [c for c in ranked if c.score >= 45]
@@ -270,10 +304,16 @@ def choose_customer(note_mentions: list[str], lookup: Lookup) -> tuple[Optional[
     runner = ranked[1].score if len(ranked) > 1 else 0.0
     if top.score >= 70 and top.score - runner >= 8:
         return top, ranked[:5]
+    if len(ranked) == 1 and company_hit.get(top.id, 0) >= 80:
+        return top, ranked  # the only customer whose company the note names
     return None, ranked[:5]
 
 
 # ---------------------------------------------------------------- the whole note
+
+
+_BRACKETS = re.compile(r"[()（）\[\]【】]")
+_STATE_UNTIL = re.compile(r"\b(until|till|til|frozen|through|thru)\b|冻结|直到|到明年|之后才", re.I)
 
 
 def _tidy(text: str) -> str:
@@ -295,15 +335,33 @@ def parse_note(text: str, *, when: When, now: datetime, lookup: Lookup | None = 
     expanded = expand(original)
     draft = NoteDraft(text=original)
     occurred: list[datetime] = []
-    follow: list[tuple[datetime, str]] = []
+    follow: list[tuple[int, datetime, str]] = []  # (priority: 0 strong cue, 1 weak cue, 2 none, moment, rest)
     kept_for_summary: list[str] = []
     follow_titles: list[str] = []
     kind_text: list[str] = []
     soon = now + timedelta(minutes=5)
-    for _pos, clause in _clauses(expanded):
+    draft.mentions = mentions(expanded)
+    masked, restore = expanded, {}
+    if lookup is not None:
+        draft.customer, draft.candidates = choose_customer(draft.mentions, lookup)
+        if draft.customer is not None:
+            # the customer's own words are no date or kind ("明日教育", "Sunrise Calls Ltd")
+            own = [draft.customer.name, draft.customer.company]
+            pieces = [m for m in draft.customer.matched
+                      if any(m.casefold() in (o or "").casefold() for o in own)]
+            masked, restore = _mask(expanded, own + pieces)
+    # amounts are no times ("renewal at 12,000 USD" is not noon)
+    masked, more = _mask(masked, [a.text for a in find_amounts(masked)], start=len(restore))
+    restore.update(more)
+    for _pos, clause in _clauses(_BRACKETS.sub(" ", masked)):
         cue = _cue(clause)
         prefer = "future" if cue else "past"
         moment, rest = when(clause, prefer)
+        if cue == "weak" and moment is not None and moment > now + timedelta(days=180):
+            # "replied by email on Nov 27": a weak cue ("by") must not push a recent date a year ahead
+            past, past_rest = when(clause, "past")
+            if past is not None and past >= now - timedelta(days=180):
+                moment, rest = past, past_rest
         second = None
         if moment is not None:
             second, rest2 = when(rest, prefer)
@@ -313,9 +371,14 @@ def parse_note(text: str, *, when: When, now: datetime, lookup: Lookup | None = 
         future_here = [m for m in moments if m > soon]
         past_here = [m for m in moments if m <= soon]
         occurred += past_here
+        if future_here and not cue and _STATE_UNTIL.search(clause):
+            future_here = []  # "budget is frozen until Q1", "预算冻结到明年一季度": a state, not a plan
+            kept_for_summary.append(clause)
+            kind_text.append(clause)
+            continue
         if future_here or cue == "strong":
             if future_here:
-                follow.append((min(future_here), rest))
+                follow.append(({"strong": 0, "weak": 1}.get(cue, 2), min(future_here), rest))
             draft.wants_follow_up = True
             follow_titles.append(_title(rest))
             if past_here:
@@ -327,13 +390,31 @@ def parse_note(text: str, *, when: When, now: datetime, lookup: Lookup | None = 
     draft.kind = kind_of(" , ".join(kind_text)) or "note"
     draft.occurred_at = occurred[0] if occurred else None
     if follow:
-        draft.follow_up_at, title_rest = follow[0]
+        _priority, draft.follow_up_at, title_rest = min(follow, key=lambda f: f[0])
         draft.follow_up_title = _title(title_rest)
     if draft.wants_follow_up and not draft.follow_up_title:
         draft.follow_up_title = next((t for t in follow_titles if t), "")
-    draft.summary = _tidy(", ".join(_tidy(s) for s in kept_for_summary if _tidy(s))) or _tidy(original)
+    draft.summary = _unmask(_tidy(", ".join(_tidy(s) for s in kept_for_summary if _tidy(s))), restore) \
+        or _tidy(original)
+    draft.follow_up_title = _unmask(draft.follow_up_title, restore)
     draft.amount = main_amount(original)
-    draft.mentions = mentions(expanded)
-    if lookup is not None:
-        draft.customer, draft.candidates = choose_customer(draft.mentions, lookup)
     return draft
+
+
+def _mask(text: str, words: list[str], start: int = 0) -> tuple[str, dict[str, str]]:
+    restore: dict[str, str] = {}
+    for word in sorted({w for w in words if w and len(w) >= 2}, key=len, reverse=True):
+        rx = re.compile(re.escape(word), re.I)
+        for m in list(rx.finditer(text))[:3]:
+            n = start + len(restore)
+            key = "⟦" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % 26] * (1 + n // 26) + "⟧"
+            restore[key] = m.group(0)
+            text = text.replace(m.group(0), key, 1)
+    return text, restore
+
+
+def _unmask(text: str, restore: dict[str, str]) -> str:
+    for _ in range(2):  # a key may sit inside another's restored text
+        for key, value in restore.items():
+            text = text.replace(key, value)
+    return text

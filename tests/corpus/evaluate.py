@@ -68,3 +68,36 @@ def format_confusion(result: dict) -> str:
     for name, row in zip(INTENTS, result["confusion"]):
         lines.append(f"{name:<{width}}" + "".join(f"{v:>8}" for v in row))
     return "\n".join(lines)
+
+
+def seed_directory(db) -> None:
+    """The corpus's customers in a real store, so notes are matched by the store's own search."""
+    from crm.customers import create_customer
+
+    with db.session() as s:
+        for row in load("customers.jsonl"):
+            create_customer(s, row["name"], company=row["company"])
+
+
+def note_accuracy(db, rows: list[dict]) -> tuple[dict[str, float], list[tuple[dict, dict]]]:
+    """Share of notes with each field right, and the misses (row, which fields were wrong)."""
+    from datetime import timezone
+
+    from bot.dates import extract_when
+    from crm.understanding.notes import parse_note
+    from handlers.note import customer_lookup
+
+    now = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)  # generate.NOW
+    right = {f: 0 for f in NOTE_FIELDS}
+    misses = []
+    with db.session() as s:
+        lookup = customer_lookup(s)
+        for row in rows:
+            draft = parse_note(row["text"], when=lambda t, p: extract_when(t, now=now, prefer=p), now=now,
+                               lookup=lookup)
+            ok = note_field_right(row, draft)
+            for f in NOTE_FIELDS:
+                right[f] += ok[f]
+            if not all(ok.values()):
+                misses.append((row, {f: v for f, v in ok.items() if not v}, draft))
+    return {f: right[f] / max(len(rows), 1) for f in NOTE_FIELDS}, misses

@@ -28,7 +28,7 @@ from tests.corpus import sources as S
 
 HERE = Path(__file__).parent
 DATA = HERE.parents[1] / "crm" / "understanding" / "data"
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)  # a Monday
+NOW = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)  # a Monday, end of the working day
 DISTRACTORS = [("Sarah Connor", "Skynet Security"), ("John Wick", "Continental Hotels"), ("Wang Fang", "Acme Asia"),
                ("Emma Stone", "Stone Media"), ("Daniel Craig", "Spectre Ltd"), ("王芳", "环宇集团"), ("李强", "华夏银行"),
                ("张伟", "腾讯云"), ("陈晨", "东方电气"), ("刘芳", "星河地产")]

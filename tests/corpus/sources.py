@@ -65,12 +65,12 @@ EN_AMOUNTS = [("they want {n} more seats", "n"), ("looking at {n} licenses", "n"
               ("budget around ${k}k", "k"), ("quote of ${v}", "v"), ("{n} extra users", "n"),
               ("potential ${k}k upsell", "k"), ("renewal at {v} USD", "v"), ("need {n} devices", "n"),
               ("€{k}k budget", "k")]
-EN_FOLLOW = ["follow up {d}", "send revised quote by {d}", "remind me to call them {d}", "f/u {d}",
-             "need to send the contract by {d}", "next step: demo {d}", "circle back {d}", "check in again {d}",
+EN_FOLLOW = ["follow up {d}", "send revised quote {d}", "remind me to call them {d}", "f/u {d}",
+             "need to send the contract {d}", "next step: demo {d}", "circle back {d}", "check in again {d}",
              "will send the proposal {d}", "schedule a call {d}", "ping them {d}", "book a meeting for {d}",
              "follow-up {d} re pricing", "touch base {d}"]
 EN_WHEN_FUTURE = ["next Tuesday 10am", "Fri", "tomorrow 3pm", "in 2 weeks", "by Friday", "next week",
-                  "on Dec 5", "Thursday 2pm", "tmrw", "next Monday", "in 3 days", "end of week",
+                  "on Dec 5", "Thursday 2pm", "tmrw", "next Monday", "in 3 days", "by end of week",
                   "Dec 10 at 11am", "tomorrow morning", "the day after tomorrow", "next Wednesday at 4pm",
                   "on 12/15", "in 10 days"]
 EN_FILLER = ["", "", "", " 👍", " 🔥", " 📞", " — good vibes", " fyi", " !!", " 🙂"]
@@ -97,7 +97,7 @@ ZH_AMOUNTS = [("他们想再加{n}个席位", "n"), ("要{n}个许可", "n"), ("
 ZH_FOLLOW = ["{d}跟进", "{d}前发报价", "{d}再打电话", "提醒我{d}跟进", "{d}前把合同发过去", "下一步{d}演示",
              "{d}回访", "{d}再约一次", "{d}之前确认方案", "记得{d}跟进"]
 ZH_WHEN_FUTURE = ["下周二上午10点", "周五", "明天下午3点", "两周后", "下周", "12月5日", "周四下午2点", "后天",
-                  "下周一", "3天后", "月底", "明天上午", "12月10日上午11点", "下周三下午4点"]
+                  "下周一", "3天后", "下个月10号", "明天上午", "12月10日上午11点", "下周三下午4点"]
 ZH_FILLER = ["", "", "", " 👍", "！", "～", " 🔥", "。", " (急)", ""]
 
 # ---------------------------------------------------------------- customer messages: cores per intent
