@@ -22,9 +22,10 @@ UNITS_EN = ["seats", "seat", "licenses", "license", "licences", "licence", "user
             "boxes", "box", "pcs", "pieces", "piece", "devices", "device", "accounts", "account", "laptops",
             "laptop", "printers", "printer", "scanners", "terminals", "servers", "server", "tablets", "phones",
             "subscriptions", "subscription", "copies", "sets", "cases", "pallets", "tons", "kg", "hours", "hrs",
-            "days of training", "agents", "stores", "locations", "sites", "modules", "nodes", "cameras", "routers",
+            "days of training", "agents", "stores", "locations", "sites", "modules", "nodes", "cameras", "routers", "kiosks", "kiosk", "desks",
+            "handsets", "vehicles", "rooms", "pens", "bags", "rolls", "pairs", "tablets",
             "headsets", "monitors", "chairs", "desks", "bottles", "cartons", "packs", "orders", "trucks"]
-UNITS_ZH = ["席位", "个席位", "个账号", "账号", "个许可", "许可", "个用户", "用户", "台", "套", "件", "箱", "吨", "公斤", "盒", "瓶", "辆", "间", "家门店", "家店", "个门店", "门店", "个站点", "节点", "小时"]
+UNITS_ZH = ["席位", "个席位", "个账号", "账号", "个许可", "许可", "个用户", "用户", "台", "套", "件", "箱", "吨", "支", "条", "包", "桶", "双", "只", "间", "辆", "块屏", "公斤", "盒", "瓶", "辆", "间", "家门店", "家店", "个门店", "门店", "个站点", "节点", "小时"]
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
               "九": 9, "十": 10, "百": 100, "千": 1000}
 
@@ -42,7 +43,7 @@ _MONEY_MULT = re.compile(rf"(?<![A-Za-z0-9_.,/:-])(?P<num>{_NUM}|{_CN_NUM})\s?(?
 _UNIT_EN = "|".join(sorted((re.escape(u) for u in UNITS_EN), key=len, reverse=True))
 _UNIT_ZH = "|".join(sorted((re.escape(u) for u in UNITS_ZH), key=len, reverse=True))
 _QTY_EN = re.compile(rf"(?<![A-Za-z0-9_.,/:$€£¥-])(?P<num>\d+(?:,\d{{3}})*)\s?(?:x\s)?(?:more |extra |additional |new |"
-                     rf"more new |further |other )?(?P<unit>{_UNIT_EN})(?![a-zA-Z])", re.I)
+                     rf"more new |further |other )?(?:[a-z]+[- ])?(?P<unit>{_UNIT_EN})(?![a-zA-Z])", re.I)
 _QTY_ZH = re.compile(rf"(?P<num>\d+|{_CN_NUM})\s?(?P<unit>{_UNIT_ZH})")
 # words that say a number is not a quantity of goods ("3个月", "2个小时", "5个人来开会" stays a count of people)
 _NOT_GOODS_AFTER = re.compile(r"^(月|星期|礼拜|小时|钟头|工作日|天|周|人|问题|点)")

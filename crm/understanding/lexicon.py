@@ -13,6 +13,7 @@ from functools import lru_cache
 KIND_WORDS: dict[str, list[str]] = {
     "call": ["call*", "rang", "ring*", "phone*", "phoned", "dial*", "tel", "cold call*", "voicemail", "vm",
              "spoke on the phone", "on the phone", "zoom call", "teams call", "conf call", "concall", "calld",
+             "spoke with", "spoke to", "zoom", "zoomed", "video call", "facetime", "phone call", "视频通话",
              "cal", "callled", "caled",
              "电话", "打电话", "通话", "致电", "来电", "回电", "电联", "打了个电话", "通了电话", "语音", "电话会"],
     "meeting": ["met", "meet*", "meeting*", "mtg", "mtgs", "lunch*", "dinner*", "breakfast", "coffee", "visit*",
@@ -20,13 +21,14 @@ KIND_WORDS: dict[str, list[str]] = {
                 "catch-up", "catchup", "presentation", "presented", "saw", "stopped by", "toured", "kickoff",
                 "meting", "meeeting", "metting",
                 "开会", "会议", "见面", "见了", "拜访", "面谈", "碰面", "吃饭", "午餐", "午饭", "晚餐", "晚饭", "早餐",
-                "喝咖啡", "喝茶", "演示", "上门", "面聊", "开了会", "约见", "座谈", "聚餐", "参观"],
+                "喝咖啡", "喝茶", "演示", "上门", "面聊", "开了会", "约见", "座谈", "聚餐", "参观", "短会", "视频会",
+                "来访", "会面", "开了个会", "展会", "trade fair", "conference", "expo", "event", "office visit"],
     "email": ["email*", "e-mail*", "mail*", "emial*", "emailed", "e-mailed", "inbox", "wrote to", "replied",
               "sent over", "newsletter",
               "邮件", "邮箱", "发邮件", "电邮", "回邮件", "发了邮件", "邮件回复"],
     "chat": ["chat*", "texted", "text*", "sms", "whatsapp*", "wechat*", "messag*", "msg*", "dm", "dm'd", "dmed",
              "slack*", "telegram", "imessage", "line", "skype", "pinged", "ping*",
-             "微信", "聊天", "短信", "发消息", "留言", "钉钉", "企业微信", "私信", "发信息", "qq"],
+             "微信", "聊天", "短信", "聊了一下", "聊了聊", "聊过", "小聊", "发消息", "留言", "钉钉", "企业微信", "私信", "发信息", "qq"],
 }
 # when several kinds are named, the stronger evidence wins in this order (a call *about* an email
 # is a call; "met for lunch and emailed the deck" is a meeting)

@@ -115,13 +115,15 @@ _CLAUSE_SPLIT = re.compile(r"\s*(?:[;；。!！?？\n]+|\.\s+|\.$|(?<!\d),\s*|,(
                            r"|\s*\+\s+)\s*", re.I)
 STRONG_CUES = ["follow up*", "follow-up*", "followup*", "folow up*", "follwo up", "remind*", "reminder",
                "next step*", "todo", "to do", "to-do", "circle back", "check in", "check back", "touch base",
-               "call back", "callback", "get back", "revert", "chase",
+               "call back", "callback", "get back", "revert", "chase", "call her back", "call him back",
+               "call them back", "ring back", "try again", "get back to",
                "跟进", "回访", "提醒", "下一步", "待办", "再联系", "再跟", "记得"]
 WEAK_CUES = ["need to", "needs to", "have to", "must", "will", "i'll", "we'll", "gonna", "going to", "should",
              "plan to", "planning to", "send", "prepare", "prep", "schedule", "book", "set up", "arrange", "by",
              "before", "due", "deadline", "ping", "please", "next",
              "需要", "要", "得", "准备", "安排", "发送", "发给", "之前", "以前", "截止", "再打", "再约", "落实", "前",
-             "后", "下周", "下个月", "明天", "后天"]
+             "后", "下周", "下个月", "明天", "后天", "催", "再催", "回复", "答复", "reply", "answer", "again",
+             "再沟通", "再谈", "再联系"]
 
 
 def _clauses(text: str) -> list[tuple[int, str]]:
@@ -313,6 +315,8 @@ def choose_customer(note_mentions: list[str], lookup: Lookup) -> tuple[Optional[
 
 
 _BRACKETS = re.compile(r"[()（）\[\]【】]")
+_VAGUE = re.compile(r"\b(next|this|coming) (year|quarter|half)\b|\bq[1-4]\b|明年|今年|下季度|下个季度|季度|下半年|上半年",
+                    re.I)
 _STATE_UNTIL = re.compile(r"\b(until|till|til|frozen|through|thru)\b|冻结|直到|到明年|之后才", re.I)
 
 
@@ -357,6 +361,12 @@ def parse_note(text: str, *, when: When, now: datetime, lookup: Lookup | None = 
         cue = _cue(clause)
         prefer = "future" if cue else "past"
         moment, rest = when(clause, prefer)
+        if not cue and moment is not None and moment < now - timedelta(days=200):
+            # "培训 12月8日", "set it up for the 10th of December": a date months back read as past is
+            # more likely the coming one
+            ahead, ahead_rest = when(clause, "future")
+            if ahead is not None and ahead <= now + timedelta(days=120):
+                moment, rest = ahead, ahead_rest
         if cue == "weak" and moment is not None and moment > now + timedelta(days=180):
             # "replied by email on Nov 27": a weak cue ("by") must not push a recent date a year ahead
             past, past_rest = when(clause, "past")
@@ -371,7 +381,7 @@ def parse_note(text: str, *, when: When, now: datetime, lookup: Lookup | None = 
         future_here = [m for m in moments if m > soon]
         past_here = [m for m in moments if m <= soon]
         occurred += past_here
-        if future_here and not cue and _STATE_UNTIL.search(clause):
+        if future_here and cue != "strong" and (_STATE_UNTIL.search(clause) or _VAGUE.search(clause)):
             future_here = []  # "budget is frozen until Q1", "预算冻结到明年一季度": a state, not a plan
             kept_for_summary.append(clause)
             kind_text.append(clause)
