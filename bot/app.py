@@ -88,6 +88,8 @@ class App:
         # writes queued on SQLite's single writer would hold every thread and stall quick reads (acks)
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="crm-work"))
+        # the customer-message model trains in about a second: not on the first message's ack path
+        self._background.submit(warm_up_understanding)
         for adapter in self.adapters:
             await adapter.start()
         if self.scheduler is not None:
@@ -111,3 +113,12 @@ class App:
 
         config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on")
         await uvicorn.Server(config).serve()
+
+
+def warm_up_understanding() -> None:
+    from crm.understanding.intent import warm_up
+
+    try:
+        warm_up()
+    except Exception:  # reading messages then trains on first use (and logs if it cannot)
+        logging.getLogger("crm.app").exception("could not train the customer-message model at start")

@@ -15,6 +15,7 @@ from crm.models import Staff
 from handlers.cards import money
 from scheduler import insight_feed
 from scheduler.charts import render_digest_chart
+from scheduler.customer_signals import customer_signals_section
 from scheduler.digest_data import STALLED_AFTER_DAYS, DigestData, gather
 from scheduler.voice import Voice
 
@@ -40,7 +41,7 @@ def build_digest(session: Session, recipient: Staff, kind: str, voice: Voice, *,
     data = gather(session, recipient, kind, voice)
     reply = Reply(text=_headline(data, voice), fields=_summary(data, voice))
     sections = [_activity(data, voice), _follow_ups(data, voice), _tickets(data, voice), _deals(data, voice)]
-    for insight_section in (_recommendations, _graph):
+    for insight_section in (customer_signals_section, _recommendations, _graph):
         try:
             sections.append(insight_section(session, data, voice))
         except Exception:  # the insight job's artefacts: a surprise there must not cost the digest
