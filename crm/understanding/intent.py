@@ -126,7 +126,7 @@ class IntentModel:
 
     def probabilities(self, text: str) -> dict[str, float]:
         probs = self.pipeline.predict_proba([normalize(text)])[0]
-        return dict(zip(self.classes, (float(p) for p in probs)))
+        return dict(zip((str(c) for c in self.classes), (float(p) for p in probs)))
 
 
 def load_training(path: Path = TRAINING_FILE) -> tuple[list[str], list[str]]:
@@ -158,7 +158,7 @@ def warm_up() -> None:
     model()
 
 
-def sentiment_of(text: str) -> str:
+def sentiment_of(text: str, intent: str | None = None) -> str:
     t = normalize(text)
     neg = 0.0
     for start, _end, _w in lexicon.find_all(t, lexicon.NEGATIVE_WORDS):
@@ -173,6 +173,11 @@ def sentiment_of(text: str) -> str:
     exclaim = t.count("!") + t.count("！")
     if neg and exclaim >= 2:
         neg += 0.5
+    # the intent is evidence too: a complaint with no feeling words is still not neutral
+    if intent in ("complaint", "cancellation"):
+        neg += 0.75
+    elif intent == "thanks":
+        pos += 0.75
     if neg > pos:
         return "negative"
     if pos > neg:
@@ -205,8 +210,8 @@ def products_of(text: str) -> list[str]:
 def read_message(text: str, *, classifier: IntentModel | None = None) -> MessageReading:
     clf = classifier or model()
     probs = clf.probabilities(text)
-    intent = max(probs, key=probs.get)
+    intent = str(max(probs, key=probs.get))
     amounts = [a.text for a in find_amounts(text)][:3]
-    return MessageReading(intent=intent, confidence=probs[intent], sentiment=sentiment_of(text),
+    return MessageReading(intent=intent, confidence=probs[intent], sentiment=sentiment_of(text, intent),
                           urgency=urgency_of(text, intent), products=products_of(text), amounts=amounts,
                           scores=probs)

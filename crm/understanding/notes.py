@@ -326,10 +326,13 @@ def _tidy(text: str) -> str:
 
 
 def _title(rest: str) -> str:
-    rest = re.sub(r"^(?:(?:and|then|also|so|i'll|we'll|i will|we will|will|need to|to|please)\s+)+", "", rest.strip(),
-                  flags=re.I)
-    rest = re.sub(r"^(?:follow[\s-]?up|f/u|remind me|reminder)\s*(?:with|on|about|re|:)?\s*", "", rest, flags=re.I)
-    rest = re.sub(r"^(?:跟进|提醒我?|记得)\s*", "", rest)
+    rest = rest.strip()
+    for _ in range(3):  # "and then remind me to call her" → "call her"
+        rest = re.sub(r"^(?:(?:and|then|also|so|i'll|we'll|i will|we will|will|need to|to|please)\s+)+", "", rest,
+                      flags=re.I)
+        rest = re.sub(r"^(?:follow[\s-]?up|f/u|remind me|reminder)\s*(?:with|on|about|re|:)?\s*", "", rest,
+                      flags=re.I)
+        rest = re.sub(r"^(?:跟进|提醒我?|记得)\s*", "", rest)
     return _tidy(rest)
 
 
@@ -378,6 +381,9 @@ def parse_note(text: str, *, when: When, now: datetime, lookup: Lookup | None = 
             if second is not None:
                 rest = rest2
         moments = [m for m in (moment, second) if m is not None]
+        if not cue:
+            # "this morning" written at 5am: later today, with nothing planned about it, is today so far
+            moments = [now if m > soon and m.date() == now.date() else m for m in moments]
         future_here = [m for m in moments if m > soon]
         past_here = [m for m in moments if m <= soon]
         occurred += past_here
