@@ -14,7 +14,7 @@ import json
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from bot.registry import command
@@ -181,6 +181,8 @@ def note(ctx) -> Reply:
             and draft.follow_up_at is None and draft.amount is None and len(text.split()) <= 3 and not
             re.search(r"[\u3400-\u9fff]{4,}", text)):
         return _short_help(ctx)  # a few words that name nothing and say nothing happened
+    # decided notes and ones nobody answered are kept a month (the card may be pressed late), then dropped
+    ctx.session.exec(delete(PendingNote).where(PendingNote.created_at < ctx.now - timedelta(days=30)))
     row = PendingNote(staff_id=ctx.actor.id, platform=ctx.message.platform, text=text[:4000],
                       draft=json.dumps(_draft_to_json(draft, ctx.lang), ensure_ascii=False), created_at=ctx.now)
     ctx.session.add(row)

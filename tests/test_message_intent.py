@@ -136,3 +136,15 @@ def test_nightly_job_keeps_the_signal_in_the_risk(db, settings, team):
         insight = s.get(CustomerInsight, customer_id)
         assert insight.risk >= 0.5
         assert json.loads(insight.risk_reasons)[0]["intent"] == "cancellation"
+
+
+def test_fast_scorer_gives_the_pipelines_own_probabilities():
+    import numpy as np
+
+    from crm.understanding.intent import load_training, model, normalize
+
+    texts = [normalize(t) for t in load_training()[0][::17]]
+    shipped = model()
+    expected = shipped.pipeline.predict_proba(texts)
+    got = np.array([shipped.fast.probabilities(t) for t in texts])
+    assert np.abs(expected - got).max() < 1e-9
