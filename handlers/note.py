@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import col, select
 
+from bot.cards import customer_label, money
 from bot.registry import command
 from bot.replies import Button, Item, Reply
 from crm.interactions import log_interaction
@@ -24,7 +25,6 @@ from crm.models import INTERACTION_KINDS, OPEN_DEAL_STAGES, Company, Customer, D
 from crm.search import search_customers
 from crm.understanding.amounts import Amount, find_amounts
 from crm.understanding.notes import Candidate, NoteDraft, is_small_talk, parse_note
-from handlers.cards import customer_label, money
 
 USAGE = "note <what happened, in your own words>   ·   note confirm|cancel|edit <id>   ·   note set <id> key=value…"
 EXPIRES = timedelta(days=7)

@@ -56,6 +56,9 @@ class SchedulerService:
         self._scheduler.add_job(self.run_pass, IntervalTrigger(seconds=self.pass_seconds), id="pass",
                                 next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
                                 misfire_grace_time=None)
+        # exports and charts past their retention (crm/file_retention.py)
+        self._scheduler.add_job(self.sweep_files, IntervalTrigger(minutes=10), id="files",
+                                next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
         self._scheduler.add_job(self.refresh_insights, CronTrigger(hour=hour, minute=minute, timezone=zone),
                                 id="insights", max_instances=1, coalesce=True, misfire_grace_time=3600)
         self._scheduler.start()
@@ -95,6 +98,16 @@ class SchedulerService:
             async with self._progress:
                 self._progress.notify_all()
 
+    async def sweep_files(self) -> None:
+        from crm.file_retention import sweep
+
+        try:
+            removed = await asyncio.to_thread(sweep)
+            if removed:
+                log.info("removed %s expired export and chart file(s)", len(removed))
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            log.exception("sweeping expired files failed")
+
     async def next_pass(self, timeout: float = 30) -> None:
         """Wait until a pass that starts after this call has finished (for callers that change
         the store or the clock and want to see the scheduler react)."""
@@ -108,11 +121,8 @@ class SchedulerService:
 
     async def refresh_insights(self) -> str | None:
         """The nightly insight job, run by one instance per night."""
-        try:
-            from crm.insights_job import refresh_insights
-        except ImportError:
-            log.info("nightly insights skipped: the insight job is not part of this build")
-            return None
+        from crm.insights_job import refresh_insights  # scipy and the models load when the job first runs
+
         night = self.now.astimezone(self.app.settings.zone).date()
         if not await asyncio.to_thread(claim_nightly_lock, self.app.db, night, self.instance):
             log.info("nightly insights for %s already taken by another instance", night)
@@ -127,7 +137,7 @@ def claim_nightly_lock(db, night: date, instance: str) -> bool:
     try:
         with db.session() as s:
             week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
-            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK), InsightBlob.key < week_ago))
+            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
             s.add(InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
         return True
     except IntegrityError:

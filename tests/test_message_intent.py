@@ -101,8 +101,8 @@ def test_complaint_tags_the_ticket_raises_risk_and_reaches_the_digest(db, settin
         notes = [json.loads(r.payload)["text"] for r in s.exec(select(InboxOutbox).where(
             InboxOutbox.ticket_id == ticket_id, InboxOutbox.kind == "note"))]
         assert any(n.startswith("🧭 Read as: problem / complaint · negative · urgent") for n in notes)
-    from scheduler.digest import build_digest
-    from scheduler.voice import Voice
+    from handlers.digest.build import build_digest
+    from bot.voice import Voice
     from crm.models import Staff
     with db.session() as s:
         alice = s.get(Staff, team.alice)

@@ -26,7 +26,7 @@ def test_dm_with_an_image_uploads_it_to_the_dm(slack_bot, db, team, tmp_path):
 
 
 def test_team_inbox_threads_in_the_inbox_channel_or_the_owners_dm(slack_bot):
-    inbox = slack_bot.app.engine.services["team_inbox"]
+    inbox = slack_bot.app.engine.ports.team_inbox
     channel, ts = asyncio.run(inbox.open_thread("CINBOX", "UALICE", Reply(text="王伟 wrote on Telegram")))
     assert channel == "CINBOX" and ts
     dm_channel, dm_ts = asyncio.run(inbox.open_thread(None, "UALICE", Reply(text="Li Na wrote")))
@@ -43,9 +43,15 @@ class RecordingCustomerInbox:
     def __init__(self):
         self.calls: list[tuple] = []
 
-    async def staff_reply(self, channel, thread_ts, slack_user_id, text, event_id) -> bool:
-        self.calls.append((channel, thread_ts, slack_user_id, text, event_id))
+    async def is_ticket_thread(self, channel, thread_ts) -> bool:
         return True
+
+    async def staff_message(self, message, event_id, html, plain) -> bool:
+        self.calls.append((message.channel, message.thread_ts, message.user, plain, event_id))
+        return True
+
+    async def staff_edit(self, message, event_id, html, plain) -> None:
+        self.calls.append(("edit", message.ts, plain, event_id))
 
 
 def _message(bot, event_id, retry_num=None, **fields):
@@ -57,7 +63,7 @@ def _message(bot, event_id, retry_num=None, **fields):
 
 def test_human_thread_replies_reach_the_customer_inbox_once(slack_bot):
     inbox = RecordingCustomerInbox()
-    slack_bot.app.engine.services["customer_inbox"] = inbox
+    slack_bot.app.engine.ports.customer_inbox = inbox
     assert _message(slack_bot, "EvREPLY").status == 200
     _message(slack_bot, "EvREPLY", retry_num=1)  # Slack's retry
     _message(slack_bot, "EvBOT", bot_id="B1", user=None)  # the bot's own echo
@@ -67,7 +73,8 @@ def test_human_thread_replies_reach_the_customer_inbox_once(slack_bot):
     deadline = time.monotonic() + 10
     while len(inbox.calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert inbox.calls == [("CINBOX", "1700000001.000100", "UALICE", "Sure & thanks @UBOB", "EvREPLY"),
+    # the mention is the colleague's name (the staff directory), as the customer will read it
+    assert inbox.calls == [("CINBOX", "1700000001.000100", "UALICE", "Sure & thanks Bob Rep", "EvREPLY"),
                            ("CINBOX", "1700000001.000100", "UALICE", "second reply", "EvLAST")]
 
 
