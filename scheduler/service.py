@@ -17,8 +17,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 
+from crm.claims import claim_once
 from crm.models import InsightBlob
 from scheduler.daily_digests import send_due_digests
 from scheduler.reminders import send_due_reminders, send_overdue_notices
@@ -66,9 +66,9 @@ class SchedulerService:
 
     async def stop(self, timeout: float = 60) -> None:
         """Stop firing, and let a pass already under way record its outcomes before returning."""
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        self._scheduler = None
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.pause()  # no new jobs; a shutdown now would cancel the pass under way
         if self._progress is not None:
             async def idle():
                 async with self._progress:
@@ -78,6 +78,8 @@ class SchedulerService:
                 await asyncio.wait_for(idle(), timeout)
             except TimeoutError:
                 log.warning("scheduler stopped with a pass still running; its claims expire and are retried")
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
 
     async def run_pass(self) -> None:
         """One look at the store: reminders, digests and overdue notices that are due now."""
@@ -134,11 +136,7 @@ class SchedulerService:
 
 def claim_nightly_lock(db, night: date, instance: str) -> bool:
     """Insert tonight's lock row; the primary key lets exactly one instance succeed."""
-    try:
-        with db.session() as s:
-            week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
-            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
-            s.add(InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
-        return True
-    except IntegrityError:
-        return False
+    with db.write_session() as s:
+        week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
+        s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
+        return claim_once(s, InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
