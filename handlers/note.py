@@ -164,6 +164,7 @@ def _short_help(ctx) -> Reply:
 
 
 @command("note", usage=USAGE, summary="write what happened in your own words; I show what I understood first",
+         summary_zh="用自己的话写下发生了什么；我先给你看我的理解，确认后才保存",
          examples=["note Called Wang Wei at Globex yesterday 4pm, they want 20 more seats, follow up next Tuesday 10am",
                    "note 昨天下午和环球公司的王伟开了会，他们想再加20个席位，下周二上午10点跟进"],
          details="You can also simply write the sentence, without `/crm note`.")
@@ -174,6 +175,11 @@ def note(ctx) -> Reply:
                                                                                            tokens[1].value):
         return {"confirm": confirm, "cancel": cancel, "edit": edit, "set": set_fields}[action](ctx, tokens[1].value)
     text = ctx.command.text.strip()
+    if not text:
+        raise ctx.fail(ctx.t("Write what happened after `/crm note`, e.g. “Called Wang Wei yesterday 4pm, follow up "
+                             "Tuesday 10am” — or simply send the sentence.",
+                             "请在 `/crm note` 后写下发生了什么，例如“昨天下午4点给王伟打了电话，周二上午10点跟进”，"
+                             "或者直接发送这句话。"))
     if is_small_talk(text) or len(text) < 4:
         return _short_help(ctx)
     draft = read_note(ctx.session, text, ctx.local_now)
