@@ -190,6 +190,14 @@ def describe_venue(message: Message) -> str | None:
 # ---------------------------------------------------------------- out: files, edits, deletions
 
 
+def _slack_host(url: str, api_url: str) -> bool:
+    """Whether ``url`` is Slack's own file server (or SLACK_API_URL's host): the only place the bot token goes."""
+    host = (urlsplit(url).hostname or "").lower()
+    api_host = (urlsplit(api_url).hostname or "").lower()
+    return host == api_host or host in ("files.slack.com", "files.slack-gov.com") \
+        or host.endswith((".slack.com", ".slack-gov.com"))
+
+
 def _files_url(url: str, api_url: str) -> str:
     """Slack file URLs are fetched from SLACK_API_URL's host when that is not Slack itself (a proxy,
     or the local stand-in of the tests): the same place every other Slack call goes."""
@@ -222,8 +230,12 @@ class TelegramSends:
         return bytes(await telegram_file.download_as_bytearray())
 
     async def _slack_file(self, file: dict) -> bytes:
+        if file.get("external"):
+            raise ValueError("it is an external file (a link to another service); send the customer a link instead")
         if not file.get("url"):
             raise ValueError("Slack gave no download link for it")
+        if not _slack_host(file["url"], self.settings.slack_api_url):
+            raise ValueError("its link is not on Slack's file server")  # the bot token goes to Slack only
         if file.get("size") and file["size"] > UPLOAD_LIMIT:
             raise ValueError(f"it is {inbox_live.human_size(file['size'])}; bots can send at most 50 MB")
         url = _files_url(file["url"], self.settings.slack_api_url)
