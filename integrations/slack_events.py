@@ -273,7 +273,8 @@ class SlackEvents:
         channel = event.get("channel") or ""
         thread_ts = event.get("thread_ts") or event.get("ts")
         try:
-            text = command_text(event.get("text") or "", bot_user)
+            # the mention that raised this event is the app's, whatever id the workspace shows for it
+            text = command_text(event.get("text") or "")
             reply = await self.adapter.run(event["user"], text, channel_id=channel,
                                            message_id=f"mention:{channel}:{event.get('ts')}", once=True)
             await self._post(channel, reply, thread_ts=thread_ts)

@@ -499,3 +499,12 @@ def test_an_external_file_is_reported_and_never_fetched_with_the_bot_token(inbox
     inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and c.text == "Hi there!")
     inbox.slack.wait_for("chat.postMessage", where=lambda c: "external file" in (c.params.get("text") or ""))
     assert inbox.slack.calls_to("file") == []
+
+
+def test_the_recorded_bolt_mention_is_answered_in_its_thread(inbox):
+    body = slack_payload("app_mention")  # "<@W111> Hi there!" from W222, as bolt-python records it
+    body["event"]["user"] = "UALICE"
+    body["event"]["text"] = "<@W111> find globex"
+    post_event(inbox, body)
+    [answer] = inbox.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts") == "1595926230.009600")
+    assert "Globex" in all_text(answer.params)
