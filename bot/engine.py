@@ -104,8 +104,11 @@ class Engine:
         except Ambiguous as err:  # answered after the rollback, with buttons that rerun the command
             err.command_line, err.lang = message.text, ctx.lang
             raise
-        if ctx.lang == "zh" and reply.usage is None and reply.error:
-            reply.usage = spec.usage
+        if reply.error:
+            # an error reply changes nothing, whether the handler raised ctx.fail or returned Reply.fail
+            session.rollback()
+            if ctx.lang == "zh" and reply.usage is None:
+                reply.usage = spec.usage
         return reply
 
     def _user_error_reply(self, err: UserError) -> Reply:
