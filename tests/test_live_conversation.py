@@ -510,3 +510,13 @@ def test_the_recorded_bolt_mention_is_answered_in_its_thread(inbox):
     post_event(inbox, body)
     [answer] = inbox.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts") == "1595926230.009600")
     assert "Globex" in all_text(answer.params)
+
+
+def test_a_shared_location_is_a_map_link_in_the_thread(inbox):
+    ticket = open_ticket(inbox)
+    inbox.send(telegram_payload("location"))
+    inbox.settle()
+    post = thread_posts(inbox, ticket)[-1].params
+    links = [e for s in post["blocks"][0]["elements"] for e in s["elements"] if e["type"] == "link"]
+    assert links and links[0]["url"].startswith("https://www.openstreetmap.org/?mlat=51.50735&mlon=-0.12776")
+    assert inbox.interactions(inbox.customer(ANN).id)[-1].text == "[location 51.50735,-0.12776]"
