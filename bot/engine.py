@@ -96,8 +96,11 @@ class Engine:
         ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
                       settings=self.settings, now=self.clock(), ports=self.ports)
         reply = spec.handler(ctx)
-        if ctx.lang == "zh" and reply.usage is None and reply.error:
-            reply.usage = spec.usage
+        if reply.error:
+            # an error reply changes nothing, whether the handler raised ctx.fail or returned Reply.fail
+            session.rollback()
+            if ctx.lang == "zh" and reply.usage is None:
+                reply.usage = spec.usage
         return reply
 
     def _user_error_reply(self, err: UserError) -> Reply:
