@@ -88,7 +88,7 @@ def test_forget_leaves_no_byte_of_the_customer(inbox, team, db):
     refresh_insights(db)
     slack.ask("graph 王伟", user="UBOB")
     needles = ["王伟", "wang.wei@huawei.example", "+86 138 0000 0001", "8613800000001", "ZXALPHA7788",
-               "STAFFREPLYQUOKKA", "NOTEPLATYPUS", "CALLNOTEWOMBAT"]
+               "STAFFREPLYQUOKKA", "NOTEPLATYPUS", "CALLNOTEWOMBAT", "华为技术"]
     before = _leftovers(db, needles)
     assert any("CALLNOTEWOMBAT" in f for f in before) and any("STAFFREPLYQUOKKA" in f for f in before), before
     assert _fts_hits(db, "王伟") >= 1
