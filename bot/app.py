@@ -54,6 +54,7 @@ class App:
         self.instance = instance or f"{socket.gethostname()}-{id(self):x}"
         self.adapters: list = []
         self.scheduler = None
+        self._server = None  # uvicorn's, while serve() runs
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"])]
         self.campaigns = campaign_runner(self)  # sends confirmed campaigns; resumes them on start
         self.engine.ports.campaign_runner = self.campaigns
@@ -136,4 +137,10 @@ class App:
 
         from bot.edge_routes import uvicorn_config
 
-        await uvicorn.Server(uvicorn_config(self.asgi(), host, port)).serve()
+        self._server = uvicorn.Server(uvicorn_config(self.asgi(), host, port))
+        await self._server.serve()
+
+    def request_shutdown(self) -> None:
+        """From any thread: stop serving; the lifespan then stops the scheduler and adapters cleanly."""
+        if self._server is not None:
+            self._server.should_exit = True

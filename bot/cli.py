@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from bot.errors import UserError
 from crm.encryption import StoreKeyError
@@ -120,8 +120,12 @@ def cmd_run(args) -> int:
         print("crm-bot: the store was empty, so it now holds demo data.", file=sys.stderr)
     chat = ConsoleChat(app.engine, _console_staff(db, settings))
     app.delivery.register("console", chat.send)
-    _serve_in_background(app, host, port)
+    server = _serve_in_background(app, host, port)
     chat.loop()
+    # a clean stop before the interpreter exits: a scheduler pass still running would otherwise find
+    # the thread pools shut down under it
+    app.request_shutdown()
+    server.join(timeout=30)
     return 0
 
 
@@ -146,7 +150,8 @@ def cmd_staff_add(args) -> int:
 
     from crm import audit
     from crm.customers import resolve_staff
-    from crm.models import ROLES, Staff
+    from crm.models import ROLES
+    from crm.staff import add_staff
 
     if args.role not in ROLES:
         raise CLIError(f"--role must be one of {', '.join(ROLES)}")
@@ -160,13 +165,12 @@ def cmd_staff_add(args) -> int:
     db = _database(settings)
     with db.session() as s:
         manager = resolve_staff(s, args.manager) if args.manager else None
-        staff = Staff(name=args.name.strip(), role=args.role, email=args.email, slack_user_id=args.slack_id,
-                      telegram_user_id=int(args.telegram_id) if args.telegram_id else None, timezone=args.timezone,
-                      manager_id=manager.id if manager else None, language=args.language)
-        s.add(staff)
         try:
-            s.flush()
-        except IntegrityError:
+            staff = add_staff(s, name=args.name, timezone=args.timezone, values=dict(
+                role=args.role, email=args.email, slack_user_id=args.slack_id,
+                telegram_user_id=int(args.telegram_id) if args.telegram_id else None,
+                manager_id=manager.id if manager else None, language=args.language))
+        except UserError:
             raise CLIError("a staff member with that name, email, Slack id or Telegram id already exists") from None
         audit.record(s, "staff.create", actor_label="cli", platform="cli", name=staff.name, role=staff.role)
         print(f"Added {staff.name} ({staff.role}, #{staff.id}).")

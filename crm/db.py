@@ -141,6 +141,19 @@ class Database:
             session.close()
 
     @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A unit of work that only reads: never committed, so on SQLite it neither waits for nor holds
+        the writer. Anything written in it is an error (raised), not silently kept or lost."""
+        session = self._sessions()
+        try:
+            yield session
+            if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+                raise RuntimeError("a read session was written to; run that work in write_session()")
+        finally:
+            session.rollback()
+            session.close()
+
+    @contextmanager
     def write_session(self, urgent: bool = False) -> Iterator[Session]:
         """A unit of work that must commit as a whole, savepoints included (claim + work).
 

@@ -17,8 +17,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 
+from crm.claims import claim_once
 from crm.models import InsightBlob
 from scheduler.daily_digests import send_due_digests
 from scheduler.reminders import send_due_reminders, send_overdue_notices
@@ -134,11 +134,7 @@ class SchedulerService:
 
 def claim_nightly_lock(db, night: date, instance: str) -> bool:
     """Insert tonight's lock row; the primary key lets exactly one instance succeed."""
-    try:
-        with db.session() as s:
-            week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
-            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
-            s.add(InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
-        return True
-    except IntegrityError:
-        return False
+    with db.write_session() as s:
+        week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
+        s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
+        return claim_once(s, InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
