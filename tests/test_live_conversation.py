@@ -18,9 +18,9 @@ import pytest
 from sqlmodel import select
 
 from crm.models import ProcessedEvent, RelayedMessage, Ticket
-from tests.fakes.slack_api import FakeSlackApi, slack_api  # noqa: F401
+from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_harness import SlackBot, all_text, buttons, rich_text
-from tests.telegram_support import TelegramBot, eventually, telegram_api, telegram_settings  # noqa: F401
+from tests.telegram_support import TelegramBot, eventually, telegram_settings
 
 PAYLOADS = Path(__file__).parent / "payloads"
 ANN = 7101
@@ -28,7 +28,7 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture
-def inbox(db, settings, clock, telegram_api, slack_api, team):  # noqa: F811
+def inbox(db, settings, clock, telegram_api, slack_api, team):
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
                       slack=slack_api)
     bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)
@@ -401,7 +401,7 @@ def test_editing_the_text_of_a_reply_with_a_file_edits_the_caption(inbox):
     assert edit.params["caption"] == "Here is the <i>right</i> screenshot"
 
 
-def test_polling_survives_an_update_ptb_cannot_parse(db, settings, clock, telegram_api, team):  # noqa: F811
+def test_polling_survives_an_update_ptb_cannot_parse(db, settings, clock, telegram_api, team):
     from integrations.telegram import UNPARSEABLE
 
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, webhook=False), clock, telegram_api)

@@ -13,7 +13,7 @@ loop). Point ``AsyncWebClient(base_url=fake.api_url)`` (``SLACK_API_URL``) at it
 * serves a Socket Mode WebSocket (``apps.connections.open`` hands out its URL);
 * fails on request: ``fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1)``.
 
-Use the ``slack_api`` fixture (``from tests.fakes.slack_api import slack_api  # noqa: F401``)
+Use the ``slack_api`` fixture (registered by tests/conftest.py)
 and ``sign(body, secret)`` for request signatures.
 """
 from __future__ import annotations
@@ -321,8 +321,16 @@ def sign(body: str | bytes, secret: str, timestamp: int | None = None) -> dict[s
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-@pytest.fixture
-def slack_api():
+@pytest.fixture(scope="module")
+def slack_api_server():
+    """One Slack stand-in per test module (a server start per test was most of a test's setup)."""
     fake = FakeSlackApi().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def slack_api(slack_api_server):
+    """The module's Slack stand-in, reset: no calls, users, failures or uploads from earlier tests."""
+    slack_api_server.reset()
+    return slack_api_server
