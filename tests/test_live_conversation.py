@@ -520,3 +520,21 @@ def test_a_shared_location_is_a_map_link_in_the_thread(inbox):
     links = [e for s in post["blocks"][0]["elements"] for e in s["elements"] if e["type"] == "link"]
     assert links and links[0]["url"].startswith("https://www.openstreetmap.org/?mlat=51.50735&mlon=-0.12776")
     assert inbox.interactions(inbox.customer(ANN).id)[-1].text == "[location 51.50735,-0.12776]"
+
+
+def test_an_erased_customer_leaves_no_relayed_message_ids(inbox, team):
+    from tests.helpers import say
+
+    ticket = open_ticket(inbox)
+    inbox.send(telegram_payload("reply_to_message"))
+    reply = in_thread(slack_payload("message_channel_thread_reply"), ticket)
+    post_event(inbox, reply)
+    inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and c.text == "When Slack was released?")
+    inbox.settle()
+    with inbox.db.session() as s:
+        assert {r.direction for r in s.exec(select(RelayedMessage)).all()} == {"inbound", "outbound"}
+    customer = inbox.customer(ANN)
+    say(inbox.app.engine, "UADA", f"/crm forget #{customer.id}")
+    say(inbox.app.engine, "UADA", f"/crm forget #{customer.id} confirm")
+    with inbox.db.session() as s:
+        assert s.exec(select(RelayedMessage)).all() == []
