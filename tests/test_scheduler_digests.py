@@ -66,12 +66,8 @@ def test_team_digest_numbers_match_a_known_day(db, settings, team, tmp_path):
     assert picks.items[0].text.startswith("🎯 Alice Rep: Globex Corporation — ")
     assert picks.items[1].text.startswith("🎯 Bob Rep: 王伟 — ")
     assert [b.command for b in picks.items[0].buttons] == [f"show #{team.globex}", f"log #{team.globex}"]
-    graph = _section(reply, "Relationship insights")
-    texts = [i.text for i in graph.items]
-    assert "🔗 Key connector: Li Na (Alice Rep) — betweenness 0.420" in texts
-    assert "🧵 Single-threaded account: 王伟 (Bob Rep) — our only contact at this gold account" in texts
-    assert not any("Globex" in t for t in texts if t.startswith("🧵"))  # Li Na is a second Globex contact
-    assert any(t.startswith("📉 Cooling relationship: 王伟 (Bob Rep)") for t in texts)
+    # the relationship findings are the insight job's (see the test of its findings below); it has not run
+    assert not [sec for sec in reply.sections if sec.title == "Relationship insights"]
 
     chart = tmp_path / "charts" / f"digest-manager-{team.manager}-20261122.png"
     assert reply.image_path == str(chart)

@@ -2,9 +2,8 @@
 
 The digest never computes graph metrics itself. It reads the job's results through
 ``crm.insights.read`` (the summary blob and ``customer_insight`` written by ``crm-bot
-insights refresh``), keeping the entries that concern the digest's people. Before the job has
-ever run, graph notes fall back to plain reads of ``customer_insight``; when there is nothing to
-read, the digest simply leaves these sections out.
+insights refresh``), keeping the entries that concern the digest's people; when there is nothing
+to read (the job has not run yet), the digest simply leaves these sections out.
 """
 from __future__ import annotations
 
@@ -12,15 +11,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from crm.insights import read
-from crm.models import Customer, CustomerInsight, Staff
+from crm.models import Customer, Staff
 from crm.recommend import describe
 
-KEY_TIERS = ("vip", "gold")
-DECAYING_RISK = 0.6
 
 
 @dataclass
@@ -76,9 +72,11 @@ def recommendations(session: Session, people: list[Staff], now: datetime, per_pe
 
 
 def graph_notes(session: Session, people: list[Staff], limit: int = 3, lang: str = "en") -> list[GraphNote]:
-    if read.status(session) is not None:
-        return _notes_from_job(session, people, limit, lang)
-    return _notes_from_tables(session, people, limit, lang)
+    """The insight job's findings for these people; none before the job has first run (only the job
+    knows connectors, single-threaded accounts and cooling relationships, README's definitions)."""
+    if read.status(session) is None:
+        return []
+    return _notes_from_job(session, people, limit, lang)
 
 
 def _notes_from_job(session: Session, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
@@ -101,42 +99,4 @@ def _notes_from_job(session: Session, people: list[Staff], limit: int, lang: str
     decaying.sort(key=lambda d: d.strength_now - d.strength_then)
     notes += [GraphNote("decaying", d.customer_id, d.customer, d.staff, d.why_zh if zh else d.why)
               for d in decaying[:limit]]
-    return notes
-
-
-def _notes_from_tables(session: Session, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
-    zh = lang == "zh"
-    ids = [p.id for p in people]
-    names = {p.id: p.name for p in people}
-    notes: list[GraphNote] = []
-    team = and_(col(Customer.owner_id).in_(ids), col(Customer.forgotten_at).is_(None))
-
-    for cid, name, owner, betweenness in session.exec(
-            select(Customer.id, Customer.name, Customer.owner_id, CustomerInsight.betweenness)
-            .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
-            .where(team, CustomerInsight.betweenness > 0)
-            .order_by(col(CustomerInsight.betweenness).desc()).limit(limit)).all():
-        notes.append(GraphNote("connector", cid, name, names.get(owner),
-                               f"介数中心性 {betweenness:.3f}" if zh else f"betweenness {betweenness:.3f}"))
-
-    # a key account where we know a single person: losing them loses the account
-    key_companies = (select(Customer.company_id)
-                     .where(team, col(Customer.tier).in_(KEY_TIERS), col(Customer.company_id).is_not(None)))
-    lone = (select(Customer.company_id).where(col(Customer.company_id).in_(key_companies),
-                                               col(Customer.forgotten_at).is_(None))
-            .group_by(Customer.company_id).having(func.count() == 1))
-    for cid, name, owner, tier in session.exec(
-            select(Customer.id, Customer.name, Customer.owner_id, Customer.tier)
-            .where(team, col(Customer.tier).in_(KEY_TIERS), col(Customer.company_id).in_(lone))
-            .order_by(col(Customer.last_contact_at).desc()).limit(limit)).all():
-        notes.append(GraphNote("single-threaded", cid, name, names.get(owner),
-                               f"该{tier}客户公司中唯一的联系人" if zh else f"our only contact at this {tier} account"))
-
-    for cid, name, owner, risk, why in session.exec(
-            select(Customer.id, Customer.name, Customer.owner_id, CustomerInsight.risk, CustomerInsight.risk_reasons)
-            .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
-            .where(team, CustomerInsight.risk >= DECAYING_RISK,
-                   or_(col(Customer.stage).in_(("active", "prospect")), col(Customer.tier).in_(KEY_TIERS)))
-            .order_by(col(CustomerInsight.risk).desc()).limit(limit)).all():
-        notes.append(GraphNote("decaying", cid, name, names.get(owner), _first_reason(why, lang) or f"{risk:.0%}"))
     return notes
