@@ -96,6 +96,10 @@ class SchedulerService:
                         log.info("%s: %s sent, %s failed", name, outcome.sent, outcome.failed)
                 except Exception:  # one broken step must not stop the others, nor the next pass
                     log.exception("scheduler pass: %s failed; retrying next pass", name)
+        except asyncio.CancelledError:
+            # shutdown cut the pass short (the terminal user quit): its claims lapse and are retried at
+            # the next start, which is the designed recovery, not an error worth a traceback
+            log.info("scheduler pass cancelled by shutdown; unfinished claims are retried later")
         finally:
             self._passes_done += 1
             async with self._progress:
