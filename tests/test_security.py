@@ -140,6 +140,7 @@ def test_notes_from_strangers_and_deactivated_staff_are_not_stored(db, settings,
 
 # ---- finding 8: LIKE wildcards in staff references ----------------------------------------------
 
+@pytest.mark.store
 def test_staff_references_are_literal(db, engine, team):
     with db.session() as s:
         for ref in ("m%", "@m%", "%", "_", "r_ta", "a_ice", "ali%", "Al_ce Rep", "%@crm.example"):
@@ -155,6 +156,7 @@ def test_staff_references_are_literal(db, engine, team):
 
 # ---- finding 9: /crm link checks both customers ---------------------------------------------------
 
+@pytest.mark.store
 def test_rep_cannot_link_to_another_reps_customer(db, engine, team):
     reply = say(engine, "UALICE", "link globex initech referred")  # Globex is Alice's, Initech is Bob's
     assert reply.error
