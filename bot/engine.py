@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from bot.context import Context
@@ -23,6 +23,7 @@ from bot.roles import authorize
 from bot.settings import Settings
 from crm.db import Database
 from crm.events import claim_event_in
+from crm.types import utcnow
 
 log = logging.getLogger("crm.engine")
 
@@ -37,7 +38,7 @@ class Engine:
 
         self.db = db
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or utcnow  # the one clock: handlers and adapters read engine.clock
         # what handlers may ask of the adapters; filled in at composition (bot/app.py, bot/cli.py)
         self.ports = ports if ports is not None else Ports()
 
