@@ -135,3 +135,9 @@ def test_terminal_chat_confirms_with_the_numbered_button(engine, db, team):
         task = s.exec(select(Task).order_by(Task.id.desc())).first()
         assert task.title == "call her"
     assert "Email" not in dict(card.fields)["Kind"] and dict(card.fields)["Kind"] == "email"
+
+
+def test_a_short_note_is_not_taken_for_a_typo(engine, db, team):
+    reply = say(engine, "UALICE", "Texted Li Na")
+    assert not reply.error and dict(reply.fields)["Kind"] == "chat"
+    assert "/crm find" in say(engine, "UALICE", "fnd li").text
