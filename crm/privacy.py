@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, SQLModel, col, delete, or_, select
 
-from crm import audit, erasure
+from crm import audit, erasure, pending_notes
 from crm.models import (AuditEvent, CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction,
                         InviteToken, RecommendationFeedback, Relationship, Staff, Task, Ticket)
 from crm.customers import company_name
@@ -75,6 +75,7 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
     # the inbox's copies of the conversation (sent, or still waiting to be relayed) go too
     session.exec(delete(InboxOutbox).where(InboxOutbox.customer_id == cid))
     session.exec(delete(CustomerInsight).where(CustomerInsight.customer_id == cid))
+    pending_notes.erase_for_customer(session, cid)  # staff notes about them, unconfirmed or decided
     session.exec(delete(RecommendationFeedback).where(RecommendationFeedback.customer_id == cid))
     customer.name = f"Erased customer #{cid}"
     customer.name_key = ""
