@@ -93,6 +93,7 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
         event.detail = ""
         session.add(event)
     erasure.scrub_mentions(session, customer, needles)
+    erasure.drop_links(session, customer, chat_id)
     erasure.remember_erased_chat(session, "telegram", chat_id, now or utcnow())
     erasure.drop_insight_cache(session)
     audit.record(session, "customer.forget", actor=actor, actor_label=actor_label, platform=platform,

@@ -184,6 +184,7 @@ def test_slack_formatting_reaches_the_customer_as_telegram_html(inbox):
                          '<a href="https://acme.example/faq">our FAQ</a>')
 
 
+@pytest.mark.store  # relayed_message and the outbox lookups, on PostgreSQL too
 def test_an_edited_reply_edits_the_customers_message_and_a_deleted_one_is_deleted(inbox):
     ticket = open_ticket(inbox)
     ts = f"{time.time():.6f}"
@@ -310,6 +311,7 @@ def test_customer_text_cannot_ping_or_link_in_slack(inbox):
     assert block["type"] == "rich_text"
 
 
+@pytest.mark.store
 def test_a_customers_edit_updates_the_relayed_slack_message_marked_edited(inbox):
     ticket = open_ticket(inbox)
     inbox.send(telegram_payload("reply_to_message"))
