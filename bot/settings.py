@@ -6,7 +6,7 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # who the terminal chat acts as (a staff name); the first admin when unset
     console_user: str | None = None
     log_level: str = "INFO"
+    # /crm intro: the longest chain of introductions proposed, counting your own first contact
+    intro_max_hops: int = Field(default=3, ge=1, le=6)
 
     @field_validator("crm_timezone")
     @classmethod

@@ -130,7 +130,7 @@ def test_intro_command_shows_each_hop_with_its_strength_and_last_interaction(eng
 
 def test_intro_from_a_colleague_and_when_there_is_no_path(engine, team, chain):
     text = say(engine, "UALICE", f"/crm intro #{chain['target']} from=@bob").plain_text()
-    assert "Warmest path from Bob Rep to Target Buyer" in text
+    assert "Bob Rep already knows them" in text  # Bob owns Target Buyer: no introduction needed
     text = say(engine, "UALICE", "/crm intro 王伟").plain_text()
     assert "没有通往 王伟 的熟人路径" in text  # a Chinese name in the command: the answer is in Chinese
 
@@ -157,7 +157,7 @@ def test_betweenness_equals_networkx_and_sampling_is_scaled_like_it():
 def test_pagerank_equals_networkx():
     g = nx.karate_club_graph()
     w = sparse.csr_matrix(nx.to_scipy_sparse_array(g, weight="weight", format="csr").astype(float))
-    ref = nx.pagerank(g, weight="weight")
+    ref = nx.pagerank(g, weight="weight", tol=1e-10, max_iter=10_000)  # converged: igraph solves exactly
     assert np.abs(centrality.pagerank(w) - np.array([ref[i] for i in g])).max() < 1e-6
 
 
