@@ -113,9 +113,8 @@ def betweenness(adjacency: sparse.csr_matrix, *, k: int | None = None, sources: 
         raw = np.asarray(g.betweenness(directed=False, weights=None), dtype=np.float64)
         scale = 1.0
     else:
-        # igraph counts each (source, target) pair once; networkx's estimate halves the same sum
         raw = np.asarray(g.betweenness(directed=False, weights=None, sources=[int(s) for s in sources]),
-                         dtype=np.float64) / 2.0
+                         dtype=np.float64)
         scale = n / len(sources)
     if normalized:
         scale *= 2.0 / ((n - 1) * (n - 2))

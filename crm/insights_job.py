@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from crm import centrality, recommend
 from crm.graph import RelationGraph, build_graph, staff_strengths
 from crm.insights import store
-from crm.insights.snapshot import DAY, Snapshot, load_snapshot, load_texts
+from crm.insights.snapshot import DAY, Snapshot, fingerprint, load_snapshot, load_texts
 from crm.models import CustomerInsight
 
 PEAK_KEY = "peak MiB"
@@ -139,6 +139,7 @@ class JobResult:
 
 def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
     with report.stage("load"):
+        stamp = fingerprint(conn)  # before reading: a change made meanwhile makes the next check stale
         snap = load_snapshot(conn, now)
         feedback = [(int(s), a, k or "") for s, a, k in conn.exec_driver_sql(
             "SELECT staff_id, action, reason_kinds FROM recommendation_feedback").fetchall()]
@@ -197,7 +198,7 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
         staff_edges=int(len(edges_now.strength)), communities=int(len(np.unique(graph.community[:n]))) if n else 0,
         risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
                   min_labels=recommend.MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
-        feedback_answers=len(feedback), **metric_info, graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
+        feedback_answers=len(feedback), fingerprint=stamp, **metric_info, graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
         **findings)
     blobs = {
         store.GRAPH: graph.to_bytes(),
