@@ -198,7 +198,8 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
         staff_edges=int(len(edges_now.strength)), communities=int(len(np.unique(graph.community[:n]))) if n else 0,
         risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
                   min_labels=recommend.MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
-        feedback_answers=len(feedback), fingerprint=stamp, **metric_info, graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
+        feedback_answers=len(feedback), fingerprint=stamp, **metric_info,
+        graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
         **findings)
     blobs = {
         store.GRAPH: graph.to_bytes(),
