@@ -8,12 +8,13 @@ igraph reaches 0.89, and their sampled betweenness picked sources by position):
 * PageRank: igraph's PRPACK solver, weighted by relationship strength (equals networkx).
 * Betweenness (by hops: brokerage is about who sits between whom): exact with igraph while the
   graph is small enough (``EXACT_WORK`` = linked nodes x edges, up to about 20,000 customers);
-  above that, from a sample of sources chosen by a hash of each node's *stable key* (the customer's
-  or company's id, never its position), so adding or removing an unlinked customer changes nothing
-  and two runs agree. The number of sources follows a time budget (``sources_for``); the bench
-  prints how stable the top 20 is across two salts. networkit's KADABRA (top-k with an error
-  guarantee, err 0.001) was measured too: 19-20 of 20 stable, but 45-90 s already at 12-20k nodes
-  on this machine, slower than exact igraph there, so it is not used.
+  above that, networkit's KADABRA, which samples shortest paths adaptively until the top 20 are
+  ranked within an error of ``KADABRA_ERR`` (with probability 0.9). It runs on the linked nodes only,
+  numbered by a hash of each customer's or company's id, so adding or removing an unlinked customer
+  changes nothing, and its seeded, deterministic mode makes two runs agree. Measured on the seeded
+  store of 100,000 customers (bench): two seeds share 18 of their top 20, ~4.5 min on this loaded
+  machine; sources sampled by hash (igraph), the other option, shared only 5 of 20 with 1,000 sources
+  (96 s), so they remain in ``betweenness(k=...)`` for the bench comparison only.
 * Communities: Leiden (igraph's ``community_leiden``, modularity objective), a fixed number of
   passes, each starting from the previous partition, so modularity never decreases from one pass
   to the next. On the LFR graph (n=100,000, mixing 0.3) it reaches NMI 0.888 against the planted
@@ -41,6 +42,7 @@ EXACT_WORK = 2_500_000_000
 MIN_SOURCES, MAX_SOURCES = 500, 4_000
 SOURCE_WORK = 1_000_000_000
 LEIDEN_PASSES = 2
+KADABRA_ERR = 0.001  # additive error on normalised betweenness; the top-20 order is what it guarantees
 _rng_lock = threading.Lock()
 
 
@@ -178,7 +180,7 @@ def competition_rank(values: np.ndarray) -> np.ndarray:
     return (len(values) - np.searchsorted(ordered, values, side="right") + 1).astype(np.int64)
 
 
-def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: int = 20, err: float = 0.001,
+def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: int = 20, err: float | None = None,
                         delta: float = 0.1, seed: int = 7, threads: int = 2) -> np.ndarray:
     """networkit's KADABRA (adaptive sampling of shortest paths): the top ``top`` ranked with an
     error guarantee, every other node approximated; normalised like networkx.
@@ -187,6 +189,7 @@ def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: 
     positions nor unlinked customers change what it samples."""
     import networkit as nk
 
+    err = KADABRA_ERR if err is None else err
     n = adjacency.shape[0]
     linked = np.flatnonzero(np.diff(adjacency.indptr) > 0)
     if n < 3 or len(linked) < 3:
@@ -206,3 +209,12 @@ def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: 
     out = np.zeros(n)
     out[order] = scores * m * (m - 1) / (2.0 * (n - 1) * (n - 2))
     return out
+
+
+def connector_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, seed: int = 7,
+                          graph: ig.Graph | None = None) -> tuple[np.ndarray, str]:
+    """What the nightly job uses: exact while affordable, else KADABRA's top 20 with its error guarantee."""
+    linked = int((np.diff(adjacency.indptr) > 0).sum())
+    if sources_for(linked, adjacency.nnz // 2) is None:
+        return betweenness(adjacency, graph=graph), "exact"
+    return kadabra_betweenness(adjacency, keys, seed=seed), f"KADABRA top-20, err {KADABRA_ERR}"
