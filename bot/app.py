@@ -15,9 +15,11 @@ from starlette.routing import Route
 
 from bot.delivery import Delivery
 from bot.engine import Engine
+from bot.ports import Ports
 from bot.settings import Settings
 from crm.campaign_sender import CampaignRunner
 from crm.db import Database
+from scheduler.service import SchedulerService
 
 log = logging.getLogger("crm.app")
 WORKER_THREADS = 64
@@ -27,20 +29,35 @@ WORKER_THREADS = 64
 BACKGROUND_THREADS = 4
 
 
+def campaign_runner(app: "App") -> CampaignRunner:
+    """The campaign sender, talking to Telegram through a Bot of its own (none without a token)."""
+    settings = app.settings
+
+    def messenger():
+        # imported when first needed: python-telegram-bot is not loaded where Telegram is not configured
+        from integrations.telegram_campaign import TelegramCampaignMessenger
+
+        return TelegramCampaignMessenger(settings.telegram_bot_token, settings.telegram_api_url)
+
+    return CampaignRunner(app.db, messenger if settings.telegram_enabled else None, clock=app.engine.clock,
+                          instance=app.instance)
+
+
 class App:
     """Everything `crm-bot run` starts. Adapters add routes and register senders."""
 
     def __init__(self, settings: Settings, db: Database | None = None, *, clock=None, instance: str | None = None):
         self.settings = settings
-        self.db = db or Database(settings.database_url)
+        self.db = db or Database(settings.database_url, key=settings.db_key)
         self.delivery = Delivery()
-        self.engine = Engine(self.db, settings, clock=clock, services={"delivery": self.delivery})
+        self.engine = Engine(self.db, settings, clock=clock, ports=Ports(delivery=self.delivery))
         self.instance = instance or f"{socket.gethostname()}-{id(self):x}"
         self.adapters: list = []
         self.scheduler = None
+        self._server = None  # uvicorn's, while serve() runs
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"])]
-        self.campaigns = CampaignRunner.for_app(self)  # sends confirmed campaigns; resumes them on start
-        self.engine.services["campaign_runner"] = self.campaigns
+        self.campaigns = campaign_runner(self)  # sends confirmed campaigns; resumes them on start
+        self.engine.ports.campaign_runner = self.campaigns
         self._background = concurrent.futures.ThreadPoolExecutor(max_workers=BACKGROUND_THREADS,
                                                                  thread_name_prefix="crm-background")
 
@@ -54,7 +71,7 @@ class App:
         self.routes.extend(getattr(adapter, "routes", []))
 
     def configure_adapters(self) -> None:
-        """Slack and Telegram when their credentials are set."""
+        """Slack and Telegram when their credentials are set (each SDK is imported only when used)."""
         if self.settings.slack_enabled:
             from integrations.slack import SlackAdapter
 
@@ -65,15 +82,12 @@ class App:
             self.add_adapter(TelegramAdapter(self))
 
     def configure_scheduler(self) -> None:
-        try:
-            from scheduler.service import SchedulerService
-        except ImportError:  # the scheduler capability has not landed in this build
-            return
         self.scheduler = SchedulerService(self)
 
     async def healthz(self, request: Request) -> JSONResponse:
         ok = await asyncio.to_thread(self.db.ping)
-        return JSONResponse({"ok": ok, "instance": self.instance}, status_code=200 if ok else 503)
+        # no instance name: it carries the host name, which is nobody's business outside
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app=None):
@@ -88,6 +102,8 @@ class App:
         # writes queued on SQLite's single writer would hold every thread and stall quick reads (acks)
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="crm-work"))
+        # the customer-message model trains in about a second: not on the first message's ack path
+        self._background.submit(warm_up_understanding)
         for adapter in self.adapters:
             await adapter.start()
         if self.scheduler is not None:
@@ -103,11 +119,39 @@ class App:
             with contextlib.suppress(Exception):
                 await adapter.stop()
 
-    def asgi(self) -> Starlette:
-        return Starlette(routes=self.routes, lifespan=self.lifespan)
+    def asgi(self):
+        """The routes behind the edge (bot/edge.py: body caps, deadlines, signatures, no 5xx)."""
+        from bot.edge import answer_400
+        from bot.edge_routes import edge_for
+
+        # Starlette's outermost middleware turns an exception into a 500 before the edge sees it:
+        # the edge's handler answers 400 instead (and the edge logs it without a traceback)
+        inner = Starlette(routes=self.routes, lifespan=self.lifespan, exception_handlers={Exception: answer_400})
+        secret_headers = {}
+        if self.settings.telegram_enabled and self.settings.telegram_webhook_url:
+            from integrations.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
+
+            secret_headers[WEBHOOK_PATH] = (SECRET_HEADER, webhook_secret(self.settings))
+        return edge_for(self.settings, inner, secret_headers)
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on")
-        await uvicorn.Server(config).serve()
+        from bot.edge_routes import uvicorn_config
+
+        self._server = uvicorn.Server(uvicorn_config(self.asgi(), host, port))
+        await self._server.serve()
+
+    def request_shutdown(self) -> None:
+        """From any thread: stop serving; the lifespan then stops the scheduler and adapters cleanly."""
+        if self._server is not None:
+            self._server.should_exit = True
+
+
+def warm_up_understanding() -> None:
+    from crm.understanding.intent import warm_up
+
+    try:
+        warm_up()
+    except Exception:  # reading messages then trains on first use (and logs if it cannot)
+        logging.getLogger("crm.app").exception("could not train the customer-message model at start")

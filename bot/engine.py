@@ -15,7 +15,8 @@ from bot.context import Context
 from bot.errors import Ambiguous, UserError
 from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
-from bot.parser import parse
+from bot.parser import as_note, looks_like_command_typo, parse, parse_or_note, starts_a_sentence
+from bot.ports import Ports
 from bot.registry import COMMANDS, lookup
 from bot.replies import Button, Item, Reply
 from bot.roles import authorize
@@ -31,18 +32,14 @@ UNKNOWN_USER = ("Hi! I don't know you yet, so I can't show any CRM data. "
 
 class Engine:
     def __init__(self, db: Database, settings: Settings, *, clock: Callable[[], datetime] | None = None,
-                 services: dict | None = None):
+                 ports: Ports | None = None):
         import handlers  # noqa: F401  (registers every command)
 
         self.db = db
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        # shared objects handlers may need (insight caches, senders); adapters add to it
-        self.services: dict = services if services is not None else {}
-
-    def known_staff(self, platform: str, user_id: str) -> bool:
-        with self.db.session() as session:
-            return find_staff(session, platform, user_id) is not None
+        # what handlers may ask of the adapters; filled in at composition (bot/app.py, bot/cli.py)
+        self.ports = ports if ports is not None else Ports()
 
     def handle(self, message: IncomingMessage) -> Reply:
         try:
@@ -56,19 +53,34 @@ class Engine:
                               f"Please try again; if it keeps happening, tell an admin (ref {ref}).")
 
     def _handle(self, message: IncomingMessage) -> Reply:
-        parsed = parse(message.text)
+        parsed = parse_or_note(message.text)
         if not parsed.name:
             parsed = parse("help")
         spec = lookup(parsed.name)
         if spec is None:
             guesses = difflib.get_close_matches(parsed.name, list(COMMANDS), n=3, cutoff=0.6)
-            hint = f" Did you mean `/crm {guesses[0]}`?" if guesses else ""
-            return Reply.fail(f"I don't know the command `{parsed.name[:40]}`.{hint} "
-                              "Type `/crm help` to see them all.")
-        once = bool(message.message_id and message.extra.get("once"))
-        # a delivery the platform may repeat (a retried slash command) is claimed in the same
+            if guesses and looks_like_command_typo(parsed):
+                return Reply.fail(f"I don't know the command `{parsed.name[:40]}`. Did you mean `/crm {guesses[0]}`? "
+                                  "Type `/crm help` to see them all.")
+            # a sentence, not a command: a staff note, shown as understood before anything is stored
+            parsed, spec = as_note(message.text), lookup("note")
+        elif starts_a_sentence(parsed):
+            parsed, spec = as_note(message.text), lookup("note")
+        if spec.read_only:
+            # a command that only reads runs in a read session: on SQLite it neither waits for nor
+            # holds the one writer, and a repeated delivery is simply answered again
+            with self.db.read_session() as session:
+                actor = find_staff(session, message.platform, message.user_id)
+                if actor is not None:
+                    return self._run(session, actor, message, parsed, spec)
+            if not message.user_email:
+                return Reply.fail(UNKNOWN_USER)
+            # not known by their platform id: linking them by email (below) writes
+        once = bool(message.message_id and message.extra.get("once")) and not spec.read_only
+        # every command that may write is one write transaction (on SQLite: the writer queue). A
+        # delivery the platform may repeat (a retried slash command) is claimed in the same
         # transaction as its work: a repeat after a crash either finds it done or redoes it, never twice
-        with (self.db.write_session() if once else self.db.session()) as session:
+        with self.db.write_session() as session:
             if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
                 return Reply(text="Already done: I had carried out this command before (the answer was "
                                   "interrupted by a retry or a restart), so nothing was repeated.")
@@ -77,13 +89,16 @@ class Engine:
                 actor = link_by_email(session, message.platform, message.user_id, message.user_email)
             if actor is None:
                 return Reply.fail(UNKNOWN_USER)
-            authorize(session, actor, spec.permission)
-            ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
-                          settings=self.settings, now=self.clock(), services=self.services)
-            reply = spec.handler(ctx)
-            if ctx.lang == "zh" and reply.usage is None and reply.error:
-                reply.usage = spec.usage
-            return reply
+            return self._run(session, actor, message, parsed, spec)
+
+    def _run(self, session, actor, message: IncomingMessage, parsed, spec) -> Reply:
+        authorize(session, actor, spec.permission)
+        ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
+                      settings=self.settings, now=self.clock(), ports=self.ports)
+        reply = spec.handler(ctx)
+        if ctx.lang == "zh" and reply.usage is None and reply.error:
+            reply.usage = spec.usage
+        return reply
 
     def _user_error_reply(self, err: UserError) -> Reply:
         reply = Reply.fail(err.message, usage=err.usage)

@@ -9,24 +9,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from bot.errors import UserError
+from crm.errors import UserError
+from crm.words import QUOTES, Token, tokenize  # noqa: F401  (Token, tokenize: part of the grammar's API)
 
-QUOTES = {'"': '"', "'": "'", "“": "”", "”": "”", "‘": "’", "「": "」", "『": "』", "«": "»"}
 _OPTION = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)=(.*)$", re.S)
-_SPACE = re.compile(r"[\s\u3000]")
 MAX_COMMAND_LENGTH = 8000
-
-
-@dataclass(frozen=True)
-class Token:
-    value: str
-    start: int
-    end: int
-    quoted: bool = False
-
-    @property
-    def is_id(self) -> bool:
-        return not self.quoted and len(self.value) > 1 and self.value[0] == "#" and self.value[1:].isdigit()
 
 
 @dataclass
@@ -78,36 +65,6 @@ def normalize(text: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
 
 
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        if _SPACE.match(text[i]):
-            i += 1
-            continue
-        start = i
-        if text[i] in QUOTES:
-            close = QUOTES[text[i]]
-            j = text.find(close, i + 1)
-            if j == -1:
-                raise UserError(f"A quote opened with {text[i]} is never closed. Close it, e.g. \"Globex Corporation\".")
-            tokens.append(Token(text[i + 1:j], start, j + 1, quoted=True))
-            i = j + 1
-            continue
-        # a bare word; key="quoted value" stays one token
-        while i < n and not _SPACE.match(text[i]):
-            if text[i] == "=" and i + 1 < n and text[i + 1] in QUOTES:
-                close = QUOTES[text[i + 1]]
-                j = text.find(close, i + 2)
-                if j == -1:
-                    raise UserError("A quoted option value is never closed, e.g. company=\"Globex Corp\".")
-                i = j + 1
-                break
-            i += 1
-        tokens.append(Token(text[start:i], start, i))
-    return tokens
-
-
 def parse(line: str) -> ParsedCommand:
     """Parse what follows `/crm`. A leading `/crm` (or `crm`) is tolerated and dropped."""
     text = normalize(line).strip()
@@ -124,3 +81,55 @@ def parse(line: str) -> ParsedCommand:
     name = m.group(0).lower() if m else ""
     rest = text[m.end():] if m else ""
     return ParsedCommand(name=name, text=rest, tokens=tokenize(rest))
+
+
+# ---------------------------------------------------------------- sentences that are no command
+
+
+def _strip_prefix(text: str) -> str:
+    for prefix in ("/crm", "crm"):
+        if text.lower() == prefix or text.lower().startswith(prefix + " "):
+            return text[len(prefix):].strip()
+    return text
+
+
+def as_note(line: str) -> ParsedCommand:
+    """The whole line as the text of a `note` command (staff notes are free text: no tokens needed)."""
+    text = _strip_prefix(normalize(line).strip())[:MAX_COMMAND_LENGTH]
+    return ParsedCommand(name="note", text=text, tokens=[])
+
+
+def parse_or_note(line: str) -> ParsedCommand:
+    """``parse``, except that a sentence whose first word is no command may hold quotes a command
+    could not (“she said 'maybe'”): it is handed over as a note instead of refused."""
+    from bot.registry import lookup
+
+    try:
+        return parse(line)
+    except UserError:
+        text = _strip_prefix(normalize(line).strip())
+        first = text.split(maxsplit=1)[0].lower() if text.split() else ""
+        if lookup(first) is not None or len(text) > MAX_COMMAND_LENGTH:
+            raise
+        return as_note(line)
+
+
+_NOTE_WORDS = re.compile(r"^(call|called|calling|met|meet|meeting|lunch|dinner|coffee|emailed|email|spoke|talked|"
+                         r"chatted|texted|visited|demo|rang|phoned|pinged|had|sent|got|follow|fyi|heard)$", re.I)
+
+
+def looks_like_command_typo(parsed: ParsedCommand) -> bool:
+    """``fnd globex`` is a misspelt command; ``Called Wang Wei at Globex yesterday …`` is a note."""
+    from crm.understanding.notes import is_small_talk
+
+    if _NOTE_WORDS.match(parsed.name) or re.search(r"[\u3400-\u9fff]", parsed.name):
+        return False
+    if is_small_talk(f"{parsed.name} {parsed.text}"):
+        return False  # "thanks", "ok" get the short help, not "did you mean tasks?"
+    return len(parsed.tokens) <= 3 and len(parsed.text) <= 60
+
+
+def starts_a_sentence(parsed: ParsedCommand) -> bool:
+    """“next Tuesday follow up with Globex …” starts with a command word but is a note."""
+    return parsed.name == "next" and re.match(r"\s*(mon|tue|wed|thu|fri|sat|sun|week|month|time|year)",
+                                              parsed.text, re.I) is not None

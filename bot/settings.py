@@ -6,11 +6,12 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crm.inbox_texts import WEEKDAYS
+
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 
 
 class Settings(BaseSettings):
@@ -18,6 +19,8 @@ class Settings(BaseSettings):
                                       case_sensitive=False)
 
     database_url: str = "sqlite:///crm.db"
+    # SQLCipher key of the SQLite store (crm/encryption.py); a secret, so never shown in a repr
+    crm_db_key: SecretStr | None = None
     crm_timezone: str = "UTC"
     digest_time: str = "08:00"
     host: str = "127.0.0.1"
@@ -39,7 +42,7 @@ class Settings(BaseSettings):
     business_days: str = "mon,tue,wed,thu,fri"
     # who the terminal chat acts as (a staff name); the first admin when unset
     console_user: str | None = None
-    log_level: str = "INFO"
+    # LOG_LEVEL is read by bot/cli.py from the process environment (before .env is read), so it is not here
     # /crm intro: the longest chain of introductions proposed, counting your own first contact
     intro_max_hops: int = Field(default=3, ge=1, le=6)
 
@@ -66,6 +69,10 @@ class Settings(BaseSettings):
         if len(parts) != 2 or not all(_HHMM.match(p.strip()) for p in parts):
             raise ValueError(f"BUSINESS_HOURS={value!r} must look like 09:00-18:00")
         return value
+
+    @property
+    def db_key(self) -> str | None:
+        return self.crm_db_key.get_secret_value() if self.crm_db_key else None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
-from bot.errors import Ambiguous, NotFound, UserError
+from crm.errors import Ambiguous, NotFound, UserError
 from crm.models import Company, Customer, Staff
 from crm.search import refresh_search_text, search_customers
 from crm.types import utcnow
@@ -89,7 +90,10 @@ def resolve_staff(session: Session, ref: str) -> Staff:
         found = session.exec(stmt.where(cond)).first()
         if found:
             return found
-    first_names = session.exec(stmt.where(func.lower(Staff.name).like(ref.lower() + " %"))).all()
+    # a first name: "@max" is "Max Manager". The reference is a literal, never a pattern (an escaped
+    # LIKE would still depend on the dialect's ESCAPE handling, so the prefix is compared in Python)
+    prefix = ref.lower() + " "
+    first_names = [s for s in session.exec(stmt).all() if (s.name or "").lower().startswith(prefix)]
     if len(first_names) == 1:
         return first_names[0]
     raise NotFound(f"No colleague called “{ref}”. An admin can add them with `crm-bot staff add`.")
@@ -136,3 +140,15 @@ def company_name(session: Session, customer: Customer) -> str | None:
         return None
     company = session.get(Company, customer.company_id)
     return company.name if company else None
+
+
+def quiet_customers(session: Session, owner: Staff, *, now: datetime, days: int, limit: int) -> list[Customer]:
+    """The owner's customers nobody has contacted for ``days`` days (never contacted first), oldest
+    contact first; erased and churned customers are left out."""
+    cutoff = now - timedelta(days=days)
+    return list(session.exec(
+        select(Customer)
+        .where(Customer.owner_id == owner.id, col(Customer.forgotten_at).is_(None), Customer.stage != "churned",
+               or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < cutoff))
+        .order_by(col(Customer.last_contact_at).is_(None).desc(), col(Customer.last_contact_at))
+        .limit(limit)).all())

@@ -20,13 +20,14 @@ from typing import Callable
 from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
-from bot.settings import WEEKDAYS
 from crm import audit
 from crm.customers import create_customer, phone_key
-from crm.inbox_texts import DAY_NAMES, language_from_code, say
+from crm.inbox_texts import DAY_NAMES, WEEKDAYS, language_from_code, say
 from crm.interactions import log_interaction
+from crm.message_reading import read_inbound
 from crm.models import (CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction, InviteToken,
                         RecommendationFeedback, Relationship, Staff, Task, Ticket)
+from crm.privacy import forget_customer
 from crm.search import refresh_search_text
 
 OPEN_STATUSES = ("open", "pending")
@@ -261,8 +262,11 @@ def ticket_for_thread(session: Session, channel: str, thread_ts: str) -> Ticket 
 
 
 def store_inbound(session: Session, customer: Customer, *, chat_id: int, message_id: int | str, text: str,
-                  occurred_at: datetime, settings, relay: bool) -> Inbound:
-    """One customer message, stored exactly once, on the customer's open ticket (opened if needed)."""
+                  occurred_at: datetime, settings, relay: bool, details: dict | None = None) -> Inbound:
+    """One customer message, stored exactly once, on the customer's open ticket (opened if needed).
+
+    ``details`` go to the team's thread with it: the literal text and entities, the attachment
+    to fetch, forward and reply context (``integrations/telegram_media.py``)."""
     source = ("telegram", f"{chat_id}:{message_id}")
     text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; polling updates are not filtered upstream
     seen = session.exec(select(Interaction.id).where(Interaction.source_platform == source[0],
@@ -283,7 +287,9 @@ def store_inbound(session: Session, customer: Customer, *, chat_id: int, message
     customer.telegram_blocked = False  # they are writing to the bot, so it is not blocked
     session.add_all([ticket, customer])
     if relay:
-        to_thread(session, ticket, "message", text, interaction=interaction, author=customer.name)
+        to_thread(session, ticket, "message", text, interaction=interaction, author=customer.name, **(details or {}))
+    read_inbound(session, customer, ticket, interaction, text, new_ticket=new_ticket, now=occurred_at,
+                 to_thread=to_thread if relay else None)  # intent, sentiment, urgency: tags, risk, suggestions
     out_of_office = False
     if not ticket.out_of_office_sent and outside_business_hours(settings, occurred_at):
         ticket.out_of_office_sent = out_of_office = True
@@ -354,7 +360,7 @@ def record_rating(session: Session, customer: Customer, ticket: Ticket, rating: 
 
 
 def staff_reply(session: Session, ticket: Ticket, staff: Staff, text: str, *, event_id: str,
-                now: datetime) -> Interaction | None:
+                now: datetime, delivery: dict | None = None) -> Interaction | None:
     """A staff answer to the customer: stored and queued together, once per event id.
 
     The caller claims ``event_id`` in this same session, so the claim, the outbound
@@ -372,12 +378,17 @@ def staff_reply(session: Session, ticket: Ticket, staff: Staff, text: str, *, ev
     if customer.telegram_chat_id is None:
         to_thread(session, ticket, "note", "⚠️ Not delivered: this customer has no Telegram chat any more.")
     else:
-        to_customer(session, customer, "message", text, ticket=ticket, interaction=interaction)
+        # delivery: how the relay sends it (formatted HTML, files, the Slack message it came from)
+        to_customer(session, customer, "message", text, ticket=ticket, interaction=interaction,
+                    **(delivery or {}))
     return interaction
 
 
-def internal_note(session: Session, ticket: Ticket, staff: Staff | None, text: str, *, event_id: str,
+def internal_note(session: Session, ticket: Ticket, staff: Staff, text: str, *, event_id: str,
                   now: datetime) -> Interaction:
+    """A staff-only note on the customer's record; only active staff may write one."""
+    if staff is None or not staff.active:
+        raise PermissionError("internal notes are written by active staff only")
     customer = session.get(Customer, ticket.customer_id)
     return log_interaction(session, customer, kind="note", text=text, staff=staff, occurred_at=now, channel="slack",
                            direction="internal", source=("slack", event_id), ticket_id=ticket.id)
@@ -385,8 +396,6 @@ def internal_note(session: Session, ticket: Ticket, staff: Staff | None, text: s
 
 def forget(session: Session, customer: Customer, now: datetime) -> None:
     """The customer's own erasure request: tickets closed, data erased, chat unbound."""
-    from crm.privacy import forget_customer
-
     for ticket in session.exec(select(Ticket).where(Ticket.customer_id == customer.id,
                                                     col(Ticket.status).in_(OPEN_STATUSES))).all():
         ticket.status = "resolved"
@@ -400,7 +409,7 @@ def forget(session: Session, customer: Customer, now: datetime) -> None:
                                                       InboxOutbox.status == "pending")).all():
         row.status, row.last_error = "failed", "customer erased their data"
         session.add(row)
-    forget_customer(session, customer, actor=None, platform="telegram", actor_label=CUSTOMER_ACTOR)
+    forget_customer(session, customer, actor=None, platform="telegram", actor_label=CUSTOMER_ACTOR, now=now)
 
 
 # ---------------------------------------------------------------- business hours

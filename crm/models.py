@@ -134,6 +134,13 @@ class Ticket(SQLModel, table=True):
     rating: Optional[int] = Field(default=None)
     rating_requested_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     out_of_office_sent: bool = Field(default=False)
+    # what the customer's messages were read as (crm/understanding): the most serious intent so far,
+    # the latest sentiment and urgency, and the union of tags; see crm/message_reading.py
+    intent: Optional[str] = Field(default=None, max_length=16, index=True)
+    intent_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+    sentiment: Optional[str] = Field(default=None, max_length=16)
+    urgency: Optional[str] = Field(default=None, max_length=16)
+    tags: str = Field(default="", max_length=500)
 
 
 class Campaign(SQLModel, table=True):
@@ -415,3 +422,59 @@ class AcceptedCommand(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
     answered_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+
+
+class RelayedMessage(SQLModel, table=True):
+    """One message relayed between a ticket's Slack thread and the customer's Telegram chat.
+
+    Kept per Telegram message sent (a staff reply with a file and a long text is several), so
+    an edit or a deletion on one side can follow on the other: a staff reply edited in Slack
+    edits the customer's Telegram message, a customer's edit updates the relayed Slack message.
+    Holds ids only, no text.
+    """
+
+    __tablename__ = "relayed_message"
+    __table_args__ = (Index("ix_relayed_message_slack", "slack_channel", "slack_ts"),
+                      Index("ix_relayed_message_telegram", "telegram_chat_id", "telegram_message_id"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id")
+    interaction_id: Optional[int] = Field(default=None, foreign_key="interaction.id")
+    direction: str = Field(max_length=16)  # outbound: staff → customer; inbound: customer → staff
+    slack_channel: str = Field(max_length=32)
+    slack_ts: str = Field(max_length=32)
+    telegram_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    telegram_message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    part: str = Field(default="text", max_length=16)  # text | caption | media: how an edit reaches it
+    deleted: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+
+
+class ErasedChat(SQLModel, table=True):
+    """A chat whose customer was erased: updates about messages sent before then are dropped (an
+    edit of an old message must not bring the lead back). Keyed by a hash, not the chat id."""
+
+    __tablename__ = "erased_chat"
+
+    key: str = Field(primary_key=True, max_length=64)
+    erased_at: datetime = Field(sa_column=_ts(False))
+
+
+class PendingNote(SQLModel, table=True):
+    """A staff member's free-text note as understood, waiting for Confirm or Cancel.
+
+    Nothing the note implies is stored before Confirm; confirming claims the row with a
+    conditional UPDATE (pending → confirmed), so a double click or a second instance acts once.
+    """
+
+    __tablename__ = "pending_note"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    platform: str = Field(default="console", max_length=16)
+    status: str = Field(default="pending", max_length=16)  # pending, confirmed, cancelled
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    draft: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    result: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+    decided_at: Optional[datetime] = Field(default=None, sa_column=_ts())

@@ -1,17 +1,18 @@
 """`/crm assign`: give a customer to another owner (managers within their team, admins anyone)."""
 from __future__ import annotations
 
+from bot.cards import customer_label
 from bot.registry import command
 from bot.replies import Reply
 from bot.roles import authorize_owner
 from crm.customers import resolve_staff, touch
 from crm.models import Staff
-from handlers.cards import customer_label
 
 USAGE = "assign <customer> @colleague"
 
 
 @command("assign", usage=USAGE, summary="make a colleague the owner of a customer (managers, admins)",
+         summary_zh="把客户交给一位同事负责（经理、管理员）",
          permission="customer.reassign", examples=["assign globex @bob", "assign 王伟 @alice"],
          details="Open tasks stay with whoever they are assigned to; the change is in the audit trail.")
 def assign(ctx) -> Reply:

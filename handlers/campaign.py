@@ -8,6 +8,7 @@ from datetime import datetime, time
 from sqlalchemy import event, func
 from sqlmodel import col, select
 
+from bot.cards import customer_labels, money
 from bot.errors import UserError
 from bot.registry import command
 from bot.replies import Button, Item, Reply, Section
@@ -15,7 +16,6 @@ from crm import campaigns
 from crm.campaign_sender import TELEGRAM_RATE
 from crm.campaigns import CampaignError
 from crm.models import Campaign, CampaignRecipient
-from handlers.cards import customer_labels, money
 from handlers.deal import parse_amount
 
 USAGE = "campaign new|preview|send|report|list <name> …"
@@ -39,6 +39,7 @@ DETAILS = (
 
 
 @command("campaign", usage=USAGE, summary="Telegram campaigns to a segment: create, preview, send, measure",
+         summary_zh="面向客户群的 Telegram 营销活动：创建、预览、发送、统计效果",
          group="Campaigns", details=DETAILS,
          examples=['campaign new "Spring renewal" segment="tier=vip stage=active" start=today end="in 2 weeks" '
                    'budget=500 en="Renew before May and get 10% off" zh="五月前续约可享九折"',
@@ -291,7 +292,7 @@ def _send(ctx) -> Reply:
         return Reply.fail(ctx.t("“{name}” is already being sent (someone confirmed it a moment ago).",
                                 "“{name}”已在发送中（刚刚有人确认过）。", name=found.name))
     ctx.audit("campaign.send", campaign_id=found.id, name=found.name, recipients=count)
-    runner = ctx.services.get("campaign_runner")
+    runner = ctx.ports.campaign_runner
     if runner is not None and runner.enabled:
         _after_commit(ctx.session, runner.wake)
         if scheduled:

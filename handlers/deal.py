@@ -5,10 +5,10 @@ import re
 
 from sqlmodel import col, select
 
+from bot.cards import customer_label, money
 from bot.registry import command
 from bot.replies import Reply
 from crm.models import DEAL_STAGES, OPEN_DEAL_STAGES, Deal
-from handlers.cards import customer_label, money
 
 USAGE = "deal <customer> <amount> [lead|qualified|proposal|negotiation|won|lost] [title…] [close=<date>]"
 STAGE_WORDS = {s: s for s in DEAL_STAGES} | {"线索": "lead", "合格": "qualified", "报价": "proposal", "提案": "proposal",
@@ -25,6 +25,7 @@ def parse_amount(text: str) -> float | None:
 
 
 @command("deal", usage=USAGE, summary="open a deal, or update the customer's open deal", group="Deals",
+         summary_zh="新建商机，或更新客户当前的商机",
          permission="customer.edit",
          examples=["deal globex 12000 proposal", "deal globex 15k negotiation close=dec 15", "deal #12 0 won"])
 def deal(ctx) -> Reply:

@@ -1,14 +1,15 @@
 """`/crm find`: search customers by name, company, email or phone, ranked."""
 from __future__ import annotations
 
+from bot.cards import customer_labels
 from bot.registry import command
 from bot.replies import Button, Item, Reply
 from crm.search import search_customers
-from handlers.cards import customer_labels
 
 
 @command("find", usage="find <words>", summary="search customers (partial, misspelt or Chinese names work)",
-         examples=["find glob", "find 王", "find ops@globex"], aliases=("search",))
+         summary_zh="搜索客户（部分、拼错的名字和中文名都可以）",
+         examples=["find glob", "find 王", "find ops@globex"], aliases=("search",), read_only=True)
 def find(ctx) -> Reply:
     query = ctx.command.text.strip()
     if not query:

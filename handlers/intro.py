@@ -8,6 +8,7 @@ from bot.replies import Button, Item, Reply, Section
 from crm.customers import resolve_staff
 from crm.graph import WARM_FLOOR, WarmPath, staff_strength, warm_paths
 from crm.insights.read import _names
+from crm.insights.snapshot import REL_KINDS
 from crm.models import Company, Customer, Interaction, Staff
 from handlers._insights import relation_graph
 
@@ -17,6 +18,7 @@ KIND_ZH = {"membership": "任职于", "referred": "推荐", "knows": "认识", "
 
 
 @command("intro", usage=USAGE, summary="the warmest path to a customer through people we know", group="Insights",
+         summary_zh="通过认识的人联系到客户的最热路径",
          examples=["intro globex", "intro #42 from=@bob", 'intro "Li Na"'],
          details="Every hop shows its strength (0–1) and what it rests on: the last interaction for a colleague's "
                  "relationship, the recorded link between customers, or a shared company. A path's strength is the "
@@ -123,8 +125,6 @@ def _hops(ctx, graph, path: WarmPath, staff: Staff) -> list[Item]:
 
 
 def _edge_kind(graph, path: WarmPath, index: int) -> str:
-    from crm.insights.snapshot import REL_KINDS
-
     code = int(graph.edge_kind[path.nodes[index], path.nodes[index + 1]])
     return REL_KINDS[code - 1] if code > 0 else "knows"
 

@@ -13,6 +13,7 @@ KIND_WORDS = {k: k for k in RELATIONSHIP_KINDS} | {"works_with": "works-with", "
 
 
 @command("link", usage=USAGE, summary="record that two customers know, referred or work with each other",
+         summary_zh="记录两位客户互相认识、推荐或共事",
          permission="customer.edit", examples=["link globex initech referred", '"Ann Lee" "Bo Chen" knows strength=0.9'])
 def link(ctx) -> Reply:
     options = ctx.command.take_options({"strength"}, USAGE)
@@ -36,7 +37,10 @@ def link(ctx) -> Reply:
     b = ctx.customer(tokens[1].value, quoted=tokens[1].quoted)
     if a.id == b.id:
         raise ctx.fail(ctx.t("Those are the same customer.", "这是同一位客户。"))
+    # a link changes both customers' graphs (warm paths, similar, next): the roles matrix's
+    # "link on own customers" holds for each side, not only the first one named
     ctx.require("customer.edit", a)
+    ctx.require("customer.edit", b)
     row = ctx.session.exec(select(Relationship).where(Relationship.from_customer_id == a.id,
                                                       Relationship.to_customer_id == b.id,
                                                       Relationship.kind == kind)).first()

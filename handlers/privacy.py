@@ -21,6 +21,7 @@ def _customer(ctx):
 
 
 @command("export", usage="export <customer>", summary="everything held on a customer, as a JSON file (GDPR art. 15)",
+         summary_zh="客户的全部资料，导出为 JSON 文件（GDPR 第 15 条）",
          permission="privacy.export", group="Privacy", examples=["export globex"])
 def export(ctx) -> Reply:
     customer = _customer(ctx)
@@ -35,6 +36,7 @@ def export(ctx) -> Reply:
 
 
 @command("forget", usage="forget <customer>", summary="erase a customer's personal data (GDPR art. 17), after confirming",
+         summary_zh="确认后删除客户的个人资料（GDPR 第 17 条）",
          permission="privacy.forget", group="Privacy", examples=["forget globex"])
 def forget(ctx) -> Reply:
     customer = _customer(ctx)
@@ -46,12 +48,13 @@ def forget(ctx) -> Reply:
                      buttons=[Button(ctx.t("Erase", "删除"), f"forget #{customer.id} confirm", style="danger",
                                      confirm=ctx.t("Erase this customer's personal data?", "确定删除？"))])
     name = customer.name
-    forget_customer(ctx.session, customer, actor=ctx.actor, platform=ctx.message.platform)
+    forget_customer(ctx.session, customer, actor=ctx.actor, platform=ctx.message.platform, now=ctx.now)
     return Reply(text=ctx.t("Erased {name}'s personal data (now “Erased customer #{id}”). The erasure is recorded in "
                             "the audit trail.", "已删除 {name} 的个人数据，记录已写入审计日志。", name=name, id=customer.id))
 
 
 @command("audit", usage="audit <customer>", summary="who read or changed a customer, and when",
+         summary_zh="谁在何时查看或修改了客户",
          permission="audit.read", group="Privacy", examples=["audit globex"])
 def audit_trail(ctx) -> Reply:
     customer = _customer(ctx)

@@ -1,12 +1,13 @@
 """`/crm show`: the customer card."""
 from __future__ import annotations
 
+from bot.cards import customer_card
 from bot.registry import command
 from bot.replies import Reply
-from handlers.cards import customer_card
 
 
 @command("show", usage="show <customer> [public]", summary="the customer card (public: post it to the channel)",
+         summary_zh="客户卡片（加 public：发到频道）",
          examples=["show globex", "show #12 public", 'show "Globex Corporation"'])
 def show(ctx) -> Reply:
     tokens = list(ctx.command.tokens)

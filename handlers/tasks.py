@@ -5,13 +5,14 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from bot.cards import task_item
 from bot.errors import NotFound, PermissionDenied
 from bot.registry import command
 from bot.replies import Reply
 from bot.roles import team_ids
 from crm.customers import resolve_staff
 from crm.models import Customer, Staff, Task
-from handlers.cards import task_item
+from crm.tasks import complete_task, reschedule_task
 
 
 def _find_task(ctx, ref: str) -> Task:
@@ -42,7 +43,8 @@ def _manages(ctx, staff_id: int) -> bool:
 
 
 @command("tasks", usage="tasks [@colleague]", summary="open follow-ups, overdue first", group="Follow-ups",
-         examples=["tasks", "tasks @bob"])
+         summary_zh="未完成的跟进，逾期的排在前面",
+         examples=["tasks", "tasks @bob"], read_only=True)
 def tasks(ctx) -> Reply:
     owner = ctx.actor
     if ctx.command.tokens:
@@ -70,20 +72,20 @@ def tasks(ctx) -> Reply:
 
 
 @command("done", usage="done <task>", summary="mark a follow-up done", group="Follow-ups",
+         summary_zh="把一条跟进标为完成",
          examples=["done #12", "done proposal"])
 def done(ctx) -> Reply:
     if not ctx.command.tokens:
         raise ctx.fail(ctx.t("Which task? e.g. `/crm done #12`.", "哪个任务？例如 `/crm done #12`。"))
     task = _find_task(ctx, ctx.command.text)
-    if task.status == "done":
+    if not complete_task(ctx.session, task, now=ctx.now):
         return Reply(text=ctx.t("Task #{id} was already done.", "任务 #{id} 已经完成。", id=task.id))
-    task.status, task.done_at = "done", ctx.now
-    ctx.session.add(task)
     ctx.audit("task.done", ctx.session.get(Customer, task.customer_id) if task.customer_id else None, task_id=task.id)
     return Reply(text=ctx.t("Done: #{id} {title}. ✅", "已完成：#{id} {title}。✅", id=task.id, title=task.title))
 
 
 @command("snooze", usage="snooze <task> <when>", summary="move a follow-up later (“1h”, “tomorrow 9am”)",
+         summary_zh="推迟一条跟进（“1h”、“明天上午9点”）",
          group="Follow-ups", examples=["snooze #12 tomorrow 9am", "snooze #12 in 1 hour", "snooze #12 明天上午10点"])
 def snooze(ctx) -> Reply:
     tokens = ctx.command.tokens
@@ -95,15 +97,14 @@ def snooze(ctx) -> Reply:
     shortcut = {"1h": timedelta(hours=1), "2h": timedelta(hours=2), "30m": timedelta(minutes=30)}.get(rest.lower())
     until = ctx.now + shortcut if shortcut else ctx.when(rest, prefer="future")[0]
     if until is None:
-        raise ctx.fail(ctx.t("Until when? e.g. “1h”, “tomorrow 9am”, “friday”, “明天上午10点”.",
+        raise ctx.fail(ctx.no_such_date(rest) or ctx.t("Until when? e.g. “1h”, “tomorrow 9am”, “friday”, “明天上午10点”.",
                              "推迟到什么时候？例如“1h”、“明天上午10点”。"))
     if until <= ctx.now:
         raise ctx.fail(ctx.t("{at} is already past.", "{at} 已经过去了。", at=ctx.fmt(until)))
     if task.status != "open":
         raise ctx.fail(ctx.t("Task #{id} is {s}; only open tasks can be snoozed.", "任务 #{id} 不是待办状态。",
                              id=task.id, s=task.status))
-    task.due_at, task.reminded_at, task.reminder_attempts, task.next_attempt_at = until, None, 0, None
-    ctx.session.add(task)
+    reschedule_task(ctx.session, task, due_at=until)
     ctx.audit("task.snooze", None, task_id=task.id, until=until.isoformat())
     owner = ctx.session.get(Staff, task.owner_id)
     return Reply(text=ctx.t("Snoozed #{id} until {at}{who}.", "已将 #{id} 推迟到 {at}。", id=task.id, at=ctx.fmt(until),

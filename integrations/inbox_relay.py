@@ -1,4 +1,4 @@
-"""Delivers the customer inbox's outbox, and takes staff replies from the team's Slack threads.
+"""Delivers the customer inbox's outbox.
 
 Rows of ``inbox_outbox`` are written in the same transaction as their cause (see
 ``crm/inbox.py``). This relay claims them one at a time (``pending`` → ``sending``, a
@@ -11,11 +11,10 @@ the ticket's thread; anything else (network, flood limits beyond the rate limite
 is retried with backoff and given up after ``MAX_ATTEMPTS``, also said in the thread. A row
 left ``sending`` by a crashed instance is picked up again after ``STALE``.
 
-Slack side (interface agreed with ``integrations/slack.py``): the Slack adapter registers
-``services["team_inbox"]`` with ``open_thread(channel, owner_slack_id, reply) -> (channel, ts)``
-and ``post(channel, thread_ts, reply) -> ts``; this module registers
-``services["customer_inbox"]`` whose ``staff_reply`` the Slack adapter calls for every human
-reply in a thread.
+Slack side (the ports in ``bot/ports.py``): the Slack adapter registers ``ports.team_inbox``
+(``TeamInbox``: ``open_thread`` and ``post``); this module registers ``ports.customer_inbox``
+(``CustomerInbox``, ``integrations/inbox_live.StaffThreads``), which the Slack adapter calls for every
+human reply, edit and deletion in a thread.
 """
 from __future__ import annotations
 
@@ -29,14 +28,14 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from bot.identity import find_staff
+from bot.cards import money, owner_label
 from bot.replies import Button, Reply
 from crm import inbox
 from crm.customers import company_name
-from crm.events import claim_event_in
+from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
-from handlers.cards import money, owner_label
+from integrations import inbox_live
 
 log = logging.getLogger("crm.inbox")
 
@@ -83,6 +82,8 @@ def thread_card(session, ticket: Ticket, first: InboxOutbox | None) -> Reply:
         fields.append(("Earlier tickets", f"{len(earlier)}" + (f" (last rating {rated}/5)" if rated else "")))
     reply = Reply(text=f"💬 Ticket #{ticket.id}: {customer.name} wrote on Telegram", fields=fields,
                   buttons=ticket_buttons(ticket.id))
+    if ticket.intent:
+        fields.append(("Understood", understood_label(ticket)))
     if first is not None:
         payload = json.loads(first.payload or "{}")
         reply.fields.append(("Message" if first.kind == "message" else "Note", payload.get("text", "")))
@@ -110,7 +111,7 @@ class InboxRelay:
         self._event = asyncio.Event()
         self._sem = asyncio.Semaphore(PARALLEL_GROUPS)
         self._stopping = False
-        self.app.engine.services["customer_inbox"] = self
+        self.app.engine.ports.customer_inbox = inbox_live.StaffThreads(self)
         self._task = asyncio.create_task(self._run(), name="inbox-relay")
 
     async def stop(self) -> None:
@@ -208,7 +209,7 @@ class InboxRelay:
     async def _deliver(self, row: InboxOutbox) -> bool:
         """Sends one claimed row; False when it is to be tried again later (later rows wait)."""
         payload = json.loads(row.payload or "{}")
-        if row.target == "slack" and "team_inbox" not in self.app.engine.services:
+        if row.target == "slack" and self.app.engine.ports.team_inbox is None:
             # without Slack there is no team thread: the row is closed, the ticket itself is complete
             await self.app.in_background(self._give_up, row, "Slack is not configured", False)
             return True
@@ -280,16 +281,18 @@ class InboxRelay:
             log.error("inbox relay: row %s (%s %s) given up: %s", row.id, row.target, row.kind, text)
             return
         ticket = session.get(Ticket, row.ticket_id)
-        if ticket is not None and (ticket.slack_thread_ts or "team_inbox" in self.app.engine.services):
+        if ticket is not None and (ticket.slack_thread_ts or self.app.engine.ports.team_inbox is not None):
             quoted = json.loads(row.payload or "{}").get("text", "")
             inbox.to_thread(session, ticket, "note", text + (f"\n> {quoted[:300]}" if row.kind == "message" else ""))
         else:
             log.warning("inbox relay: row %s to chat %s: %s", row.id, row.chat_id, text)
 
     async def _post_to_thread(self, row: InboxOutbox, payload: dict) -> str:
-        team_inbox = self.app.engine.services["team_inbox"]
+        team_inbox = self.app.engine.ports.team_inbox
         ticket, card, channel, owner_slack = await self.app.in_background(self._thread_target, row)
         if ticket.slack_thread_ts:
+            if row.kind in ("message", "edit"):  # the customer's words, files and edits (integrations/inbox_live.py)
+                return await inbox_live.post_customer_message(self, ticket, row, payload)
             text = payload.get("text", "")
             if row.kind == "message":
                 text = f"💬 {payload.get('author') or 'Customer'}: {text}"
@@ -298,6 +301,8 @@ class InboxRelay:
             raise Undeliverable("no SLACK_INBOX_CHANNEL and nobody (owner or admin) with a Slack id to DM")
         opened_channel, thread_ts = await team_inbox.open_thread(channel, owner_slack, card)
         await self.app.in_background(self._remember_thread, ticket.id, opened_channel, thread_ts)
+        if row.kind == "message":  # the card shows the first message; its attachment follows in the thread
+            await inbox_live.after_thread_opened(self, ticket.id, opened_channel, thread_ts, row, payload)
         return thread_ts
 
     def _thread_target(self, row: InboxOutbox):
@@ -320,35 +325,3 @@ class InboxRelay:
         with self.db.write_session() as s:
             s.exec(update(Ticket).where(Ticket.id == ticket_id, col(Ticket.slack_thread_ts).is_(None))
                    .values(slack_channel=channel, slack_thread_ts=thread_ts))
-
-    # ------------------------------------------------------------ staff replies from Slack
-
-    async def staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
-        """A human reply in a ticket's thread. True when the thread is a ticket's (handled here)."""
-        handled = await self.app.in_background(self._staff_reply, channel, thread_ts, slack_user_id, text, event_id)
-        if handled:
-            self.wake()
-        return handled
-
-    def _staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
-        now = self.app.engine.clock()
-        with self.db.write_session() as s:
-            ticket = inbox.ticket_for_thread(s, channel, thread_ts)
-            if ticket is None:
-                return False
-            # our own claim namespace: the Slack adapter may already have claimed the raw event id
-            if not claim_event_in(s, "inbox", f"slack:{event_id}"):
-                return True
-            body = (text or "").strip()
-            staff = find_staff(s, "slack", slack_user_id)
-            if body.startswith("//"):
-                inbox.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
-                return True
-            if staff is None:
-                inbox.to_thread(s, ticket, "note", f"⚠️ Not sent to the customer: <@{slack_user_id}> is not CRM "
-                                                   "staff. An admin can add them with `crm-bot staff add`.")
-                return True
-            if body:
-                inbox.staff_reply(s, ticket, staff, body, event_id=event_id, now=now)
-        return True
-

@@ -17,8 +17,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 
+from crm.claims import claim_once
 from crm.models import InsightBlob
 from scheduler.daily_digests import send_due_digests
 from scheduler.reminders import send_due_reminders, send_overdue_notices
@@ -56,6 +56,9 @@ class SchedulerService:
         self._scheduler.add_job(self.run_pass, IntervalTrigger(seconds=self.pass_seconds), id="pass",
                                 next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
                                 misfire_grace_time=None)
+        # exports and charts past their retention (crm/file_retention.py)
+        self._scheduler.add_job(self.sweep_files, IntervalTrigger(minutes=10), id="files",
+                                next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
         self._scheduler.add_job(self.refresh_insights, CronTrigger(hour=hour, minute=minute, timezone=zone),
                                 id="insights", max_instances=1, coalesce=True, misfire_grace_time=3600)
         self._scheduler.start()
@@ -63,9 +66,9 @@ class SchedulerService:
 
     async def stop(self, timeout: float = 60) -> None:
         """Stop firing, and let a pass already under way record its outcomes before returning."""
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        self._scheduler = None
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.pause()  # no new jobs; a shutdown now would cancel the pass under way
         if self._progress is not None:
             async def idle():
                 async with self._progress:
@@ -75,6 +78,8 @@ class SchedulerService:
                 await asyncio.wait_for(idle(), timeout)
             except TimeoutError:
                 log.warning("scheduler stopped with a pass still running; its claims expire and are retried")
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
 
     async def run_pass(self) -> None:
         """One look at the store: reminders, digests and overdue notices that are due now."""
@@ -95,6 +100,16 @@ class SchedulerService:
             async with self._progress:
                 self._progress.notify_all()
 
+    async def sweep_files(self) -> None:
+        from crm.file_retention import sweep
+
+        try:
+            removed = await asyncio.to_thread(sweep)
+            if removed:
+                log.info("removed %s expired export and chart file(s)", len(removed))
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            log.exception("sweeping expired files failed")
+
     async def next_pass(self, timeout: float = 30) -> None:
         """Wait until a pass that starts after this call has finished (for callers that change
         the store or the clock and want to see the scheduler react)."""
@@ -108,11 +123,8 @@ class SchedulerService:
 
     async def refresh_insights(self) -> str | None:
         """The nightly insight job, run by one instance per night."""
-        try:
-            from crm.insights_job import refresh_insights
-        except ImportError:
-            log.info("nightly insights skipped: the insight job is not part of this build")
-            return None
+        from crm.insights_job import refresh_insights  # scipy and the models load when the job first runs
+
         night = self.now.astimezone(self.app.settings.zone).date()
         if not await asyncio.to_thread(claim_nightly_lock, self.app.db, night, self.instance):
             log.info("nightly insights for %s already taken by another instance", night)
@@ -124,11 +136,7 @@ class SchedulerService:
 
 def claim_nightly_lock(db, night: date, instance: str) -> bool:
     """Insert tonight's lock row; the primary key lets exactly one instance succeed."""
-    try:
-        with db.session() as s:
-            week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
-            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK), InsightBlob.key < week_ago))
-            s.add(InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
-        return True
-    except IntegrityError:
-        return False
+    with db.write_session() as s:
+        week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
+        s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
+        return claim_once(s, InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from crm.models import AuditEvent, Customer, Deal, Interaction, Relationship, Task
-from tests.slack_harness import all_text, buttons, slack_api, slack_bot  # noqa: F401
+from tests.slack_harness import all_text, buttons
 
 
 def test_help_lists_commands_ephemerally(slack_bot):
@@ -86,7 +86,7 @@ def test_remind_tasks_done_snooze(slack_bot, db, team):
 
 def test_deal_and_link(slack_bot, db, team):
     assert "12,000" in all_text(slack_bot.ask("deal globex 12000 proposal"))
-    slack_bot.ask("link globex initech referred")
+    slack_bot.ask("link globex initech referred", user="UMARIA")  # Initech is Bob's: his manager links it
     with db.session() as s:
         assert s.exec(select(Deal).where(Deal.customer_id == team.globex)).one().amount == 12000
         assert s.exec(select(Relationship).where(Relationship.from_customer_id == team.globex)).one().kind == "referred"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+
+from sqlmodel import select
 
 from bot.app import App
 from bot.replies import Reply
-from crm.models import Staff
-from tests.slack_harness import all_text, slack_api, slack_bot  # noqa: F401
+from crm.models import Interaction, Staff
+from tests.slack_harness import all_text
 
 
 def test_dm_with_an_image_uploads_it_to_the_dm(slack_bot, db, team, tmp_path):
@@ -26,7 +29,7 @@ def test_dm_with_an_image_uploads_it_to_the_dm(slack_bot, db, team, tmp_path):
 
 
 def test_team_inbox_threads_in_the_inbox_channel_or_the_owners_dm(slack_bot):
-    inbox = slack_bot.app.engine.services["team_inbox"]
+    inbox = slack_bot.app.engine.ports.team_inbox
     channel, ts = asyncio.run(inbox.open_thread("CINBOX", "UALICE", Reply(text="王伟 wrote on Telegram")))
     assert channel == "CINBOX" and ts
     dm_channel, dm_ts = asyncio.run(inbox.open_thread(None, "UALICE", Reply(text="Li Na wrote")))
@@ -43,9 +46,15 @@ class RecordingCustomerInbox:
     def __init__(self):
         self.calls: list[tuple] = []
 
-    async def staff_reply(self, channel, thread_ts, slack_user_id, text, event_id) -> bool:
-        self.calls.append((channel, thread_ts, slack_user_id, text, event_id))
+    async def is_ticket_thread(self, channel, thread_ts) -> bool:
         return True
+
+    async def staff_message(self, message, event_id, html, plain) -> bool:
+        self.calls.append((message.channel, message.thread_ts, message.user, plain, event_id))
+        return True
+
+    async def staff_edit(self, message, event_id, html, plain) -> None:
+        self.calls.append(("edit", message.ts, plain, event_id))
 
 
 def _message(bot, event_id, retry_num=None, **fields):
@@ -57,7 +66,7 @@ def _message(bot, event_id, retry_num=None, **fields):
 
 def test_human_thread_replies_reach_the_customer_inbox_once(slack_bot):
     inbox = RecordingCustomerInbox()
-    slack_bot.app.engine.services["customer_inbox"] = inbox
+    slack_bot.app.engine.ports.customer_inbox = inbox
     assert _message(slack_bot, "EvREPLY").status == 200
     _message(slack_bot, "EvREPLY", retry_num=1)  # Slack's retry
     _message(slack_bot, "EvBOT", bot_id="B1", user=None)  # the bot's own echo
@@ -67,15 +76,24 @@ def test_human_thread_replies_reach_the_customer_inbox_once(slack_bot):
     deadline = time.monotonic() + 10
     while len(inbox.calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert inbox.calls == [("CINBOX", "1700000001.000100", "UALICE", "Sure & thanks @UBOB", "EvREPLY"),
+    # the mention is the colleague's name (the staff directory), as the customer will read it
+    assert inbox.calls == [("CINBOX", "1700000001.000100", "UALICE", "Sure & thanks Bob Rep", "EvREPLY"),
                            ("CINBOX", "1700000001.000100", "UALICE", "second reply", "EvLAST")]
 
 
-def test_messages_are_ignored_quietly_without_a_customer_inbox(slack_bot):
+def test_messages_are_ignored_quietly_without_a_customer_inbox(slack_bot, db, caplog):
+    assert slack_bot.app.engine.ports.customer_inbox is None  # Slack only: no Telegram inbox wired
+    seen = len(slack_bot.fake.calls)
     assert _message(slack_bot, "EvNOINBOX").status == 200
+    time.sleep(0.3)  # the event is handled after the ack; give it the time a relay would take
+    # nothing posted, nobody looked up (Bolt's own auth.test on its first request aside)
+    assert [c.method for c in slack_bot.fake.calls[seen:] if c.method != "auth.test"] == []
+    with db.session() as s:
+        assert s.exec(select(Interaction)).all() == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def test_socket_mode_is_selected_and_answers_over_the_socket(db, settings, clock, team, slack_api):  # noqa: F811
+async def test_socket_mode_is_selected_and_answers_over_the_socket(db, settings, clock, team, slack_api):
     settings = settings.model_copy(update={"slack_bot_token": "xoxb-test", "slack_app_token": "xapp-test",
                                            "slack_api_url": slack_api.api_url})
     app = App(settings, db, clock=clock)

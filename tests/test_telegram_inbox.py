@@ -13,16 +13,15 @@ import pytest
 from sqlmodel import select
 
 from crm.models import ProcessedEvent, Ticket
-from tests.fakes.slack_api import slack_api  # noqa: F401
 from tests.helpers import say
 from tests.slack_harness import SlackBot, all_text, buttons
-from tests.telegram_support import TelegramBot, eventually, telegram_api, telegram_bot, telegram_settings  # noqa: F401
+from tests.telegram_support import TelegramBot, eventually, telegram_settings
 
 ANN = 7001
 
 
 @pytest.fixture
-def inbox(db, settings, clock, telegram_api, slack_api, team):  # noqa: F811
+def inbox(db, settings, clock, telegram_api, slack_api, team):
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
                       slack=slack_api)
     bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)
@@ -80,7 +79,8 @@ def test_whole_loop_customer_thread_staff_reply_customer(inbox, team):
     ticket = ticket_of(inbox, ANN)
     assert ticket.slack_channel == "C0INBOX" and ticket.slack_thread_ts
     assert follow_up.params["thread_ts"] == ticket.slack_thread_ts
-    assert "Our invoice #42 is wrong & too high <urgent>" in all_text(follow_up.params)
+    # Slack shows &amp; and &lt; as & and <: the customer's text arrives intact and inert
+    assert "Our invoice #42 is wrong &amp; too high &lt;urgent&gt;" in all_text(follow_up.params)
 
     # Slack escapes &, < and > in event text; the adapter unescapes it
     staff_says(inbox, ticket, "Sorry about that, Hank &amp; co — fixing &lt;now&gt;", event_id="EvR1")
@@ -108,7 +108,7 @@ def test_later_messages_follow_in_the_same_thread_across_restarts(inbox):
     assert "second, after a restart" in all_text(posts[1].params)
 
 
-def test_unowned_lead_opens_in_admin_dm_without_inbox_channel(db, settings, clock, telegram_api, slack_api, team):  # noqa: F811
+def test_unowned_lead_opens_in_admin_dm_without_inbox_channel(db, settings, clock, telegram_api, slack_api, team):
     s = telegram_settings(settings, telegram_api, slack=slack_api).model_copy(update={"slack_inbox_channel": None})
     bot = TelegramBot(db, s, clock, telegram_api, slack=slack_api)
     try:
@@ -129,7 +129,7 @@ def test_retried_slack_event_is_sent_to_the_customer_once(inbox, team):
     staff_says(inbox, ticket, "Hi! How can I help?", event_id="EvONCE", retry_num=1)
     staff_says(inbox, ticket, "Hi! How can I help?", event_id="EvONCE", retry_num=2)
     # and straight through the service, as a second instance would
-    service = inbox.app.engine.services["customer_inbox"]
+    service = inbox.app.engine.ports.customer_inbox
     handled = asyncio.run_coroutine_threadsafe(
         service.staff_reply(ticket.slack_channel, ticket.slack_thread_ts, "UALICE", "Hi! How can I help?", "EvONCE"),
         inbox.adapter._loop).result(10)
@@ -151,7 +151,7 @@ def test_double_slash_stays_internal(inbox, team):
 
 
 def test_replies_in_unrelated_threads_are_not_ours(inbox):
-    service = inbox.app.engine.services["customer_inbox"]
+    service = inbox.app.engine.ports.customer_inbox
     handled = asyncio.run_coroutine_threadsafe(service.staff_reply("C0SALES", "1.2", "UALICE", "hi", "EvX"),
                                                inbox.adapter._loop).result(10)
     assert handled is False
@@ -281,7 +281,7 @@ def test_without_slack_messages_are_stored_and_tickets_opened(telegram_bot):
     [ticket] = telegram_bot.tickets(customer.id)
     assert ticket.status == "open" and ticket.slack_thread_ts is None
     assert [i.text for i in telegram_bot.interactions(customer.id)] == ["is anyone reading this?"]
-    assert "team_inbox" not in telegram_bot.app.engine.services
+    assert telegram_bot.app.engine.ports.team_inbox is None
     telegram_bot.settle()
     assert telegram_bot.outbox(target="slack") == []
 
@@ -297,6 +297,7 @@ def test_forgetme_leaves_no_relayed_copy_of_the_conversation(inbox, team):
     assert inbox.outbox(customer_id=customer.id) == []  # the relay's copies are erased with the rest
 
 
+@pytest.mark.store
 def test_the_relay_takes_each_chats_first_unsent_row_once_across_instances(db, settings):
     from sqlalchemy import update
 

@@ -8,10 +8,12 @@ loop). Point ``AsyncWebClient(base_url=fake.api_url)`` (``SLACK_API_URL``) at it
 * serves ``response_url`` endpoints (``fake.response_url("cmd1")``) and records what
   ``respond()`` posts there as method ``"response"``;
 * serves upload URLs, so ``files_upload_v2`` works end to end (uploaded bytes are kept);
+* serves files' ``url_private`` (``/files-pri/…``, registered with ``fake.add_file``) to requests with
+  the bot token, and Slack's sign-in page (HTML, status 200) to requests without it;
 * serves a Socket Mode WebSocket (``apps.connections.open`` hands out its URL);
 * fails on request: ``fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1)``.
 
-Use the ``slack_api`` fixture (``from tests.fakes.slack_api import slack_api  # noqa: F401``)
+Use the ``slack_api`` fixture (registered by tests/conftest.py)
 and ``sign(body, secret)`` for request signatures.
 """
 from __future__ import annotations
@@ -77,6 +79,7 @@ class FakeSlackApi(BackgroundServer):
         self.calls: list[Call] = []
         self.users: dict[str, FakeUser] = {}
         self.uploads: dict[str, bytes] = {}
+        self.files: dict[str, bytes] = {}  # url_private paths ("/files-pri/T1-F1/x.png") → content
         self._failures: dict[str, deque[Failure]] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -89,6 +92,7 @@ class FakeSlackApi(BackgroundServer):
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{path:.*}", self._file)
         app.router.add_get("/socket", self._socket)
 
     async def before_stop(self) -> None:
@@ -112,6 +116,14 @@ class FakeSlackApi(BackgroundServer):
         user = FakeUser(user_id, email, name or user_id.lower(), is_bot, tz)
         self.users[user_id] = user
         return user
+
+    def add_file(self, url_private: str, content: bytes) -> str:
+        """Serve ``content`` at the path of ``url_private`` (any host: the bot fetches it from this server)."""
+        from urllib.parse import urlsplit
+
+        path = urlsplit(url_private).path
+        self.files[path] = content
+        return f"{self.base}{path}"
 
     def fail_next(self, method: str, error: str = "internal_error", status: int = 200,
                   retry_after: int | None = None, times: int = 1) -> None:
@@ -274,6 +286,18 @@ class FakeSlackApi(BackgroundServer):
         self._record(Call("upload", {"file_id": file_id, "size": len(data)}, dict(request.headers), request.path))
         return web.Response(text=f"OK - {len(data)}")
 
+    async def _file(self, request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization", "")
+        self._record(Call("file", {"path": request.path}, dict(request.headers), request.path))
+        if not auth.startswith("Bearer xox"):
+            # what files.slack.com really does without the token: a sign-in page, not an error status
+            return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>",
+                                content_type="text/html")
+        content = self.files.get(request.path)
+        if content is None:
+            return web.Response(status=404, text="file not found")
+        return web.Response(body=content, content_type="application/octet-stream")
+
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
@@ -297,8 +321,16 @@ def sign(body: str | bytes, secret: str, timestamp: int | None = None) -> dict[s
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-@pytest.fixture
-def slack_api():
+@pytest.fixture(scope="module")
+def slack_api_server():
+    """One Slack stand-in per test module (a server start per test was most of a test's setup)."""
     fake = FakeSlackApi().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def slack_api(slack_api_server):
+    """The module's Slack stand-in, reset: no calls, users, failures or uploads from earlier tests."""
+    slack_api_server.reset()
+    return slack_api_server

@@ -1,0 +1,217 @@
+"""A digest as a ``Reply``: a manager's team day, or a rep's own, every item one press from action.
+
+``digest_kind`` decides who receives one; ``build_digest`` reads the store (see
+``data``) and the insight job's results (see ``insight_feed``) and draws the chart.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Iterable
+
+from sqlmodel import Session
+
+from bot.cards import money
+from bot.replies import Button, Item, Reply, Section
+from bot.voice import Voice
+from crm.models import Staff
+from handlers.digest import insight_feed
+from handlers.digest.chart import render_digest_chart
+from handlers.digest.data import STALLED_AFTER_DAYS, DigestData, gather
+from handlers.digest.signals import customer_signals_section
+
+log = logging.getLogger("crm.digest")
+
+STAGE_ZH = {"lead": "线索", "qualified": "已确认", "proposal": "方案", "negotiation": "谈判", "won": "赢单", "lost": "输单"}
+KIND_ZH = {"call": "电话", "email": "邮件", "meeting": "会议", "chat": "聊天", "note": "备注", "message": "消息"}
+
+
+def digest_kind(staff: Staff) -> str | None:
+    """``manager`` (the team digest) for managers, and admins who subscribed; ``personal`` for
+    subscribed reps; None for everyone else."""
+    if not staff.active:
+        return None
+    if staff.role == "manager" or (staff.role == "admin" and staff.digest_subscribed):
+        return "manager"
+    if staff.role == "rep" and staff.digest_subscribed:
+        return "personal"
+    return None
+
+
+def build_digest(session: Session, recipient: Staff, kind: str, voice: Voice, *, chart: bool = True) -> Reply:
+    data = gather(session, recipient, kind, voice)
+    reply = Reply(text=_headline(data, voice), fields=_summary(data, voice))
+    sections = [_activity(data, voice), _follow_ups(data, voice), _tickets(data, voice), _deals(data, voice)]
+    for insight_section in (customer_signals_section, _recommendations, _graph):
+        try:
+            sections.append(insight_section(session, data, voice))
+        except Exception:  # the insight job's artefacts: a surprise there must not cost the digest
+            log.exception("%s left out of %s's digest", insight_section.__name__.strip("_"), recipient.name)
+    reply.sections = [s for s in sections if s is not None]
+    reply.buttons = [Button(voice.t("My tasks", "我的任务"), "tasks"),
+                     Button(voice.t("Who to contact", "今日推荐"), "next")]
+    if chart:
+        reply.image_path = str(render_digest_chart(data))
+    return reply
+
+
+def _headline(data: DigestData, voice: Voice) -> str:
+    if data.kind == "personal":
+        return voice.t("☀️ Your morning digest · {day}", "☀️ 你的每日摘要 · {day}", day=voice.day_label(voice.today))
+    return voice.t("☀️ Team digest for {team} · {day}", "☀️ {team} 团队每日摘要 · {day}",
+                   team=data.recipient.name, day=voice.day_label(voice.today))
+
+
+def _summary(data: DigestData, voice: Voice) -> list[tuple[str, str]]:
+    open_deals = sum(n for n, _ in data.pipeline.values())
+    open_amount = sum(a for _, a in data.pipeline.values())
+    return [(voice.t("Interactions yesterday", "昨日互动"), str(sum(a.total for a in data.activity))),
+            (voice.t("Overdue follow-ups", "逾期跟进"), str(data.overdue_total)),
+            (voice.t("Customers waiting on Telegram", "等待回复的 Telegram 会话"), str(data.waiting_total)),
+            (voice.t("Open pipeline", "在途商机"), voice.t("{n} deals · {amount}", "{n} 个 · {amount}",
+                                                          n=open_deals, amount=money(open_amount)))]
+
+
+def _staff_ref(staff: Staff) -> str:
+    if staff.slack_user_id:
+        return f"@{staff.slack_user_id}"
+    return staff.email or f'"{staff.name}"'
+
+
+def _counts(counter, words: dict[str, str], order: Iterable[str] = ()) -> str:
+    keys = [k for k in order if counter.get(k)] + [k for k, _ in counter.most_common() if k not in order]
+    return ", ".join(f"{words.get(k, k)} {counter[k]}" for k in keys)
+
+
+def _activity(data: DigestData, voice: Voice) -> Section:
+    title = voice.t("Yesterday ({day}): activity by person and channel", "昨日（{day}）各成员互动（按渠道）",
+                    day=voice.day_label(data.day))
+    kinds = KIND_ZH if voice.lang == "zh" else {}
+    items = []
+    for row in sorted(data.activity, key=lambda a: (-a.total, a.staff.name)):
+        if not row.total:
+            text = voice.t("{who}: no interactions logged", "{who}：没有记录互动", who=row.staff.name)
+        else:
+            text = voice.t("{who}: {n} — {kinds} · via {channels}", "{who}：{n} 次 — {kinds} · 渠道 {channels}",
+                           who=row.staff.name, n=row.total, kinds=_counts(row.by_kind, kinds),
+                           channels=_counts(row.by_channel, {}))
+        buttons = [] if data.kind == "personal" else [Button(voice.t("Tasks", "任务"), f"tasks {_staff_ref(row.staff)}")]
+        items.append(Item(text, buttons))
+    return Section(title, items=items)
+
+
+def _task_buttons(task_id: int, voice: Voice) -> list[Button]:
+    return [Button(voice.t("Done", "完成"), f"done #{task_id}", style="primary"),
+            Button(voice.t("Snooze", "推迟"), f"snooze #{task_id}", form="snooze")]
+
+
+def _follow_ups(data: DigestData, voice: Voice) -> Section | None:
+    if not data.overdue_total and not data.due_today:
+        return None
+    lines = []
+    if data.overdue_total and data.kind != "personal":
+        lines.append(", ".join(f"{who} {n}" for who, n in data.overdue_by_owner.items()))
+    items = []
+    for t in data.overdue_oldest:
+        days = max(0, (voice.now - t.due_at).days)
+        who = f" — {t.customer}" if t.customer else ""
+        owner = "" if data.kind == "personal" else f"{t.owner} · "
+        items.append(Item(voice.t("⚠️ {owner}#{id} {title}{who} · due {at} ({d}d overdue)",
+                                  "⚠️ {owner}#{id} {title}{who} · {at} 到期（逾期 {d} 天）", owner=owner, id=t.task_id,
+                                  title=t.title, who=who, at=voice.fmt(t.due_at), d=days),
+                          _task_buttons(t.task_id, voice)))
+    for t in data.due_today:
+        who = f" — {t.customer}" if t.customer else ""
+        items.append(Item(voice.t("🕑 #{id} {title}{who} · today {at}", "🕑 #{id} {title}{who} · 今天 {at}",
+                                  id=t.task_id, title=t.title, who=who, at=f"{t.due_at.astimezone(voice.tz):%H:%M}"),
+                          _task_buttons(t.task_id, voice)))
+    title = voice.t("Follow-ups: {n} overdue", "跟进：{n} 个逾期", n=data.overdue_total)
+    return Section(title, text="\n".join(lines), items=items)
+
+
+def _waited(voice: Voice, since) -> str:
+    hours = max(0, int((voice.now - since).total_seconds() // 3600))
+    if hours < 48:
+        return voice.t("{h}h", "{h} 小时", h=hours)
+    return voice.t("{d} days", "{d} 天", d=hours // 24)
+
+
+def _tickets(data: DigestData, voice: Voice) -> Section | None:
+    if not data.waiting_total:
+        return None
+    items = []
+    for t in data.waiting:
+        who = t.assignee or voice.t("unassigned", "未分配")
+        state = "" if t.answered else voice.t(" · no reply yet", " · 尚未回复")
+        items.append(Item(voice.t("💬 {customer} · waiting {w} · {who}{state}", "💬 {customer} · 已等待 {w} · {who}{state}",
+                                  customer=t.customer, w=_waited(voice, t.waiting_since), who=who, state=state),
+                          [Button(voice.t("Open", "查看"), f"show #{t.customer_id}")]))
+    return Section(voice.t("Telegram conversations waiting longest ({n} open)", "等待最久的 Telegram 会话（共 {n} 个）",
+                           n=data.waiting_total), items=items)
+
+
+def _stage(voice: Voice, stage: str) -> str:
+    return STAGE_ZH.get(stage, stage) if voice.lang == "zh" else stage
+
+
+def _deals(data: DigestData, voice: Voice) -> Section | None:
+    if not data.moved and not data.stalled_total:
+        return None
+    items = []
+    for d in data.moved:
+        owner = f" · {d.owner}" if d.owner and data.kind != "personal" else ""
+        items.append(Item(voice.t("↗️ {customer} · {amount} → {stage}{owner}",
+                                  "↗️ {customer} · {amount} → {stage}{owner}", customer=d.customer,
+                                  amount=money(d.amount, d.currency), stage=_stage(voice, d.stage), owner=owner),
+                          [Button(voice.t("Open", "查看"), f"show #{d.customer_id}")]))
+    for d in data.stalled:
+        owner = f" · {d.owner}" if d.owner and data.kind != "personal" else ""
+        items.append(Item(voice.t("⏸ {customer} · {amount} · {days} days in {stage}{owner}",
+                                  "⏸ {customer} · {amount} · 停留在{stage} {days} 天{owner}", customer=d.customer,
+                                  amount=money(d.amount, d.currency), days=d.days_in_stage,
+                                  stage=_stage(voice, d.stage), owner=owner),
+                          [Button(voice.t("Open", "查看"), f"show #{d.customer_id}"),
+                           Button(voice.t("Add follow-up", "添加跟进"), f"remind #{d.customer_id}", form="remind")]))
+    title = voice.t("Deals: {m} moved yesterday, {s} stalled (over {d} days in stage)",
+                    "商机：昨日变动 {m} 个，停滞 {s} 个（同一阶段超过 {d} 天）", m=len(data.moved), s=data.stalled_total,
+                    d=STALLED_AFTER_DAYS)
+    return Section(title, items=items)
+
+
+def _recommendations(session: Session, data: DigestData, voice: Voice) -> Section | None:
+    people = data.people
+    picks = insight_feed.recommendations(session, people, voice.now, per_person=1 if data.kind != "personal" else 3,
+                                           lang=voice.lang)
+    if not picks:
+        return None
+    items = []
+    for person in people:
+        for rec in picks.get(person.id, []):
+            owner = "" if data.kind == "personal" else f"{person.name}: "
+            why = f" — {rec.reason}" if rec.reason else ""
+            items.append(Item(f"🎯 {owner}{rec.customer}{why}",
+                              [Button(voice.t("Open", "查看"), f"show #{rec.customer_id}"),
+                               Button(voice.t("Log", "记录"), f"log #{rec.customer_id}", form="log")]))
+    return Section(voice.t("Who to contact today", "今日建议联系"), items=items[:10])
+
+
+def _graph(session: Session, data: DigestData, voice: Voice) -> Section | None:
+    notes = insight_feed.graph_notes(session, data.people, lang=voice.lang)
+    if not notes:
+        return None
+    items = []
+    for note in notes:
+        owner = f" ({note.owner})" if note.owner and data.kind != "personal" else ""
+        if note.kind == "connector":
+            text = voice.t("🔗 Key connector: {c}{o} — {why}", "🔗 关键连接人：{c}{o} — {why}",
+                           c=note.customer, o=owner, why=note.detail)
+            buttons = [Button(voice.t("Graph", "关系图"), f"graph #{note.customer_id}")]
+        elif note.kind == "single-threaded":
+            text = voice.t("🧵 Single-threaded account: {c}{o} — {why}", "🧵 单线联系的客户：{c}{o} — {why}",
+                           c=note.customer, o=owner, why=note.detail)
+            buttons = [Button(voice.t("Find a way in", "寻找引荐"), f"intro #{note.customer_id}")]
+        else:
+            text = voice.t("📉 Cooling relationship: {c}{o} — {why}", "📉 关系转冷：{c}{o} — {why}",
+                           c=note.customer, o=owner, why=note.detail)
+            buttons = [Button(voice.t("Log", "记录"), f"log #{note.customer_id}", form="log")]
+        items.append(Item(text, [Button(voice.t("Open", "查看"), f"show #{note.customer_id}")] + buttons))
+    return Section(voice.t("Relationship insights", "关系网络洞察"), items=items)

@@ -1,0 +1,72 @@
+"""The digest's picture: activity per person over 14 days, and the open pipeline by stage.
+
+Drawn with matplotlib's object API on the Agg canvas (no pyplot global state), so charts can
+be rendered from worker threads while the event loop keeps serving.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from crm.chart_fonts import chart_dir, drawable, font_families
+from crm.models import OPEN_DEAL_STAGES
+from handlers.digest.data import DigestData
+
+MAX_PEOPLE = 10  # more lines than this is noise; the rest are summed as "others"
+
+
+def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
+    """Write the PNG and return its path (atomically replaced, so readers never see half a file)."""
+    path = path or chart_dir() / f"digest-{data.kind}-{data.recipient.id}-{data.day:%Y%m%d}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    families = font_families()
+
+    fig = Figure(figsize=(11, 4.2), dpi=100)
+    FigureCanvasAgg(fig)
+    activity_ax, pipeline_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+
+    # a manager who logs nothing themselves would only add a flat line
+    people = [p for p in data.people if p.role == "rep" or sum(data.daily_activity.get(p.id, []))]
+    people.sort(key=lambda p: -sum(data.daily_activity.get(p.id, [])))
+    shown, rest = people[:MAX_PEOPLE], people[MAX_PEOPLE:]
+    x = range(len(data.chart_days))
+    for person in shown:
+        activity_ax.plot(x, data.daily_activity.get(person.id, [0] * len(data.chart_days)), marker="o",
+                         markersize=3, linewidth=1.5, label=drawable(person.name, person.id))
+    if rest:
+        others = [sum(data.daily_activity.get(p.id, [0] * len(data.chart_days))[i] for p in rest) for i in x]
+        activity_ax.plot(x, others, linestyle="--", color="grey", label=f"{len(rest)} others")
+    activity_ax.set_xticks(list(x), [f"{d:%d %b}" for d in data.chart_days], rotation=60, fontsize=7)
+    activity_ax.set_title("Interactions per day (last 14 days)", fontsize=10, family=families)
+    activity_ax.set_ylabel("interactions")
+    activity_ax.grid(alpha=0.3)
+    if shown:
+        legend = activity_ax.legend(fontsize=7, loc="upper left", ncols=2)
+        for text in legend.get_texts():
+            text.set_family(families)
+
+    stages = list(OPEN_DEAL_STAGES)
+    amounts = [data.pipeline.get(s, (0, 0.0))[1] / 1000 for s in stages]
+    bars = pipeline_ax.barh(stages, amounts, color="#4C72B0")
+    for bar, stage in zip(bars, stages):
+        count = data.pipeline.get(stage, (0, 0.0))[0]
+        pipeline_ax.annotate(f"{count} deals", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                             xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
+    pipeline_ax.invert_yaxis()
+    pipeline_ax.set_title("Open pipeline by stage (k$)", fontsize=10)
+    pipeline_ax.set_xlim(0, max(amounts + [1]) * 1.3)
+    fig.tight_layout()
+
+    handle, tmp = tempfile.mkstemp(prefix=".chart-", suffix=".png", dir=path.parent)
+    os.close(handle)
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,142 @@
+"""What the nightly insight job left for the digest: recommendations and graph findings.
+
+The digest never computes graph metrics itself. It reads the job's results through
+``crm.insights.read`` (the summary blob and ``customer_insight`` written by ``crm-bot
+insights refresh``), keeping the entries that concern the digest's people. Before the job has
+ever run, graph notes fall back to plain reads of ``customer_insight``; when there is nothing to
+read, the digest simply leaves these sections out.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from crm.insights import read
+from crm.models import Customer, CustomerInsight, Staff
+from crm.recommend import describe
+
+KEY_TIERS = ("vip", "gold")
+DECAYING_RISK = 0.6
+
+
+@dataclass
+class Recommendation:
+    customer_id: int
+    customer: str
+    score: float
+    reason: str
+
+
+@dataclass
+class GraphNote:
+    kind: str  # connector | single-threaded | decaying
+    customer_id: int
+    customer: str  # for single-threaded accounts: the company, and our one contact there
+    owner: str | None
+    detail: str  # why, in the reader's language
+
+
+def _describe(reason: dict, lang: str) -> str:
+    try:
+        return describe(reason, lang)  # the insight job's own wording of its reasons
+    except (KeyError, TypeError, ValueError):
+        return str(reason.get("text") or reason.get("reason") or reason.get("kind") or "")
+
+
+def _first_reason(raw: str, lang: str = "en") -> str:
+    """Reasons are stored as a JSON list (or plain text by older jobs); the first one is enough here."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw.split(";")[0].strip()
+    if isinstance(value, list) and value:
+        first = value[0]
+        return _describe(first, lang) if isinstance(first, dict) else str(first)
+    return "" if isinstance(value, list) else str(value)
+
+
+def recommendations(session: Session, people: list[Staff], now: datetime, per_person: int = 3, lang: str = "en"
+                    ) -> dict[int, list[Recommendation]]:
+    """Top customers to contact per person, skipping those they dismissed or snoozed."""
+    result = {}
+    for person in people:
+        picks = read.top_recommendations(session, person.id, per_person, now=now)
+        if picks:
+            result[person.id] = [Recommendation(r.customer_id, r.name, r.priority,
+                                                _describe(r.reasons[0], lang) if r.reasons else "")
+                                 for r in picks]
+    return result
+
+
+def graph_notes(session: Session, people: list[Staff], limit: int = 3, lang: str = "en") -> list[GraphNote]:
+    if read.status(session) is not None:
+        return _notes_from_job(session, people, limit, lang)
+    return _notes_from_tables(session, people, limit, lang)
+
+
+def _notes_from_job(session: Session, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
+    """The job's findings (company-wide lists) narrowed to the customers and staff of this digest."""
+    names = {p.id: p.name for p in people}
+    zh = lang == "zh"
+    notes: list[GraphNote] = []
+
+    connectors = read.key_connectors(session, limit=20)
+    owners = dict(session.exec(select(Customer.id, Customer.owner_id)
+                               .where(col(Customer.id).in_([c.customer_id for c in connectors]))).all())
+    notes += [GraphNote("connector", c.customer_id, c.name, names[owners[c.customer_id]], c.why_zh if zh else c.why)
+              for c in connectors if owners.get(c.customer_id) in names][:limit]
+
+    notes += [GraphNote("single-threaded", a.customer_id, f"{a.company} ({a.customer})", names[a.staff_id],
+                        a.why_zh if zh else a.why)
+              for a in read.single_threaded_accounts(session, limit=100) if a.staff_id in names][:limit]
+
+    decaying = [d for p in people for d in read.decaying_relationships(session, limit=limit, staff_id=p.id)]
+    decaying.sort(key=lambda d: d.strength_now - d.strength_then)
+    notes += [GraphNote("decaying", d.customer_id, d.customer, d.staff, d.why_zh if zh else d.why)
+              for d in decaying[:limit]]
+    return notes
+
+
+def _notes_from_tables(session: Session, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
+    zh = lang == "zh"
+    ids = [p.id for p in people]
+    names = {p.id: p.name for p in people}
+    notes: list[GraphNote] = []
+    team = and_(col(Customer.owner_id).in_(ids), col(Customer.forgotten_at).is_(None))
+
+    for cid, name, owner, betweenness in session.exec(
+            select(Customer.id, Customer.name, Customer.owner_id, CustomerInsight.betweenness)
+            .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
+            .where(team, CustomerInsight.betweenness > 0)
+            .order_by(col(CustomerInsight.betweenness).desc()).limit(limit)).all():
+        notes.append(GraphNote("connector", cid, name, names.get(owner),
+                               f"介数中心性 {betweenness:.3f}" if zh else f"betweenness {betweenness:.3f}"))
+
+    # a key account where we know a single person: losing them loses the account
+    key_companies = (select(Customer.company_id)
+                     .where(team, col(Customer.tier).in_(KEY_TIERS), col(Customer.company_id).is_not(None)))
+    lone = (select(Customer.company_id).where(col(Customer.company_id).in_(key_companies),
+                                               col(Customer.forgotten_at).is_(None))
+            .group_by(Customer.company_id).having(func.count() == 1))
+    for cid, name, owner, tier in session.exec(
+            select(Customer.id, Customer.name, Customer.owner_id, Customer.tier)
+            .where(team, col(Customer.tier).in_(KEY_TIERS), col(Customer.company_id).in_(lone))
+            .order_by(col(Customer.last_contact_at).desc()).limit(limit)).all():
+        notes.append(GraphNote("single-threaded", cid, name, names.get(owner),
+                               f"该{tier}客户公司中唯一的联系人" if zh else f"our only contact at this {tier} account"))
+
+    for cid, name, owner, risk, why in session.exec(
+            select(Customer.id, Customer.name, Customer.owner_id, CustomerInsight.risk, CustomerInsight.risk_reasons)
+            .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
+            .where(team, CustomerInsight.risk >= DECAYING_RISK,
+                   or_(col(Customer.stage).in_(("active", "prospect")), col(Customer.tier).in_(KEY_TIERS)))
+            .order_by(col(CustomerInsight.risk).desc()).limit(limit)).all():
+        notes.append(GraphNote("decaying", cid, name, names.get(owner), _first_reason(why, lang) or f"{risk:.0%}"))
+    return notes
