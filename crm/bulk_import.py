@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from bot.errors import UserError
+from crm.errors import UserError
 from crm import audit
 from crm.db import Database
 from crm.importer import read_csv
