@@ -12,15 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from crm import audit
 from crm.exporter import FORMULA_STARTS
-from crm.customers import EMAIL, create_customer, resolve_staff
+from crm.customers import EMAIL, create_customer, find_duplicate, resolve_staff
 from crm.db import Database
 from crm.errors import UserError
-from crm.models import CUSTOMER_STAGES, TIERS, Customer
+from crm.models import CUSTOMER_STAGES, TIERS
 
 COLUMNS = {"name", "company", "email", "phone", "tier", "stage", "owner", "tags", "language", "external_id"}
 ALIASES = {"full name": "name", "customer": "name", "organisation": "company", "organization": "company",
@@ -38,10 +35,14 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
     created_ids: list[int] = field(default_factory=list)
     matched: list[tuple[int, int]] = field(default_factory=list)  # (line, existing customer id)
+    duplicates: list[tuple[int, str]] = field(default_factory=list)  # also in errors: skipped rows by line
 
     @property
     def skipped(self) -> int:
         return len(self.errors)
+
+
+DUPLICATE_REASONS = {"email": "same email", "phone": "same phone", "name": "same name at the same company"}
 
 
 def _unquoted(cell: str) -> str:
@@ -114,7 +115,7 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
     columns = _header(header)
     total = len(rows)
     with db.session() as session:
-        seen_emails, seen_external = set(), set()
+        seen_external = set()
         for n, (line, record) in enumerate(rows, 1):
             if not any(cell.strip() for cell in record):
                 continue
@@ -138,10 +139,16 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
                     if on_progress:
                         on_progress(n, total)
                     continue
-            if problem is None and email:
-                if email in seen_emails or session.exec(
-                        select(Customer.id).where(func.lower(Customer.email) == email)).first():
-                    problem = f"a customer with email {email} already exists"
+            duplicate = None
+            if problem is None:
+                # rows created earlier in this file are in the session too, so they count
+                duplicate = find_duplicate(session, row["name"], company=row.get("company"), email=email or None,
+                                           phone=row.get("phone") or None)
+                if duplicate is not None:
+                    existing, why = duplicate
+                    problem = (f"duplicate of #{existing.id} {existing.name[:60]} "
+                               f"({DUPLICATE_REASONS[why]})")
+                    report.duplicates.append((line, problem))
             if problem:
                 report.errors.append((line, problem))
             else:
@@ -156,7 +163,6 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
                             customer.external_id = external_id
                             session.add(customer)
                             session.flush()
-                    seen_emails.add(email)
                     seen_external.add(external_id)
                     report.created_ids.append(customer.id)
                     report.imported += 1

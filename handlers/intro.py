@@ -46,15 +46,16 @@ def intro(ctx) -> Reply:
                                 name=target.name, id=target.id, hops=max_hops))
     sections = []
     if mine is not None and mine.weak:
-        head = ctx.t("Only a weak path from {you} to {name}: strength {s:.3f} over {h} hop(s), below {floor} — "
+        head = ctx.t("Only a weak path from {you} to {name}: strength {s:.3f} over {h}, below {floor} — "
                      "an introduction this way would be nearly cold.",
                      "从{you}到 {name} 只有一条弱路径：强度 {s:.3f}，共 {h} 步，低于 {floor}，引荐效果接近陌生联系。",
-                     you=you, name=target.name, s=mine.strength, h=len(mine.hops), floor=WARM_FLOOR)
+                     you=you, name=target.name, s=mine.strength, floor=WARM_FLOOR,
+                     h=len(mine.hops) if ctx.lang == "zh" else ctx.plural(len(mine.hops), "{n} hop", "{n} hops", ""))
         items = _hops(ctx, graph, mine, start)
     elif mine is not None:
-        head = ctx.t("Warmest path from {you} to {name}: strength {s:.2f} over {h} hop(s).",
+        head = ctx.t("Warmest path from {you} to {name}: strength {s:.2f} over {h}.",
                      "从{you}到 {name} 的最佳熟人路径：强度 {s:.2f}，共 {h} 步。", you=you, name=target.name,
-                     s=mine.strength, h=len(mine.hops))
+                     s=mine.strength, h=len(mine.hops) if ctx.lang == "zh" else ctx.plural(len(mine.hops), "{n} hop", "{n} hops", ""))
         items = _hops(ctx, graph, mine, start)
     else:
         head = ctx.t("No warm path from {you} to {name}. Colleagues who can introduce you:",
