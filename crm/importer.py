@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from sqlmodel import select
+
 from crm import audit
 from crm.exporter import FORMULA_STARTS
 from crm.customers import EMAIL, create_customer, find_duplicate, resolve_staff
 from crm.db import Database
 from crm.errors import UserError
-from crm.models import CUSTOMER_STAGES, TIERS
+from crm.models import CUSTOMER_STAGES, TIERS, Customer
 
 COLUMNS = {"name", "company", "email", "phone", "tier", "stage", "owner", "tags", "language", "external_id"}
 ALIASES = {"full name": "name", "customer": "name", "organisation": "company", "organization": "company",

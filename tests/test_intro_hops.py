@@ -87,4 +87,4 @@ def test_the_hop_limit_is_configurable(engine, team, long_chain, monkeypatch):
     assert "within 3 hops" in text
     monkeypatch.setattr(engine.settings, "intro_max_hops", 6)
     text = say(engine, "UALICE", f"/crm intro #{long_chain['far']}").plain_text()
-    assert "Warmest path from you to Far End" in text and "over 6 hop(s)" in text
+    assert "Warmest path from you to Far End" in text and "over 6 hops" in text
