@@ -9,12 +9,14 @@ import logging
 import socket
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.delivery import Delivery
 from bot.engine import Engine
+from bot.metrics import Metrics, MetricsMiddleware
 from bot.settings import Settings
 from crm.campaign_sender import CampaignRunner
 from crm.db import Database
@@ -38,7 +40,9 @@ class App:
         self.instance = instance or f"{socket.gethostname()}-{id(self):x}"
         self.adapters: list = []
         self.scheduler = None
-        self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"])]
+        self.metrics = Metrics(self.db, clock=self.engine.clock)  # GET /metrics; a registry of this app's own
+        self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"]),
+                                    Route("/metrics", self.metrics.endpoint, methods=["GET"])]
         self.campaigns = CampaignRunner.for_app(self)  # sends confirmed campaigns; resumes them on start
         self.engine.services["campaign_runner"] = self.campaigns
         self._background = concurrent.futures.ThreadPoolExecutor(max_workers=BACKGROUND_THREADS,
@@ -104,10 +108,15 @@ class App:
                 await adapter.stop()
 
     def asgi(self) -> Starlette:
-        return Starlette(routes=self.routes, lifespan=self.lifespan)
+        for route in self.routes:
+            self.metrics.add_route(route.path)
+        return Starlette(routes=self.routes, lifespan=self.lifespan,
+                         middleware=[Middleware(MetricsMiddleware, metrics=self.metrics)])
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on")
+        # log_config=None: uvicorn's lines go through the root handler, redacted (and JSON with LOG_FORMAT=json)
+        config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on",
+                                log_config=None)
         await uvicorn.Server(config).serve()
