@@ -411,7 +411,7 @@ def check_store(url: str, commands: list[Request], chats: list[list[Request]]) -
 def run_load(*, database_url: str | None = None, commands: int = 1000, users: int = 50, chats: int = 500,
              per_chat: int = 10, instances: int = 1, crash: bool = False, customers: int = 300,
              chat_concurrency: int | None = None, seed: int = 1, workdir: Path | None = None,
-             answer_timeout: float = 120) -> Result:
+             answer_timeout: float = 120, profile: Path | None = None) -> Result:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="crm-load-"))
     url = database_url or f"sqlite:///{workdir / 'load.db'}"
     if url.startswith("sqlite") and instances > 1:
@@ -424,6 +424,7 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
     try:
         for server in servers:
             server.start()
+        profilers = [start_profiler(server, profile) for server in servers] if profile else []
         # as Telegram does: no more updates in flight than the bot asked for in setWebhook
         chat_concurrency = chat_concurrency or telegram.webhook.get("max_connections", 40)
         cmd_requests = slash_commands(commands, slack_ids, customer_ids, slack, seed)
@@ -461,6 +462,8 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
         burst_over = time.perf_counter()
         answers = wait_for_answers(slack, cmd_requests, answer_timeout)
         answers_lag = time.perf_counter() - burst_over
+        for profiler in profilers:
+            stop_profiler(profiler)
         for server in servers:
             server.stop()
         peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -491,6 +494,24 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
         for server in servers:
             server.stop()
         fakes.stop()
+
+
+def start_profiler(server: Server, folder: Path) -> subprocess.Popen:
+    """py-spy sampling the server process (100 Hz, without pausing it) into ``folder``/<name>.txt,
+    as collapsed stacks; bench/profile_summary.py says where the time went."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{server.name}.txt"
+    return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.proc.pid),
+                             "--rate", "100", "--nonblocking", "--format", "raw", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(profiler: subprocess.Popen) -> None:
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
+    try:
+        profiler.wait(30)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
 
 
 def report(result: Result, label: str) -> None:
@@ -533,11 +554,13 @@ def main() -> int:
     p.add_argument("--instances", type=int, default=1)
     p.add_argument("--crash", action="store_true", help="kill -9 an instance mid-burst and restart it")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--profile", type=Path, help="write py-spy CPU profiles of the servers into this folder")
     args = p.parse_args()
     url = args.database_url
     label = "PostgreSQL" if url and url.startswith("postgresql") else "SQLite"
     result = run_load(database_url=url, commands=args.commands, users=args.users, chats=args.chats,
-                      per_chat=args.per_chat, instances=args.instances, crash=args.crash, seed=args.seed)
+                      per_chat=args.per_chat, instances=args.instances, crash=args.crash, seed=args.seed,
+                      profile=args.profile)
     report(result, label)
     return 0 if result.ok else 1
 

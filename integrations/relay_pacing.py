@@ -37,9 +37,11 @@ from crm.types import utcnow
 log = logging.getLogger("crm.inbox")
 
 RATE_PER_CHANNEL = 1.0  # posts per second per channel (Slack's documented chat.postMessage limit)
-BURST = 3  # posts that may go at once before pacing starts
+# posts that may go at once before pacing starts; smaller than Slack's own allowance so that
+# network jitter (a post arriving early behind a late one) never looks like a breach
+BURST = 2
 COALESCE_CHARS = 2000  # of customer text per combined post; Slack cuts a section at 3,000 (escaping grows text)
-COALESCE_ROWS = 40
+COALESCE_ROWS = 100
 RATE_LIMITED_TRIES = 5  # 429s in a row before the send counts as a failed attempt
 TEXT_KINDS = ("message", "note")
 DM_CHANNELS = "direct-messages"  # threads opened in owners' DMs share one (conservative) pace
@@ -48,9 +50,9 @@ DM_CHANNELS = "direct-messages"  # threads opened in owners' DMs share one (cons
 class ChannelPacer:
     """Per-channel spacing of posts (generic cell rate algorithm) that honours Retry-After."""
 
-    def __init__(self, rate: float = RATE_PER_CHANNEL, burst: int = BURST, clock=time.monotonic):
-        self.interval = 1.0 / rate
-        self.tolerance = self.interval * max(0, burst - 1)
+    def __init__(self, rate: float | None = None, burst: int | None = None, clock=time.monotonic):
+        self.interval = 1.0 / (rate or RATE_PER_CHANNEL)
+        self.tolerance = self.interval * max(0, (burst or BURST) - 1)
         self.clock = clock
         self._tat: dict[str, float] = {}  # theoretical arrival time of the next post, per channel
 
