@@ -497,12 +497,15 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
 
 
 def start_profiler(server: Server, folder: Path) -> subprocess.Popen:
-    """py-spy sampling the server process (100 Hz, without pausing it) into ``folder``/<name>.txt,
-    as collapsed stacks; bench/profile_summary.py says where the time went."""
+    """py-spy sampling the server process (100 Hz) into ``folder``/<name>.txt, as
+    collapsed stacks. Only samples of a thread holding the GIL count (``--gil``): threads waiting for
+    a lock, a queue or the network are not CPU, and the GIL is what one process's threads share.
+    SQLite's own C work runs without the GIL and so is not in the profile (see the raw sqlite3
+    ceiling of bench_telegram_ingest.py for that part). bench/profile_summary.py summarises."""
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{server.name}.txt"
     return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.proc.pid),
-                             "--rate", "100", "--nonblocking", "--format", "raw", "--output", str(out)],
+                             "--rate", "100", "--gil", "--format", "raw", "--output", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
-OURS = re.compile(r"/(bot|crm|handlers|integrations|scheduler)/([\w/]+)\.py$")
+OURS = re.compile(r"(?:^|/)(bot|crm|handlers|integrations|scheduler)/([\w/]+)\.py$")
 
 PATHS = [  # first match wins: the relay posts through the Slack adapter, so it comes first
     ("inbox relay (outbox → Slack/Telegram)", ("inbox_relay.py", "relay_pacing.py")),

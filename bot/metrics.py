@@ -71,6 +71,8 @@ class Metrics:
         self.insight_job_seconds = Histogram("crm_insight_job_duration_seconds", "Duration of the insight job",
                                              buckets=JOB_BUCKETS, registry=r)
         self.insight_job_failures = Counter("crm_insight_job_failures", "Insight job runs that failed", registry=r)
+        self.group_commit = Histogram("crm_group_commit_units", "Units of work (Telegram updates) committed together "
+                                      "in one transaction", buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r)
         if db is not None:
             r.register(StoreCollector(db, self._clock))
 
@@ -98,7 +100,11 @@ class Metrics:
     def record_rate_limited(self, platform: str, method: str) -> None:
         self.rate_limited.labels(platform, method).inc()
 
+    def observe_batch(self, units: int) -> None:
+        self.group_commit.observe(units)
+
     def record_scheduled(self, job: str, sent: int, failed: int) -> None:
+        job = job.replace(" ", "_")
         if sent:
             self.scheduler_sends.labels(job, "sent").inc(sent)
         if failed:
