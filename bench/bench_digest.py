@@ -24,11 +24,11 @@ from sqlmodel import select  # noqa: E402
 
 from bench.common import BENCH_DIR, seeded_sqlite, table  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.voice import Voice  # noqa: E402
 from crm.models import Customer, CustomerInsight, Staff  # noqa: E402
-from scheduler.charts import render_digest_chart  # noqa: E402
-from scheduler.digest import build_digest  # noqa: E402
-from scheduler.digest_data import gather  # noqa: E402
-from scheduler.voice import Voice  # noqa: E402
+from handlers.digest.build import build_digest  # noqa: E402
+from handlers.digest.chart import render_digest_chart  # noqa: E402
+from handlers.digest.data import gather  # noqa: E402
 
 
 def ensure_insights(db) -> str:

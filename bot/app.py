@@ -9,7 +9,6 @@ import logging
 import socket
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -17,9 +16,11 @@ from starlette.routing import Route
 from bot.delivery import Delivery
 from bot.engine import Engine
 from bot.metrics import Metrics, MetricsMiddleware
+from bot.ports import Ports
 from bot.settings import Settings
 from crm.campaign_sender import CampaignRunner
 from crm.db import Database
+from scheduler.service import SchedulerService
 
 log = logging.getLogger("crm.app")
 WORKER_THREADS = 64
@@ -29,6 +30,20 @@ WORKER_THREADS = 64
 BACKGROUND_THREADS = 4
 
 
+def campaign_runner(app: "App") -> CampaignRunner:
+    """The campaign sender, talking to Telegram through a Bot of its own (none without a token)."""
+    settings = app.settings
+
+    def messenger():
+        # imported when first needed: python-telegram-bot is not loaded where Telegram is not configured
+        from integrations.telegram_campaign import TelegramCampaignMessenger
+
+        return TelegramCampaignMessenger(settings.telegram_bot_token, settings.telegram_api_url)
+
+    return CampaignRunner(app.db, messenger if settings.telegram_enabled else None, clock=app.engine.clock,
+                          instance=app.instance)
+
+
 class App:
     """Everything `crm-bot run` starts. Adapters add routes and register senders."""
 
@@ -36,15 +51,15 @@ class App:
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.delivery = Delivery()
-        self.engine = Engine(self.db, settings, clock=clock, services={"delivery": self.delivery})
+        self.engine = Engine(self.db, settings, clock=clock, ports=Ports(delivery=self.delivery))
         self.instance = instance or f"{socket.gethostname()}-{id(self):x}"
         self.adapters: list = []
         self.scheduler = None
         self.metrics = Metrics(self.db, clock=self.engine.clock)  # GET /metrics; a registry of this app's own
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"]),
                                     Route("/metrics", self.metrics.endpoint, methods=["GET"])]
-        self.campaigns = CampaignRunner.for_app(self)  # sends confirmed campaigns; resumes them on start
-        self.engine.services["campaign_runner"] = self.campaigns
+        self.campaigns = campaign_runner(self)  # sends confirmed campaigns; resumes them on start
+        self.engine.ports.campaign_runner = self.campaigns
         self._background = concurrent.futures.ThreadPoolExecutor(max_workers=BACKGROUND_THREADS,
                                                                  thread_name_prefix="crm-background")
 
@@ -58,7 +73,7 @@ class App:
         self.routes.extend(getattr(adapter, "routes", []))
 
     def configure_adapters(self) -> None:
-        """Slack and Telegram when their credentials are set."""
+        """Slack and Telegram when their credentials are set (each SDK is imported only when used)."""
         if self.settings.slack_enabled:
             from integrations.slack import SlackAdapter
 
@@ -69,15 +84,12 @@ class App:
             self.add_adapter(TelegramAdapter(self))
 
     def configure_scheduler(self) -> None:
-        try:
-            from scheduler.service import SchedulerService
-        except ImportError:  # the scheduler capability has not landed in this build
-            return
         self.scheduler = SchedulerService(self)
 
     async def healthz(self, request: Request) -> JSONResponse:
         ok = await asyncio.to_thread(self.db.ping)
-        return JSONResponse({"ok": ok, "instance": self.instance}, status_code=200 if ok else 503)
+        # no instance name: it carries the host name, which is nobody's business outside
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app=None):
@@ -107,16 +119,27 @@ class App:
             with contextlib.suppress(Exception):
                 await adapter.stop()
 
-    def asgi(self) -> Starlette:
+    def asgi(self):
+        """The routes behind the edge (bot/edge.py: body caps, deadlines, signatures, no 5xx)."""
+        from bot.edge import answer_400
+        from bot.edge_routes import edge_for
+
+        # Starlette's outermost middleware turns an exception into a 500 before the edge sees it:
+        # the edge's handler answers 400 instead (and the edge logs it without a traceback)
+        inner = Starlette(routes=self.routes, lifespan=self.lifespan, exception_handlers={Exception: answer_400})
+        secret_headers = {}
+        if self.settings.telegram_enabled and self.settings.telegram_webhook_url:
+            from integrations.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
+
+            secret_headers[WEBHOOK_PATH] = (SECRET_HEADER, webhook_secret(self.settings))
         for route in self.routes:
             self.metrics.add_route(route.path)
-        return Starlette(routes=self.routes, lifespan=self.lifespan,
-                         middleware=[Middleware(MetricsMiddleware, metrics=self.metrics)])
+        # outermost: requests the edge refuses (signatures, sizes, deadlines) are counted too
+        return MetricsMiddleware(edge_for(self.settings, inner, secret_headers), self.metrics)
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn
 
-        # log_config=None: uvicorn's lines go through the root handler, redacted (and JSON with LOG_FORMAT=json)
-        config = uvicorn.Config(self.asgi(), host=host, port=port, log_level="warning", lifespan="on",
-                                log_config=None)
-        await uvicorn.Server(config).serve()
+        from bot.edge_routes import uvicorn_config
+
+        await uvicorn.Server(uvicorn_config(self.asgi(), host, port)).serve()

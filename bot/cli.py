@@ -220,19 +220,15 @@ def cmd_export(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    try:
-        from scheduler.digest_cli import run_digest_command
-    except ImportError:
-        raise CLIError("digests are not available in this build yet") from None
+    from bot.digest_cli import run_digest_command
+
     settings = _settings()
     return run_digest_command(settings, _database(settings), manager=args.manager, print_only=args.print)
 
 
 def cmd_insights(args) -> int:
-    try:
-        from crm.insights_job import refresh_insights
-    except ImportError:
-        raise CLIError("insights are not available in this build yet") from None
+    from crm.insights_job import refresh_insights
+
     settings = _settings()
     summary = refresh_insights(_database(settings))
     print(summary)

@@ -1,6 +1,7 @@
 """What a handler gets: the session for this unit of work, who is asking, and helpers."""
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from bot.errors import UserError
 from bot.messages import IncomingMessage
 from bot.parser import ParsedCommand
+from bot.ports import Ports
 from bot.registry import CommandSpec
 from bot.roles import authorize
 from bot.settings import Settings
@@ -45,7 +47,7 @@ class Context:
     spec: CommandSpec
     settings: Settings
     now: datetime  # aware, UTC
-    services: dict
+    ports: Ports
 
     @property
     def tz(self) -> ZoneInfo:
@@ -85,6 +87,22 @@ class Context:
         from bot.dates import extract_when
 
         return extract_when(text, now=self.local_now, prefer=prefer)
+
+    def no_such_date(self, text: str) -> str | None:
+        """What is wrong when ``text`` names a day the calendar lacks ("February has no 31st"), else None."""
+        from bot.dates import impossible_date
+
+        found = impossible_date(text)
+        if found is None:
+            return None
+        year, month, day = found
+        last = calendar.monthrange(year or 2023, month)[1]  # 2023: not a leap year, so a day every year has
+        if self.lang == "zh":
+            named = f"{year}年{month}月" if year else f"{month}月"
+            return f"{named}没有{day}日。请选择存在的日期，例如“{named}{last}日”。"
+        suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+        named = calendar.month_name[month] + (f" {year}" if year else "")
+        return f"{named} has no {day}{suffix}. Pick a date that exists, e.g. “{last} {named}”."
 
     def fmt(self, moment: datetime | None, with_time: bool = True) -> str:
         return format_moment(moment, self.tz, self.lang, self.local_now.year, with_time)

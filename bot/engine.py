@@ -16,6 +16,7 @@ from bot.errors import Ambiguous, UserError
 from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
 from bot.parser import parse
+from bot.ports import Ports
 from bot.registry import COMMANDS, lookup
 from bot.replies import Button, Item, Reply
 from bot.roles import authorize
@@ -31,18 +32,14 @@ UNKNOWN_USER = ("Hi! I don't know you yet, so I can't show any CRM data. "
 
 class Engine:
     def __init__(self, db: Database, settings: Settings, *, clock: Callable[[], datetime] | None = None,
-                 services: dict | None = None):
+                 ports: Ports | None = None):
         import handlers  # noqa: F401  (registers every command)
 
         self.db = db
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        # shared objects handlers may need (insight caches, senders); adapters add to it
-        self.services: dict = services if services is not None else {}
-
-    def known_staff(self, platform: str, user_id: str) -> bool:
-        with self.db.session() as session:
-            return find_staff(session, platform, user_id) is not None
+        # what handlers may ask of the adapters; filled in at composition (bot/app.py, bot/cli.py)
+        self.ports = ports if ports is not None else Ports()
 
     def handle(self, message: IncomingMessage) -> Reply:
         try:
@@ -79,7 +76,7 @@ class Engine:
                 return Reply.fail(UNKNOWN_USER)
             authorize(session, actor, spec.permission)
             ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
-                          settings=self.settings, now=self.clock(), services=self.services)
+                          settings=self.settings, now=self.clock(), ports=self.ports)
             reply = spec.handler(ctx)
             if ctx.lang == "zh" and reply.usage is None and reply.error:
                 reply.usage = spec.usage

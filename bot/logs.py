@@ -20,6 +20,11 @@ REDACTIONS = [
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
 ]
 _PHONE = re.compile(r"(?<![\w.:-])\+?\d[\d ()-]{7,}\d(?![\w.:-])")
+# Telegram's contact.phone_number is digits only ("4915198765432"): a run of 11-15 digits (E.164
+# with its country code) is a phone number; Telegram ids (≤ 10 digits) and Slack timestamps stay
+_DIGITS_PHONE = re.compile(r"(?<![\w.:/-])\d{11,15}(?![\w.:/-])")
+# whatever follows a phone key is a phone number, however short ("phone_number": "4930123")
+_PHONE_FIELD = re.compile(r"(?i)(phone(?:[_ -]?number)?[\"']?\s*[:=]\s*[\"']?)\+?[\d ()-]{3,}\d")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -34,6 +39,8 @@ def _phone(match: re.Match) -> str:
 def redact(text: str) -> str:
     for pattern, replacement in REDACTIONS:
         text = pattern.sub(replacement, text)
+    text = _PHONE_FIELD.sub(r"\1[phone]", text)
+    text = _DIGITS_PHONE.sub("[phone]", text)
     return _PHONE.sub(_phone, text)
 
 
@@ -52,11 +59,14 @@ class RedactingFilter(logging.Filter):
 
 
 def install_redaction(logger: logging.Logger | None = None) -> None:
-    """Attach the filter to every handler of the root logger (idempotent)."""
-    root = logger or logging.getLogger()
-    for handler in root.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+    """Attach the filter to every handler of the root logger, and of every logger that writes on its
+    own (uvicorn's configure handlers with propagate off), so no record bypasses it (idempotent)."""
+    loggers = [logger] if logger else [logging.getLogger()] + [
+        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    for each in loggers:
+        for handler in each.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
 
 
 def configure(level: str = "WARNING", log_format: str | None = None) -> None:

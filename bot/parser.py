@@ -9,24 +9,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from bot.errors import UserError
+from crm.errors import UserError
+from crm.words import QUOTES, Token, tokenize  # noqa: F401  (Token, tokenize: part of the grammar's API)
 
-QUOTES = {'"': '"', "'": "'", "“": "”", "”": "”", "‘": "’", "「": "」", "『": "』", "«": "»"}
 _OPTION = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)=(.*)$", re.S)
-_SPACE = re.compile(r"[\s\u3000]")
 MAX_COMMAND_LENGTH = 8000
-
-
-@dataclass(frozen=True)
-class Token:
-    value: str
-    start: int
-    end: int
-    quoted: bool = False
-
-    @property
-    def is_id(self) -> bool:
-        return not self.quoted and len(self.value) > 1 and self.value[0] == "#" and self.value[1:].isdigit()
 
 
 @dataclass
@@ -76,36 +63,6 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "")
     text = text.replace("\x00", "")
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
-
-
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        if _SPACE.match(text[i]):
-            i += 1
-            continue
-        start = i
-        if text[i] in QUOTES:
-            close = QUOTES[text[i]]
-            j = text.find(close, i + 1)
-            if j == -1:
-                raise UserError(f"A quote opened with {text[i]} is never closed. Close it, e.g. \"Globex Corporation\".")
-            tokens.append(Token(text[i + 1:j], start, j + 1, quoted=True))
-            i = j + 1
-            continue
-        # a bare word; key="quoted value" stays one token
-        while i < n and not _SPACE.match(text[i]):
-            if text[i] == "=" and i + 1 < n and text[i + 1] in QUOTES:
-                close = QUOTES[text[i + 1]]
-                j = text.find(close, i + 2)
-                if j == -1:
-                    raise UserError("A quoted option value is never closed, e.g. company=\"Globex Corp\".")
-                i = j + 1
-                break
-            i += 1
-        tokens.append(Token(text[start:i], start, i))
-    return tokens
 
 
 def parse(line: str) -> ParsedCommand:

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crm.inbox_texts import WEEKDAYS
+
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 
 
 class Settings(BaseSettings):
@@ -39,7 +40,7 @@ class Settings(BaseSettings):
     business_days: str = "mon,tue,wed,thu,fri"
     # who the terminal chat acts as (a staff name); the first admin when unset
     console_user: str | None = None
-    log_level: str = "INFO"
+    # LOG_LEVEL is read by bot/cli.py from the process environment (before .env is read), so it is not here
 
     @field_validator("crm_timezone")
     @classmethod

@@ -344,18 +344,6 @@ class CampaignRunner:
         self._stopping = False
         self._lease_lost = False
 
-    @classmethod
-    def for_app(cls, app) -> "CampaignRunner":
-        settings = app.settings
-
-        def messenger():
-            from integrations.telegram_campaign import TelegramCampaignMessenger
-
-            return TelegramCampaignMessenger(settings.telegram_bot_token, settings.telegram_api_url)
-
-        return cls(app.db, messenger if settings.telegram_enabled else None, clock=app.engine.clock,
-                   instance=app.instance)
-
     @property
     def enabled(self) -> bool:
         """False without Telegram: confirmed campaigns wait in the store until a bot runs."""

@@ -22,10 +22,10 @@ from sqlalchemy import and_, case, exists, func, insert, literal, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.errors import UserError
-from bot.parser import tokenize
 from crm.customers import resolve_staff
+from crm.errors import UserError
 from crm.models import CUSTOMER_STAGES, TIERS, Campaign, CampaignRecipient, Company, Customer, Deal, Interaction
+from crm.words import tokenize
 
 SEGMENT_KEYS = {
     "tier": "customer tier: " + "|".join(TIERS),

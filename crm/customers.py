@@ -6,7 +6,7 @@ import re
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.errors import Ambiguous, NotFound, UserError
+from crm.errors import Ambiguous, NotFound, UserError
 from crm.models import Company, Customer, Staff
 from crm.search import refresh_search_text, search_customers
 from crm.types import utcnow
@@ -89,7 +89,10 @@ def resolve_staff(session: Session, ref: str) -> Staff:
         found = session.exec(stmt.where(cond)).first()
         if found:
             return found
-    first_names = session.exec(stmt.where(func.lower(Staff.name).like(ref.lower() + " %"))).all()
+    # a first name: "@max" is "Max Manager". The reference is a literal, never a pattern (an escaped
+    # LIKE would still depend on the dialect's ESCAPE handling, so the prefix is compared in Python)
+    prefix = ref.lower() + " "
+    first_names = [s for s in session.exec(stmt).all() if (s.name or "").lower().startswith(prefix)]
     if len(first_names) == 1:
         return first_names[0]
     raise NotFound(f"No colleague called “{ref}”. An admin can add them with `crm-bot staff add`.")

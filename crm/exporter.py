@@ -29,6 +29,20 @@ QUERIES = {
 }
 
 
+# OWASP "CSV injection": a spreadsheet runs a cell that starts with one of these as a formula
+# (=HYPERLINK(…), +cmd|…, -2+3, @SUM(…); tab and CR/LF start one in some importers). Leading
+# spaces do not stop LibreOffice, so they are looked through.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(value):
+    """A cell value a spreadsheet shows as text: strings that could start a formula get a leading
+    single quote (OWASP's advice; the importer strips it again, so an export re-imports unchanged)."""
+    if isinstance(value, str) and value.lstrip(" \u3000\x00").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def export(db: Database, what: str, fmt: str, out: IO[str]) -> int:
     query = QUERIES[what]()
     count = 0
@@ -37,9 +51,10 @@ def export(db: Database, what: str, fmt: str, out: IO[str]) -> int:
         keys = list(result.keys())
         if fmt == "csv":
             writer = csv.writer(out)
-            writer.writerow(keys)
+            writer.writerow([spreadsheet_safe(k) for k in keys])
             for row in result:
-                writer.writerow(["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in row])
+                writer.writerow(["" if v is None else spreadsheet_safe(v.isoformat() if hasattr(v, "isoformat") else v)
+                                 for v in row])
                 count += 1
         else:
             out.write("[")

@@ -10,10 +10,11 @@ from typing import Callable
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.errors import UserError
 from crm import audit
+from crm.exporter import FORMULA_STARTS
 from crm.customers import EMAIL, create_customer, resolve_staff
 from crm.db import Database
+from crm.errors import UserError
 from crm.models import CUSTOMER_STAGES, TIERS, Customer
 
 COLUMNS = {"name", "company", "email", "phone", "tier", "stage", "owner", "tags", "language"}
@@ -33,6 +34,13 @@ class ImportReport:
     @property
     def skipped(self) -> int:
         return len(self.errors)
+
+
+def _unquoted(cell: str) -> str:
+    """Undoes the export's formula guard ('=…, '+49…), so an exported CSV re-imports as it was."""
+    if cell.startswith("'") and cell[1:].lstrip(" \u3000\x00").startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
 
 
 def _header(names: list[str]) -> dict[str, int]:
@@ -96,7 +104,7 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
         for n, (line, record) in enumerate(rows, 1):
             if not any(cell.strip() for cell in record):
                 continue
-            row = {k: (record[i].strip() if i < len(record) else "") for k, i in columns.items()}
+            row = {k: _unquoted(record[i].strip() if i < len(record) else "") for k, i in columns.items()}
             problem = _check(row, None)
             owner = None
             if problem is None and row.get("owner"):

@@ -20,13 +20,13 @@ from typing import Callable
 from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
-from bot.settings import WEEKDAYS
 from crm import audit
 from crm.customers import create_customer, phone_key
-from crm.inbox_texts import DAY_NAMES, language_from_code, say
+from crm.inbox_texts import DAY_NAMES, WEEKDAYS, language_from_code, say
 from crm.interactions import log_interaction
 from crm.models import (CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction, InviteToken,
                         RecommendationFeedback, Relationship, Staff, Task, Ticket)
+from crm.privacy import forget_customer
 from crm.search import refresh_search_text
 
 OPEN_STATUSES = ("open", "pending")
@@ -376,8 +376,11 @@ def staff_reply(session: Session, ticket: Ticket, staff: Staff, text: str, *, ev
     return interaction
 
 
-def internal_note(session: Session, ticket: Ticket, staff: Staff | None, text: str, *, event_id: str,
+def internal_note(session: Session, ticket: Ticket, staff: Staff, text: str, *, event_id: str,
                   now: datetime) -> Interaction:
+    """A staff-only note on the customer's record; only active staff may write one."""
+    if staff is None or not staff.active:
+        raise PermissionError("internal notes are written by active staff only")
     customer = session.get(Customer, ticket.customer_id)
     return log_interaction(session, customer, kind="note", text=text, staff=staff, occurred_at=now, channel="slack",
                            direction="internal", source=("slack", event_id), ticket_id=ticket.id)
@@ -385,8 +388,6 @@ def internal_note(session: Session, ticket: Ticket, staff: Staff | None, text: s
 
 def forget(session: Session, customer: Customer, now: datetime) -> None:
     """The customer's own erasure request: tickets closed, data erased, chat unbound."""
-    from crm.privacy import forget_customer
-
     for ticket in session.exec(select(Ticket).where(Ticket.customer_id == customer.id,
                                                     col(Ticket.status).in_(OPEN_STATUSES))).all():
         ticket.status = "resolved"
@@ -400,7 +401,7 @@ def forget(session: Session, customer: Customer, now: datetime) -> None:
                                                       InboxOutbox.status == "pending")).all():
         row.status, row.last_error = "failed", "customer erased their data"
         session.add(row)
-    forget_customer(session, customer, actor=None, platform="telegram", actor_label=CUSTOMER_ACTOR)
+    forget_customer(session, customer, actor=None, platform="telegram", actor_label=CUSTOMER_ACTOR, now=now)
 
 
 # ---------------------------------------------------------------- business hours

@@ -90,6 +90,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "抱歉，暂时无法读取此类消息，请用文字发送。"),
 }
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order; BUSINESS_DAYS uses these
 DAY_NAMES = {"mon": ("Mon", "周一"), "tue": ("Tue", "周二"), "wed": ("Wed", "周三"), "thu": ("Thu", "周四"),
              "fri": ("Fri", "周五"), "sat": ("Sat", "周六"), "sun": ("Sun", "周日")}
 

@@ -411,3 +411,13 @@ class AcceptedCommand(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
     answered_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+
+
+class ErasedChat(SQLModel, table=True):
+    """A chat whose customer was erased: updates about messages sent before then are dropped (an
+    edit of an old message must not bring the lead back). Keyed by a hash, not the chat id."""
+
+    __tablename__ = "erased_chat"
+
+    key: str = Field(primary_key=True, max_length=64)
+    erased_at: datetime = Field(sa_column=_ts(False))

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, SQLModel, col, delete, or_, select
 
-from crm import audit
+from crm import audit, erasure
 from crm.models import (AuditEvent, CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction,
                         InviteToken, RecommendationFeedback, Relationship, Staff, Task, Ticket)
 from crm.customers import company_name
@@ -45,9 +45,15 @@ def export_json(session: Session, customer: Customer) -> str:
 
 
 def forget_customer(session: Session, customer: Customer, *, actor: Staff | None, platform: str,
-                    actor_label: str | None = None) -> None:
-    """Erase personal data and message text; keep anonymous counts, dates and amounts."""
+                    actor_label: str | None = None, now: datetime | None = None) -> None:
+    """Erase personal data and message text; keep anonymous counts, dates and amounts.
+
+    Everything else that could still hold them (mentions in other rows, search indexes, the
+    insight cache, files, the raw SQLite file and its WAL) is handled by crm/erasure.py.
+    """
     cid = customer.id
+    needles = erasure.identifiers(customer)
+    chat_id = customer.telegram_chat_id
     counts = {"interactions": len(session.exec(select(Interaction.id).where(Interaction.customer_id == cid)).all())}
     for interaction in session.exec(select(Interaction).where(Interaction.customer_id == cid)).all():
         interaction.text = ""
@@ -76,6 +82,7 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
     customer.telegram_chat_id = None
     customer.tags = ""
     customer.search_text = ""
+    customer.search_cjk = ""
     customer.marketing_opt_out = True
     customer.forgotten_at = utcnow()
     session.add(customer)
@@ -84,5 +91,11 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
                                                        col(AuditEvent.detail) != "")).all():
         event.detail = ""
         session.add(event)
+    erasure.scrub_mentions(session, customer, needles)
+    erasure.remember_erased_chat(session, "telegram", chat_id, now or utcnow())
+    erasure.drop_insight_cache(session)
     audit.record(session, "customer.forget", actor=actor, actor_label=actor_label, platform=platform,
                  customer_id=cid, **counts)
+    session.flush()  # the FTS triggers run on the flush; then the index is merged without the old terms
+    erasure.optimize_search_index(session)
+    erasure.after_commit(session, needles, cid)

@@ -110,7 +110,7 @@ def _postgres_candidates(session: Session, q: str) -> list[Row]:
     if _is_short_cjk(q):
         return _rows(session, "SELECT id, name, search_text FROM customer WHERE to_tsvector('simple', search_cjk) "
                               "@@ to_tsquery('simple', :q) AND forgotten_at IS NULL LIMIT :n", q=q, n=CANDIDATES)
-    rows = _rows(session, "SELECT id, name, search_text FROM customer WHERE search_text ILIKE :p "
+    rows = _rows(session, "SELECT id, name, search_text FROM customer WHERE search_text ILIKE :p ESCAPE '\\' "
                           "AND forgotten_at IS NULL LIMIT :n", p=_like(q), n=CANDIDATES)
     if len(rows) < 10 and len(q) >= 3:
         rows += _rows(session, "SELECT id, name, search_text FROM customer WHERE :q <% search_text "
@@ -147,7 +147,8 @@ def search_customers(session: Session, query: str, limit: int = 10, min_score: f
     elif dialect == "postgresql":
         rows += _postgres_candidates(session, q)
     else:
-        rows += _rows(session, "SELECT id, name, search_text FROM customer WHERE search_text LIKE :p LIMIT :n",
+        rows += _rows(session, "SELECT id, name, search_text FROM customer WHERE search_text LIKE :p ESCAPE '\\' "
+                      "AND forgotten_at IS NULL LIMIT :n",
                       p=_like(q), n=CANDIDATES)
     best: dict[int, tuple[float, str]] = {}
     for cid, name, hay in rows:

@@ -1,12 +1,12 @@
 """`/crm add`: a new customer (or lead)."""
 from __future__ import annotations
 
+from bot.cards import customer_card, customer_label
 from bot.registry import command
-from bot.roles import authorize_owner
 from bot.replies import Reply
+from bot.roles import authorize_owner
 from crm.customers import create_customer, resolve_staff
 from crm.models import CUSTOMER_STAGES, TIERS
-from handlers.cards import customer_card, customer_label
 
 USAGE = 'add "Customer Name" [email=…] [phone=…] [company=…] [tier=vip] [stage=lead] [owner=@user] [tags=a,b]'
 OPTIONS = frozenset({"email", "phone", "company", "tier", "stage", "owner", "tags", "language"})

@@ -1,12 +1,12 @@
 """`/crm assign`: give a customer to another owner (managers within their team, admins anyone)."""
 from __future__ import annotations
 
+from bot.cards import customer_label
 from bot.registry import command
 from bot.replies import Reply
 from bot.roles import authorize_owner
 from crm.customers import resolve_staff, touch
 from crm.models import Staff
-from handlers.cards import customer_label
 
 USAGE = "assign <customer> @colleague"
 

@@ -8,6 +8,7 @@ from datetime import datetime, time
 from sqlalchemy import event, func
 from sqlmodel import col, select
 
+from bot.cards import customer_labels, money
 from bot.errors import UserError
 from bot.registry import command
 from bot.replies import Button, Item, Reply, Section
@@ -15,7 +16,6 @@ from crm import campaigns
 from crm.campaign_sender import TELEGRAM_RATE
 from crm.campaigns import CampaignError
 from crm.models import Campaign, CampaignRecipient
-from handlers.cards import customer_labels, money
 from handlers.deal import parse_amount
 
 USAGE = "campaign new|preview|send|report|list <name> …"
@@ -291,7 +291,7 @@ def _send(ctx) -> Reply:
         return Reply.fail(ctx.t("“{name}” is already being sent (someone confirmed it a moment ago).",
                                 "“{name}”已在发送中（刚刚有人确认过）。", name=found.name))
     ctx.audit("campaign.send", campaign_id=found.id, name=found.name, recipients=count)
-    runner = ctx.services.get("campaign_runner")
+    runner = ctx.ports.campaign_runner
     if runner is not None and runner.enabled:
         _after_commit(ctx.session, runner.wake)
         if scheduled:

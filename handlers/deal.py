@@ -5,10 +5,10 @@ import re
 
 from sqlmodel import col, select
 
+from bot.cards import customer_label, money
 from bot.registry import command
 from bot.replies import Reply
 from crm.models import DEAL_STAGES, OPEN_DEAL_STAGES, Deal
-from handlers.cards import customer_label, money
 
 USAGE = "deal <customer> <amount> [lead|qualified|proposal|negotiation|won|lost] [title…] [close=<date>]"
 STAGE_WORDS = {s: s for s in DEAL_STAGES} | {"线索": "lead", "合格": "qualified", "报价": "proposal", "提案": "proposal",

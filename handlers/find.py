@@ -1,10 +1,10 @@
 """`/crm find`: search customers by name, company, email or phone, ranked."""
 from __future__ import annotations
 
+from bot.cards import customer_labels
 from bot.registry import command
 from bot.replies import Button, Item, Reply
 from crm.search import search_customers
-from handlers.cards import customer_labels
 
 
 @command("find", usage="find <words>", summary="search customers (partial, misspelt or Chinese names work)",

@@ -8,6 +8,7 @@ from bot.replies import Button, Item, Reply, Section
 from crm.customers import resolve_staff
 from crm.graph import WarmPath, warm_paths
 from crm.insights.read import _names
+from crm.insights.snapshot import REL_KINDS
 from crm.models import Company, Customer, Interaction, Staff
 from handlers._insights import relation_graph
 
@@ -92,8 +93,6 @@ def _hops(ctx, graph, path: WarmPath, staff: Staff) -> list[Item]:
 
 
 def _edge_kind(graph, path: WarmPath, index: int) -> str:
-    from crm.insights.snapshot import REL_KINDS
-
     code = int(graph.edge_kind[path.nodes[index], path.nodes[index + 1]])
     return REL_KINDS[code - 1] if code > 0 else "knows"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from bot.cards import customer_label
 from bot.registry import command
 from bot.replies import Reply
 from crm.models import InviteToken
-from handlers.cards import customer_label
 
 INVITE_DAYS = 14
 
@@ -23,7 +23,7 @@ def invite(ctx) -> Reply:
     ctx.session.add(InviteToken(token=token, customer_id=customer.id, created_by_id=ctx.actor.id,
                                 expires_at=ctx.now + timedelta(days=INVITE_DAYS)))
     ctx.audit("invite.create", customer)
-    username = ctx.services.get("telegram_bot_username")
+    username = ctx.ports.telegram_bot_username
     link = f"https://t.me/{username}?start={token}" if username else None
     text = ctx.t("Send this link to {who}. When they open it, their Telegram chat is connected to the record "
                  "(valid {d} days).", "把这个链接发给 {who}。对方打开后，其 Telegram 对话将绑定到客户记录（{d} 天内有效）。",

@@ -36,7 +36,10 @@ def link(ctx) -> Reply:
     b = ctx.customer(tokens[1].value, quoted=tokens[1].quoted)
     if a.id == b.id:
         raise ctx.fail(ctx.t("Those are the same customer.", "这是同一位客户。"))
+    # a link changes both customers' graphs (warm paths, similar, next): the roles matrix's
+    # "link on own customers" holds for each side, not only the first one named
     ctx.require("customer.edit", a)
+    ctx.require("customer.edit", b)
     row = ctx.session.exec(select(Relationship).where(Relationship.from_customer_id == a.id,
                                                       Relationship.to_customer_id == b.id,
                                                       Relationship.kind == kind)).first()

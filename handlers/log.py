@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.cards import customer_label
 from bot.registry import command
 from bot.replies import Reply
 from crm.interactions import log_interaction
 from crm.models import INTERACTION_KINDS
-from handlers.cards import customer_label
 
 USAGE = "log <customer> call|email|meeting|chat|note [when] <summary>"
 KIND_WORDS = {k: k for k in INTERACTION_KINDS} | {

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from sqlmodel import select
+
 from bot.errors import UserError
 from bot.registry import command
 from bot.replies import Button, Item, Reply
 from bot.roles import team_ids
 from crm.customers import resolve_staff
-from crm.insights.read import HIDE_FOR, top_recommendations
-from crm.models import CustomerInsight, RecommendationFeedback, Task
+from crm.insights.read import HIDE_FOR, _names, top_recommendations
+from crm.models import CustomerInsight, RecommendationFeedback, Staff, Task
 from crm.recommend import describe_all
 from handlers._insights import ensure_insights
 
@@ -63,9 +65,6 @@ def next_(ctx) -> Reply:
                                 "今天{who}没有需要联系的客户。🎉", who=f" for {whose}" if whose else ""))
     owner_names = {}
     if whose is not None:
-        from crm.insights.read import _names
-        from crm.models import Staff
-
         owner_names = _names(ctx.session, Staff, [r.owner_id for r in recs])
     items = []
     for rank, r in enumerate(recs, 1):
@@ -81,10 +80,6 @@ def next_(ctx) -> Reply:
 
 def _team(ctx) -> set[int]:
     if ctx.actor.role == "admin":
-        from sqlmodel import select
-
-        from crm.models import Staff
-
         return set(ctx.session.exec(select(Staff.id)).all())
     return team_ids(ctx.session, ctx.actor)
 

@@ -46,7 +46,7 @@ def forget(ctx) -> Reply:
                      buttons=[Button(ctx.t("Erase", "删除"), f"forget #{customer.id} confirm", style="danger",
                                      confirm=ctx.t("Erase this customer's personal data?", "确定删除？"))])
     name = customer.name
-    forget_customer(ctx.session, customer, actor=ctx.actor, platform=ctx.message.platform)
+    forget_customer(ctx.session, customer, actor=ctx.actor, platform=ctx.message.platform, now=ctx.now)
     return Reply(text=ctx.t("Erased {name}'s personal data (now “Erased customer #{id}”). The erasure is recorded in "
                             "the audit trail.", "已删除 {name} 的个人数据，记录已写入审计日志。", name=name, id=customer.id))
 

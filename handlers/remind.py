@@ -1,10 +1,10 @@
 """`/crm remind`: a follow-up task with a due time."""
 from __future__ import annotations
 
+from bot.cards import customer_label, task_item
 from bot.registry import command
 from bot.replies import Reply
 from crm.models import Task
-from handlers.cards import customer_label, task_item
 
 USAGE = "remind <customer> <when> <what>"
 
@@ -20,7 +20,7 @@ def remind(ctx) -> Reply:
     customer = ctx.customer(tokens[0].value, quoted=tokens[0].quoted)
     due, title = ctx.when(ctx.command.rest_after(1), prefer="future")
     if due is None:
-        raise ctx.fail(ctx.t("I couldn't find when. Say e.g. “tomorrow 3pm”, “friday”, “in 2 hours” or “明天下午3点”.",
+        raise ctx.fail(ctx.no_such_date(ctx.command.rest_after(1)) or ctx.t("I couldn't find when. Say e.g. “tomorrow 3pm”, “friday”, “in 2 hours” or “明天下午3点”.",
                              "没有识别出时间。请用例如“明天下午3点”、“周五”、“2小时后”。"))
     if due <= ctx.now:
         raise ctx.fail(ctx.t("{at} is already past. Pick a time ahead.", "{at} 已经过去了，请选择将来的时间。",

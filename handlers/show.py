@@ -1,9 +1,9 @@
 """`/crm show`: the customer card."""
 from __future__ import annotations
 
+from bot.cards import customer_card
 from bot.registry import command
 from bot.replies import Reply
-from handlers.cards import customer_card
 
 
 @command("show", usage="show <customer> [public]", summary="the customer card (public: post it to the channel)",

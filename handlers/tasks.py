@@ -5,13 +5,13 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from bot.cards import task_item
 from bot.errors import NotFound, PermissionDenied
 from bot.registry import command
 from bot.replies import Reply
 from bot.roles import team_ids
 from crm.customers import resolve_staff
 from crm.models import Customer, Staff, Task
-from handlers.cards import task_item
 
 
 def _find_task(ctx, ref: str) -> Task:
@@ -95,7 +95,7 @@ def snooze(ctx) -> Reply:
     shortcut = {"1h": timedelta(hours=1), "2h": timedelta(hours=2), "30m": timedelta(minutes=30)}.get(rest.lower())
     until = ctx.now + shortcut if shortcut else ctx.when(rest, prefer="future")[0]
     if until is None:
-        raise ctx.fail(ctx.t("Until when? e.g. “1h”, “tomorrow 9am”, “friday”, “明天上午10点”.",
+        raise ctx.fail(ctx.no_such_date(rest) or ctx.t("Until when? e.g. “1h”, “tomorrow 9am”, “friday”, “明天上午10点”.",
                              "推迟到什么时候？例如“1h”、“明天上午10点”。"))
     if until <= ctx.now:
         raise ctx.fail(ctx.t("{at} is already past.", "{at} 已经过去了。", at=ctx.fmt(until)))

@@ -35,7 +35,7 @@ def _ticket(ctx) -> tuple[str, Ticket]:
 
 
 def _wake_sender_after_commit(ctx) -> None:
-    messenger = ctx.services.get("customer_messenger")
+    messenger = ctx.ports.customer_messenger
     if messenger is not None:
         inbox.on_commit(ctx.session, messenger.wake)
 

@@ -11,11 +11,9 @@ the ticket's thread; anything else (network, flood limits beyond the rate limite
 is retried with backoff and given up after ``MAX_ATTEMPTS``, also said in the thread. A row
 left ``sending`` by a crashed instance is picked up again after ``STALE``.
 
-Slack side (interface agreed with ``integrations/slack.py``): the Slack adapter registers
-``services["team_inbox"]`` with ``open_thread(channel, owner_slack_id, reply) -> (channel, ts)``
-and ``post(channel, thread_ts, reply) -> ts``; this module registers
-``services["customer_inbox"]`` whose ``staff_reply`` the Slack adapter calls for every human
-reply in a thread.
+Slack side (the ports in ``bot/ports.py``): the Slack adapter registers ``ports.team_inbox``
+(``TeamInbox``: ``open_thread`` and ``post``); this module registers ``ports.customer_inbox``
+(``CustomerInbox``), whose ``staff_reply`` the Slack adapter calls for every human reply in a thread.
 """
 from __future__ import annotations
 
@@ -29,6 +27,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from bot.cards import money, owner_label
 from bot.identity import find_staff
 from bot.metrics import metrics_of
 from bot.replies import Button, Reply
@@ -37,7 +36,6 @@ from crm.customers import company_name
 from crm.events import claim_event_in
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
-from handlers.cards import money, owner_label
 from integrations.relay_pacing import SlackThreadLane
 
 log = logging.getLogger("crm.inbox")
@@ -114,7 +112,7 @@ class InboxRelay:
         self._event = asyncio.Event()
         self._sem = asyncio.Semaphore(PARALLEL_GROUPS)
         self._stopping = False
-        self.app.engine.services["customer_inbox"] = self
+        self.app.engine.ports.customer_inbox = self
         self._task = asyncio.create_task(self._run(), name="inbox-relay")
 
     async def stop(self) -> None:
@@ -216,7 +214,7 @@ class InboxRelay:
     async def _deliver(self, row: InboxOutbox) -> bool:
         """Sends one claimed row; False when it is to be tried again later (later rows wait)."""
         payload = json.loads(row.payload or "{}")
-        if row.target == "slack" and "team_inbox" not in self.app.engine.services:
+        if row.target == "slack" and self.app.engine.ports.team_inbox is None:
             # without Slack there is no team thread: the row is closed, the ticket itself is complete
             await self.app.in_background(self._give_up, row, "Slack is not configured", False)
             return True
@@ -299,14 +297,14 @@ class InboxRelay:
             log.error("inbox relay: row %s (%s %s) given up: %s", row.id, row.target, row.kind, text)
             return
         ticket = session.get(Ticket, row.ticket_id)
-        if ticket is not None and (ticket.slack_thread_ts or "team_inbox" in self.app.engine.services):
+        if ticket is not None and (ticket.slack_thread_ts or self.app.engine.ports.team_inbox is not None):
             quoted = json.loads(row.payload or "{}").get("text", "")
             inbox.to_thread(session, ticket, "note", text + (f"\n> {quoted[:300]}" if row.kind == "message" else ""))
         else:
             log.warning("inbox relay: row %s to chat %s: %s", row.id, row.chat_id, text)
 
     async def _post_to_thread(self, row: InboxOutbox, payload: dict) -> str:
-        team_inbox = self.app.engine.services["team_inbox"]
+        team_inbox = self.app.engine.ports.team_inbox
         ticket, card, channel, owner_slack = await self.app.in_background(self._thread_target, row)
         if ticket.slack_thread_ts:
             text = payload.get("text", "")
@@ -359,13 +357,16 @@ class InboxRelay:
             if not claim_event_in(s, "inbox", f"slack:{event_id}"):
                 return True
             body = (text or "").strip()
-            staff = find_staff(s, "slack", slack_user_id)
+            staff = find_staff(s, "slack", slack_user_id)  # None for strangers and deactivated staff
+            if staff is None:
+                # neither a reply nor an internal note: only active staff write on a customer's record
+                what = "Not stored" if body.startswith("//") else "Not sent to the customer"
+                inbox.to_thread(s, ticket, "note", f"⚠️ {what}: Slack user {slack_user_id[:20]} is not CRM staff "
+                                                   "(or no longer active). An admin can add them with "
+                                                   "`crm-bot staff add`.")
+                return True
             if body.startswith("//"):
                 inbox.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
-                return True
-            if staff is None:
-                inbox.to_thread(s, ticket, "note", f"⚠️ Not sent to the customer: <@{slack_user_id}> is not CRM "
-                                                   "staff. An admin can add them with `crm-bot staff add`.")
                 return True
             if body:
                 inbox.staff_reply(s, ticket, staff, body, event_id=event_id, now=now)

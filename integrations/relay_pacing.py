@@ -156,12 +156,12 @@ class SlackThreadLane:
                 target = await self.app.in_background(self._target, ticket_id)
                 if target is None:
                     break
-                if "team_inbox" not in self.app.engine.services or target.thread_ts is None:
+                if self.app.engine.ports.team_inbox is None or target.thread_ts is None:
                     # no Slack, or the thread is not open yet: the first row opens it, alone
                     rows = await self.app.in_background(self._claim, ticket_id, False)
                     if not rows:
                         break
-                    if target.thread_ts is None and "team_inbox" in self.app.engine.services:
+                    if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
                         await self.pacer.slot(target.pace_key)
                     if not await self.relay._deliver(rows[0]):
                         break
@@ -200,7 +200,7 @@ class SlackThreadLane:
         text = "\n".join(thread_text(row.kind, json.loads(row.payload or "{}")) for row in rows)
         metrics = metrics_of(self.app)
         try:
-            ts = await self.app.engine.services["team_inbox"].post(target.channel, target.thread_ts, Reply(text=text))
+            ts = await self.app.engine.ports.team_inbox.post(target.channel, target.thread_ts, Reply(text=text))
         except Exception as exc:
             wait = retry_after(exc)
             await self.app.in_background(self._release, [row.id for row in rows[1:]] if wait is None else

@@ -38,19 +38,21 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from bot.cards import customer_label
 from bot.delivery import DeliveryError
 from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff, link_by_email
 from bot.metrics import metrics_of
 from bot.messages import IncomingMessage
-from bot.registry import lookup
 from bot.replies import Button, Reply
 from crm import command_journal as journal
 from crm.events import claim_event
-from crm.models import Staff
+from crm.models import Customer, Staff, Task
+from crm.search import search_customers
 from integrations import slack_blocks as kit
 from integrations.group_commit import GroupCommit
 from integrations.slack_home import build_home
+from integrations.slack_workspace import REFUSAL, is_foreign
 
 log = logging.getLogger("crm.slack")
 
@@ -295,7 +297,7 @@ class SlackAdapter:
             self.verifier = SignatureVerifier(settings.slack_signing_secret or "")
             self.routes = [Route("/slack/events", self._http, methods=["POST"])]
         app.delivery.register("slack", self.send_dm)
-        app.engine.services["team_inbox"] = SlackTeamInbox(self)
+        app.engine.ports.team_inbox = SlackTeamInbox(self)
 
     async def _http(self, request: Request):
         raw = await request.body()  # starlette keeps it for Bolt's own read
@@ -331,6 +333,7 @@ class SlackAdapter:
     # ---- wiring ---------------------------------------------------------------------------
     def _register(self) -> None:
         bolt = self.bolt
+        bolt.middleware(self._same_workspace)
         bolt.middleware(self._once)
         bolt.command("/crm")(self._ack_command)
         bolt.action(re.compile(rf"^{kit.RUN}:"))(ack=_ack, lazy=[self._on_run_button])
@@ -344,6 +347,16 @@ class SlackAdapter:
         bolt.view("crm_form_shortcut")(self._on_shortcut_submit)
         bolt.options("customer_search")(self._on_customer_options)
         bolt.error(self._on_error)
+
+    async def _same_workspace(self, context, body: dict, next) -> BoltResponse | None:
+        """Signed, but from a workspace this app is not installed in: a polite no (slack_workspace.py)."""
+        installed = context.authorize_result
+        if installed is not None and is_foreign(installed.team_id, installed.enterprise_id,
+                                                context.team_id, context.enterprise_id):
+            log.warning("refused a Slack request from workspace %s (org %s)", context.team_id, context.enterprise_id)
+            return BoltResponse(status=200, body=REFUSAL if body.get("command") else "")
+        await next()
+        return None
 
     async def _once(self, body: dict, next, logger) -> BoltResponse | None:
         """Slack retries (X-Slack-Retry-Num) and redeliveries act once, across restarts and instances."""
@@ -607,9 +620,6 @@ class SlackAdapter:
 
     def _subject_label(self, command: str) -> str:
         """What a form is about, for its header: the customer (with owner) or the task."""
-        from handlers.cards import customer_label
-        from crm.models import Customer, Task
-
         words = command.split()
         ref = next((w for w in words[1:] if w.startswith("#") and w[1:].isdigit()), None)
         if ref is None:
@@ -675,9 +685,6 @@ class SlackAdapter:
             await ack(options=[])
 
     def _search(self, query: str) -> list[tuple[int, str]]:
-        from crm.search import search_customers
-        from handlers.cards import customer_label
-
         with self.app.db.session() as session:
             return [(c.id, customer_label(session, c)) for c, _ in search_customers(session, query, limit=20)]
 
@@ -728,13 +735,12 @@ class SlackAdapter:
 
     async def publish_home(self, user_id: str, notice: str | None = None) -> None:
         staff, email = await self.identity.resolve(user_id)
-        next_is_real = _has_real_command("next")
-        parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None, next_is_real)
+        parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None)
         await self.client.views_publish(user_id=user_id, view=kit.home_view(parts, notice))
 
     # ---- thread replies to customer conversations ------------------------------------------
     async def _on_message(self, event: dict, body: dict) -> None:
-        inbox = self.app.engine.services.get("customer_inbox")
+        inbox = self.app.engine.ports.customer_inbox
         if inbox is None or event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return
         thread_ts = event.get("thread_ts")
@@ -837,11 +843,6 @@ def _message_time(ts: str | None, zone: ZoneInfo) -> str:
     """The message's own time, written so the engine takes it as the interaction's date."""
     moment = datetime.fromtimestamp(float(ts), timezone.utc) if ts else datetime.now(timezone.utc)
     return kit.local_stamp(moment.astimezone(zone))
-
-
-def _has_real_command(name: str) -> bool:
-    spec = lookup(name)
-    return spec is not None and spec.handler.__module__ != "handlers.later"
 
 
 def _with_note(reply: Reply, note: str) -> Reply:

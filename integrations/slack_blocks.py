@@ -9,6 +9,7 @@ split into several sections and, past the block limit, cut with a note saying so
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from itertools import count
 
@@ -35,9 +36,15 @@ MENU = "crm_menu"
 KINDS = ("call", "email", "meeting", "chat", "note")
 
 
+_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+
+
 def escape(text: str) -> str:
-    """Slack mrkdwn needs &, < and > escaped, or names like "A<B" break the message."""
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text from anyone, made inert for Slack mrkdwn: &, < and > escaped (no ``<!channel>``, ``<@U…>``
+    or ``<url|label>``), and a bare @channel/@here/@everyone broken with a zero-width joiner, so
+    that even a client or API flag that links names (``link_names``) cannot turn it into a ping."""
+    text = (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@\u2060", text)
 
 
 def clip(text: str, limit: int) -> str:
@@ -45,7 +52,13 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# plain_text shows no markup, but a client or a later edit that treats it as mrkdwn must not find any:
+# "<" that would open a mention, a broadcast or a link is shown as "‹"
+_PLAIN_MARKUP = re.compile(r"<(?=[!@#]|[A-Za-z][\w+.-]*:|[^<>]*\|)")
+
+
 def plain(text: str, limit: int = SECTION_TEXT) -> dict:
+    text = _BROADCAST.sub("@\u2060", _PLAIN_MARKUP.sub("\u2039", text or ""))
     return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
 
 
@@ -190,10 +203,20 @@ def reply_blocks(reply: Reply, *, limit: int = MESSAGE_BLOCKS, compact: bool = F
     return blocks
 
 
-def render(reply: Reply) -> tuple[str, list[dict]]:
-    """(notification text, blocks) for chat.postMessage / respond()."""
+def fallback_text(reply: Reply) -> str:
+    """The top-level ``text`` of a message (notifications, screen readers, clients without blocks).
+
+    Slack parses it as mrkdwn exactly like a section's text, so a customer's name such as
+    ``<!channel>`` or ``<https://evil.example|your invoice>`` would ping or plant a disguised link:
+    it is escaped like every block text (Slack's own rule: escape &, < and > in text you send).
+    """
     text = reply.text if not reply.error else "⚠️ " + reply.text
-    return clip(text, FALLBACK_TEXT), reply_blocks(reply)
+    return clip(escape(text), FALLBACK_TEXT)
+
+
+def render(reply: Reply) -> tuple[str, list[dict]]:
+    """(notification text, blocks) for chat.postMessage / respond(); every outside text is escaped."""
+    return fallback_text(reply), reply_blocks(reply)
 
 
 MAX_MESSAGES = 5  # a response_url accepts five messages; past that the last one says what was left out
@@ -212,7 +235,7 @@ def render_messages(reply: Reply) -> list[tuple[str, list[dict]]]:
         parts = parts[:MAX_MESSAGES]
         parts[-1] = parts[-1][:MESSAGE_BLOCKS - 1] + [{"type": "context", "elements": [mrkdwn(
             f"…{hidden} more block(s) not shown. Narrow the request to see the rest.")]}]
-    return [(text if n == 0 else clip(f"{text} ({n + 1}/{len(parts)})", FALLBACK_TEXT), part)
+    return [(text if n == 0 else f"{clip(text, FALLBACK_TEXT - 10)} ({n + 1}/{len(parts)})", part)
             for n, part in enumerate(parts)]
 
 

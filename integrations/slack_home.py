@@ -10,12 +10,12 @@ from datetime import timedelta
 
 from sqlmodel import col, or_, select
 
+from bot.cards import customer_label
 from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff
 from bot.messages import IncomingMessage
 from bot.replies import Button, Item, Reply
 from crm.models import Customer
-from handlers.cards import customer_label
 
 QUIET_DAYS = 30
 QUIET_LIMIT = 10
@@ -27,7 +27,7 @@ TITLES = {
 }
 
 
-def build_home(app, user_id: str, email: str | None, known: bool, with_next: bool) -> list[tuple[str, Reply]]:
+def build_home(app, user_id: str, email: str | None, known: bool) -> list[tuple[str, Reply]]:
     if not known:
         return [("CRM", Reply(text=UNKNOWN_USER))]
     engine = app.engine
@@ -56,8 +56,7 @@ def build_home(app, user_id: str, email: str | None, known: bool, with_next: boo
     parts = [(tasks_title, run("tasks"))]
     parts.append((quiet_title.format(d=QUIET_DAYS),
                   Reply(text="", items=quiet_items) if quiet_items else Reply(text=all_fresh.format(d=QUIET_DAYS))))
-    if with_next:
-        parts.append((next_title, run("next")))
+    parts.append((next_title, run("next")))
     return parts
 
 

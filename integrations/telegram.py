@@ -27,7 +27,6 @@ import hashlib
 import hmac
 import json
 import logging
-from concurrent.futures import Future
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -123,9 +122,9 @@ class TelegramAdapter:
         await self.application.start()
         me = self.application.bot
         self.bot_name = me.first_name or me.username or "us"
-        services = self.app.engine.services
-        services["telegram_bot_username"] = me.username
-        services["customer_messenger"] = self
+        ports = self.app.engine.ports
+        ports.telegram_bot_username = me.username
+        ports.customer_messenger = self
         self.app.delivery.register("telegram", self.staff.deliver)
         await self._set_commands()
         await self.relay.start()
@@ -304,20 +303,6 @@ class TelegramAdapter:
             return InlineKeyboardMarkup([[InlineKeyboardButton(str(n), callback_data=f"rate:{ticket_id}:{n}")
                                           for n in range(1, 6)]])
         return None
-
-    # ------------------------------------------------------------ for handlers (worker threads)
-
-    def send_threadsafe(self, chat_id: int, text: str) -> Future:
-        """From a handler's worker thread: send a plain message now, on the adapter's event loop.
-
-        Returns a ``concurrent.futures.Future`` (call ``.result(timeout)`` to wait). Not durable:
-        for anything that must survive a crash, queue it in the inbox outbox instead
-        (``crm.inbox.to_customer`` + ``wake``), as ``/crm ticket resolve`` does.
-        """
-        async def send():
-            return await self.application.bot.send_message(chat_id, text)
-
-        return asyncio.run_coroutine_threadsafe(send(), self._loop)
 
     def wake(self) -> None:
         """Thread-safe: deliver queued outbox rows now."""

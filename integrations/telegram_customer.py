@@ -16,6 +16,7 @@ from datetime import datetime
 
 from telegram import Message, Update
 
+from crm.erasure import erased_since
 from crm import inbox
 from crm.events import claim_event_in
 from crm.inbox_texts import say
@@ -75,7 +76,7 @@ class CustomerChat:
 
     @property
     def relay_to_team(self) -> bool:
-        return "team_inbox" in self.adapter.app.engine.services
+        return self.adapter.app.engine.ports.team_inbox is not None
 
     # ------------------------------------------------------------ async entry points
 
@@ -120,6 +121,8 @@ class CustomerChat:
         """Stores the update in the caller's transaction (claim and work commit together)."""
         if not claim_event_in(s, "telegram", f"update:{said.update_id}"):
             return False
+        if erased_since(s, "telegram", said.person.chat_id, said.date):
+            return False  # an edit (or late copy) of a message sent before the customer was erased
         if said.command is not None:
             self._command(s, said)
         elif said.own_phone:

@@ -14,10 +14,10 @@ from datetime import datetime
 from sqlmodel import col, or_, select
 
 from bot.replies import Reply
+from bot.voice import Voice
 from crm.models import Staff
-from scheduler.digest import build_digest, digest_kind
+from handlers.digest.build import build_digest, digest_kind
 from scheduler.digest_runs import Claim, claim_run, due_day, existing_runs, finish_run, open_for_claim
-from scheduler.voice import Voice
 
 log = logging.getLogger("crm.scheduler.digests")
 

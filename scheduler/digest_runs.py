@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.settings import Settings
+from bot.voice import local_moment, staff_zone
 from crm.db import Database
 from crm.models import DigestRun, Staff
-from scheduler.voice import local_moment, staff_zone
 
 CLAIM_LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(minutes=1)

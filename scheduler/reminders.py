@@ -24,12 +24,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, update
 from sqlmodel import col, func, select
 
+from bot.cards import customer_label
 from bot.replies import Button, Item, Reply
+from bot.voice import Voice
 from crm import audit
 from crm.models import Customer, Staff, Task
-from handlers.cards import customer_label
 from scheduler.digest_runs import claim_run, due_day, existing_runs, finish_run, open_for_claim
-from scheduler.voice import Voice
 
 log = logging.getLogger("crm.scheduler.reminders")
 

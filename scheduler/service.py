@@ -112,11 +112,8 @@ class SchedulerService:
 
     async def refresh_insights(self) -> str | None:
         """The nightly insight job, run by one instance per night."""
-        try:
-            from crm.insights_job import refresh_insights
-        except ImportError:
-            log.info("nightly insights skipped: the insight job is not part of this build")
-            return None
+        from crm.insights_job import refresh_insights  # scipy and the models load when the job first runs
+
         night = self.now.astimezone(self.app.settings.zone).date()
         if not await asyncio.to_thread(claim_nightly_lock, self.app.db, night, self.instance):
             log.info("nightly insights for %s already taken by another instance", night)
@@ -140,7 +137,7 @@ def claim_nightly_lock(db, night: date, instance: str) -> bool:
     try:
         with db.session() as s:
             week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
-            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK), InsightBlob.key < week_ago))
+            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
             s.add(InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
         return True
     except IntegrityError:

@@ -252,12 +252,24 @@ def test_remind_chinese(engine, db, team):
     ("/crm remind globex send the proposal", "couldn't find when"),
     ("/crm remind globex tomorrow 3pm", "Remind about what"),
     ("/crm remind globex yesterday 3pm call", "already past"),
+    ("/crm remind globex 31 February send the invoice", "February has no 31st"),
+    ("/crm remind globex 2月30日 发送发票", "2月没有30日"),
 ])
 def test_remind_bad_input_changes_nothing(engine, db, team, line, fragment):
     before = snapshot(db)
     reply = say(engine, "UALICE", line)
     assert reply.error and fragment in reply.text, reply.text
     assert snapshot(db) == before
+
+
+def test_remind_end_of_month_on_its_last_day(engine, db, team, clock):
+    clock.now = datetime(2026, 11, 30, 15, 0, tzinfo=timezone.utc)  # 10:00 on 30 November in New York
+    reply = say(engine, "UALICE", "/crm remind globex end of month send the invoice")
+    assert not reply.error, reply.text
+    with db.session() as s:
+        task = s.exec(select(Task)).one()
+        assert task.due_at == datetime(2026, 12, 31, 14, 0, tzinfo=timezone.utc)  # 09:00 New York
+        assert task.title == "send the invoice"
 
 
 def test_tasks_done_snooze_flow(engine, db, team, clock):
@@ -288,6 +300,17 @@ def test_snooze_shortcuts_and_overdue_marking(engine, db, team, clock):
     say(engine, "UALICE", f"/crm snooze #{task.id} 1h")
     with db.session() as s:
         assert s.get(Task, task.id).due_at == clock.now + timedelta(hours=1)
+
+
+def test_snooze_to_a_day_the_calendar_lacks_says_so(engine, db, team):
+    say(engine, "UALICE", "/crm remind globex in 1 hour call")
+    with db.session() as s:
+        task = s.exec(select(Task)).one()
+        due = task.due_at
+    reply = say(engine, "UALICE", f"/crm snooze #{task.id} april 31")
+    assert reply.error and "April has no 31st" in reply.text, reply.text
+    with db.session() as s:
+        assert s.get(Task, task.id).due_at == due
 
 
 def test_tasks_are_private_to_owner_and_manager(engine, db, team):
@@ -341,8 +364,8 @@ def test_deal_bad_input(engine, db, team, line, fragment):
 
 
 def test_link_and_update(engine, db, team):
-    assert "Linked" in say(engine, "UALICE", "/crm link globex initech referred").text
-    assert "Updated" in say(engine, "UALICE", "/crm link globex initech referred strength=0.9").text
+    assert "Linked" in say(engine, "UMARIA", "/crm link globex initech referred").text
+    assert "Updated" in say(engine, "UMARIA", "/crm link globex initech referred strength=0.9").text
     with db.session() as s:
         rel = s.exec(select(Relationship)).one()
         assert (rel.from_customer_id, rel.to_customer_id, rel.kind, rel.strength) == (team.globex, team.initech,
@@ -365,7 +388,7 @@ def test_link_bad_input(engine, db, team, line, fragment):
 # --- invite / privacy / audit ----------------------------------------------------------------
 
 def test_invite_makes_a_token_link(engine, db, team):
-    engine.services["telegram_bot_username"] = "AcmeCRMBot"
+    engine.ports.telegram_bot_username = "AcmeCRMBot"
     reply = say(engine, "UALICE", "/crm invite globex")
     link = dict(reply.fields)["Link"]
     with db.session() as s:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.dates import extract_when, parse_when
+from bot.dates import extract_when, impossible_date, parse_when
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
@@ -443,10 +443,49 @@ def test_sunday_and_month_end_now():
     assert parse_when("this weekend", now=now) == datetime(2027, 1, 31, 9, 0, tzinfo=SH)
     assert parse_when("next monday", now=now) == datetime(2027, 2, 1, 9, 0, tzinfo=SH)
     assert parse_when("in 1 month", now=now) == datetime(2027, 2, 28, 9, 0, tzinfo=SH)
-    assert parse_when("end of month", now=now) == datetime(2027, 1, 31, 9, 0, tzinfo=SH)
+    assert parse_when("end of month", now=now) == datetime(2027, 2, 28, 9, 0, tzinfo=SH)  # January's 09:00 is gone
     assert parse_when("the 30th", now=now) == datetime(2027, 3, 30, 9, 0, tzinfo=SH)
     assert parse_when("in 30 minutes", now=now) == datetime(2027, 2, 1, 0, 0, tzinfo=SH)
     assert parse_when("sunday 11pm", now=now, prefer="past") == datetime(2027, 1, 31, 23, 0, tzinfo=SH)
+
+
+def test_end_of_month_on_its_last_day_is_never_already_past():
+    """Issue 15: "end of month" typed on the 30th of November (its last day) answered "already past"."""
+    now = datetime(2026, 11, 30, 10, 0, tzinfo=SH)  # the last day of November, after 09:00
+    for phrase in ("end of month", "end of the month", "月底", "by the end of the month"):
+        assert parse_when(phrase, now=now) == datetime(2026, 12, 31, 9, 0, tzinfo=SH), phrase
+    assert extract_when("end of month send the invoice", now=now) == \
+        (datetime(2026, 12, 31, 9, 0, tzinfo=SH), "send the invoice")
+    # before 09:00 the month's end is still today; said with "this", it is taken as said
+    assert parse_when("end of month", now=now.replace(hour=8)) == datetime(2026, 11, 30, 9, 0, tzinfo=SH)
+    assert parse_when("end of this month", now=now) == datetime(2026, 11, 30, 9, 0, tzinfo=SH)
+    # on the 30th of a 31-day month the end is tomorrow
+    assert parse_when("end of month", now=datetime(2026, 12, 30, 10, 0, tzinfo=SH)) == \
+        datetime(2026, 12, 31, 9, 0, tzinfo=SH)
+    # the other period edges behave alike: Friday's "end of week" after 09:00 is next Friday
+    assert parse_when("end of week", now=datetime(2026, 11, 27, 10, 0, tzinfo=SH)) == \
+        datetime(2026, 12, 4, 9, 0, tzinfo=SH)
+    # prefer past mirrors it: on the last day before 09:00, the end of month that has passed is October's
+    assert parse_when("end of month", now=now.replace(hour=8), prefer="past") == \
+        datetime(2026, 10, 31, 9, 0, tzinfo=SH)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("31 February", (None, 2, 31)),
+    ("remind feb 30 about the invoice", (None, 2, 30)),
+    ("April 31st", (None, 4, 31)),
+    ("2月31日", (None, 2, 31)),
+    ("29 feb 2027", (2027, 2, 29)),
+])
+def test_impossible_calendar_dates_are_named(text, expected):
+    """Issue 15: `remind … 31 February` said "couldn't find when" instead of "February has no 31st"."""
+    assert parse_when(text, now=NOW) is None
+    assert impossible_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["29 feb", "feb 28", "tomorrow 3pm", "send 31 items", "", "no date here"])
+def test_possible_dates_are_not_impossible(text):
+    assert impossible_date(text) is None
 
 
 def test_fixed_offset_zone():

@@ -21,7 +21,7 @@ MATRIX = [
     ("/crm remind initech tomorrow 3pm call",        ALLOWED, ALLOWED, ALLOWED),
     ("/crm deal globex 1000",                        ALLOWED, ALLOWED, ALLOWED),
     ("/crm deal initech 1000",                       OWNER,   ALLOWED, ALLOWED),
-    ("/crm link globex initech knows",               ALLOWED, ALLOWED, ALLOWED),
+    ("/crm link globex initech knows",               OWNER,   ALLOWED, ALLOWED),  # both ends must be own
     ("/crm link initech globex knows",               OWNER,   ALLOWED, ALLOWED),
     ("/crm tasks @UBOB",                             "your own tasks", ALLOWED, ALLOWED),
     ("/crm invite initech",                          ALLOWED, ALLOWED, ALLOWED),

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot.voice import Voice
 from crm.db import Database
 from crm.interactions import log_interaction
 from crm.models import Customer, CustomerInsight, Deal, DigestRun, Staff, Task, Ticket
-from scheduler.digest import build_digest
+from handlers.digest.build import build_digest
 from scheduler.digest_runs import claim_run
-from scheduler.voice import Voice
 from tests.helpers import say, utc
 from tests.scheduler_support import Inbox, at, running
 

@@ -86,7 +86,7 @@ def test_remind_tasks_done_snooze(slack_bot, db, team):
 
 def test_deal_and_link(slack_bot, db, team):
     assert "12,000" in all_text(slack_bot.ask("deal globex 12000 proposal"))
-    slack_bot.ask("link globex initech referred")
+    slack_bot.ask("link globex initech referred", user="UMARIA")  # Initech is Bob's: his manager links it
     with db.session() as s:
         assert s.exec(select(Deal).where(Deal.customer_id == team.globex)).one().amount == 12000
         assert s.exec(select(Relationship).where(Relationship.from_customer_id == team.globex)).one().kind == "referred"

@@ -26,7 +26,7 @@ def test_dm_with_an_image_uploads_it_to_the_dm(slack_bot, db, team, tmp_path):
 
 
 def test_team_inbox_threads_in_the_inbox_channel_or_the_owners_dm(slack_bot):
-    inbox = slack_bot.app.engine.services["team_inbox"]
+    inbox = slack_bot.app.engine.ports.team_inbox
     channel, ts = asyncio.run(inbox.open_thread("CINBOX", "UALICE", Reply(text="王伟 wrote on Telegram")))
     assert channel == "CINBOX" and ts
     dm_channel, dm_ts = asyncio.run(inbox.open_thread(None, "UALICE", Reply(text="Li Na wrote")))
@@ -57,7 +57,7 @@ def _message(bot, event_id, retry_num=None, **fields):
 
 def test_human_thread_replies_reach_the_customer_inbox_once(slack_bot):
     inbox = RecordingCustomerInbox()
-    slack_bot.app.engine.services["customer_inbox"] = inbox
+    slack_bot.app.engine.ports.customer_inbox = inbox
     assert _message(slack_bot, "EvREPLY").status == 200
     _message(slack_bot, "EvREPLY", retry_num=1)  # Slack's retry
     _message(slack_bot, "EvBOT", bot_id="B1", user=None)  # the bot's own echo

@@ -80,7 +80,8 @@ def test_whole_loop_customer_thread_staff_reply_customer(inbox, team):
     ticket = ticket_of(inbox, ANN)
     assert ticket.slack_channel == "C0INBOX" and ticket.slack_thread_ts
     assert follow_up.params["thread_ts"] == ticket.slack_thread_ts
-    assert "Our invoice #42 is wrong & too high <urgent>" in all_text(follow_up.params)
+    # Slack shows &amp; and &lt; as & and <: the customer's text arrives intact and inert
+    assert "Our invoice #42 is wrong &amp; too high &lt;urgent&gt;" in all_text(follow_up.params)
 
     # Slack escapes &, < and > in event text; the adapter unescapes it
     staff_says(inbox, ticket, "Sorry about that, Hank &amp; co — fixing &lt;now&gt;", event_id="EvR1")
@@ -129,7 +130,7 @@ def test_retried_slack_event_is_sent_to_the_customer_once(inbox, team):
     staff_says(inbox, ticket, "Hi! How can I help?", event_id="EvONCE", retry_num=1)
     staff_says(inbox, ticket, "Hi! How can I help?", event_id="EvONCE", retry_num=2)
     # and straight through the service, as a second instance would
-    service = inbox.app.engine.services["customer_inbox"]
+    service = inbox.app.engine.ports.customer_inbox
     handled = asyncio.run_coroutine_threadsafe(
         service.staff_reply(ticket.slack_channel, ticket.slack_thread_ts, "UALICE", "Hi! How can I help?", "EvONCE"),
         inbox.adapter._loop).result(10)
@@ -151,7 +152,7 @@ def test_double_slash_stays_internal(inbox, team):
 
 
 def test_replies_in_unrelated_threads_are_not_ours(inbox):
-    service = inbox.app.engine.services["customer_inbox"]
+    service = inbox.app.engine.ports.customer_inbox
     handled = asyncio.run_coroutine_threadsafe(service.staff_reply("C0SALES", "1.2", "UALICE", "hi", "EvX"),
                                                inbox.adapter._loop).result(10)
     assert handled is False
@@ -281,7 +282,7 @@ def test_without_slack_messages_are_stored_and_tickets_opened(telegram_bot):
     [ticket] = telegram_bot.tickets(customer.id)
     assert ticket.status == "open" and ticket.slack_thread_ts is None
     assert [i.text for i in telegram_bot.interactions(customer.id)] == ["is anyone reading this?"]
-    assert "team_inbox" not in telegram_bot.app.engine.services
+    assert telegram_bot.app.engine.ports.team_inbox is None
     telegram_bot.settle()
     assert telegram_bot.outbox(target="slack") == []
 

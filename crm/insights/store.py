@@ -68,10 +68,12 @@ def cached(session: Session, key: str, decode: Callable[[bytes], T]) -> T | None
     return value
 
 
+def drop_memory_copies() -> None:
+    """Forgets every decoded blob held in this process (an erasure must not leave one in memory)."""
+    with _lock:
+        _cache.clear()
+
+
 def summary(session: Session) -> dict | None:
     return cached(session, SUMMARY, lambda b: json.loads(zlib.decompress(b)))
 
-
-def forget_cache() -> None:
-    with _lock:
-        _cache.clear()

@@ -13,8 +13,8 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from bot.roles import team_ids
+from bot.voice import Voice
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, Interaction, Staff, Task, Ticket
-from scheduler.voice import Voice
 
 STALLED_AFTER_DAYS = 21
 CHART_DAYS = 14

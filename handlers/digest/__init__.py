@@ -1,9 +1,15 @@
-"""`/crm digest`: preview today's digest now, or subscribe to the personal morning digest."""
+"""`/crm digest`: preview today's digest now, or subscribe to the personal morning digest.
+
+The digest itself is built here too (``build``, ``data``, ``insight_feed``, ``chart``): the command
+previews exactly what the scheduler sends at DIGEST_TIME; the scheduler only decides when and to whom.
+"""
 from __future__ import annotations
 
 from bot.registry import command
 from bot.replies import Reply
+from bot.voice import Voice
 from crm import audit
+from handlers.digest.build import build_digest
 
 USAGE = "digest [subscribe|unsubscribe]"
 
@@ -22,10 +28,6 @@ def digest(ctx) -> Reply:
         return _subscribe(ctx, True)
     if word in ("unsubscribe", "取消订阅"):
         return _subscribe(ctx, False)
-    # imported here: scheduler.digest uses handlers.cards, and importing handlers loads this module
-    from scheduler.digest import build_digest
-    from scheduler.voice import Voice
-
     kind = "manager" if ctx.actor.role in ("manager", "admin") else "personal"
     reply = build_digest(ctx.session, ctx.actor, kind, Voice(ctx.actor, ctx.settings, ctx.now))
     reply.text = ctx.t("Preview — ", "预览 — ") + reply.text

@@ -1,7 +1,8 @@
 """`crm-bot digest [--manager NAME] [--print]`: build a digest now, and print it or send it.
 
 Sending through the CLI takes today's digest run like the scheduler does, so the scheduled
-digest does not follow a manual one on the same day.
+digest does not follow a manual one on the same day. Part of the command line (it composes an App
+and its adapters to send), so it lives beside bot/cli.py.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from datetime import datetime, timezone
 from rich.console import Console
 from sqlmodel import select
 
+from bot.app import App
 from bot.errors import UserError
+from bot.voice import Voice
 from crm.customers import resolve_staff
 from crm.models import Staff
-from scheduler.digest import build_digest
+from handlers.digest.build import build_digest
+from integrations.console import render
 from scheduler.digest_runs import claim_run, finish_run
-from scheduler.voice import Voice
 
 
 def _fail(message: str) -> int:
@@ -55,8 +58,6 @@ def _build(db, settings, staff: Staff, kind: str, now: datetime):
 
 
 def _print(settings, db, targets, now: datetime, console: Console) -> int:
-    from integrations.console import render
-
     for staff, kind in targets:
         reply = _build(db, settings, staff, kind, now)
         title = f"{'Team' if kind == 'manager' else 'Personal'} digest for {staff.name}"
@@ -68,8 +69,6 @@ def _print(settings, db, targets, now: datetime, console: Console) -> int:
 
 
 async def _send(settings, db, targets, now: datetime) -> int:
-    from bot.app import App
-
     app = App(settings, db, clock=lambda: now, instance="crm-bot digest")
     app.configure_adapters()
     if not app.adapters:

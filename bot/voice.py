@@ -1,7 +1,7 @@
 """How scheduled messages speak to one staff member: their language, their zone, their clock.
 
-Handlers get this from ``Context``; the scheduler has no incoming message, so it asks the
-recipient's own settings instead.
+Handlers get this from ``Context``; digests and reminders have no incoming message, so they ask
+the recipient's own settings instead.
 """
 from __future__ import annotations
 

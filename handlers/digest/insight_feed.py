@@ -2,9 +2,9 @@
 
 The digest never computes graph metrics itself. It reads the job's results through
 ``crm.insights.read`` (the summary blob and ``customer_insight`` written by ``crm-bot
-insights refresh``), keeping the entries that concern the digest's people. Without that
-module, or before the job has ever run, it falls back to plain reads of ``customer_insight``
-and the store; when there is nothing to read, the digest simply leaves these sections out.
+insights refresh``), keeping the entries that concern the digest's people. Before the job has
+ever run, graph notes fall back to plain reads of ``customer_insight``; when there is nothing to
+read, the digest simply leaves these sections out.
 """
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from crm.models import Customer, CustomerInsight, RecommendationFeedback, Staff
+from crm.insights import read
+from crm.models import Customer, CustomerInsight, Staff
+from crm.recommend import describe
 
 KEY_TIERS = ("vip", "gold")
 DECAYING_RISK = 0.6
@@ -38,25 +40,11 @@ class GraphNote:
     detail: str  # why, in the reader's language
 
 
-def _reader():
-    try:
-        from crm.insights import read
-    except ImportError:  # the insight capability is not in this build
-        return None
-    return read
-
-
 def _describe(reason: dict, lang: str) -> str:
     try:
-        from crm.recommend import describe  # the insight job's own wording of its reasons
-    except ImportError:
-        describe = None
-    if describe is not None:
-        try:
-            return describe(reason, lang)
-        except (KeyError, TypeError, ValueError):
-            pass
-    return str(reason.get("text") or reason.get("reason") or reason.get("kind") or "")
+        return describe(reason, lang)  # the insight job's own wording of its reasons
+    except (KeyError, TypeError, ValueError):
+        return str(reason.get("text") or reason.get("reason") or reason.get("kind") or "")
 
 
 def _first_reason(raw: str, lang: str = "en") -> str:
@@ -74,51 +62,26 @@ def _first_reason(raw: str, lang: str = "en") -> str:
     return "" if isinstance(value, list) else str(value)
 
 
-def _score_column():
-    # `priority` is the next-best-action score; stores migrated before it existed only have `risk`
-    return getattr(CustomerInsight, "priority", None), getattr(CustomerInsight, "priority_reasons", None)
-
-
 def recommendations(session: Session, people: list[Staff], now: datetime, per_person: int = 3, lang: str = "en"
                     ) -> dict[int, list[Recommendation]]:
     """Top customers to contact per person, skipping those they dismissed or snoozed."""
-    read = _reader()
-    if read is not None:
-        result = {}
-        for person in people:
-            picks = read.top_recommendations(session, person.id, per_person, now=now)
-            if picks:
-                result[person.id] = [Recommendation(r.customer_id, r.name, r.priority,
-                                                    _describe(r.reasons[0], lang) if r.reasons else "")
-                                     for r in picks]
-        return result
-    score, reasons = _score_column()
-    if score is None:
-        score, reasons = CustomerInsight.risk, CustomerInsight.risk_reasons
-    hidden = (select(RecommendationFeedback.customer_id)
-              .where(RecommendationFeedback.staff_id == Customer.owner_id,
-                     RecommendationFeedback.hidden_until > now))
-    result: dict[int, list[Recommendation]] = {}
+    result = {}
     for person in people:
-        rows = session.exec(select(Customer.id, Customer.name, score, reasons)
-                            .join(CustomerInsight, CustomerInsight.customer_id == Customer.id)
-                            .where(Customer.owner_id == person.id, col(Customer.forgotten_at).is_(None),
-                                   score.is_not(None), col(Customer.id).not_in(hidden))
-                            .order_by(score.desc()).limit(per_person)).all()
-        if rows:
-            result[person.id] = [Recommendation(cid, name, float(s), _first_reason(r, lang))
-                                 for cid, name, s, r in rows]
+        picks = read.top_recommendations(session, person.id, per_person, now=now)
+        if picks:
+            result[person.id] = [Recommendation(r.customer_id, r.name, r.priority,
+                                                _describe(r.reasons[0], lang) if r.reasons else "")
+                                 for r in picks]
     return result
 
 
 def graph_notes(session: Session, people: list[Staff], limit: int = 3, lang: str = "en") -> list[GraphNote]:
-    read = _reader()
-    if read is not None and read.status(session) is not None:
-        return _notes_from_job(session, read, people, limit, lang)
+    if read.status(session) is not None:
+        return _notes_from_job(session, people, limit, lang)
     return _notes_from_tables(session, people, limit, lang)
 
 
-def _notes_from_job(session: Session, read, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
+def _notes_from_job(session: Session, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
     """The job's findings (company-wide lists) narrowed to the customers and staff of this digest."""
     names = {p.id: p.name for p in people}
     zh = lang == "zh"

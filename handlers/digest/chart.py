@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from crm.chart_fonts import chart_dir, drawable, font_families
 from crm.models import OPEN_DEAL_STAGES
-from scheduler.digest_data import DigestData
+from handlers.digest.data import DigestData
 
 MAX_PEOPLE = 10  # more lines than this is noise; the rest are summed as "others"
 

@@ -1,7 +1,7 @@
 """A digest as a ``Reply``: a manager's team day, or a rep's own, every item one press from action.
 
 ``digest_kind`` decides who receives one; ``build_digest`` reads the store (see
-``digest_data``) and the insight job's results (see ``insight_feed``) and draws the chart.
+``data``) and the insight job's results (see ``insight_feed``) and draws the chart.
 """
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from typing import Iterable
 
 from sqlmodel import Session
 
+from bot.cards import money
 from bot.replies import Button, Item, Reply, Section
+from bot.voice import Voice
 from crm.models import Staff
-from handlers.cards import money
-from scheduler import insight_feed
-from scheduler.charts import render_digest_chart
-from scheduler.digest_data import STALLED_AFTER_DAYS, DigestData, gather
-from scheduler.voice import Voice
+from handlers.digest import insight_feed
+from handlers.digest.chart import render_digest_chart
+from handlers.digest.data import STALLED_AFTER_DAYS, DigestData, gather
 
-log = logging.getLogger("crm.scheduler.digest")
+log = logging.getLogger("crm.digest")
 
 STAGE_ZH = {"lead": "线索", "qualified": "已确认", "proposal": "方案", "negotiation": "谈判", "won": "赢单", "lost": "输单"}
 KIND_ZH = {"call": "电话", "email": "邮件", "meeting": "会议", "chat": "聊天", "note": "备注", "message": "消息"}

@@ -1,0 +1,353 @@
+"""The HTTP edge: limits and refusals in front of every route, before any handler runs.
+
+Two layers, both ours, both independent of the routes behind them:
+
+* ``Edge`` — a pure ASGI middleware. Per route it knows the largest body it accepts and what
+  must hold before the body is read (a Slack timestamp and signature header, Telegram's secret
+  token). It refuses an oversized ``Content-Length`` before reading a byte (413), reads the body
+  itself under a size cap (413 while streaming, for chunked bodies) and a deadline (408), checks
+  the Slack signature over exactly those bytes, and only then hands the route a replayed body.
+  So an unsigned body is never held beyond the route's cap, and every buffered byte counts
+  against one process-wide budget. Any exception that escapes a route becomes a 400 with a
+  reference (the traceback goes to the debug log only); a client that went away is dropped
+  quietly. Nothing from outside gets a 5xx or a traceback.
+* ``edge_protocol()`` — uvicorn's httptools protocol with what uvicorn lacks: a deadline for the
+  request line and headers (slowloris), also on a connection that sends nothing, and a cap on
+  open connections that, when reached, closes the connection that has waited longest for its
+  headers rather than the new one, so /healthz and real Slack requests still get through.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+log = logging.getLogger("crm.edge")
+
+SLACK_TOLERANCE_SECONDS = 300  # Slack's own rule: a signed request older than five minutes is a replay
+BODY_TIMEOUT = 10.0  # seconds for a whole request body to arrive (Slack and Telegram send at once)
+HEADER_TIMEOUT = 10.0  # seconds for the request line and headers
+MAX_CONNECTIONS = 4096
+MAX_HEADER_BYTES = 64 * 1024  # request line and headers together (httptools itself sets no limit)
+BODY_BUDGET = 64 * 1024 * 1024  # bytes of request bodies held at once, all connections together
+
+Check = Callable[[dict[str, str]], "Refusal | None"]
+BodyCheck = Callable[[dict[str, str], bytes], "Refusal | None"]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    message: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteLimits:
+    """What a route accepts: ``max_body`` bytes; ``before_body`` runs on the headers (nothing read
+    yet), ``after_body`` on the headers and the complete body (e.g. an HMAC signature)."""
+
+    max_body: int
+    before_body: Check | None = None
+    after_body: BodyCheck | None = None
+
+
+@dataclass
+class _Budget:
+    limit: int
+    used: int = 0
+
+    def take(self, n: int) -> bool:
+        if self.used + n > self.limit:
+            return False
+        self.used += n
+        return True
+
+    def give(self, n: int) -> None:
+        self.used = max(0, self.used - n)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+class _OverBudget(Exception):
+    pass
+
+
+def _headers(scope) -> dict[str, str]:
+    """Lower-cased header names; a repeated header keeps every value, joined by "\\n" (so checks see
+    that it was repeated instead of silently taking one)."""
+    out: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers") or []:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        out[name] = f"{out[name]}\n{value}" if name in out else value
+    return out
+
+
+async def _send_plain(send, status: int, text: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
+    body = text.encode("utf-8")
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+               (b"connection", b"close")]  # the rest of a refused body is never read: close, don't resync
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+@dataclass
+class Edge:
+    app: Callable[..., Awaitable[None]]
+    routes: dict[str, RouteLimits] = field(default_factory=dict)
+    default: RouteLimits = field(default_factory=lambda: RouteLimits(max_body=64 * 1024))
+    body_timeout: float = BODY_TIMEOUT
+    budget: _Budget = field(default_factory=lambda: _Budget(BODY_BUDGET))
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":  # lifespan (and websockets, which we do not serve) pass through
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, tracked_send)
+        except (_Disconnected, OSError):
+            return  # the client went away: nobody to answer, nothing worth a log line
+        except Exception as exc:  # noqa: BLE001 - the point: nothing from outside becomes a 5xx
+            ref = uuid.uuid4().hex[:8]
+            exc_name = type(exc).__name__
+            if exc_name == "ClientDisconnect":
+                return
+            log.warning("%s %s failed with %s (ref %s); answered 400", scope.get("method"),
+                        scope.get("path", "")[:100], exc_name, ref)
+            log.debug("traceback of ref %s", ref, exc_info=exc)
+            if not started:
+                try:
+                    await _send_plain(send, 400, f"bad request (ref {ref})")
+                except Exception:  # noqa: BLE001 - the connection is gone
+                    pass
+
+    async def _handle(self, scope, receive, send) -> None:
+        limits = self.routes.get(scope.get("path", ""), self.default)
+        headers = _headers(scope)
+        refusal = self._framing(headers, limits)
+        if refusal is None and limits.before_body is not None:
+            refusal = limits.before_body(headers)
+        if refusal is not None:
+            await _send_plain(send, refusal.status, refusal.message, refusal.headers)
+            return
+        try:
+            body = await asyncio.wait_for(self._read_body(receive, limits.max_body), self.body_timeout)
+        except asyncio.TimeoutError:
+            await _send_plain(send, 408, "the request body did not arrive in time")
+            return
+        except _TooLarge:
+            await _send_plain(send, 413, f"request body too large (at most {limits.max_body} bytes here)")
+            return
+        except _OverBudget:
+            await _send_plain(send, 429, "busy; try again in a moment", (("retry-after", "1"),))
+            return
+        try:
+            if limits.after_body is not None:
+                refusal = limits.after_body(headers, body)
+                if refusal is not None:
+                    await _send_plain(send, refusal.status, refusal.message, refusal.headers)
+                    return
+            replayed = False
+
+            async def replay():
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, send)
+        finally:
+            self.budget.give(len(body))
+
+    @staticmethod
+    def _framing(headers: dict[str, str], limits: RouteLimits) -> Refusal | None:
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit() or len(length) > 15:
+                return Refusal(400, "bad Content-Length")
+            if int(length) > limits.max_body:
+                return Refusal(413, f"request body too large (at most {limits.max_body} bytes here)")
+        return None
+
+    async def _read_body(self, receive, cap: int) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _Disconnected()
+                chunk = message.get("body") or b""
+                if chunk:
+                    size += len(chunk)
+                    if size > cap:
+                        raise _TooLarge()
+                    if not self.budget.take(len(chunk)):
+                        size -= len(chunk)
+                        raise _OverBudget()
+                    chunks.append(chunk)
+                if not message.get("more_body"):
+                    return b"".join(chunks)
+        except BaseException:
+            self.budget.give(size)
+            raise
+
+
+async def answer_400(request, exc):
+    """Starlette's handler for any exception a route raised (its ServerErrorMiddleware would send a
+    500): a 400 with no detail; the exception is re-raised to ``Edge``, which logs it."""
+    from starlette.responses import PlainTextResponse
+
+    return PlainTextResponse("bad request", status_code=400, headers={"connection": "close"})
+
+
+# ---- what Slack and Telegram requests must carry -------------------------------------------------
+
+def slack_headers_check(now: Callable[[], float] = time.time) -> Check:
+    """Before the body: a numeric, fresh X-Slack-Request-Timestamp and a v0 signature header."""
+
+    def check(headers: dict[str, str]) -> Refusal | None:
+        stamp, signature = headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
+        if not (stamp.isdigit() and len(stamp) <= 12) or not signature.startswith("v0=") or "\n" in signature:
+            return Refusal(401, "invalid request signature")
+        if abs(now() - int(stamp)) > SLACK_TOLERANCE_SECONDS:
+            return Refusal(401, "invalid request signature")
+        return None
+
+    return check
+
+
+def slack_signature_check(signing_secret: str) -> BodyCheck:
+    """After the body: Slack's v0 HMAC-SHA256 over ``v0:{timestamp}:{body}``, compared in constant time."""
+    key = signing_secret.encode()
+
+    def check(headers: dict[str, str], body: bytes) -> Refusal | None:
+        stamp, signature = headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
+        expected = "v0=" + hmac.new(key, b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected.encode(), signature.encode("latin-1", "replace")):
+            return Refusal(401, "invalid request signature")
+        return None
+
+    return check
+
+
+def secret_header_check(header: str, secret: str, status: int = 403) -> Check:
+    """Before the body: a shared-secret header (Telegram's X-Telegram-Bot-Api-Secret-Token)."""
+    expected = secret.encode()
+
+    def check(headers: dict[str, str]) -> Refusal | None:
+        given = headers.get(header.lower())
+        if given is None or not hmac.compare_digest(given.encode("latin-1", "replace"), expected):
+            return Refusal(status, "wrong or missing secret token")
+        return None
+
+    return check
+
+
+# ---- uvicorn: header deadline and the connection cap ------------------------------------------
+
+def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
+                  max_header_bytes: int = MAX_HEADER_BYTES):
+    """uvicorn's httptools protocol with a header deadline and a connection cap (see module doc)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class EdgeHttpToolsProtocol(HttpToolsProtocol):
+        _header_timer: asyncio.TimerHandle | None = None
+        waiting_since: float | None = None
+        _header_bytes = 0
+
+        def data_received(self, data: bytes) -> None:
+            if self.waiting_since is None and self.cycle is not None and self.cycle.response_complete:
+                self._await_headers()  # keep-alive: the next request's headers are on their way
+            super().data_received(data)
+            if self.waiting_since is not None and not self.transport.is_closing():
+                # still no end of headers after this chunk: it was all request line and headers
+                self._header_bytes += len(data)
+                if self._header_bytes > max_header_bytes:
+                    self._headers_done()
+                    self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                                         b"content-length: 0\r\nconnection: close\r\n\r\n")
+                    self.transport.close()
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._await_headers()
+            if len(self.connections) > max_connections:
+                self._shed()
+
+        def _await_headers(self) -> None:
+            if self._header_timer is None:
+                self.waiting_since = time.monotonic()
+                self._header_bytes = 0
+                self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
+
+        def _headers_done(self) -> None:
+            self.waiting_since = None
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def _shed(self) -> None:
+            """Over the cap: close the connection that has waited longest for its headers."""
+            waiting = [c for c in self.connections if getattr(c, "waiting_since", None) is not None
+                       and not c.transport.is_closing()]
+            victim = min(waiting, key=lambda c: c.waiting_since, default=self)
+            victim._headers_done()
+            victim.transport.close()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._await_headers()
+
+        def on_headers_complete(self) -> None:
+            self._headers_done()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc) -> None:
+            self._headers_done()
+            super().connection_lost(exc)
+
+    return EdgeHttpToolsProtocol
+
+
+def raise_open_files_limit(wanted: int) -> int:
+    """Lifts the soft RLIMIT_NOFILE towards ``wanted`` (within the hard limit); returns the new soft limit."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft

@@ -1,0 +1,58 @@
+"""Which limits the edge (bot/edge.py) applies to which of `crm-bot run`'s routes, and uvicorn's options."""
+from __future__ import annotations
+
+import importlib.util
+import logging
+
+from bot import edge
+
+SLACK_MAX_BODY = 1024 * 1024  # a view_submission of a full 100-block modal is well under this
+TELEGRAM_MAX_BODY = 512 * 1024  # an update holds at most a 4,096-character message and its entities
+SMALL_BODY = 1024  # GET routes (/healthz, /metrics) take no body
+OTHER_BODY = 64 * 1024
+
+
+def route_limits(settings, secret_headers: dict[str, tuple[str, str]] | None = None) -> dict[str, edge.RouteLimits]:
+    """``secret_headers``: path → (header, secret) of webhook routes (Telegram's), from the composition."""
+    limits = {"/healthz": edge.RouteLimits(SMALL_BODY), "/metrics": edge.RouteLimits(SMALL_BODY)}
+    if settings.slack_enabled and not settings.slack_app_token:
+        limits["/slack/events"] = edge.RouteLimits(
+            SLACK_MAX_BODY, before_body=edge.slack_headers_check(),
+            after_body=edge.slack_signature_check(settings.slack_signing_secret or ""))
+    for path, (header, secret) in (secret_headers or {}).items():
+        limits[path] = edge.RouteLimits(TELEGRAM_MAX_BODY, before_body=edge.secret_header_check(header, secret))
+    return limits
+
+
+def edge_for(settings, inner, secret_headers: dict[str, tuple[str, str]] | None = None) -> edge.Edge:
+    return edge.Edge(inner, routes=route_limits(settings, secret_headers), default=edge.RouteLimits(OTHER_BODY))
+
+
+def uvicorn_options() -> dict:
+    """Header deadline and connection cap in the protocol; idle keep-alive connections closed after 5 s.
+
+    uvicorn's own ``limit_concurrency`` is not used: past it, uvicorn answers 503 to *new*
+    requests (health checks and Slack included) while the stalled connections stay; ours sheds
+    the connection that has waited longest for its headers instead.
+    """
+    edge.raise_open_files_limit(edge.MAX_CONNECTIONS + 1024)
+    options: dict = {"timeout_keep_alive": 5, "h11_max_incomplete_event_size": 16 * 1024}
+    if importlib.util.find_spec("httptools") is not None:
+        options["http"] = edge.edge_protocol()
+    else:  # pragma: no cover - httptools is a dependency; h11 still gets the ASGI edge
+        logging.getLogger("crm.edge").warning("httptools missing: no header deadline or connection cap")
+    return options
+
+
+def uvicorn_config(asgi, host: str, port: int):
+    """`crm-bot run`'s server: the edge protocol, and uvicorn's loggers left unconfigured
+    (``log_config=None``) so their records propagate to ours, through the redaction filter."""
+    import uvicorn
+
+    config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", lifespan="on", log_config=None,
+                            **uvicorn_options())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        own = logging.getLogger(name)  # handlers of an earlier dictConfig would write unfiltered
+        own.handlers.clear()
+        own.propagate = True
+    return config
