@@ -102,13 +102,32 @@ def prepare_store(url: str, staff: int, customers: int) -> tuple[list[str], list
     return sorted(slack_ids), customer_ids
 
 
+def prepare_store_with(code: Path, url: str, staff: int, customers: int) -> tuple[list[str], list[int]]:
+    """prepare_store run by another checkout's code, so the store has that code's migrations."""
+    script = ("import json, sys; from bench.load import prepare_store; "
+              "print(json.dumps(prepare_store(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))")
+    done = subprocess.run([sys.executable, "-c", script, url, str(staff), str(customers)], cwd=code,
+                          env={**os.environ, "PYTHONPATH": str(code)}, capture_output=True, text=True, check=True)
+    slack_ids, customer_ids = json.loads(done.stdout.strip().splitlines()[-1])
+    return slack_ids, customer_ids
+
+
+def checkout(ref: str) -> Path:
+    """The code of git ``ref`` in a temporary folder (git archive: the repository is not touched)."""
+    folder = Path(tempfile.mkdtemp(prefix="crm-baseline-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
 # ---- the servers --------------------------------------------------------------------------------
 
 class Server:
     """One `crm-bot run` subprocess on a fixed port (so a restart comes back at the same address)."""
 
-    def __init__(self, env: dict, port: int, workdir: Path, name: str):
+    def __init__(self, env: dict, port: int, workdir: Path, name: str, code: Path | None = None):
         self.env, self.port, self.workdir, self.name = env, port, workdir, name
+        self.code = code  # another checkout's code (--baseline), else this one
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
@@ -119,8 +138,10 @@ class Server:
     def start(self, timeout: float = 60) -> None:
         self.starts += 1
         log = open(self.workdir / f"{self.name}-{self.starts}.log", "wb")
-        self.proc = subprocess.Popen([str(CRM_BOT), "run", "--host", "127.0.0.1", "--port", str(self.port)],
-                                     env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        command = [str(CRM_BOT)] if self.code is None else [sys.executable, "-m", "bot.cli"]
+        env = self.env if self.code is None else {**self.env, "PYTHONPATH": str(self.code)}
+        self.proc = subprocess.Popen([*command, "run", "--host", "127.0.0.1", "--port", str(self.port)],
+                                     env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -411,16 +432,17 @@ def check_store(url: str, commands: list[Request], chats: list[list[Request]]) -
 def run_load(*, database_url: str | None = None, commands: int = 1000, users: int = 50, chats: int = 500,
              per_chat: int = 10, instances: int = 1, crash: bool = False, customers: int = 300,
              chat_concurrency: int | None = None, seed: int = 1, workdir: Path | None = None,
-             answer_timeout: float = 120, profile: Path | None = None) -> Result:
+             answer_timeout: float = 120, profile: Path | None = None, code: Path | None = None) -> Result:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="crm-load-"))
     url = database_url or f"sqlite:///{workdir / 'load.db'}"
     if url.startswith("sqlite") and instances > 1:
         raise SystemExit("several instances need one shared PostgreSQL store: pass --database-url postgresql+psycopg://…")
-    slack_ids, customer_ids = prepare_store(url, users, customers)
+    slack_ids, customer_ids = prepare_store(url, users, customers) if code is None else \
+        prepare_store_with(code, url, users, customers)
     fakes = FakesProcess()
     slack, telegram = fakes.slack, fakes.telegram
     env = server_env(url, slack, telegram)
-    servers = [Server(env, free_port(), workdir, f"instance{n + 1}") for n in range(instances)]
+    servers = [Server(env, free_port(), workdir, f"instance{n + 1}", code) for n in range(instances)]
     try:
         for server in servers:
             server.start()
@@ -517,7 +539,7 @@ def stop_profiler(profiler: subprocess.Popen) -> None:
         profiler.kill()
 
 
-def report(result: Result, label: str) -> None:
+def report(result: Result, label: str, bench_lines: bool = True) -> None:
     def row(name, n, seconds, lat):
         return (f"{name:<22}{n:>7,}{n / seconds:>10.1f}{percentile(lat, 50) * 1000:>10.1f}"
                 f"{percentile(lat, 99) * 1000:>10.1f}{max(lat, default=0) * 1000:>10.1f}")
@@ -536,6 +558,8 @@ def report(result: Result, label: str) -> None:
           + (f"; slowest: {slowest}" if slowest else ""))
     for line in result.errors[:15]:
         print("  " + line)
+    if not bench_lines:
+        return
     mode = "crash" if result.crashed else f"x{result.instances}" if result.instances > 1 else "single"
     print(f"BENCH load.{mode}.slack_rps={result.commands / result.slack_time:.1f} req/s")
     print(f"BENCH load.{mode}.slack_p50={percentile(result.slack_latencies, 50) * 1000:.1f} ms")
@@ -558,14 +582,43 @@ def main() -> int:
     p.add_argument("--crash", action="store_true", help="kill -9 an instance mid-burst and restart it")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--profile", type=Path, help="write py-spy CPU profiles of the servers into this folder")
+    p.add_argument("--baseline", metavar="GIT_REF",
+                   help="first run the same load on that commit's code, then on this one; print both and ratios "
+                        "(on a shared machine only figures from the same run compare)")
     args = p.parse_args()
     url = args.database_url
     label = "PostgreSQL" if url and url.startswith("postgresql") else "SQLite"
-    result = run_load(database_url=url, commands=args.commands, users=args.users, chats=args.chats,
-                      per_chat=args.per_chat, instances=args.instances, crash=args.crash, seed=args.seed,
-                      profile=args.profile)
+    common = dict(database_url=url, commands=args.commands, users=args.users, chats=args.chats,
+                  per_chat=args.per_chat, instances=args.instances, crash=args.crash, seed=args.seed)
+    baseline = None
+    if args.baseline:
+        if url:
+            raise SystemExit("--baseline needs a fresh store per run: leave --database-url out (SQLite)")
+        code = checkout(args.baseline)
+        baseline = run_load(**common, code=code,
+                            profile=args.profile / "baseline" if args.profile else None)
+        report(baseline, f"{label}, baseline {args.baseline}", bench_lines=False)
+    result = run_load(**common, profile=args.profile)
     report(result, label)
+    if baseline is not None:
+        compare(baseline, result, args.baseline)
     return 0 if result.ok else 1
+
+
+def compare(before: Result, after: Result, ref: str) -> None:
+    """This code against the baseline, measured in the same run."""
+    def rates(r: Result) -> tuple[float, float]:
+        return r.commands / r.slack_time, r.updates / r.telegram_time
+
+    (bs, bt), (as_, at) = rates(before), rates(after)
+    print(f"\nSame run, this code / {ref}:")
+    print(f"  slash commands  {as_:8.1f} / {bs:8.1f} req/s = x{as_ / bs:.2f};  p99 ack "
+          f"{percentile(after.slack_latencies, 99) * 1000:.0f} / {percentile(before.slack_latencies, 99) * 1000:.0f} ms")
+    print(f"  telegram        {at:8.1f} / {bt:8.1f} req/s = x{at / bt:.2f};  p99 ack "
+          f"{percentile(after.telegram_latencies, 99) * 1000:.0f} / "
+          f"{percentile(before.telegram_latencies, 99) * 1000:.0f} ms")
+    print(f"BENCH load.baseline.slack_ratio={as_ / bs:.2f} x")
+    print(f"BENCH load.baseline.telegram_ratio={at / bt:.2f} x")
 
 
 if __name__ == "__main__":
