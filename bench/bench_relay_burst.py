@@ -13,6 +13,7 @@ the same run), plus ``BENCH relay.*`` lines for bench/run_all.py.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import tempfile
@@ -82,7 +83,7 @@ def main() -> int:
         ok = [c for c in posts if c.ok]
         seen: dict[int, list[int]] = {c: [] for c in chats}
         for call in ok:
-            for chat, n in dict.fromkeys(re.findall(r"m(\d+)-(\d{5})", all_text(call.params))):
+            for chat, n in dict.fromkeys(re.findall(r"m(\d+)-(\d{5})", json.dumps(call.params, ensure_ascii=False))):
                 seen[int(chat)].append(int(n))
         in_order = all(seen[c] == list(range(each)) for c in chats)
         lost = sum(len(set(range(each)) - set(seen[c])) for c in chats)

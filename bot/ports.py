@@ -33,12 +33,39 @@ class TeamInbox(Protocol):
         """Posts into an existing thread; returns the message ts."""
         ...
 
+    async def post_blocks(self, channel: str, thread_ts: str, text: str, blocks: list[dict] | None = None) -> str:
+        """Posts already-drawn content (a customer's message as literal rich text); returns its ts."""
+        ...
+
+    async def update_blocks(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
+        """Replaces a posted message (a customer's edit)."""
+        ...
+
+    async def upload(self, channel: str, thread_ts: str, content: bytes, filename: str) -> None:
+        """Uploads a file into the thread."""
+        ...
+
 
 class CustomerInbox(Protocol):
-    """Takes the team's replies in a ticket's thread towards the customer."""
+    """Takes the team's replies in a ticket's thread towards the customer (integrations/inbox_live.py)."""
+
+    async def is_ticket_thread(self, channel: str, thread_ts: str) -> bool: ...
+
+    async def staff_message(self, message, event_id: str, html: str, plain: str) -> bool:
+        """A reply with its files (``message``: integrations.slack_events.StaffMessage), its text as Telegram
+        HTML and as plain text; True when the thread is a ticket's (and the reply was handled)."""
+        ...
+
+    async def staff_edit(self, message, event_id: str, html: str, plain: str) -> None:
+        """An edited reply: the customer's copy is edited."""
+        ...
+
+    async def staff_delete(self, channel: str, ts: str, event_id: str) -> None:
+        """A deleted reply: the customer's copy is deleted."""
+        ...
 
     async def staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
-        """True when the thread is a ticket's (and the reply was handled)."""
+        """A plain-text reply (no files); True when the thread is a ticket's."""
         ...
 
 

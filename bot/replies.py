@@ -6,7 +6,30 @@ adapter may open first (Slack modals) to collect the rest of the command.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
+
+# A person named in a reply is a neutral element, not Slack's <@U…>: each renderer draws it its own
+# way (Block Kit as a real Slack mention, Telegram and the terminal as "@Name"). Private-use
+# characters delimit it; text from outside has them stripped (``strip_mentions``) so it cannot forge one.
+_OPEN, _SEP, _CLOSE = "\ue000", "\ue001", "\ue002"
+MENTION = re.compile(f"{_OPEN}([A-Z0-9]*){_SEP}([^{_OPEN}{_SEP}{_CLOSE}]*){_CLOSE}")
+
+
+def mention(name: str, slack_user_id: str | None = None) -> str:
+    """A person inside reply text; ``slack_user_id`` lets Slack draw it as a real mention."""
+    user = slack_user_id if slack_user_id and re.fullmatch(r"[UW][A-Z0-9]{2,20}", slack_user_id) else ""
+    return f"{_OPEN}{user}{_SEP}{strip_mentions(name)}{_CLOSE}"
+
+
+def strip_mentions(text: str) -> str:
+    """Text from outside (a customer's name or message) cannot carry a mention element."""
+    return (text or "").replace(_OPEN, "").replace(_SEP, "").replace(_CLOSE, "")
+
+
+def draw_mentions(text: str, draw=lambda user_id, name: f"@{name}") -> str:
+    """Each mention in ``text`` drawn by ``draw(slack_user_id, name)`` (default "@Name")."""
+    return MENTION.sub(lambda m: draw(m.group(1), m.group(2)), text) if _OPEN in (text or "") else text
 
 
 @dataclass
@@ -49,8 +72,21 @@ class Reply:
     def fail(cls, text: str, usage: str | None = None) -> "Reply":
         return cls(text=text, error=True, usage=usage)
 
+    def with_names(self) -> "Reply":
+        """A copy with every mention drawn as "@Name" (Telegram, the terminal)."""
+        d = draw_mentions
+        return replace(self, text=d(self.text), fields=[(d(k), d(str(v))) for k, v in self.fields],
+                       items=[replace(i, text=d(i.text)) for i in self.items],
+                       sections=[replace(s, title=d(s.title), text=d(s.text),
+                                         fields=[(d(k), d(str(v))) for k, v in s.fields],
+                                         items=[replace(i, text=d(i.text)) for i in s.items])
+                                 for s in self.sections])
+
     def plain_text(self) -> str:
         """Everything in the reply as plain text (terminal fallback, notifications, tests)."""
+        return draw_mentions(self._plain_text())
+
+    def _plain_text(self) -> str:
         lines = [self.text]
         lines += [f"{k}: {v}" for k, v in self.fields]
         lines += [f"• {i.text}" for i in self.items]

@@ -261,8 +261,11 @@ def ticket_for_thread(session: Session, channel: str, thread_ts: str) -> Ticket 
 
 
 def store_inbound(session: Session, customer: Customer, *, chat_id: int, message_id: int | str, text: str,
-                  occurred_at: datetime, settings, relay: bool) -> Inbound:
-    """One customer message, stored exactly once, on the customer's open ticket (opened if needed)."""
+                  occurred_at: datetime, settings, relay: bool, details: dict | None = None) -> Inbound:
+    """One customer message, stored exactly once, on the customer's open ticket (opened if needed).
+
+    ``details`` go to the team's thread with it: the literal text and entities, the attachment
+    to fetch, forward and reply context (``integrations/telegram_media.py``)."""
     source = ("telegram", f"{chat_id}:{message_id}")
     text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; polling updates are not filtered upstream
     seen = session.exec(select(Interaction.id).where(Interaction.source_platform == source[0],
@@ -283,7 +286,7 @@ def store_inbound(session: Session, customer: Customer, *, chat_id: int, message
     customer.telegram_blocked = False  # they are writing to the bot, so it is not blocked
     session.add_all([ticket, customer])
     if relay:
-        to_thread(session, ticket, "message", text, interaction=interaction, author=customer.name)
+        to_thread(session, ticket, "message", text, interaction=interaction, author=customer.name, **(details or {}))
     out_of_office = False
     if not ticket.out_of_office_sent and outside_business_hours(settings, occurred_at):
         ticket.out_of_office_sent = out_of_office = True
@@ -354,7 +357,7 @@ def record_rating(session: Session, customer: Customer, ticket: Ticket, rating: 
 
 
 def staff_reply(session: Session, ticket: Ticket, staff: Staff, text: str, *, event_id: str,
-                now: datetime) -> Interaction | None:
+                now: datetime, delivery: dict | None = None) -> Interaction | None:
     """A staff answer to the customer: stored and queued together, once per event id.
 
     The caller claims ``event_id`` in this same session, so the claim, the outbound
@@ -372,7 +375,9 @@ def staff_reply(session: Session, ticket: Ticket, staff: Staff, text: str, *, ev
     if customer.telegram_chat_id is None:
         to_thread(session, ticket, "note", "⚠️ Not delivered: this customer has no Telegram chat any more.")
     else:
-        to_customer(session, customer, "message", text, ticket=ticket, interaction=interaction)
+        # delivery: how the relay sends it (formatted HTML, files, the Slack message it came from)
+        to_customer(session, customer, "message", text, ticket=ticket, interaction=interaction,
+                    **(delivery or {}))
     return interaction
 
 

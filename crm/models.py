@@ -413,6 +413,32 @@ class AcceptedCommand(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
 
 
+class RelayedMessage(SQLModel, table=True):
+    """One message relayed between a ticket's Slack thread and the customer's Telegram chat.
+
+    Kept per Telegram message sent (a staff reply with a file and a long text is several), so
+    an edit or a deletion on one side can follow on the other: a staff reply edited in Slack
+    edits the customer's Telegram message, a customer's edit updates the relayed Slack message.
+    Holds ids only, no text.
+    """
+
+    __tablename__ = "relayed_message"
+    __table_args__ = (Index("ix_relayed_message_slack", "slack_channel", "slack_ts"),
+                      Index("ix_relayed_message_telegram", "telegram_chat_id", "telegram_message_id"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id")
+    interaction_id: Optional[int] = Field(default=None, foreign_key="interaction.id")
+    direction: str = Field(max_length=16)  # outbound: staff → customer; inbound: customer → staff
+    slack_channel: str = Field(max_length=32)
+    slack_ts: str = Field(max_length=32)
+    telegram_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    telegram_message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    part: str = Field(default="text", max_length=16)  # text | caption | media: how an edit reaches it
+    deleted: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+
+
 class ErasedChat(SQLModel, table=True):
     """A chat whose customer was erased: updates about messages sent before then are dropped (an
     edit of an old message must not bring the lead back). Keyed by a hash, not the chat id."""

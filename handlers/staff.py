@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.registry import command
-from bot.replies import Button, Item, Reply
+from bot.replies import Button, Item, Reply, mention
 from crm.customers import resolve_staff
 from crm.models import ROLES, Customer, Staff
 
@@ -41,7 +41,7 @@ def _directory(ctx) -> Reply:
     items = []
     for p in people:
         details = [p.role, f"reports to {names[p.manager_id]}" if p.manager_id in names else None,
-                   p.timezone, p.email, f"Slack <@{p.slack_user_id}>" if p.slack_user_id else None,
+                   p.timezone, p.email, f"Slack {mention(p.name, p.slack_user_id)}" if p.slack_user_id else None,
                    f"{owned.get(p.id, 0)} customers", None if p.active else "inactive"]
         items.append(Item(f"{p.name} (#{p.id}): " + " · ".join(d for d in details if d)))
     return Reply(text=ctx.t("{n} staff members.", "共 {n} 名员工。", n=len(people)), items=items)

@@ -26,6 +26,7 @@ FORM_HINTS = {
 
 def render(reply: Reply, buttons_out: list[Button] | None = None):
     """A rich renderable for a reply; pressable buttons are appended to ``buttons_out``."""
+    reply = reply.with_names()  # mentions as "@Name"
     parts = [Text(reply.text, style="bold red" if reply.error else "bold")]
     if reply.fields:
         table = Table.grid(padding=(0, 2))

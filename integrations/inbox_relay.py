@@ -1,4 +1,4 @@
-"""Delivers the customer inbox's outbox, and takes staff replies from the team's Slack threads.
+"""Delivers the customer inbox's outbox.
 
 Rows of ``inbox_outbox`` are written in the same transaction as their cause (see
 ``crm/inbox.py``). This relay claims them one at a time (``pending`` → ``sending``, a
@@ -13,7 +13,8 @@ left ``sending`` by a crashed instance is picked up again after ``STALE``.
 
 Slack side (the ports in ``bot/ports.py``): the Slack adapter registers ``ports.team_inbox``
 (``TeamInbox``: ``open_thread`` and ``post``); this module registers ``ports.customer_inbox``
-(``CustomerInbox``), whose ``staff_reply`` the Slack adapter calls for every human reply in a thread.
+(``CustomerInbox``, ``integrations/inbox_live.StaffThreads``), which the Slack adapter calls for every
+human reply, edit and deletion in a thread.
 """
 from __future__ import annotations
 
@@ -28,15 +29,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from bot.cards import money, owner_label
-from bot.identity import find_staff
 from bot.metrics import metrics_of
 from bot.replies import Button, Reply
 from crm import inbox
 from crm.customers import company_name
-from crm.events import claim_event_in
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
-from integrations.relay_pacing import SlackThreadLane
+from integrations import inbox_live
+from integrations.relay_pacing import SlackThreadLane, retry_after
 
 log = logging.getLogger("crm.inbox")
 
@@ -112,7 +112,7 @@ class InboxRelay:
         self._event = asyncio.Event()
         self._sem = asyncio.Semaphore(PARALLEL_GROUPS)
         self._stopping = False
-        self.app.engine.ports.customer_inbox = self
+        self.app.engine.ports.customer_inbox = inbox_live.StaffThreads(self)
         self._task = asyncio.create_task(self._run(), name="inbox-relay")
 
     async def stop(self) -> None:
@@ -232,6 +232,9 @@ class InboxRelay:
             self._count(row.target, "failed")
             return True
         except Exception as exc:  # network trouble, flood limits beyond the limiter's retries, Slack errors
+            if row.target == "slack" and retry_after(exc) is not None:
+                await self.threads.rate_limited(row, retry_after(exc))  # Slack's pace, not a failed attempt
+                return False
             log.warning("inbox relay: row %s (%s %s) failed: %r", row.id, row.target, row.kind, exc)
             self._count(row.target, "retry")
             return await self.app.in_background(self._retry_later, row, repr(exc))
@@ -307,6 +310,8 @@ class InboxRelay:
         team_inbox = self.app.engine.ports.team_inbox
         ticket, card, channel, owner_slack = await self.app.in_background(self._thread_target, row)
         if ticket.slack_thread_ts:
+            if row.kind in ("message", "edit"):  # the customer's words, files and edits (integrations/inbox_live.py)
+                return await inbox_live.post_customer_message(self, ticket, row, payload)
             text = payload.get("text", "")
             if row.kind == "message":
                 text = f"💬 {payload.get('author') or 'Customer'}: {text}"
@@ -315,6 +320,8 @@ class InboxRelay:
             raise Undeliverable("no SLACK_INBOX_CHANNEL and nobody (owner or admin) with a Slack id to DM")
         opened_channel, thread_ts = await team_inbox.open_thread(channel, owner_slack, card)
         await self.app.in_background(self._remember_thread, ticket.id, opened_channel, thread_ts)
+        if row.kind == "message":  # the card shows the first message; its attachment follows in the thread
+            await inbox_live.after_thread_opened(self, ticket.id, opened_channel, thread_ts, row, payload)
         return thread_ts
 
     def _thread_target(self, row: InboxOutbox):
@@ -337,38 +344,3 @@ class InboxRelay:
         with self.db.write_session() as s:
             s.exec(update(Ticket).where(Ticket.id == ticket_id, col(Ticket.slack_thread_ts).is_(None))
                    .values(slack_channel=channel, slack_thread_ts=thread_ts))
-
-    # ------------------------------------------------------------ staff replies from Slack
-
-    async def staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
-        """A human reply in a ticket's thread. True when the thread is a ticket's (handled here)."""
-        handled = await self.app.in_background(self._staff_reply, channel, thread_ts, slack_user_id, text, event_id)
-        if handled:
-            self.wake()
-        return handled
-
-    def _staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
-        now = self.app.engine.clock()
-        with self.db.write_session() as s:
-            ticket = inbox.ticket_for_thread(s, channel, thread_ts)
-            if ticket is None:
-                return False
-            # our own claim namespace: the Slack adapter may already have claimed the raw event id
-            if not claim_event_in(s, "inbox", f"slack:{event_id}"):
-                return True
-            body = (text or "").strip()
-            staff = find_staff(s, "slack", slack_user_id)  # None for strangers and deactivated staff
-            if staff is None:
-                # neither a reply nor an internal note: only active staff write on a customer's record
-                what = "Not stored" if body.startswith("//") else "Not sent to the customer"
-                inbox.to_thread(s, ticket, "note", f"⚠️ {what}: Slack user {slack_user_id[:20]} is not CRM staff "
-                                                   "(or no longer active). An admin can add them with "
-                                                   "`crm-bot staff add`.")
-                return True
-            if body.startswith("//"):
-                inbox.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
-                return True
-            if body:
-                inbox.staff_reply(s, ticket, staff, body, event_id=event_id, now=now)
-        return True
-

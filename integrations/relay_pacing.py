@@ -30,9 +30,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.metrics import metrics_of
-from bot.replies import Reply
 from crm.models import InboxOutbox, Ticket
 from crm.types import utcnow
+from integrations import inbox_live
 
 log = logging.getLogger("crm.inbox")
 
@@ -41,9 +41,9 @@ RATE_PER_CHANNEL = 1.0  # posts per second per channel (Slack's documented chat.
 # network jitter (a post arriving early behind a late one) never looks like a breach
 BURST = 2
 COALESCE_CHARS = 2000  # of customer text per combined post; Slack cuts a section at 3,000 (escaping grows text)
-COALESCE_ROWS = 100
+COALESCE_ROWS = 45  # a rich_text block each: Slack takes 50 blocks a message
 RATE_LIMITED_TRIES = 5  # 429s in a row before the send counts as a failed attempt
-TEXT_KINDS = ("message", "note")
+BATCH_PART = "batch"  # RelayedMessage.part of a message that shares its Slack post with others
 DM_CHANNELS = "direct-messages"  # threads opened in owners' DMs share one (conservative) pace
 
 
@@ -91,20 +91,16 @@ def retry_after(exc: BaseException) -> float | None:
         return 1.0
 
 
-def thread_text(kind: str, payload: dict) -> str:
-    """How one outbox row reads in the ticket's thread."""
-    text = payload.get("text", "")
-    return f"💬 {payload.get('author') or 'Customer'}: {text}" if kind == "message" else text
-
-
 def coalescable(row: InboxOutbox) -> bool:
-    if row.kind not in TEXT_KINDS:
+    """A customer's plain message: no file (its upload follows its own post), no forward or reply
+    line (a context block of its own). Edits, notes and cards go alone."""
+    if row.kind != "message":
         return False
     try:
         payload = json.loads(row.payload or "{}")
     except ValueError:
         return False
-    return isinstance(payload, dict) and set(payload) <= {"text", "author"}
+    return isinstance(payload, dict) and not payload.get("media") and not payload.get("context")
 
 
 @dataclass
@@ -172,7 +168,7 @@ class SlackThreadLane:
                 rows = await self.app.in_background(self._claim, ticket_id, waited > 0)
                 if not rows:
                     break
-                if len(rows) == 1 and not coalescable(rows[0]):
+                if len(rows) == 1:  # alone: the relay's own path (formatting, links for edits, files)
                     if not await self.relay._deliver(rows[0]):
                         break
                     sent += 1
@@ -196,11 +192,15 @@ class SlackThreadLane:
                 self.relay.wake()  # rows that arrived meanwhile
 
     async def _post(self, target: Target, rows: list[InboxOutbox]) -> str:
-        """One post for ``rows`` (consecutive text rows of the thread): 'sent', 'rate-limited' or 'failed'."""
-        text = "\n".join(thread_text(row.kind, json.loads(row.payload or "{}")) for row in rows)
+        """One post for ``rows`` (consecutive plain messages of the thread), each drawn as it would be
+        alone (inbox_live.thread_rich_text): 'sent', 'rate-limited' or 'failed'."""
+        payloads = [json.loads(row.payload or "{}") for row in rows]
+        drawn = [inbox_live.thread_rich_text(payload) for payload in payloads]
+        text = inbox_live.kit_clip("\n".join(fallback for fallback, _ in drawn), 3000)
+        blocks = [block for _, row_blocks in drawn for block in row_blocks]
         metrics = metrics_of(self.app)
         try:
-            ts = await self.app.engine.ports.team_inbox.post(target.channel, target.thread_ts, Reply(text=text))
+            ts = await self.app.engine.ports.team_inbox.post_blocks(target.channel, target.thread_ts, text, blocks)
         except Exception as exc:
             wait = retry_after(exc)
             await self.app.in_background(self._release, [row.id for row in rows[1:]] if wait is None else
@@ -218,10 +218,29 @@ class SlackThreadLane:
                 metrics.record_relay("slack", "retry")
             return "failed"
         await self.app.in_background(self._mark_sent, [row.id for row in rows], ts)
+        for row, payload in zip(rows, payloads):
+            telegram = payload.get("telegram") or {}
+            if telegram.get("message_id"):  # an edit of one of them is posted anew, not over the whole post
+                await self.app.in_background(
+                    inbox_live.record_links, self.db, ticket_id=target.ticket_id, interaction_id=row.interaction_id,
+                    direction="inbound", slack_channel=target.channel, slack_ts=ts, chat_id=telegram["chat_id"],
+                    messages=[(telegram["message_id"], BATCH_PART)])
         if metrics is not None:
             metrics.record_post("slack")
             metrics.record_relay("slack", "sent", len(rows))
         return "sent"
+
+    async def rate_limited(self, row: InboxOutbox, wait: float) -> None:
+        """Slack answered a post of ``row`` with 429 (after slack_sdk's own retries): the channel
+        waits ``wait`` seconds and the row goes back, its attempts untouched."""
+        target = await self.app.in_background(self._target, row.ticket_id) if row.ticket_id else None
+        key = target.pace_key if target is not None else DM_CHANNELS
+        log.info("Slack rate limit on %s: waiting %.0f s", key, wait)
+        self.pacer.pause(key, wait)
+        await self.app.in_background(self._release, [row.id])
+        metrics = metrics_of(self.app)
+        if metrics is not None:
+            metrics.record_rate_limited("slack", "chat.postMessage")
 
     # ---- the store (background threads) ------------------------------------------------------
     def _target(self, ticket_id: int) -> Target | None:

@@ -51,6 +51,7 @@ from crm.models import Customer, Staff, Task
 from crm.search import search_customers
 from integrations import slack_blocks as kit
 from integrations.group_commit import GroupCommit
+from integrations.slack_events import SlackEvents
 from integrations.slack_home import build_home
 from integrations.slack_workspace import REFUSAL, is_foreign
 
@@ -285,6 +286,7 @@ class SlackAdapter:
         self._answering: set[asyncio.Task] = set()
         self._recovery: asyncio.Task | None = None
         self._renewal: asyncio.Task | None = None
+        self.events = SlackEvents(self)
         self._register()
         self.socket_handler = None
         if self.socket_mode:
@@ -341,11 +343,12 @@ class SlackAdapter:
         bolt.action(re.compile(rf"^{kit.MENU}:"))(ack=_ack, lazy=[self._on_menu])
         bolt.shortcut("log_to_crm")(ack=_ack, lazy=[self._on_shortcut])
         bolt.event("app_home_opened")(ack=_ack, lazy=[self._on_home_opened])
-        bolt.event("message")(ack=_ack, lazy=[self._on_message])
+        self.events.register(bolt, _ack)  # messages (threads, DMs), app_mention, member_joined_channel
         # these answer in the ack itself: validation errors and search results
         bolt.view(re.compile(r"^crm_form_(log|remind|snooze)$"))(self._on_form_submit)
         bolt.view("crm_form_shortcut")(self._on_shortcut_submit)
         bolt.options("customer_search")(self._on_customer_options)
+        self.events.register_fallback(bolt, _ack)  # any other event: 200, not Bolt's 404
         bolt.error(self._on_error)
 
     async def _same_workspace(self, context, body: dict, next) -> BoltResponse | None:
@@ -738,20 +741,6 @@ class SlackAdapter:
         parts = await asyncio.to_thread(build_home, self.app, user_id, email, staff is not None)
         await self.client.views_publish(user_id=user_id, view=kit.home_view(parts, notice))
 
-    # ---- thread replies to customer conversations ------------------------------------------
-    async def _on_message(self, event: dict, body: dict) -> None:
-        inbox = self.app.engine.ports.customer_inbox
-        if inbox is None or event.get("subtype") or event.get("bot_id") or not event.get("user"):
-            return
-        thread_ts = event.get("thread_ts")
-        if not thread_ts or thread_ts == event.get("ts"):
-            return
-        try:
-            await inbox.staff_reply(event.get("channel"), thread_ts, event["user"], unescape(event.get("text", "")),
-                                    body.get("event_id", ""))
-        except Exception:
-            log.exception("relaying a thread reply failed (channel %s, thread %s)", event.get("channel"), thread_ts)
-
 
 class SlackTeamInbox:
     """What the customer inbox (Telegram) uses to put conversations in Slack threads."""
@@ -773,6 +762,19 @@ class SlackTeamInbox:
         posted = await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
                                                             blocks=blocks)
         return posted["ts"]
+
+    async def post_blocks(self, channel: str, thread_ts: str, text: str, blocks: list[dict] | None = None) -> str:
+        posted = await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                                                            blocks=blocks)
+        return posted["ts"]
+
+    async def update_blocks(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
+        await self.adapter.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def upload(self, channel: str, thread_ts: str, content: bytes, filename: str) -> None:
+        # files.getUploadURLExternal → upload → files.completeUploadExternal (channel_id, thread_ts)
+        await self.adapter.client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=content,
+                                                  filename=filename, title=filename, request_file_info=False)
 
 
 # ---- modal submissions → one `/crm` line -----------------------------------------------------

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from itertools import count
 
-from bot.replies import Button, Item, Reply
+from bot.replies import Button, Item, Reply, draw_mentions
 
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
@@ -44,7 +44,9 @@ def escape(text: str) -> str:
     or ``<url|label>``), and a bare @channel/@here/@everyone broken with a zero-width joiner, so
     that even a client or API flag that links names (``link_names``) cannot turn it into a ping."""
     text = (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub("@\u2060", text)
+    # a neutral mention (bot.replies.mention, never from outside) becomes Slack's own <@U…>, shown as the name
+    drawn = draw_mentions(text, lambda user_id, name: f"<@{user_id}>" if user_id else f"@{name}")
+    return _BROADCAST.sub("@\u2060", drawn)
 
 
 def clip(text: str, limit: int) -> str:

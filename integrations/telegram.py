@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import Counter
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -42,6 +43,7 @@ from crm.inbox_texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
 from integrations.telegram_customer import CustomerChat
+from integrations.telegram_media import TelegramSends
 from integrations.telegram_render import split_text
 from integrations.telegram_staff import StaffChat
 
@@ -80,6 +82,33 @@ def webhook_secret(settings) -> str:
     return hmac.new(settings.telegram_bot_token.encode(), b"crm-bot telegram webhook", hashlib.sha256).hexdigest()
 
 
+UNPARSEABLE: Counter = Counter()  # unparseable updates by kind, since the start (for /metrics)
+
+
+def update_kind(data: dict) -> str:
+    """``message``, ``edited_message`` … : the update's field other than its id."""
+    kinds = [k for k in data if k != "update_id"]
+    return kinds[0] if len(kinds) == 1 else ",".join(sorted(kinds)) or "empty"
+
+
+def note_unparseable(data: dict, exc: Exception) -> None:
+    """Logs (through the redacting filter, without the update's content) and counts an update PTB could not read."""
+    kind = update_kind(data)
+    UNPARSEABLE[kind] += 1
+    inner = data.get(kind) if isinstance(data.get(kind), dict) else {}
+    log.warning("telegram: acknowledged update %s (%s) that python-telegram-bot cannot parse: %s: %s; fields: %s "
+                "(%d such updates since start)", data.get("update_id"), kind, type(exc).__name__, str(exc)[:200],
+                ",".join(sorted(inner)) if inner else "-", sum(UNPARSEABLE.values()))
+
+
+def _strip_nul(value):
+    if isinstance(value, dict):
+        return {k: _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 def _without_nul(obj: dict) -> dict:
     return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in obj.items()}
 
@@ -100,6 +129,7 @@ class TelegramAdapter:
         self.relay = InboxRelay(app, self)
         self.customers = CustomerChat(self)
         self.staff = StaffChat(self)
+        self.sends = TelegramSends(self)
         self.poll_timeout = POLL_TIMEOUT
         self._poll_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -173,9 +203,15 @@ class TelegramAdapter:
             data = json.loads(await request.body(), object_hook=_without_nul)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
-            update = Update.de_json(data, self.application.bot)
         except Exception:
             return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except Exception as exc:
+            # an update Telegram sent (it has its id) that python-telegram-bot cannot read: a redelivery would
+            # fail the same way and hold the chat's later updates back, so it is acknowledged, logged and counted
+            note_unparseable(data, exc)
+            return JSONResponse({"ok": True, "ignored": "unparseable update"})
         if not await self.process(update):
             return JSONResponse({"ok": False, "error": "not processed; please redeliver"}, status_code=500)
         return JSONResponse({"ok": True})
@@ -222,11 +258,39 @@ class TelegramAdapter:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
                 continue
+            except Exception:
+                # PTB parses the batch as a whole: one update it cannot read fails them all, forever.
+                # Read the batch raw and parse each update on its own (the same policy as the webhook)
+                try:
+                    updates = await self._parse_each(offset)
+                except TelegramError as exc:
+                    log.warning("telegram: getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 60)
+                    continue
             for update in updates:
+                if isinstance(update, int):  # an unparseable update, acknowledged (logged and counted)
+                    offset = update + 1
+                    continue
                 if not await self.process(update):
                     await asyncio.sleep(1)
                     break  # ask again from this update: it is not acknowledged
                 offset = update.update_id + 1
+
+    async def _parse_each(self, offset: int | None) -> list:
+        """The pending batch, each update parsed on its own: an Update, or the id of one that cannot be."""
+        raw = await self.application.bot.do_api_request(
+            "get_updates", api_kwargs={"offset": offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES})
+        parsed: list = []
+        for data in raw or []:
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                continue
+            try:
+                parsed.append(Update.de_json(_strip_nul(data), self.application.bot))
+            except Exception as exc:
+                note_unparseable(data, exc)
+                parsed.append(data["update_id"])
+        return parsed
 
     # ------------------------------------------------------------ dispatch
 
@@ -270,6 +334,8 @@ class TelegramAdapter:
 
     async def send_to_customer(self, chat_id: int, kind: str, payload: dict) -> str:
         """Sends one outbox row (called by the relay); maps Telegram's refusals to the relay's errors."""
+        if kind in ("edit", "delete") or "html" in payload or payload.get("files"):
+            return await self.sends.send(chat_id, kind, payload)  # staff replies from Slack, their edits
         bot = self.application.bot
         chunks = split_text(payload.get("text", ""))
         markup = self._markup(payload)
@@ -284,6 +350,10 @@ class TelegramAdapter:
         except (BadRequest, ChatMigrated) as exc:
             raise Undeliverable(f"Telegram refused the message: {exc}") from exc
         return str(message.message_id) if message else ""
+
+    async def download_media(self, media: dict) -> bytes:
+        """A customer's attachment (getFile, then the file URL), for the team's thread."""
+        return await self.sends.download_media(media)
 
     def _markup(self, payload: dict):
         keyboard = payload.get("keyboard")

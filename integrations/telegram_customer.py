@@ -16,11 +16,15 @@ from datetime import datetime
 
 from telegram import Message, Update
 
+from bot.replies import strip_mentions
 from crm.erasure import erased_since
 from crm import inbox
 from crm.events import claim_event_in
 from crm.inbox_texts import say
 from crm.models import Staff, Ticket
+from integrations.inbox_live import file_line
+from integrations.telegram_media import (context_lines, describe_other, describe_venue, forwarded_from,
+                                         inbound_details, media_of)
 
 COMMANDS = ("start", "help", "status", "language", "stop", "forgetme")
 
@@ -38,11 +42,26 @@ class Said:
     args: list[str] = field(default_factory=list)
     own_phone: str | None = None  # the customer's own number, shared with the contact button
     edited: bool = False
+    details: dict = field(default_factory=dict)  # what the team's thread shows (telegram_media.inbound_details)
 
 
 def describe(message: Message) -> str:
-    """The stored text of a message: text or caption, with what was attached."""
+    """The stored text of a message: where it came from (forward, reply), text or caption, and
+    what was attached (name, type and size of a file)."""
+    context = context_lines(message)
+    body = _describe_body(message)
+    return "\n".join(context + [body]) if context else body
+
+
+def _describe_body(message: Message) -> str:
     caption = message.text or message.caption or ""
+    venue = describe_venue(message) or describe_other(message)
+    if venue:
+        return venue + (f"\n{caption}" if caption else "")
+    media = media_of(message)
+    if media is not None and media["kind"] not in ("sticker",):
+        return f"[{media['label']}] " + file_line(media["name"], media["mimetype"], media["size"]) \
+            + (f"\n{caption}" if caption else "")
     if message.contact is not None:
         c = message.contact
         name = " ".join(p for p in (c.first_name, c.last_name) if p)
@@ -65,8 +84,10 @@ def describe(message: Message) -> str:
 
 def person_of(update: Update) -> inbox.ChatPerson:
     user, chat = update.effective_user, update.effective_chat
-    return inbox.ChatPerson(chat_id=chat.id, first_name=user.first_name or "", last_name=user.last_name or "",
-                            username=user.username, language_code=user.language_code)
+    # names from outside cannot carry our neutral mention element (bot.replies.mention)
+    return inbox.ChatPerson(chat_id=chat.id, first_name=strip_mentions(user.first_name or ""),
+                            last_name=strip_mentions(user.last_name or ""), username=user.username,
+                            language_code=user.language_code)
 
 
 class CustomerChat:
@@ -83,9 +104,10 @@ class CustomerChat:
     async def on_message(self, update: Update) -> None:
         message = update.effective_message
         said = Said(update_id=update.update_id, person=person_of(update), message_id=message.message_id,
-                    date=message.date or self.adapter.app.engine.clock(), text=describe(message),
-                    edited=update.edited_message is not None)
-        if message.text and message.text.startswith("/") and not said.edited:
+                    date=message.date or self.adapter.app.engine.clock(), text=strip_mentions(describe(message)),
+                    edited=update.edited_message is not None, details=inbound_details(message))
+        # a forwarded "/start" is something the customer is showing us, not a command
+        if message.text and message.text.startswith("/") and not said.edited and forwarded_from(message) is None:
             head, *args = message.text[1:].split()
             said.command = head.split("@", 1)[0].lower() if head else ""
             said.args = args
@@ -230,8 +252,14 @@ class CustomerChat:
     def _store(self, s, customer, said: Said) -> None:
         message_key = f"{said.message_id}:edit:{said.update_id}" if said.edited else said.message_id
         text = f"(edited) {said.text}" if said.edited else said.text
-        inbox.store_inbound(s, customer, chat_id=said.person.chat_id, message_id=message_key, text=text,
-                            occurred_at=said.date, settings=self.adapter.settings, relay=self.relay_to_team)
+        stored = inbox.store_inbound(s, customer, chat_id=said.person.chat_id, message_id=message_key, text=text,
+                                     occurred_at=said.date, settings=self.adapter.settings,
+                                     relay=self.relay_to_team and not said.edited, details=said.details)
+        if said.edited and self.relay_to_team and not stored.duplicate and stored.ticket is not None:
+            # the relayed Slack message is updated (chat.update) and marked edited; the edit is its own interaction
+            details = dict(said.details, media=None)
+            inbox.to_thread(s, stored.ticket, "edit", said.text, interaction=stored.interaction,
+                            author=customer.name, **details)
 
     def _callback(self, update_id: int, person: inbox.ChatPerson, data: str) -> str | None:
         with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200

@@ -30,6 +30,7 @@ def _bold_line(text) -> str:
 
 def reply_lines(reply: Reply) -> list[str]:
     """The reply as HTML lines (each line is well-formed on its own)."""
+    reply = reply.with_names()  # mentions as "@Name"
     title = _e(reply.text) if "\n" in reply.text else f"<b>{_e(reply.text)}</b>"
     lines = [("⚠️ " if reply.error else "") + title]
     lines += [f"<b>{_bold_line(k)}:</b> {_e(v)}" for k, v in reply.fields]

@@ -187,6 +187,24 @@ def buttons(blocks: list[dict]) -> dict[str, dict]:
     return found
 
 
+def rich_text(message: dict) -> str:
+    """The literal text of a message's rich_text blocks (a customer's words: Slack does not parse them)."""
+    out = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") in ("text", "link") and isinstance(node.get("text"), str):
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk([b for b in message.get("blocks") or [] if b.get("type") == "rich_text"])
+    return "".join(out)
+
+
 def all_text(message: dict) -> str:
     """Every piece of text in a posted message or view, for "is this mentioned" assertions."""
     out = [message.get("text") or ""]

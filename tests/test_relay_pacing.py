@@ -2,6 +2,7 @@
 order, nothing lost, and Slack's Retry-After is honoured (the stand-in enforces the limit)."""
 from __future__ import annotations
 
+import json
 import re
 import threading
 
@@ -98,7 +99,7 @@ def test_a_burst_reaches_slack_within_the_rate_limit_in_order_none_lost(db, sett
         seen: dict[int, list[int]] = {chat: [] for chat in chats}
         for call in inbox_posts:
             # a post shows its text twice (fallback text and blocks): each message counts once per post
-            in_post = dict.fromkeys(re.findall(r"m(\d+)-(\d{4})", all_text(call.params)))
+            in_post = dict.fromkeys(re.findall(r"m(\d+)-(\d{4})", json.dumps(call.params, ensure_ascii=False)))
             for chat, n in in_post:
                 seen[int(chat)].append(int(n))
         for chat in chats:

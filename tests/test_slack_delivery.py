@@ -43,9 +43,15 @@ class RecordingCustomerInbox:
     def __init__(self):
         self.calls: list[tuple] = []
 
-    async def staff_reply(self, channel, thread_ts, slack_user_id, text, event_id) -> bool:
-        self.calls.append((channel, thread_ts, slack_user_id, text, event_id))
+    async def is_ticket_thread(self, channel, thread_ts) -> bool:
         return True
+
+    async def staff_message(self, message, event_id, html, plain) -> bool:
+        self.calls.append((message.channel, message.thread_ts, message.user, plain, event_id))
+        return True
+
+    async def staff_edit(self, message, event_id, html, plain) -> None:
+        self.calls.append(("edit", message.ts, plain, event_id))
 
 
 def _message(bot, event_id, retry_num=None, **fields):
@@ -67,7 +73,8 @@ def test_human_thread_replies_reach_the_customer_inbox_once(slack_bot):
     deadline = time.monotonic() + 10
     while len(inbox.calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert inbox.calls == [("CINBOX", "1700000001.000100", "UALICE", "Sure & thanks @UBOB", "EvREPLY"),
+    # the mention is the colleague's name (the staff directory), as the customer will read it
+    assert inbox.calls == [("CINBOX", "1700000001.000100", "UALICE", "Sure & thanks Bob Rep", "EvREPLY"),
                            ("CINBOX", "1700000001.000100", "UALICE", "second reply", "EvLAST")]
 
 

@@ -131,8 +131,11 @@ def test_photo_document_and_edit_are_stored(telegram_bot):
     telegram_bot.send(telegram_bot.updates.document(ANN, "invoice-42.pdf", caption="wrong amount"))
     telegram_bot.send(telegram_bot.updates.photo(ANN))
     customer = telegram_bot.customer(ANN)
-    assert [i.text for i in telegram_bot.interactions(customer.id)] == [
-        "[photo] the broken part", "[document: invoice-42.pdf] wrong amount", "[photo]"]
+    # what was attached is stored with its name, type and size (shown in /crm show and privacy exports)
+    first, second, third = [i.text for i in telegram_bot.interactions(customer.id)]
+    assert first.startswith("[photo] 📎 photo-") and first.endswith("(image/jpeg, size unknown)\nthe broken part")
+    assert second == "[document] 📎 invoice-42.pdf (application/pdf, 1.2 KB)\nwrong amount"
+    assert third.startswith("[photo] 📎 photo-")
 
 
 def test_status_and_help_show_only_the_customers_own_ticket(telegram_bot, team):

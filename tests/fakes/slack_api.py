@@ -8,6 +8,8 @@ loop). Point ``AsyncWebClient(base_url=fake.api_url)`` (``SLACK_API_URL``) at it
 * serves ``response_url`` endpoints (``fake.response_url("cmd1")``) and records what
   ``respond()`` posts there as method ``"response"``;
 * serves upload URLs, so ``files_upload_v2`` works end to end (uploaded bytes are kept);
+* serves files' ``url_private`` (``/files-pri/…``, registered with ``fake.add_file``) to requests with
+  the bot token, and Slack's sign-in page (HTML, status 200) to requests without it;
 * serves a Socket Mode WebSocket (``apps.connections.open`` hands out its URL);
 * fails on request: ``fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1)``;
 * opt-in, enforces Slack's per-channel posting limit like Slack does: ``fake.limit_rate(per_second=1,
@@ -100,6 +102,7 @@ class FakeSlackApi(BackgroundServer):
         self.calls: list[Call] = []
         self.users: dict[str, FakeUser] = {}
         self.uploads: dict[str, bytes] = {}
+        self.files: dict[str, bytes] = {}  # url_private paths ("/files-pri/T1-F1/x.png") → content
         self._failures: dict[str, deque[Failure]] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -113,6 +116,7 @@ class FakeSlackApi(BackgroundServer):
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{path:.*}", self._file)
         app.router.add_get("/socket", self._socket)
 
     async def before_stop(self) -> None:
@@ -136,6 +140,14 @@ class FakeSlackApi(BackgroundServer):
         user = FakeUser(user_id, email, name or user_id.lower(), is_bot, tz)
         self.users[user_id] = user
         return user
+
+    def add_file(self, url_private: str, content: bytes) -> str:
+        """Serve ``content`` at the path of ``url_private`` (any host: the bot fetches it from this server)."""
+        from urllib.parse import urlsplit
+
+        path = urlsplit(url_private).path
+        self.files[path] = content
+        return f"{self.base}{path}"
 
     def fail_next(self, method: str, error: str = "internal_error", status: int = 200,
                   retry_after: int | None = None, times: int = 1) -> None:
@@ -314,6 +326,18 @@ class FakeSlackApi(BackgroundServer):
         self.uploads[file_id] = data
         self._record(Call("upload", {"file_id": file_id, "size": len(data)}, dict(request.headers), request.path))
         return web.Response(text=f"OK - {len(data)}")
+
+    async def _file(self, request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization", "")
+        self._record(Call("file", {"path": request.path}, dict(request.headers), request.path))
+        if not auth.startswith("Bearer xox"):
+            # what files.slack.com really does without the token: a sign-in page, not an error status
+            return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>",
+                                content_type="text/html")
+        content = self.files.get(request.path)
+        if content is None:
+            return web.Response(status=404, text="file not found")
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)

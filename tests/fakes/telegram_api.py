@@ -37,7 +37,8 @@ TOKEN = "123456:TEST-token_for-the-fake"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Acme Support", "username": "acme_support_bot",
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup",
-                "sendChatAction"}
+                "editMessageCaption", "deleteMessage", "sendChatAction"}
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile: bots can download files of up to 20 MB
 
 
 @dataclass
@@ -92,6 +93,8 @@ class FakeTelegramApi(BackgroundServer):
         self._message_ids = itertools.count(50_000)
         self._pushed: asyncio.Event | None = None
         self._closing = False
+        self.files: dict[str, tuple[str, bytes, int]] = {}  # file_id → (file_path, content, size Telegram reports)
+        self.messages: dict[tuple[int, int], dict] = {}  # what the bot sent and has not deleted, by (chat, id)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -119,6 +122,13 @@ class FakeTelegramApi(BackgroundServer):
             self._updates.extend(updates)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._pushed.set)
+
+    def add_file(self, file_id: str, content: bytes, *, path: str | None = None, size: int | None = None) -> None:
+        """A file customers have sent: getFile describes it and the file URL serves it. ``size`` may
+        claim more than ``content`` holds (a 48 MB video without 48 MB of test data)."""
+        with self._lock:
+            self.files[file_id] = (path or f"documents/file_{len(self.files)}", content,
+                                   len(content) if size is None else size)
 
     def block(self, chat_id: int) -> None:
         with self._lock:
@@ -184,7 +194,13 @@ class FakeTelegramApi(BackgroundServer):
         elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.post()
             for key, value in form.items():
-                params[key] = value.filename if hasattr(value, "filename") else value
+                if hasattr(value, "filename"):
+                    data = value.file.read()
+                    params[key] = value.filename
+                    params.setdefault("_uploads", {})[key] = {"filename": value.filename, "size": len(data),
+                                                               "content_type": value.content_type}
+                else:
+                    params[key] = value
         for key, value in list(params.items()):
             # the Bot API takes objects (reply_markup, …) as JSON strings inside a form
             if isinstance(value, str) and value[:1] in "[{":
@@ -228,7 +244,12 @@ class FakeTelegramApi(BackgroundServer):
         if method == "getUpdates":
             result = await self._get_updates(params)
         else:
-            result = self._answer(method, params)
+            try:
+                result = self._answer(method, params)
+            except LookupError as refused:  # what Telegram answers 400 to
+                failure = Failure(400, str(refused.args[0]))
+                self._record(Call(method, params, error=failure.description))
+                return self._error(failure)
             if result is None:
                 self._record(Call(method, params, error="method not found"))
                 return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
@@ -289,25 +310,69 @@ class FakeTelegramApi(BackgroundServer):
         if method == "getWebhookInfo":
             return {"url": self.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
         if method == "sendMessage":
+            return self._remember(self._message(p, text=str(p.get("text", ""))))
+        if method == "editMessageReplyMarkup":
             return self._message(p, text=str(p.get("text", "")))
-        if method in ("editMessageText", "editMessageReplyMarkup"):
-            return self._message(p, text=str(p.get("text", "")))
+        if method in ("editMessageText", "editMessageCaption"):
+            return self._edit(method, p)
+        if method == "deleteMessage":
+            key = (int(p.get("chat_id") or 0), int(p.get("message_id") or 0))
+            with self._lock:
+                if self.messages.pop(key, None) is None:
+                    raise LookupError("Bad Request: message to delete not found")
+            return True
         if method == "sendPhoto":
-            return self._message(p, photo=[{"file_id": "photo-1", "file_unique_id": "u-photo-1", "width": 90,
-                                            "height": 90}], caption=p.get("caption"))
+            return self._remember(self._message(p, photo=[{"file_id": "photo-1", "file_unique_id": "u-photo-1",
+                                                           "width": 90, "height": 90}], caption=p.get("caption")))
         if method == "sendDocument":
-            return self._message(p, document={"file_id": "doc-1", "file_unique_id": "u-doc-1",
-                                              "file_name": str(p.get("document") or "file")},
-                                 caption=p.get("caption"))
+            return self._remember(self._message(p, document={"file_id": "doc-1", "file_unique_id": "u-doc-1",
+                                                             "file_name": str(p.get("document") or "file")},
+                                                caption=p.get("caption")))
         if method in ("answerCallbackQuery", "sendChatAction", "setMyCommands", "deleteMyCommands"):
             return True
         if method == "getFile":
+            with self._lock:
+                known = self.files.get(str(p.get("file_id")))
+            if known is None:
+                raise LookupError("Bad Request: invalid file_id")
+            path, _, size = known
+            if size > DOWNLOAD_LIMIT:
+                raise LookupError("Bad Request: file is too big")
             return {"file_id": p.get("file_id"), "file_unique_id": f"u-{p.get('file_id')}",
-                    "file_size": 3, "file_path": f"documents/{p.get('file_id')}"}
+                    "file_size": size, "file_path": path}
         return None
 
+    def _remember(self, message: dict) -> dict:
+        with self._lock:
+            self.messages[(message["chat"]["id"], message["message_id"])] = message
+        return message
+
+    def _edit(self, method: str, p: dict) -> dict:
+        key = (int(p.get("chat_id") or 0), int(p.get("message_id") or 0))
+        field_name = "text" if method == "editMessageText" else "caption"
+        with self._lock:
+            message = self.messages.get(key)
+            if message is None:
+                raise LookupError("Bad Request: message to edit not found")
+            new = str(p.get(field_name) or "")
+            if message.get(field_name) == new:
+                raise LookupError("Bad Request: message is not modified: specified new message content and "
+                                  "reply markup are exactly the same as a current content and reply markup of the "
+                                  "message")
+            message = dict(message, **{field_name: new, "edit_date": int(time.time())})
+            self.messages[key] = message
+        return message
+
     async def _file(self, request: web.Request) -> web.Response:
-        return web.Response(body=b"abc")
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        path = request.match_info["path"]
+        with self._lock:
+            found = next((content for p, content, _ in self.files.values() if p == path), None)
+        self._record(Call("file", {"path": path}, error=None if found is not None else "not found"))
+        if found is None:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        return web.Response(body=found)
 
 
 class UpdateFactory:
