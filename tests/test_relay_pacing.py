@@ -7,7 +7,9 @@ import re
 import threading
 
 import pytest
+from sqlmodel import select
 
+from crm.models import RelayedMessage
 from integrations import relay_pacing
 from integrations.relay_pacing import ChannelPacer, retry_after
 from tests.fakes.slack_api import slack_api  # noqa: F401
@@ -132,5 +134,34 @@ def test_retry_after_on_429_is_honoured_and_nothing_is_posted_twice(db, settings
         [row] = [r for r in bot.outbox(target="slack") if "second" in r.payload]
         assert row.status == "sent" and row.attempts <= 2
         assert b'crm_rate_limited_total{method="chat.postMessage",platform="slack"} 1.0' in bot.app.metrics.render()
+    finally:
+        bot.close()
+
+
+def test_an_edit_of_a_coalesced_message_is_posted_anew_not_over_the_shared_post(db, settings, clock,  # noqa: F811
+                                                                                telegram_api, slack_api,  # noqa: F811
+                                                                                team, monkeypatch):
+    monkeypatch.setattr(relay_pacing, "RATE_PER_CHANNEL", 2.0)
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
+                      slack=slack_api)
+    try:
+        sent = [bot.say(7400, f"q7400-{n:02d} is it in stock") for n in range(10)]
+        bot.settle(timeout=60)
+        posts = [c for c in slack_api.calls_to("chat.postMessage") if c.ok]
+        markers = [re.findall(r"q7400-(\d\d)", json.dumps(c.params, ensure_ascii=False)) for c in posts]
+        shared = next(p for p, found in zip(posts, markers) if len(set(found)) >= 2)  # a coalesced post
+        first_shared = int(sorted(set(re.findall(r"q7400-(\d\d)", json.dumps(shared.params))))[0])
+        original = sent[first_shared]["message"]
+        edited = {"update_id": original["message_id"] + 10_000,
+                  "edited_message": {**original, "text": "q7400-edited is it in stock now",
+                                     "edit_date": original["date"] + 60}}
+        bot.send(edited)
+        slack_api.wait_for("chat.postMessage", where=lambda c: "q7400-edited" in json.dumps(c.params), timeout=30)
+        # the shared post is not overwritten with the one edited message: the others stay as written
+        assert not any("q7400-edited" in json.dumps(u.params) for u in slack_api.calls_to("chat.update"))
+        with db.session() as s:
+            link = s.exec(select(RelayedMessage).where(RelayedMessage.telegram_message_id == original["message_id"],
+                                                       RelayedMessage.direction == "inbound")).first()
+        assert link is not None and link.part == relay_pacing.BATCH_PART
     finally:
         bot.close()
