@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench demo clean
+.PHONY: run test test-encrypted bench demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(MAKE) test-encrypted
+
+# the store's tests once more, on SQLite encrypted with SQLCipher (CRM_DB_KEY's path)
+test-encrypted: $(STAMP)
+	CRM_TEST_SQLCIPHER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -k "not postgresql" \
+		tests/test_store.py tests/test_commands.py tests/test_erasure.py tests/test_encryption.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

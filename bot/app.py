@@ -49,12 +49,13 @@ class App:
 
     def __init__(self, settings: Settings, db: Database | None = None, *, clock=None, instance: str | None = None):
         self.settings = settings
-        self.db = db or Database(settings.database_url)
+        self.db = db or Database(settings.database_url, key=settings.db_key)
         self.delivery = Delivery()
         self.engine = Engine(self.db, settings, clock=clock, ports=Ports(delivery=self.delivery))
         self.instance = instance or f"{socket.gethostname()}-{id(self):x}"
         self.adapters: list = []
         self.scheduler = None
+        self._server = None  # uvicorn's, while serve() runs
         self.metrics = Metrics(self.db, clock=self.engine.clock)  # GET /metrics; a registry of this app's own
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"]),
                                     Route("/metrics", self.metrics.endpoint, methods=["GET"])]
@@ -142,4 +143,10 @@ class App:
 
         from bot.edge_routes import uvicorn_config
 
-        await uvicorn.Server(uvicorn_config(self.asgi(), host, port)).serve()
+        self._server = uvicorn.Server(uvicorn_config(self.asgi(), host, port))
+        await self._server.serve()
+
+    def request_shutdown(self) -> None:
+        """From any thread: stop serving; the lifespan then stops the scheduler and adapters cleanly."""
+        if self._server is not None:
+            self._server.should_exit = True

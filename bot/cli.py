@@ -15,9 +15,10 @@ import threading
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from bot.errors import UserError
+from crm.encryption import StoreKeyError
 
 
 class CLIError(Exception):
@@ -37,7 +38,7 @@ def _settings():
 def _database(settings, url: str | None = None, *, migrate: bool = True):
     from crm.db import Database
 
-    db = Database(url or settings.database_url)
+    db = Database(url or settings.database_url, key=settings.db_key)
     if migrate:
         db.upgrade()
     return db
@@ -119,8 +120,12 @@ def cmd_run(args) -> int:
         print("crm-bot: the store was empty, so it now holds demo data.", file=sys.stderr)
     chat = ConsoleChat(app.engine, _console_staff(db, settings))
     app.delivery.register("console", chat.send)
-    _serve_in_background(app, host, port)
+    server = _serve_in_background(app, host, port)
     chat.loop()
+    # a clean stop before the interpreter exits: a scheduler pass still running would otherwise find
+    # the thread pools shut down under it
+    app.request_shutdown()
+    server.join(timeout=30)
     return 0
 
 
@@ -145,7 +150,8 @@ def cmd_staff_add(args) -> int:
 
     from crm import audit
     from crm.customers import resolve_staff
-    from crm.models import ROLES, Staff
+    from crm.models import ROLES
+    from crm.staff import add_staff
 
     if args.role not in ROLES:
         raise CLIError(f"--role must be one of {', '.join(ROLES)}")
@@ -159,13 +165,12 @@ def cmd_staff_add(args) -> int:
     db = _database(settings)
     with db.session() as s:
         manager = resolve_staff(s, args.manager) if args.manager else None
-        staff = Staff(name=args.name.strip(), role=args.role, email=args.email, slack_user_id=args.slack_id,
-                      telegram_user_id=int(args.telegram_id) if args.telegram_id else None, timezone=args.timezone,
-                      manager_id=manager.id if manager else None, language=args.language)
-        s.add(staff)
         try:
-            s.flush()
-        except IntegrityError:
+            staff = add_staff(s, name=args.name, timezone=args.timezone, values=dict(
+                role=args.role, email=args.email, slack_user_id=args.slack_id,
+                telegram_user_id=int(args.telegram_id) if args.telegram_id else None,
+                manager_id=manager.id if manager else None, language=args.language))
+        except UserError:
             raise CLIError("a staff member with that name, email, Slack id or Telegram id already exists") from None
         audit.record(s, "staff.create", actor_label="cli", platform="cli", name=staff.name, role=staff.role)
         print(f"Added {staff.name} ({staff.role}, #{staff.id}).")
@@ -242,6 +247,48 @@ def cmd_db_upgrade(args) -> int:
     return 0
 
 
+def cmd_db_encrypt(args) -> int:
+    from crm import encryption
+
+    settings = _settings()
+    if not settings.db_key:
+        raise CLIError("set CRM_DB_KEY to the passphrase the store should be encrypted with "
+                       "(a long random one, kept in your secret manager).")
+    done = encryption.encrypt(settings.database_url, settings.db_key)
+    print(f"Encrypted {done.path}: {done.rows} rows in {done.tables} tables, all kept. "
+          "Keep CRM_DB_KEY set from now on: without it the store cannot be opened.")
+    return 0
+
+
+def _new_key() -> str:
+    """CRM_DB_NEW_KEY, or asked twice on a terminal (never an argument: it would land in shell history)."""
+    key = os.environ.get("CRM_DB_NEW_KEY")
+    if key:
+        return key
+    if not sys.stdin.isatty():
+        raise CLIError("set CRM_DB_NEW_KEY to the new passphrase (or run `crm-bot db rekey` in a terminal "
+                       "to be asked for it).")
+    import getpass
+
+    key = getpass.getpass("New CRM_DB_KEY: ")
+    if not key or key != getpass.getpass("Again: "):
+        raise CLIError("the two entries differ (or are empty); nothing was changed.")
+    return key
+
+
+def cmd_db_rekey(args) -> int:
+    from crm import encryption
+
+    settings = _settings()
+    if not settings.db_key:
+        raise CLIError("set CRM_DB_KEY to the store's current key; the new one comes from CRM_DB_NEW_KEY "
+                       "or a prompt.")
+    done = encryption.rekey(settings.database_url, settings.db_key, _new_key())
+    print(f"Re-encrypted {done.path} under the new key: {done.rows} rows in {done.tables} tables, all kept. "
+          "Set CRM_DB_KEY to the new key before the next start.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crm-bot", description="A CRM assistant that lives in chat.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -293,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     dbp = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     dbp.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    dbp.add_parser("encrypt", help="encrypt the SQLite store with CRM_DB_KEY (SQLCipher), keeping every row"
+                   ).set_defaults(func=cmd_db_encrypt)
+    dbp.add_parser("rekey", help="move the encrypted store from CRM_DB_KEY to CRM_DB_NEW_KEY (or a prompt)"
+                   ).set_defaults(func=cmd_db_rekey)
     return p
 
 
@@ -303,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (CLIError, UserError) as exc:
+    except (CLIError, UserError, StoreKeyError) as exc:
         print(f"crm-bot: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:

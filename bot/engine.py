@@ -62,10 +62,21 @@ class Engine:
             hint = f" Did you mean `/crm {guesses[0]}`?" if guesses else ""
             return Reply.fail(f"I don't know the command `{parsed.name[:40]}`.{hint} "
                               "Type `/crm help` to see them all.")
-        once = bool(message.message_id and message.extra.get("once"))
-        # a delivery the platform may repeat (a retried slash command) is claimed in the same
+        if spec.read_only:
+            # a command that only reads runs in a read session: on SQLite it neither waits for nor
+            # holds the one writer, and a repeated delivery is simply answered again
+            with self.db.read_session() as session:
+                actor = find_staff(session, message.platform, message.user_id)
+                if actor is not None:
+                    return self._run(session, actor, message, parsed, spec)
+            if not message.user_email:
+                return Reply.fail(UNKNOWN_USER)
+            # not known by their platform id: linking them by email (below) writes
+        once = bool(message.message_id and message.extra.get("once")) and not spec.read_only
+        # every command that may write is one write transaction (on SQLite: the writer queue). A
+        # delivery the platform may repeat (a retried slash command) is claimed in the same
         # transaction as its work: a repeat after a crash either finds it done or redoes it, never twice
-        with (self.db.write_session() if once else self.db.session()) as session:
+        with self.db.write_session() as session:
             if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
                 return Reply(text="Already done: I had carried out this command before (the answer was "
                                   "interrupted by a retry or a restart), so nothing was repeated.")
@@ -74,13 +85,16 @@ class Engine:
                 actor = link_by_email(session, message.platform, message.user_id, message.user_email)
             if actor is None:
                 return Reply.fail(UNKNOWN_USER)
-            authorize(session, actor, spec.permission)
-            ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
-                          settings=self.settings, now=self.clock(), ports=self.ports)
-            reply = spec.handler(ctx)
-            if ctx.lang == "zh" and reply.usage is None and reply.error:
-                reply.usage = spec.usage
-            return reply
+            return self._run(session, actor, message, parsed, spec)
+
+    def _run(self, session, actor, message: IncomingMessage, parsed, spec) -> Reply:
+        authorize(session, actor, spec.permission)
+        ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
+                      settings=self.settings, now=self.clock(), ports=self.ports)
+        reply = spec.handler(ctx)
+        if ctx.lang == "zh" and reply.usage is None and reply.error:
+            reply.usage = spec.usage
+        return reply
 
     def _user_error_reply(self, err: UserError) -> Reply:
         reply = Reply.fail(err.message, usage=err.usage)

@@ -20,6 +20,7 @@ class CommandSpec:
     examples: list[str] = field(default_factory=list)
     aliases: tuple[str, ...] = ()
     group: str = "Customers"
+    read_only: bool = False  # runs in a read session (never takes SQLite's writer); it must not write
 
 
 COMMANDS: dict[str, CommandSpec] = {}
@@ -27,9 +28,11 @@ ALIASES: dict[str, str] = {}
 
 
 def command(name: str, *, usage: str, summary: str, permission: str = "crm.use", details: str = "",
-            examples: list[str] | None = None, aliases: tuple[str, ...] = (), group: str = "Customers"):
+            examples: list[str] | None = None, aliases: tuple[str, ...] = (), group: str = "Customers",
+            read_only: bool = False):
     def register(func: Callable) -> Callable:
-        spec = CommandSpec(name, func, usage, summary, permission, details, examples or [], aliases, group)
+        spec = CommandSpec(name, func, usage, summary, permission, details, examples or [], aliases, group,
+                           read_only)
         COMMANDS[name] = spec
         for alias in aliases:
             ALIASES[alias] = name

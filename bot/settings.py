@@ -6,7 +6,7 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm.inbox_texts import WEEKDAYS
@@ -19,6 +19,8 @@ class Settings(BaseSettings):
                                       case_sensitive=False)
 
     database_url: str = "sqlite:///crm.db"
+    # SQLCipher key of the SQLite store (crm/encryption.py); a secret, so never shown in a repr
+    crm_db_key: SecretStr | None = None
     crm_timezone: str = "UTC"
     digest_time: str = "08:00"
     host: str = "127.0.0.1"
@@ -65,6 +67,10 @@ class Settings(BaseSettings):
         if len(parts) != 2 or not all(_HHMM.match(p.strip()) for p in parts):
             raise ValueError(f"BUSINESS_HOURS={value!r} must look like 09:00-18:00")
         return value
+
+    @property
+    def db_key(self) -> str | None:
+        return self.crm_db_key.get_secret_value() if self.crm_db_key else None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -32,21 +32,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
 from sqlalchemy import bindparam, func, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from crm.campaigns import message_for
+from crm.claims import Lease, backoff, claim_once
 from crm.db import Database
+from crm.rate_limit import RateLimiter
 from crm.models import Campaign, CampaignRecipient, Customer, WorkerLease
-from crm.types import UTCDateTime
+from crm.types import UTCDateTime, utcnow
 
 log = logging.getLogger("crm.campaigns")
 
@@ -97,53 +96,6 @@ class Messenger(Protocol):
     async def close(self) -> None: ...
 
 
-# ---------------------------------------------------------------- rate
-
-
-class RateLimiter:
-    """Evenly spaced sends (a token bucket of capacity ``burst``), shared by every worker.
-
-    The bucket alone is not enough: a worker the event loop wakes late and one woken on time
-    send back to back. So the moments ``acquire`` returns are also kept for the last second,
-    and no more than ``per_second`` are let through in any one-second window.
-    """
-
-    def __init__(self, per_second: float, burst: int = 1, clock: Callable[[], float] = time.monotonic):
-        if per_second <= 0:
-            raise ValueError("the rate must be positive")
-        self.interval = 1.0 / per_second
-        self.burst = max(1, burst)
-        self.per_window = max(1, int(per_second))
-        self.clock = clock
-        self._next = clock() - self.interval * (self.burst - 1)  # the earliest moment the next token exists
-        self._paused_until = 0.0
-        self._recent: deque[float] = deque()
-
-    async def acquire(self) -> None:
-        while True:
-            now = self.clock()
-            slot = max(self._next, now - self.interval * (self.burst - 1), self._paused_until)
-            self._next = slot + self.interval  # reserved before awaiting: no other worker gets this slot
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            now = self.clock()
-            if now < self._paused_until:
-                continue  # Telegram asked us to pause while we waited for this slot: take a later one
-            while self._recent and self._recent[0] <= now - 1.0:
-                self._recent.popleft()
-            if len(self._recent) >= self.per_window:
-                await asyncio.sleep(self._recent[0] + 1.0 - now)
-                continue
-            self._recent.append(now)
-            return
-
-    def pause(self, seconds: float) -> None:
-        """Telegram's RetryAfter: nobody sends until ``seconds`` from now."""
-        until = self.clock() + max(0.0, seconds)
-        self._paused_until = max(self._paused_until, until)
-        self._next = max(self._next, self._paused_until)
-
-
 # ---------------------------------------------------------------- the store side (sync; run in threads)
 
 
@@ -155,31 +107,29 @@ class Job:
     text: str
 
 
+def _worker_lease(seconds: float) -> Lease:
+    return Lease(timedelta(seconds=seconds), expires=WorkerLease.expires_at, holder=WorkerLease.holder)
+
+
+# The fleet lease measures whether the sending process is alive, so it runs on the wall clock
+# (``utcnow``), not on the business clock the runner is given (tests fix that one).
 def acquire_lease(db: Database, holder: str, seconds: float, name: str = LEASE_NAME) -> bool:
     """Takes or renews the lease; False while another holder's lease is alive."""
-    now = datetime.now(timezone.utc)
-    until = now + timedelta(seconds=seconds)
-    with db.session() as s:
-        taken = s.exec(update(WorkerLease).where(WorkerLease.name == name,
-                                                 (WorkerLease.holder == holder) | (WorkerLease.expires_at < now))
-                       .values(holder=holder, expires_at=until))
-        if taken.rowcount == 1:
+    now, lease = utcnow(), _worker_lease(seconds)
+    with db.write_session() as s:
+        if lease.take(s, (WorkerLease.name == name) & ((WorkerLease.holder == holder) | lease.lapsed(now)),
+                      now=now, holder=holder) == 1:
             return True
         if s.get(WorkerLease, name) is not None:
             return False
-        try:
-            with s.begin_nested():
-                s.add(WorkerLease(name=name, holder=holder, expires_at=until))
-                s.flush()
-        except IntegrityError:
-            return False  # another instance created it a moment ago
-        return True
+        # the first holder ever: another instance may be creating the row at this moment
+        return claim_once(s, WorkerLease(name=name, holder=holder, expires_at=now + lease.duration))
 
 
 def release_lease(db: Database, holder: str, name: str = LEASE_NAME) -> None:
-    with db.session() as s:
-        s.exec(update(WorkerLease).where(WorkerLease.name == name, WorkerLease.holder == holder)
-               .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    with db.write_session() as s:
+        _worker_lease(0).settle(s, (WorkerLease.name == name) & (WorkerLease.holder == holder),
+                                values={"expires_at": utcnow() - timedelta(seconds=1)})
 
 
 def recover_interrupted(db: Database) -> tuple[int, int]:
@@ -188,7 +138,7 @@ def recover_interrupted(db: Database) -> tuple[int, int]:
     Never attempted: back to pending. Attempted: ``unknown`` — see the module docstring.
     Returns (requeued, unknown).
     """
-    with db.session() as s:
+    with db.write_session() as s:
         sending = (CampaignRecipient.status == "sending")
         requeued = s.exec(update(CampaignRecipient).where(sending, col(CampaignRecipient.attempted_at).is_(None))
                           .values(status="pending", claimed_by=None, claimed_at=None)).rowcount
@@ -228,7 +178,7 @@ def claim_batch(db: Database, campaign_id: int, claim: str, now: datetime, size:
     Rows whose customer may no longer be messaged are settled as ``skipped`` here. After the
     campaign's end nothing more goes out: what is left is skipped.
     """
-    with db.session() as s:
+    with db.write_session() as s:
         campaign = s.get(Campaign, campaign_id)
         if campaign is None or campaign.status != "sending":
             return [], 0
@@ -275,19 +225,20 @@ _BLOCK = _C.update().where(_C.c.id == bindparam("b_id")).values(telegram_blocked
 
 def mark_attempt(db: Database, recipient_id: int, claim: str, now: datetime) -> bool:
     """Committed before the Bot API call; False when this run no longer owns the row."""
-    with db.engine.begin() as conn:
-        return conn.execute(_MARK, {"b_id": recipient_id, "b_claim": claim, "b_now": now}).rowcount == 1
+    with db.write_session() as s:
+        return s.connection().execute(_MARK, {"b_id": recipient_id, "b_claim": claim, "b_now": now}).rowcount == 1
 
 
 def clear_attempt(db: Database, recipient_id: int, claim: str, error: str) -> None:
     """Telegram proved the message was not sent: the row may be tried again."""
-    with db.engine.begin() as conn:
-        conn.execute(_CLEAR, {"b_id": recipient_id, "b_claim": claim, "b_error": error[:300]})
+    with db.write_session() as s:
+        s.connection().execute(_CLEAR, {"b_id": recipient_id, "b_claim": claim, "b_error": error[:300]})
 
 
 def record_outcome(db: Database, job: Job, claim: str, status: str, now: datetime, *,
                    message_id: int | None = None, error: str | None = None) -> None:
-    with db.engine.begin() as conn:
+    with db.write_session() as s:
+        conn = s.connection()
         conn.execute(_SETTLE, {"b_id": job.recipient_id, "b_claim": claim, "b_status": status,
                                "b_message": message_id, "b_error": error[:300] if error else None,
                                "b_sent": now if status == "sent" else None})
@@ -298,7 +249,7 @@ def record_outcome(db: Database, job: Job, claim: str, status: str, now: datetim
 
 def release_unattempted(db: Database, claim: str) -> int:
     """A clean stop: rows claimed but never tried go back to the queue."""
-    with db.session() as s:
+    with db.write_session() as s:
         return s.exec(update(CampaignRecipient).where(
             CampaignRecipient.claimed_by == claim, CampaignRecipient.status == "sending",
             col(CampaignRecipient.attempted_at).is_(None)).values(
@@ -306,7 +257,7 @@ def release_unattempted(db: Database, claim: str) -> int:
 
 
 def finish_if_done(db: Database, campaign_id: int, now: datetime) -> bool:
-    with db.session() as s:
+    with db.write_session() as s:
         open_rows = s.exec(select(func.count()).select_from(CampaignRecipient).where(
             CampaignRecipient.campaign_id == campaign_id,
             col(CampaignRecipient.status).in_(("pending", "sending")))).one()
@@ -328,7 +279,7 @@ class CampaignRunner:
                  lease_seconds: float = 30.0, poll_seconds: float = 30.0, retry_backoff: float = 1.0):
         self.db = db
         self.messenger_factory = messenger_factory
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or utcnow
         self.instance = instance or f"runner-{uuid.uuid4().hex[:8]}"
         self.limiter = RateLimiter(rate)
         self.workers = max(1, workers)
@@ -500,7 +451,8 @@ class CampaignRunner:
                 if transient >= MAX_TRANSIENT:
                     await self._settle(job, "failed", error=exc.reason)
                     return
-                await asyncio.sleep(self.retry_backoff * 2 ** (transient - 1))
+                await asyncio.sleep(backoff(transient, first=timedelta(seconds=self.retry_backoff),
+                                            longest=timedelta(minutes=1)).total_seconds())
                 continue
             except Blocked as exc:
                 await self._settle(job, "blocked", error=exc.reason)

@@ -7,12 +7,13 @@ answers whatever a crashed instance left behind (see ``AcceptedCommand``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from crm.claims import Lease
 from crm.db import Database
 from crm.models import AcceptedCommand
 from crm.types import utcnow
@@ -21,6 +22,7 @@ KEEP_ANSWERED = timedelta(days=1)  # long past any platform's retries
 # the owner renews the lease of every command it still has in hand (``renew``) every third of
 # it, so a long queue of commands under load is not mistaken for a dead instance's
 LEASE = timedelta(seconds=45)
+_LEASE = Lease(LEASE, stamp=AcceptedCommand.claimed_at, holder=AcceptedCommand.claimed_by)
 GIVE_UP_AFTER = 5  # attempts; a command that fails this often is answered with an apology instead
 
 
@@ -78,14 +80,13 @@ def answered_in(session, command_id: int) -> None:
                  .values(answered_at=utcnow(), text=""))
 
 
-def renew(db: Database, command_ids: list[int]) -> int:
+def renew(db: Database, command_ids: list[int], *, now: datetime | None = None) -> int:
     """This instance is still working on these: pushes their lease forward; returns how many."""
-    renewed, now = 0, utcnow()
+    renewed, now = 0, now or utcnow()
     for start in range(0, len(command_ids), 500):
         with db.write_session() as session:
-            renewed += session.exec(update(AcceptedCommand).where(
-                AcceptedCommand.id.in_(command_ids[start:start + 500]), AcceptedCommand.answered_at.is_(None))
-                .values(claimed_at=now)).rowcount
+            renewed += _LEASE.renew(session, AcceptedCommand.id.in_(command_ids[start:start + 500])
+                                    & AcceptedCommand.answered_at.is_(None), now=now)
     return renewed
 
 
@@ -95,22 +96,18 @@ def purge_answered(db: Database) -> int:
             AcceptedCommand.answered_at.is_not(None), AcceptedCommand.created_at < utcnow() - KEEP_ANSWERED)).rowcount
 
 
-def claim_abandoned(db: Database, platform: str, instance: str, limit: int = 500) -> list[Accepted]:
+def claim_abandoned(db: Database, platform: str, instance: str, limit: int = 500, *,
+                    now: datetime | None = None) -> list[Accepted]:
     """Commands whose owner stopped answering (lease run out), now leased to ``instance``."""
-    now = utcnow()
+    now = now or utcnow()
+    abandoned = (AcceptedCommand.platform == platform) & AcceptedCommand.answered_at.is_(None) & _LEASE.lapsed(now)
     with db.write_session() as session:
-        stale = select(AcceptedCommand.id).where(
-            AcceptedCommand.platform == platform, AcceptedCommand.answered_at.is_(None),
-            AcceptedCommand.claimed_at < now - LEASE).order_by(AcceptedCommand.id).limit(limit)
+        oldest = select(AcceptedCommand.id).where(abandoned).order_by(AcceptedCommand.id).limit(limit)
         # one conditional update takes them all: a row another instance took first no longer matches
-        session.exec(update(AcceptedCommand).where(
-            AcceptedCommand.id.in_(stale.scalar_subquery()), AcceptedCommand.answered_at.is_(None),
-            AcceptedCommand.claimed_at < now - LEASE)
-            .values(claimed_by=instance[:100], claimed_at=now, attempts=AcceptedCommand.attempts + 1),
-            execution_options={"synchronize_session": False})
+        _LEASE.take(session, AcceptedCommand.id.in_(oldest.scalar_subquery()) & abandoned, now=now,
+                    holder=instance, values={"attempts": AcceptedCommand.attempts + 1})
         taken = session.exec(select(AcceptedCommand).where(
-            AcceptedCommand.claimed_by == instance[:100], AcceptedCommand.claimed_at == now,
-            AcceptedCommand.answered_at.is_(None)).order_by(AcceptedCommand.id)).all()
+            _LEASE.held(now, instance), AcceptedCommand.answered_at.is_(None)).order_by(AcceptedCommand.id)).all()
         return [Accepted.of(row) for row in taken]
 
 

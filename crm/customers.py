@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from crm.errors import Ambiguous, NotFound, UserError
 from crm.models import Company, Customer, Staff
@@ -139,3 +140,15 @@ def company_name(session: Session, customer: Customer) -> str | None:
         return None
     company = session.get(Company, customer.company_id)
     return company.name if company else None
+
+
+def quiet_customers(session: Session, owner: Staff, *, now: datetime, days: int, limit: int) -> list[Customer]:
+    """The owner's customers nobody has contacted for ``days`` days (never contacted first), oldest
+    contact first; erased and churned customers are left out."""
+    cutoff = now - timedelta(days=days)
+    return list(session.exec(
+        select(Customer)
+        .where(Customer.owner_id == owner.id, col(Customer.forgotten_at).is_(None), Customer.stage != "churned",
+               or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < cutoff))
+        .order_by(col(Customer.last_contact_at).is_(None).desc(), col(Customer.last_contact_at))
+        .limit(limit)).all())

@@ -16,7 +16,10 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
+
+from crm import encryption
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -78,10 +81,18 @@ class WriterQueue:
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         connect_args = {"check_same_thread": False, "timeout": 30}
+        keyed = encryption.is_cipher_url(url)
+        if keyed:
+            # the dialect's default (one connection per thread) suits scripts, not our thread pools
+            kwargs.setdefault("poolclass", QueuePool)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
+        path = encryption.sqlite_path(url)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
+            # the key (set by the dialect) is checked before anything else runs: a wrong or missing
+            # CRM_DB_KEY is one clear error, and nothing is written to the store
+            encryption.probe(dbapi_conn, path, keyed)
             cur = dbapi_conn.cursor()
             # WAL lets the HTTP server read while the scheduler writes; foreign keys are off by default
             cur.execute("PRAGMA journal_mode=WAL")
@@ -108,7 +119,11 @@ def alembic_config(url: str) -> Config:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False):
+    def __init__(self, url: str, *, echo: bool = False, key: str | None = None):
+        """``key``: CRM_DB_KEY; a SQLite store is then opened with SQLCipher (crm/encryption.py).
+        A ``sqlite+pysqlcipher://:key@/path`` URL carries its key itself."""
+        if key and not encryption.is_cipher_url(url):
+            url = encryption.cipher_url(url, key)
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
@@ -131,6 +146,19 @@ class Database:
             session.rollback()
             raise
         finally:
+            session.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A unit of work that only reads: never committed, so on SQLite it neither waits for nor holds
+        the writer. Anything written in it is an error (raised), not silently kept or lost."""
+        session = self._sessions()
+        try:
+            yield session
+            if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+                raise RuntimeError("a read session was written to; run that work in write_session()")
+        finally:
+            session.rollback()
             session.close()
 
     @contextmanager

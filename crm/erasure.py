@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from sqlalchemy import delete, event, text
 from sqlmodel import Session, select
 
+from crm.file_retention import chart_dir, export_dir
 from crm.models import (AcceptedCommand, AuditEvent, CampaignRecipient, Customer, CustomerInsight, Deal, ErasedChat,
                         InboxOutbox, InsightBlob, Interaction, Task, TelegramCallback, Ticket)
 
@@ -209,14 +209,6 @@ def _checkpoint_later(engine, attempts: int = 60) -> None:
         if _checkpoint(engine):
             return
     log.error("erasure: the WAL could not be truncated for 30 s; it is on the next checkpoint")
-
-
-def export_dir() -> Path:
-    return Path(os.environ.get("CRM_EXPORT_DIR", "exports"))
-
-
-def chart_dir() -> Path:
-    return Path(os.environ.get("CRM_CHART_DIR", "charts"))
 
 
 def purge_files(customer_id: int, needles: list[str]) -> list[Path]:

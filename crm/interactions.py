@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from crm.claims import claim_once
 from crm.models import Customer, Interaction, Staff
 from crm.types import utcnow
 
@@ -25,12 +25,8 @@ def log_interaction(session: Session, customer: Customer, *, kind: str, text: st
                               source_platform=source[0] if source else None,
                               source_message_id=str(source[1]) if source else None,
                               ticket_id=ticket_id, campaign_id=campaign_id)
-    try:
-        with session.begin_nested():
-            session.add(interaction)
-            session.flush()
-    except IntegrityError:
-        # another instance stored the same platform message a moment ago
+    if not claim_once(session, interaction):
+        # another instance stored the same platform message a moment ago (its source key is the claim)
         return session.exec(select(Interaction).where(Interaction.source_platform == source[0],
                                                       Interaction.source_message_id == str(source[1]))).one()
     if direction != "internal" and (customer.last_contact_at is None or interaction.occurred_at > customer.last_contact_at):

@@ -8,7 +8,7 @@ from crm.search import search_customers
 
 
 @command("find", usage="find <words>", summary="search customers (partial, misspelt or Chinese names work)",
-         examples=["find glob", "find 王", "find ops@globex"], aliases=("search",))
+         examples=["find glob", "find 王", "find ops@globex"], aliases=("search",), read_only=True)
 def find(ctx) -> Reply:
     query = ctx.command.text.strip()
     if not query:

@@ -9,7 +9,7 @@ GROUP_ORDER = ["Customers", "Follow-ups", "Deals", "Insights", "Customers on Tel
 
 
 @command("help", usage="help [command]", summary="list the commands, or explain one", group="Help",
-         examples=["help", "help log"])
+         examples=["help", "help log"], read_only=True)
 def help_command(ctx) -> Reply:
     if ctx.command.tokens:
         name = ctx.command.args[0].lower().lstrip("/")

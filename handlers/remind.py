@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.cards import customer_label, task_item
 from bot.registry import command
 from bot.replies import Reply
-from crm.models import Task
+from crm.tasks import create_task
 
 USAGE = "remind <customer> <when> <what>"
 
@@ -28,10 +28,7 @@ def remind(ctx) -> Reply:
     title = title.strip(" ,.;:-—") or ""
     if not title:
         raise ctx.fail(ctx.t("Remind about what? Add a few words after the time.", "提醒什么事？请在时间后写上事项。"))
-    task = Task(customer_id=customer.id, owner_id=ctx.actor.id, created_by_id=ctx.actor.id, title=title[:500],
-                due_at=due)
-    ctx.session.add(task)
-    ctx.session.flush()
+    task = create_task(ctx.session, customer=customer, owner=ctx.actor, created_by=ctx.actor, title=title, due_at=due)
     ctx.audit("task.create", customer, task_id=task.id, due_at=due.isoformat())
     return Reply(text=ctx.t("I'll remind you {at}: {title} — {who}.", "将在 {at} 提醒你：{title} —— {who}。",
                             at=ctx.fmt(due), title=title, who=customer_label(ctx.session, customer)),

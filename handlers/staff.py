@@ -4,13 +4,13 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.registry import command
 from bot.replies import Button, Item, Reply, mention
 from crm.customers import resolve_staff
 from crm.models import ROLES, Customer, Staff
+from crm.staff import add_staff, save_staff, set_active
 
 USAGE = 'staff [add "Name" role=rep|manager|admin … | set @who option=… | deactivate @who | activate @who]'
 DETAILS = ("Options for add and set: role=rep|manager|admin, email=…, slack=@U… (the Slack member id), "
@@ -86,17 +86,6 @@ def _values(ctx, options: dict[str, str]) -> dict:
     return values
 
 
-def _save(ctx, person: Staff, values: dict) -> None:
-    for key, value in values.items():
-        setattr(person, key, value)
-    ctx.session.add(person)
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.flush()
-    except IntegrityError:
-        raise ctx.fail("Another staff member already has that name, email, Slack id or Telegram id.") from None
-
-
 def _add(ctx) -> Reply:
     options = ctx.command.take_options(OPTIONS, USAGE)
     name = " ".join(ctx.command.args).strip()
@@ -107,8 +96,7 @@ def _add(ctx) -> Reply:
     if "role" not in options:
         raise ctx.fail("Say which role: role=rep, role=manager or role=admin.")
     values = _values(ctx, options)
-    person = Staff(name=name, timezone=ctx.settings.crm_timezone)
-    _save(ctx, person, values)
+    person = add_staff(ctx.session, name=name, timezone=ctx.settings.crm_timezone, values=values)
     ctx.audit("staff.create", name=person.name, role=person.role)
     how = (ctx.t("They can use `/crm` in Slack now.", "他们现在可以在 Slack 中使用 `/crm`。") if person.slack_user_id or person.email
            else ctx.t("Add their Slack id (slack=@U…) or email so Slack can recognise them.",
@@ -144,7 +132,7 @@ def _set(ctx) -> Reply:
     if person.id == ctx.actor.id and values.get("role", "admin") != "admin":
         raise ctx.fail("You cannot take away your own admin role; ask another admin.")
     before = {key: getattr(person, key) for key in values}
-    _save(ctx, person, values)
+    save_staff(ctx.session, person, values)
     ctx.audit("staff.update", name=person.name, before=before, after=values)
     changed = ", ".join(f"{key}={value or '—'}" for key, value in options.items())
     return Reply(text=ctx.t("Updated {n}: {c}.", "已更新 {n}：{c}。", n=person.name, c=changed))
@@ -154,13 +142,7 @@ def _deactivate(ctx) -> Reply:
     person = _person(ctx)
     if person.id == ctx.actor.id:
         raise ctx.fail("You cannot deactivate yourself; ask another admin.")
-    if person.role == "admin":
-        admins = ctx.session.exec(select(func.count()).select_from(Staff).where(
-            Staff.role == "admin", col(Staff.active).is_(True))).one()
-        if admins <= 1:
-            raise ctx.fail("That is the last active admin; make someone else admin first.")
-    person.active = False
-    ctx.session.add(person)
+    set_active(ctx.session, person, False)
     ctx.audit("staff.deactivate", name=person.name)
     owned = ctx.session.exec(select(func.count()).select_from(Customer).where(Customer.owner_id == person.id)).one()
     text = ctx.t("{n} can no longer use the CRM.", "{n} 已无法再使用 CRM。", n=person.name)
@@ -174,7 +156,6 @@ def _activate(ctx) -> Reply:
     person = _person(ctx, active=None)
     if person.active:
         return Reply(text=ctx.t("{n} is already active.", "{n} 已是启用状态。", n=person.name))
-    person.active = True
-    ctx.session.add(person)
+    set_active(ctx.session, person, True)
     ctx.audit("staff.activate", name=person.name)
     return Reply(text=ctx.t("{n} can use the CRM again.", "{n} 已恢复使用 CRM。", n=person.name))

@@ -28,7 +28,8 @@ DETAILS = ("First-response time: from a conversation's opening to the team's fir
 
 @command("stats", usage=USAGE, summary="response times, resolution and satisfaction of customer conversations",
          group="Insights", details=DETAILS,
-         examples=["stats", "stats me 30d", "stats team last week", "stats team this month", "stats 本月"])
+         examples=["stats", "stats me 30d", "stats team last week", "stats team this month", "stats 本月"],
+         read_only=True)
 def stats(ctx) -> Reply:
     words = [t.value for t in ctx.command.tokens]
     scope = SCOPES.get(words[0].lower()) if words else None

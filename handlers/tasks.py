@@ -12,6 +12,7 @@ from bot.replies import Reply
 from bot.roles import team_ids
 from crm.customers import resolve_staff
 from crm.models import Customer, Staff, Task
+from crm.tasks import complete_task, reschedule_task
 
 
 def _find_task(ctx, ref: str) -> Task:
@@ -42,7 +43,7 @@ def _manages(ctx, staff_id: int) -> bool:
 
 
 @command("tasks", usage="tasks [@colleague]", summary="open follow-ups, overdue first", group="Follow-ups",
-         examples=["tasks", "tasks @bob"])
+         examples=["tasks", "tasks @bob"], read_only=True)
 def tasks(ctx) -> Reply:
     owner = ctx.actor
     if ctx.command.tokens:
@@ -75,10 +76,8 @@ def done(ctx) -> Reply:
     if not ctx.command.tokens:
         raise ctx.fail(ctx.t("Which task? e.g. `/crm done #12`.", "哪个任务？例如 `/crm done #12`。"))
     task = _find_task(ctx, ctx.command.text)
-    if task.status == "done":
+    if not complete_task(ctx.session, task, now=ctx.now):
         return Reply(text=ctx.t("Task #{id} was already done.", "任务 #{id} 已经完成。", id=task.id))
-    task.status, task.done_at = "done", ctx.now
-    ctx.session.add(task)
     ctx.audit("task.done", ctx.session.get(Customer, task.customer_id) if task.customer_id else None, task_id=task.id)
     return Reply(text=ctx.t("Done: #{id} {title}. ✅", "已完成：#{id} {title}。✅", id=task.id, title=task.title))
 
@@ -102,8 +101,7 @@ def snooze(ctx) -> Reply:
     if task.status != "open":
         raise ctx.fail(ctx.t("Task #{id} is {s}; only open tasks can be snoozed.", "任务 #{id} 不是待办状态。",
                              id=task.id, s=task.status))
-    task.due_at, task.reminded_at, task.reminder_attempts, task.next_attempt_at = until, None, 0, None
-    ctx.session.add(task)
+    reschedule_task(ctx.session, task, due_at=until)
     ctx.audit("task.snooze", None, task_id=task.id, until=until.isoformat())
     owner = ctx.session.get(Staff, task.owner_id)
     return Reply(text=ctx.t("Snoozed #{id} until {at}{who}.", "已将 #{id} 推迟到 {at}。", id=task.id, at=ctx.fmt(until),

@@ -92,11 +92,11 @@ class _Renderer:
         if target.startswith("@"):
             name = self.name_of(target[1:]) or label or "a colleague"
             return self.hole(self.esc(name))
-        if target.startswith("#"):
-            return self.hole(self.esc("#" + (label or target[1:])))
+        if target.startswith("#"):  # an internal channel: its name when Slack gave it, never its id
+            return self.hole(self.esc("#" + label if label else "our team's channel"))
         if target.startswith("!"):
             if target.startswith("!subteam^"):
-                return self.hole(self.esc(label or ""))
+                return self.hole(self.esc(label or "our team"))
             if target.startswith("!date^"):
                 return self.hole(self.esc(label or ""))
             return "\x01"  # <!here>, <!channel>, <!everyone>: nothing to a customer (removed below)
@@ -297,6 +297,7 @@ def telegram_to_mrkdwn(text: str, entities=None) -> str:
         rendered = escape_mrkdwn(piece)
         url = _slack_url(info["url"])
         if url and rendered.strip() and url not in (piece, "http://" + piece, "mailto:" + piece):
+            # never <url|label>: a label must not hide where a customer's link goes
             rendered = f"{rendered} ({escape_mrkdwn(url)})"
         if info["pre"]:
             rendered = f"```{rendered}```"

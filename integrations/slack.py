@@ -46,6 +46,7 @@ from bot.metrics import metrics_of
 from bot.messages import IncomingMessage
 from bot.replies import Button, Reply
 from crm import command_journal as journal
+from crm import file_retention
 from crm.events import claim_event
 from crm.models import Customer, Staff, Task
 from crm.search import search_customers
@@ -540,6 +541,7 @@ class SlackAdapter:
                 channel, fallback_user = await self._dm_channel(fallback_user), None
                 await self.client.files_upload_v2(channel=channel, file=path, filename=Path(path).name,
                                                   title=Path(path).name)
+            file_retention.delivered(path)  # a privacy export is for this one delivery
         return channel
 
     async def send_dm(self, staff: Staff, reply: Reply) -> None:
@@ -754,18 +756,20 @@ class SlackTeamInbox:
                 raise DeliveryError("no inbox channel (SLACK_INBOX_CHANNEL) and the customer has no owner on Slack")
             channel = await self.adapter._dm_channel(owner_slack_id)
         text, blocks = kit.render(reply)
-        posted = await self.adapter.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        # customers' words: no link previews fetched from whatever URL they wrote
+        posted = await self.adapter.client.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                                            unfurl_links=False, unfurl_media=False)
         return posted["channel"], posted["ts"]
 
     async def post(self, channel: str, thread_ts: str, reply: Reply) -> str:
         text, blocks = kit.render(reply)
         posted = await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
-                                                            blocks=blocks)
+                                                            blocks=blocks, unfurl_links=False, unfurl_media=False)
         return posted["ts"]
 
     async def post_blocks(self, channel: str, thread_ts: str, text: str, blocks: list[dict] | None = None) -> str:
         posted = await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
-                                                            blocks=blocks)
+                                                            blocks=blocks, unfurl_links=False, unfurl_media=False)
         return posted["ts"]
 
     async def update_blocks(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:

@@ -79,6 +79,23 @@ def files_of(message: dict) -> list[SlackFile]:
     return [SlackFile.of(f) for f in raw if isinstance(f, dict) and f.get("mode") != "tombstone"]
 
 
+def shared_quotes(message: dict) -> str:
+    """Messages a reply shares or quotes (Slack's message unfurls: ``attachments`` with ``is_share`` or
+    ``is_msg_unfurl``), as mrkdwn quote lines with their author, to follow the reply's own text."""
+    lines = []
+    for attachment in message.get("attachments") or []:
+        if not isinstance(attachment, dict) or not (attachment.get("is_share") or attachment.get("is_msg_unfurl")):
+            continue
+        quoted = (attachment.get("text") or attachment.get("fallback") or "").strip()
+        if not quoted:
+            continue
+        author = attachment.get("author_name") or attachment.get("author_subname")
+        if author:
+            lines.append(f"&gt; *{author}:*")
+        lines += [f"&gt; {line}" for line in quoted.split("\n")]
+    return "\n".join(lines)
+
+
 def command_text(text: str, bot_user_id: str | None = None) -> str:
     """A DM or mention as a ``/crm`` line: the app's mention and a leading ``/crm`` removed."""
     from integrations.slack import unescape
@@ -160,6 +177,8 @@ class SlackEvents:
         if in_thread and inbox is not None and await inbox.is_ticket_thread(channel, thread_ts):
             if _LEADING_MENTION.match(text) and _LEADING_MENTION.match(text).group(1) == bot_user:
                 return  # "@crm show globex" in the thread is a command (app_mention answers it)
+            quotes = shared_quotes(event)
+            text = f"{text}\n{quotes}".strip() if quotes else text
             message = StaffMessage(channel, ts, thread_ts, event["user"], text, files_of(event))
             await inbox.staff_message(message, event_id, await self.html_of(text), await self.plain_of(text))
             return

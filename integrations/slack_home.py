@@ -6,16 +6,12 @@ viewer, so the Home shows exactly what the commands would. Blocking: call in a t
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlmodel import col, or_, select
-
 from bot.cards import customer_label
 from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff
 from bot.messages import IncomingMessage
 from bot.replies import Button, Item, Reply
-from crm.models import Customer
+from crm.customers import quiet_customers
 
 QUIET_DAYS = 30
 QUIET_LIMIT = 10
@@ -41,14 +37,8 @@ def build_home(app, user_id: str, email: str | None, known: bool) -> list[tuple[
             return [("CRM", Reply(text=UNKNOWN_USER))]
         lang = "zh" if staff.language == "zh" else "en"
         tasks_title, quiet_title, next_title, all_fresh = TITLES[lang]
-        cutoff = engine.clock() - timedelta(days=QUIET_DAYS)
-        quiet = session.exec(
-            select(Customer)
-            .where(Customer.owner_id == staff.id, col(Customer.forgotten_at).is_(None), Customer.stage != "churned",
-                   or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < cutoff))
-            .order_by(col(Customer.last_contact_at).is_(None).desc(), col(Customer.last_contact_at))
-            .limit(QUIET_LIMIT)).all()
         now = engine.clock()
+        quiet = quiet_customers(session, staff, now=now, days=QUIET_DAYS, limit=QUIET_LIMIT)
         quiet_items = [Item(f"{customer_label(session, c)} · {_since(c.last_contact_at, now, lang)}",
                             [Button("Show" if lang == "en" else "查看", f"show #{c.id}"),
                              Button("Log interaction" if lang == "en" else "记录互动", f"log #{c.id}", form="log")])

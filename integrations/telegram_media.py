@@ -111,6 +111,11 @@ def media_of(message: Message) -> dict | None:
         name = getattr(value, "file_name", None) or DEFAULT_NAMES[attr]
         if attr == "photo":
             name = f"photo-{message.message_id}.jpg"
+        elif attr == "sticker":
+            name, mime = (("sticker.tgs", "application/x-tgsticker") if value.is_animated
+                          else ("sticker.webm", "video/webm") if value.is_video else (name, "image/webp"))
+            return {"kind": attr, "label": label, "file_id": value.file_id, "file_unique_id": value.file_unique_id,
+                    "name": name, "mimetype": mime, "size": getattr(value, "file_size", None)}
         mime = getattr(value, "mime_type", None) or DEFAULT_TYPES.get(attr) or "application/octet-stream"
         return {"kind": attr, "label": label, "file_id": value.file_id, "file_unique_id": value.file_unique_id,
                 "name": name, "mimetype": mime, "size": getattr(value, "file_size", None)}
@@ -240,7 +245,7 @@ class TelegramSends:
             return await self._message(chat_id, payload)
         except Forbidden as exc:
             raise Blocked(str(exc)) from exc
-        except ChatMigrated as exc:
+        except (BadRequest, ChatMigrated) as exc:  # retrying the same request cannot help
             raise Undeliverable(f"Telegram refused the message: {exc}") from exc
 
     async def _message(self, chat_id: int, payload: dict) -> str:

@@ -21,6 +21,7 @@ from telegram.error import TelegramError
 from bot.identity import find_staff
 from bot.messages import IncomingMessage
 from bot.replies import Button, Reply
+from crm import file_retention
 from crm.events import claim_event
 from crm.models import Staff, TelegramCallback
 from integrations.telegram_render import render_html, reply_buttons
@@ -168,6 +169,7 @@ class StaffChat:
                 if path and Path(path).is_file():
                     with open(path, "rb") as handle:
                         await sender(chat_id, handle)
+                    file_retention.delivered(path)  # a privacy export is for this one delivery
         except TelegramError as exc:
             log.warning("telegram: reply to staff chat %s not delivered: %s", chat_id, exc)
             if not quiet:

@@ -12,23 +12,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.settings import Settings
 from bot.voice import local_moment, staff_zone
+from crm.claims import Lease, backoff, claim_once
 from crm.db import Database
 from crm.models import DigestRun, Staff
 
 CLAIM_LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(minutes=30)
+_LEASE = Lease(CLAIM_LEASE, stamp=DigestRun.claimed_at, holder=DigestRun.claimed_by)
 
 
 def retry_delay(attempts: int) -> timedelta:
     """1, 2, 4 … minutes after the n-th failed attempt, at most half an hour."""
-    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
+    return backoff(attempts, first=FIRST_RETRY, longest=LONGEST_RETRY)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def open_for_claim(run: DigestRun | None, now: datetime) -> bool:
     if run is None:
         return True
     if run.status == "claimed":
-        return run.claimed_at + CLAIM_LEASE <= now
+        return _LEASE.lapses_at(run.claimed_at) <= now
     if run.status == "failed":
         return run.claimed_at + retry_delay(run.attempts) <= now
     return False  # sent or skipped
@@ -87,27 +87,19 @@ def existing_runs(db: Database, kind: str, keys: set[tuple[int, date]]) -> dict[
 def claim_run(db: Database, staff_id: int, run_date: date, kind: str, *, instance: str,
               now: datetime) -> Claim | None:
     """Take the (staff, day, kind) run for this instance, or None when another has it or it is done."""
-    with db.session() as s:
-        try:
-            with s.begin_nested():
-                run = DigestRun(staff_id=staff_id, run_date=run_date, kind=kind, status="claimed",
-                                claimed_by=instance[:100], claimed_at=now, attempts=1)
-                s.add(run)
-                s.flush()
+    with db.write_session() as s:
+        run = DigestRun(staff_id=staff_id, run_date=run_date, kind=kind, status="claimed",
+                        claimed_by=instance[:100], claimed_at=now, attempts=1)
+        if claim_once(s, run):
             return Claim(run.id, staff_id, run_date, kind, now, 1)
-        except IntegrityError:
-            pass  # the row exists: someone claimed this day before (maybe us, maybe a crashed instance)
+        # the row exists: someone claimed this day before (maybe us, maybe a crashed instance)
         run = s.exec(select(DigestRun).where(DigestRun.staff_id == staff_id, DigestRun.run_date == run_date,
                                              DigestRun.kind == kind)).one()
         if not open_for_claim(run, now):
             return None
         # conditional on what we just read: of two instances taking over, one matches
-        taken = s.execute(update(DigestRun)
-                          .where(DigestRun.id == run.id, DigestRun.status == run.status,
-                                 DigestRun.claimed_at == run.claimed_at)
-                          .values(status="claimed", claimed_by=instance[:100], claimed_at=now,
-                                  attempts=DigestRun.attempts + 1))
-        if taken.rowcount != 1:
+        if _LEASE.take(s, (DigestRun.id == run.id) & (DigestRun.status == run.status) & _LEASE.held(run.claimed_at),
+                       now=now, holder=instance, values={"status": "claimed", "attempts": DigestRun.attempts + 1}) != 1:
             return None
         return Claim(run.id, staff_id, run_date, kind, now, run.attempts + 1)
 
@@ -117,9 +109,6 @@ def finish_run(db: Database, claim: Claim, *, now: datetime, status: str, error:
     values = {"status": status, "last_error": error[:500] if error else None}
     if status == "sent":
         values["sent_at"] = now
-    with db.session() as s:
-        done = s.execute(update(DigestRun)
-                         .where(DigestRun.id == claim.run_id, DigestRun.status == "claimed",
-                                DigestRun.claimed_at == claim.claimed_at)
-                         .values(**values))
-        return done.rowcount == 1
+    with db.write_session() as s:
+        return _LEASE.settle(s, (DigestRun.id == claim.run_id) & (DigestRun.status == "claimed")
+                             & _LEASE.held(claim.claimed_at), values=values) == 1

@@ -28,12 +28,14 @@ from bot.cards import customer_label
 from bot.replies import Button, Item, Reply
 from bot.voice import Voice
 from crm import audit
+from crm.claims import backoff
 from crm.models import Customer, Staff, Task
+from crm.tasks import REMINDER
 from scheduler.digest_runs import claim_run, due_day, existing_runs, finish_run, open_for_claim
 
 log = logging.getLogger("crm.scheduler.reminders")
 
-CLAIM_LEASE = timedelta(minutes=5)
+CLAIM_LEASE = REMINDER.duration
 SEND_TIMEOUT = 60  # seconds; well inside the lease, so a hung send never overlaps a takeover
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
@@ -44,9 +46,12 @@ LATE_AFTER = timedelta(minutes=10)  # a reminder this late says when it was due
 OVERDUE_LIST = 10
 
 
+_LEASE = REMINDER  # a reminder's claim (crm/tasks.py); see the module docstring for the states
+
+
 def retry_delay(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min … after the n-th failed attempt, then hourly for as long as it takes."""
-    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
+    return backoff(attempts, first=FIRST_RETRY, longest=LONGEST_RETRY)
 
 
 @dataclass(frozen=True)
@@ -64,36 +69,32 @@ class PassResult:
 
 def _due(now: datetime):
     return and_(Task.status == "open", Task.due_at <= now,
-                or_(Task.next_attempt_at <= now,  # a retry that is due, or a dead instance's claim
+                or_(_LEASE.lapsed(now),  # a retry that is due, or a dead instance's claim
                     and_(col(Task.reminded_at).is_(None), col(Task.next_attempt_at).is_(None))))
 
 
 def claim_due_reminders(db, now: datetime, limit: int = BATCH) -> list[Claimed]:
     """Mark up to ``limit`` due reminders as ours (one transaction) and return them."""
     oldest_first = select(Task.id).where(_due(now)).order_by(Task.due_at).limit(limit)
-    with db.session() as s:
-        rows = s.execute(update(Task)
-                         .where(col(Task.id).in_(oldest_first.scalar_subquery()), _due(now))
-                         .values(reminded_at=now, next_attempt_at=now + CLAIM_LEASE,
-                                 reminder_attempts=Task.reminder_attempts + 1)
-                         .returning(Task.id, Task.reminder_attempts)
-                         .execution_options(synchronize_session=False)).all()
+    with db.write_session() as s:
+        rows = _LEASE.take(s, col(Task.id).in_(oldest_first.scalar_subquery()) & _due(now), now=now,
+                           values={"reminder_attempts": Task.reminder_attempts + 1},
+                           returning=(Task.id, Task.reminder_attempts))
     return [Claimed(task_id, now, attempts) for task_id, attempts in rows]
 
 
 def _record_sent(db, claim: Claimed) -> None:
-    with db.session() as s:
-        s.execute(update(Task).where(Task.id == claim.task_id, Task.reminded_at == claim.claimed_at)
-                  .values(next_attempt_at=None, last_error=None).execution_options(synchronize_session=False))
+    with db.write_session() as s:
+        _LEASE.settle(s, (Task.id == claim.task_id) & _LEASE.held(claim.claimed_at),
+                      values={"next_attempt_at": None, "last_error": None})
 
 
 def _record_failure(db, claim: Claimed, now: datetime, error: str) -> bool:
     """Give the reminder back for a later retry; False when it was snoozed or taken over meanwhile."""
-    with db.session() as s:
-        result = s.execute(update(Task).where(Task.id == claim.task_id, Task.reminded_at == claim.claimed_at)
-                           .values(reminded_at=None, next_attempt_at=now + retry_delay(claim.attempts),
-                                   last_error=error[:500]).execution_options(synchronize_session=False))
-        return result.rowcount == 1
+    with db.write_session() as s:
+        return _LEASE.settle(s, (Task.id == claim.task_id) & _LEASE.held(claim.claimed_at),
+                             values={"reminded_at": None, "next_attempt_at": now + retry_delay(claim.attempts),
+                                     "last_error": error[:500]}) == 1
 
 
 def reminder_buttons(task_id: int, voice: Voice) -> list[Button]:
@@ -165,7 +166,7 @@ async def _report_undeliverable(app, task: Task, owner: Staff, attempts: int, er
               task.id, owner.name, attempts, error)
 
     def write_audit() -> Staff | None:
-        with app.db.session() as s:
+        with app.db.write_session() as s:
             audit.record(s, "reminder.undeliverable", actor_label="scheduler", platform="scheduler",
                          customer_id=task.customer_id, task_id=task.id, owner=owner.name, attempts=attempts,
                          error=error[:300])
@@ -275,6 +276,6 @@ async def send_overdue_notices(app, now: datetime, instance: str) -> PassResult:
 
 def _mark_noticed(db, claim, task_ids: list[int], day, now: datetime) -> None:
     finish_run(db, claim, now=now, status="sent")
-    with db.session() as s:
+    with db.write_session() as s:
         s.execute(update(Task).where(col(Task.id).in_(task_ids)).values(last_overdue_notice_on=day)
                   .execution_options(synchronize_session=False))

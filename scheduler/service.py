@@ -18,9 +18,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 
 from bot.metrics import metrics_of
+from crm.claims import claim_once
 from crm.models import InsightBlob
 from scheduler.daily_digests import send_due_digests
 from scheduler.reminders import send_due_reminders, send_overdue_notices
@@ -58,6 +58,9 @@ class SchedulerService:
         self._scheduler.add_job(self.run_pass, IntervalTrigger(seconds=self.pass_seconds), id="pass",
                                 next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
                                 misfire_grace_time=None)
+        # exports and charts past their retention (crm/file_retention.py)
+        self._scheduler.add_job(self.sweep_files, IntervalTrigger(minutes=10), id="files",
+                                next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
         self._scheduler.add_job(self.refresh_insights, CronTrigger(hour=hour, minute=minute, timezone=zone),
                                 id="insights", max_instances=1, coalesce=True, misfire_grace_time=3600)
         self._scheduler.start()
@@ -99,6 +102,16 @@ class SchedulerService:
             async with self._progress:
                 self._progress.notify_all()
 
+    async def sweep_files(self) -> None:
+        from crm.file_retention import sweep
+
+        try:
+            removed = await asyncio.to_thread(sweep)
+            if removed:
+                log.info("removed %s expired export and chart file(s)", len(removed))
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            log.exception("sweeping expired files failed")
+
     async def next_pass(self, timeout: float = 30) -> None:
         """Wait until a pass that starts after this call has finished (for callers that change
         the store or the clock and want to see the scheduler react)."""
@@ -134,11 +147,7 @@ class SchedulerService:
 
 def claim_nightly_lock(db, night: date, instance: str) -> bool:
     """Insert tonight's lock row; the primary key lets exactly one instance succeed."""
-    try:
-        with db.session() as s:
-            week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
-            s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
-            s.add(InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))
-        return True
-    except IntegrityError:
-        return False
+    with db.write_session() as s:
+        week_ago = INSIGHTS_LOCK + (night - timedelta(days=7)).isoformat()
+        s.execute(delete(InsightBlob).where(InsightBlob.key.startswith(INSIGHTS_LOCK, autoescape=True), InsightBlob.key < week_ago))
+        return claim_once(s, InsightBlob(key=INSIGHTS_LOCK + night.isoformat(), payload=instance.encode()))

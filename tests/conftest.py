@@ -15,13 +15,23 @@ from crm.db import Database
 from tests.pg import PostgresServer, wait_connectable
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# CRM_TEST_SQLCIPHER=1: every SQLite test runs on a store encrypted with SQLCipher (CRM_DB_KEY's path)
+ENCRYPTED_SQLITE = os.environ.get("CRM_TEST_SQLCIPHER", "").lower() in ("1", "true", "yes")
+TEST_DB_KEY = "test-key: ' \" % @ 密钥"
+
+
+def sqlite_test_url(path) -> str:
+    from crm.encryption import cipher_url
+
+    url = f"sqlite:///{path}"
+    return cipher_url(url, TEST_DB_KEY) if ENCRYPTED_SQLITE else url
 _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
-    db = Database(f"sqlite:///{path}")
+    db = Database(sqlite_test_url(path))
     db.upgrade()
     db.dispose()
     return str(path)
@@ -60,7 +70,7 @@ def db_url(request, tmp_path, sqlite_template):
     if request.param == "sqlite":
         path = tmp_path / "crm.db"
         shutil.copy(sqlite_template, path)
-        yield f"sqlite:///{path}"
+        yield sqlite_test_url(path)
         return
     server_url = request.getfixturevalue("pg_server")
     name = f"t_{os.getpid()}_{next(_counter)}"

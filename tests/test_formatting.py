@@ -78,6 +78,8 @@ def test_special_mentions_are_dropped_and_others_keep_their_label():
     assert slack_to_telegram_html("Hi <!channel|channel> <!everyone>") == "Hi"
     assert slack_to_telegram_html("from <!subteam^S0614TZR7|@sales-team>") == "from @sales-team"
     assert slack_to_telegram_html("see <#C024BE7LR|general>") == "see #general"
+    assert slack_to_telegram_html("see <#C024BE7LR>") == "see our team's channel"
+    assert slack_to_telegram_html("ask <!subteam^S0614TZR7>") == "ask our team"
     assert slack_to_telegram_html("on <!date^1392734382^{date_short}|Feb 18, 2014>") == "on Feb 18, 2014"
 
 

@@ -430,3 +430,32 @@ def test_our_own_uploads_and_edits_in_the_thread_never_echo_to_the_customer(inbo
     post_event(inbox, staff)
     inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and c.text == "When Slack was released?")
     assert inbox.fake.calls_to("sendPhoto") == [] and inbox.fake.calls_to("editMessageText") == []
+
+
+def test_a_reply_sharing_another_message_quotes_it_for_the_customer(inbox):
+    ticket = open_ticket(inbox)
+    body = in_thread(slack_payload("message_channel_thread_reply"), ticket)
+    body["event"]["text"] = "Our policy:"
+    # a shared message, as Slack attaches it (https://api.slack.com/reference/messaging/attachments)
+    body["event"]["attachments"] = [{"ts": "1700000000.000100", "channel_id": "C0POLICY", "channel_name": "policy",
+                                     "is_msg_unfurl": True, "is_share": True, "id": 1,
+                                     "original_url": "https://fake.slack.com/archives/C0POLICY/p1700000000000100",
+                                     "fallback": "[November 14th] Maria: Refunds within *30 days*",
+                                     "text": "Refunds within *30 days*", "author_id": "UMARIA",
+                                     "author_name": "Maria Manager", "mrkdwn_in": ["text"],
+                                     "footer": "Posted in #policy"}]
+    post_event(inbox, body)
+    [sent] = inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and "policy" in c.text)
+    assert sent.text == ("Our policy:\n<blockquote><b>Maria Manager:</b>\nRefunds within <b>30 days</b>"
+                         "</blockquote>")
+
+
+def test_a_first_message_with_a_photo_opens_the_thread_and_the_photo_follows_the_card(inbox):
+    update = telegram_payload("photo_caption")
+    inbox.fake.add_file("AgACAgIAAxkBAAIBZ2VX-large", b"JPEG", path="photos/file_9.jpg")
+    inbox.send(update)
+    complete = inbox.slack.wait_for("files.completeUploadExternal")[0].params
+    ticket = inbox.tickets(inbox.customer(ANN).id)[-1]
+    assert complete["thread_ts"] == ticket.slack_thread_ts
+    card = inbox.slack.calls_to("chat.postMessage")[0].params
+    assert "thread_ts" not in card and "The screen is broken" in all_text(card)

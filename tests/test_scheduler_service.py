@@ -20,7 +20,7 @@ async def test_crm_bot_run_wires_the_scheduler_with_a_pass_and_the_nightly_job(d
     await app.start()
     try:
         jobs = {job.id: job for job in app.scheduler._scheduler.get_jobs()}
-        assert set(jobs) == {"pass", "insights"}
+        assert set(jobs) == {"pass", "insights", "files"}  # files: expired exports and charts
         nightly = jobs["insights"].next_run_time
         assert (nightly.hour, nightly.minute, str(nightly.tzinfo)) == (2, 30, "Asia/Shanghai")
         await app.scheduler.next_pass()

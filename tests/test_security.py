@@ -44,6 +44,24 @@ def _no_live_markup(message: dict) -> None:
         assert not re.search(r"(?<![\w\u2060])@(channel|here|everyone)\b", text), text
 
 
+def _rich_links(node) -> list[dict]:
+    if isinstance(node, dict):
+        found = [node] if node.get("type") == "link" else []
+        return found + [x for v in node.values() for x in _rich_links(v)]
+    if isinstance(node, list):
+        return [x for v in node for x in _rich_links(v)]
+    return []
+
+
+def _visible_text(node) -> str:
+    if isinstance(node, dict):
+        own = node.get("text") if isinstance(node.get("text"), str) and node.get("type") == "text" else ""
+        return own + "".join(_visible_text(v) for v in node.values())
+    if isinstance(node, list):
+        return "".join(_visible_text(v) for v in node)
+    return ""
+
+
 # ---- finding 3: Slack mention and link injection -----------------------------------------------
 
 def test_fallback_text_of_every_rendered_message_is_escaped():
@@ -63,11 +81,18 @@ def test_telegram_customer_cannot_ping_or_link_in_the_inbox(db, settings, clock,
     try:
         bot.say(7301, HOSTILE_TEXT, first_name=HOSTILE_NAME, last_name="<@UADA>")
         bot.say(7301, "second <!everyone> <tel:+15550100|call me>", first_name=HOSTILE_NAME)
+        # Telegram's own link entity: a label over a different URL
+        bot.say(7301, "pay at your invoice portal now", first_name=HOSTILE_NAME,
+                entities=[{"type": "text_link", "offset": 7, "length": 19, "url": "https://evil.example/pay"}])
         bot.settle()
-        posts = slack_api.wait_for("chat.postMessage", 2)
+        posts = slack_api.wait_for("chat.postMessage", 3)  # the card (with the first message) and two more
+        assert "invoice portal" in all_text(posts[-1].params)
         for post in posts:
             _no_live_markup(post.params)
+            for link in _rich_links(post.params.get("blocks") or []):  # a link shows where it goes
+                assert link["url"] in _visible_text(post.params.get("blocks")), link
         assert any("evil.example" in all_text(p.params) for p in posts)  # shown, as text
+        assert all(str(p.params.get("unfurl_links")).lower() in ("false", "0") for p in posts)  # no previews
     finally:
         bot.close()
 
