@@ -585,40 +585,49 @@ def main() -> int:
     p.add_argument("--baseline", metavar="GIT_REF",
                    help="first run the same load on that commit's code, then on this one; print both and ratios "
                         "(on a shared machine only figures from the same run compare)")
+    p.add_argument("--rounds", type=int, default=2, help="with --baseline: alternating rounds of both")
     args = p.parse_args()
     url = args.database_url
     label = "PostgreSQL" if url and url.startswith("postgresql") else "SQLite"
     common = dict(database_url=url, commands=args.commands, users=args.users, chats=args.chats,
                   per_chat=args.per_chat, instances=args.instances, crash=args.crash, seed=args.seed)
-    baseline = None
-    if args.baseline:
-        if url:
-            raise SystemExit("--baseline needs a fresh store per run: leave --database-url out (SQLite)")
-        code = checkout(args.baseline)
-        baseline = run_load(**common, code=code,
-                            profile=args.profile / "baseline" if args.profile else None)
-        report(baseline, f"{label}, baseline {args.baseline}", bench_lines=False)
-    result = run_load(**common, profile=args.profile)
-    report(result, label)
-    if baseline is not None:
-        compare(baseline, result, args.baseline)
-    return 0 if result.ok else 1
+    if not args.baseline:
+        result = run_load(**common, profile=args.profile)
+        report(result, label)
+        return 0 if result.ok else 1
+    if url:
+        raise SystemExit("--baseline needs a fresh store per run: leave --database-url out (SQLite)")
+    code = checkout(args.baseline)
+    pairs = []
+    for n in range(args.rounds):  # alternating, so a change in the machine's load hits both sides alike
+        profile = args.profile / f"round{n + 1}" if args.profile else None
+        baseline = run_load(**common, code=code, profile=profile / "baseline" if profile else None)
+        report(baseline, f"{label}, baseline {args.baseline}, round {n + 1}", bench_lines=False)
+        result = run_load(**common, profile=profile)
+        report(result, f"{label}, this code, round {n + 1}", bench_lines=n == args.rounds - 1)
+        pairs.append((baseline, result))
+        if not result.ok:
+            return 1
+    compare(pairs, args.baseline)
+    return 0
 
 
-def compare(before: Result, after: Result, ref: str) -> None:
-    """This code against the baseline, measured in the same run."""
-    def rates(r: Result) -> tuple[float, float]:
-        return r.commands / r.slack_time, r.updates / r.telegram_time
-
-    (bs, bt), (as_, at) = rates(before), rates(after)
-    print(f"\nSame run, this code / {ref}:")
-    print(f"  slash commands  {as_:8.1f} / {bs:8.1f} req/s = x{as_ / bs:.2f};  p99 ack "
-          f"{percentile(after.slack_latencies, 99) * 1000:.0f} / {percentile(before.slack_latencies, 99) * 1000:.0f} ms")
-    print(f"  telegram        {at:8.1f} / {bt:8.1f} req/s = x{at / bt:.2f};  p99 ack "
-          f"{percentile(after.telegram_latencies, 99) * 1000:.0f} / "
-          f"{percentile(before.telegram_latencies, 99) * 1000:.0f} ms")
-    print(f"BENCH load.baseline.slack_ratio={as_ / bs:.2f} x")
-    print(f"BENCH load.baseline.telegram_ratio={at / bt:.2f} x")
+def compare(pairs: list[tuple[Result, Result]], ref: str) -> None:
+    """This code against the baseline, measured in the same run, round by round."""
+    print(f"\nSame run, this code / {ref} (throughput ratio; p99 ack this / baseline):")
+    ratios = {"slack": [], "telegram": []}
+    for n, (before, after) in enumerate(pairs, 1):
+        line = []
+        for stream, count, seconds, lat in (("slack", "commands", "slack_time", "slack_latencies"),
+                                            ("telegram", "updates", "telegram_time", "telegram_latencies")):
+            mine = getattr(after, count) / getattr(after, seconds)
+            theirs = getattr(before, count) / getattr(before, seconds)
+            ratios[stream].append(mine / theirs)
+            line.append(f"{stream} {mine:.1f}/{theirs:.1f} req/s = x{mine / theirs:.2f}, p99 "
+                        f"{percentile(getattr(after, lat), 99) * 1000:.0f}/{percentile(getattr(before, lat), 99) * 1000:.0f} ms")
+        print(f"  round {n}: " + ";  ".join(line))
+    for stream, values in ratios.items():
+        print(f"BENCH load.baseline.{stream}_ratio={sorted(values)[len(values) // 2]:.2f} x")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ LIBRARIES = [
     ("logging", ("logging/",)),
     ("urllib, email, http parsing", ("urllib/", "email/", "http/")),
     ("signatures (hmac, hashlib)", ("hmac.py", "hashlib.py")),
-    ("dates (dateparser, regex)", ("dateparser/", "regex/", "re/", "sre_", "zoneinfo")),
+    ("regular expressions, dateparser, zoneinfo", ("dateparser/", "regex/", "re/", "sre_", "zoneinfo")),
 ]
 
 
