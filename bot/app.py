@@ -105,6 +105,8 @@ class App:
         # writes queued on SQLite's single writer would hold every thread and stall quick reads (acks)
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="crm-work"))
+        # the customer-message model trains in about a second: not on the first message's ack path
+        self._background.submit(warm_up_understanding)
         for adapter in self.adapters:
             await adapter.start()
         if self.scheduler is not None:
@@ -150,3 +152,12 @@ class App:
         """From any thread: stop serving; the lifespan then stops the scheduler and adapters cleanly."""
         if self._server is not None:
             self._server.should_exit = True
+
+
+def warm_up_understanding() -> None:
+    from crm.understanding.intent import warm_up
+
+    try:
+        warm_up()
+    except Exception:  # reading messages then trains on first use (and logs if it cannot)
+        logging.getLogger("crm.app").exception("could not train the customer-message model at start")

@@ -15,7 +15,7 @@ from bot.context import Context
 from bot.errors import Ambiguous, UserError
 from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
-from bot.parser import parse
+from bot.parser import as_note, looks_like_command_typo, parse, parse_or_note, starts_a_sentence
 from bot.ports import Ports
 from bot.registry import COMMANDS, lookup
 from bot.replies import Button, Item, Reply
@@ -53,15 +53,19 @@ class Engine:
                               f"Please try again; if it keeps happening, tell an admin (ref {ref}).")
 
     def _handle(self, message: IncomingMessage) -> Reply:
-        parsed = parse(message.text)
+        parsed = parse_or_note(message.text)
         if not parsed.name:
             parsed = parse("help")
         spec = lookup(parsed.name)
         if spec is None:
             guesses = difflib.get_close_matches(parsed.name, list(COMMANDS), n=3, cutoff=0.6)
-            hint = f" Did you mean `/crm {guesses[0]}`?" if guesses else ""
-            return Reply.fail(f"I don't know the command `{parsed.name[:40]}`.{hint} "
-                              "Type `/crm help` to see them all.")
+            if guesses and looks_like_command_typo(parsed):
+                return Reply.fail(f"I don't know the command `{parsed.name[:40]}`. Did you mean `/crm {guesses[0]}`? "
+                                  "Type `/crm help` to see them all.")
+            # a sentence, not a command: a staff note, shown as understood before anything is stored
+            parsed, spec = as_note(message.text), lookup("note")
+        elif starts_a_sentence(parsed):
+            parsed, spec = as_note(message.text), lookup("note")
         if spec.read_only:
             # a command that only reads runs in a read session: on SQLite it neither waits for nor
             # holds the one writer, and a repeated delivery is simply answered again

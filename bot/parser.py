@@ -81,3 +81,55 @@ def parse(line: str) -> ParsedCommand:
     name = m.group(0).lower() if m else ""
     rest = text[m.end():] if m else ""
     return ParsedCommand(name=name, text=rest, tokens=tokenize(rest))
+
+
+# ---------------------------------------------------------------- sentences that are no command
+
+
+def _strip_prefix(text: str) -> str:
+    for prefix in ("/crm", "crm"):
+        if text.lower() == prefix or text.lower().startswith(prefix + " "):
+            return text[len(prefix):].strip()
+    return text
+
+
+def as_note(line: str) -> ParsedCommand:
+    """The whole line as the text of a `note` command (staff notes are free text: no tokens needed)."""
+    text = _strip_prefix(normalize(line).strip())[:MAX_COMMAND_LENGTH]
+    return ParsedCommand(name="note", text=text, tokens=[])
+
+
+def parse_or_note(line: str) -> ParsedCommand:
+    """``parse``, except that a sentence whose first word is no command may hold quotes a command
+    could not (“she said 'maybe'”): it is handed over as a note instead of refused."""
+    from bot.registry import lookup
+
+    try:
+        return parse(line)
+    except UserError:
+        text = _strip_prefix(normalize(line).strip())
+        first = text.split(maxsplit=1)[0].lower() if text.split() else ""
+        if lookup(first) is not None or len(text) > MAX_COMMAND_LENGTH:
+            raise
+        return as_note(line)
+
+
+_NOTE_WORDS = re.compile(r"^(call|called|calling|met|meet|meeting|lunch|dinner|coffee|emailed|email|spoke|talked|"
+                         r"chatted|texted|visited|demo|rang|phoned|pinged|had|sent|got|follow|fyi|heard)$", re.I)
+
+
+def looks_like_command_typo(parsed: ParsedCommand) -> bool:
+    """``fnd globex`` is a misspelt command; ``Called Wang Wei at Globex yesterday …`` is a note."""
+    from crm.understanding.notes import is_small_talk
+
+    if _NOTE_WORDS.match(parsed.name) or re.search(r"[\u3400-\u9fff]", parsed.name):
+        return False
+    if is_small_talk(f"{parsed.name} {parsed.text}"):
+        return False  # "thanks", "ok" get the short help, not "did you mean tasks?"
+    return len(parsed.tokens) <= 3 and len(parsed.text) <= 60
+
+
+def starts_a_sentence(parsed: ParsedCommand) -> bool:
+    """“next Tuesday follow up with Globex …” starts with a command word but is a note."""
+    return parsed.name == "next" and re.match(r"\s*(mon|tue|wed|thu|fri|sat|sun|week|month|time|year)",
+                                              parsed.text, re.I) is not None

@@ -21,6 +21,10 @@ class CommandSpec:
     aliases: tuple[str, ...] = ()
     group: str = "Customers"
     read_only: bool = False  # runs in a read session (never takes SQLite's writer); it must not write
+    summary_zh: str = ""  # the summary for Chinese-speaking staff (`/crm help` in their language)
+
+    def summary_in(self, lang: str) -> str:
+        return self.summary_zh if lang == "zh" and self.summary_zh else self.summary
 
 
 COMMANDS: dict[str, CommandSpec] = {}
@@ -29,10 +33,10 @@ ALIASES: dict[str, str] = {}
 
 def command(name: str, *, usage: str, summary: str, permission: str = "crm.use", details: str = "",
             examples: list[str] | None = None, aliases: tuple[str, ...] = (), group: str = "Customers",
-            read_only: bool = False):
+            read_only: bool = False, summary_zh: str = ""):
     def register(func: Callable) -> Callable:
         spec = CommandSpec(name, func, usage, summary, permission, details, examples or [], aliases, group,
-                           read_only)
+                           read_only, summary_zh)
         COMMANDS[name] = spec
         for alias in aliases:
             ALIASES[alias] = name

@@ -13,6 +13,7 @@ OPTIONS = frozenset({"email", "phone", "company", "tier", "stage", "owner", "tag
 
 
 @command("add", usage=USAGE, summary="add a customer", permission="customer.edit",
+         summary_zh="添加客户",
          examples=['add "Globex Corporation" email=ops@globex.example company=Globex tier=vip owner=@alice',
                    'add 王伟 phone=+86-138-0000-0000 company=华为'])
 def add(ctx) -> Reply:

@@ -12,6 +12,7 @@ USAGE = "assign <customer> @colleague"
 
 
 @command("assign", usage=USAGE, summary="make a colleague the owner of a customer (managers, admins)",
+         summary_zh="把客户交给一位同事负责（经理、管理员）",
          permission="customer.reassign", examples=["assign globex @bob", "assign 王伟 @alice"],
          details="Open tasks stay with whoever they are assigned to; the change is in the audit trail.")
 def assign(ctx) -> Reply:

@@ -39,6 +39,7 @@ DETAILS = (
 
 
 @command("campaign", usage=USAGE, summary="Telegram campaigns to a segment: create, preview, send, measure",
+         summary_zh="面向客户群的 Telegram 营销活动：创建、预览、发送、统计效果",
          group="Campaigns", details=DETAILS,
          examples=['campaign new "Spring renewal" segment="tier=vip stage=active" start=today end="in 2 weeks" '
                    'budget=500 en="Renew before May and get 10% off" zh="五月前续约可享九折"',

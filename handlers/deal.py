@@ -25,6 +25,7 @@ def parse_amount(text: str) -> float | None:
 
 
 @command("deal", usage=USAGE, summary="open a deal, or update the customer's open deal", group="Deals",
+         summary_zh="新建商机，或更新客户当前的商机",
          permission="customer.edit",
          examples=["deal globex 12000 proposal", "deal globex 15k negotiation close=dec 15", "deal #12 0 won"])
 def deal(ctx) -> Reply:

@@ -8,6 +8,7 @@ from crm.search import search_customers
 
 
 @command("find", usage="find <words>", summary="search customers (partial, misspelt or Chinese names work)",
+         summary_zh="搜索客户（部分、拼错的名字和中文名都可以）",
          examples=["find glob", "find 王", "find ops@globex"], aliases=("search",), read_only=True)
 def find(ctx) -> Reply:
     query = ctx.command.text.strip()

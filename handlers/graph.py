@@ -11,6 +11,7 @@ from handlers._insights import added_since_refresh, relation_graph
 
 
 @command("graph", usage="graph <customer>", summary="a picture of the customer's relationships", group="Insights",
+         summary_zh="客户关系图",
          examples=["graph globex", "graph #42"],
          details="The customer, its strongest relationships out to two hops, their companies and the colleagues "
                  "who know them; line width is strength. Sent as an image in Slack, saved as a PNG in the terminal.")

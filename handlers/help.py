@@ -9,6 +9,7 @@ GROUP_ORDER = ["Customers", "Follow-ups", "Deals", "Insights", "Customers on Tel
 
 
 @command("help", usage="help [command]", summary="list the commands, or explain one", group="Help",
+         summary_zh="列出所有命令，或说明其中一个",
          examples=["help", "help log"], read_only=True)
 def help_command(ctx) -> Reply:
     if ctx.command.tokens:
@@ -19,14 +20,14 @@ def help_command(ctx) -> Reply:
         fields = [("Usage", f"/crm {spec.usage}")]
         if spec.examples:
             fields.append(("Examples", "\n".join(f"/crm {e}" for e in spec.examples)))
-        text = f"/crm {spec.name}: {spec.summary}" + (f"\n{spec.details}" if spec.details else "")
+        text = f"/crm {spec.name}: {spec.summary_in(ctx.lang)}" + (f"\n{spec.details}" if spec.details else "")
         return Reply(text=text, fields=fields)
     groups: dict[str, list] = {}
     for spec in COMMANDS.values():
         groups.setdefault(spec.group, []).append(spec)
     sections = []
     for group in sorted(groups, key=lambda g: GROUP_ORDER.index(g) if g in GROUP_ORDER else 99):
-        sections.append(Section(group, items=[Item(f"/crm {s.usage} — {s.summary}")
+        sections.append(Section(group, items=[Item(f"/crm {s.usage} — {s.summary_in(ctx.lang)}")
                                               for s in sorted(groups[group], key=lambda s: s.name)]))
     intro = ctx.t("Here is what I can do. Customers are named by a quoted name, one word of their name, "
                   "company or email, or #id. Dates can be natural language (“tomorrow 3pm”, “明天下午3点”). "

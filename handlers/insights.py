@@ -10,6 +10,7 @@ LIMIT = 5
 
 
 @command("insights", usage="insights", summary="key connectors, clusters and decaying relationships",
+         summary_zh="关键联系人、客户群和正在变淡的关系",
          group="Insights", examples=["insights"],
          details="From the nightly job: connectors (sampled betweenness, PageRank), brokers between clusters "
                  "(betweenness × how evenly their links spread over clusters), clusters (community detection), "

@@ -18,6 +18,7 @@ KIND_ZH = {"membership": "任职于", "referred": "推荐", "knows": "认识", "
 
 
 @command("intro", usage=USAGE, summary="the warmest path to a customer through people we know", group="Insights",
+         summary_zh="通过认识的人联系到客户的最热路径",
          examples=["intro globex", "intro #42 from=@bob", 'intro "Li Na"'],
          details="Every hop shows its strength (0–1) and what it rests on: the last interaction for a colleague's "
                  "relationship, the recorded link between customers, or a shared company. A path's strength is the "

@@ -13,6 +13,7 @@ INVITE_DAYS = 14
 
 
 @command("invite", usage="invite <customer>", summary="a Telegram link that connects the customer's chat",
+         summary_zh="生成一个 Telegram 链接，把客户的聊天绑定到客户记录",
          group="Customers on Telegram", examples=["invite globex"])
 def invite(ctx) -> Reply:
     if not ctx.command.tokens:

@@ -13,6 +13,7 @@ KIND_WORDS = {k: k for k in RELATIONSHIP_KINDS} | {"works_with": "works-with", "
 
 
 @command("link", usage=USAGE, summary="record that two customers know, referred or work with each other",
+         summary_zh="记录两位客户互相认识、推荐或共事",
          permission="customer.edit", examples=["link globex initech referred", '"Ann Lee" "Bo Chen" knows strength=0.9'])
 def link(ctx) -> Reply:
     options = ctx.command.take_options({"strength"}, USAGE)

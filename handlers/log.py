@@ -16,6 +16,7 @@ KIND_WORDS = {k: k for k in INTERACTION_KINDS} | {
 
 
 @command("log", usage=USAGE, summary="log an interaction (the date is optional: “yesterday 4pm”)",
+         summary_zh="记录一次沟通（日期可选：“昨天下午4点”）",
          examples=["log globex call yesterday 4pm discussed renewal pricing",
                    "log #12 email sent the proposal", "log 王伟 电话 昨天下午4点 讨论续约价格"])
 def log(ctx) -> Reply:

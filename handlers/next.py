@@ -29,6 +29,7 @@ LIST_SIZE = 10
 
 
 @command("next", usage=USAGE, summary="who to contact today, and why (accept, snooze or dismiss each)",
+         summary_zh="今天该联系谁，以及原因（可接受、推迟或忽略每一位）",
          group="Insights", examples=["next", "next team", "next accept #12", "next snooze #12 monday 9am",
                                      "next dismiss #12"],
          details="Ranked by value × (risk, overdue contact, stalled deals, open tickets), adjusted by what you "

@@ -21,6 +21,7 @@ def _customer(ctx):
 
 
 @command("export", usage="export <customer>", summary="everything held on a customer, as a JSON file (GDPR art. 15)",
+         summary_zh="客户的全部资料，导出为 JSON 文件（GDPR 第 15 条）",
          permission="privacy.export", group="Privacy", examples=["export globex"])
 def export(ctx) -> Reply:
     customer = _customer(ctx)
@@ -35,6 +36,7 @@ def export(ctx) -> Reply:
 
 
 @command("forget", usage="forget <customer>", summary="erase a customer's personal data (GDPR art. 17), after confirming",
+         summary_zh="确认后删除客户的个人资料（GDPR 第 17 条）",
          permission="privacy.forget", group="Privacy", examples=["forget globex"])
 def forget(ctx) -> Reply:
     customer = _customer(ctx)
@@ -52,6 +54,7 @@ def forget(ctx) -> Reply:
 
 
 @command("audit", usage="audit <customer>", summary="who read or changed a customer, and when",
+         summary_zh="谁在何时查看或修改了客户",
          permission="audit.read", group="Privacy", examples=["audit globex"])
 def audit_trail(ctx) -> Reply:
     customer = _customer(ctx)

@@ -10,6 +10,7 @@ USAGE = "remind <customer> <when> <what>"
 
 
 @command("remind", usage=USAGE, summary="set a follow-up (“tomorrow 3pm send the proposal”)",
+         summary_zh="设置跟进提醒（“明天下午3点 发送报价”）",
          group="Follow-ups", examples=["remind globex tomorrow 3pm send the proposal",
                                        "remind #12 friday 10am call about the renewal", "remind 王伟 下周五下午2点 回电话"])
 def remind(ctx) -> Reply:

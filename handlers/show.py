@@ -7,6 +7,7 @@ from bot.replies import Reply
 
 
 @command("show", usage="show <customer> [public]", summary="the customer card (public: post it to the channel)",
+         summary_zh="客户卡片（加 public：发到频道）",
          examples=["show globex", "show #12 public", 'show "Globex Corporation"'])
 def show(ctx) -> Reply:
     tokens = list(ctx.command.tokens)

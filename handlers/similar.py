@@ -14,6 +14,7 @@ USAGE = "similar <customer> [n=5]"
 
 
 @command("similar", usage=USAGE, summary="customers most like this one, and why", group="Insights",
+         summary_zh="与该客户最相似的客户，以及原因",
          examples=["similar globex", "similar #42 n=10"],
          details="Similarity mixes behaviour (contact rhythm, replies, tickets, ratings, deals, tier, risk; scaled) "
                  "with what their conversations talk about (TF-IDF of logged calls, notes and Telegram messages).")

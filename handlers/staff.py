@@ -20,6 +20,7 @@ OPTIONS = frozenset({"role", "email", "slack", "telegram", "timezone", "manager"
 
 
 @command("staff", usage=USAGE, summary="the team: who is who; admins add, change and deactivate staff",
+         summary_zh="团队成员；管理员可添加、修改和停用员工",
          group="Team", details=DETAILS, examples=["staff", 'staff add "Carol Diaz" role=rep email=carol@example.com manager=@maria',
                                  "staff set @bob role=manager", "staff deactivate @bob"])
 def staff(ctx) -> Reply:

@@ -27,6 +27,7 @@ DETAILS = ("First-response time: from a conversation's opening to the team's fir
 
 
 @command("stats", usage=USAGE, summary="response times, resolution and satisfaction of customer conversations",
+         summary_zh="客户对话的响应时间、解决率和满意度",
          group="Insights", details=DETAILS,
          examples=["stats", "stats me 30d", "stats team last week", "stats team this month", "stats 本月"],
          read_only=True)

@@ -43,6 +43,7 @@ def _manages(ctx, staff_id: int) -> bool:
 
 
 @command("tasks", usage="tasks [@colleague]", summary="open follow-ups, overdue first", group="Follow-ups",
+         summary_zh="未完成的跟进，逾期的排在前面",
          examples=["tasks", "tasks @bob"], read_only=True)
 def tasks(ctx) -> Reply:
     owner = ctx.actor
@@ -71,6 +72,7 @@ def tasks(ctx) -> Reply:
 
 
 @command("done", usage="done <task>", summary="mark a follow-up done", group="Follow-ups",
+         summary_zh="把一条跟进标为完成",
          examples=["done #12", "done proposal"])
 def done(ctx) -> Reply:
     if not ctx.command.tokens:
@@ -83,6 +85,7 @@ def done(ctx) -> Reply:
 
 
 @command("snooze", usage="snooze <task> <when>", summary="move a follow-up later (“1h”, “tomorrow 9am”)",
+         summary_zh="推迟一条跟进（“1h”、“明天上午9点”）",
          group="Follow-ups", examples=["snooze #12 tomorrow 9am", "snooze #12 in 1 hour", "snooze #12 明天上午10点"])
 def snooze(ctx) -> Reply:
     tokens = ctx.command.tokens

@@ -41,6 +41,7 @@ def _wake_sender_after_commit(ctx) -> None:
 
 
 @command("ticket", usage=USAGE, summary="take, resolve or reopen a customer's Telegram conversation",
+         summary_zh="接手、解决或重新打开客户的 Telegram 对话",
          group="Customers on Telegram", examples=["ticket assign #12", "ticket resolve #12", "ticket reopen #12"],
          details="The buttons on a customer's Slack thread run these. Resolving asks the customer for a 1–5 rating.")
 def ticket_command(ctx) -> Reply:

@@ -33,6 +33,7 @@ from bot.metrics import metrics_of
 from bot.replies import Button, Reply
 from crm import inbox
 from crm.customers import company_name
+from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
 from integrations import inbox_live
@@ -83,6 +84,8 @@ def thread_card(session, ticket: Ticket, first: InboxOutbox | None) -> Reply:
         fields.append(("Earlier tickets", f"{len(earlier)}" + (f" (last rating {rated}/5)" if rated else "")))
     reply = Reply(text=f"💬 Ticket #{ticket.id}: {customer.name} wrote on Telegram", fields=fields,
                   buttons=ticket_buttons(ticket.id))
+    if ticket.intent:
+        fields.append(("Understood", understood_label(ticket)))
     if first is not None:
         payload = json.loads(first.payload or "{}")
         reply.fields.append(("Message" if first.kind == "message" else "Note", payload.get("text", "")))

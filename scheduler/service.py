@@ -68,9 +68,9 @@ class SchedulerService:
 
     async def stop(self, timeout: float = 60) -> None:
         """Stop firing, and let a pass already under way record its outcomes before returning."""
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        self._scheduler = None
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.pause()  # no new jobs; a shutdown now would cancel the pass under way
         if self._progress is not None:
             async def idle():
                 async with self._progress:
@@ -80,6 +80,8 @@ class SchedulerService:
                 await asyncio.wait_for(idle(), timeout)
             except TimeoutError:
                 log.warning("scheduler stopped with a pass still running; its claims expire and are retried")
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
 
     async def run_pass(self) -> None:
         """One look at the store: reminders, digests and overdue notices that are due now."""

@@ -52,3 +52,35 @@ def say(engine, slack_user: str, text: str, platform: str = "slack", **kw):
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
+
+
+def count(db, model, *conds) -> int:
+    """Rows of ``model`` (matching ``conds``)."""
+    from sqlmodel import select
+
+    with db.session() as s:
+        return len(s.exec(select(model).where(*conds)).all())
+
+
+def snapshot(db) -> dict:
+    """Row counts of every table a command could change (bad input must change none)."""
+    from crm.models import Customer, Deal, Interaction, InviteToken, Relationship, Task
+
+    return {m.__name__: count(db, m) for m in (Customer, Interaction, Task, Deal, Relationship, InviteToken)}
+
+
+def owner_of(db, customer_id: int) -> int | None:
+    from crm.models import Customer
+
+    with db.session() as s:
+        return s.get(Customer, customer_id).owner_id
+
+
+def audit_rows(db, action: str) -> list:
+    """The audit events of one action, oldest first."""
+    from sqlmodel import select
+
+    from crm.models import AuditEvent
+
+    with db.session() as s:
+        return s.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()

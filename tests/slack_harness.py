@@ -4,9 +4,15 @@
 at the stand-in (``tests/fakes/slack_api.py``), and offers Slack's three request shapes —
 signed slash commands, ``payload=`` interactivity and JSON events — plus helpers to press
 the buttons and fill the modals that the bot really sent.
+
+Use it where HTTP, Bolt or the Slack wire format is the subject; a command's behaviour is
+tested in-process with the ``chat`` fixture (tests/fixtures/chat.py). One uvicorn server
+serves a whole test module (``app_host``); each test mounts its own App (fresh store,
+adapters started and stopped as by the lifespan).
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import socket
@@ -20,7 +26,7 @@ import pytest
 import uvicorn
 
 from bot.app import App
-from tests.fakes.slack_api import FakeSlackApi, sign, slack_api  # noqa: F401
+from tests.fakes.slack_api import FakeSlackApi, sign
 
 SECRET = "test-signing-secret"
 _ids = itertools.count(1)
@@ -52,6 +58,54 @@ class Server:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(20)
+
+
+class AppHost:
+    """One uvicorn server for many Apps in turn: ``mount(app)`` starts the App in the server's
+    event loop (as its lifespan would) and routes every request to it; ``unmount()`` stops it.
+    Requests while nothing is mounted get 503."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.app: App | None = None
+        self._asgi = None
+        self._server = Server(self, self.port)
+
+    def start(self) -> "AppHost":
+        self._server.start()  # runs the lifespan below, which records the loop
+        return self
+
+    def stop(self) -> None:
+        self.unmount()
+        self._server.stop()
+
+    def mount(self, app: App) -> None:
+        self.unmount()
+        asgi = app.asgi()
+        asyncio.run_coroutine_threadsafe(app.start(), self.loop).result(60)
+        self.app, self._asgi = app, asgi
+
+    def unmount(self) -> None:
+        app, self.app, self._asgi = self.app, None, None
+        if app is not None:
+            asyncio.run_coroutine_threadsafe(app.stop(), self.loop).result(60)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            self.loop = asyncio.get_running_loop()
+            while True:
+                message = await receive()
+                kind = message["type"].rsplit(".", 1)[-1]
+                await send({"type": f"lifespan.{kind}.complete"})
+                if kind == "shutdown":
+                    return
+        asgi = self._asgi
+        if asgi is None:
+            await send({"type": "http.response.start", "status": 503, "headers": []})
+            await send({"type": "http.response.body", "body": b"no app mounted"})
+            return
+        await asgi(scope, receive, send)
 
 
 @dataclass
@@ -223,15 +277,22 @@ def all_text(message: dict) -> str:
     return "\n".join(out)
 
 
+@pytest.fixture(scope="module")
+def app_host():
+    """The module's HTTP server for `crm-bot run` apps (tests mount their own App on it)."""
+    host = AppHost().start()
+    yield host
+    host.stop()
+
+
 @pytest.fixture
-def slack_bot(db, settings, clock, slack_api, team):  # noqa: F811
+def slack_bot(db, settings, clock, slack_api, team, app_host):
     settings = settings.model_copy(update={"slack_bot_token": "xoxb-test", "slack_signing_secret": SECRET,
                                            "slack_api_url": slack_api.api_url})
     app = App(settings, db, clock=clock)
     app.configure_adapters()
-    port = free_port()
-    server = Server(app.asgi(), port).start()
-    bot = SlackBot(app, slack_api, port)
+    app_host.mount(app)
+    bot = SlackBot(app, slack_api, app_host.port)
     yield bot
     bot.close()
-    server.stop()
+    app_host.unmount()

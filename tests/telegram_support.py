@@ -15,8 +15,8 @@ from sqlmodel import col, select
 
 from bot.app import App
 from crm.models import Customer, InboxOutbox, Interaction, Ticket
-from tests.fakes.telegram_api import TOKEN, FakeTelegramApi, UpdateFactory, telegram_api  # noqa: F401
-from tests.slack_harness import SECRET as SLACK_SECRET, Server, free_port
+from tests.fakes.telegram_api import TOKEN, FakeTelegramApi, UpdateFactory
+from tests.slack_harness import SECRET as SLACK_SECRET, AppHost
 
 WEBHOOK_SECRET = "webhook-secret_42"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -45,35 +45,40 @@ def eventually(check, timeout: float = 15, message: str = "condition never becam
 
 
 class TelegramBot:
-    def __init__(self, db, settings, clock, fake: FakeTelegramApi, *, slack=None):
+    """``host``: the module's shared HTTP server (``app_host``); without one the bot has its own."""
+
+    def __init__(self, db, settings, clock, fake: FakeTelegramApi, *, slack=None, host: AppHost | None = None):
         self.db, self.settings, self.clock, self.fake, self.slack = db, settings, clock, fake, slack
         self.updates = UpdateFactory()
         self.updates.now = clock.now
         self.http = httpx.Client(timeout=60)
-        self.server = None
+        self._own_host = host is None
+        self.host = AppHost().start() if host is None else host
+        self.port = self.host.port
+        self.url = f"http://127.0.0.1:{self.port}/telegram/webhook"
+        self.app = None
         self.start()
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> "TelegramBot":
         self.app = App(self.settings, self.db, clock=self.clock)
         self.app.configure_adapters()
-        self.port = free_port()
-        self.server = Server(self.app.asgi(), self.port).start()
-        self.url = f"http://127.0.0.1:{self.port}/telegram/webhook"
+        self.host.mount(self.app)
         return self
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        if self.host.app is self.app:
+            self.host.unmount()
 
     def restart(self) -> None:
-        """A new process on the same store: a fresh App, adapters and HTTP server."""
+        """A new process on the same store: a fresh App and adapters (on the same port)."""
         self.stop()
         self.start()
 
     def close(self) -> None:
         self.stop()
+        if self._own_host:
+            self.host.stop()
         self.http.close()
 
     @property
@@ -143,7 +148,7 @@ class TelegramBot:
 
 
 @pytest.fixture
-def telegram_bot(db, settings, clock, telegram_api, team):  # noqa: F811
-    bot = TelegramBot(db, telegram_settings(settings, telegram_api), clock, telegram_api)
+def telegram_bot(db, settings, clock, telegram_api, team, app_host):
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api), clock, telegram_api, host=app_host)
     yield bot
     bot.close()

@@ -23,6 +23,9 @@ from integrations.telegram_campaign import TelegramCampaignMessenger
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegramApi
 from tests.helpers import utc
 
+# claimed sending (leases, recovery, one sender across instances) is store behaviour: both backends
+pytestmark = pytest.mark.store
+
 NOW = utc(2026, 11, 23, 10)
 CHAT0 = 500_000
 
@@ -96,6 +99,8 @@ def _sends(api) -> Counter:
     return Counter(c.chat_id for c in api.calls_to("sendMessage"))
 
 
+@pytest.mark.slow
+@pytest.mark.crash
 async def test_two_thousand_recipients_opt_outs_blocks_retry_after_and_a_restart(db, api):
     count = 2000
     opted = lambda i: i % 50 == 7  # noqa: E731  (40 said /stop before the campaign)
@@ -153,6 +158,7 @@ async def test_two_thousand_recipients_opt_outs_blocks_retry_after_and_a_restart
     assert len(during_pause) <= first.workers  # only requests already on their way
 
 
+@pytest.mark.crash
 async def test_a_crash_mid_send_never_resends_a_possibly_delivered_message(db, api):
     _customers(db, 300)
     campaign_id = _confirmed_campaign(db)

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from crm.models import Campaign, Customer
 from tests.helpers import say
-from tests.telegram_support import eventually, telegram_api, telegram_bot  # noqa: F401
+from tests.telegram_support import eventually
 
 GLOBEX, WANG, LI = 8101, 8102, 8103
 

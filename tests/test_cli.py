@@ -46,6 +46,7 @@ def test_staff_add_and_errors(cli, db, capsys):
         assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.store
 def test_seed_then_export(cli, db, capsys):
     assert cli(["seed", "--customers", "60", "--seed", "3"]) == 0
     assert "Seeded 60 customers" in capsys.readouterr().out
@@ -72,6 +73,7 @@ def test_seed_is_deterministic(cli, db, capsys):
         assert [c.name for c in s.exec(select(Customer).order_by(Customer.id)).all()] == names
 
 
+@pytest.mark.store
 def test_import_keeps_good_rows_and_reports_bad_ones(cli, db, tmp_path, capsys):
     cli(["staff", "add", "--name", "Alice Rep", "--role", "rep", "--email", "alice@x.example"])
     capsys.readouterr()

@@ -2,7 +2,7 @@
 working on an encrypted file (search indexes included).
 
 The whole suite's SQLite tests can also run on an encrypted store: ``CRM_TEST_SQLCIPHER=1 make test``
-(tests/conftest.py then hands every SQLite test a ``sqlite+pysqlcipher`` URL).
+(tests/fixtures/store.py then hands every SQLite test a ``sqlite+pysqlcipher`` URL).
 """
 from __future__ import annotations
 

@@ -17,9 +17,8 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from crm.models import Customer, InsightBlob, Interaction
-from tests.fakes.slack_api import slack_api  # noqa: F401
 from tests.slack_harness import SlackBot
-from tests.telegram_support import TelegramBot, eventually, telegram_api, telegram_settings  # noqa: F401
+from tests.telegram_support import TelegramBot, eventually, telegram_settings
 from tests.test_telegram_inbox import staff_says, ticket_of
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -27,7 +26,7 @@ WANG_CHAT = 7401
 
 
 @pytest.fixture
-def inbox(db, settings, clock, telegram_api, slack_api, team):  # noqa: F811
+def inbox(db, settings, clock, telegram_api, slack_api, team):
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
                       slack=slack_api)
     bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)

@@ -7,11 +7,9 @@ import time
 from pathlib import Path
 
 from crm.file_retention import delivered, sweep
-from tests.fakes.slack_api import slack_api  # noqa: F401
-from tests.slack_harness import slack_bot  # noqa: F401
 
 
-def test_privacy_export_is_uploaded_then_removed_from_disk(slack_bot, team):  # noqa: F811
+def test_privacy_export_is_uploaded_then_removed_from_disk(slack_bot, team):
     slack_bot.ask("export globex", user="UADA")
     slack_bot.fake.wait_for("files.completeUploadExternal")
     uploaded = list(slack_bot.fake.uploads.values())

@@ -196,8 +196,7 @@ def test_csv_without_a_name_column_changes_nothing(db, tmp_path):
 
 # ---- Slack requests -----------------------------------------------------------------------------
 
-from tests.slack_harness import all_text, slack_bot  # noqa: E402,F401
-from tests.fakes.slack_api import slack_api  # noqa: E402,F401
+from tests.slack_harness import all_text  # noqa: E402
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | nasty_text,
@@ -219,6 +218,7 @@ def refused_or_ok(status: int) -> bool:
     return 200 <= status < 300 or 400 <= status < 500
 
 
+@pytest.mark.slow
 @sqlite_only
 @hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
 @given(form=st.one_of(
@@ -235,6 +235,7 @@ def test_slack_signed_arbitrary_form_bodies_never_get_a_5xx(slack_bot, form, raw
     assert "Traceback" not in response.text
 
 
+@pytest.mark.slow
 @sqlite_only
 @hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
 @given(payload=st.one_of(slack_shaped.map(json.dumps), json_values.map(json.dumps), nasty_text,
@@ -245,6 +246,7 @@ def test_slack_arbitrary_interactivity_payloads_never_get_a_5xx(slack_bot, paylo
     assert "Traceback" not in response.text
 
 
+@pytest.mark.slow
 @sqlite_only
 @hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
 @given(body=st.one_of(
@@ -277,6 +279,7 @@ HEADS = ["", "help ", "find ", "show ", "add ", "log globex call ", "log globex 
          "audit globex ", "export ", "stats ", 'add "', "show #", "log #999999999999999999999 call "]
 
 
+@pytest.mark.slow
 @hsettings(max_examples=20, deadline=None, suppress_health_check=FIXTURES_OK)
 @given(head=st.sampled_from(HEADS), tail=nasty_text, user=st.sampled_from(["UALICE", "UBOB", "UADA", "USTRANGER"]))
 def test_slack_hostile_command_text_gets_a_clear_answer_and_no_half_writes(slack_bot, db, head, tail, user):
@@ -307,7 +310,7 @@ def test_slack_40000_character_command_is_refused_with_the_limit(slack_bot, db):
 
 import itertools  # noqa: E402
 
-from tests.telegram_support import WEBHOOK_SECRET, telegram_api, telegram_bot  # noqa: E402,F401
+from tests.telegram_support import WEBHOOK_SECRET  # noqa: E402
 
 _chats = itertools.count(910_000)
 UPDATE_KINDS = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
@@ -326,6 +329,7 @@ def telegram_interactions(db, source_ids: list[str]) -> list[str]:
             Interaction.source_platform == "telegram", Interaction.source_message_id.in_(source_ids))).all())
 
 
+@pytest.mark.slow
 @sqlite_only
 @hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
 @given(body=st.one_of(st.binary(max_size=300), nasty_text.map(lambda t: t.encode("utf-8")),
@@ -339,6 +343,7 @@ def test_telegram_malformed_bodies_are_refused_with_a_4xx(telegram_bot, body):
     assert "Traceback" not in response.text
 
 
+@pytest.mark.slow
 @sqlite_only
 @hsettings(max_examples=40, deadline=None, suppress_health_check=FIXTURES_OK)
 @given(kind=st.sampled_from(UPDATE_KINDS), content=json_values, update_id=st.integers(1, 2**31))
@@ -365,6 +370,7 @@ def channel_post(bot, chat: int, text: str, kind: str) -> dict:
     return {"update_id": next(_chats), "channel_post" if chat_type == "channel" else "message": message}
 
 
+@pytest.mark.slow
 @hsettings(max_examples=20, deadline=None, suppress_health_check=FIXTURES_OK)
 @given(text=nasty_text, kind=st.sampled_from(["message", "edited", "channel_post", "group", "supergroup"]))
 def test_telegram_weird_but_valid_updates_are_stored_once_or_ignored(telegram_bot, db, text, kind):

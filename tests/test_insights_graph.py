@@ -16,8 +16,7 @@ from crm.insights import read
 from crm.insights.snapshot import load_snapshot
 from crm.insights_job import refresh_insights
 from crm.models import Interaction
-from tests.helpers import say
-from tests.insights_support import NOW, customer, open_deal, relate, talk
+from tests.insights_support import NOW, customer, open_deal, talk
 
 
 def _graph(db):
@@ -92,18 +91,6 @@ def test_customer_messages_on_telegram_make_the_handlers_relationship_two_way(db
 
 # ---- warm paths -------------------------------------------------------------------------------
 
-@pytest.fixture
-def chain(db, team):
-    """Alice talks with Li Na both ways; Li Na knows Hub; Hub referred Target. Bob only emails Target, one way."""
-    with db.session() as s:
-        hub = customer(s, "Hub Person")
-        target = customer(s, "Target Buyer", owner=team.bob)
-        talk(s, team.alice, team.li, days_ago=3, times=2, text="renewal call with Li")
-        relate(s, team.li, hub, "knows", 0.9)
-        relate(s, hub, target, "referred", 0.8)
-        talk(s, team.bob, target, days_ago=1, both_ways=False, kind="email", text="cold email")
-    return {"hub": hub, "target": target}
-
 
 def test_the_warm_path_is_found_hop_by_hop(db, team, chain):
     paths = warm_paths(_graph(db), chain["target"], limit=5)
@@ -116,28 +103,6 @@ def test_the_warm_path_is_found_hop_by_hop(db, team, chain):
     bob = next(p for p in paths if p.staff_id == team.bob)
     assert bob.nodes == [g.customer_position(chain["target"])]  # direct, but one-way: weak
     assert bob.strength <= ONE_WAY_CAP < alice.strength
-
-
-def test_intro_command_shows_each_hop_with_its_strength_and_last_interaction(engine, team, chain):
-    reply = say(engine, "UALICE", f"/crm intro #{chain['target']}")
-    text = reply.plain_text()
-    assert not reply.error, text
-    assert "Warmest path from you to Target Buyer" in text
-    assert "You → Li Na" in text and "renewal call with Li" in text
-    assert "Li Na (#%d) → Hub Person" % team.li in text and "0.90" in text
-    assert "Hub Person (#%d) → Target Buyer" % chain["hub"] in text and "referred" in text
-
-
-def test_intro_from_a_colleague_and_when_there_is_no_path(engine, team, chain):
-    text = say(engine, "UALICE", f"/crm intro #{chain['target']} from=@bob").plain_text()
-    assert "Warmest path from Bob Rep to Target Buyer" in text
-    text = say(engine, "UALICE", "/crm intro 王伟").plain_text()
-    assert "没有通往 王伟 的熟人路径" in text  # a Chinese name in the command: the answer is in Chinese
-
-
-def test_intro_without_a_customer_explains_itself(engine, team):
-    reply = say(engine, "UALICE", "/crm intro")
-    assert reply.error and "intro globex" in reply.text
 
 
 # ---- centralities and communities -----------------------------------------------------------
@@ -173,22 +138,7 @@ def test_communities_recover_a_planted_partition():
     assert ours >= theirs - 0.02
 
 
-@pytest.fixture
-def two_cliques(db, team):
-    """Two groups of five who all know each other, joined only through Bridge."""
-    with db.session() as s:
-        left = [customer(s, f"Left {i}", company=f"Left Co {i}") for i in range(5)]
-        right = [customer(s, f"Right {i}", company=f"Right Co {i}") for i in range(5)]
-        bridge = customer(s, "Bridge Broker", company="Bridge Co")
-        for group in (left, right):
-            for i, a in enumerate(group):
-                for b in group[i + 1:]:
-                    relate(s, a, b, "works-with", 0.9)
-        relate(s, bridge, left[0], "knows", 0.7)
-        relate(s, bridge, right[0], "knows", 0.7)
-    return bridge
-
-
+@pytest.mark.store
 def test_the_broker_ranks_first(db, team, two_cliques):
     refresh_insights(db, NOW)
     with db.session() as s:
@@ -199,14 +149,7 @@ def test_the_broker_ranks_first(db, team, two_cliques):
     assert brokers[0].clusters_linked >= 2
 
 
-def test_insights_command_lists_connectors_and_clusters(engine, team, two_cliques):
-    text = say(engine, "UALICE", "/crm insights").plain_text()
-    assert "Key connectors" in text
-    first = text.split("Key connectors", 1)[1].strip().splitlines()[0]
-    assert "Bridge Broker" in first
-    assert "Clusters of related accounts" in text
-
-
+@pytest.mark.store
 def test_single_threaded_account_is_flagged(db, team):
     with db.session() as s:
         a = customer(s, "Umbrella Buyer", company="Umbrella", owner=team.alice, tier="vip")
@@ -227,6 +170,7 @@ def test_single_threaded_account_is_flagged(db, team):
     assert "only through Alice Rep" in umbrella.why
 
 
+@pytest.mark.store
 def test_decaying_relationship_is_reported(db, team):
     with db.session() as s:
         talk(s, team.alice, team.globex, days_ago=120, times=6)  # strong three months ago, silent since

@@ -40,16 +40,21 @@ def assert_guarantees(result, crashed: bool = False):
         assert result.slow_acks == 0, sorted(result.slack_latencies + result.telegram_latencies)[-5:]
 
 
+@pytest.mark.slow
 def test_burst_on_sqlite_stores_everything_exactly_once(tmp_path):
     result = run_load(commands=100, users=20, chats=60, per_chat=5, workdir=tmp_path)
     assert_guarantees(result)
 
 
+@pytest.mark.slow
+@pytest.mark.crash
 def test_kill_9_mid_burst_then_restart_loses_nothing_acknowledged(tmp_path):
     result = run_load(commands=100, users=20, chats=60, per_chat=5, crash=True, workdir=tmp_path, seed=2)
     assert_guarantees(result, crashed=True)
 
 
+@pytest.mark.slow
+@pytest.mark.crash
 def test_two_instances_on_one_postgresql_with_one_killed_mid_burst(pg_server, tmp_path):
     name = f"load_{next(_databases)}"
     with psycopg.connect(pg_server.replace("+psycopg", ""), autocommit=True) as conn:
@@ -66,8 +71,6 @@ def test_two_instances_on_one_postgresql_with_one_killed_mid_burst(pg_server, tm
 
 # ---- the mechanism the crash test relies on, in-process ---------------------------------------
 
-from tests.slack_harness import slack_bot  # noqa: E402,F401
-from tests.fakes.slack_api import slack_api  # noqa: E402,F401
 
 
 def _slash(slack_bot, text: str, rid: str, trigger: str) -> str:
@@ -81,6 +84,7 @@ def _tasks(db, title: str) -> int:
         return len(s.exec(select(Task).where(Task.title == title)).all())
 
 
+@pytest.mark.store
 def test_a_retried_slash_command_runs_once_and_is_answered_once(slack_bot, db):
     body = _slash(slack_bot, "remind globex tomorrow 3pm send the retry-proof proposal", "retry1", "trig.retry.1")
     first = slack_bot.post(body, "application/x-www-form-urlencoded")
@@ -125,7 +129,9 @@ def _abandon(slack_bot, db, body: str, *, committed: bool) -> None:
                                       message_id=f"cmd:{form['trigger_id']}", extra={"once": True}))
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("committed", [False, True], ids=["work-lost", "work-committed"])
+@pytest.mark.store
 def test_a_command_acknowledged_by_a_dead_instance_is_answered_and_done_once(slack_bot, db, committed):
     body = _slash(slack_bot, "remind globex tomorrow 3pm orphaned by a crash", "orphan", "trig.orphan")
     _abandon(slack_bot, db, body, committed=committed)
@@ -144,6 +150,7 @@ def test_a_command_acknowledged_by_a_dead_instance_is_answered_and_done_once(sla
     assert len([c for c in slack_bot.fake.calls_to("response") if c.path.endswith("/orphan")]) == 1
 
 
+@pytest.mark.store
 def test_a_live_instances_command_is_not_taken_over(slack_bot, db):
     body = _slash(slack_bot, "remind globex tomorrow 3pm still being worked on", "live", "trig.live")
     form = dict(parse_qsl(body))
@@ -161,6 +168,7 @@ def _age(db, by: timedelta) -> None:
             s.add(row)
 
 
+@pytest.mark.store
 def test_a_busy_instance_keeps_its_queued_commands_by_renewing_their_leases(db):
     # under load a command can wait in this instance's queue longer than the lease
     queued = [accept(db, "slack", f"cmd:trig.queued.{n}", user_id="UALICE", text="find glob", instance="busy")
@@ -173,6 +181,7 @@ def test_a_busy_instance_keeps_its_queued_commands_by_renewing_their_leases(db):
     assert claim_abandoned(db, "slack", "another-rescuer") == []  # taken once, by one instance
 
 
+@pytest.mark.store
 def test_a_dead_instances_whole_backlog_is_taken_in_one_pass(db):
     backlog = [accept(db, "slack", f"cmd:trig.backlog.{n}", user_id="UALICE", text=f"find c{n}", instance="dead")
                for n in range(250)]

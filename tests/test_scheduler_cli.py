@@ -10,7 +10,6 @@ from sqlmodel import select
 from bot.cli import main
 from bot.settings import get_settings
 from crm.models import DigestRun
-from tests.fakes.slack_api import slack_api  # noqa: F401
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -58,7 +57,7 @@ def test_no_managers_yet(cli, db, capsys):
     assert "no managers yet" in capsys.readouterr().err
 
 
-def test_send_goes_to_slack_and_counts_as_todays_digest(cli, db, team, slack_api, monkeypatch, capsys):  # noqa: F811
+def test_send_goes_to_slack_and_counts_as_todays_digest(cli, db, team, slack_api, monkeypatch, capsys):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
     monkeypatch.setenv("SLACK_API_URL", slack_api.api_url)

@@ -2,7 +2,6 @@
 per manager per day (two instances, restarts, crashes, failed sends), downtime catch-up."""
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -10,82 +9,22 @@ from sqlmodel import select
 
 from bot.voice import Voice
 from crm.db import Database
-from crm.interactions import log_interaction
-from crm.models import Customer, CustomerInsight, Deal, DigestRun, Staff, Task, Ticket
+from crm.models import Customer, DigestRun, Staff
 from handlers.digest.build import build_digest
 from scheduler.digest_runs import claim_run
+from tests.digest_support import EIGHT_LONDON, PNG_MAGIC, seed_known_day
 from tests.helpers import say, utc
 from tests.scheduler_support import Inbox, at, running
 
 pytestmark = pytest.mark.timeout(180)
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# Maria manages Alice and Bob from London, where November is UTC: her day is the UTC day
-EIGHT_LONDON = utc(2026, 11, 23, 8, 0, 10)
-
-
-def seed_known_day(db, team) -> None:
-    """A day with exact numbers. Maria's "yesterday" is Sun 22 Nov 2026, 00:00–24:00 UTC."""
-    with db.session() as s:
-        alice, bob = s.get(Staff, team.alice), s.get(Staff, team.bob)
-        globex, initech, wang, li = (s.get(Customer, i) for i in (team.globex, team.initech, team.wang, team.li))
-        wang.tier = "gold"  # a key account where 王伟 is our only contact
-
-        def log(customer, staff, kind, at, channel):
-            log_interaction(s, customer, kind=kind, text=f"{kind} at {at:%H:%M}", staff=staff, occurred_at=at,
-                            channel=channel)
-
-        for hour in (9, 11, 15):
-            log(globex, alice, "call", utc(2026, 11, 22, hour), "slack")
-        log(li, alice, "message", utc(2026, 11, 22, 16), "telegram")
-        log(globex, alice, "email", utc(2026, 11, 21, 23, 59), "slack")  # Saturday: not yesterday
-        log(initech, bob, "email", utc(2026, 11, 22, 0, 0), "console")
-        log(wang, bob, "email", utc(2026, 11, 22, 23, 59, 59), "console")
-        log(wang, bob, "email", utc(2026, 11, 23, 0, 0, 1), "console")  # today already
-        for day in range(9, 22):  # the chart's two weeks: one meeting a day for Bob
-            log(initech, bob, "meeting", utc(2026, 11, day, 10), "slack")
-
-        s.add_all([
-            Task(owner_id=alice.id, customer_id=globex.id, title="send the contract", due_at=utc(2026, 11, 20, 15)),
-            Task(owner_id=alice.id, customer_id=li.id, title="ask for referral", due_at=utc(2026, 11, 21, 15)),
-            Task(owner_id=bob.id, customer_id=wang.id, title="回电话", due_at=utc(2026, 11, 23, 7)),
-            Task(owner_id=bob.id, title="old and done", due_at=utc(2026, 11, 19, 7), status="done"),
-            Task(owner_id=alice.id, title="not due yet", due_at=utc(2026, 11, 24, 15)),
-        ])
-        s.add_all([
-            Ticket(customer_id=wang.id, assignee_id=bob.id, status="open", opened_at=utc(2026, 11, 21, 8),
-                   last_inbound_at=utc(2026, 11, 21, 8)),
-            Ticket(customer_id=globex.id, assignee_id=alice.id, status="open", opened_at=utc(2026, 11, 23, 6),
-                   last_inbound_at=utc(2026, 11, 23, 6), first_response_at=utc(2026, 11, 23, 6, 30)),
-            Ticket(customer_id=li.id, assignee_id=alice.id, status="resolved", opened_at=utc(2026, 11, 1),
-                   resolved_at=utc(2026, 11, 2)),
-        ])
-        s.add_all([
-            Deal(customer_id=globex.id, owner_id=alice.id, title="Renewal", amount=12000, stage="proposal",
-                 stage_changed_at=utc(2026, 11, 22, 15)),
-            Deal(customer_id=initech.id, owner_id=bob.id, title="Pilot", amount=30000, stage="qualified",
-                 stage_changed_at=utc(2026, 10, 1)),
-            Deal(customer_id=li.id, owner_id=alice.id, title="Expansion", amount=5000, stage="negotiation",
-                 stage_changed_at=utc(2026, 11, 10)),
-            Deal(customer_id=wang.id, owner_id=bob.id, title="续约", amount=8000, stage="won",
-                 stage_changed_at=utc(2026, 11, 5), closed_at=utc(2026, 11, 5)),
-        ])
-        insight = dict(computed_at=utc(2026, 11, 23, 2))
-        scored = hasattr(CustomerInsight, "priority")
-        rows = [(globex, 0.3, 0.9, [{"kind": "silent", "days": 30}], None),
-                (initech, 0.2, 0.5, [{"kind": "stalled_deal", "stage": "qualified", "days": 53}], None),
-                (li, 0.1, 0.2, [], 0.42),
-                (wang, 0.85, 0.7, [{"kind": "no_reply", "days": 12}], None)]
-        for customer, risk, priority, reasons, betweenness in rows:
-            extra = {"priority": priority, "priority_reasons": json.dumps(reasons)} if scored else {}
-            s.add(CustomerInsight(customer_id=customer.id, risk=risk, risk_reasons=json.dumps(reasons),
-                                  betweenness=betweenness, **insight, **extra))
 
 
 def _section(reply, starts: str):
     return next(sec for sec in reply.sections if sec.title.startswith(starts))
 
 
+@pytest.mark.store
 def test_team_digest_numbers_match_a_known_day(db, settings, team, tmp_path):
     seed_known_day(db, team)
     with db.session() as s:
@@ -185,6 +124,7 @@ async def test_each_manager_gets_one_digest_at_digest_time_in_their_zone(db, set
         ("2026-11-23", "sent", 1), ("2026-11-24", "sent", 1)]
 
 
+@pytest.mark.store
 async def test_two_instances_on_one_database_send_one_digest_per_manager(db, settings, clock, team):
     with db.session() as s:
         s.add(Staff(name="Mona Manager", role="manager", slack_user_id="UMONA", timezone="Asia/Shanghai"))
@@ -210,6 +150,7 @@ async def test_two_instances_on_one_database_send_one_digest_per_manager(db, set
     assert len(runs) == 2 and {r.status for r in runs} == {"sent"}
 
 
+@pytest.mark.store
 def test_only_one_concurrent_claim_wins(db, team):
     """Eight claimers at once (threads, separate connections) on the same day: one row, one winner."""
     from concurrent.futures import ThreadPoolExecutor
@@ -221,6 +162,8 @@ def test_only_one_concurrent_claim_wins(db, team):
     assert sum(c is not None for c in claims) == 1
 
 
+@pytest.mark.crash
+@pytest.mark.store
 async def test_a_crashed_instance_claim_is_taken_over_after_the_lease(db, settings, clock, team):
     # an instance claimed Maria's digest at 08:00 and died before sending it
     assert claim_run(db, team.manager, EIGHT_LONDON.date(), "manager", instance="dead", now=EIGHT_LONDON)
@@ -287,46 +230,7 @@ async def test_digests_go_out_on_business_days_only(db, settings, clock, team, b
 # ---- /crm digest ------------------------------------------------------------------------
 
 
-def test_crm_digest_previews_the_team_digest_for_managers_and_the_personal_one_for_reps(engine, team, clock):
-    seed_known_day(engine.db, team)
-    clock.now = EIGHT_LONDON
-    team_view = say(engine, "UMARIA", "/crm digest")
-    assert team_view.text.startswith("Preview — ☀️ Team digest for Maria Manager")
-    assert team_view.image_path and open(team_view.image_path, "rb").read(8) == PNG_MAGIC
-    mine = say(engine, "UALICE", "/crm digest")
-    assert mine.text.startswith("Preview — ☀️ Your morning digest")
-    assert "Bob Rep" not in mine.plain_text()
-
-
-def test_crm_digest_subscribe_and_unsubscribe(engine, db, team):
-    on = say(engine, "UBOB", "/crm digest subscribe")
-    assert not on.error and "已订阅" in on.text and "Asia/Shanghai" in on.text
-    again = say(engine, "UBOB", "/crm digest subscribe")
-    assert "已经" in again.text
-    with db.session() as s:
-        assert s.get(Staff, team.bob).digest_subscribed
-    off = say(engine, "UBOB", "/crm digest unsubscribe")
-    assert not off.error
-    with db.session() as s:
-        assert not s.get(Staff, team.bob).digest_subscribed
-    manager = say(engine, "UMARIA", "/crm digest unsubscribe")
-    assert "cannot be switched off" in manager.text
-
-
-@pytest.mark.parametrize("line", ["/crm digest weekly", "/crm digest subscribe now"])
-def test_crm_digest_with_a_wrong_word_explains_and_changes_nothing(engine, db, team, line):
-    reply = say(engine, "UALICE", line)
-    assert reply.error and reply.usage == "digest [subscribe|unsubscribe]"
-    assert "/crm digest subscribe" in reply.text
-    with db.session() as s:
-        assert not s.get(Staff, team.alice).digest_subscribed
-
-
-def test_an_unknown_user_gets_no_digest(engine, team):
-    reply = say(engine, "USTRANGER", "/crm digest")
-    assert reply.error and "Maria" not in reply.plain_text() and reply.image_path is None
-
-
+@pytest.mark.store
 def test_the_digest_reads_the_insight_jobs_findings_for_its_own_team_only(db, settings, team):
     job = pytest.importorskip("crm.insights_job")
     from crm.seed import seed

@@ -170,6 +170,8 @@ async def test_undeliverable_reminder_is_reported_to_the_manager_and_never_dropp
         assert event.customer_id == team.globex and '"attempts": 5' in event.detail
 
 
+@pytest.mark.crash
+@pytest.mark.store
 async def test_instance_dying_between_claim_and_send_is_covered_by_the_next_one(db, settings, clock, team):
     task_id = _new_task(db, team.alice, utc(2026, 11, 23, 9))
     # an instance claims the reminder and dies before sending (nothing else happens)
@@ -233,6 +235,7 @@ async def test_overdue_items_are_repeated_once_each_morning(db, settings, clock,
     assert days == {utc(2026, 11, 24).date()}
 
 
+@pytest.mark.store
 async def test_two_instances_send_each_reminder_exactly_once(db, settings, clock, team):
     from crm.db import Database
 
@@ -255,6 +258,7 @@ async def test_two_instances_send_each_reminder_exactly_once(db, settings, clock
         assert all(t.reminder_attempts == 1 for t in s.exec(select(Task).where(Task.id.in_(ids))))
 
 
+@pytest.mark.store
 def test_concurrent_claimers_never_share_a_reminder(db, team):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -29,6 +29,7 @@ async def test_crm_bot_run_wires_the_scheduler_with_a_pass_and_the_nightly_job(d
     assert app.scheduler._scheduler is None
 
 
+@pytest.mark.store
 def test_one_instance_takes_the_nightly_job_and_old_locks_are_cleared(db):
     night = date(2026, 11, 23)
     assert claim_nightly_lock(db, night, "a")
@@ -40,6 +41,7 @@ def test_one_instance_takes_the_nightly_job_and_old_locks_are_cleared(db):
     assert keys[0] == INSIGHTS_LOCK + "2026-11-25" and len(keys) == 8  # a week back, plus tonight
 
 
+@pytest.mark.store
 async def test_two_instances_run_the_nightly_refresh_once(db, settings, clock, team):
     pytest.importorskip("crm.insights_job")
     clock.now = utc(2026, 11, 23, 2, 30)

@@ -12,7 +12,7 @@ from crm.models import Task
 from scheduler.service import SchedulerService
 from tests.helpers import utc
 from tests.scheduler_support import FAST_PASS
-from tests.slack_harness import SECRET, Server, SlackBot, all_text, buttons, free_port, slack_api  # noqa: F401
+from tests.slack_harness import SECRET, SlackBot, all_text, buttons
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,20 +37,19 @@ class RunningBot(SlackBot):
 
 
 @pytest.fixture
-def crm_bot(db, settings, clock, slack_api, team):  # noqa: F811
+def crm_bot(db, settings, clock, slack_api, team, app_host):
     settings = settings.model_copy(update={"slack_bot_token": "xoxb-test", "slack_signing_secret": SECRET,
                                            "slack_api_url": slack_api.api_url})
     clock.now = utc(2026, 11, 23, 7, 59)  # 07:59 in London, where Maria manages Alice and Bob
     app = App(settings, db, clock=clock)
     app.configure_adapters()
     app.scheduler = SchedulerService(app, pass_seconds=FAST_PASS)
-    port = free_port()
-    server = Server(app.asgi(), port).start()
-    bot = RunningBot(app, slack_api, port)
+    app_host.mount(app)
+    bot = RunningBot(app, slack_api, app_host.port)
     bot.next_pass()
     yield bot
     bot.close()
-    server.stop()
+    app_host.unmount()
 
 
 def _task(db, task_id) -> Task:

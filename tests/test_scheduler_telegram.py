@@ -9,10 +9,8 @@ import pytest
 from bot.app import App
 from crm.models import Staff, Task
 from scheduler.service import SchedulerService
-from tests.fakes.telegram_api import telegram_api  # noqa: F401
 from tests.helpers import utc
 from tests.scheduler_support import FAST_PASS
-from tests.slack_harness import Server, free_port
 from tests.telegram_support import telegram_settings
 
 pytestmark = pytest.mark.timeout(120)
@@ -21,7 +19,7 @@ ALICE_CHAT = 5001  # Alice's Telegram user id (tests/helpers.py)
 
 
 @pytest.fixture
-def running_bot(db, settings, clock, telegram_api, team):  # noqa: F811
+def running_bot(db, settings, clock, telegram_api, team, app_host):
     with db.session() as s:
         alice = s.get(Staff, team.alice)
         alice.prefers_telegram, alice.digest_subscribed = True, True
@@ -30,7 +28,7 @@ def running_bot(db, settings, clock, telegram_api, team):  # noqa: F811
     app = App(telegram_settings(settings, telegram_api), db, clock=clock)
     app.configure_adapters()
     app.scheduler = SchedulerService(app, pass_seconds=FAST_PASS)
-    server = Server(app.asgi(), free_port()).start()
+    app_host.mount(app)
 
     def at(moment):
         clock.now = moment
@@ -38,10 +36,10 @@ def running_bot(db, settings, clock, telegram_api, team):  # noqa: F811
 
     at(clock.now)
     yield at
-    server.stop()
+    app_host.unmount()
 
 
-def test_a_rep_who_prefers_telegram_gets_the_digest_and_its_chart_there(running_bot, telegram_api, db, team):  # noqa: F811
+def test_a_rep_who_prefers_telegram_gets_the_digest_and_its_chart_there(running_bot, telegram_api, db, team):
     with db.session() as s:
         s.add(Task(owner_id=team.alice, customer_id=team.globex, title="send the proposal",
                    due_at=utc(2026, 11, 23, 13, 30), reminded_at=None))

@@ -24,10 +24,10 @@ from bot.replies import Reply
 from crm.customers import create_customer, resolve_staff
 from crm.models import Customer, Interaction, Relationship, Staff
 from integrations import slack_blocks as kit
-from tests.fakes.slack_api import FakeSlackApi, sign, slack_api  # noqa: F401
+from tests.fakes.slack_api import FakeSlackApi, sign
 from tests.helpers import say
-from tests.slack_harness import SECRET, all_text, slack_bot  # noqa: F401
-from tests.telegram_support import TelegramBot, telegram_api, telegram_settings  # noqa: F401
+from tests.slack_harness import SECRET, all_text
+from tests.telegram_support import TelegramBot, telegram_settings
 from tests.slack_harness import SlackBot
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -75,7 +75,7 @@ def test_fallback_text_of_every_rendered_message_is_escaped():
     assert "@channel" not in kit.escape("ping @channel and @HERE")
 
 
-def test_telegram_customer_cannot_ping_or_link_in_the_inbox(db, settings, clock, telegram_api, slack_api, team):  # noqa: F811
+def test_telegram_customer_cannot_ping_or_link_in_the_inbox(db, settings, clock, telegram_api, slack_api, team):
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
                       slack=slack_api)
     try:
@@ -97,7 +97,7 @@ def test_telegram_customer_cannot_ping_or_link_in_the_inbox(db, settings, clock,
         bot.close()
 
 
-def test_show_public_posts_an_inert_card(slack_bot, db):  # noqa: F811
+def test_show_public_posts_an_inert_card(slack_bot, db):
     with db.session() as s:
         customer = create_customer(s, f"{HOSTILE_NAME} Mention Co", company="<https://evil.example|Acme>",
                                    email="x@mention.example", tags="<!here>",
@@ -111,7 +111,7 @@ def test_show_public_posts_an_inert_card(slack_bot, db):  # noqa: F811
 
 # ---- finding 6: internal notes from unknown and deactivated Slack users --------------------------
 
-def test_notes_from_strangers_and_deactivated_staff_are_not_stored(db, settings, clock, telegram_api, slack_api, team):  # noqa: F811
+def test_notes_from_strangers_and_deactivated_staff_are_not_stored(db, settings, clock, telegram_api, slack_api, team):
     from tests.test_telegram_inbox import staff_says, ticket_of
 
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
@@ -238,13 +238,13 @@ def test_uvicorn_loggers_go_through_the_redaction_filter():
     assert written.count("[phone]") == 3 and "4915198765432" not in written and "ann@example.com" not in written
 
 
-def test_healthz_names_no_host(slack_bot):  # noqa: F811
+def test_healthz_names_no_host(slack_bot):
     r = slack_bot.http.get(slack_bot.url.replace("/slack/events", "/healthz"))
     assert r.status_code == 200 and r.json()["ok"] is True
     assert socket.gethostname() not in r.text and "instance" not in r.text
 
 
-def test_requests_from_another_workspace_are_refused(slack_bot, db):  # noqa: F811
+def test_requests_from_another_workspace_are_refused(slack_bot, db):
     form = {"token": "legacy", "team_id": "T0OTHER", "team_domain": "other", "channel_id": "C0X", "user_id": "UADA",
             "user_name": "ada", "command": "/crm", "text": 'add "Foreign Ltd"', "api_app_id": "A0FAKE",
             "response_url": slack_bot.fake.response_url("foreign"), "trigger_id": "trig.foreign"}
@@ -267,13 +267,13 @@ def test_requests_from_another_workspace_are_refused(slack_bot, db):  # noqa: F8
 
 # ---- finding 7: malformed requests get a 4xx, never a 500 or a traceback ---------------------------
 
-def _raw(slack_bot, body: bytes, headers: dict) -> tuple[int, str]:  # noqa: F811
+def _raw(slack_bot, body: bytes, headers: dict) -> tuple[int, str]:
     r = slack_bot.http.post(slack_bot.url, content=body, headers=headers)
     return r.status_code, r.text
 
 
 @sqlite_only
-def test_malformed_slack_requests_are_4xx_without_traceback(slack_bot, caplog):  # noqa: F811
+def test_malformed_slack_requests_are_4xx_without_traceback(slack_bot, caplog):
     caplog.set_level(logging.DEBUG, logger="uvicorn")
     form = "application/x-www-form-urlencoded"
     cases = [
@@ -309,7 +309,7 @@ def _sign_bytes(body: bytes) -> dict:
 
 
 @sqlite_only
-def test_oversized_bodies_are_refused_before_they_are_read(slack_bot):  # noqa: F811
+def test_oversized_bodies_are_refused_before_they_are_read(slack_bot):
     port = int(slack_bot.url.split(":")[2].split("/")[0])
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -327,7 +327,7 @@ def test_oversized_bodies_are_refused_before_they_are_read(slack_bot):  # noqa: 
 
 
 @sqlite_only
-def test_route_exceptions_and_disconnects_leave_no_traceback(slack_bot, caplog):  # noqa: F811
+def test_route_exceptions_and_disconnects_leave_no_traceback(slack_bot, caplog):
     caplog.set_level(logging.DEBUG, logger="uvicorn")
     port = int(slack_bot.url.split(":")[2].split("/")[0])
     for _ in range(3):  # a client that sends half a signed body and hangs up

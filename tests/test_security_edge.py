@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from crm.db import Database
-from tests.fakes.slack_api import sign, slack_api  # noqa: F401
+from tests.fakes.slack_api import sign
 from tests.helpers import make_team
 from tests.slack_harness import free_port
 
@@ -92,7 +92,7 @@ class RunningServer:
 
 
 @pytest.fixture
-def server(tmp_path, slack_api):  # noqa: F811
+def server(tmp_path, slack_api):
     running = RunningServer(tmp_path, slack_api.api_url)
     yield running
     running.stop()
@@ -116,7 +116,7 @@ def _send_huge(port: int, headers: bytes, total: int, chunked: bool, outcome: li
         outcome.append(("cut off", f"{type(err).__name__} after {sent // MB} MB"))
 
 
-def test_six_parallel_100_mb_unsigned_bodies_stay_under_100_mb(server, slack_api):  # noqa: F811
+def test_six_parallel_100_mb_unsigned_bodies_stay_under_100_mb(server, slack_api):
     assert server.signed_command(slack_api) == 200  # warm: Bolt, the engine, the store are loaded
     slack_api.wait_for("response")
     baseline = _rss(server.proc.pid)
@@ -158,7 +158,7 @@ def test_six_parallel_100_mb_unsigned_bodies_stay_under_100_mb(server, slack_api
 
 
 @pytest.mark.slow
-def test_healthz_and_signed_commands_answer_while_2000_connections_stall(server, slack_api):  # noqa: F811
+def test_healthz_and_signed_commands_answer_while_2000_connections_stall(server, slack_api):
     wanted = 2000 + 500
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < wanted:

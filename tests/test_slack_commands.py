@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from crm.models import AuditEvent, Customer, Deal, Interaction, Relationship, Task
-from tests.slack_harness import all_text, buttons, slack_api, slack_bot  # noqa: F401
+from tests.slack_harness import all_text, buttons
 
 
 def test_help_lists_commands_ephemerally(slack_bot):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+
+from sqlmodel import select
 
 from bot.app import App
 from bot.replies import Reply
-from crm.models import Staff
-from tests.slack_harness import all_text, slack_api, slack_bot  # noqa: F401
+from crm.models import Interaction, Staff
+from tests.slack_harness import all_text
 
 
 def test_dm_with_an_image_uploads_it_to_the_dm(slack_bot, db, team, tmp_path):
@@ -78,11 +81,19 @@ def test_human_thread_replies_reach_the_customer_inbox_once(slack_bot):
                            ("CINBOX", "1700000001.000100", "UALICE", "second reply", "EvLAST")]
 
 
-def test_messages_are_ignored_quietly_without_a_customer_inbox(slack_bot):
+def test_messages_are_ignored_quietly_without_a_customer_inbox(slack_bot, db, caplog):
+    assert slack_bot.app.engine.ports.customer_inbox is None  # Slack only: no Telegram inbox wired
+    seen = len(slack_bot.fake.calls)
     assert _message(slack_bot, "EvNOINBOX").status == 200
+    time.sleep(0.3)  # the event is handled after the ack; give it the time a relay would take
+    # nothing posted, nobody looked up (Bolt's own auth.test on its first request aside)
+    assert [c.method for c in slack_bot.fake.calls[seen:] if c.method != "auth.test"] == []
+    with db.session() as s:
+        assert s.exec(select(Interaction)).all() == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def test_socket_mode_is_selected_and_answers_over_the_socket(db, settings, clock, team, slack_api):  # noqa: F811
+async def test_socket_mode_is_selected_and_answers_over_the_socket(db, settings, clock, team, slack_api):
     settings = settings.model_copy(update={"slack_bot_token": "xoxb-test", "slack_app_token": "xapp-test",
                                            "slack_api_url": slack_api.api_url})
     app = App(settings, db, clock=clock)

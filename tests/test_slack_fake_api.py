@@ -6,7 +6,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack_api import slack_api  # noqa: F401
 
 
 def client(fake, **kw) -> AsyncWebClient:

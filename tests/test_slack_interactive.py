@@ -14,7 +14,7 @@ from bot.replies import Button, Item, Reply
 
 from crm.models import Interaction, Task
 from tests.helpers import utc
-from tests.slack_harness import all_text, buttons, slack_api, slack_bot  # noqa: F401
+from tests.slack_harness import all_text, buttons
 
 
 _serial = itertools.count(1)

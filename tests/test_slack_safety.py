@@ -13,7 +13,7 @@ from bot.app import App
 from bot.registry import COMMANDS, command
 from bot.replies import Reply
 from crm.models import Customer, ProcessedEvent, Staff
-from tests.slack_harness import SECRET, Server, SlackBot, all_text, buttons, free_port, slack_api, slack_bot  # noqa: F401
+from tests.slack_harness import SECRET, Server, SlackBot, all_text, buttons, free_port
 
 
 def _customers_named(db, name: str) -> int:
@@ -65,7 +65,7 @@ def test_slack_retry_of_a_processed_event_is_acked_and_ignored(slack_bot, db):
     assert {"event:Ev0RETRY", "event:Ev0OTHER"} <= claimed
 
 
-def test_retry_reaching_another_instance_is_ignored_too(slack_bot, db, settings, clock, slack_api):  # noqa: F811
+def test_retry_reaching_another_instance_is_ignored_too(slack_bot, db, settings, clock, slack_api):
     _home_event(slack_bot, "Ev0SHARED")
     slack_bot.fake.wait_for("views.publish")
     other = App(slack_bot.app.settings, db, clock=clock, instance="second")

@@ -13,6 +13,9 @@ from crm.interactions import log_interaction
 from crm.models import Customer, Interaction, Relationship, Staff
 from crm.search import search_customers
 
+# the store itself is the subject here: every test runs on SQLite and on PostgreSQL
+pytestmark = pytest.mark.store
+
 
 def test_migrations_match_models(db):
     with db.engine.connect() as conn:

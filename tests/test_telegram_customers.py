@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from crm.models import AuditEvent, Customer, InviteToken, Staff
 from tests.helpers import say
-from tests.telegram_support import WEBHOOK_SECRET, telegram_bot, telegram_api  # noqa: F401
+from tests.telegram_support import WEBHOOK_SECRET
 
 ANN = 7001
 

@@ -13,16 +13,15 @@ import pytest
 from sqlmodel import select
 
 from crm.models import ProcessedEvent, Ticket
-from tests.fakes.slack_api import slack_api  # noqa: F401
 from tests.helpers import say
 from tests.slack_harness import SlackBot, all_text, buttons
-from tests.telegram_support import TelegramBot, eventually, telegram_api, telegram_bot, telegram_settings  # noqa: F401
+from tests.telegram_support import TelegramBot, eventually, telegram_settings
 
 ANN = 7001
 
 
 @pytest.fixture
-def inbox(db, settings, clock, telegram_api, slack_api, team):  # noqa: F811
+def inbox(db, settings, clock, telegram_api, slack_api, team):
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
                       slack=slack_api)
     bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)
@@ -109,7 +108,7 @@ def test_later_messages_follow_in_the_same_thread_across_restarts(inbox):
     assert "second, after a restart" in all_text(posts[1].params)
 
 
-def test_unowned_lead_opens_in_admin_dm_without_inbox_channel(db, settings, clock, telegram_api, slack_api, team):  # noqa: F811
+def test_unowned_lead_opens_in_admin_dm_without_inbox_channel(db, settings, clock, telegram_api, slack_api, team):
     s = telegram_settings(settings, telegram_api, slack=slack_api).model_copy(update={"slack_inbox_channel": None})
     bot = TelegramBot(db, s, clock, telegram_api, slack=slack_api)
     try:
@@ -298,6 +297,7 @@ def test_forgetme_leaves_no_relayed_copy_of_the_conversation(inbox, team):
     assert inbox.outbox(customer_id=customer.id) == []  # the relay's copies are erased with the rest
 
 
+@pytest.mark.store
 def test_the_relay_takes_each_chats_first_unsent_row_once_across_instances(db, settings):
     from sqlalchemy import update
 

@@ -5,11 +5,11 @@ import asyncio
 import threading
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from crm.models import Customer, Interaction
-from tests.telegram_support import (SECRET_HEADER, WEBHOOK_SECRET, TelegramBot, eventually, telegram_api,  # noqa: F401
-                                    telegram_bot, telegram_settings)
+from tests.telegram_support import SECRET_HEADER, WEBHOOK_SECRET, TelegramBot, eventually, telegram_settings
 
 CHATS = 100
 PER_CHAT = 10
@@ -79,6 +79,7 @@ def assert_stored_once_in_order(db, per_chat: dict[int, list[dict]]) -> None:
         assert len({i.ticket_id for i in got}) == 1
 
 
+@pytest.mark.slow
 def test_burst_of_1000_messages_from_100_customers(telegram_bot):
     per_chat = burst_updates(telegram_bot)
     acked, unacked = asyncio.run(deliver(telegram_bot.url, per_chat, redeliver_every=7))
@@ -88,6 +89,7 @@ def test_burst_of_1000_messages_from_100_customers(telegram_bot):
         assert len(s.exec(select(Customer).where(Customer.telegram_chat_id >= 900_000)).all()) == CHATS
 
 
+@pytest.mark.crash
 def test_restart_in_the_middle_loses_nothing_acknowledged(telegram_bot):
     per_chat = burst_updates(telegram_bot)
     stopper = threading.Timer(1.0, telegram_bot.stop)  # the process goes away mid-burst
@@ -114,7 +116,7 @@ def test_restart_in_the_middle_loses_nothing_acknowledged(telegram_bot):
     assert_stored_once_in_order(telegram_bot.db, per_chat)
 
 
-def test_polling_mode_stores_each_update_before_acknowledging_it(db, settings, clock, telegram_api, team):  # noqa: F811
+def test_polling_mode_stores_each_update_before_acknowledging_it(db, settings, clock, telegram_api, team):
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, webhook=False), clock, telegram_api)
     try:
         assert bot.app.routes[-1].path != "/telegram/webhook"  # no webhook route in polling mode

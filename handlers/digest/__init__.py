@@ -15,6 +15,7 @@ USAGE = "digest [subscribe|unsubscribe]"
 
 
 @command("digest", usage=USAGE, summary="preview the daily digest now, or subscribe to it", group="Insights",
+         summary_zh="立即预览每日摘要，或订阅它",
          details="Managers get their team's digest every day at DIGEST_TIME in their own time zone. "
                  "Reps may subscribe to a personal morning digest of their own follow-ups, deals and customers.",
          examples=["digest", "digest subscribe", "digest unsubscribe"])

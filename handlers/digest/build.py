@@ -17,6 +17,7 @@ from crm.models import Staff
 from handlers.digest import insight_feed
 from handlers.digest.chart import render_digest_chart
 from handlers.digest.data import STALLED_AFTER_DAYS, DigestData, gather
+from handlers.digest.signals import customer_signals_section
 
 log = logging.getLogger("crm.digest")
 
@@ -40,7 +41,7 @@ def build_digest(session: Session, recipient: Staff, kind: str, voice: Voice, *,
     data = gather(session, recipient, kind, voice)
     reply = Reply(text=_headline(data, voice), fields=_summary(data, voice))
     sections = [_activity(data, voice), _follow_ups(data, voice), _tickets(data, voice), _deals(data, voice)]
-    for insight_section in (_recommendations, _graph):
+    for insight_section in (customer_signals_section, _recommendations, _graph):
         try:
             sections.append(insight_section(session, data, voice))
         except Exception:  # the insight job's artefacts: a surprise there must not cost the digest

@@ -10,6 +10,12 @@ from aiohttp import web
 
 class BackgroundServer:
     thread_name = "fake-api"
+    _LIFECYCLE = ("_loop", "_runner", "_thread", "port")
+
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        obj._init_args = (args, kwargs)  # for reset(), which runs __init__ again
+        return obj
 
     def __init__(self):
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -43,6 +49,23 @@ class BackgroundServer:
         if not ready.wait(10):
             raise RuntimeError(f"{type(self).__name__} did not start")
         return self
+
+    def reset(self) -> None:
+        """Forget everything the last test did (calls, scripted failures, users, files …) but keep
+        listening: a test module shares one server and each test gets a fresh stand-in. ``__init__``
+        runs again, so state a stand-in adds later is reset too; long polls and sockets of the
+        last test are ended first (``before_stop``) so they cannot write into the new state."""
+
+        async def renew():
+            await self.before_stop()
+            await asyncio.sleep(0.05)  # the handlers woken above return before their state is replaced
+            kept = {name: getattr(self, name) for name in self._LIFECYCLE}
+            args, kwargs = self._init_args
+            self.__init__(*args, **kwargs)
+            self.__dict__.update(kept)
+            await self.after_start()
+
+        asyncio.run_coroutine_threadsafe(renew(), self._loop).result(10)
 
     async def _serve(self) -> None:
         app = web.Application(client_max_size=50 * 1024 * 1024)

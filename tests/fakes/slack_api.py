@@ -16,7 +16,7 @@ loop). Point ``AsyncWebClient(base_url=fake.api_url)`` (``SLACK_API_URL``) at it
   burst=3)`` answers ``chat.postMessage`` beyond it with HTTP 429, ``{"ok": false, "error":
   "ratelimited"}`` and ``Retry-After`` (https://api.slack.com/docs/rate-limits#rate-limits__responding).
 
-Use the ``slack_api`` fixture (``from tests.fakes.slack_api import slack_api  # noqa: F401``)
+Use the ``slack_api`` fixture (registered by tests/conftest.py)
 and ``sign(body, secret)`` for request signatures.
 """
 from __future__ import annotations
@@ -362,8 +362,16 @@ def sign(body: str | bytes, secret: str, timestamp: int | None = None) -> dict[s
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-@pytest.fixture
-def slack_api():
+@pytest.fixture(scope="module")
+def slack_api_server():
+    """One Slack stand-in per test module (a server start per test was most of a test's setup)."""
     fake = FakeSlackApi().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def slack_api(slack_api_server):
+    """The module's Slack stand-in, reset: no calls, users, failures or uploads from earlier tests."""
+    slack_api_server.reset()
+    return slack_api_server

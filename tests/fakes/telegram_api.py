@@ -454,8 +454,16 @@ class UpdateFactory:
             "new_chat_member": {"status": "kicked", "user": BOT_USER, "until_date": 0}}}
 
 
-@pytest.fixture
-def telegram_api():
+@pytest.fixture(scope="module")
+def telegram_api_server():
+    """One Bot API stand-in per test module."""
     fake = FakeTelegramApi().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def telegram_api(telegram_api_server):
+    """The module's Bot API stand-in, reset: no calls, updates, blocks or failures from earlier tests."""
+    telegram_api_server.reset()
+    return telegram_api_server

@@ -52,6 +52,7 @@ def _set(db, customer_id, **values):
 # ---------------------------------------------------------------- segments
 
 
+@pytest.mark.store
 def test_segment_keys_combine_with_and_values_with_or(db, reachable):
     team = reachable
     _set(db, team.globex, tags="renewal, upsell")
@@ -89,6 +90,7 @@ def test_bad_segments_say_what_is_allowed(db, team, text, needle):
     assert needle in err.value.message and err.value.zh
 
 
+@pytest.mark.store
 def test_audience_counts_each_exclusion_once(db, reachable):
     team = reachable
     _set(db, team.li, marketing_opt_out=True, telegram_blocked=True)  # counted as opted out, not twice
@@ -98,6 +100,7 @@ def test_audience_counts_each_exclusion_once(db, reachable):
     assert (who.matching, who.reachable, who.no_telegram, who.opted_out, who.blocked) == (4, 1, 1, 1, 1)
 
 
+@pytest.mark.store
 def test_erased_customers_are_never_in_a_segment(db, reachable):
     _set(db, reachable.globex, forgotten_at=utc(2026, 1, 1))
     with db.session() as s:
@@ -204,6 +207,7 @@ def test_send_asks_first_then_materialises_once(engine, db, reachable):
     assert len(audit) == 1
 
 
+@pytest.mark.store
 def test_materialising_twice_adds_nobody_twice(db, reachable):
     with db.session() as s:
         campaign = Campaign(name="x", segment="all", message_en="hi", ends_at=utc(2026, 12, 1))
@@ -296,6 +300,7 @@ def attribution(db, reachable):
     return {"a": a.id, "b": b.id, "extra": extra}
 
 
+@pytest.mark.store
 def test_replies_are_attributed_to_the_last_campaign_within_its_window(db, reachable, attribution):
     with db.session() as s:
         a = campaigns.report(s, s.get(Campaign, attribution["a"]))
@@ -340,3 +345,9 @@ HOSTILE = st.lists(st.sampled_from(list('abc =",“”{}%_\\#@0123456789天周�
 def test_hostile_campaign_and_stats_input_never_crashes(engine, db, reachable, head, tail):
     reply = say(engine, "UMARIA", "/crm " + head + tail)
     assert reply.text.strip() and "went wrong" not in reply.text, reply.text  # an apology = an unhandled error
+
+
+def test_previewing_a_campaign_that_does_not_exist(chat, team):
+    reply = chat.push("/crm campaign preview x", as_="maria")
+    assert reply.error and "No campaign is called “x”" in reply.text
+    assert reply.usage and reply.usage.startswith("campaign ")

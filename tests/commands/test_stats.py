@@ -76,6 +76,7 @@ def store(db, team):
     return ids
 
 
+@pytest.mark.store
 def test_rep_figures_are_exact(db, team, store):
     with db.session() as s:
         alice = rep_stats(s, team.alice, SINCE, NOW)
@@ -99,6 +100,7 @@ def test_rep_figures_are_exact(db, team, store):
     assert (bob.resolved, bob.median_resolution, bob.csat, bob.average_rating) == (1, timedelta(hours=8), 0.0, 1.0)
 
 
+@pytest.mark.store
 def test_team_figures_are_medians_over_every_conversation(db, team, store):
     with db.session() as s:
         result = team_stats(s, {team.manager, team.alice, team.bob}, SINCE, NOW)
@@ -173,3 +175,9 @@ def test_bad_periods_get_a_clear_answer(engine, team, store, line, db):
     assert reply.error and "7d, 30d" in reply.text and reply.usage
     with db.session() as s:
         assert len(s.exec(select(AuditEvent)).all()) == before
+
+
+def test_stats_for_a_manager_with_no_conversations_yet(chat, team):
+    reply = chat.push("/crm stats", as_="maria")
+    assert not reply.error and reply.text.startswith("Team conversations, the last 7 days")
+    assert "No conversations in this period" in reply.plain_text()
