@@ -105,8 +105,9 @@ class App:
         # writes queued on SQLite's single writer would hold every thread and stall quick reads (acks)
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="crm-work"))
-        # the customer-message model trains in about a second: not on the first message's ack path
-        self._background.submit(warm_up_understanding)
+        # the customer-message model trains in about a second (many under load): before serving, not on the
+        # first message's ack path — there it held SQLite's writer, and every ack waited (test_load_and_crash)
+        await self.in_background(warm_up_understanding)
         for adapter in self.adapters:
             await adapter.start()
         if self.scheduler is not None:
