@@ -32,6 +32,7 @@ from bot.cards import money, owner_label
 from bot.metrics import metrics_of
 from bot.replies import Button, Reply
 from crm import inbox
+from crm.claims import backoff
 from crm.customers import company_name
 from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
@@ -49,7 +50,7 @@ PARALLEL_GROUPS = 16
 
 def retry_delay(attempts: int) -> float:
     """Seconds before retrying a send that failed ``attempts`` times: 2, 4, 8 … up to 5 minutes."""
-    return min(300, 2 ** attempts)
+    return backoff(attempts, first=timedelta(seconds=2), longest=timedelta(minutes=5)).total_seconds()
 
 
 class Blocked(Exception):

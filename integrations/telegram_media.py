@@ -155,6 +155,13 @@ def inbound_details(message: Message) -> dict:
         place = f"📍 {venue.title}, {venue.address}"
         details["raw_text"] = place + (f"\n{text}" if text else "")
         details["entities"] = []
+    elif message.location is not None:
+        where = message.location
+        url = f"https://www.openstreetmap.org/?mlat={where.latitude:.5f}&mlon={where.longitude:.5f}#map=17"
+        lead = f"📍 Location {where.latitude:.5f}, {where.longitude:.5f}: "
+        details["raw_text"] = lead + url + (f"\n{text}" if text else "")
+        details["entities"] = [{"type": "url", "offset": len(lead.encode("utf-16-le")) // 2,
+                                "length": len(url)}]  # a link staff can open
     elif not text and describe_other(message):
         details["raw_text"] = describe_other(message)
     return details

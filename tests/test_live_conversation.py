@@ -510,3 +510,31 @@ def test_the_recorded_bolt_mention_is_answered_in_its_thread(inbox):
     post_event(inbox, body)
     [answer] = inbox.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts") == "1595926230.009600")
     assert "Globex" in all_text(answer.params)
+
+
+def test_a_shared_location_is_a_map_link_in_the_thread(inbox):
+    ticket = open_ticket(inbox)
+    inbox.send(telegram_payload("location"))
+    inbox.settle()
+    post = thread_posts(inbox, ticket)[-1].params
+    links = [e for s in post["blocks"][0]["elements"] for e in s["elements"] if e["type"] == "link"]
+    assert links and links[0]["url"].startswith("https://www.openstreetmap.org/?mlat=51.50735&mlon=-0.12776")
+    assert inbox.interactions(inbox.customer(ANN).id)[-1].text == "[location 51.50735,-0.12776]"
+
+
+def test_an_erased_customer_leaves_no_relayed_message_ids(inbox, team):
+    from tests.helpers import say
+
+    ticket = open_ticket(inbox)
+    inbox.send(telegram_payload("reply_to_message"))
+    reply = in_thread(slack_payload("message_channel_thread_reply"), ticket)
+    post_event(inbox, reply)
+    inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and c.text == "When Slack was released?")
+    inbox.settle()
+    with inbox.db.session() as s:
+        assert {r.direction for r in s.exec(select(RelayedMessage)).all()} == {"inbound", "outbound"}
+    customer = inbox.customer(ANN)
+    say(inbox.app.engine, "UADA", f"/crm forget #{customer.id}")
+    say(inbox.app.engine, "UADA", f"/crm forget #{customer.id} confirm")
+    with inbox.db.session() as s:
+        assert s.exec(select(RelayedMessage)).all() == []
