@@ -144,11 +144,13 @@ def dates_rows(r: Run) -> list[tuple[str, str, str]]:
 def nlu_rows(r: Run) -> list[tuple[str, str, str]]:
     cv = find(r"^intent macro-F1, \d+-fold grouped CV: " + NUMBER + r"\s+en " + NUMBER + r"\s+zh " + NUMBER, r.output)
     speed = find(r"^read_message per message: p50 " + NUMBER + r" ms, p99 " + NUMBER + " ms", r.output)
+    cpu = re.search(r"^read_message CPU time per message: p50 \S+ ms, p99 " + NUMBER + " ms", r.output, re.M)
     notes = find(r"^staff notes .*?customer " + NUMBER + r"\s+kind " + NUMBER + r"\s+occurred " + NUMBER
                  + r"\s+follow_up " + NUMBER + r"\s+amount " + NUMBER, r.output)
     return [("customer-message intent, grouped CV", f"macro-F1 {cv.group(1)} (en {cv.group(2)}, zh {cv.group(3)})",
              ">= 0.85"),
-            ("  … time per message", f"p50 {speed.group(1)} ms, p99 {speed.group(2)} ms", "< 5 ms"),
+            ("  … time per message", f"p50 {speed.group(1)} ms, p99 {speed.group(2)} ms"
+             + (f" (CPU p99 {cpu.group(1)} ms)" if cpu else ""), "< 5 ms"),
             ("staff notes, fields right", f"customer {notes.group(1)}, kind {notes.group(2)}, when {notes.group(3)}, "
                                           f"follow-up {notes.group(4)}, amount {notes.group(5)}", ">= 0.90 each")]
 

@@ -44,6 +44,18 @@ def campaign_runner(app: "App") -> CampaignRunner:
                           instance=app.instance)
 
 
+def warm_up_charts() -> None:
+    from crm.chart_fonts import use_chart_fonts
+
+    try:
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+
+        use_chart_fonts()
+    except Exception:  # a missing font only costs the first chart its speed
+        logging.getLogger("crm.app").warning("chart warm-up failed", exc_info=True)
+
+
 class App:
     """Everything `crm-bot run` starts. Adapters add routes and register senders."""
 
@@ -108,6 +120,8 @@ class App:
         # the customer-message model trains in about a second (many under load): before serving, not on the
         # first message's ack path — there it held SQLite's writer, and every ack waited (test_load_and_crash)
         await self.in_background(warm_up_understanding)
+        # matplotlib and the CJK font load in about a second: before the first chart, not inside it
+        self._background.submit(warm_up_charts)
         for adapter in self.adapters:
             await adapter.start()
         if self.scheduler is not None:

@@ -74,6 +74,11 @@ def _seed_if_empty(db, customers: int = 300) -> bool:
         if s.exec(select(Customer.id).limit(1)).first() or s.exec(select(Staff.id).limit(1)).first():
             return False
     seed(db, customers, seed=7)
+    # the insights too, now: otherwise the first `/crm next` (or digest, or graph) computes them inside
+    # the command, 3-4 s on a 300-customer store, most of it training the churn model
+    from crm.insights_job import refresh_insights
+
+    refresh_insights(db)
     return True
 
 

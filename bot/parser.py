@@ -146,6 +146,10 @@ def looks_like_command_typo(parsed: ParsedCommand) -> bool:
         return False
     if is_small_talk(f"{parsed.name} {parsed.text}"):
         return False  # "thanks", "ok" get the short help, not "did you mean tasks?"
+    from crm.understanding import lexicon
+
+    if any(lexicon.count(parsed.name, words) for words in lexicon.KIND_WORDS.values()):
+        return False  # "texted Li Na" is a note, however close "texted" is to "next"
     return len(parsed.tokens) <= 3 and len(parsed.text) <= 60
 
 

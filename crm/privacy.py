@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, SQLModel, col, delete, or_, select
 
-from crm import audit, erasure
+from crm import audit, erasure, pending_notes
 from crm.models import (AuditEvent, CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction,
                         InviteToken, RecommendationFeedback, RelayedMessage, Relationship, Staff, Task, Ticket)
 from crm.customers import company_name
@@ -78,6 +78,7 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
     session.exec(delete(RelayedMessage).where(col(RelayedMessage.ticket_id).in_(
         select(Ticket.id).where(Ticket.customer_id == cid))))
     session.exec(delete(CustomerInsight).where(CustomerInsight.customer_id == cid))
+    pending_notes.erase_for_customer(session, cid)  # staff notes about them, unconfirmed or decided
     session.exec(delete(RecommendationFeedback).where(RecommendationFeedback.customer_id == cid))
     customer.name = f"Erased customer #{cid}"
     customer.name_key = ""

@@ -1,7 +1,10 @@
 """`/crm add`: a new customer (or lead)."""
 from __future__ import annotations
 
+import re
+
 from bot.cards import customer_card, customer_label
+from bot.parser import Token
 from bot.registry import command
 from bot.replies import Button, Reply
 from bot.roles import authorize_owner
@@ -21,6 +24,7 @@ WHY_ZH = {"email": "邮箱相同", "phone": "电话相同", "name": "同一公�
          examples=['add "Globex Corporation" email=ops@globex.example company=Globex tier=vip owner=@alice',
                    'add 王伟 phone=+86-138-0000-0000 company=华为'])
 def add(ctx) -> Reply:
+    _join_spaced_phone(ctx.command)
     options = ctx.command.take_options(OPTIONS, USAGE)
     name = " ".join(ctx.command.args).strip()
     if not name:
@@ -54,6 +58,29 @@ def add(ctx) -> Reply:
     card = customer_card(ctx.session, customer, ctx.fmt, lang=ctx.lang)
     card.text = ctx.t("Added {label}.", "已添加 {label}。", label=customer_label(ctx.session, customer, ctx.lang))
     return card
+
+
+_PHONE_PART = re.compile(r"^[\d\-().+/]+$")
+_PHONE_KEYS = ("phone=", "电话=", "手机=")
+
+
+def _join_spaced_phone(command) -> None:
+    """`phone=+1 555 0199` typed without quotes: the digit groups after it are the phone, not the name."""
+    tokens, joined = command.tokens, []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if not tok.quoted and tok.value.lower().startswith(_PHONE_KEYS):
+            last = tok
+            while i + 1 < len(tokens) and not tokens[i + 1].quoted and _PHONE_PART.match(tokens[i + 1].value) \
+                    and any(ch.isdigit() for ch in tokens[i + 1].value):
+                i += 1
+                last = tokens[i]
+            if last is not tok:
+                tok = Token(command.text[tok.start:last.end], tok.start, last.end)
+        joined.append(tok)
+        i += 1
+    command.tokens = joined
 
 
 def _duplicate_reply(ctx, existing, why: str) -> Reply:

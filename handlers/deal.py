@@ -13,6 +13,7 @@ import difflib
 from sqlmodel import col, select
 
 from bot.cards import customer_label
+from bot.parser import Token
 from bot.registry import command
 from bot.replies import Button, Reply
 from crm.i18n import currency_code, parse_money
@@ -52,6 +53,7 @@ def near_stage(word: str) -> str | None:
          examples=["deal globex 12000 proposal", "deal globex 15k negotiation close=dec 15", "deal 王伟 5万 报价 年度合同",
                    "deal #12 won", "deal #12 stage=negotiation close=end of month"])
 def deal(ctx) -> Reply:
+    _join_spaced_date(ctx, ("close=", "成交日期=", "预计成交=", "关闭=", "截止="))
     options = ctx.command.take_options(OPTIONS, USAGE)
     tokens = ctx.command.tokens
     if not tokens:
@@ -175,6 +177,32 @@ def _currency_word(word: str) -> str | None:
     if word.isascii() and word.isalpha() and word.lower() == word and word not in COMMON_CODES:
         return None
     return currency_code(word)
+
+
+MAX_DATE_WORDS = 5
+
+
+def _join_spaced_date(ctx, keys: tuple[str, ...]) -> None:
+    """`close=end of month`, `close=dec 15` typed without quotes: the words after `close=` that still
+    make one date belong to it (the longest run that reads whole as a date), not to the title."""
+    command, tokens = ctx.command, ctx.command.tokens
+    for i, tok in enumerate(tokens):
+        if tok.quoted or not tok.value.lower().startswith(keys):
+            continue
+        value = tok.value.split("=", 1)[1]
+        best = 0
+        for extra in range(1, MAX_DATE_WORDS + 1):
+            if i + extra >= len(tokens) or tokens[i + extra].quoted or "=" in tokens[i + extra].value:
+                break
+            phrase = " ".join([value] + [t.value for t in tokens[i + 1:i + extra + 1]])
+            when, rest = ctx.when(phrase, prefer="future")
+            if when is not None and not rest.strip(" ,.;"):
+                best = extra
+        if best:
+            last = tokens[i + best]
+            command.tokens = tokens[:i] + [Token(command.text[tok.start:last.end], tok.start, last.end)] \
+                + tokens[i + best + 1:]
+        return
 
 
 def _not_amount(ctx, word: str) -> str:

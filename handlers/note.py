@@ -71,7 +71,8 @@ def read_note(session, text: str, now_local: datetime) -> NoteDraft:
     def when(clause: str, prefer: str):
         return extract_when(clause, now=now_local, prefer=prefer)
 
-    return parse_note(text, when=when, now=now_local, lookup=customer_lookup(session))
+    # a note is a few sentences; a pasted page is read for its first 2,000 characters (all of it is kept)
+    return parse_note(text[:2000], when=when, now=now_local, lookup=customer_lookup(session))
 
 
 # ---------------------------------------------------------------- the pending row

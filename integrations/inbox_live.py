@@ -30,7 +30,6 @@ from bot.replies import mention
 from crm import inbox
 from crm.events import claim_event_in
 from crm.models import Customer, InboxOutbox, Interaction, RelayedMessage, Ticket
-from crm.types import utcnow
 from integrations import formatting
 
 log = logging.getLogger("crm.inbox")

@@ -71,3 +71,11 @@ def test_import_reports_duplicates_by_line(db, team, tmp_path):
     assert set(lines) == {3, 4, 5}
     assert f"#{team.globex} Globex Corporation" in lines[3] and "same phone" in lines[4]
     assert "Fresh Person" in lines[5]
+
+
+def test_unquoted_phone_with_spaces_is_the_phone_not_the_name(engine, db, team):
+    reply = say(engine, "UALICE", '/crm add "Acme Robotics" phone=+1 555 0199 company=Acme')
+    assert not reply.error and reply.text.startswith("Added Acme Robotics (#"), reply.text
+    with db.session() as s:
+        acme = s.exec(select(Customer).where(Customer.name == "Acme Robotics")).one()
+    assert acme.phone == "+1 555 0199"

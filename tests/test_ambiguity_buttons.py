@@ -72,3 +72,16 @@ def test_a_number_with_no_such_button(engine, team):
     assert reply.error and "There is no button 99" in reply.text
     reply = say(engine, "UALICE", "99")  # the same in a Slack or Telegram DM
     assert reply.error and "There is no button 99" in reply.text
+
+
+def test_slack_renders_each_candidate_with_its_rerun_button(engine, team, sarahs):
+    from integrations.slack_blocks import render
+
+    reply = say(engine, "UALICE", "/crm log sarah call discussed the pilot")
+    _, blocks = render(reply)
+    values = [el["value"] for b in blocks for el in ([b["accessory"]] if "accessory" in b else b.get("elements", []))
+              if isinstance(el, dict) and el.get("type") == "button"]
+    values += [o["value"].split("|", 1)[1] for b in blocks if b.get("accessory", {}).get("type") == "overflow"
+               for o in b["accessory"]["options"]]
+    assert sorted(v for v in values if v.startswith("log ")) == sorted(
+        f"log #{cid} call discussed the pilot" for cid in sarahs)

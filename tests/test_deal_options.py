@@ -100,3 +100,15 @@ def test_audit_records_what_changed_as_plain_values(engine, db, team):
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "deal.update")).one()
     detail = json.loads(event.detail)
     assert detail["before"] == {"amount": 12000, "stage": "proposal"}
+
+
+@pytest.mark.parametrize("typed,close,title", [
+    ("close=dec 15 renewal", "2026-12-15", "renewal"),
+    ("renewal close=end of month", "2026-11-30", "renewal"),
+    ("close=下个月底 年度合同", "2026-12-31", "年度合同"),
+])
+def test_unquoted_dates_with_spaces_stay_with_close(engine, db, team, typed, close, title):
+    reply = say(engine, "UALICE", f"/crm deal globex 9000 proposal {typed}")
+    assert not reply.error, reply.text
+    deal, = _deals(db, team.globex)
+    assert (str(deal.expected_close), deal.title) == (close, title)

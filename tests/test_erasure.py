@@ -131,6 +131,10 @@ def test_forgetme_leaves_no_byte_and_a_late_edit_brings_nothing_back(inbox, team
     message["edit_date"] = old["message"]["date"] + 60
     edit["edited_message"] = message
     inbox.send(edit)
+    # and presses a button under an old message (the language choice would create a lead)
+    press = inbox.updates.callback(chat, "lang:zh", first_name="Zhao")
+    press["callback_query"]["message"]["date"] = old["message"]["date"]
+    inbox.send(press)
     inbox.settle()
     assert inbox.customer(chat) is None  # no lead re-created
     with db.session() as s:

@@ -125,5 +125,7 @@ def test_empty_campaign_chart_says_no_data_yet(db, team):
     assert any(t.startswith("No data yet") for t in texts), texts
     replies_axis = fig.axes[1]
     assert replies_axis.get_ylim()[1] >= 4  # whole customers, not 0.00–0.05
-    assert path.name == f"campaign-{campaign.id}-20261123.png"
+    assert path.name.startswith(f"campaign-{campaign.id}-20261123-")
+    again = render_campaign_chart(result, today=date(2026, 11, 23))
+    assert again == path  # the same figures: the picture is not drawn twice
     assert stat.S_IMODE(os.stat(path).st_mode) & 0o044 == 0o044

@@ -68,3 +68,13 @@ def test_plural_helpers_use_cldr():
     assert format_money(50000, "CNY", "en") == "CN¥50,000" and format_money(50000, "CNY", "zh") == "¥50,000"
     assert money_totals([(100, "USD"), (700, "CNY")], "en") == "$100 + CN¥700"
     assert money_totals([(100, "USD"), (700, "CNY")], "en", rates={"CNY": 0.14}).startswith("$198")
+
+
+def test_help_and_invite_labels_follow_the_language(engine, team):
+    bob = say(engine, "UBOB", "/crm help log")
+    assert [k for k, _ in bob.fields] == ["用法", "示例"]
+    assert [s.title for s in say(engine, "UBOB", "/crm help").sections][0] == "客户"
+    alice = say(engine, "UALICE", "/crm help 记录")
+    assert alice.error and alice.text.startswith("There is no command")
+    invite = say(engine, "UBOB", "/crm invite 王伟")
+    assert not invite.error and invite.fields[0][0] == "链接"

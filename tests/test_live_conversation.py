@@ -6,7 +6,6 @@ thread; Telegram payloads are recorded updates with the test customer's chat id.
 """
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import logging

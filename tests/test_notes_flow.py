@@ -135,3 +135,22 @@ def test_terminal_chat_confirms_with_the_numbered_button(engine, db, team):
         task = s.exec(select(Task).order_by(Task.id.desc())).first()
         assert task.title == "call her"
     assert "Email" not in dict(card.fields)["Kind"] and dict(card.fields)["Kind"] == "email"
+
+
+def test_a_short_note_is_not_taken_for_a_typo(engine, db, team):
+    reply = say(engine, "UALICE", "Texted Li Na")
+    assert not reply.error and dict(reply.fields)["Kind"] == "chat"
+    assert "/crm find" in say(engine, "UALICE", "fnd li").text
+
+
+def test_forgetting_a_customer_erases_the_notes_about_them(engine, db, team):
+    say(engine, "UALICE", NOTE_EN)  # about Li Na, waiting
+    say(engine, "UALICE", "Lunch with someone from Globex yesterday, they want a demo")  # Li Na a candidate
+    other = say(engine, "UBOB", NOTE_ZH)  # about 王伟
+    from crm.privacy import forget_customer
+    from crm.models import Customer, Staff
+    with db.session() as s:
+        forget_customer(s, s.get(Customer, team.li), actor=s.get(Staff, team.admin), platform="console")
+    with db.session() as s:
+        left = s.exec(select(PendingNote)).all()
+        assert [n.id for n in left] == [int(note_id(other).lstrip("#"))]

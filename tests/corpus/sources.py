@@ -352,3 +352,78 @@ CLOSERS_BY_INTENT_ZH = {
     "purchase": ["，谢谢", "🙂", "", "，尽快"], "cancellation": ["", "。", "，谢谢", "，尽快"],
     "thanks": ["！", "🙏", "👍", "😊", "！！", ""], "other": ["", "。", "👍", "，谢谢"],
 }
+
+# third batch: very short and very long messages, formal mail style, indirect wording, mixed language
+BATCH3_EN = {
+    "question": [
+        "price for the pro plan?", "any update on when the API v2 ships?", "Quick question: can invoices be sent to two emails",
+        "Good afternoon, I would like to know whether your platform supports SAML single sign-on. Kind regards",
+        "is the 14 day trial free or do you need a card", "what's included in onboarding exactly",
+        "Could you clarify how seats are counted — per named user or concurrent?", "where do I download the 发票",
+        "does the scanner work with 220V", "opening hours on public holidays?",
+    ],
+    "complaint": [
+        "refund pls, item arrived broken", "Dear team, I am writing to formally complain about the repeated outages this week.",
+        "3rd email, still no answer!!", "your bot keeps giving me the wrong tracking number",
+        "The technician scratched our floor and left without fixing anything", "login broken again 🙄",
+        "we lost a whole day of sales because the terminals were offline", "app is so slow it's basically unusable",
+        "你们的 system 又挂了, seriously?", "charged for 30 seats but we only have 22 users",
+    ],
+    "purchase": [
+        "pls quote 10", "Hello, further to our call, please send a formal offer for 40 additional user licences.",
+        "we'll take the bundle", "Can we add the Japan office to our contract? ~15 people", "how much for 2 more 打印机",
+        "ready to order, what are the next steps?", "would love to get the enterprise features for our team",
+        "Looking to buy a spare battery pack for each device (20 units)", "can I prepay a year to get the discount",
+        "we want to expand our plan to include the analytics dashboard",
+    ],
+    "cancellation": [
+        "cancel pls", "Please accept this message as our notice of non-renewal.", "we're out, close it",
+        "after the price increase we'll be moving elsewhere", "Our trial ends friday and we won't continue",
+        "stop billing us from next month, thanks", "we'd like to reduce to zero seats and end the subscription",
+        "please cancel, the product doesn't fit our needs", "合同到期就 cancel 吧", "I'll be closing my account once the export is done",
+    ],
+    "thanks": [
+        "ty!", "Thank you very much for your prompt assistance, it is greatly appreciated.", "legend, thanks 🙌",
+        "all sorted now, appreciate it", "thanks for the heads up", "got the refund, thank you",
+        "the new version is so much faster, nice job", "Cheers for the quick fix!", "谢谢 for the help!", "thanks a ton 👍👍",
+    ],
+    "other": [
+        "k", "Please find attached the signed NDA.", "on my way", "I'll be in the office tomorrow if you want to drop by",
+        "Sorry, wrong chat", "my colleague asked me to send you this link", "hello?", "OK I'll pass it on to finance",
+        "Out of office until Monday", "noted 👍",
+    ],
+}
+BATCH3_ZH = {
+    "question": [
+        "专业版多少钱一年？只是问问", "API v2 什么时候上线？", "发票能同时发两个邮箱吗", "请问你们平台支持 SAML 单点登录吗？谢谢",
+        "试用要绑卡吗", "上线培训具体包括哪些内容", "席位是按人头算还是按并发算？", "扫描仪支持220V吗", "节假日营业吗",
+        "这个功能怎么用啊",
+    ],
+    "complaint": [
+        "东西到了就是坏的，退款", "本周系统反复宕机，正式投诉", "第三次发邮件了，还是没人回！！", "机器人一直给我错误的快递单号",
+        "师傅把地板刮花了，问题也没修好就走了", "又登不上了🙄", "终端离线一整天，损失了一天的营业额", "app 慢到根本没法用",
+        "your system 又挂了，真服了", "我们只有22个用户却按30个席位收费",
+    ],
+    "purchase": [
+        "报个10个的价", "您好，根据刚才的通话，请发一份40个用户许可的正式报价", "套装我们要了", "日本办公室能加到合同里吗？大概15人",
+        "再要2台 printer 多少钱", "准备下单了，下一步怎么走？", "想给团队开通企业版功能", "每台设备配一块备用电池，一共20个",
+        "预付一年能打折吗", "想把分析看板加到我们的套餐里",
+    ],
+    "cancellation": [
+        "取消吧", "特此通知，我们不再续约。", "我们不用了，关掉吧", "涨价以后我们会换别家", "试用周五结束，我们不继续了",
+        "下个月起别再扣费了", "席位减到零，终止订阅", "产品不适合我们，请取消", "contract 到期就不续了",
+        "数据导出完我就注销账号",
+    ],
+    "thanks": [
+        "谢了！", "非常感谢您及时的帮助", "大神，谢谢🙌", "都弄好了，感谢", "谢谢提前告知", "退款收到了，谢谢",
+        "新版本快多了，好评", "修得真快，谢啦！", "thanks 你们的帮助", "太感谢了👍👍",
+    ],
+    "other": [
+        "嗯", "签好的保密协议见附件", "在路上了", "明天我在办公室，可以过来坐坐", "不好意思，发错群了", "同事让我把这个链接发给你",
+        "喂？", "好的，我转给财务", "周一前不在办公室", "收到👍",
+    ],
+}
+for _intent, _items in BATCH3_EN.items():
+    MSG_EN[_intent] = MSG_EN[_intent] + _items
+for _intent, _items in BATCH3_ZH.items():
+    MSG_ZH[_intent] = MSG_ZH[_intent] + _items
