@@ -25,7 +25,7 @@ test: $(STAMP)
 # the store's tests once more, on SQLite encrypted with SQLCipher (CRM_DB_KEY's path)
 test-encrypted: $(STAMP)
 	CRM_TEST_SQLCIPHER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -k "not postgresql" \
-		tests/test_store.py tests/test_commands.py tests/test_erasure.py tests/test_encryption.py
+		tests/test_store.py tests/commands tests/test_erasure.py tests/test_encryption.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -128,6 +128,20 @@ def dates_rows(r: Run) -> list[tuple[str, str, str]]:
     return [("parse_when (en + zh phrases)", f"p50 {m.group(1)} µs, p99 {m.group(2)} µs", "")]
 
 
+def nlu_rows(r: Run) -> list[tuple[str, str, str]]:
+    cv = find(r"^intent macro-F1, \d+-fold grouped CV: " + NUMBER + r"\s+en " + NUMBER + r"\s+zh " + NUMBER, r.output)
+    speed = find(r"^read_message per message: p50 " + NUMBER + r" ms, p99 " + NUMBER + " ms", r.output)
+    cpu = re.search(r"^read_message CPU time per message: p50 \S+ ms, p99 " + NUMBER + " ms", r.output, re.M)
+    notes = find(r"^staff notes .*?customer " + NUMBER + r"\s+kind " + NUMBER + r"\s+occurred " + NUMBER
+                 + r"\s+follow_up " + NUMBER + r"\s+amount " + NUMBER, r.output)
+    return [("customer-message intent, grouped CV", f"macro-F1 {cv.group(1)} (en {cv.group(2)}, zh {cv.group(3)})",
+             ">= 0.85"),
+            ("  … time per message", f"p50 {speed.group(1)} ms, p99 {speed.group(2)} ms"
+             + (f" (CPU p99 {cpu.group(1)} ms)" if cpu else ""), "< 5 ms"),
+            ("staff notes, fields right", f"customer {notes.group(1)}, kind {notes.group(2)}, when {notes.group(3)}, "
+                                          f"follow-up {notes.group(4)}, amount {notes.group(5)}", ">= 0.90 each")]
+
+
 def slack_ack_rows(r: Run) -> list[tuple[str, str, str]]:
     customers = find(r"/crm show over Slack HTTP, " + NUMBER + " customers", r.output).group(1)
     ack = find(r"^ack \(HTTP 200 to Slack\)\s+" + NUMBER + r"\s+" + NUMBER, r.output)
@@ -193,6 +207,7 @@ def benches(quick: bool, full: bool) -> list[Bench]:
         Bench("commands 10k", "bench_commands.py", ["--customers", "10000", "--n", n], commands_rows),
         Bench("commands 100k", "bench_commands.py", ["--customers", "100000", "--n", n], commands_rows),
         Bench("dates", "bench_dates.py", [], dates_rows),
+        Bench("nlu", "bench_nlu.py", ["--folds", "3" if quick else "5"], nlu_rows),
         Bench("slack ack", "bench_slack_ack.py", ["--customers", big, "--n", n], slack_ack_rows),
         Bench("telegram ingest", "bench_telegram_ingest.py", ["--n", "1000" if quick else "3000"], ingest_rows),
         Bench("insights", "bench_insights.py",

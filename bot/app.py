@@ -43,6 +43,18 @@ def campaign_runner(app: "App") -> CampaignRunner:
                           instance=app.instance)
 
 
+def warm_up_charts() -> None:
+    from crm.chart_fonts import use_chart_fonts
+
+    try:
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+
+        use_chart_fonts()
+    except Exception:  # a missing font only costs the first chart its speed
+        logging.getLogger("crm.app").warning("chart warm-up failed", exc_info=True)
+
+
 class App:
     """Everything `crm-bot run` starts. Adapters add routes and register senders."""
 
@@ -102,6 +114,10 @@ class App:
         # writes queued on SQLite's single writer would hold every thread and stall quick reads (acks)
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="crm-work"))
+        # the customer-message model trains in about a second: not on the first message's ack path
+        self._background.submit(warm_up_understanding)
+        # matplotlib and the CJK font load in about a second: before the first chart, not inside it
+        self._background.submit(warm_up_charts)
         for adapter in self.adapters:
             await adapter.start()
         if self.scheduler is not None:
@@ -144,3 +160,12 @@ class App:
         """From any thread: stop serving; the lifespan then stops the scheduler and adapters cleanly."""
         if self._server is not None:
             self._server.should_exit = True
+
+
+def warm_up_understanding() -> None:
+    from crm.understanding.intent import warm_up
+
+    try:
+        warm_up()
+    except Exception:  # reading messages then trains on first use (and logs if it cannot)
+        logging.getLogger("crm.app").exception("could not train the customer-message model at start")

@@ -74,6 +74,11 @@ def _seed_if_empty(db, customers: int = 300) -> bool:
         if s.exec(select(Customer.id).limit(1)).first() or s.exec(select(Staff.id).limit(1)).first():
             return False
     seed(db, customers, seed=7)
+    # the insights too, now: otherwise the first `/crm next` (or digest, or graph) computes them inside
+    # the command, 3-4 s on a 300-customer store, most of it training the churn model
+    from crm.insights_job import refresh_insights
+
+    refresh_insights(db)
     return True
 
 
@@ -169,7 +174,7 @@ def cmd_staff_add(args) -> int:
             staff = add_staff(s, name=args.name, timezone=args.timezone, values=dict(
                 role=args.role, email=args.email, slack_user_id=args.slack_id,
                 telegram_user_id=int(args.telegram_id) if args.telegram_id else None,
-                manager_id=manager.id if manager else None, language=args.language))
+                manager_id=manager.id if manager else None, language=args.language or settings.crm_language))
         except UserError:
             raise CLIError("a staff member with that name, email, Slack id or Telegram id already exists") from None
         audit.record(s, "staff.create", actor_label="cli", platform="cli", name=staff.name, role=staff.role)
@@ -211,7 +216,10 @@ def cmd_import(args) -> int:
                                                                                          total=total))
     for line, problem in report.errors:
         print(f"line {line}: {problem} (skipped)", file=sys.stderr)
-    print(f"Imported {report.imported:,} customers; skipped {report.skipped:,} bad rows.")
+    duplicates = len(report.duplicates)
+    dup_note = (f" ({duplicates:,} likely duplicate{'' if duplicates == 1 else 's'} of existing customers, "
+                "by line above)") if duplicates else ""
+    print(f"Imported {report.imported:,} customers; skipped {report.skipped:,} bad rows{dup_note}.")
     return 0 if report.imported or not report.errors else 1
 
 
@@ -311,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--email")
     add.add_argument("--timezone", default="UTC")
     add.add_argument("--manager")
-    add.add_argument("--language", default="en", choices=["en", "zh"])
+    add.add_argument("--language", default=None, choices=["en", "zh"],
+                     help="replies in this language (default: CRM_LANGUAGE, the business's)")
     add.set_defaults(func=cmd_staff_add)
 
     seed = sub.add_parser("seed", help="realistic synthetic data")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import calendar
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,7 +19,6 @@ from crm import audit
 from crm.customers import resolve_customer
 from crm.models import Customer, Staff
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 WEEKDAYS_ZH = "一二三四五六日"
 
 
@@ -62,12 +60,25 @@ class Context:
 
     @property
     def lang(self) -> str:
-        if self.actor.language == "zh" or _CJK.search(self.message.text or ""):
-            return "zh"
-        return "en"
+        """The staff member's own setting, else the business's: never guessed from the script typed,
+        so an English-speaking rep who types 王伟 still reads English."""
+        if self.actor.language in ("en", "zh"):
+            return self.actor.language
+        return self.settings.crm_language
 
     def t(self, en: str, zh: str, **values) -> str:
         return (zh if self.lang == "zh" else en).format(**values)
+
+    def plural(self, n: int, en_one: str, en_other: str, zh: str) -> str:
+        """"1 day" / "3 days" / "3 天" by CLDR's plural rules (Babel); the forms may use {n}."""
+        from crm.i18n import count
+
+        return count(self.lang, n, en_one, en_other, zh)
+
+    def money(self, amount: float, currency: str | None = None) -> str:
+        from crm.i18n import format_money
+
+        return format_money(amount, currency or self.settings.crm_currency, self.lang)
 
     def fail(self, message: str) -> UserError:
         return UserError(message, self.spec.usage)
@@ -106,3 +117,9 @@ class Context:
 
     def fmt(self, moment: datetime | None, with_time: bool = True) -> str:
         return format_moment(moment, self.tz, self.lang, self.local_now.year, with_time)
+
+    def fmt_date(self, day) -> str:
+        """A calendar date: "15 Dec 2026", "2026年12月15日"."""
+        if day is None:
+            return "—"
+        return f"{day.year}年{day.month}月{day.day}日" if self.lang == "zh" else f"{day.day} {day:%b %Y}"

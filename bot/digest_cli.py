@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 
 from rich.console import Console
 from sqlmodel import select
@@ -18,6 +18,7 @@ from bot.errors import UserError
 from bot.voice import Voice
 from crm.customers import resolve_staff
 from crm.models import Staff
+from crm.types import utcnow
 from handlers.digest.build import build_digest
 from integrations.console import render
 from scheduler.digest_runs import claim_run, finish_run
@@ -46,7 +47,7 @@ def run_digest_command(settings, db, manager: str | None, print_only: bool, *, n
         return _fail(err.message.replace("`", ""))
     if not targets:
         return _fail("there are no managers yet; add one with `crm-bot staff add --name N --role manager`.")
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     if print_only:
         return _print(settings, db, targets, now, console or Console())
     return asyncio.run(_send(settings, db, targets, now))

@@ -36,7 +36,8 @@ def uvicorn_options() -> dict:
     the connection that has waited longest for its headers instead.
     """
     edge.raise_open_files_limit(edge.MAX_CONNECTIONS + 1024)
-    options: dict = {"timeout_keep_alive": 5, "h11_max_incomplete_event_size": 16 * 1024}
+    # no "server: uvicorn" header: what we run is nobody's business outside
+    options: dict = {"timeout_keep_alive": 5, "h11_max_incomplete_event_size": 16 * 1024, "server_header": False}
     if importlib.util.find_spec("httptools") is not None:
         options["http"] = edge.edge_protocol()
     else:  # pragma: no cover - httptools is a dependency; h11 still gets the ASGI edge

@@ -8,14 +8,14 @@ from __future__ import annotations
 import difflib
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from bot.context import Context
 from bot.errors import Ambiguous, UserError
 from bot.identity import find_staff, link_by_email
 from bot.messages import IncomingMessage
-from bot.parser import parse
+from bot.parser import as_note, looks_like_command_typo, parse, parse_or_note, starts_a_sentence
 from bot.ports import Ports
 from bot.registry import COMMANDS, lookup
 from bot.replies import Button, Item, Reply
@@ -23,6 +23,7 @@ from bot.roles import authorize
 from bot.settings import Settings
 from crm.db import Database
 from crm.events import claim_event_in
+from crm.types import utcnow
 
 log = logging.getLogger("crm.engine")
 
@@ -37,7 +38,7 @@ class Engine:
 
         self.db = db
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or utcnow  # the one clock: handlers and adapters read engine.clock
         # what handlers may ask of the adapters; filled in at composition (bot/app.py, bot/cli.py)
         self.ports = ports if ports is not None else Ports()
 
@@ -53,15 +54,23 @@ class Engine:
                               f"Please try again; if it keeps happening, tell an admin (ref {ref}).")
 
     def _handle(self, message: IncomingMessage) -> Reply:
-        parsed = parse(message.text)
+        parsed = parse_or_note(message.text)
         if not parsed.name:
             parsed = parse("help")
         spec = lookup(parsed.name)
+        if spec is None and parsed.name.isdigit() and not parsed.tokens:
+            # a number typed on its own was meant for a numbered button that is not (or no longer) there
+            return Reply.fail(f"There is no button {parsed.name[:12]} here. Press a button on the latest reply, or "
+                              "type a command (`/crm help` lists them).")
         if spec is None:
             guesses = difflib.get_close_matches(parsed.name, list(COMMANDS), n=3, cutoff=0.6)
-            hint = f" Did you mean `/crm {guesses[0]}`?" if guesses else ""
-            return Reply.fail(f"I don't know the command `{parsed.name[:40]}`.{hint} "
-                              "Type `/crm help` to see them all.")
+            if guesses and looks_like_command_typo(parsed):
+                return Reply.fail(f"I don't know the command `{parsed.name[:40]}`. Did you mean `/crm {guesses[0]}`? "
+                                  "Type `/crm help` to see them all.")
+            # a sentence, not a command: a staff note, shown as understood before anything is stored
+            parsed, spec = as_note(message.text), lookup("note")
+        elif starts_a_sentence(parsed):
+            parsed, spec = as_note(message.text), lookup("note")
         if spec.read_only:
             # a command that only reads runs in a read session: on SQLite it neither waits for nor
             # holds the one writer, and a repeated delivery is simply answered again
@@ -91,14 +100,51 @@ class Engine:
         authorize(session, actor, spec.permission)
         ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
                       settings=self.settings, now=self.clock(), ports=self.ports)
-        reply = spec.handler(ctx)
-        if ctx.lang == "zh" and reply.usage is None and reply.error:
-            reply.usage = spec.usage
+        try:
+            reply = spec.handler(ctx)
+        except Ambiguous as err:  # answered after the rollback, with buttons that rerun the command
+            err.command_line, err.lang = message.text, ctx.lang
+            raise
+        if reply.error:
+            # an error reply changes nothing, whether the handler raised ctx.fail or returned Reply.fail
+            session.rollback()
+            if ctx.lang == "zh" and reply.usage is None:
+                reply.usage = spec.usage
         return reply
 
     def _user_error_reply(self, err: UserError) -> Reply:
         reply = Reply.fail(err.message, usage=err.usage)
         if isinstance(err, Ambiguous) and err.candidates:
-            reply.items = [Item(label, [Button("Show", f"show #{cid}")]) for cid, label in err.candidates]
-            reply.text += f" Name one by its #id, e.g. `#{err.candidates[0][0]}`."
+            zh = err.lang == "zh"
+            show = "查看" if zh else "Show"
+            items = []
+            for cid, label in err.candidates:
+                rerun = rerun_on(err.command_line, err.ref, cid)
+                buttons = [Button(f"{rerun.split()[0]} #{cid}", rerun, style="primary")] if rerun else []
+                items.append(Item(label, buttons + [Button(show, f"show #{cid}")]))
+            reply.items = items
+            reply.usage = None  # the buttons are the way on, not the usage line
+            if any(item.buttons[0].command != f"show #{cid}" for item, (cid, _) in zip(items, err.candidates)):
+                reply.text += (" 点一个按钮即可对该客户执行原命令，或用 #编号 指明。" if zh else
+                               " Press one to run your command on that customer, or name one by its #id.")
+            else:
+                reply.text += (f" 请用 #编号 指明，例如 `#{err.candidates[0][0]}`。" if zh else
+                               f" Name one by its #id, e.g. `#{err.candidates[0][0]}`.")
         return reply
+
+
+def rerun_on(command_line: str | None, ref: str | None, customer_id: int) -> str | None:
+    """The command as typed with the ambiguous customer reference replaced by ``#id``; None when the
+    reference is not one token of the command (then only "Show" is offered)."""
+    if not command_line or not ref:
+        return None
+    try:
+        parsed = parse(command_line)
+    except UserError:
+        return None
+    for tok in parsed.tokens:
+        if tok.value.strip() == ref:
+            text = f"{parsed.text[:tok.start]}#{customer_id}{parsed.text[tok.end:]}"
+            line = f"{parsed.name} {text.strip()}"
+            return line if len(line) <= 1900 else None  # a Slack button value holds 2,000 characters
+    return None

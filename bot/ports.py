@@ -60,7 +60,7 @@ class CustomerInbox(Protocol):
         """An edited reply: the customer's copy is edited."""
         ...
 
-    async def staff_delete(self, channel: str, ts: str, event_id: str) -> None:
+    async def staff_delete(self, channel: str, ts: str, event_id: str, thread_ts: str | None = None) -> None:
         """A deleted reply: the customer's copy is deleted."""
         ...
 

@@ -43,6 +43,36 @@ class Settings(BaseSettings):
     # who the terminal chat acts as (a staff name); the first admin when unset
     console_user: str | None = None
     # LOG_LEVEL is read by bot/cli.py from the process environment (before .env is read), so it is not here
+    # the business's currency for amounts typed without one, and optional conversion rates into it
+    # ("CNY=0.14,EUR=1.08": units of CRM_CURRENCY per unit); without rates totals stay per currency
+    crm_currency: str = "USD"
+    crm_currency_rates: str = ""
+    # the business's language: replies to staff who have not chosen one (en or zh)
+    crm_language: str = "en"
+
+    @field_validator("crm_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        from crm.i18n import currency_code
+
+        code = currency_code(value or "")
+        if code is None:
+            raise ValueError(f"CRM_CURRENCY={value!r} is not a currency code (try USD, EUR or CNY)")
+        return code
+
+    @field_validator("crm_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        value = (value or "en").strip().lower()[:2]
+        if value not in ("en", "zh"):
+            raise ValueError(f"CRM_LANGUAGE={value!r} must be en or zh")
+        return value
+
+    @property
+    def currency_rates(self) -> dict[str, float]:
+        from crm.i18n import parse_rates
+
+        return parse_rates(self.crm_currency_rates)
 
     @field_validator("crm_timezone")
     @classmethod

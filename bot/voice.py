@@ -33,7 +33,7 @@ class Voice:
         self.settings = settings
         self.now = now
         self.tz = staff_zone(staff, settings)
-        self.lang = "zh" if staff.language == "zh" else "en"
+        self.lang = staff.language if staff.language in ("en", "zh") else settings.crm_language
 
     @property
     def local_now(self) -> datetime:
@@ -51,6 +51,11 @@ class Voice:
 
     def t(self, en: str, zh: str, **values) -> str:
         return (zh if self.lang == "zh" else en).format(**values)
+
+    def plural(self, n: int, en_one: str, en_other: str, zh: str) -> str:
+        from crm.i18n import count
+
+        return count(self.lang, n, en_one, en_other, zh)
 
     def fmt(self, moment: datetime | None, with_time: bool = True) -> str:
         return format_moment(moment, self.tz, self.lang, self.local_now.year, with_time)

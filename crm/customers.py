@@ -23,8 +23,17 @@ def phone_key(phone: str | None) -> str | None:
 def resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Customer:
     """A customer named by `#id`, a quoted full name, or one word of name, company or email.
 
-    Never guesses: several plausible matches raise ``Ambiguous`` with the candidates.
+    Never guesses: several plausible matches raise ``Ambiguous`` with the candidates (and the
+    reference as typed, so the question can offer to rerun the command on each).
     """
+    try:
+        return _resolve_customer(session, ref, quoted=quoted)
+    except Ambiguous as err:
+        err.ref = ref.strip()
+        raise
+
+
+def _resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Customer:
     ref = ref.strip()
     if not ref:
         raise UserError("Name a customer: a quoted name, one word of their name or company, or #id.")
@@ -129,6 +138,41 @@ def create_customer(session: Session, name: str, *, company: str | None = None, 
     session.add(customer)
     session.flush()
     return customer
+
+
+DUPLICATE_NAME_SCORE = 90  # rapidfuzz token_sort_ratio: "Globex Corp." vs "globex corp", "Wang Wei" vs "Wei Wang"
+
+
+def find_duplicate(session: Session, name: str, *, company: str | None = None, email: str | None = None,
+                   phone: str | None = None) -> tuple[Customer, str] | None:
+    """A live customer the new one is likely to be, and why: the same email, the same phone, or a
+    near-identical name at the same company."""
+    from rapidfuzz import fuzz
+
+    live = col(Customer.forgotten_at).is_(None)
+    if email:
+        found = session.exec(select(Customer).where(func.lower(Customer.email) == email.strip().lower(), live)
+                             .order_by(Customer.id)).first()
+        if found:
+            return found, "email"
+    key = phone_key(phone)
+    if key:
+        found = session.exec(select(Customer).where(Customer.phone_key == key, live).order_by(Customer.id)).first()
+        if found:
+            return found, "phone"
+    name = " ".join((name or "").split())
+    if not name:
+        return None
+    company_row = session.exec(select(Company).where(func.lower(Company.name) == company.strip().lower())).first() \
+        if company and company.strip() else None
+    if company_row is not None:
+        peers = session.exec(select(Customer).where(Customer.company_id == company_row.id, live)
+                             .order_by(Customer.id).limit(500)).all()
+        target = name.casefold()
+        for peer in peers:
+            if fuzz.token_sort_ratio(target, peer.name.casefold()) >= DUPLICATE_NAME_SCORE:
+                return peer, "name"
+    return None  # a name alone, with no company to compare, is too weak a sign: two "Wang Wei" are common
 
 
 def touch(customer: Customer) -> None:

@@ -108,6 +108,27 @@ def scrub_mentions(session: Session, customer: Customer, needles: list[str]) -> 
     return changed
 
 
+def drop_links(session: Session, customer: Customer, chat_id: int | None) -> None:
+    """Ids that tie the customer to the outside: relayed-message links (a later edit of a staff reply
+    in Slack would otherwise reach the erased chat) and a company nobody else belongs to (its name is
+    often the person's own: "王伟工作室")."""
+    from crm.models import Company, RelayedMessage
+
+    tickets = select(Ticket.id).where(Ticket.customer_id == customer.id)
+    interactions = select(Interaction.id).where(Interaction.customer_id == customer.id)
+    condition = RelayedMessage.ticket_id.in_(tickets) | RelayedMessage.interaction_id.in_(interactions)
+    if chat_id is not None:
+        condition = condition | (RelayedMessage.telegram_chat_id == chat_id)
+    session.exec(delete(RelayedMessage).where(condition))
+    company_id, customer.company_id = customer.company_id, None
+    session.add(customer)
+    session.flush()
+    if company_id is not None:
+        others = session.exec(select(Customer.id).where(Customer.company_id == company_id).limit(1)).first()
+        if others is None:
+            session.exec(delete(Company).where(Company.id == company_id))
+
+
 # ---- indexes, caches, tombstones (inside the erasure's transaction) -----------------------------
 
 def optimize_search_index(session: Session) -> None:

@@ -20,9 +20,15 @@ class NotFound(UserError):
 
 
 class Ambiguous(UserError):
-    def __init__(self, message: str, candidates: list, usage: str | None = None):
+    """Several customers fit ``ref``; ``candidates`` are (id, label) pairs. The engine offers one
+    button per candidate that reruns the original command with ``ref`` replaced by ``#id``."""
+
+    def __init__(self, message: str, candidates: list, usage: str | None = None, ref: str | None = None):
         super().__init__(message, usage)
         self.candidates = candidates
+        self.ref = ref
+        self.command_line: str | None = None  # the command as typed, set by the engine
+        self.lang = "en"
 
 
 class PermissionDenied(UserError):

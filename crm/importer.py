@@ -7,15 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from crm import audit
 from crm.exporter import FORMULA_STARTS
-from crm.customers import EMAIL, create_customer, resolve_staff
+from crm.customers import EMAIL, create_customer, find_duplicate, resolve_staff
 from crm.db import Database
 from crm.errors import UserError
-from crm.models import CUSTOMER_STAGES, TIERS, Customer
+from crm.models import CUSTOMER_STAGES, TIERS
 
 COLUMNS = {"name", "company", "email", "phone", "tier", "stage", "owner", "tags", "language"}
 ALIASES = {"full name": "name", "customer": "name", "organisation": "company", "organization": "company",
@@ -30,10 +27,14 @@ LIMITS = {"name": 200, "company": 200, "email": 254, "phone": 40, "tags": 500}
 class ImportReport:
     imported: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    duplicates: list[tuple[int, str]] = field(default_factory=list)  # also in errors: skipped rows by line
 
     @property
     def skipped(self) -> int:
         return len(self.errors)
+
+
+DUPLICATE_REASONS = {"email": "same email", "phone": "same phone", "name": "same name at the same company"}
 
 
 def _unquoted(cell: str) -> str:
@@ -100,7 +101,6 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
         report.errors.append((reader.line_num, f"unreadable CSV ({exc}); the rest of the file was not read"))
     total = len(rows)
     with db.session() as session:
-        seen_emails = set()
         for n, (line, record) in enumerate(rows, 1):
             if not any(cell.strip() for cell in record):
                 continue
@@ -113,10 +113,16 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
                 except UserError:
                     problem = f"owner “{row['owner'][:40]}” is not a staff member"
             email = (row.get("email") or "").lower()
-            if problem is None and email:
-                if email in seen_emails or session.exec(
-                        select(Customer.id).where(func.lower(Customer.email) == email)).first():
-                    problem = f"a customer with email {email} already exists"
+            duplicate = None
+            if problem is None:
+                # rows created earlier in this file are in the session too, so they count
+                duplicate = find_duplicate(session, row["name"], company=row.get("company"), email=email or None,
+                                           phone=row.get("phone") or None)
+                if duplicate is not None:
+                    existing, why = duplicate
+                    problem = (f"duplicate of #{existing.id} {existing.name[:60]} "
+                               f"({DUPLICATE_REASONS[why]})")
+                    report.duplicates.append((line, problem))
             if problem:
                 report.errors.append((line, problem))
             else:
@@ -127,7 +133,6 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
                             phone=row.get("phone") or None, tier=(row.get("tier") or "standard").lower(),
                             stage=(row.get("stage") or "lead").lower(), owner=owner, tags=row.get("tags", ""),
                             language=(row.get("language") or "en").lower())
-                    seen_emails.add(email)
                     report.imported += 1
                     audit.record(session, "customer.import", actor_label=actor_label, platform="cli",
                                  customer_id=customer.id, line=line)

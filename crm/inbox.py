@@ -24,6 +24,7 @@ from crm import audit
 from crm.customers import create_customer, phone_key
 from crm.inbox_texts import DAY_NAMES, WEEKDAYS, language_from_code, say
 from crm.interactions import log_interaction
+from crm.message_reading import read_inbound
 from crm.models import (CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction, InviteToken,
                         RecommendationFeedback, Relationship, Staff, Task, Ticket)
 from crm.privacy import forget_customer
@@ -287,6 +288,8 @@ def store_inbound(session: Session, customer: Customer, *, chat_id: int, message
     session.add_all([ticket, customer])
     if relay:
         to_thread(session, ticket, "message", text, interaction=interaction, author=customer.name, **(details or {}))
+    read_inbound(session, customer, ticket, interaction, text, new_ticket=new_ticket, now=occurred_at,
+                 to_thread=to_thread if relay else None)  # intent, sentiment, urgency: tags, risk, suggestions
     out_of_office = False
     if not ticket.out_of_office_sent and outside_business_hours(settings, occurred_at):
         ticket.out_of_office_sent = out_of_office = True

@@ -19,7 +19,7 @@ from scipy import sparse
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Connection
 
-from crm import centrality, recommend
+from crm import centrality, message_reading, recommend
 from crm.graph import RelationGraph, build_graph, staff_strengths
 from crm.insights import store
 from crm.insights.snapshot import DAY, Snapshot, load_snapshot, load_texts
@@ -211,6 +211,7 @@ def write(conn: Connection, result: JobResult) -> None:
     conn.execute(delete(CustomerInsight))
     for i in range(0, len(result.rows), CHUNK):
         conn.execute(insert(CustomerInsight.__table__), result.rows[i:i + CHUNK])
+    message_reading.apply_signals(conn, result.now)  # complaints and cancellation signals stay in the risk
     blobs = dict(result.blobs)
     blobs[store.SUMMARY] = store.json_blob(result.summary)
     store.write_blobs(conn, blobs, result.now)

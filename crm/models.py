@@ -130,6 +130,13 @@ class Ticket(SQLModel, table=True):
     rating: Optional[int] = Field(default=None)
     rating_requested_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     out_of_office_sent: bool = Field(default=False)
+    # what the customer's messages were read as (crm/understanding): the most serious intent so far,
+    # the latest sentiment and urgency, and the union of tags; see crm/message_reading.py
+    intent: Optional[str] = Field(default=None, max_length=16, index=True)
+    intent_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+    sentiment: Optional[str] = Field(default=None, max_length=16)
+    urgency: Optional[str] = Field(default=None, max_length=16)
+    tags: str = Field(default="", max_length=500)
 
 
 class Campaign(SQLModel, table=True):
@@ -447,3 +454,23 @@ class ErasedChat(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     erased_at: datetime = Field(sa_column=_ts(False))
+
+
+class PendingNote(SQLModel, table=True):
+    """A staff member's free-text note as understood, waiting for Confirm or Cancel.
+
+    Nothing the note implies is stored before Confirm; confirming claims the row with a
+    conditional UPDATE (pending → confirmed), so a double click or a second instance acts once.
+    """
+
+    __tablename__ = "pending_note"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    platform: str = Field(default="console", max_length=16)
+    status: str = Field(default="pending", max_length=16)  # pending, confirmed, cancelled
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    draft: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    result: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+    decided_at: Optional[datetime] = Field(default=None, sa_column=_ts())

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlmodel import Session, SQLModel, col, delete, or_, select
 
-from crm import audit, erasure
+from crm import audit, erasure, pending_notes
 from crm.models import (AuditEvent, CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction,
-                        InviteToken, RecommendationFeedback, Relationship, Staff, Task, Ticket)
+                        InviteToken, RecommendationFeedback, RelayedMessage, Relationship, Staff, Task, Ticket)
 from crm.customers import company_name
 from crm.types import utcnow
 
@@ -74,7 +74,11 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
     session.exec(delete(InviteToken).where(InviteToken.customer_id == cid))
     # the inbox's copies of the conversation (sent, or still waiting to be relayed) go too
     session.exec(delete(InboxOutbox).where(InboxOutbox.customer_id == cid))
+    # which Telegram message each thread message became: ids of their chat, nothing to keep
+    session.exec(delete(RelayedMessage).where(col(RelayedMessage.ticket_id).in_(
+        select(Ticket.id).where(Ticket.customer_id == cid))))
     session.exec(delete(CustomerInsight).where(CustomerInsight.customer_id == cid))
+    pending_notes.erase_for_customer(session, cid)  # staff notes about them, unconfirmed or decided
     session.exec(delete(RecommendationFeedback).where(RecommendationFeedback.customer_id == cid))
     customer.name = f"Erased customer #{cid}"
     customer.name_key = ""
@@ -92,6 +96,7 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
         event.detail = ""
         session.add(event)
     erasure.scrub_mentions(session, customer, needles)
+    erasure.drop_links(session, customer, chat_id)
     erasure.remember_erased_chat(session, "telegram", chat_id, now or utcnow())
     erasure.drop_insight_cache(session)
     audit.record(session, "customer.forget", actor=actor, actor_label=actor_label, platform=platform,

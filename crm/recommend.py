@@ -465,6 +465,8 @@ def describe(reason: dict, lang: str = "en") -> str:
         return f"流失风险 {reason['value']:.2f}" if zh else f"risk {reason['value']:.2f}"
     if k == "tier":
         return f"{reason['tier']} 客户" if zh else f"{reason['tier']} account"
+    if k == "signal":  # crm/message_reading.py: a complaint or cancellation signal in their messages
+        return reason.get("text_zh" if zh else "text", k)
     return k
 
 

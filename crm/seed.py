@@ -366,9 +366,16 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
                                       reminded_at=due if due < now else None, reminder_attempts=0, created_at=now))
             subjects = NOTES_ZH if zh else NOTES_EN
             for _ in range(p["tickets"]):
-                opened = ref - timedelta(hours=rnd.randint(24 * 4, 24 * 40))
-                ticket_rows.append(_ticket(rnd, cid, owners[ci], rnd.choice(COMPLAINTS_ZH if zh else COMPLAINTS_EN),
-                                           opened, resolved=False))
+                complaint = rnd.choice(COMPLAINTS_ZH if zh else COMPLAINTS_EN)
+                if p["stage"] == "churned":
+                    # still open when they left (the churn cause the insights learn from), closed with the
+                    # account afterwards: a demo inbox does not show conversations "waiting 224 days"
+                    opened = ref - timedelta(hours=rnd.randint(24 * 4, 24 * 40))
+                    ticket_rows.append(_ticket(rnd, cid, owners[ci], complaint, opened, resolved=True,
+                                               resolved_at=ref + timedelta(hours=rnd.randint(2, 24 * 5))))
+                else:  # a live team answers within days: the open ones are recent
+                    opened = now - timedelta(hours=rnd.randint(1, 24 * 6))
+                    ticket_rows.append(_ticket(rnd, cid, owners[ci], complaint, opened, resolved=False))
             for _ in range(p["bad_rating"]):
                 opened = ref - timedelta(hours=rnd.randint(24 * 5, 24 * 90))
                 ticket_rows.append(_ticket(rnd, cid, owners[ci], rnd.choice(subjects), opened, resolved=True,
@@ -449,10 +456,11 @@ def _deal(rnd, now, cid, owner, stage, changed, amount=None) -> dict:
         expected_close=(now + timedelta(days=rnd.randint(-10, 90))).date())
 
 
-def _ticket(rnd, cid, owner, subject, opened, *, resolved: bool, rating: int | None = None) -> dict:
+def _ticket(rnd, cid, owner, subject, opened, *, resolved: bool, rating: int | None = None,
+            resolved_at: datetime | None = None) -> dict:
     return dict(customer_id=cid, status="resolved" if resolved else "open", assignee_id=owner, subject=subject,
                 opened_at=opened, last_inbound_at=opened,
-                first_response_at=opened + timedelta(minutes=rnd.randint(2, 600)) if resolved or rnd.random() < 0.3
+                first_response_at=opened + timedelta(minutes=rnd.randint(2, 600)) if resolved or rnd.random() < 0.6
                 else None,
-                resolved_at=opened + timedelta(hours=rnd.randint(1, 72)) if resolved else None,
+                resolved_at=(resolved_at or opened + timedelta(hours=rnd.randint(1, 72))) if resolved else None,
                 rating=rating if resolved else None, out_of_office_sent=False)

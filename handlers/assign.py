@@ -33,5 +33,5 @@ def assign(ctx) -> Reply:
     ctx.session.add(customer)
     ctx.audit("customer.reassign", customer, from_owner=previous.name if previous else None, to_owner=new_owner.name)
     return Reply(text=ctx.t("{label} now belongs to {who} (was {was}).", "{label} 现由 {who} 负责（原为 {was}）。",
-                            label=customer_label(ctx.session, customer), who=new_owner.name,
+                            label=customer_label(ctx.session, customer, ctx.lang), who=new_owner.name,
                             was=previous.name if previous else ctx.t("nobody", "无")))

@@ -352,7 +352,7 @@ def _report(ctx) -> Reply:
     if result.recipients:
         from crm.campaign_chart import render_campaign_chart
 
-        reply.image_path = str(render_campaign_chart(result))
+        reply.image_path = str(render_campaign_chart(result, today=ctx.now.astimezone(ctx.settings.zone).date()))
     return reply
 
 

@@ -17,7 +17,8 @@ def find(ctx) -> Reply:
     hits = search_customers(ctx.session, query[:200], limit=10)
     if not hits:
         return Reply(text=ctx.t("No customer matches “{q}”.", "没有找到与“{q}”匹配的客户。", q=query[:80]))
-    labels = customer_labels(ctx.session, [c for c, _ in hits])
-    items = [Item(labels[c.id], [Button("Show", f"show #{c.id}")]) for c, _ in hits]
-    return Reply(text=ctx.t("{n} match(es) for “{q}”:", "“{q}”共找到 {n} 个结果：", n=len(hits), q=query[:80]),
+    labels = customer_labels(ctx.session, [c for c, _ in hits], ctx.lang)
+    items = [Item(labels[c.id], [Button(ctx.t("Show", "查看"), f"show #{c.id}")]) for c, _ in hits]
+    return Reply(text=ctx.t("{n} for “{q}”:", "“{q}”共找到 {n} 个结果：", q=query[:80],
+                                 n=len(hits) if ctx.lang == "zh" else ctx.plural(len(hits), "{n} match", "{n} matches", "")),
                  items=items)

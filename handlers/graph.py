@@ -9,6 +9,8 @@ from crm.insights.read import _names
 from crm.models import Company, Customer, Staff
 from handlers._insights import added_since_refresh, relation_graph
 
+MAX_STAFF = 4
+
 
 @command("graph", usage="graph <customer>", summary="a picture of the customer's relationships", group="Insights",
          summary_zh="客户关系图",
@@ -30,20 +32,28 @@ def graph(ctx) -> Reply:
     company_names = _names(ctx.session, Company, [i for k, i in ids if k == "company"])
     in_view = {int(n) for n in nodes if n < g.n_customers}
     se = g.staff_edges
-    best: dict[int, tuple[float, int]] = {}
+    # every relationship of the colleagues shown (not only each one's strongest), and always the
+    # asker's own: the picture shows the same edges `/crm intro` walks
+    edges: dict[int, list[tuple[float, int]]] = {}
     for s, c, w in zip(se.staff, se.customer, se.strength):
-        if int(c) in in_view and w > best.get(int(s), (0.0, 0))[0]:
-            best[int(s)] = (float(w), int(c))
-    top_staff = sorted(best.items(), key=lambda kv: -kv[1][0])[:4]
-    staff_names = _names(ctx.session, Staff, [int(g.staff_ids[s]) for s, _ in top_staff])
-    staff = [(staff_names.get(int(g.staff_ids[s]), "?"), int(g.customer_ids[c]), w) for s, (w, c) in top_staff]
+        if int(c) in in_view:
+            edges.setdefault(int(s), []).append((float(w), int(c)))
+    ranked = sorted(edges, key=lambda s: -max(w for w, _ in edges[s]))
+    me = next((s for s in edges if int(g.staff_ids[s]) == ctx.actor.id), None)
+    shown = ranked[:MAX_STAFF] if me is None or me in ranked[:MAX_STAFF] else ranked[:MAX_STAFF - 1] + [me]
+    staff_names = _names(ctx.session, Staff, [int(g.staff_ids[s]) for s in shown])
+    staff = [(staff_names.get(int(g.staff_ids[s]), "?"), int(g.customer_ids[c]), w)
+             for s in shown for w, c in edges[s]]
     path = draw_neighbourhood(g, customer.id, customer_names=customer_names, company_names=company_names,
-                              staff=staff, title=f"{customer.name} (#{customer.id}) — relationships", now=ctx.now)
+                              staff=staff, title=f"{customer.name} (#{customer.id})",
+                              now=ctx.now.astimezone(ctx.settings.zone))
     ctx.audit("customer.graph", customer)
     others = len(customer_names) - 1
-    return Reply(text=ctx.t("Relationships of {name}: {n} related customer(s), {c} compan(ies), {s} colleague(s).",
-                            "{name} 的关系：{n} 位相关客户，{c} 家公司，{s} 位同事。", name=customer.name, n=max(0, others),
-                            c=len(company_names), s=len(staff)),
+    return Reply(text=ctx.t("Relationships of {name}: {n}, {c}, {s}.",
+                            "{name} 的关系：{n}，{c}，{s}。", name=customer.name,
+                            n=ctx.plural(max(0, others), "{n} related customer", "{n} related customers", "{n} 位相关客户"),
+                            c=ctx.plural(len(company_names), "{n} company", "{n} companies", "{n} 家公司"),
+                            s=ctx.plural(len(shown), "{n} colleague", "{n} colleagues", "{n} 位同事")),
                  image_path=str(path),
                  buttons=[Button(ctx.t("Warm intro", "引荐路径"), f"intro #{customer.id}"),
                           Button(ctx.t("Similar", "相似客户"), f"similar #{customer.id}")])

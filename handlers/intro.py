@@ -44,9 +44,9 @@ def intro(ctx) -> Reply:
                                 name=target.name, id=target.id))
     sections = []
     if mine is not None:
-        head = ctx.t("Warmest path from {you} to {name}: strength {s:.2f} over {h} hop(s).",
+        head = ctx.t("Warmest path from {you} to {name}: strength {s:.2f} over {h}.",
                      "从{you}到 {name} 的最佳熟人路径：强度 {s:.2f}，共 {h} 步。", you=you, name=target.name,
-                     s=mine.strength, h=len(mine.hops))
+                     s=mine.strength, h=len(mine.hops) if ctx.lang == "zh" else ctx.plural(len(mine.hops), "{n} hop", "{n} hops", ""))
         items = _hops(ctx, graph, mine, start)
     else:
         head = ctx.t("No warm path from {you} to {name}. Colleagues who can introduce you:",

@@ -28,8 +28,10 @@ def invite(ctx) -> Reply:
     link = f"https://t.me/{username}?start={token}" if username else None
     text = ctx.t("Send this link to {who}. When they open it, their Telegram chat is connected to the record "
                  "(valid {d} days).", "把这个链接发给 {who}。对方打开后，其 Telegram 对话将绑定到客户记录（{d} 天内有效）。",
-                 who=customer_label(ctx.session, customer), d=INVITE_DAYS)
-    fields = [("Link", link or f"https://t.me/<your_bot>?start={token}")]
+                 who=customer_label(ctx.session, customer, ctx.lang), d=INVITE_DAYS)
+    fields = [(ctx.t("Link", "链接"), link or f"https://t.me/<your_bot>?start={token}")]
     if not link:
-        fields.append(("Note", "Telegram is not configured here (TELEGRAM_BOT_TOKEN), so the bot's name is unknown."))
+        fields.append((ctx.t("Note", "注意"), ctx.t(
+            "Telegram is not configured here (TELEGRAM_BOT_TOKEN), so the bot's name is unknown.",
+            "此处未配置 Telegram（TELEGRAM_BOT_TOKEN），因此不知道机器人的用户名。")))
     return Reply(text=text, fields=fields)

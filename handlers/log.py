@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.cards import customer_label
+from bot.cards import KIND_ZH, customer_label
 from bot.registry import command
 from bot.replies import Reply
 from crm.interactions import log_interaction
 from crm.models import INTERACTION_KINDS
+from crm.i18n import with_article
+
 
 USAGE = "log <customer> call|email|meeting|chat|note [when] <summary>"
 KIND_WORDS = {k: k for k in INTERACTION_KINDS} | {
@@ -31,6 +33,11 @@ def log(ctx) -> Reply:
                              k=tokens[1].value[:30]))
     customer = ctx.customer(tokens[0].value, quoted=tokens[0].quoted)
     when, summary = ctx.when(ctx.command.rest_after(2), prefer="past")
+    summary = (summary or "").strip(" ,.;:-—")
+    if not summary:
+        raise ctx.fail(ctx.t("What was it about? Add a few words, e.g. `/crm log {who} {kind} discussed renewal pricing`.",
+                             "内容是什么？请写上几句，例如 `/crm log {who} {kind} 讨论续约价格`。",
+                             who=tokens[0].value if not tokens[0].quoted else f'"{tokens[0].value}"', kind=tokens[1].value))
     if when is not None and when > ctx.now + timedelta(minutes=5):
         raise ctx.fail(ctx.t("That date is in the future. To plan a follow-up use `/crm remind`.",
                              "这个时间在未来。安排跟进请用 `/crm remind`。"))
@@ -39,6 +46,7 @@ def log(ctx) -> Reply:
         channel=ctx.message.platform, direction="internal" if kind == "note" else "outbound",
         source=(ctx.message.platform, ctx.message.message_id) if ctx.message.message_id else None)
     ctx.audit("interaction.create", customer, kind=kind, interaction_id=interaction.id)
-    return Reply(text=ctx.t("Logged a {kind} with {who}, {at}.", "已记录与 {who} 的{kind}，时间 {at}。",
-                            kind=kind, who=customer_label(ctx.session, customer), at=ctx.fmt(interaction.occurred_at)),
-                 fields=[("Summary", summary or "—")])
+    return Reply(text=ctx.t("Logged {kind} with {who}, {at}.", "已记录与 {who} 的{kind_zh}，时间 {at}。",
+                            kind=with_article(kind), kind_zh=KIND_ZH.get(kind, kind),
+                            who=customer_label(ctx.session, customer, ctx.lang), at=ctx.fmt(interaction.occurred_at)),
+                 fields=[(ctx.t("Summary", "摘要"), summary)])

@@ -19,13 +19,14 @@ from bot.roles import team_ids
 from crm.customers import resolve_staff
 from crm.insights.read import HIDE_FOR, _names, top_recommendations
 from crm.models import CustomerInsight, RecommendationFeedback, Staff, Task
-from crm.recommend import describe_all
+from crm.recommend import describe, describe_all
 from handlers._insights import ensure_insights
 
 USAGE = "next [team|@colleague] | next accept|snooze|dismiss #<customer> [until when]"
 ACTIONS = {"accept": "accepted", "snooze": "snoozed", "dismiss": "dismissed",
            "接受": "accepted", "推迟": "snoozed", "忽略": "dismissed"}
 LIST_SIZE = 10
+TASK_TITLE_LIMIT = 80
 
 
 @command("next", usage=USAGE, summary="who to contact today, and why (accept, snooze or dismiss each)",
@@ -112,9 +113,12 @@ def _answer(ctx, action: str) -> Reply:
     ctx.audit(f"recommendation.{action}", customer, until=hidden_until.isoformat())
     why = describe_all(reasons, ctx.lang)
     if action == "accepted":
+        # a task list line, not the whole analysis: the name and the main reason (all of them are on the reply)
+        first = describe(reasons[0], ctx.lang) if reasons else ""
+        title = ctx.t("Contact {name}", "联系 {name}", name=_clip(customer.name, 60)) + (
+            ctx.t(": {why}", "：{why}", why=first) if first else "")
         task = Task(customer_id=customer.id, owner_id=ctx.actor.id, created_by_id=ctx.actor.id,
-                    title=_clip(f"Contact {customer.name}" + (f": {describe_all(reasons, 'en')}" if reasons else ""),
-                                500), due_at=_today_due(ctx), created_at=ctx.now)
+                    title=_clip(title, TASK_TITLE_LIMIT), due_at=_today_due(ctx), created_at=ctx.now)
         ctx.session.add(task)
         ctx.session.flush()
         return Reply(text=ctx.t("Accepted: follow-up #{id} to contact {name} is due {at}. It is off your `/crm next` "

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -63,12 +65,53 @@ def audit_trail(ctx) -> Reply:
     ctx.audit("audit.read", customer)
     items = []
     for e in rows:
-        detail = ""
-        if e.detail:
-            try:
-                detail = " · " + ", ".join(f"{k}={v}" for k, v in json.loads(e.detail).items())[:120]
-            except ValueError:
-                detail = ""
+        detail = _readable_detail(ctx, e.detail)
         items.append(Item(f"{ctx.fmt(e.at)} · {e.actor} via {e.platform} · {e.action}{detail}"))
     return Reply(text=ctx.t("Audit trail of {name} (latest {n}):", "{name} 的审计记录（最近 {n} 条）：",
                             name=customer.name, n=len(rows)), items=items)
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_HIDDEN = {"deal_id", "task_id", "interaction_id"}  # ids the line names anyway, or that mean nothing to a reader
+
+
+def _readable_value(ctx, value) -> str:
+    """A stored detail value as people read it: dates in the reader's zone, numbers grouped, lists joined."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return ctx.t("yes", "是") if value else ctx.t("no", "否")
+    if isinstance(value, (int, float)):
+        from crm.i18n import number
+
+        return number(round(value, 2), ctx.lang)
+    if isinstance(value, str) and _ISO.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return ctx.fmt(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    if isinstance(value, (list, tuple)):
+        return " / ".join(_readable_value(ctx, v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {_readable_value(ctx, v)}" for k, v in value.items())
+    return str(value)
+
+
+def _readable_detail(ctx, raw: str | None) -> str:
+    """" · amount 15,000, stage negotiation (was amount 12,000, stage proposal)" rather than a Python repr."""
+    if not raw:
+        return ""
+    try:
+        detail = json.loads(raw)
+    except ValueError:
+        return ""
+    if not isinstance(detail, dict):
+        return " · " + _readable_value(ctx, detail)[:160]
+    before = detail.pop("before", None)
+    parts = [f"{k.replace('_', ' ')} {_readable_value(ctx, v)}" for k, v in detail.items() if k not in _HIDDEN]
+    text = ", ".join(parts)
+    if before:
+        was = _readable_value(ctx, before)
+        text += ctx.t(" (was {w})", "（原为 {w}）", w=was)
+    return (" · " + text[:200]) if text else ""

@@ -32,5 +32,5 @@ def remind(ctx) -> Reply:
     task = create_task(ctx.session, customer=customer, owner=ctx.actor, created_by=ctx.actor, title=title, due_at=due)
     ctx.audit("task.create", customer, task_id=task.id, due_at=due.isoformat())
     return Reply(text=ctx.t("I'll remind you {at}: {title} — {who}.", "将在 {at} 提醒你：{title} —— {who}。",
-                            at=ctx.fmt(due), title=title, who=customer_label(ctx.session, customer)),
-                 items=[task_item(task, ctx.fmt)])
+                            at=ctx.fmt(due), title=title, who=customer_label(ctx.session, customer, ctx.lang)),
+                 items=[task_item(task, ctx.fmt, lang=ctx.lang)])

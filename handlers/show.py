@@ -19,4 +19,4 @@ def show(ctx) -> Reply:
     ref = " ".join(t.value for t in tokens)
     customer = ctx.customer(ref, quoted=tokens[0].quoted)
     ctx.audit("customer.view", customer, public=public)
-    return customer_card(ctx.session, customer, ctx.fmt, public=public)
+    return customer_card(ctx.session, customer, ctx.fmt, public=public, lang=ctx.lang)

@@ -97,6 +97,7 @@ def _add(ctx) -> Reply:
     if "role" not in options:
         raise ctx.fail("Say which role: role=rep, role=manager or role=admin.")
     values = _values(ctx, options)
+    values.setdefault("language", ctx.settings.crm_language)  # new staff read the business's language
     person = add_staff(ctx.session, name=name, timezone=ctx.settings.crm_timezone, values=values)
     ctx.audit("staff.create", name=person.name, role=person.role)
     how = (ctx.t("They can use `/crm` in Slack now.", "他们现在可以在 Slack 中使用 `/crm`。") if person.slack_user_id or person.email

@@ -107,8 +107,8 @@ def duration(ctx, value: timedelta | None) -> str:
 def _csat(ctx, f: Figures) -> str:
     if f.csat is None:
         return ctx.t("— (no ratings)", "—（无评分）")
-    return ctx.t("{p:.0%} satisfied · average {a:.1f}/5 · {n} rating(s)", "满意 {p:.0%} · 平均 {a:.1f}/5 · {n} 条评分",
-                 p=f.csat, a=f.average_rating, n=f.ratings)
+    return ctx.t("{p:.0%} satisfied · average {a:.1f}/5 · {n}", "满意 {p:.0%} · 平均 {a:.1f}/5 · {n}",
+                 p=f.csat, a=f.average_rating, n=ctx.plural(f.ratings, "{n} rating", "{n} ratings", "{n} 条评分"))
 
 
 def _figure_fields(ctx, f: Figures, open_now: int) -> list[tuple[str, str]]:

@@ -61,13 +61,14 @@ def tasks(ctx) -> Reply:
                                   .where(col(Customer.id).in_({t.customer_id for t in rows if t.customer_id}))).all())
     items = []
     for t in rows:
-        item = task_item(t, ctx.fmt, ctx.now)
+        item = task_item(t, ctx.fmt, ctx.now, lang=ctx.lang)
         if t.customer_id:
             item.text += f" — {names.get(t.customer_id, '?')}"
         items.append(item)
     overdue = sum(1 for t in rows if t.due_at < ctx.now)
-    head = ctx.t("{n} open follow-up(s){who}, {o} overdue:", "{n} 个待办跟进，{o} 个已逾期：", n=len(rows), o=overdue,
-                 who="" if owner.id == ctx.actor.id else f" for {owner.name}")
+    head = ctx.t("{n}{who}, {o} overdue:", "{who}{n}，其中 {o} 个已逾期：",
+                 n=ctx.plural(len(rows), "{n} open follow-up", "{n} open follow-ups", "{n} 个待办跟进"), o=overdue,
+                 who=("" if owner.id == ctx.actor.id else ctx.t(" for {o}", "{o} 的", o=owner.name)))
     return Reply(text=head, items=items)
 
 

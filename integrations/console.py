@@ -5,6 +5,7 @@ Buttons become numbered choices: type the number to press one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
 from rich.console import Console, Group
@@ -16,6 +17,8 @@ from bot.engine import Engine
 from bot.messages import IncomingMessage
 from bot.replies import Button, Reply
 from crm.models import Staff
+
+log = logging.getLogger("crm.console")
 
 FORM_HINTS = {
     "log": "{cmd} call|email|meeting|chat|note [when] <summary>",
@@ -82,6 +85,10 @@ class ConsoleChat:
     def show(self, reply: Reply) -> None:
         self.buttons = []
         self.console.print(render(reply, self.buttons))
+        if self.buttons:
+            last = len(self.buttons)
+            self.console.print(Text("Type 1 to press [1]" if last == 1 else f"Type 1–{last} to press a button",
+                                    style="dim"))
 
     def run_line(self, line: str) -> Reply | None:
         line = line.strip()
@@ -112,6 +119,10 @@ class ConsoleChat:
             self.run_line(line)
 
     async def send(self, staff: Staff, reply: Reply) -> None:
-        """Delivery sender: reminders and digests for whoever sits at this terminal."""
-        await asyncio.to_thread(self.console.print, Text(f"\n🔔 for {staff.name}:", style="bold yellow"))
+        """Delivery sender: reminders and digests for whoever sits at this terminal. Other people's
+        notices are not this person's to read (nor to interleave with their typing): they are left out."""
+        if staff.name != self.staff_name:
+            log.debug("terminal chat of %s: a notice for %s is not shown here", self.staff_name, staff.name)
+            return
+        await asyncio.to_thread(self.console.print, Text("\n🔔 ", style="bold yellow"))
         await asyncio.to_thread(self.console.print, render(reply))

@@ -30,7 +30,6 @@ from bot.replies import mention
 from crm import inbox
 from crm.events import claim_event_in
 from crm.models import Customer, InboxOutbox, Interaction, RelayedMessage, Ticket
-from crm.types import utcnow
 from integrations import formatting
 
 log = logging.getLogger("crm.inbox")
@@ -125,12 +124,15 @@ class StaffThreads:
         await self.app.in_background(self._staff_edit, message, event_id, html, plain)
         self.relay.wake()
 
-    def _original(self, s, channel: str, ts: str) -> tuple[Ticket | None, InboxOutbox | None]:
+    def _original(self, s, channel: str, ts: str,
+                  thread_ts: str | None = None) -> tuple[Ticket | None, InboxOutbox | None]:
         """The ticket and queued send of the staff reply posted as (channel, ts), if it was one."""
-        link = s.exec(select(RelayedMessage).where(RelayedMessage.slack_channel == channel,
-                                                   RelayedMessage.slack_ts == ts,
-                                                   RelayedMessage.direction == "outbound")).first()
-        ticket = s.get(Ticket, link.ticket_id) if link and link.ticket_id else None
+        ticket = inbox.ticket_for_thread(s, channel, thread_ts) if thread_ts else None
+        if ticket is None:
+            link = s.exec(select(RelayedMessage).where(RelayedMessage.slack_channel == channel,
+                                                       RelayedMessage.slack_ts == ts,
+                                                       RelayedMessage.direction == "outbound")).first()
+            ticket = s.get(Ticket, link.ticket_id) if link and link.ticket_id else None
         candidates = select(InboxOutbox).where(InboxOutbox.target == "telegram", InboxOutbox.kind == "message",
                                                col(InboxOutbox.payload).contains(f'"slack_ts": "{ts}"'))
         if ticket is not None:
@@ -145,7 +147,7 @@ class StaffThreads:
         with self.db.write_session() as s:
             if not claim_event_in(s, "inbox", f"slack:{event_id}"):
                 return
-            ticket, original = self._original(s, message.channel, message.ts)
+            ticket, original = self._original(s, message.channel, message.ts, message.thread_ts)
             if ticket is None or original is None:
                 return  # not a relayed staff reply (a note, a command, another thread)
             interaction = s.get(Interaction, original.interaction_id) if original.interaction_id else None
@@ -168,15 +170,15 @@ class StaffThreads:
             inbox.to_customer(s, customer, "edit", plain.strip(), ticket=ticket, interaction=interaction, html=html,
                               ticket_id=ticket.id, slack_channel=message.channel, slack_ts=message.ts)
 
-    async def staff_delete(self, channel: str, ts: str, event_id: str) -> None:
-        await self.app.in_background(self._staff_delete, channel, ts, event_id)
+    async def staff_delete(self, channel: str, ts: str, event_id: str, thread_ts: str | None = None) -> None:
+        await self.app.in_background(self._staff_delete, channel, ts, event_id, thread_ts)
         self.relay.wake()
 
-    def _staff_delete(self, channel: str, ts: str, event_id: str) -> None:
+    def _staff_delete(self, channel: str, ts: str, event_id: str, thread_ts: str | None = None) -> None:
         with self.db.write_session() as s:
             if not claim_event_in(s, "inbox", f"slack:{event_id}"):
                 return
-            ticket, original = self._original(s, channel, ts)
+            ticket, original = self._original(s, channel, ts, thread_ts)
             if ticket is None or original is None:
                 return
             interaction = s.get(Interaction, original.interaction_id) if original.interaction_id else None
@@ -328,6 +330,11 @@ async def upload_customer_media(relay, ticket: Ticket | None, channel: str, thre
                                f"⚠️ The customer's {what} “{formatting.escape_mrkdwn(name)}” could not be "
                                f"fetched from Telegram ({formatting.escape_mrkdwn(str(exc))[:200]}).")
         return
-    if len(data) > TELEGRAM_DOWNLOAD_LIMIT:
-        return
-    await team.upload(channel, thread_ts, bytes(data), name)
+    try:
+        await team.upload(channel, thread_ts, bytes(data), name)
+    except Exception as exc:  # noqa: BLE001 - the message is already in the thread: say so, do not post it twice
+        log.warning("inbox relay: uploading the customer's %s into %s failed: %r", what, channel, exc)
+        await team.post_blocks(channel, thread_ts,
+                               f"⚠️ The customer's {what} “{formatting.escape_mrkdwn(name)}” "
+                               f"({human_size(len(data))}) could not be uploaded here "
+                               f"({formatting.escape_mrkdwn(str(exc))[:200]}).")

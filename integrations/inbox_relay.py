@@ -31,7 +31,9 @@ from sqlmodel import col, select
 from bot.cards import money, owner_label
 from bot.replies import Button, Reply
 from crm import inbox
+from crm.claims import backoff
 from crm.customers import company_name
+from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
 from integrations import inbox_live
@@ -46,7 +48,7 @@ PARALLEL_GROUPS = 16
 
 def retry_delay(attempts: int) -> float:
     """Seconds before retrying a send that failed ``attempts`` times: 2, 4, 8 … up to 5 minutes."""
-    return min(300, 2 ** attempts)
+    return backoff(attempts, first=timedelta(seconds=2), longest=timedelta(minutes=5)).total_seconds()
 
 
 class Blocked(Exception):
@@ -81,6 +83,8 @@ def thread_card(session, ticket: Ticket, first: InboxOutbox | None) -> Reply:
         fields.append(("Earlier tickets", f"{len(earlier)}" + (f" (last rating {rated}/5)" if rated else "")))
     reply = Reply(text=f"💬 Ticket #{ticket.id}: {customer.name} wrote on Telegram", fields=fields,
                   buttons=ticket_buttons(ticket.id))
+    if ticket.intent:
+        fields.append(("Understood", understood_label(ticket)))
     if first is not None:
         payload = json.loads(first.payload or "{}")
         reply.fields.append(("Message" if first.kind == "message" else "Note", payload.get("text", "")))

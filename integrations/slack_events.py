@@ -46,16 +46,22 @@ class SlackFile:
     mimetype: str
     size: int
     url: str | None
+    external: bool = False  # a Google Drive, Dropbox … file: a link, not a file Slack holds
 
     @classmethod
     def of(cls, raw: dict) -> "SlackFile":
+        try:
+            size = int(raw.get("size") or 0)
+        except (TypeError, ValueError):
+            size = 0
+        external = bool(raw.get("is_external")) or raw.get("mode") == "external"
         return cls(id=str(raw.get("id") or ""), name=str(raw.get("name") or raw.get("title") or "file"),
-                   mimetype=str(raw.get("mimetype") or "application/octet-stream"),
-                   size=int(raw.get("size") or 0),
-                   url=raw.get("url_private_download") or raw.get("url_private"))
+                   mimetype=str(raw.get("mimetype") or "application/octet-stream"), size=size,
+                   url=raw.get("url_private_download") or raw.get("url_private"), external=external)
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "mimetype": self.mimetype, "size": self.size, "url": self.url}
+        return {"id": self.id, "name": self.name, "mimetype": self.mimetype, "size": self.size, "url": self.url,
+                "external": self.external}
 
 
 @dataclass
@@ -209,7 +215,7 @@ class SlackEvents:
             return
         ts = event.get("deleted_ts") or previous.get("ts")
         if ts:
-            await self.inbox.staff_delete(event.get("channel") or "", ts, event_id)
+            await self.inbox.staff_delete(event.get("channel") or "", ts, event_id, previous.get("thread_ts"))
 
     # ------------------------------------------------------------ formatting with names
 
@@ -267,7 +273,8 @@ class SlackEvents:
         channel = event.get("channel") or ""
         thread_ts = event.get("thread_ts") or event.get("ts")
         try:
-            text = command_text(event.get("text") or "", bot_user)
+            # the mention that raised this event is the app's, whatever id the workspace shows for it
+            text = command_text(event.get("text") or "")
             reply = await self.adapter.run(event["user"], text, channel_id=channel,
                                            message_id=f"mention:{channel}:{event.get('ts')}", once=True)
             await self._post(channel, reply, thread_ts=thread_ts)

@@ -12,6 +12,7 @@ from bot.identity import find_staff
 from bot.messages import IncomingMessage
 from bot.replies import Button, Item, Reply
 from crm.customers import quiet_customers
+from crm.i18n import days_ago
 
 QUIET_DAYS = 30
 QUIET_LIMIT = 10
@@ -54,4 +55,4 @@ def _since(moment, now, lang: str) -> str:
     if moment is None:
         return "never contacted" if lang == "en" else "从未联系"
     days = (now - moment).days
-    return f"last contact {days} days ago" if lang == "en" else f"{days} 天前联系"
+    return f"last contact {days_ago(lang, days)}" if lang == "en" else f"{days_ago(lang, days)}联系"

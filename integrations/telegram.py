@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import logging
+import warnings
 from collections import Counter
 
 from starlette.requests import Request
@@ -37,6 +38,7 @@ from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Ke
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder
+from telegram.warnings import PTBUserWarning
 
 from crm.inbox_texts import say
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
@@ -276,8 +278,10 @@ class TelegramAdapter:
 
     async def _parse_each(self, offset: int | None) -> list:
         """The pending batch, each update parsed on its own: an Update, or the id of one that cannot be."""
-        raw = await self.application.bot.do_api_request(
-            "get_updates", api_kwargs={"offset": offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES})
+        with warnings.catch_warnings():  # PTB suggests get_updates, which is exactly what cannot parse this batch
+            warnings.simplefilter("ignore", PTBUserWarning)
+            raw = await self.application.bot.do_api_request(
+                "get_updates", api_kwargs={"offset": offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES})
         parsed: list = []
         for data in raw or []:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):

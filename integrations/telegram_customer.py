@@ -118,7 +118,9 @@ class CustomerChat:
 
     async def on_callback(self, update: Update) -> None:
         query = update.callback_query
-        answer = await asyncio.to_thread(self._callback, update.update_id, person_of(update), query.data or "")
+        sent_at = getattr(query.message, "date", None)  # when the message with the button was sent
+        answer = await asyncio.to_thread(self._callback, update.update_id, person_of(update), query.data or "",
+                                         sent_at)
         try:
             await query.answer(answer)
         except Exception:  # an expired query cannot be answered; the work is done anyway
@@ -256,10 +258,12 @@ class CustomerChat:
             inbox.to_thread(s, stored.ticket, "edit", said.text, interaction=stored.interaction,
                             author=customer.name, **details)
 
-    def _callback(self, update_id: int, person: inbox.ChatPerson, data: str) -> str | None:
+    def _callback(self, update_id: int, person: inbox.ChatPerson, data: str, sent_at=None) -> str | None:
         with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200
             if not claim_event_in(s, "telegram", f"update:{update_id}"):
                 return None
+            if sent_at is not None and erased_since(s, "telegram", person.chat_id, sent_at):
+                return None  # a button under a message from before the erasure: it brings nothing back
             customer = inbox.customer_for_chat(s, person.chat_id)
             lang = customer.language if customer else person.language
             kind, _, rest = data.partition(":")

@@ -29,7 +29,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden
 from integrations import inbox_live
 from integrations.formatting import html_to_plain
 from integrations.inbox_relay import Blocked, Undeliverable
-from integrations.telegram_render import split_lines, split_text, units
+from integrations.telegram_render import split_text, units
 
 log = logging.getLogger("crm.telegram")
 
@@ -155,6 +155,13 @@ def inbound_details(message: Message) -> dict:
         place = f"📍 {venue.title}, {venue.address}"
         details["raw_text"] = place + (f"\n{text}" if text else "")
         details["entities"] = []
+    elif message.location is not None:
+        where = message.location
+        url = f"https://www.openstreetmap.org/?mlat={where.latitude:.5f}&mlon={where.longitude:.5f}#map=17"
+        lead = f"📍 Location {where.latitude:.5f}, {where.longitude:.5f}: "
+        details["raw_text"] = lead + url + (f"\n{text}" if text else "")
+        details["entities"] = [{"type": "url", "offset": len(lead.encode("utf-16-le")) // 2,
+                                "length": len(url)}]  # a link staff can open
     elif not text and describe_other(message):
         details["raw_text"] = describe_other(message)
     return details
@@ -190,6 +197,14 @@ def describe_venue(message: Message) -> str | None:
 # ---------------------------------------------------------------- out: files, edits, deletions
 
 
+def _slack_host(url: str, api_url: str) -> bool:
+    """Whether ``url`` is Slack's own file server (or SLACK_API_URL's host): the only place the bot token goes."""
+    host = (urlsplit(url).hostname or "").lower()
+    api_host = (urlsplit(api_url).hostname or "").lower()
+    return host == api_host or host in ("files.slack.com", "files.slack-gov.com") \
+        or host.endswith((".slack.com", ".slack-gov.com"))
+
+
 def _files_url(url: str, api_url: str) -> str:
     """Slack file URLs are fetched from SLACK_API_URL's host when that is not Slack itself (a proxy,
     or the local stand-in of the tests): the same place every other Slack call goes."""
@@ -222,8 +237,12 @@ class TelegramSends:
         return bytes(await telegram_file.download_as_bytearray())
 
     async def _slack_file(self, file: dict) -> bytes:
+        if file.get("external"):
+            raise ValueError("it is an external file (a link to another service); send the customer a link instead")
         if not file.get("url"):
             raise ValueError("Slack gave no download link for it")
+        if not _slack_host(file["url"], self.settings.slack_api_url):
+            raise ValueError("its link is not on Slack's file server")  # the bot token goes to Slack only
         if file.get("size") and file["size"] > UPLOAD_LIMIT:
             raise ValueError(f"it is {inbox_live.human_size(file['size'])}; bots can send at most 50 MB")
         url = _files_url(file["url"], self.settings.slack_api_url)
@@ -283,11 +302,12 @@ class TelegramSends:
             sent.append((message.message_id, "caption" if caption else "media"))
         if html_text.strip() and not caption_used:
             try:
-                chunks = [html_text] if units(html_text) <= 4096 else split_lines(html_text.split("\n"))
-                for chunk in chunks:
-                    message = await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML)
-                    sent.append((message.message_id, "text"))
-            except BadRequest:
+                if units(html_text) > 4096:
+                    # a tag may span lines (pre, quotes): a reply this long goes as plain text, split safely
+                    raise _TooLong
+                message = await self.bot.send_message(chat_id, html_text, parse_mode=ParseMode.HTML)
+                sent.append((message.message_id, "text"))
+            except (BadRequest, _TooLong):
                 # formatting Telegram would not take: the words still go, plainly
                 for chunk in split_text(html_to_plain(html_text) if payload.get("html") else plain):
                     message = await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML)
@@ -369,6 +389,10 @@ class TelegramSends:
                 break
         await self.adapter.app.in_background(inbox_live.mark_deleted, self.db, gone)
         return ",".join(str(link.telegram_message_id) for link in links)[:64]
+
+
+class _TooLong(Exception):
+    pass
 
 
 def _older_than_window(created_at: datetime | None) -> bool:

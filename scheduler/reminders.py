@@ -29,6 +29,7 @@ from bot.replies import Button, Item, Reply
 from bot.voice import Voice
 from crm import audit
 from crm.claims import backoff
+from crm.i18n import days_ago
 from crm.models import Customer, Staff, Task
 from crm.tasks import REMINDER
 from scheduler.digest_runs import claim_run, due_day, existing_runs, finish_run, open_for_claim
@@ -223,14 +224,16 @@ def overdue_notice(session, owner: Staff, voice: Voice) -> tuple[Reply, list[int
     for t in tasks:
         days = (voice.today - t.due_at.astimezone(voice.tz).date()).days
         who = f" — {names[t.customer_id]}" if t.customer_id in names else ""
-        items.append(Item(voice.t("#{id} {title}{who} · due {at} ({d} days ago)",
-                                  "#{id} {title}{who} · {at} 到期（{d} 天前）",
-                                  id=t.id, title=t.title, who=who, at=voice.fmt(t.due_at, with_time=False), d=days),
+        items.append(Item(voice.t("#{id} {title}{who} · due {at} ({d})", "#{id} {title}{who} · {at} 到期（{d}）",
+                                  id=t.id, title=t.title, who=who, at=voice.fmt(t.due_at, with_time=False),
+                                  d=days_ago(voice.lang, days)),
                           reminder_buttons(t.id, voice)[:3]))
     more = voice.t(" Showing the oldest {n}; `/crm tasks` lists them all.", " 显示最早的 {n} 个；`/crm tasks` 查看全部。",
                    n=len(tasks)) if total > len(tasks) else ""
-    reply = Reply(text=voice.t("🔔 Good morning! You have {n} overdue follow-up(s).{more}",
-                               "🔔 早上好！你有 {n} 个逾期跟进。{more}", n=total, more=more), items=items)
+    reply = Reply(text=voice.t("🔔 Good morning! You have {n}.{more}", "🔔 早上好！你有 {n} 个逾期跟进。{more}",
+                               n=total if voice.lang == "zh" else voice.plural(total, "{n} overdue follow-up",
+                                                                                "{n} overdue follow-ups", ""),
+                               more=more), items=items)
     return reply, [t.id for t in tasks]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -20,6 +20,7 @@ from sqlalchemy import delete
 
 from crm.claims import claim_once
 from crm.models import InsightBlob
+from crm.types import utcnow
 from scheduler.daily_digests import send_due_digests
 from scheduler.reminders import send_due_reminders, send_overdue_notices
 
@@ -54,11 +55,11 @@ class SchedulerService:
         hour, minute = (int(p) for p in self.insights_at.split(":"))
         # next_run_time=now: the first pass runs at once and catches up on whatever was missed
         self._scheduler.add_job(self.run_pass, IntervalTrigger(seconds=self.pass_seconds), id="pass",
-                                next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
+                                next_run_time=utcnow(), max_instances=1, coalesce=True,
                                 misfire_grace_time=None)
         # exports and charts past their retention (crm/file_retention.py)
         self._scheduler.add_job(self.sweep_files, IntervalTrigger(minutes=10), id="files",
-                                next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
+                                next_run_time=utcnow(), max_instances=1, coalesce=True)
         self._scheduler.add_job(self.refresh_insights, CronTrigger(hour=hour, minute=minute, timezone=zone),
                                 id="insights", max_instances=1, coalesce=True, misfire_grace_time=3600)
         self._scheduler.start()
@@ -66,9 +67,9 @@ class SchedulerService:
 
     async def stop(self, timeout: float = 60) -> None:
         """Stop firing, and let a pass already under way record its outcomes before returning."""
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        self._scheduler = None
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.pause()  # no new jobs; a shutdown now would cancel the pass under way
         if self._progress is not None:
             async def idle():
                 async with self._progress:
@@ -78,6 +79,8 @@ class SchedulerService:
                 await asyncio.wait_for(idle(), timeout)
             except TimeoutError:
                 log.warning("scheduler stopped with a pass still running; its claims expire and are retried")
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
 
     async def run_pass(self) -> None:
         """One look at the store: reminders, digests and overdue notices that are due now."""
@@ -93,6 +96,10 @@ class SchedulerService:
                         log.info("%s: %s sent, %s failed", name, outcome.sent, outcome.failed)
                 except Exception:  # one broken step must not stop the others, nor the next pass
                     log.exception("scheduler pass: %s failed; retrying next pass", name)
+        except asyncio.CancelledError:
+            # shutdown cut the pass short (the terminal user quit): its claims lapse and are retried at
+            # the next start, which is the designed recovery, not an error worth a traceback
+            log.info("scheduler pass cancelled by shutdown; unfinished claims are retried later")
         finally:
             self._passes_done += 1
             async with self._progress:

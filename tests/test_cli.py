@@ -91,12 +91,12 @@ def test_import_keeps_good_rows_and_reports_bad_ones(cli, db, tmp_path, capsys):
         '"Quoted, Name",,q@x.example,,,\n', encoding="utf-8")
     assert cli(["import", "customers", str(path)]) == 0
     out, err = capsys.readouterr()
-    assert "Imported 3 customers; skipped 5 bad rows." in out
+    assert "Imported 3 customers; skipped 5 bad rows (1 likely duplicate of existing customers" in out
     assert "line 3: name is empty" in err
     assert "line 4: email “not-an-email” is not an email address" in err
     assert "line 5: tier “platinum”" in err
     assert "line 6: owner “Nobody” is not a staff member" in err
-    assert "line 7: a customer with email ops@globex.example already exists" in err
+    assert "line 7: duplicate of #1 Globex Corporation (same email)" in err
     with db.session() as s:
         names = sorted(c.name for c in s.exec(select(Customer)).all())
         assert names == ["Globex Corporation", "Quoted, Name", "王伟"]
@@ -143,5 +143,5 @@ def test_terminal_chat_end_to_end(tmp_path):
                             text=True, env=env, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "demo data" in result.stderr
-    assert "match(es)" in result.stdout and "Recent interactions" in result.stdout
+    assert "matches for" in result.stdout and "Recent interactions" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

@@ -61,3 +61,21 @@ def test_overlong_command_is_refused_politely(chat, db, team):
     reply = chat.push("/crm log globex note " + "x" * 20000, as_="alice")
     assert reply.error and "limit" in reply.text
     assert count(db, Interaction) == 0
+
+
+def test_an_error_reply_changes_nothing_however_the_handler_answers(chat, db, team, monkeypatch):
+    """`raise ctx.fail(...)` and `return Reply.fail(...)` both leave the store as it was."""
+    from bot.registry import COMMANDS
+    from bot.replies import Reply
+    from crm.interactions import log_interaction
+    from crm.models import Customer
+
+    def writes_then_returns_failure(ctx):
+        log_interaction(ctx.session, ctx.session.get(Customer, team.globex), kind="note", text="half-done",
+                        staff=ctx.actor)
+        return Reply.fail("That did not work.")
+
+    monkeypatch.setattr(COMMANDS["log"], "handler", writes_then_returns_failure)
+    reply = chat.push("/crm log globex note anything", as_="alice")
+    assert reply.error and reply.text == "That did not work."
+    assert count(db, Interaction) == 0

@@ -182,3 +182,14 @@ def test_text_from_outside_cannot_forge_a_mention():
 
     forged = mention("x", "UADA")
     assert kit.escape(strip_mentions(f"Hi {forged}")) == "Hi UADAx"
+
+
+def test_the_bot_token_only_goes_to_slacks_file_servers():
+    from integrations.telegram_media import _slack_host
+
+    api = "https://slack.com/api/"
+    assert _slack_host("https://files.slack.com/files-pri/T1-F1/x.png", api)
+    assert _slack_host("https://files.slack-gov.com/files-pri/T1-F1/x.png", api)
+    assert not _slack_host("https://docs.google.com/document/d/1", api)
+    assert not _slack_host("https://files.slack.com.evil.example/x", api)
+    assert _slack_host("http://127.0.0.1:9/files-pri/x", "http://127.0.0.1:9/api/")

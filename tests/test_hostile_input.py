@@ -61,9 +61,14 @@ def good_row(draw, serial: str, index: int) -> tuple[list[str], str]:
     name = draw(st.sampled_from([core + noise, noise + core, f"  {core} ", "ß" * 200, "ﬃ" * 199 + core[:1]]))
     stored = " ".join(name.replace("\x00", "").split())
     assume(stored and len(name.replace("\x00", "").strip()) <= 200)
-    company = draw(st.sampled_from(["", "华为技术", "Globex & Co", "😀 Inc", "x" * 200]))
+    # companies and phones unique to the row: a repeated phone, or a like name at the same company, is a
+    # likely duplicate that the import rightly skips (tests/test_add_duplicates.py)
+    unique = f"{serial}{index}"
+    company = draw(st.sampled_from(["", f"华为技术 {unique}", f"Globex & Co {unique}", f"😀 Inc {unique}",
+                                    "x" * (200 - len(unique)) + unique]))
     email = draw(st.sampled_from(["", f"row{index}.{serial}@example.test"]))
-    phone = draw(st.sampled_from(["", "+86 138 0000 0001", "(555) 010-2000 ext 7"]))
+    digits = f"{int(serial[:8], 16) % 10**8:08d}{index:02d}"
+    phone = draw(st.sampled_from(["", f"+86 138 {digits}", f"(555) {digits} ext 7"]))
     tier = draw(st.sampled_from(["", "VIP", "gold", "standard"]))
     stage = draw(st.sampled_from(["", "Lead", "active"]))
     tags = draw(st.sampled_from(["", "a,b", "标签,😀"]))

@@ -6,7 +6,6 @@ thread; Telegram payloads are recorded updates with the test customer's chat id.
 """
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import logging
@@ -121,7 +120,9 @@ def test_manifest_subscribes_to_what_the_app_handles():
     manifest = (Path(__file__).parent.parent / "slack-manifest.yml").read_text()
     for event in ("app_mention", "member_joined_channel", "message.im", "message.channels"):
         assert f"- {event}" in manifest
-    for scope in ("files:read", "app_mentions:read"):
+    # each event's required scope (https://api.slack.com/events): app_mention needs app_mentions:read,
+    # member_joined_channel channels:read / groups:read, message.im im:history; files need files:read
+    for scope in ("files:read", "app_mentions:read", "channels:read", "groups:read", "im:history"):
         assert f"- {scope}" in manifest
 
 
@@ -182,6 +183,7 @@ def test_slack_formatting_reaches_the_customer_as_telegram_html(inbox):
                          '<a href="https://acme.example/faq">our FAQ</a>')
 
 
+@pytest.mark.store  # relayed_message and the outbox lookups, on PostgreSQL too
 def test_an_edited_reply_edits_the_customers_message_and_a_deleted_one_is_deleted(inbox):
     ticket = open_ticket(inbox)
     ts = f"{time.time():.6f}"
@@ -308,6 +310,7 @@ def test_customer_text_cannot_ping_or_link_in_slack(inbox):
     assert block["type"] == "rich_text"
 
 
+@pytest.mark.store
 def test_a_customers_edit_updates_the_relayed_slack_message_marked_edited(inbox):
     ticket = open_ticket(inbox)
     inbox.send(telegram_payload("reply_to_message"))
@@ -459,3 +462,78 @@ def test_a_first_message_with_a_photo_opens_the_thread_and_the_photo_follows_the
     assert complete["thread_ts"] == ticket.slack_thread_ts
     card = inbox.slack.calls_to("chat.postMessage")[0].params
     assert "thread_ts" not in card and "The screen is broken" in all_text(card)
+
+
+def test_an_upload_slack_refuses_is_reported_once_and_the_message_is_not_repeated(inbox):
+    ticket = open_ticket(inbox)
+    update = telegram_payload("voice")
+    inbox.fake.add_file(update["message"]["voice"]["file_id"], b"OggS", path="voice/file_2.oga")
+    inbox.slack.fail_next("files.completeUploadExternal", error="not_in_channel")
+    inbox.send(update)
+    inbox.settle()
+    notes = [c for c in thread_posts(inbox, ticket) if "could not be uploaded" in (c.params.get("text") or "")]
+    assert len(notes) == 1 and "voice.ogg" in notes[0].params["text"]
+    relayed = [c for c in thread_posts(inbox, ticket) if "voice message" in rich_text(c.params)]
+    assert len(relayed) == 1
+
+
+def test_a_very_long_formatted_reply_reaches_the_customer_whole_in_several_messages(inbox):
+    ticket = open_ticket(inbox)
+    body = in_thread(slack_payload("message_channel_thread_reply"), ticket)
+    body["event"]["text"] = "*Terms*\n```" + "\n".join(f"line {n} of the contract" for n in range(400)) + "```"
+    post_event(inbox, body)
+    sent = inbox.fake.wait_for("sendMessage", 2, where=lambda c: c.chat_id == ANN and "line" in c.text)
+    eventually(lambda: inbox.outbox(kind="message", target="telegram")[-1].status == "sent")
+    texts = [c.text for c in inbox.fake.calls_to("sendMessage", chat_id=ANN) if "line" in c.text]
+    joined = "\n".join(texts)
+    assert "line 0 of the contract" in joined and "line 399 of the contract" in joined
+    assert all(len(t) <= 4096 for t in texts)
+
+
+def test_an_external_file_is_reported_and_never_fetched_with_the_bot_token(inbox):
+    ticket = open_ticket(inbox)
+    body = in_thread(slack_payload("message_file_share"), ticket)
+    body["event"]["files"][0].update(is_external=True, mode="external", external_type="gdrive",
+                                     url_private="https://docs.google.com/document/d/1abc",
+                                     url_private_download=None)
+    post_event(inbox, body)
+    inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and c.text == "Hi there!")
+    inbox.slack.wait_for("chat.postMessage", where=lambda c: "external file" in (c.params.get("text") or ""))
+    assert inbox.slack.calls_to("file") == []
+
+
+def test_the_recorded_bolt_mention_is_answered_in_its_thread(inbox):
+    body = slack_payload("app_mention")  # "<@W111> Hi there!" from W222, as bolt-python records it
+    body["event"]["user"] = "UALICE"
+    body["event"]["text"] = "<@W111> find globex"
+    post_event(inbox, body)
+    [answer] = inbox.slack.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts") == "1595926230.009600")
+    assert "Globex" in all_text(answer.params)
+
+
+def test_a_shared_location_is_a_map_link_in_the_thread(inbox):
+    ticket = open_ticket(inbox)
+    inbox.send(telegram_payload("location"))
+    inbox.settle()
+    post = thread_posts(inbox, ticket)[-1].params
+    links = [e for s in post["blocks"][0]["elements"] for e in s["elements"] if e["type"] == "link"]
+    assert links and links[0]["url"].startswith("https://www.openstreetmap.org/?mlat=51.50735&mlon=-0.12776")
+    assert inbox.interactions(inbox.customer(ANN).id)[-1].text == "[location 51.50735,-0.12776]"
+
+
+def test_an_erased_customer_leaves_no_relayed_message_ids(inbox, team):
+    from tests.helpers import say
+
+    ticket = open_ticket(inbox)
+    inbox.send(telegram_payload("reply_to_message"))
+    reply = in_thread(slack_payload("message_channel_thread_reply"), ticket)
+    post_event(inbox, reply)
+    inbox.fake.wait_for("sendMessage", where=lambda c: c.chat_id == ANN and c.text == "When Slack was released?")
+    inbox.settle()
+    with inbox.db.session() as s:
+        assert {r.direction for r in s.exec(select(RelayedMessage)).all()} == {"inbound", "outbound"}
+    customer = inbox.customer(ANN)
+    say(inbox.app.engine, "UADA", f"/crm forget #{customer.id}")
+    say(inbox.app.engine, "UADA", f"/crm forget #{customer.id} confirm")
+    with inbox.db.session() as s:
+        assert s.exec(select(RelayedMessage)).all() == []

@@ -67,7 +67,7 @@ def test_the_digest_is_a_dm_to_the_manager_with_the_chart_uploaded(crm_bot, cloc
 
     [complete] = crm_bot.fake.calls_to("files.completeUploadExternal")
     assert complete.params["channel_id"] == "DMARIA"
-    chart = tmp_path / "charts" / f"digest-manager-{team.manager}-20261122.png"
+    chart = tmp_path / "charts" / f"digest-manager-{team.manager}-20261123.png"  # named after the day it is sent
     uploaded = crm_bot.fake.uploads[complete.params["files"][0]["id"]]
     assert uploaded.startswith(PNG_MAGIC) and uploaded == chart.read_bytes()
 

@@ -116,6 +116,7 @@ def _send_huge(port: int, headers: bytes, total: int, chunked: bool, outcome: li
         outcome.append(("cut off", f"{type(err).__name__} after {sent // MB} MB"))
 
 
+@pytest.mark.slow
 def test_six_parallel_100_mb_unsigned_bodies_stay_under_100_mb(server, slack_api):
     assert server.signed_command(slack_api) == 200  # warm: Bolt, the engine, the store are loaded
     slack_api.wait_for("response")

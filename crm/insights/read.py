@@ -147,6 +147,14 @@ def top_recommendations(session: Session, staff_id: int, limit: int = 10, *, now
     now = now or datetime.now(timezone.utc)
     owners = owner_ids or {staff_id}
     hidden = hidden_customers(session, staff_id, now)
+    if owners - {staff_id}:
+        # a team list respects what each owner already answered: a customer their rep accepted,
+        # snoozed or dismissed is not pushed back at the rep through the manager
+        hidden |= {cid for cid, owner in session.exec(
+            select(RecommendationFeedback.customer_id, Customer.owner_id)
+            .join(Customer, Customer.id == RecommendationFeedback.customer_id)
+            .where(col(RecommendationFeedback.staff_id).in_(owners), RecommendationFeedback.hidden_until > now)).all()
+            if owner in owners}
     rows = session.exec(
         select(Customer.id, Customer.name, Customer.owner_id, Customer.last_contact_at, CustomerInsight.priority,
                CustomerInsight.risk, CustomerInsight.priority_reasons, CustomerInsight.computed_at)

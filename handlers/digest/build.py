@@ -14,14 +14,19 @@ from bot.cards import money
 from bot.replies import Button, Item, Reply, Section
 from bot.voice import Voice
 from crm.models import Staff
+from crm.i18n import days_overdue, money_totals
 from handlers.digest import insight_feed
 from handlers.digest.chart import render_digest_chart
 from handlers.digest.data import STALLED_AFTER_DAYS, DigestData, gather
+from handlers.digest.signals import customer_signals_section
 
 log = logging.getLogger("crm.digest")
 
 STAGE_ZH = {"lead": "线索", "qualified": "已确认", "proposal": "方案", "negotiation": "谈判", "won": "赢单", "lost": "输单"}
 KIND_ZH = {"call": "电话", "email": "邮件", "meeting": "会议", "chat": "聊天", "note": "备注", "message": "消息"}
+
+
+RECOMMENDATIONS_SHOWN = 8
 
 
 def digest_kind(staff: Staff) -> str | None:
@@ -40,14 +45,15 @@ def build_digest(session: Session, recipient: Staff, kind: str, voice: Voice, *,
     data = gather(session, recipient, kind, voice)
     reply = Reply(text=_headline(data, voice), fields=_summary(data, voice))
     sections = [_activity(data, voice), _follow_ups(data, voice), _tickets(data, voice), _deals(data, voice)]
-    for insight_section in (_recommendations, _graph):
+    for insight_section in (customer_signals_section, _recommendations, _graph):
         try:
             sections.append(insight_section(session, data, voice))
         except Exception:  # the insight job's artefacts: a surprise there must not cost the digest
             log.exception("%s left out of %s's digest", insight_section.__name__.strip("_"), recipient.name)
     reply.sections = [s for s in sections if s is not None]
+    # one button per item at most (Slack shows it beside the line), and the lists behind them here
     reply.buttons = [Button(voice.t("My tasks", "我的任务"), "tasks"),
-                     Button(voice.t("Who to contact", "今日推荐"), "next")]
+                     Button(voice.t("Who to contact", "今日推荐"), "next" if kind == "personal" else "next team")]
     if chart:
         reply.image_path = str(render_digest_chart(data))
     return reply
@@ -60,20 +66,26 @@ def _headline(data: DigestData, voice: Voice) -> str:
                    team=data.recipient.name, day=voice.day_label(voice.today))
 
 
+def _period(data: DigestData, voice: Voice) -> str:
+    """"yesterday" or "since Fri 20 Nov": what the digest covers."""
+    if data.since >= data.day:
+        return voice.t("yesterday", "昨日")
+    return voice.t("since {day}", "{day}以来", day=voice.day_label(data.since))
+
+
 def _summary(data: DigestData, voice: Voice) -> list[tuple[str, str]]:
     open_deals = sum(n for n, _ in data.pipeline.values())
-    open_amount = sum(a for _, a in data.pipeline.values())
-    return [(voice.t("Interactions yesterday", "昨日互动"), str(sum(a.total for a in data.activity))),
+    pairs = [(amount, cur) for _, amounts in data.pipeline.values() for cur, amount in amounts.items()]
+    total = money_totals(pairs, voice.lang, rates=data.rates, base=data.currency)
+    return [(voice.t("Interactions {period}", "{period}互动", period=_period(data, voice)),
+             str(sum(a.total for a in data.activity))),
             (voice.t("Overdue follow-ups", "逾期跟进"), str(data.overdue_total)),
             (voice.t("Customers waiting on Telegram", "等待回复的 Telegram 会话"), str(data.waiting_total)),
-            (voice.t("Open pipeline", "在途商机"), voice.t("{n} deals · {amount}", "{n} 个 · {amount}",
-                                                          n=open_deals, amount=money(open_amount)))]
+            (voice.t("Open pipeline", "在途商机"), voice.t("{n} · {amount}", "{n} 个 · {amount}",
+                                                          n=open_deals if voice.lang == "zh" else
+                                                          voice.plural(open_deals, "{n} deal", "{n} deals", ""),
+                                                          amount=total))]
 
-
-def _staff_ref(staff: Staff) -> str:
-    if staff.slack_user_id:
-        return f"@{staff.slack_user_id}"
-    return staff.email or f'"{staff.name}"'
 
 
 def _counts(counter, words: dict[str, str], order: Iterable[str] = ()) -> str:
@@ -82,8 +94,12 @@ def _counts(counter, words: dict[str, str], order: Iterable[str] = ()) -> str:
 
 
 def _activity(data: DigestData, voice: Voice) -> Section:
-    title = voice.t("Yesterday ({day}): activity by person and channel", "昨日（{day}）各成员互动（按渠道）",
-                    day=voice.day_label(data.day))
+    if data.since >= data.day:
+        title = voice.t("Yesterday ({day}): activity by person and channel", "昨日（{day}）各成员互动（按渠道）",
+                        day=voice.day_label(data.day))
+    else:
+        title = voice.t("{a} – {b}: activity by person and channel", "{a} – {b} 各成员互动（按渠道）",
+                        a=voice.day_label(data.since), b=voice.day_label(data.day))
     kinds = KIND_ZH if voice.lang == "zh" else {}
     items = []
     for row in sorted(data.activity, key=lambda a: (-a.total, a.staff.name)):
@@ -93,8 +109,7 @@ def _activity(data: DigestData, voice: Voice) -> Section:
             text = voice.t("{who}: {n} — {kinds} · via {channels}", "{who}：{n} 次 — {kinds} · 渠道 {channels}",
                            who=row.staff.name, n=row.total, kinds=_counts(row.by_kind, kinds),
                            channels=_counts(row.by_channel, {}))
-        buttons = [] if data.kind == "personal" else [Button(voice.t("Tasks", "任务"), f"tasks {_staff_ref(row.staff)}")]
-        items.append(Item(text, buttons))
+        items.append(Item(text))
     return Section(title, items=items)
 
 
@@ -114,15 +129,15 @@ def _follow_ups(data: DigestData, voice: Voice) -> Section | None:
         days = max(0, (voice.now - t.due_at).days)
         who = f" — {t.customer}" if t.customer else ""
         owner = "" if data.kind == "personal" else f"{t.owner} · "
-        items.append(Item(voice.t("⚠️ {owner}#{id} {title}{who} · due {at} ({d}d overdue)",
-                                  "⚠️ {owner}#{id} {title}{who} · {at} 到期（逾期 {d} 天）", owner=owner, id=t.task_id,
-                                  title=t.title, who=who, at=voice.fmt(t.due_at), d=days),
-                          _task_buttons(t.task_id, voice)))
+        items.append(Item(voice.t("⚠️ {owner}#{id} {title}{who} · due {at} ({d})",
+                                  "⚠️ {owner}#{id} {title}{who} · {at} 到期（{d}）", owner=owner, id=t.task_id,
+                                  title=t.title, who=who, at=voice.fmt(t.due_at), d=days_overdue(voice.lang, days)),
+                          _task_buttons(t.task_id, voice)[:1] if data.kind == "personal" else []))
     for t in data.due_today:
         who = f" — {t.customer}" if t.customer else ""
         items.append(Item(voice.t("🕑 #{id} {title}{who} · today {at}", "🕑 #{id} {title}{who} · 今天 {at}",
                                   id=t.task_id, title=t.title, who=who, at=f"{t.due_at.astimezone(voice.tz):%H:%M}"),
-                          _task_buttons(t.task_id, voice)))
+                          _task_buttons(t.task_id, voice)[:1]))
     title = voice.t("Follow-ups: {n} overdue", "跟进：{n} 个逾期", n=data.overdue_total)
     return Section(title, text="\n".join(lines), items=items)
 
@@ -160,19 +175,20 @@ def _deals(data: DigestData, voice: Voice) -> Section | None:
         owner = f" · {d.owner}" if d.owner and data.kind != "personal" else ""
         items.append(Item(voice.t("↗️ {customer} · {amount} → {stage}{owner}",
                                   "↗️ {customer} · {amount} → {stage}{owner}", customer=d.customer,
-                                  amount=money(d.amount, d.currency), stage=_stage(voice, d.stage), owner=owner),
-                          [Button(voice.t("Open", "查看"), f"show #{d.customer_id}")]))
+                                  amount=money(d.amount, d.currency, voice.lang), stage=_stage(voice, d.stage),
+                                  owner=owner)))
     for d in data.stalled:
         owner = f" · {d.owner}" if d.owner and data.kind != "personal" else ""
-        items.append(Item(voice.t("⏸ {customer} · {amount} · {days} days in {stage}{owner}",
+        items.append(Item(voice.t("⏸ {customer} · {amount} · {days} in {stage}{owner}",
                                   "⏸ {customer} · {amount} · 停留在{stage} {days} 天{owner}", customer=d.customer,
-                                  amount=money(d.amount, d.currency), days=d.days_in_stage,
+                                  amount=money(d.amount, d.currency, voice.lang),
+                                  days=d.days_in_stage if voice.lang == "zh" else
+                                  voice.plural(d.days_in_stage, "{n} day", "{n} days", ""),
                                   stage=_stage(voice, d.stage), owner=owner),
-                          [Button(voice.t("Open", "查看"), f"show #{d.customer_id}"),
-                           Button(voice.t("Add follow-up", "添加跟进"), f"remind #{d.customer_id}", form="remind")]))
-    title = voice.t("Deals: {m} moved yesterday, {s} stalled (over {d} days in stage)",
-                    "商机：昨日变动 {m} 个，停滞 {s} 个（同一阶段超过 {d} 天）", m=len(data.moved), s=data.stalled_total,
-                    d=STALLED_AFTER_DAYS)
+                          [Button(voice.t("Open", "查看"), f"show #{d.customer_id}")]))
+    title = voice.t("Deals: {m} moved {period}, {s} stalled (over {d} days in stage)",
+                    "商机：{period}变动 {m} 个，停滞 {s} 个（同一阶段超过 {d} 天）", m=len(data.moved), s=data.stalled_total,
+                    d=STALLED_AFTER_DAYS, period=_period(data, voice))
     return Section(title, items=items)
 
 
@@ -188,29 +204,28 @@ def _recommendations(session: Session, data: DigestData, voice: Voice) -> Sectio
             owner = "" if data.kind == "personal" else f"{person.name}: "
             why = f" — {rec.reason}" if rec.reason else ""
             items.append(Item(f"🎯 {owner}{rec.customer}{why}",
-                              [Button(voice.t("Open", "查看"), f"show #{rec.customer_id}"),
-                               Button(voice.t("Log", "记录"), f"log #{rec.customer_id}", form="log")]))
-    return Section(voice.t("Who to contact today", "今日建议联系"), items=items[:10])
+                              [Button(voice.t("Open", "查看"), f"show #{rec.customer_id}")]))
+    return Section(voice.t("Who to contact today", "今日建议联系"), items=items[:RECOMMENDATIONS_SHOWN])
 
 
 def _graph(session: Session, data: DigestData, voice: Voice) -> Section | None:
-    notes = insight_feed.graph_notes(session, data.people, lang=voice.lang)
+    notes = insight_feed.graph_notes(session, data.people, lang=voice.lang, now=voice.now, currency=data.currency)
     if not notes:
         return None
     items = []
     for note in notes:
-        owner = f" ({note.owner})" if note.owner and data.kind != "personal" else ""
+        owner = voice.t(" · owner {o}", " · 负责人 {o}", o=note.owner) if note.owner and data.kind != "personal" else ""
         if note.kind == "connector":
-            text = voice.t("🔗 Key connector: {c}{o} — {why}", "🔗 关键连接人：{c}{o} — {why}",
+            text = voice.t("🔗 Well connected: {c}{o} — {why}", "🔗 人脉广的客户：{c}{o} — {why}",
                            c=note.customer, o=owner, why=note.detail)
-            buttons = [Button(voice.t("Graph", "关系图"), f"graph #{note.customer_id}")]
+            button = Button(voice.t("Who they know", "关系图"), f"graph #{note.customer_id}")
         elif note.kind == "single-threaded":
-            text = voice.t("🧵 Single-threaded account: {c}{o} — {why}", "🧵 单线联系的客户：{c}{o} — {why}",
+            text = voice.t("🧵 Only one contact: {c}{o} — {why}", "🧵 只有一条联系线：{c}{o} — {why}",
                            c=note.customer, o=owner, why=note.detail)
-            buttons = [Button(voice.t("Find a way in", "寻找引荐"), f"intro #{note.customer_id}")]
+            button = Button(voice.t("Find a way in", "寻找引荐"), f"intro #{note.customer_id}")
         else:
-            text = voice.t("📉 Cooling relationship: {c}{o} — {why}", "📉 关系转冷：{c}{o} — {why}",
+            text = voice.t("📉 Going quiet: {c}{o} — {why}", "📉 联系变少：{c}{o} — {why}",
                            c=note.customer, o=owner, why=note.detail)
-            buttons = [Button(voice.t("Log", "记录"), f"log #{note.customer_id}", form="log")]
-        items.append(Item(text, [Button(voice.t("Open", "查看"), f"show #{note.customer_id}")] + buttons))
-    return Section(voice.t("Relationship insights", "关系网络洞察"), items=items)
+            button = Button(voice.t("Log", "记录"), f"log #{note.customer_id}", form="log")
+        items.append(Item(text, [button]))
+    return Section(voice.t("Relationships to look after", "需要关注的客户关系"), items=items)

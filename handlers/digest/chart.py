@@ -5,14 +5,14 @@ be rendered from worker threads while the event loop keeps serving.
 """
 from __future__ import annotations
 
-import os
-import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from crm.chart_fonts import chart_dir, drawable, font_families
+from crm.chart_fonts import chart_dir, drawable, font_families, save_png, use_chart_fonts
 from crm.models import OPEN_DEAL_STAGES
 from handlers.digest.data import DigestData
 
@@ -21,8 +21,10 @@ MAX_PEOPLE = 10  # more lines than this is noise; the rest are summed as "others
 
 def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
     """Write the PNG and return its path (atomically replaced, so readers never see half a file)."""
-    path = path or chart_dir() / f"digest-{data.kind}-{data.recipient.id}-{data.day:%Y%m%d}.png"
+    # named after the day it is sent (the recipient's today), not the last day it covers
+    path = path or chart_dir() / f"digest-{data.kind}-{data.recipient.id}-{data.day + timedelta(days=1):%Y%m%d}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
+    use_chart_fonts()
     families = font_families()
 
     fig = Figure(figsize=(11, 4.2), dpi=100)
@@ -43,6 +45,7 @@ def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
     activity_ax.set_xticks(list(x), [f"{d:%d %b}" for d in data.chart_days], rotation=60, fontsize=7)
     activity_ax.set_title("Interactions per day (last 14 days)", fontsize=10, family=families)
     activity_ax.set_ylabel("interactions")
+    activity_ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole interactions, no 0.5 steps
     activity_ax.grid(alpha=0.3)
     if shown:
         legend = activity_ax.legend(fontsize=7, loc="upper left", ncols=2)
@@ -50,23 +53,20 @@ def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
             text.set_family(families)
 
     stages = list(OPEN_DEAL_STAGES)
-    amounts = [data.pipeline.get(s, (0, 0.0))[1] / 1000 for s in stages]
+    converted = [data.pipeline_in_currency(s) for s in stages]
+    if all(v is not None for v in converted):
+        amounts, unit = [v / 1000 for v in converted], f"k {data.currency}"
+    else:  # a currency without a rate: the bars show the business currency's deals only, and say so
+        amounts = [data.pipeline.get(s, (0, {}))[1].get(data.currency, 0.0) / 1000 for s in stages]
+        unit = f"k {data.currency}; other currencies in the text"
     bars = pipeline_ax.barh(stages, amounts, color="#4C72B0")
     for bar, stage in zip(bars, stages):
-        count = data.pipeline.get(stage, (0, 0.0))[0]
-        pipeline_ax.annotate(f"{count} deals", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+        count = data.pipeline.get(stage, (0, {}))[0]
+        pipeline_ax.annotate(f"{count} deal" if count == 1 else f"{count} deals", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
                              xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
     pipeline_ax.invert_yaxis()
-    pipeline_ax.set_title("Open pipeline by stage (k$)", fontsize=10)
+    pipeline_ax.set_title(f"Open pipeline by stage ({unit})", fontsize=10)
     pipeline_ax.set_xlim(0, max(amounts + [1]) * 1.3)
     fig.tight_layout()
 
-    handle, tmp = tempfile.mkstemp(prefix=".chart-", suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_png(fig, path)

@@ -66,7 +66,8 @@ class DealLine:
 class DigestData:
     recipient: Staff
     kind: str  # "manager" (their team) or "personal"
-    day: date  # the recipient's local "yesterday" the activity covers
+    day: date  # the recipient's local "yesterday": the last day the digest covers
+    since: date  # the first day it covers: the day of the previous digest (Monday's covers the weekend)
     people: list[Staff]
     activity: list[RepActivity]
     overdue_total: int
@@ -78,9 +79,22 @@ class DigestData:
     moved: list[DealLine]
     stalled_total: int
     stalled: list[DealLine]
-    pipeline: dict[str, tuple[int, float]]  # open stage -> (deals, amount)
+    pipeline: dict[str, tuple[int, dict[str, float]]]  # open stage -> (deals, amount per currency)
     chart_days: list[date]
     daily_activity: dict[int, list[int]]  # staff id -> interactions per chart day
+    currency: str = "USD"  # CRM_CURRENCY
+    rates: dict[str, float] = field(default_factory=dict)  # CRM_CURRENCY_RATES: units of ``currency`` each
+
+    def pipeline_in_currency(self, stage: str) -> float | None:
+        """The stage's open amount in ``currency`` (converted at the business's rates), or None when a
+        currency without a rate is in it."""
+        total = 0.0
+        for cur, amount in self.pipeline.get(stage, (0, {}))[1].items():
+            rate = 1.0 if cur == self.currency else self.rates.get(cur)
+            if rate is None:
+                return None
+            total += amount * rate
+        return total
 
 
 def digest_people(session: Session, recipient: Staff, kind: str) -> list[Staff]:
@@ -102,7 +116,9 @@ def gather(session: Session, recipient: Staff, kind: str, voice: Voice) -> Diges
     ids = [p.id for p in people]
     names = {p.id: p.name for p in people}
     yesterday = voice.today - timedelta(days=1)
-    day_start, day_end = voice.day_bounds(yesterday)
+    since = covered_since(session, recipient, kind, voice)
+    day_start, _ = voice.day_bounds(since)
+    _, day_end = voice.day_bounds(yesterday)
 
     activity = {p.id: RepActivity(p) for p in people}
     for staff_id, kind_, channel, n in session.exec(
@@ -135,12 +151,33 @@ def gather(session: Session, recipient: Staff, kind: str, voice: Voice) -> Diges
     daily = _daily_activity(session, ids, voice, chart_days)
 
     return DigestData(
-        recipient=recipient, kind=kind, day=yesterday, people=people, activity=shown,
+        recipient=recipient, kind=kind, day=yesterday, since=since, people=people, activity=shown,
         overdue_total=sum(by_owner.values()),
         overdue_by_owner={names[i]: n for i, n in sorted(by_owner.items(), key=lambda kv: -kv[1])},
         overdue_oldest=oldest, due_today=due_today, waiting_total=waiting_total, waiting=waiting,
         moved=moved, stalled_total=stalled_total, stalled=stalled, pipeline=pipeline,
-        chart_days=chart_days, daily_activity=daily)
+        chart_days=chart_days, daily_activity=daily, currency=voice.settings.crm_currency,
+        rates=voice.settings.currency_rates)
+
+
+MAX_COVERED_DAYS = 14
+
+
+def covered_since(session: Session, recipient: Staff, kind: str, voice: Voice) -> date:
+    """The first local day this digest covers: everything since the previous one. That is the day
+    the recipient's last digest went out (it covered the days before); without one, the previous
+    business day, so Monday's digest covers Friday and the weekend."""
+    from crm.models import DigestRun
+
+    today = voice.today
+    last = session.exec(select(func.max(DigestRun.run_date))
+                        .where(DigestRun.staff_id == recipient.id, DigestRun.kind == kind,
+                               DigestRun.status == "sent", DigestRun.run_date < today)).one()
+    if last is None:
+        last = today - timedelta(days=1)
+        while not voice.settings.is_business_day(last) and today - last < timedelta(days=7):
+            last -= timedelta(days=1)
+    return max(min(last, today - timedelta(days=1)), today - timedelta(days=MAX_COVERED_DAYS))
 
 
 def _customer_names(session: Session, ids) -> dict[int, str]:
@@ -184,11 +221,13 @@ def _deals(session: Session, ids: list[int], names: dict[int, str], now: datetim
     stalled_rows = session.exec(select(Deal, Customer.name).join(Customer, Customer.id == Deal.customer_id)
                                 .where(stale).order_by(col(Deal.amount).desc(), Deal.stage_changed_at)
                                 .limit(LIST_LIMIT)).all()
-    pipeline = {stage: (0, 0.0) for stage in OPEN_DEAL_STAGES}
-    for stage, n, amount in session.exec(select(Deal.stage, func.count(), func.coalesce(func.sum(Deal.amount), 0))
-                                         .where(team, col(Deal.stage).in_(OPEN_DEAL_STAGES))
-                                         .group_by(Deal.stage)).all():
-        pipeline[stage] = (n, float(amount))
+    pipeline: dict[str, tuple[int, dict[str, float]]] = {stage: (0, {}) for stage in OPEN_DEAL_STAGES}
+    for stage, currency, n, amount in session.exec(
+            select(Deal.stage, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount), 0))
+            .where(team, col(Deal.stage).in_(OPEN_DEAL_STAGES)).group_by(Deal.stage, Deal.currency)).all():
+        count, amounts = pipeline[stage]
+        amounts[currency] = amounts.get(currency, 0.0) + float(amount)
+        pipeline[stage] = (count + n, amounts)
 
     def line(deal: Deal, customer: str) -> DealLine:
         return DealLine(deal.id, deal.customer_id, customer, names.get(deal.owner_id), deal.title, deal.amount,

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from crm.insights import read
 from crm.models import Customer, CustomerInsight, Staff
-from crm.recommend import describe
+from crm.recommend import describe, describe_all
 
 KEY_TIERS = ("vip", "gold")
 DECAYING_RISK = 0.6
@@ -64,44 +64,104 @@ def _first_reason(raw: str, lang: str = "en") -> str:
 
 def recommendations(session: Session, people: list[Staff], now: datetime, per_person: int = 3, lang: str = "en"
                     ) -> dict[int, list[Recommendation]]:
-    """Top customers to contact per person, skipping those they dismissed or snoozed."""
+    """Top customers to contact per person, skipping those they accepted, dismissed or snoozed, with
+    every reason `/crm next` gives (the deal's money included), not only the first."""
     result = {}
     for person in people:
         picks = read.top_recommendations(session, person.id, per_person, now=now)
         if picks:
-            result[person.id] = [Recommendation(r.customer_id, r.name, r.priority,
-                                                _describe(r.reasons[0], lang) if r.reasons else "")
+            result[person.id] = [Recommendation(r.customer_id, r.name, r.priority, describe_all(r.reasons, lang))
                                  for r in picks]
     return result
 
 
-def graph_notes(session: Session, people: list[Staff], limit: int = 3, lang: str = "en") -> list[GraphNote]:
+def graph_notes(session: Session, people: list[Staff], limit: int = 3, lang: str = "en", *,
+                now: datetime | None = None, currency: str = "USD") -> list[GraphNote]:
     if read.status(session) is not None:
-        return _notes_from_job(session, people, limit, lang)
+        return _notes_from_job(session, people, limit, lang, now, currency)
     return _notes_from_tables(session, people, limit, lang)
 
 
-def _notes_from_job(session: Session, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
+def _notes_from_job(session: Session, people: list[Staff], limit: int, lang: str, now: datetime | None = None,
+                    currency: str = "USD") -> list[GraphNote]:
     """The job's findings (company-wide lists) narrowed to the customers and staff of this digest."""
     names = {p.id: p.name for p in people}
     zh = lang == "zh"
     notes: list[GraphNote] = []
 
+    # the job's own "why" is written for analysts (PageRank, participation, strengths); a sales
+    # manager reads what it means: who they know, what is at stake, how long since anyone talked
     connectors = read.key_connectors(session, limit=20)
     owners = dict(session.exec(select(Customer.id, Customer.owner_id)
                                .where(col(Customer.id).in_([c.customer_id for c in connectors]))).all())
-    notes += [GraphNote("connector", c.customer_id, c.name, names[owners[c.customer_id]], c.why_zh if zh else c.why)
+    notes += [GraphNote("connector", c.customer_id, c.name, names[owners[c.customer_id]], _connector_words(c, lang))
               for c in connectors if owners.get(c.customer_id) in names][:limit]
 
-    notes += [GraphNote("single-threaded", a.customer_id, f"{a.company} ({a.customer})", names[a.staff_id],
-                        a.why_zh if zh else a.why)
+    notes += [GraphNote("single-threaded", a.customer_id, f"{a.company} · {a.customer}" if a.company != a.customer
+                        else a.customer, names[a.staff_id], _single_thread_words(a, lang, currency))
               for a in read.single_threaded_accounts(session, limit=100) if a.staff_id in names][:limit]
 
     decaying = [d for p in people for d in read.decaying_relationships(session, limit=limit, staff_id=p.id)]
     decaying.sort(key=lambda d: d.strength_now - d.strength_then)
-    notes += [GraphNote("decaying", d.customer_id, d.customer, d.staff, d.why_zh if zh else d.why)
+    notes += [GraphNote("decaying", d.customer_id, d.customer, d.staff, _decay_words(d, lang, now))
               for d in decaying[:limit]]
     return notes
+
+
+def _n(lang: str, n: int, one: str, other: str, zh: str) -> str:
+    from crm.i18n import count
+
+    return count(lang, n, one, other, zh)
+
+
+def _connector_words(c, lang: str) -> str:
+    links = int(getattr(c, "links", 0) or 0)
+    groups = int(getattr(c, "clusters_linked", 0) or 0)
+    if lang == "zh":
+        text = f"认识 {links} 位客户" + (f"，横跨 {groups} 个客户圈子" if groups > 1 else "")
+        return text + "，适合请其引荐"
+    text = "knows " + _n(lang, links, "{n} other customer", "{n} other customers", "")
+    if groups > 1:
+        text += f" across {groups} separate circles"
+    return text + ": a good person to ask for introductions"
+
+
+def _single_thread_words(a, lang: str, currency: str) -> str:
+    from crm.i18n import format_money
+
+    value = format_money(a.value, currency, lang) if getattr(a, "value", 0) else ""
+    if lang == "zh":
+        stake = f"涉及 {value}，" if value else ""
+        if a.one_staff and a.one_contact:
+            return f"{stake}只有 {a.staff} 通过 {a.customer} 一人联系；多认识几位联系人"
+        if a.one_staff:
+            return f"{stake}只有 {a.staff} 与其有往来"
+        return f"{stake}所有联系都经过 {a.customer} 一人"
+    stake = f"{value} at stake; " if value else ""
+    if a.one_staff and a.one_contact:
+        return f"{stake}only {a.staff} talks to them, and only through {a.customer}: meet more people there"
+    if a.one_staff:
+        return f"{stake}only {a.staff} has a working relationship there"
+    return f"{stake}everything goes through {a.customer}: meet more people there"
+
+
+def _decay_words(d, lang: str, now: datetime | None) -> str:
+    from datetime import timezone
+
+    now = now or datetime.now(timezone.utc)
+    then, now_ = float(d.strength_then or 0), float(d.strength_now or 0)
+    drop = max(0, round(100 * (1 - now_ / then))) if then > 0 else 0
+    last = d.last_at
+    days = None
+    if last is not None:
+        days = max(0, (now - last).days)
+    if lang == "zh":
+        text = f"{d.staff} 与其往来比三个月前少了 {drop}%"
+        return text + (f"，上次联系在 {days} 天前" if days is not None else "")
+    text = f"{d.staff} is in touch {drop}% less than three months ago"
+    if days is not None:
+        text += "; last contact " + ("today" if days == 0 else _n(lang, days, "{n} day ago", "{n} days ago", ""))
+    return text
 
 
 def _notes_from_tables(session: Session, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
@@ -117,7 +177,8 @@ def _notes_from_tables(session: Session, people: list[Staff], limit: int, lang: 
             .where(team, CustomerInsight.betweenness > 0)
             .order_by(col(CustomerInsight.betweenness).desc()).limit(limit)).all():
         notes.append(GraphNote("connector", cid, name, names.get(owner),
-                               f"介数中心性 {betweenness:.3f}" if zh else f"betweenness {betweenness:.3f}"))
+                               "与多个客户圈子相连，适合请其引荐" if zh else
+                               "links several groups of customers: a good person to ask for introductions"))
 
     # a key account where we know a single person: losing them loses the account
     key_companies = (select(Customer.company_id)

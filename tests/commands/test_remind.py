@@ -27,17 +27,18 @@ def test_remind_chinese(chat, db, team):
         assert task.title == "回电话"
 
 
-@pytest.mark.parametrize("line,fragment", [
-    ("/crm remind globex", "Tell me who"),
-    ("/crm remind globex send the proposal", "couldn't find when"),
-    ("/crm remind globex tomorrow 3pm", "Remind about what"),
-    ("/crm remind globex yesterday 3pm call", "already past"),
-    ("/crm remind globex 31 February send the invoice", "February has no 31st"),
-    ("/crm remind globex 2月30日 发送发票", "2月没有30日"),
+@pytest.mark.parametrize("line,fragment,user", [
+    ("/crm remind globex", "Tell me who", "alice"),
+    ("/crm remind globex send the proposal", "couldn't find when", "alice"),
+    ("/crm remind globex tomorrow 3pm", "Remind about what", "alice"),
+    ("/crm remind globex yesterday 3pm call", "already past", "alice"),
+    ("/crm remind globex 31 February send the invoice", "February has no 31st", "alice"),
+    ("/crm remind globex 2月30日 发送发票", "February has no 30th", "alice"),  # replies in Alice's language
+    ("/crm remind 王伟 2月30日 发送发票", "2月没有30日", "bob"),  # Bob reads Chinese
 ])
-def test_remind_bad_input_changes_nothing(chat, db, team, line, fragment):
+def test_remind_bad_input_changes_nothing(chat, db, team, line, fragment, user):
     before = snapshot(db)
-    reply = chat.push(line, as_="alice")
+    reply = chat.push(line, as_=user)
     assert reply.error and fragment in reply.text, reply.text
     assert snapshot(db) == before
 

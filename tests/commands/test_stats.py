@@ -138,11 +138,12 @@ def test_stats_me_for_a_rep(engine, team, store):
     assert fields["Conversations opened"] == "3"
     assert fields["First response, median"] == "30 min · 90% within 1h 0m"
     assert fields["Resolution time, median"] == "1d 0h"
-    assert fields["CSAT"] == "67% satisfied · average 4.0/5 · 3 rating(s)"
+    assert fields["CSAT"] == "67% satisfied · average 4.0/5 · 3 ratings"
     assert "Globex Corporation" in reply.plain_text() and "waiting 3h 0m (wrote again)" in reply.plain_text()
 
 
 def test_stats_team_for_a_manager_in_chinese(engine, team, store):
+    assert not say(engine, "UADA", "/crm staff set @maria language=zh").error  # replies follow the setting
     reply = say(engine, "UMARIA", "/crm stats team 7天")
     assert not reply.error, reply.text
     assert reply.text.startswith("团队客户会话")

@@ -12,7 +12,7 @@ def test_tasks_done_snooze_flow(chat, db, team, clock):
     chat.push("/crm remind globex tomorrow 3pm send the proposal", as_="alice")
     chat.push("/crm remind #%d in 2 hours call back" % team.li, as_="alice")
     listing = chat.push("/crm tasks", as_="alice")
-    assert "2 open follow-up(s)" in listing.text
+    assert "2 open follow-ups" in listing.text
     assert "call back" in listing.items[0].text  # soonest first
     with db.session() as s:
         first, second = sorted(s.exec(select(Task)).all(), key=lambda t: t.due_at)

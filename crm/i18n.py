@@ -1,0 +1,179 @@
+"""Words and numbers as staff read them, in English or Chinese: plurals, money, "3 days ago".
+
+Plural categories and number/currency formats come from Babel (CLDR), not hand-made tables:
+English has "one"/"other", Chinese only "other", and CLDR knows every currency's symbol.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+
+from babel import Locale
+from babel.numbers import format_currency, format_decimal, list_currencies
+
+LOCALES = {"en": "en_US", "zh": "zh_CN"}
+_LOCALE_CACHE: dict[str, Locale] = {}
+
+
+def locale(lang: str) -> Locale:
+    tag = LOCALES.get(lang, "en_US")
+    if tag not in _LOCALE_CACHE:
+        _LOCALE_CACHE[tag] = Locale.parse(tag)
+    return _LOCALE_CACHE[tag]
+
+
+def plural(lang: str, n: int | float, one: str, other: str) -> str:
+    """``one`` or ``other`` by CLDR's plural rule for ``lang``; both may hold ``{n}``."""
+    form = locale(lang).plural_form(abs(n))
+    return (one if form == "one" else other).format(n=number(n, lang))
+
+
+def number(n: int | float, lang: str = "en") -> str:
+    return format_decimal(n, locale=LOCALES.get(lang, "en_US"))
+
+
+def count(lang: str, n: int, en_one: str, en_other: str, zh: str) -> str:
+    """"1 day", "3 days", "3 天": a number with its noun."""
+    if lang == "zh":
+        return zh.format(n=number(n, lang))
+    return plural(lang, n, en_one, en_other)
+
+
+def days_ago(lang: str, days: int) -> str:
+    if days <= 0:
+        return "今天" if lang == "zh" else "today"
+    if days == 1:
+        return "昨天" if lang == "zh" else "yesterday"
+    return count(lang, days, "{n} day ago", "{n} days ago", "{n} 天前")
+
+
+def days_overdue(lang: str, days: int) -> str:
+    """"1 day overdue", "less than a day overdue" rather than "(0d overdue)"."""
+    if days <= 0:
+        return "逾期不到一天" if lang == "zh" else "less than a day overdue"
+    return count(lang, days, "{n} day overdue", "{n} days overdue", "逾期 {n} 天")
+
+
+def with_article(word: str) -> str:
+    """"an email", "a call": the English indefinite article by the word's sound (good enough for our nouns)."""
+    return ("an " if word[:1].lower() in "aeio" else "a ") + word
+
+
+# ---- money ---------------------------------------------------------------------------------------------
+
+CURRENCIES = frozenset(list_currencies())
+SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY", "￥": "CNY", "CN¥": "CNY", "RMB": "CNY",
+           "元": "CNY", "块": "CNY", "人民币": "CNY", "美元": "USD", "欧元": "EUR", "英镑": "GBP", "日元": "JPY",
+           "JP¥": "JPY", "HK$": "HKD", "港币": "HKD", "港元": "HKD", "A$": "AUD", "C$": "CAD", "S$": "SGD", "₩": "KRW",
+           "₹": "INR", "CHF": "CHF"}
+MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000, "mn": 1_000_000, "bn": 1_000_000_000, "万": 10_000,
+               "千": 1_000, "百万": 1_000_000, "亿": 100_000_000}
+_UNIT = "|".join(sorted((re.escape(k) for k in SYMBOLS), key=len, reverse=True))
+_MONEY = re.compile(
+    rf"^(?P<pre>{_UNIT}|[A-Za-z]{{3}})?\s*(?P<num>\d+(?:[,，]\d{{3}})*(?:\.\d+)?|\d*\.\d+)\s*"
+    rf"(?P<mult>百万|万|千|亿|bn|mn|k|m)?\s*(?P<post>{_UNIT}|[A-Za-z]{{3}})?$", re.I)
+
+
+class Money(tuple):
+    """(amount, currency or None when the text named none)."""
+
+    def __new__(cls, amount: float, currency: str | None):
+        return super().__new__(cls, (amount, currency))
+
+    @property
+    def amount(self) -> float:
+        return self[0]
+
+    @property
+    def currency(self) -> str | None:
+        return self[1]
+
+
+def currency_code(word: str) -> str | None:
+    """ISO code for a symbol, a Chinese name or a code ("rmb", "eur"); None when it names no currency."""
+    word = word.strip()
+    if word in SYMBOLS:
+        return SYMBOLS[word]
+    if word.upper() in SYMBOLS:
+        return SYMBOLS[word.upper()]
+    if len(word) == 3 and word.isalpha() and word.upper() in CURRENCIES:
+        return word.upper()
+    return None
+
+
+def parse_money(text: str) -> Money | None:
+    """"12000", "12,000", "$12k", "¥50000", "5万", "5万元", "EUR 3.5k", "3500eur" → Money; anything else → None.
+
+    A Chinese multiplier or 元 with no other currency means yuan: nobody writes "5万" for dollars.
+    """
+    text = (text or "").strip().replace(" ", "")
+    m = _MONEY.match(text)
+    if not m:
+        return None
+    currencies = []
+    for part in (m.group("pre"), m.group("post")):
+        if part:
+            code = currency_code(part)
+            if code is None:
+                return None  # "abc12" is no amount
+            currencies.append(code)
+    if len(set(currencies)) > 1:
+        return None
+    try:
+        number_ = Decimal(m.group("num").replace(",", "").replace("，", ""))
+    except InvalidOperation:
+        return None
+    mult = (m.group("mult") or "").lower()
+    amount = float(number_ * MULTIPLIERS[mult])
+    currency = currencies[0] if currencies else ("CNY" if mult in ("万", "千", "百万", "亿") else None)
+    return Money(amount, currency)
+
+
+def format_money(amount: float, currency: str = "USD", lang: str = "en") -> str:
+    """"$12,000", "CN¥50,000" (English), "US$12,000", "¥50,000" (Chinese): whole units unless there are cents."""
+    amount = float(amount or 0)
+    fmt = "¤#,##0.00" if round(amount, 2) != round(amount) else "¤#,##0"
+    try:
+        return format_currency(amount, currency or "USD", format=fmt, locale=LOCALES.get(lang, "en_US"),
+                               currency_digits=False)
+    except Exception:  # an unknown code stored by an old version: still readable
+        return f"{currency} {amount:,.0f}"
+
+
+def money_totals(pairs, lang: str = "en", rates: dict[str, float] | None = None, base: str = "USD") -> str:
+    """Totals of (amount, currency) pairs: "$12,000 + CN¥50,000", or one figure in ``base`` when
+    ``rates`` (units of ``base`` per unit of each currency) cover every currency, saying so."""
+    by_currency: dict[str, float] = defaultdict(float)
+    for amount, currency in pairs:
+        by_currency[currency or base] += float(amount or 0)
+    if not by_currency:
+        return format_money(0, base, lang)
+    if len(by_currency) == 1:
+        (cur, total), = by_currency.items()
+        return format_money(total, cur, lang)
+    rates = dict(rates or {})
+    rates.setdefault(base, 1.0)
+    if all(c in rates for c in by_currency):
+        total = sum(v * rates[c] for c, v in by_currency.items())
+        note = (f"（按设定汇率折算为 {base}）" if lang == "zh" else f" (converted to {base} at the business's rates)")
+        return format_money(total, base, lang) + note
+    ordered = sorted(by_currency.items(), key=lambda kv: (kv[0] != base, -kv[1]))
+    return " + ".join(format_money(v, c, lang) for c, v in ordered)
+
+
+def parse_rates(text: str | None) -> dict[str, float]:
+    """CRM_CURRENCY_RATES "CNY=0.14,EUR=1.08" → {"CNY": 0.14, "EUR": 1.08} (units of CRM_CURRENCY each)."""
+    rates: dict[str, float] = {}
+    for part in (text or "").split(","):
+        if "=" not in part:
+            continue
+        code, _, value = part.partition("=")
+        code = code.strip().upper()
+        try:
+            rate = float(value)
+        except ValueError:
+            continue
+        if code in CURRENCIES and rate > 0:
+            rates[code] = rate
+    return rates

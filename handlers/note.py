@@ -1,0 +1,392 @@
+"""Staff notes in their own words: understood, shown as a card, stored only on Confirm.
+
+    Called Wang Wei at Globex yesterday 4pm, they want 20 more seats, follow up next Tuesday 10am
+
+The engine sends any line whose first word is no command here (``/crm note <text>`` works too).
+The reading (crm/understanding/notes.py) becomes a ``pending_note`` row and a card with Confirm,
+Edit and Cancel. Confirm claims the row (pending → confirmed, one conditional UPDATE in the same
+transaction as the work) and does what ``/crm log``, ``/crm remind`` and ``/crm deal`` would do,
+audited the same way; Cancel discards it. Nothing else is written before Confirm.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlmodel import col, select
+
+from bot.cards import customer_label, money
+from bot.registry import command
+from bot.replies import Button, Item, Reply
+from crm.interactions import log_interaction
+from crm.models import INTERACTION_KINDS, OPEN_DEAL_STAGES, Company, Customer, Deal, PendingNote, Task
+from crm.search import search_customers
+from crm.understanding.amounts import Amount, find_amounts
+from crm.understanding.notes import Candidate, NoteDraft, is_small_talk, parse_note
+
+USAGE = "note <what happened, in your own words>   ·   note confirm|cancel|edit <id>   ·   note set <id> key=value…"
+EXPIRES = timedelta(days=7)
+SET_KEYS = {"customer", "kind", "when", "follow", "title", "amount", "summary"}
+KIND_LABELS = {"call": "电话", "meeting": "会议", "email": "邮件", "chat": "聊天", "note": "备注"}
+
+SHORT_HELP_EN = ("Hi! Type `/crm help` for the commands, or just write what happened, e.g. "
+                 "“Called Wang Wei at Globex yesterday 4pm, follow up next Tuesday 10am” — I'll show what I "
+                 "understood before storing anything.")
+SHORT_HELP_ZH = ("你好！输入 `/crm help` 查看命令，或直接写下发生了什么，例如“昨天下午和环球公司的王伟开了会，下周二上午10点跟进”"
+                 "——我会先给你确认再保存。")
+
+
+# ---------------------------------------------------------------- reading a note against the store
+
+
+def customer_lookup(session):
+    """A ``lookup`` for the note reader: the store's fuzzy search, with each customer's company."""
+    companies: dict[int, str] = {}
+
+    def company_of(customer: Customer) -> str:
+        if not customer.company_id:
+            return ""
+        if customer.company_id not in companies:
+            row = session.get(Company, customer.company_id)
+            companies[customer.company_id] = row.name if row else ""
+        return companies[customer.company_id]
+
+    def lookup(query: str) -> list[Candidate]:
+        if query.startswith("#") and query[1:].isdigit() and len(query) <= 19:
+            customer = session.get(Customer, int(query[1:]))
+            if customer is None or customer.forgotten_at is not None:
+                return []
+            return [Candidate(customer.id, customer.name, company_of(customer), 100.0)]
+        return [Candidate(c.id, c.name, company_of(c), s) for c, s in search_customers(session, query, limit=6,
+                                                                                         min_score=60)]
+
+    return lookup
+
+
+def read_note(session, text: str, now_local: datetime) -> NoteDraft:
+    from bot.dates import extract_when
+
+    def when(clause: str, prefer: str):
+        return extract_when(clause, now=now_local, prefer=prefer)
+
+    # a note is a few sentences; a pasted page is read for its first 2,000 characters (all of it is kept)
+    return parse_note(text[:2000], when=when, now=now_local, lookup=customer_lookup(session))
+
+
+# ---------------------------------------------------------------- the pending row
+
+
+def _draft_to_json(draft: NoteDraft, lang: str) -> dict:
+    amount = draft.amount
+    return {
+        "customer_id": draft.customer.id if draft.customer else None,
+        "candidates": [[c.id, c.name, c.company] for c in draft.candidates[:5]],
+        "kind": draft.kind, "occurred_at": draft.occurred_at.isoformat() if draft.occurred_at else None,
+        "summary": draft.summary, "follow_up_at": draft.follow_up_at.isoformat() if draft.follow_up_at else None,
+        "follow_up_title": draft.follow_up_title, "wants_follow_up": draft.wants_follow_up,
+        "amount": ({"value": amount.value, "currency": amount.currency, "unit": amount.unit, "text": amount.text}
+                   if amount else None),
+        "lang": lang,
+    }
+
+
+def _load(ctx, ref: str) -> tuple[PendingNote, dict]:
+    m = re.fullmatch(r"#?(\d{1,18})", ref or "")
+    row = ctx.session.get(PendingNote, int(m.group(1))) if m else None
+    if row is None or row.staff_id != ctx.actor.id:
+        raise ctx.fail(ctx.t("There is no note {r} of yours waiting for confirmation.", "没有待你确认的笔记 {r}。",
+                             r=(ref or "?")[:20]))
+    return row, json.loads(row.draft or "{}")
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _amount_text(ctx, amount: dict | None) -> str:
+    if not amount:
+        return "—"
+    if amount.get("unit"):
+        return ctx.t("{n:g} {u} — kept in the log (no money amount, so no deal)", "{n:g} {u}——记在记录里（没有金额，不建商机）",
+                     n=amount["value"], u=amount["unit"])
+    currency = amount.get("currency") or _default_currency(ctx)
+    return ctx.t("{m} — opens or updates the customer's deal", "{m}——新建或更新该客户的商机",
+                 m=money(amount["value"], currency))
+
+
+def _default_currency(ctx) -> str:
+    return (getattr(ctx.settings, "crm_currency", None) or "USD").upper()
+
+
+def card(ctx, row: PendingNote, draft: dict) -> Reply:
+    """What was understood, with Confirm / Edit / Cancel."""
+    customer = ctx.session.get(Customer, draft["customer_id"]) if draft.get("customer_id") else None
+    if customer is not None:
+        who = customer_label(ctx.session, customer)
+    elif draft.get("candidates"):
+        who = ctx.t("not sure — pick one below", "不确定——请在下面选择")
+    else:
+        who = ctx.t("not found — press Edit and name one (customer=#id)", "没找到——点“修改”并指定 customer=#编号")
+    kind = draft.get("kind", "note")
+    follow_at = _moment(draft.get("follow_up_at"))
+    if follow_at:
+        follow = f"{ctx.fmt(follow_at)} — {draft.get('follow_up_title') or ctx.t('follow up', '跟进')}"
+    elif draft.get("wants_follow_up"):
+        follow = ctx.t("asked for, but no date — press Edit to add follow=…", "提到了跟进但没有日期——点“修改”补上 follow=…")
+    else:
+        follow = "—"
+    fields = [(ctx.t("Customer", "客户"), who),
+              (ctx.t("Kind", "类型"), kind if ctx.lang != "zh" else KIND_LABELS.get(kind, kind)),
+              (ctx.t("When", "时间"), ctx.fmt(_moment(draft.get("occurred_at"))) if draft.get("occurred_at")
+               else ctx.t("now (when you confirm)", "现在（确认时）")),
+              (ctx.t("Summary", "摘要"), draft.get("summary") or "—"),
+              (ctx.t("Follow-up", "跟进"), follow),
+              (ctx.t("Deal", "商机"), _amount_text(ctx, draft.get("amount")))]
+    reply = Reply(text=ctx.t("Here is what I understood (note #{id}). Nothing is stored until you confirm.",
+                             "我的理解如下（笔记 #{id}）。确认之前不会保存任何内容。", id=row.id), fields=fields)
+    if customer is None:
+        reply.items = [Item(f"{name} — {company or '—'} (#{cid})",
+                            [Button(ctx.t("This one", "就是这个"), f"note set #{row.id} customer=#{cid}")])
+                       for cid, name, company in draft.get("candidates", [])]
+    else:
+        reply.buttons.append(Button(ctx.t("Confirm", "确认"), f"note confirm #{row.id}", style="primary"))
+    reply.buttons += [Button(ctx.t("Edit", "修改"), f"note edit #{row.id}"),
+                      Button(ctx.t("Cancel", "取消"), f"note cancel #{row.id}", style="danger")]
+    return reply
+
+
+def _short_help(ctx) -> Reply:
+    return Reply(text=ctx.t(SHORT_HELP_EN, SHORT_HELP_ZH))
+
+
+# ---------------------------------------------------------------- the command
+
+
+@command("note", usage=USAGE, summary="write what happened in your own words; I show what I understood first",
+         summary_zh="用自己的话写下发生了什么；我先给你看我的理解，确认后才保存",
+         examples=["note Called Wang Wei at Globex yesterday 4pm, they want 20 more seats, follow up next Tuesday 10am",
+                   "note 昨天下午和环球公司的王伟开了会，他们想再加20个席位，下周二上午10点跟进"],
+         details="You can also simply write the sentence, without `/crm note`.")
+def note(ctx) -> Reply:
+    tokens = ctx.command.tokens
+    action = tokens[0].value.lower() if tokens else ""
+    if action in ("confirm", "cancel", "edit", "set") and len(tokens) >= 2 and re.fullmatch(r"#?\d{1,18}",
+                                                                                           tokens[1].value):
+        return {"confirm": confirm, "cancel": cancel, "edit": edit, "set": set_fields}[action](ctx, tokens[1].value)
+    text = ctx.command.text.strip()
+    if not text:
+        raise ctx.fail(ctx.t("Write what happened after `/crm note`, e.g. “Called Wang Wei yesterday 4pm, follow up "
+                             "Tuesday 10am” — or simply send the sentence.",
+                             "请在 `/crm note` 后写下发生了什么，例如“昨天下午4点给王伟打了电话，周二上午10点跟进”，"
+                             "或者直接发送这句话。"))
+    if is_small_talk(text) or len(text) < 4:
+        return _short_help(ctx)
+    draft = read_note(ctx.session, text, ctx.local_now)
+    if (draft.customer is None and not draft.candidates and draft.kind == "note" and draft.occurred_at is None
+            and draft.follow_up_at is None and draft.amount is None and len(text.split()) <= 3 and not
+            re.search(r"[\u3400-\u9fff]{4,}", text)):
+        return _short_help(ctx)  # a few words that name nothing and say nothing happened
+    # decided notes and ones nobody answered are kept a month (the card may be pressed late), then dropped
+    ctx.session.exec(delete(PendingNote).where(PendingNote.created_at < ctx.now - timedelta(days=30)))
+    row = PendingNote(staff_id=ctx.actor.id, platform=ctx.message.platform, text=text[:4000],
+                      draft=json.dumps(_draft_to_json(draft, ctx.lang), ensure_ascii=False), created_at=ctx.now)
+    ctx.session.add(row)
+    ctx.session.flush()
+    return card(ctx, row, json.loads(row.draft))
+
+
+def confirm(ctx, ref: str) -> Reply:
+    row, draft = _load(ctx, ref)
+    if row.status != "pending":
+        return _decided(ctx, row)
+    if row.created_at < ctx.now - EXPIRES:
+        raise ctx.fail(ctx.t("Note #{id} is more than 7 days old; write it again.", "笔记 #{id} 已超过7天，请重新填写。",
+                             id=row.id))
+    if not draft.get("customer_id"):
+        raise ctx.fail(ctx.t("Pick the customer first (the buttons on the card, or `/crm note set #{id} customer=#12`).",
+                             "请先选择客户（卡片上的按钮，或 `/crm note set #{id} customer=#12`）。", id=row.id))
+    customer = ctx.customer(f"#{draft['customer_id']}")
+    amount = draft.get("amount")
+    if amount and not amount.get("unit"):
+        ctx.require("customer.edit", customer)  # the same rule as /crm deal, checked before anything is done
+    # the claim: only one confirmation can move the row out of "pending"
+    claimed = ctx.session.exec(update(PendingNote).where(PendingNote.id == row.id, PendingNote.status == "pending")
+                               .values(status="confirmed", decided_at=ctx.now)).rowcount
+    if claimed != 1:
+        ctx.session.refresh(row)
+        return _decided(ctx, row)
+    done: list[str] = []
+    kind = draft.get("kind") if draft.get("kind") in INTERACTION_KINDS else "note"
+    occurred = _moment(draft.get("occurred_at"))
+    if occurred is None or occurred > ctx.now + timedelta(minutes=5):
+        occurred = ctx.now
+    summary = draft.get("summary") or row.text
+    interaction = log_interaction(ctx.session, customer, kind=kind, text=summary[:4000], staff=ctx.actor,
+                                  occurred_at=occurred, channel=ctx.message.platform,
+                                  direction="internal" if kind == "note" else "outbound",
+                                  source=("note", str(row.id)))
+    ctx.audit("interaction.create", customer, kind=kind, interaction_id=interaction.id, via=f"note #{row.id}")
+    done.append(ctx.t("Logged a {k}, {at}.", "已记录{k}，时间 {at}。", k=kind if ctx.lang != "zh" else
+                      KIND_LABELS.get(kind, kind), at=ctx.fmt(occurred)))
+    follow_at = _moment(draft.get("follow_up_at"))
+    if follow_at is not None:
+        if follow_at <= ctx.now:
+            done.append(ctx.t("The follow-up time {at} has passed, so no reminder was set.",
+                              "跟进时间 {at} 已过，未设置提醒。", at=ctx.fmt(follow_at)))
+        else:
+            title = (draft.get("follow_up_title") or ctx.t("Follow up with {who}", "跟进 {who}", who=customer.name))[:500]
+            task = Task(customer_id=customer.id, owner_id=ctx.actor.id, created_by_id=ctx.actor.id, title=title,
+                        due_at=follow_at)
+            ctx.session.add(task)
+            ctx.session.flush()
+            ctx.audit("task.create", customer, task_id=task.id, due_at=follow_at.isoformat(), via=f"note #{row.id}")
+            done.append(ctx.t("I'll remind you {at}: {t}.", "将在 {at} 提醒你：{t}。", at=ctx.fmt(follow_at), t=title))
+    if amount and not amount.get("unit"):
+        done.append(_deal(ctx, customer, amount, summary, row.id))
+    row.result = json.dumps({"interaction_id": interaction.id}, ensure_ascii=False)
+    ctx.session.add(row)
+    return Reply(text=ctx.t("Done — note #{id} for {who}:", "完成——{who} 的笔记 #{id}：", id=row.id,
+                            who=customer_label(ctx.session, customer)),
+                 items=[Item(line) for line in done])
+
+
+def _deal(ctx, customer: Customer, amount: dict, summary: str, note_id: int) -> str:
+    """What `/crm deal <customer> <amount> <title>` does: update the one open deal, else open one."""
+    currency = amount.get("currency") or _default_currency(ctx)
+    open_deals = ctx.session.exec(select(Deal).where(Deal.customer_id == customer.id,
+                                                     col(Deal.stage).in_(OPEN_DEAL_STAGES))).all()
+    if len(open_deals) == 1:
+        row = open_deals[0]
+        before = (row.amount, row.stage)
+        row.amount, row.currency = amount["value"], currency
+        action = "deal.update"
+    else:
+        row, before = Deal(customer_id=customer.id, owner_id=customer.owner_id or ctx.actor.id, stage="lead",
+                           amount=amount["value"], currency=currency, title=summary[:200]), None
+        action = "deal.create"
+    ctx.session.add(row)
+    ctx.session.flush()
+    ctx.audit(action, customer, deal_id=row.id, amount=amount["value"], stage=row.stage, before=before,
+              via=f"note #{note_id}")
+    verb = ctx.t("Opened", "已创建") if before is None else ctx.t("Updated", "已更新")
+    return f"{verb} deal #{row.id}: {money(row.amount, row.currency)} · {row.stage}"
+
+
+def _decided(ctx, row: PendingNote) -> Reply:
+    if row.status == "confirmed":
+        return Reply(text=ctx.t("Note #{id} was already confirmed; nothing was repeated.", "笔记 #{id} 已经确认过，没有重复执行。",
+                                id=row.id))
+    return Reply(text=ctx.t("Note #{id} was cancelled; nothing was stored.", "笔记 #{id} 已取消，未保存任何内容。", id=row.id))
+
+
+def cancel(ctx, ref: str) -> Reply:
+    row, _draft = _load(ctx, ref)
+    cancelled = ctx.session.exec(update(PendingNote).where(PendingNote.id == row.id, PendingNote.status == "pending")
+                                 .values(status="cancelled", decided_at=ctx.now)).rowcount
+    if cancelled != 1:
+        ctx.session.refresh(row)
+        return _decided(ctx, row)
+    return Reply(text=ctx.t("Cancelled note #{id}; nothing was stored.", "已取消笔记 #{id}，未保存任何内容。", id=row.id))
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace('"', "'") + '"'
+
+
+def edit(ctx, ref: str) -> Reply:
+    """The note's fields as a command line to correct and send back."""
+    row, draft = _load(ctx, ref)
+    if row.status != "pending":
+        return _decided(ctx, row)
+    parts = [f"note set #{row.id}"]
+    parts.append(f"customer=#{draft['customer_id']}" if draft.get("customer_id") else "customer=…")
+    parts.append(f"kind={draft.get('kind', 'note')}")
+    occurred = _moment(draft.get("occurred_at"))
+    parts.append("when=" + (_quote(occurred.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")) if occurred else "now"))
+    follow_at = _moment(draft.get("follow_up_at"))
+    parts.append("follow=" + (_quote(follow_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")) if follow_at else "none"))
+    if draft.get("follow_up_title"):
+        parts.append("title=" + _quote(draft["follow_up_title"]))
+    amount = draft.get("amount")
+    if amount and not amount.get("unit"):
+        parts.append(f"amount={amount['value']:g}" + (f" {amount['currency']}" if False else ""))
+    else:
+        parts.append("amount=none")
+    parts.append("summary=" + _quote(draft.get("summary") or ""))
+    line = "/crm " + " ".join(parts)
+    return Reply(text=ctx.t("Correct what is wrong in this line and send it; I'll show the card again:",
+                            "修改下面这一行里不对的地方再发送，我会重新显示卡片：") + f"\n{line}",
+                 fields=[("customer", "#id or a name"), ("kind", "call|meeting|email|chat|note"),
+                         ("when / follow", "a date, “now” / “none”"), ("amount", "12000, 12k, ¥5万 or none")])
+
+
+def set_fields(ctx, ref: str) -> Reply:
+    row, draft = _load(ctx, ref)
+    if row.status != "pending":
+        return _decided(ctx, row)
+    ctx.command.tokens = ctx.command.tokens[2:]
+    options = ctx.command.take_options(SET_KEYS, USAGE)
+    if not options:
+        raise ctx.fail(ctx.t("Say what to change, e.g. `/crm note set #{id} customer=#12 follow=\"friday 10am\"`.",
+                             "请说明要改什么，例如 `/crm note set #{id} customer=#12 follow=\"周五上午10点\"`。", id=row.id))
+    if "customer" in options:
+        value = options["customer"].strip()
+        customer = ctx.customer(value, quoted=" " in value)
+        draft["customer_id"] = customer.id
+    if "kind" in options:
+        from handlers.log import KIND_WORDS
+
+        kind = KIND_WORDS.get(options["kind"].lower())
+        if kind is None or kind == "message":
+            raise ctx.fail(ctx.t("kind= is one of call, meeting, email, chat, note.", "kind= 只能是 call、meeting、email、chat、note。"))
+        draft["kind"] = kind
+    if "when" in options:
+        value = options["when"].strip().lower()
+        if value in ("now", "none", "", "现在"):
+            draft["occurred_at"] = None
+        else:
+            moment, _rest = ctx.when(options["when"], prefer="past")
+            if moment is None:
+                raise ctx.fail(ctx.t("when= needs a date such as “yesterday 4pm” or now.", "when= 需要日期，例如“昨天下午4点”或 now。"))
+            if moment > ctx.now + timedelta(minutes=5):
+                raise ctx.fail(ctx.t("when= is in the future; a follow-up goes in follow=.", "when= 在未来；跟进请用 follow=。"))
+            draft["occurred_at"] = moment.isoformat()
+    if "follow" in options:
+        value = options["follow"].strip().lower()
+        if value in ("none", "no", "", "无"):
+            draft["follow_up_at"], draft["wants_follow_up"] = None, False
+        else:
+            moment, _rest = ctx.when(options["follow"], prefer="future")
+            if moment is None or moment <= ctx.now:
+                raise ctx.fail(ctx.t("follow= needs a time ahead, e.g. “friday 10am”.", "follow= 需要将来的时间，例如“周五上午10点”。"))
+            draft["follow_up_at"], draft["wants_follow_up"] = moment.isoformat(), True
+    if "title" in options:
+        draft["follow_up_title"] = options["title"].strip()[:500]
+    if "summary" in options:
+        draft["summary"] = options["summary"].strip()[:4000]
+    if "amount" in options:
+        value = options["amount"].strip()
+        if value.lower() in ("none", "no", "0", "", "无"):
+            draft["amount"] = None
+        else:
+            found = _parse_amount(value)
+            if found is None:
+                raise ctx.fail(ctx.t("amount= takes 12000, 12k, $12,000, ¥5万 or none.", "amount= 可写 12000、12k、¥5万 或 none。"))
+            draft["amount"] = {"value": found.value, "currency": found.currency, "unit": found.unit, "text": found.text}
+    row.draft = json.dumps(draft, ensure_ascii=False)
+    ctx.session.add(row)
+    ctx.session.flush()
+    return card(ctx, row, draft)
+
+
+def _parse_amount(value: str) -> Amount | None:
+    from handlers.deal import parse_amount
+
+    plain = parse_amount(value)
+    if plain is not None:
+        currency = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY"}.get(value.strip()[:1])
+        return Amount(plain, currency, None, 0, len(value), value)
+    found = find_amounts(value)
+    return found[0] if found else None
