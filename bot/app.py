@@ -114,8 +114,14 @@ class App:
         # writes queued on SQLite's single writer would hold every thread and stall quick reads (acks)
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="crm-work"))
-        # the customer-message model trains in about a second: not on the first message's ack path
-        self._background.submit(warm_up_understanding)
+        # The customer-message model trains in about a second (several on a loaded box). Every inbound
+        # Telegram message is read inside its webhook transaction, so a first message that waited for
+        # the training would hold SQLite's writer and stall every ack behind it. Train before the
+        # server accepts its first request instead (uvicorn binds only after the lifespan has started).
+        if self.settings.telegram_enabled:
+            await self.in_background(warm_up_understanding)
+        else:
+            self._background.submit(warm_up_understanding)
         # matplotlib and the CJK font load in about a second: before the first chart, not inside it
         self._background.submit(warm_up_charts)
         for adapter in self.adapters:

@@ -200,27 +200,62 @@ def cmd_seed(args) -> int:
     return 0
 
 
-def cmd_import(args) -> int:
-    from rich.progress import Progress
+def _id_ranges(ids: list[int]) -> str:
+    """#5–#9, #12: the ids a run created, compactly."""
+    ids = sorted(ids)
+    parts, start = [], None
+    for i, value in enumerate(ids):
+        if start is None:
+            start = value
+        if i + 1 == len(ids) or ids[i + 1] != value + 1:
+            parts.append(f"#{start}" if start == value else f"#{start}–#{value}")
+            start = None
+    return ", ".join(parts)
 
-    from crm.importer import import_customers
+
+def cmd_import(args) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     path = Path(args.file)
     if not path.is_file():
         raise CLIError(f"{path} does not exist or is not a file")
     settings = _settings()
     db = _database(settings)
-    with Progress(transient=True, console=None) as progress:
-        task = progress.add_task("Importing customers", total=None)
-        report = import_customers(db, path, on_progress=lambda n, total: progress.update(task, completed=n,
-                                                                                         total=total))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True, console=None) as progress:
+        task = progress.add_task(f"Importing {args.what}", total=None)
+
+        def advance(n, total):
+            progress.update(task, completed=n, total=total)
+
+        if args.what == "customers":
+            from crm.importer import import_customers
+
+            report = import_customers(db, path, on_progress=advance)
+        elif args.what == "relationships":
+            from crm.bulk_import import import_relationships
+
+            report = import_relationships(db, path, on_progress=advance)
+        else:
+            from crm.bulk_import import import_interactions
+
+            report = import_interactions(db, path, zone=settings.zone, on_progress=advance)
     for line, problem in report.errors:
         print(f"line {line}: {problem} (skipped)", file=sys.stderr)
+    if args.what != "customers":
+        print(report.text())
+        return 0 if report.added or report.unchanged or report.updated or not report.errors else 1
     duplicates = len(report.duplicates)
     dup_note = (f" ({duplicates:,} likely duplicate{'' if duplicates == 1 else 's'} of existing customers, "
                 "by line above)") if duplicates else ""
     print(f"Imported {report.imported:,} customers; skipped {report.skipped:,} bad rows{dup_note}.")
-    return 0 if report.imported or not report.errors else 1
+    if report.created_ids:
+        print(f"Created: {_id_ranges(report.created_ids)}")
+    if report.matched:
+        print(f"Matched {len(report.matched):,} already imported (same external_id): "
+              + ", ".join(f"line {line} → #{cid}" for line, cid in report.matched[:50])
+              + (" …" if len(report.matched) > 50 else ""))
+    return 0 if report.imported or report.matched or not report.errors else 1
 
 
 def cmd_export(args) -> int:
@@ -329,12 +364,15 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed)
 
     imp = sub.add_parser("import", help="import data").add_subparsers(dest="what", required=True)
-    ic = imp.add_parser("customers", help="customers from a CSV file")
-    ic.add_argument("file")
-    ic.set_defaults(func=cmd_import)
+    for what, text in (("customers", "customers from a CSV file (optional external_id column)"),
+                       ("relationships", "relationships: from, to (#id, external_id or email), kind, strength"),
+                       ("interactions", "interactions: customer, occurred_at, kind, direction, staff, text, id")):
+        ic = imp.add_parser(what, help=text)
+        ic.add_argument("file")
+        ic.set_defaults(func=cmd_import, what=what)
 
     exp = sub.add_parser("export", help="export to stdout")
-    exp.add_argument("what", choices=["customers", "interactions", "audit"])
+    exp.add_argument("what", choices=["customers", "interactions", "insights", "audit"])
     exp.add_argument("--format", choices=["csv", "json"], default="csv")
     exp.set_defaults(func=cmd_export)
 

@@ -6,7 +6,7 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm.inbox_texts import WEEKDAYS
@@ -73,6 +73,8 @@ class Settings(BaseSettings):
         from crm.i18n import parse_rates
 
         return parse_rates(self.crm_currency_rates)
+    # /crm intro: the longest chain of introductions proposed, counting your own first contact
+    intro_max_hops: int = Field(default=3, ge=1, le=6)
 
     @field_validator("crm_timezone")
     @classmethod

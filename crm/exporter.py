@@ -1,14 +1,14 @@
-"""`crm-bot export`: customers, interactions or the audit trail as CSV or JSON, streamed."""
+"""`crm-bot export`: customers, interactions, insights or the audit trail as CSV or JSON, streamed."""
 from __future__ import annotations
 
 import csv
 import json
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.db import Database
-from crm.models import AuditEvent, Company, Customer, Interaction, Staff
+from crm.models import AuditEvent, Company, Customer, CustomerInsight, Interaction, Staff
 
 QUERIES = {
     "customers": lambda: (
@@ -23,6 +23,15 @@ QUERIES = {
                Staff.name.label("staff"))
         .join(Customer, Customer.id == Interaction.customer_id).outerjoin(Staff, Staff.id == Interaction.staff_id)
         .order_by(Interaction.id)),
+    # per customer, from the last insight run (empty cells for customers added since); the connector
+    # rank is by betweenness, ties sharing a rank, 1 the strongest connector
+    "insights": lambda: (
+        select(Customer.id, Customer.external_id, Customer.name, CustomerInsight.community.label("cluster"),
+               CustomerInsight.pagerank, CustomerInsight.betweenness,
+               func.rank().over(order_by=CustomerInsight.betweenness.desc()).label("connector_rank"),
+               CustomerInsight.risk.label("churn_risk"), CustomerInsight.computed_at)
+        .outerjoin(CustomerInsight, CustomerInsight.customer_id == Customer.id)
+        .where(Customer.forgotten_at.is_(None)).order_by(Customer.id)),
     "audit": lambda: (
         select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.platform, AuditEvent.action,
                AuditEvent.customer_id, AuditEvent.detail).order_by(AuditEvent.id)),

@@ -15,7 +15,7 @@ join it through staff–customer edges whose strength comes from interactions:
     strength    = f * (ONE_WAY_CAP + (1 - ONE_WAY_CAP) * b)  one-way contact stays <= ONE_WAY_CAP
 
 A path's strength is the product of its hops' strengths, so the warmest path is a shortest
-path with hop cost ``-ln(strength)``; scipy's Dijkstra runs it on the cached sparse graph.
+path with hop cost ``-ln(strength)``, searched by levels (at most ``MAX_HOPS`` hops) around the target.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 
 from crm.insights.snapshot import DAY, INBOUND, INTERNAL, OUTBOUND, REL_KINDS, Snapshot
 
@@ -199,30 +198,74 @@ def build_graph(snap: Snapshot, staff_edges: StaffEdges | None = None) -> Relati
                          staff_edges if staff_edges is not None else staff_strengths(snap))
 
 
+MAX_HOPS = 3  # default longest chain, counting the colleague's own first contact (INTRO_MAX_HOPS)
+
+
 @dataclass
 class WarmPath:
     staff_id: int
     strength: float  # product of the hops
     nodes: list[int]  # account nodes from the staff member's first contact to the target
     hops: list[float]  # strengths: staff->first node, then node->node
+    weak: bool = False  # weaker than the floor: worth knowing, but not a warm introduction
 
 
-def warm_paths(graph: RelationGraph, target_customer_id: int, *, limit: int = 5,
-               floor: float = WARM_FLOOR) -> list[WarmPath]:
-    """The strongest path from each staff member to the customer, best first (one Dijkstra from the target).
+def _ball(adjacency: sparse.csr_matrix, start: int, radius: int) -> np.ndarray:
+    """Account nodes within ``radius`` hops of ``start``, sorted."""
+    seen = np.array([start], dtype=np.int64)
+    frontier = seen
+    for _ in range(radius):
+        if len(frontier) == 0:
+            break
+        reached = np.unique(adjacency[frontier].indices)
+        frontier = np.setdiff1d(reached, seen, assume_unique=True)
+        seen = np.union1d(seen, frontier)
+    return seen
 
-    Paths run through customers and companies only: a colleague is a starting point, never a hop.
+
+def _hop_limited_costs(cost: sparse.csr_matrix, target: int, edges: int):
+    """Cheapest cost from ``target`` to every node using at most ``edges`` account edges
+    (Bellman-Ford by levels on the ball around the target); with the parents to walk back."""
+    ball = _ball(cost, target, edges)
+    local = cost[ball][:, ball].tocoo()
+    dist = np.full(len(ball), np.inf)
+    dist[np.searchsorted(ball, target)] = 0.0
+    parents = []
+    for _ in range(edges):
+        cand = dist[local.row] + local.data
+        ok = np.isfinite(cand)
+        rows, cols, cand = local.row[ok], local.col[ok], cand[ok]
+        order = np.lexsort((cand, cols))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = cols[order][1:] != cols[order][:-1]
+        best_cols, best_rows, best = cols[order][first], rows[order][first], cand[order][first]
+        better = best < dist[best_cols] - 1e-15
+        parent = np.full(len(ball), -1, dtype=np.int64)
+        parent[best_cols[better]] = best_rows[better]
+        dist = dist.copy()
+        dist[best_cols[better]] = best[better]
+        parents.append(parent)
+    return ball, dist, parents
+
+
+def warm_paths(graph: RelationGraph, target_customer_id: int, *, limit: int = 5, floor: float = WARM_FLOOR,
+               max_hops: int = MAX_HOPS) -> list[WarmPath]:
+    """The strongest path of at most ``max_hops`` hops from each staff member to the customer, best first.
+
+    Hops count the colleague's own first contact, so ``max_hops=3`` is colleague -> contact ->
+    someone they know -> the customer. Paths run through customers and companies only: a colleague
+    is a starting point, never a hop. Paths weaker than ``floor`` are returned marked ``weak``.
     """
     target = graph.customer_position(target_customer_id)
-    if target is None:
+    if target is None or max_hops < 1:
         return []
-    max_cost = -np.log(floor)
-    dist, pred = dijkstra(graph.cost, directed=False, indices=target, return_predecessors=True, limit=max_cost)
+    ball, dist, parents = _hop_limited_costs(graph.cost, target, max_hops - 1)
     se = graph.staff_edges
-    ok = se.strength > 0
-    first_hop = np.where(ok, -np.log(np.clip(se.strength, 1e-9, 1.0)), np.inf)
-    total = dist[se.customer] + first_hop
-    reachable = np.isfinite(total) & (total <= max_cost)
+    pos = np.minimum(np.searchsorted(ball, se.customer), len(ball) - 1)
+    inside = (ball[pos] == se.customer) & (se.strength > 0)
+    first_hop = -np.log(np.clip(se.strength, 1e-9, 1.0))
+    total = np.where(inside, dist[pos] + first_hop, np.inf)
+    reachable = np.isfinite(total)
     if not reachable.any():
         return []
     rows = np.nonzero(reachable)[0]
@@ -230,18 +273,32 @@ def warm_paths(graph: RelationGraph, target_customer_id: int, *, limit: int = 5,
     first_of_staff = np.ones(len(rows), dtype=bool)
     first_of_staff[1:] = se.staff[rows][1:] != se.staff[rows][:-1]
     best = rows[first_of_staff]
-    best = best[np.argsort(total[best])][:limit]
+    best = best[np.argsort(total[best], kind="stable")][:limit]
     paths = []
     for row in best:
-        nodes, node = [], int(se.customer[row])
-        while node >= 0:
-            nodes.append(node)
-            if node == target:
-                break
-            node = int(pred[node])
+        local, level, nodes = int(pos[row]), len(parents), []
+        nodes.append(int(ball[local]))
+        while level > 0:
+            parent = int(parents[level - 1][local])
+            level -= 1
+            if parent >= 0:
+                local = parent
+                nodes.append(int(ball[local]))
         hops = [float(se.strength[row])] + [float(graph.adjacency[x, y]) for x, y in zip(nodes, nodes[1:])]
-        paths.append(WarmPath(int(graph.staff_ids[se.staff[row]]), float(np.exp(-total[row])), nodes, hops))
+        strength = float(np.prod(hops))
+        paths.append(WarmPath(int(graph.staff_ids[se.staff[row]]), strength, nodes, hops, weak=strength < floor))
     return paths
+
+
+def staff_strength(graph: RelationGraph, staff_id: int, customer_id: int) -> float:
+    """The staff member's own relationship strength with the customer (0 when they never talked)."""
+    position = graph.customer_position(customer_id)
+    staff = np.flatnonzero(graph.staff_ids == staff_id)
+    if position is None or len(staff) == 0:
+        return 0.0
+    se = graph.staff_edges
+    hit = (se.customer == position) & (se.staff == staff[0])
+    return float(se.strength[hit][0]) if hit.any() else 0.0
 
 
 def neighbourhood(graph: RelationGraph, customer_position: int, *, max_nodes: int = 30) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""CSV import of customers: good rows kept, bad rows reported by line number and skipped."""
+"""CSV import of customers: good rows kept, bad rows reported by line number and skipped.
+
+An ``external_id`` column (the customer's id in the system the file came from) is stored on the
+customer; a row whose external id is already known is *matched* rather than created again, so
+re-running a file is harmless, and relationship and interaction files can refer to customers by it
+(``crm.bulk_import``)."""
 from __future__ import annotations
 
 import csv
@@ -7,26 +12,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from sqlmodel import select
+
 from crm import audit
 from crm.exporter import FORMULA_STARTS
 from crm.customers import EMAIL, create_customer, find_duplicate, resolve_staff
 from crm.db import Database
 from crm.errors import UserError
-from crm.models import CUSTOMER_STAGES, TIERS
+from crm.models import CUSTOMER_STAGES, TIERS, Customer
 
-COLUMNS = {"name", "company", "email", "phone", "tier", "stage", "owner", "tags", "language"}
+COLUMNS = {"name", "company", "email", "phone", "tier", "stage", "owner", "tags", "language", "external_id"}
 ALIASES = {"full name": "name", "customer": "name", "organisation": "company", "organization": "company",
            "e-mail": "email", "mobile": "phone", "telephone": "phone", "姓名": "name", "名称": "name", "公司": "company",
-           "邮箱": "email", "电话": "phone", "手机": "phone", "负责人": "owner", "标签": "tags"}
+           "邮箱": "email", "电话": "phone", "手机": "phone", "负责人": "owner", "标签": "tags",
+           "external id": "external_id", "externalid": "external_id", "外部编号": "external_id"}
 BATCH = 500
 # the store's column widths: a longer cell is a bad row, not a failed import
-LIMITS = {"name": 200, "company": 200, "email": 254, "phone": 40, "tags": 500}
+LIMITS = {"name": 200, "company": 200, "email": 254, "phone": 40, "tags": 500, "external_id": 100}
 
 
 @dataclass
 class ImportReport:
     imported: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
+    matched: list[tuple[int, int]] = field(default_factory=list)  # (line, existing customer id)
     duplicates: list[tuple[int, str]] = field(default_factory=list)  # also in errors: skipped rows by line
 
     @property
@@ -73,8 +83,8 @@ def _check(row: dict, owner_ok: Callable[[str], object]) -> str | None:
     return None
 
 
-def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv import",
-                     on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, list[str]]], list[tuple[int, str]]]:
+    """Header, (line number, cells) rows and unreadable-file problems; UTF-8 (Excel's BOM too) or GB18030."""
     raw = Path(path).read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -91,16 +101,23 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
         raise UserError(f"{path} is empty.") from None
     except csv.Error as exc:
         raise UserError(f"{path} is not a readable CSV file: {exc}.") from None
-    columns = _header(header)
-    rows = []
-    report = ImportReport()
+    rows, errors = [], []
     try:
         for record in reader:
             rows.append((reader.line_num, record))
     except csv.Error as exc:
-        report.errors.append((reader.line_num, f"unreadable CSV ({exc}); the rest of the file was not read"))
+        errors.append((reader.line_num, f"unreadable CSV ({exc}); the rest of the file was not read"))
+    return header, rows, errors
+
+
+def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv import",
+                     on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    header, rows, problems = read_csv(path)
+    report = ImportReport(errors=problems)
+    columns = _header(header)
     total = len(rows)
     with db.session() as session:
+        seen_external = set()
         for n, (line, record) in enumerate(rows, 1):
             if not any(cell.strip() for cell in record):
                 continue
@@ -113,6 +130,17 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
                 except UserError:
                     problem = f"owner “{row['owner'][:40]}” is not a staff member"
             email = (row.get("email") or "").lower()
+            external_id = row.get("external_id") or None
+            if problem is None and external_id:
+                known = session.exec(select(Customer.id).where(Customer.external_id == external_id)).first()
+                if known is not None or external_id in seen_external:
+                    if known is not None:
+                        report.matched.append((line, known))  # already imported: nothing to create
+                    else:
+                        report.errors.append((line, f"external_id {external_id} appears twice in the file"))
+                    if on_progress:
+                        on_progress(n, total)
+                    continue
             duplicate = None
             if problem is None:
                 # rows created earlier in this file are in the session too, so they count
@@ -133,6 +161,12 @@ def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv 
                             phone=row.get("phone") or None, tier=(row.get("tier") or "standard").lower(),
                             stage=(row.get("stage") or "lead").lower(), owner=owner, tags=row.get("tags", ""),
                             language=(row.get("language") or "en").lower())
+                        if external_id:
+                            customer.external_id = external_id
+                            session.add(customer)
+                            session.flush()
+                    seen_external.add(external_id)
+                    report.created_ids.append(customer.id)
                     report.imported += 1
                     audit.record(session, "customer.import", actor_label=actor_label, platform="cli",
                                  customer_id=customer.id, line=line)

@@ -22,11 +22,9 @@ from sqlalchemy.engine import Connection
 from crm import centrality, message_reading, recommend
 from crm.graph import RelationGraph, build_graph, staff_strengths
 from crm.insights import store
-from crm.insights.snapshot import DAY, Snapshot, load_snapshot, load_texts
+from crm.insights.snapshot import DAY, Snapshot, fingerprint, load_snapshot, load_texts
 from crm.models import CustomerInsight
 
-EXACT_BETWEENNESS_UP_TO = 5_000  # nodes; above this, Brandes from sampled sources (networkx's k=)
-MIN_SOURCES, MAX_SOURCES, SOURCE_BUDGET = 64, 256, 8_000_000  # sources = budget / nodes, clipped
 PEAK_KEY = "peak MiB"
 PARALLEL_FROM = 20_000  # customers; smaller stores are done in well under a second without forking
 DECAY_WINDOW_DAYS = 90
@@ -92,28 +90,33 @@ def refresh_in(conn: Connection, now: datetime) -> JobReport:
     return report
 
 
-def sources_for(n: int) -> int | None:
-    """Exact betweenness on small graphs; sampled sources as they grow (64 at 125k nodes)."""
-    if n <= EXACT_BETWEENNESS_UP_TO:
-        return None
-    return max(MIN_SOURCES, min(MAX_SOURCES, SOURCE_BUDGET // n))
+def node_keys(graph: RelationGraph) -> np.ndarray:
+    """A stable key per account node (customers even, companies odd): sampling hashes these, not positions."""
+    return np.concatenate([graph.customer_ids.astype(np.int64) * 2, graph.company_ids.astype(np.int64) * 2 + 1])
 
 
-def graph_metrics(adjacency) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, float]]:
+def graph_metrics(adjacency, keys: np.ndarray | None = None, salt: int = 0
+                  ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, dict], dict[str, float]]:
+    """PageRank and communities (igraph), betweenness (igraph exact, or networkit's KADABRA on large graphs);
+    ``keys`` (stable per node) make the sampled estimate independent of positions and unlinked nodes."""
     times = {}
     started = time.perf_counter()
-    pr = centrality.pagerank(adjacency)
+    g = centrality.to_igraph(adjacency)
+    pr = centrality.pagerank(adjacency, graph=g)
     times["pagerank"] = time.perf_counter() - started
     started = time.perf_counter()
-    between = centrality.betweenness(adjacency, k=sources_for(adjacency.shape[0]))
+    if keys is None:
+        keys = np.arange(adjacency.shape[0], dtype=np.int64)
+    between, method = centrality.connector_betweenness(adjacency, keys, seed=7 + salt, graph=g)
     times["betweenness"] = time.perf_counter() - started
     started = time.perf_counter()
-    community = centrality.communities(adjacency)
+    found = centrality.detect_communities(adjacency, graph=g)
     times["communities"] = time.perf_counter() - started
     import resource
 
     times[PEAK_KEY] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return (pr, between, community), times
+    info = dict(betweenness_method=method, modularity=[round(q, 4) for q in found.modularity])
+    return (pr, between, found.labels, info), times
 
 
 def _worker_pool():
@@ -137,6 +140,7 @@ class JobResult:
 
 def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
     with report.stage("load"):
+        stamp = fingerprint(conn)  # before reading: a change made meanwhile makes the next check stale
         snap = load_snapshot(conn, now)
         feedback = [(int(s), a, k or "") for s, a, k in conn.exec_driver_sql(
             "SELECT staff_id, action, reason_kinds FROM recommendation_feedback").fetchall()]
@@ -149,9 +153,10 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
     # the graph metrics (numpy/scipy) run in another process while this one does text and models:
     # two cores, two independent halves of the job
     pool = _worker_pool() if snap.n_customers >= PARALLEL_FROM else None
-    pending = pool.submit(graph_metrics, graph.adjacency) if pool else None
+    keys = node_keys(graph)
+    pending = pool.submit(graph_metrics, graph.adjacency, keys) if pool else None
     if pending is None:
-        metrics, metric_times = graph_metrics(graph.adjacency)
+        metrics, metric_times = graph_metrics(graph.adjacency, keys)
     with report.stage("texts"):
         ref = snap.reference_time()
         docs = load_texts(conn, snap.customer_ids)
@@ -170,7 +175,7 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
         with report.stage("wait for graph metrics"):
             metrics, metric_times = pending.result()
         pool.shutdown()
-    graph.pagerank, graph.betweenness, graph.community = metrics
+    graph.pagerank, graph.betweenness, graph.community, metric_info = metrics
     worker_peak = metric_times.pop(PEAK_KEY)
     for name, seconds in metric_times.items():
         report.timings[name + (" (parallel)" if pending is not None else "")] = seconds
@@ -194,7 +199,8 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
         staff_edges=int(len(edges_now.strength)), communities=int(len(np.unique(graph.community[:n]))) if n else 0,
         risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
                   min_labels=recommend.MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
-        feedback_answers=len(feedback), graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
+        feedback_answers=len(feedback), fingerprint=stamp, **metric_info,
+        graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
         **findings)
     blobs = {
         store.GRAPH: graph.to_bytes(),
@@ -270,19 +276,23 @@ def graph_findings(snap: Snapshot, graph: RelationGraph, edges_now, edges_then, 
     participation = np.where(strength > 0, 1 - share_sq, 0.0)
     clusters_linked = np.bincount(node, minlength=n)
     degree = np.diff(adjacency.indptr)[:n]
-    rank_between = np.argsort(-between)
-    percentile = np.empty(n)
-    percentile[rank_between] = np.arange(n) / max(1, n)
+    # ranks among customers: ties share a rank; "top X%" is rank / customers, so the 1st of 15 is the top 6.7%
+    rank = centrality.competition_rank(between)
+    pagerank_ratio = graph.pagerank[:n] * graph.n_nodes  # 1.0 is the average account
 
     def person(i: int) -> dict:
         return dict(customer_id=int(snap.customer_ids[i]), betweenness=float(between[i]),
-                    pagerank=float(graph.pagerank[i]), top_percent=round(float(percentile[i]) * 100, 2),
+                    pagerank=float(graph.pagerank[i]), pagerank_ratio=round(float(pagerank_ratio[i]), 2),
+                    rank=int(rank[i]), of=int(n), top_percent=round(100.0 * float(rank[i]) / max(1, n), 4),
                     links=int(degree[i]), clusters_linked=int(clusters_linked[i]),
                     participation=round(float(participation[i]), 2), community=int(community[i]))
 
-    connectors = [person(int(i)) for i in rank_between[:20]]
+    # ties broken by the customer id, so the list does not depend on positions
+    order = np.lexsort((snap.customer_ids, rank))
+    connectors = [person(int(i)) for i in order[:20] if between[i] > 0]
     broker_score = between * participation
-    brokers = [person(int(i)) for i in np.argsort(-broker_score)[:20] if broker_score[i] > 0]
+    broker_order = np.lexsort((snap.customer_ids, -np.round(broker_score, 15)))
+    brokers = [person(int(i)) for i in broker_order[:20] if broker_score[i] > 0]
 
     # clusters of related accounts
     sizes = np.bincount(community[:n], minlength=community.max() + 1) if n else np.zeros(0, dtype=int)

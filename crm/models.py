@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from crm.types import UTCDateTime, utcnow
@@ -63,6 +63,9 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         Index("ix_customer_owner_last_contact", "owner_id", "last_contact_at"),
         Index("ix_customer_lower_name", "name_key"),
+        # the id a customer has in the system it was imported from; later imports refer to it
+        Index("uq_customer_external_id", "external_id", unique=True,
+              sqlite_where=text("external_id IS NOT NULL"), postgresql_where=text("external_id IS NOT NULL")),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -92,6 +95,7 @@ class Customer(SQLModel, table=True):
     forgotten_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    external_id: Optional[str] = Field(default=None, max_length=100)
 
 
 class Relationship(SQLModel, table=True):

@@ -1,26 +1,32 @@
 """What the insight commands share: getting the cached results, or saying why there are none.
 
 Small stores (up to ``SMALL_STORE`` customers) are computed on demand, in the command's own
-transaction, in well under a second; larger ones only ever read what the nightly job wrote,
-so no command trains a model inside Slack's three seconds.
+transaction, in well under a second, and again whenever they are stale: something changed since
+the last run (``fingerprint``), or the run is older than ``FRESH_FOR``. Larger ones only ever read
+what the nightly job wrote, so no command trains a model inside Slack's three seconds.
 """
 from __future__ import annotations
 
 import io
+import logging
+from datetime import datetime, timedelta
 
 import numpy as np
 from scipy import sparse
 from sqlalchemy import func
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from bot.errors import UserError
 from bot.replies import Reply
 from crm.graph import RelationGraph, build_graph
 from crm.insights import store
-from crm.insights.snapshot import load_snapshot
+from crm.insights.snapshot import fingerprint, load_snapshot
 from crm.models import Customer
 
 SMALL_STORE = 2_000
+FRESH_FOR = timedelta(hours=1)  # small stores: recomputed at most this long after their last run
+log = logging.getLogger("crm.insights")
 
 
 def customer_count(ctx) -> int:
@@ -42,16 +48,30 @@ def added_since_refresh(ctx, name: str, what_en: str, what_zh: str) -> Reply:
                             name=name, what=ctx.t(what_en, what_zh)))
 
 
+def is_stale(ctx, summary: dict) -> bool:
+    computed = datetime.fromisoformat(summary["computed_at"])
+    if ctx.now - computed >= FRESH_FOR:
+        return True
+    return summary.get("fingerprint") != fingerprint(ctx.session.connection())
+
+
 def ensure_insights(ctx) -> dict:
-    """The job's summary; computed here first when the store is small and has never been computed."""
+    """The job's summary; computed here first when the store is small and has never been computed,
+    or is stale (changed since, or older than an hour)."""
     summary = store.summary(ctx.session)
-    if summary is not None:
+    if summary is not None and (summary.get("customers", 0) > SMALL_STORE or not is_stale(ctx, summary)):
         return summary
-    if customer_count(ctx) > SMALL_STORE:
+    if summary is None and customer_count(ctx) > SMALL_STORE:
         raise not_ready(ctx)
+    if summary is not None and customer_count(ctx) > SMALL_STORE:
+        return summary  # grew past small since: the nightly job keeps it from now on
     from crm.insights_job import refresh_in
 
-    refresh_in(ctx.session.connection(), ctx.now)
+    try:
+        with ctx.session.begin_nested():  # a concurrent refresh wins; this command reads its result
+            refresh_in(ctx.session.connection(), ctx.now)
+    except DBAPIError:
+        log.warning("on-demand insight refresh lost to a concurrent one; using the stored insights", exc_info=True)
     summary = store.summary(ctx.session)
     if summary is None:
         raise not_ready(ctx)
@@ -63,6 +83,7 @@ def relation_graph(ctx) -> RelationGraph:
     summary = store.summary(ctx.session)
     size = summary["customers"] if summary is not None else customer_count(ctx)
     if size <= SMALL_STORE:
+        ensure_insights(ctx)  # communities and the rest current, like the graph built below
         snap = load_snapshot(ctx.session.connection(), ctx.now)
         graph = build_graph(snap)
         cached = store.cached(ctx.session, store.GRAPH, RelationGraph.from_bytes)

@@ -6,7 +6,7 @@ from sqlmodel import col, select
 from bot.registry import command
 from bot.replies import Button, Item, Reply, Section
 from crm.customers import resolve_staff
-from crm.graph import WarmPath, warm_paths
+from crm.graph import WARM_FLOOR, WarmPath, staff_strength, warm_paths
 from crm.insights.read import _names
 from crm.insights.snapshot import REL_KINDS
 from crm.models import Company, Customer, Interaction, Staff
@@ -32,18 +32,27 @@ def intro(ctx) -> Reply:
     target = ctx.customer(" ".join(t.value for t in tokens), quoted=tokens[0].quoted)
     start = resolve_staff(ctx.session, options["from"]) if options.get("from") else ctx.actor
     graph = relation_graph(ctx)
-    paths = warm_paths(graph, target.id, limit=max(1, len(graph.staff_ids)))
+    you = ctx.t("you", "你") if start.id == ctx.actor.id else start.name
+    if target.owner_id == start.id:
+        return _already_known(ctx, graph, target, start)
+    max_hops = ctx.settings.intro_max_hops
+    paths = warm_paths(graph, target.id, limit=max(1, len(graph.staff_ids)), max_hops=max_hops)
     mine = next((p for p in paths if p.staff_id == start.id), None)
     others = [p for p in paths if p.staff_id != start.id][:3]
-    you = ctx.t("you", "你") if start.id == ctx.actor.id else start.name
     if mine is None and not others:
-        return Reply(text=ctx.t("No warm path to {name}: nobody here has a relationship that leads there "
-                                "(every path is weaker than 0.01). Start with a cold introduction, then log it with "
-                                "`/crm log #{id} …` so the graph learns.",
-                                "没有通往 {name} 的熟人路径。请先直接联系，并用 `/crm log #{id} …` 记录。",
-                                name=target.name, id=target.id))
+        return Reply(text=ctx.t("No warm path to {name}: nobody here is linked to them within {hops} hops. Start with "
+                                "a cold introduction, then log it with `/crm log #{id} …` so the graph learns.",
+                                "没有通往 {name} 的熟人路径（{hops} 步以内无人相识）。请先直接联系，并用 `/crm log #{id} …` 记录。",
+                                name=target.name, id=target.id, hops=max_hops))
     sections = []
-    if mine is not None:
+    if mine is not None and mine.weak:
+        head = ctx.t("Only a weak path from {you} to {name}: strength {s:.3f} over {h}, below {floor} — "
+                     "an introduction this way would be nearly cold.",
+                     "从{you}到 {name} 只有一条弱路径：强度 {s:.3f}，共 {h} 步，低于 {floor}，引荐效果接近陌生联系。",
+                     you=you, name=target.name, s=mine.strength, floor=WARM_FLOOR,
+                     h=len(mine.hops) if ctx.lang == "zh" else ctx.plural(len(mine.hops), "{n} hop", "{n} hops", ""))
+        items = _hops(ctx, graph, mine, start)
+    elif mine is not None:
         head = ctx.t("Warmest path from {you} to {name}: strength {s:.2f} over {h}.",
                      "从{you}到 {name} 的最佳熟人路径：强度 {s:.2f}，共 {h} 步。", you=you, name=target.name,
                      s=mine.strength, h=len(mine.hops) if ctx.lang == "zh" else ctx.plural(len(mine.hops), "{n} hop", "{n} hops", ""))
@@ -56,12 +65,38 @@ def intro(ctx) -> Reply:
     for p in others:
         if mine is not None and p.strength <= mine.strength:
             continue
-        sections.append(Section(
-            ctx.t("Warmer via {who}: strength {s:.2f}", "经 {who} 更近：强度 {s:.2f}",
-                  who=staff_names.get(p.staff_id, "?"), s=p.strength),
+        who = staff_names.get(p.staff_id, "?")
+        title = ctx.t("Only a weak path via {who}: strength {s:.3f} (below {floor})", "经 {who} 只有弱路径：强度 {s:.3f}（低于 {floor}）",
+                      who=who, s=p.strength, floor=WARM_FLOOR) if p.weak else \
+            ctx.t("Warmer via {who}: strength {s:.2f}", "经 {who} 更近：强度 {s:.2f}", who=who, s=p.strength)
+        sections.append(Section(title,
             items=_hops(ctx, graph, p, ctx.session.get(Staff, p.staff_id))))
     return Reply(text=head, items=items, sections=sections,
                  buttons=[Button(ctx.t("Show customer", "查看客户"), f"show #{target.id}")])
+
+
+def _already_known(ctx, graph, target: Customer, staff: Staff) -> Reply:
+    strength = staff_strength(graph, staff.id, target.id)
+    last = _last_interaction(ctx, staff.id, target.id)
+    basis = ctx.t("last: {kind} {at} — {text}", "最近：{kind} {at} — {text}", kind=last.kind,
+                  at=ctx.fmt(last.occurred_at), text=_clip(last.text, 80)) if last \
+        else ctx.t("no logged interaction yet", "尚无互动记录")
+    if staff.id == ctx.actor.id:
+        text = ctx.t("{name} is your own customer: you already know them (relationship strength {s:.2f}; {basis}).",
+                     "{name} 是你自己的客户，你们已经认识（关系强度 {s:.2f}；{basis}）。",
+                     name=target.name, s=strength, basis=basis)
+    else:
+        text = ctx.t("{name} is {who}'s own customer: {who} already knows them (relationship strength {s:.2f}; "
+                     "{basis}).", "{name} 是 {who} 自己的客户，{who} 已经认识他们（关系强度 {s:.2f}；{basis}）。",
+                     name=target.name, who=staff.name, s=strength, basis=basis)
+    return Reply(text=text, buttons=[Button(ctx.t("Show customer", "查看客户"), f"show #{target.id}")])
+
+
+def _last_interaction(ctx, staff_id: int, customer_id: int) -> Interaction | None:
+    return ctx.session.exec(select(Interaction).where(Interaction.customer_id == customer_id,
+                                                      Interaction.staff_id == staff_id,
+                                                      Interaction.direction != "internal")
+                            .order_by(col(Interaction.occurred_at).desc()).limit(1)).first()
 
 
 def _hops(ctx, graph, path: WarmPath, staff: Staff) -> list[Item]:
@@ -74,10 +109,7 @@ def _hops(ctx, graph, path: WarmPath, staff: Staff) -> list[Item]:
         return f"{names.get(ident, '?')} (#{ident})" if kind == "customer" else f"🏢 {companies.get(ident, '?')}"
 
     first_id = labels[0][1]
-    last = ctx.session.exec(select(Interaction).where(Interaction.customer_id == first_id,
-                                                      Interaction.staff_id == staff.id,
-                                                      Interaction.direction != "internal")
-                            .order_by(col(Interaction.occurred_at).desc()).limit(1)).first()
+    last = _last_interaction(ctx, staff.id, first_id)
     basis = ctx.t("last: {kind} {at} — {text}", "最近：{kind} {at} — {text}", kind=last.kind,
                   at=ctx.fmt(last.occurred_at), text=_clip(last.text, 80)) if last \
         else ctx.t("no logged interaction", "无互动记录")

@@ -55,6 +55,9 @@ class Connector:
     clusters_linked: int
     why: str
     why_zh: str
+    rank: int = 0  # by betweenness among customers; ties share a rank
+    of: int = 0  # customers ranked
+    pagerank_ratio: float = 0.0  # PageRank over the average account's
 
 
 @dataclass
@@ -184,6 +187,28 @@ def customer_risk(session: Session, customer_id: int) -> CustomerRisk | None:
                         describe_all(reasons, "zh"))
 
 
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
+
+
+def _percent(value: float) -> str:
+    """Two significant digits, never rounded to zero: 0.0243 -> "0.024%", 6.667 -> "6.7%"."""
+    return f"{value:.2g}%" if value < 10 else f"{value:.0f}%"
+
+
+def rank_words(e: dict) -> tuple[str, str]:
+    """"1st of 15" for small stores; "12th of 48,000, top 0.025%" when the share says more."""
+    rank, of = int(e.get("rank", 0)), int(e.get("of", 0))
+    if not rank or not of:  # written by an older job
+        return f"top {_percent(max(e.get('top_percent', 0.0), 0.01))}", f"前 {_percent(max(e.get('top_percent', 0.0), 0.01))}"
+    en, zh = f"{ordinal(rank)} of {of:,}", f"{of:,} 位中第 {rank:,}"
+    if of >= 200:
+        share = _percent(100.0 * rank / of)
+        en, zh = f"{en}, top {share}", f"{zh}（前 {share}）"
+    return en, zh
+
+
 def _connectors(session: Session, entries: list[dict], limit: int, broker: bool) -> list[Connector]:
     names = _names(session, Customer, [e["customer_id"] for e in entries])
     companies = dict(session.exec(select(Customer.id, Company.name).join(Company, Company.id == Customer.company_id)
@@ -192,18 +217,26 @@ def _connectors(session: Session, entries: list[dict], limit: int, broker: bool)
     for e in entries:
         if e["customer_id"] not in names:
             continue
-        pct = max(e["top_percent"], 0.01)
+        rank_en, rank_zh = rank_words(e)
+        # normalised betweenness is the average share of shortest routes between two others through this one
+        routes = _percent(100.0 * e["betweenness"])
+        ratio = e.get("pagerank_ratio") or 0.0
+        influence_en = f"; PageRank {ratio:.1f}× the average account" if ratio else ""
+        influence_zh = f"；PageRank 为平均值的 {ratio:.1f} 倍" if ratio else ""
         if broker:
-            why = (f"bridges {e['clusters_linked']} clusters (participation {e['participation']:.2f}); "
-                   f"on many shortest paths between them (top {pct:g}% by betweenness)")
-            why_zh = f"连接 {e['clusters_linked']} 个客户群（参与度 {e['participation']:.2f}），介数中心性前 {pct:g}%"
+            why = (f"links otherwise separate groups: relationships in {e['clusters_linked']} clusters, spread "
+                   f"{e['participation']:.2f} (0 = one cluster, near 1 = evenly); on {routes} of the shortest "
+                   f"routes between other accounts ({rank_en} by betweenness)")
+            why_zh = (f"连接原本分开的客户群：关系分布在 {e['clusters_linked']} 个客户群（分散度 {e['participation']:.2f}）；"
+                      f"位于其他客户之间 {routes} 的最短路径上（介数中心性 {rank_zh}）")
         else:
-            why = (f"{e['links']} relationships across {e['clusters_linked']} clusters; top {pct:g}% by "
-                   f"betweenness, PageRank {e['pagerank'] * 1e4:.1f}‱")
-            why_zh = f"{e['links']} 条关系，跨 {e['clusters_linked']} 个客户群；介数中心性前 {pct:g}%"
+            why = (f"on {routes} of the shortest routes between other accounts ({rank_en} by betweenness); "
+                   f"{e['links']} relationships across {e['clusters_linked']} clusters{influence_en}")
+            why_zh = (f"位于其他客户之间 {routes} 的最短路径上（介数中心性 {rank_zh}）；{e['links']} 条关系，"
+                      f"跨 {e['clusters_linked']} 个客户群{influence_zh}")
         out.append(Connector(e["customer_id"], names[e["customer_id"]], companies.get(e["customer_id"]),
                              e["betweenness"], e["pagerank"], e["top_percent"], e["links"], e["clusters_linked"],
-                             why, why_zh))
+                             why, why_zh, int(e.get("rank", 0)), int(e.get("of", 0)), float(ratio)))
         if len(out) >= limit:
             break
     return out

@@ -209,3 +209,17 @@ def load_texts(conn: Connection, customer_ids: np.ndarray) -> list[str]:
             if pos < len(customer_ids) and customer_ids[pos] == cid:
                 docs[pos] = text or ""
     return docs
+
+
+def fingerprint(conn: Connection) -> list[str]:
+    """A cheap summary of what the insights are computed from: any added, removed or changed customer,
+    relationship, interaction, deal or ticket changes it (counts, newest ids, latest changes)."""
+    row = _fetch(conn, """SELECT
+        (SELECT count(*) FROM customer WHERE forgotten_at IS NULL), (SELECT max(id) FROM customer),
+        (SELECT max(updated_at) FROM customer),
+        (SELECT count(*) FROM relationship), (SELECT max(id) FROM relationship),
+        (SELECT sum(strength) FROM relationship),
+        (SELECT count(*) FROM interaction), (SELECT max(id) FROM interaction),
+        (SELECT count(*) FROM deal), (SELECT max(id) FROM deal), (SELECT max(stage_changed_at) FROM deal),
+        (SELECT count(*) FROM ticket), (SELECT max(id) FROM ticket), (SELECT max(resolved_at) FROM ticket)""")[0]
+    return [str(value) for value in row]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 import zlib
 from datetime import datetime
 from typing import Callable, TypeVar
@@ -26,12 +27,12 @@ CHURN_MODEL = "insights_churn_model"
 STAMP = "insights_stamp"
 
 T = TypeVar("T")
-_cache: dict[tuple[str, str], tuple[datetime, object]] = {}
+_cache: dict[tuple[str, str], tuple[tuple[datetime, bytes], object]] = {}
 _lock = threading.Lock()
 
 
 def write_blobs(conn: Connection, blobs: dict[str, bytes], at: datetime) -> None:
-    blobs = {**blobs, STAMP: b"1"}
+    blobs = {**blobs, STAMP: uuid.uuid4().bytes}  # unique per run, even two runs at the same moment
     conn.execute(delete(InsightBlob).where(InsightBlob.key.in_(list(blobs))))
     conn.execute(insert(InsightBlob.__table__), [dict(key=k, payload=v, computed_at=at) for k, v in blobs.items()])
 
@@ -51,9 +52,10 @@ def computed_at(session: Session) -> datetime | None:
 
 def cached(session: Session, key: str, decode: Callable[[bytes], T]) -> T | None:
     """The decoded blob, from memory when the stored one has not changed since it was loaded."""
-    stamp = computed_at(session)
-    if stamp is None:
+    row = session.execute(select(InsightBlob.computed_at, InsightBlob.payload).where(InsightBlob.key == STAMP)).first()
+    if row is None:
         return None
+    stamp = (row[0], bytes(row[1]))
     where = (_where(session), key)
     with _lock:
         hit = _cache.get(where)

@@ -13,4 +13,5 @@ def test_insights_command_lists_connectors_and_clusters(chat, team, two_cliques)
 def test_insights_on_a_small_store_are_computed_on_the_spot_and_say_how(chat, team):
     reply = chat.push("/crm insights", as_="maria")
     assert not reply.error
-    assert reply.text.startswith("Relationship insights") and "risk by heuristic" in reply.text
+    # no links between customers yet: nobody is a connector (betweenness 0 is no rank), but it says how risk is judged
+    assert reply.text.startswith("Nothing stands out in the relationship graph yet") and "risk by heuristic" in reply.text
