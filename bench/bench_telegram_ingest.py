@@ -10,6 +10,11 @@ messages sequential, as Telegram delivers them. The Bot API is the local stand-i
 
 Ceiling: a plain ``sqlite3`` loop inserting the same rows into the same ``interaction``
 table, one transaction per row, WAL and synchronous=NORMAL like the app's store.
+
+Before/after in the same run (the machine is shared, so figures from different runs do not
+compare): the full path is measured twice, with one transaction per update as before group
+commit (``integrations.group_commit.MAX_BATCH = 1``) and with group commit, and both are
+printed as ratios to the ceiling measured in the same run.
 """
 from __future__ import annotations
 
@@ -72,7 +77,11 @@ async def post_all(url: str, per_chat: dict[int, list[dict]], clients: int) -> N
     await asyncio.gather(*(client(chats[i::clients]) for i in range(clients)))
 
 
-def full_path(folder: Path, n: int, chats: int, clients: int) -> tuple[float, int]:
+def full_path(folder: Path, n: int, chats: int, clients: int, batch: int | None = None) -> tuple[float, int]:
+    from integrations import group_commit
+
+    group_commit.MAX_BATCH = batch or 64
+    folder.mkdir(parents=True, exist_ok=True)
     db = Database(f"sqlite:///{folder / 'app.db'}")
     db.upgrade()
     with db.session() as s:
@@ -142,15 +151,20 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-telegram-") as tmp:
         folder = Path(tmp)
-        app_seconds, stored = full_path(folder, args.n, args.chats, args.clients)
-        if stored != args.n:
-            raise SystemExit(f"expected {args.n} stored interactions, found {stored}")
+        before_seconds, stored_before = full_path(folder / "before", args.n, args.chats, args.clients, batch=1)
+        app_seconds, stored = full_path(folder / "after", args.n, args.chats, args.clients)
+        for count in (stored_before, stored):
+            if count != args.n:
+                raise SystemExit(f"expected {args.n} stored interactions, found {count}")
         raw_seconds = raw_ceiling(folder, args.n)
-    app_rate, raw_rate = args.n / app_seconds, args.n / raw_seconds
+    app_rate, raw_rate, before_rate = args.n / app_seconds, args.n / raw_seconds, args.n / before_seconds
     print(f"inbound Telegram messages, {args.n:,} from {args.chats} chats, {args.clients} concurrent clients")
+    print(f"  before: a transaction per update:             {before_rate:8,.0f} msg/s  ({before_seconds:.2f} s)"
+          f"  ratio to ceiling {before_rate / raw_rate:.3f}")
     print(f"  full path (webhook POST -> stored interaction): {app_rate:8,.0f} msg/s  ({app_seconds:.2f} s)")
     print(f"  raw sqlite3 insert loop (ceiling):              {raw_rate:8,.0f} rows/s ({raw_seconds:.2f} s)")
     print(f"  ratio full path / ceiling:                      {app_rate / raw_rate:8.3f}")
+    print(f"  group commit / a transaction per update:        {app_rate / before_rate:8.2f}x")
 
 
 if __name__ == "__main__":

@@ -102,13 +102,32 @@ def prepare_store(url: str, staff: int, customers: int) -> tuple[list[str], list
     return sorted(slack_ids), customer_ids
 
 
+def prepare_store_with(code: Path, url: str, staff: int, customers: int) -> tuple[list[str], list[int]]:
+    """prepare_store run by another checkout's code, so the store has that code's migrations."""
+    script = ("import json, sys; from bench.load import prepare_store; "
+              "print(json.dumps(prepare_store(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))")
+    done = subprocess.run([sys.executable, "-c", script, url, str(staff), str(customers)], cwd=code,
+                          env={**os.environ, "PYTHONPATH": str(code)}, capture_output=True, text=True, check=True)
+    slack_ids, customer_ids = json.loads(done.stdout.strip().splitlines()[-1])
+    return slack_ids, customer_ids
+
+
+def checkout(ref: str) -> Path:
+    """The code of git ``ref`` in a temporary folder (git archive: the repository is not touched)."""
+    folder = Path(tempfile.mkdtemp(prefix="crm-baseline-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
 # ---- the servers --------------------------------------------------------------------------------
 
 class Server:
     """One `crm-bot run` subprocess on a fixed port (so a restart comes back at the same address)."""
 
-    def __init__(self, env: dict, port: int, workdir: Path, name: str):
+    def __init__(self, env: dict, port: int, workdir: Path, name: str, code: Path | None = None):
         self.env, self.port, self.workdir, self.name = env, port, workdir, name
+        self.code = code  # another checkout's code (--baseline), else this one
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
@@ -119,8 +138,10 @@ class Server:
     def start(self, timeout: float = 60) -> None:
         self.starts += 1
         log = open(self.workdir / f"{self.name}-{self.starts}.log", "wb")
-        self.proc = subprocess.Popen([str(CRM_BOT), "run", "--host", "127.0.0.1", "--port", str(self.port)],
-                                     env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        command = [str(CRM_BOT)] if self.code is None else [sys.executable, "-m", "bot.cli"]
+        env = self.env if self.code is None else {**self.env, "PYTHONPATH": str(self.code)}
+        self.proc = subprocess.Popen([*command, "run", "--host", "127.0.0.1", "--port", str(self.port)],
+                                     env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -411,19 +432,21 @@ def check_store(url: str, commands: list[Request], chats: list[list[Request]]) -
 def run_load(*, database_url: str | None = None, commands: int = 1000, users: int = 50, chats: int = 500,
              per_chat: int = 10, instances: int = 1, crash: bool = False, customers: int = 300,
              chat_concurrency: int | None = None, seed: int = 1, workdir: Path | None = None,
-             answer_timeout: float = 120) -> Result:
+             answer_timeout: float = 120, profile: Path | None = None, code: Path | None = None) -> Result:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="crm-load-"))
     url = database_url or f"sqlite:///{workdir / 'load.db'}"
     if url.startswith("sqlite") and instances > 1:
         raise SystemExit("several instances need one shared PostgreSQL store: pass --database-url postgresql+psycopg://…")
-    slack_ids, customer_ids = prepare_store(url, users, customers)
+    slack_ids, customer_ids = prepare_store(url, users, customers) if code is None else \
+        prepare_store_with(code, url, users, customers)
     fakes = FakesProcess()
     slack, telegram = fakes.slack, fakes.telegram
     env = server_env(url, slack, telegram)
-    servers = [Server(env, free_port(), workdir, f"instance{n + 1}") for n in range(instances)]
+    servers = [Server(env, free_port(), workdir, f"instance{n + 1}", code) for n in range(instances)]
     try:
         for server in servers:
             server.start()
+        profilers = [start_profiler(server, profile) for server in servers] if profile else []
         # as Telegram does: no more updates in flight than the bot asked for in setWebhook
         chat_concurrency = chat_concurrency or telegram.webhook.get("max_connections", 40)
         cmd_requests = slash_commands(commands, slack_ids, customer_ids, slack, seed)
@@ -461,6 +484,8 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
         burst_over = time.perf_counter()
         answers = wait_for_answers(slack, cmd_requests, answer_timeout)
         answers_lag = time.perf_counter() - burst_over
+        for profiler in profilers:
+            stop_profiler(profiler)
         for server in servers:
             server.stop()
         peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -493,7 +518,28 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
         fakes.stop()
 
 
-def report(result: Result, label: str) -> None:
+def start_profiler(server: Server, folder: Path) -> subprocess.Popen:
+    """py-spy sampling the server process (100 Hz) into ``folder``/<name>.txt, as
+    collapsed stacks. Only samples of a thread holding the GIL count (``--gil``): threads waiting for
+    a lock, a queue or the network are not CPU, and the GIL is what one process's threads share.
+    SQLite's own C work runs without the GIL and so is not in the profile (see the raw sqlite3
+    ceiling of bench_telegram_ingest.py for that part). bench/profile_summary.py summarises."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{server.name}.txt"
+    return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.proc.pid),
+                             "--rate", "100", "--gil", "--format", "raw", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(profiler: subprocess.Popen) -> None:
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
+    try:
+        profiler.wait(30)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+
+
+def report(result: Result, label: str, bench_lines: bool = True) -> None:
     def row(name, n, seconds, lat):
         return (f"{name:<22}{n:>7,}{n / seconds:>10.1f}{percentile(lat, 50) * 1000:>10.1f}"
                 f"{percentile(lat, 99) * 1000:>10.1f}{max(lat, default=0) * 1000:>10.1f}")
@@ -512,6 +558,8 @@ def report(result: Result, label: str) -> None:
           + (f"; slowest: {slowest}" if slowest else ""))
     for line in result.errors[:15]:
         print("  " + line)
+    if not bench_lines:
+        return
     mode = "crash" if result.crashed else f"x{result.instances}" if result.instances > 1 else "single"
     print(f"BENCH load.{mode}.slack_rps={result.commands / result.slack_time:.1f} req/s")
     print(f"BENCH load.{mode}.slack_p50={percentile(result.slack_latencies, 50) * 1000:.1f} ms")
@@ -533,13 +581,53 @@ def main() -> int:
     p.add_argument("--instances", type=int, default=1)
     p.add_argument("--crash", action="store_true", help="kill -9 an instance mid-burst and restart it")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--profile", type=Path, help="write py-spy CPU profiles of the servers into this folder")
+    p.add_argument("--baseline", metavar="GIT_REF",
+                   help="first run the same load on that commit's code, then on this one; print both and ratios "
+                        "(on a shared machine only figures from the same run compare)")
+    p.add_argument("--rounds", type=int, default=2, help="with --baseline: alternating rounds of both")
     args = p.parse_args()
     url = args.database_url
     label = "PostgreSQL" if url and url.startswith("postgresql") else "SQLite"
-    result = run_load(database_url=url, commands=args.commands, users=args.users, chats=args.chats,
-                      per_chat=args.per_chat, instances=args.instances, crash=args.crash, seed=args.seed)
-    report(result, label)
-    return 0 if result.ok else 1
+    common = dict(database_url=url, commands=args.commands, users=args.users, chats=args.chats,
+                  per_chat=args.per_chat, instances=args.instances, crash=args.crash, seed=args.seed)
+    if not args.baseline:
+        result = run_load(**common, profile=args.profile)
+        report(result, label)
+        return 0 if result.ok else 1
+    if url:
+        raise SystemExit("--baseline needs a fresh store per run: leave --database-url out (SQLite)")
+    code = checkout(args.baseline)
+    pairs = []
+    for n in range(args.rounds):  # alternating, so a change in the machine's load hits both sides alike
+        profile = args.profile / f"round{n + 1}" if args.profile else None
+        baseline = run_load(**common, code=code, profile=profile / "baseline" if profile else None)
+        report(baseline, f"{label}, baseline {args.baseline}, round {n + 1}", bench_lines=False)
+        result = run_load(**common, profile=profile)
+        report(result, f"{label}, this code, round {n + 1}", bench_lines=n == args.rounds - 1)
+        pairs.append((baseline, result))
+        if not result.ok:
+            return 1
+    compare(pairs, args.baseline)
+    return 0
+
+
+def compare(pairs: list[tuple[Result, Result]], ref: str) -> None:
+    """This code against the baseline, measured in the same run, round by round."""
+    print(f"\nSame run, this code / {ref} (throughput ratio; p99 ack this / baseline):")
+    ratios = {"slack": [], "telegram": []}
+    for n, (before, after) in enumerate(pairs, 1):
+        line = []
+        for stream, count, seconds, lat in (("slack", "commands", "slack_time", "slack_latencies"),
+                                            ("telegram", "updates", "telegram_time", "telegram_latencies")):
+            mine = getattr(after, count) / getattr(after, seconds)
+            theirs = getattr(before, count) / getattr(before, seconds)
+            ratios[stream].append(mine / theirs)
+            line.append(f"{stream} {mine:.1f}/{theirs:.1f} req/s = x{mine / theirs:.2f}, p99 "
+                        f"{percentile(getattr(after, lat), 99) * 1000:.0f}/{percentile(getattr(before, lat), 99) * 1000:.0f} ms")
+        print(f"  round {n}: " + ";  ".join(line))
+    for stream, values in ratios.items():
+        print(f"BENCH load.baseline.{stream}_ratio={sorted(values)[len(values) // 2]:.2f} x")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,19 @@ RESULTS = Path(os.environ.get("CRM_BENCH_DIR", BENCH / "results"))
 NUMBER = r"([0-9][0-9,]*\.?[0-9]*)"
 
 
+# The figures of the last full run before issue 17 (2026-11-23, README), printed beside the new ones.
+# Different runs on this shared machine are not comparable one to one: the ratios measured
+# within one run (against raw sqlite3, or before/after in the same process) are what to compare.
+PREVIOUS = {
+    "Telegram ingestion (webhook → stored)": "79 msg/s (×0.009 of raw sqlite3)",
+    "load: slash commands": "126.0 req/s, p99 716.8 ms",
+    "load: Telegram updates": "86.7 req/s, p99 397.7 ms",
+    "load: errors, lost or stored twice": "0",
+    "Slack /crm show ack at 100,000 customers": "p50 8.0 ms, p99 16.8 ms",
+    "campaign send rate": "29.02 msg/s",
+}
+
+
 def num(text: str) -> float:
     return float(text.replace(",", ""))
 
@@ -155,7 +168,22 @@ def ingest_rows(r: Run) -> list[tuple[str, str, str]]:
     app = find(r"full path .*?:\s+" + NUMBER + " msg/s", r.output).group(1)
     raw = find(r"raw sqlite3 insert loop .*?:\s+" + NUMBER + " rows/s", r.output).group(1)
     ratio = find(r"ratio full path / ceiling:\s+" + NUMBER, r.output).group(1)
-    return [("Telegram ingestion (webhook → stored)", f"{app} msg/s", f"raw sqlite3 {raw} rows/s (×{ratio})")]
+    rows = [("Telegram ingestion (webhook → stored)", f"{app} msg/s", f"raw sqlite3 {raw} rows/s (×{ratio})")]
+    before = re.search(r"before: a transaction per update:\s+" + NUMBER + r" msg/s.*?ratio to ceiling " + NUMBER,
+                       r.output)
+    if before:
+        gain = find(r"group commit / a transaction per update:\s+" + NUMBER, r.output).group(1)
+        rows.append(("  … same run, a transaction per update", f"{before.group(1)} msg/s",
+                     f"×{before.group(2)} of raw; group commit ×{gain}"))
+    return rows
+
+
+def relay_rows(r: Run) -> list[tuple[str, str, str]]:
+    b = r.bench_lines()
+    get = lambda key: b[f"relay.{key}"].split()[0]  # noqa: E731
+    return [(f"relay burst: {int(get('messages')):,} messages, one channel",
+             f"{int(get('posts')):,} posts in {get('seconds')} s, {get('rate')} posts/s",
+             f"limit {get('limit')}/s; refused {get('refused')}, lost {get('lost')}")]
 
 
 def insights_rows(r: Run) -> list[tuple[str, str, str]]:
@@ -212,6 +240,7 @@ def benches(quick: bool, full: bool) -> list[Bench]:
         Bench("digest", "bench_digest.py", ["--customers", big, "--repeat", "1" if quick else "3"], digest_rows),
         Bench("campaign", "bench_campaign.py", ["--recipients", "300" if quick else "600"], campaign_rows),
         Bench("load", "load.py", ["--commands", "300", "--chats", "100"] if quick else [], load_rows),
+        Bench("relay burst", "bench_relay_burst.py", ["--messages", "1000" if quick else "5000"], relay_rows),
     ]
     if quick:
         out = [b for b in out if b.name != "commands 100k"]
@@ -232,9 +261,10 @@ def summary(results: list[tuple[Bench, Run]]) -> str:
             rows.append((bench.name, f"n/a: {result.problem[:90]}", "", peak))
             continue
         for i, (figure, value, reference) in enumerate(figures):
-            rows.append((figure, value, reference, peak if i == 0 else ""))
-    headers = ("benchmark", "result", "reference / target", "peak RSS")
-    widths = [max(len(str(row[i])) for row in rows + [headers]) for i in range(4)]
+            rows.append((figure, value, reference, peak if i == 0 else "", PREVIOUS.get(figure, "")))
+    headers = ("benchmark", "result", "reference / target", "peak RSS", "before (2026-11-23 run)")
+    rows = [row if len(row) == 5 else (*row, "") for row in rows]
+    widths = [max(len(str(row[i])) for row in rows + [headers]) for i in range(5)]
     line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()  # noqa: E731
     return "\n".join([line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
 

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from bot.delivery import Delivery
 from bot.engine import Engine
+from bot.metrics import Metrics, MetricsMiddleware
 from bot.ports import Ports
 from bot.settings import Settings
 from crm.campaign_sender import CampaignRunner
@@ -67,7 +68,9 @@ class App:
         self.adapters: list = []
         self.scheduler = None
         self._server = None  # uvicorn's, while serve() runs
-        self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"])]
+        self.metrics = Metrics(self.db, clock=self.engine.clock)  # GET /metrics; a registry of this app's own
+        self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"]),
+                                    Route("/metrics", self.metrics.endpoint, methods=["GET"])]
         self.campaigns = campaign_runner(self)  # sends confirmed campaigns; resumes them on start
         self.engine.ports.campaign_runner = self.campaigns
         self._background = concurrent.futures.ThreadPoolExecutor(max_workers=BACKGROUND_THREADS,
@@ -114,8 +117,14 @@ class App:
         # writes queued on SQLite's single writer would hold every thread and stall quick reads (acks)
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="crm-work"))
-        # the customer-message model trains in about a second: not on the first message's ack path
-        self._background.submit(warm_up_understanding)
+        # The customer-message model trains in about a second (several on a loaded box). Every inbound
+        # Telegram message is read inside its webhook transaction, so a first message that waited for
+        # the training would hold SQLite's writer and stall every ack behind it. Train before the
+        # server accepts its first request instead (uvicorn binds only after the lifespan has started).
+        if self.settings.telegram_enabled:
+            await self.in_background(warm_up_understanding)
+        else:
+            self._background.submit(warm_up_understanding)
         # matplotlib and the CJK font load in about a second: before the first chart, not inside it
         self._background.submit(warm_up_charts)
         for adapter in self.adapters:
@@ -146,7 +155,10 @@ class App:
             from integrations.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
 
             secret_headers[WEBHOOK_PATH] = (SECRET_HEADER, webhook_secret(self.settings))
-        return edge_for(self.settings, inner, secret_headers)
+        for route in self.routes:
+            self.metrics.add_route(route.path)
+        # outermost: requests the edge refuses (signatures, sizes, deadlines) are counted too
+        return MetricsMiddleware(edge_for(self.settings, inner, secret_headers), self.metrics)
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn

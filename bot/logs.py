@@ -7,6 +7,7 @@ record's final message before it is written.
 from __future__ import annotations
 
 import logging
+import os
 import re
 
 REDACTIONS = [
@@ -68,6 +69,12 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
                 handler.addFilter(RedactingFilter())
 
 
-def configure(level: str = "WARNING") -> None:
+def configure(level: str = "WARNING", log_format: str | None = None) -> None:
+    """Root logging for `crm-bot`; ``log_format`` "json" (or LOG_FORMAT=json): one JSON object a line."""
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if (log_format or os.environ.get("LOG_FORMAT") or "text").strip().lower() == "json":
+        from bot.json_logs import JsonFormatter
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     install_redaction()

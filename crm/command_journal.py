@@ -46,8 +46,16 @@ class Accepted:
 def accept(db: Database, platform: str, delivery_id: str, *, user_id: str, text: str, instance: str,
            user_name: str | None = None, channel_id: str | None = None, reply_to: str | None = None) -> int | None:
     """Journals a command before it is acknowledged; None when this delivery is already journaled."""
+    with db.write_session(urgent=True) as session:  # the ack waits for this row
+        return accept_in(session, platform, delivery_id, user_id=user_id, text=text, instance=instance,
+                         user_name=user_name, channel_id=channel_id, reply_to=reply_to)
+
+
+def accept_in(session, platform: str, delivery_id: str, *, user_id: str, text: str, instance: str,
+              user_name: str | None = None, channel_id: str | None = None, reply_to: str | None = None) -> int | None:
+    """``accept`` inside the caller's transaction (a group commit of many acks); the row commits with it."""
     try:
-        with db.write_session(urgent=True) as session:  # the ack waits for this row
+        with session.begin_nested():
             row = AcceptedCommand(platform=platform, delivery_id=delivery_id[:200], user_id=user_id[:64],
                                   user_name=(user_name or None) and user_name[:100],
                                   channel_id=(channel_id or None) and channel_id[:64],
@@ -63,8 +71,13 @@ def accept(db: Database, platform: str, delivery_id: str, *, user_id: str, text:
 def answered(db: Database, command_id: int) -> None:
     """The answer is out. The text goes (it may hold personal data); the ids stay to spot retries."""
     with db.write_session() as session:
-        session.exec(update(AcceptedCommand).where(AcceptedCommand.id == command_id)
-                     .values(answered_at=utcnow(), text=""))
+        answered_in(session, command_id)
+
+
+def answered_in(session, command_id: int) -> None:
+    """``answered`` inside the caller's transaction."""
+    session.exec(update(AcceptedCommand).where(AcceptedCommand.id == command_id)
+                 .values(answered_at=utcnow(), text=""))
 
 
 def renew(db: Database, command_ids: list[int], *, now: datetime | None = None) -> int:

@@ -65,6 +65,11 @@ class WriterQueue:
                 else:
                     self._held = False
 
+    def waiting(self) -> dict[str, int]:
+        """How many writers wait for their turn, by lane (for /metrics)."""
+        with self._mutex:
+            return {"urgent": len(self._urgent), "normal": len(self._normal)}
+
     def _next_in_line(self) -> deque | None:
         if self._urgent and (not self._normal or self._urgent_in_a_row < self.URGENT_RUN):
             self._urgent_in_a_row += 1
@@ -123,6 +128,9 @@ class Database:
         self.engine = make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         self._writers = WriterQueue()
+
+    def writers_waiting(self) -> dict[str, int]:
+        return self._writers.waiting()
 
     @property
     def dialect(self) -> str:

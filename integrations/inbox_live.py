@@ -280,7 +280,8 @@ async def post_customer_message(relay, ticket: Ticket, row: InboxOutbox, payload
         text, blocks = thread_rich_text(payload, edited=True)
         link = await relay.app.in_background(link_for_telegram, relay.db, telegram.get("chat_id"),
                                              telegram.get("message_id")) if telegram else None
-        if link is not None and link.part != "card":
+        # the card and a coalesced post (relay_pacing) hold other messages too: the edit follows instead
+        if link is not None and link.part not in ("card", "batch"):
             await team.update_blocks(link.slack_channel, link.slack_ts, text, blocks)
             return link.slack_ts
         return await team.post_blocks(channel, thread_ts, text, blocks)  # the card stays; the edit follows it

@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from bot.cards import money, owner_label
+from bot.metrics import metrics_of
 from bot.replies import Button, Reply
 from crm import inbox
 from crm.claims import backoff
@@ -37,6 +38,7 @@ from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
 from integrations import inbox_live
+from integrations.relay_pacing import SlackThreadLane, retry_after
 
 log = logging.getLogger("crm.inbox")
 
@@ -104,6 +106,8 @@ class InboxRelay:
         self._stopping = False
         self._sem: asyncio.Semaphore | None = None
         self._last_recovery = None
+        # ticket threads go to Slack paced per channel, coalesced when customers outpace it
+        self.threads = SlackThreadLane(self)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -125,6 +129,7 @@ class InboxRelay:
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
             self._task = None
+        await self.threads.finish()
 
     def wake(self) -> None:
         """Thread-safe: something was queued; deliver now instead of at the next poll."""
@@ -156,6 +161,9 @@ class InboxRelay:
         due = await self.app.in_background(self._due)
         groups: OrderedDict[tuple, list[int]] = OrderedDict()
         for row_id, target, chat_id, ticket_id in due:
+            if target == "slack" and ticket_id is not None:
+                self.threads.start(ticket_id)  # a task per thread, paced (see relay_pacing)
+                continue
             key = (target, chat_id) if target == "telegram" else (target, ticket_id)
             groups.setdefault(key, []).append(row_id)
         # the first row of every chat and thread in one transaction: under load that is most rows
@@ -221,15 +229,29 @@ class InboxRelay:
                 result = await self._post_to_thread(row, payload)
         except Blocked:
             await self.app.in_background(self._blocked, row)
+            self._count(row.target, "blocked")
             return True
         except Undeliverable as exc:
             await self.app.in_background(self._give_up, row, str(exc))
+            self._count(row.target, "failed")
             return True
         except Exception as exc:  # network trouble, flood limits beyond the limiter's retries, Slack errors
+            if row.target == "slack" and retry_after(exc) is not None:
+                await self.threads.rate_limited(row, retry_after(exc))  # Slack's pace, not a failed attempt
+                return False
             log.warning("inbox relay: row %s (%s %s) failed: %r", row.id, row.target, row.kind, exc)
+            self._count(row.target, "retry")
             return await self.app.in_background(self._retry_later, row, repr(exc))
         await self.app.in_background(self._mark_sent, row.id, result)
+        self._count(row.target, "sent", posted=True)
         return True
+
+    def _count(self, target: str, outcome: str, posted: bool = False) -> None:
+        metrics = metrics_of(self.app)
+        if metrics is not None:
+            metrics.record_relay(target, outcome)
+            if posted:
+                metrics.record_post(target)
 
     def _mark_sent(self, row_id: int, result) -> None:
         with self.db.write_session() as s:

@@ -42,6 +42,7 @@ from bot.cards import customer_label
 from bot.delivery import DeliveryError
 from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff, link_by_email
+from bot.metrics import metrics_of
 from bot.messages import IncomingMessage
 from bot.replies import Button, Reply
 from crm import command_journal as journal
@@ -50,6 +51,7 @@ from crm.events import claim_event
 from crm.models import Customer, Staff, Task
 from crm.search import search_customers
 from integrations import slack_blocks as kit
+from integrations.group_commit import GroupCommit
 from integrations.slack_events import SlackEvents
 from integrations.slack_home import build_home
 from integrations.slack_workspace import REFUSAL, is_foreign
@@ -122,6 +124,7 @@ class SlackIdentity:
         self.db = db
         self.client = client
         self._emails: dict[str, tuple[float, str | None]] = {}
+        self._known: dict[str, float] = {}  # Slack ids found to be staff, until when that is trusted
 
     async def resolve(self, user_id: str) -> tuple[StaffView | None, str | None]:
         """(staff or None, the email from users.info when the id was unknown)."""
@@ -147,6 +150,16 @@ class SlackIdentity:
         except SlackApiError as err:
             log.info("users.info %s failed: %s", user_id, err.response.get("error"))
         self._emails[user_id] = (time.monotonic() + EMAIL_CACHE_SECONDS, email)
+        return email
+
+    async def email_if_unknown(self, user_id: str) -> str | None:
+        """The email to link an unknown Slack id by (the engine looks the staff member up itself, so a
+        known id needs nothing here: known ids are remembered for a minute instead of read again)."""
+        if self._known.get(user_id, 0) > time.monotonic():
+            return None
+        staff, email = await self.resolve(user_id)
+        if staff is not None:
+            self._known[user_id] = time.monotonic() + EMAIL_CACHE_SECONDS
         return email
 
     def _find(self, user_id: str) -> StaffView | None:
@@ -267,6 +280,9 @@ class SlackAdapter:
                              # answer leaves as soon as ack() is called (no polling for the ack)
                              process_before_response=True, raise_error_for_unhandled_request=False)
         self.identity = SlackIdentity(app.db, self.client)
+        # journal rows of many commands share transactions: acks (urgent) and "answered" marks (not)
+        self.journal_writes = GroupCommit(app.db, metrics=metrics_of(app))
+        self.answered_marks = GroupCommit(app.db, urgent=False)
         self._in_hand: set[int] = set()  # journal rows of commands this instance is still answering
         self._answering: set[asyncio.Task] = set()
         self._recovery: asyncio.Task | None = None
@@ -378,7 +394,7 @@ class SlackAdapter:
     async def run(self, user_id: str, text: str, *, channel_id: str | None = None, message_id: str | None = None,
                   user_name: str | None = None, once: bool = False) -> Reply:
         """One `/crm` line through the engine, as this Slack user (``once``: claimed with its work)."""
-        _, email = await self.identity.resolve(user_id)
+        email = await self.identity.email_if_unknown(user_id)
         message = IncomingMessage(platform="slack", user_id=user_id, text=text, chat_id=channel_id,
                                   message_id=message_id, user_name=user_name, user_email=email,
                                   extra={"once": once})
@@ -391,8 +407,8 @@ class SlackAdapter:
         trigger = str(body.get("trigger_id") or f"none.{uuid.uuid4().hex}")
         user_id, text = str(body.get("user_id") or ""), unescape(str(body.get("text") or ""))
         try:
-            command_id = await asyncio.to_thread(
-                journal.accept, self.app.db, "slack", f"cmd:{trigger}", user_id=user_id, text=text,
+            command_id = await self.journal_writes.run(  # shared with the other acks of the moment
+                journal.accept_in, "slack", f"cmd:{trigger}", user_id=user_id, text=text,
                 instance=self.app.instance, user_name=body.get("user_name"), channel_id=body.get("channel_id"),
                 reply_to=body.get("response_url"))
             if command_id is None:
@@ -423,7 +439,7 @@ class SlackAdapter:
                     await self._answer(origin, await make_reply())
 
                 if (await self._guarded(origin, work) or last_try) and command_id is not None:
-                    await self.app.in_background(journal.answered, self.app.db, command_id)
+                    await self.answered_marks.run(journal.answered_in, command_id)
             except Exception:  # the answer is out; the store is not answering
                 log.exception("could not mark slash command %s answered; it may be answered again", command_id)
             finally:

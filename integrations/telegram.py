@@ -40,7 +40,9 @@ from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, Invali
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
+from bot.metrics import metrics_of
 from crm.inbox_texts import say
+from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
 from integrations.telegram_customer import CustomerChat
 from integrations.telegram_media import TelegramSends
@@ -123,6 +125,7 @@ class TelegramAdapter:
         self.webhook_mode = bool(self.settings.telegram_webhook_url)
         self.secret = webhook_secret(self.settings)
         self.routes = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] if self.webhook_mode else []
+        self.ingest = GroupCommit(app.db, metrics=metrics_of(app))  # customers' updates: one transaction per burst
         self.application = None
         self.bot_name = "us"
         self.relay = InboxRelay(app, self)

@@ -113,7 +113,8 @@ class CustomerChat:
             said.args = args
         if message.contact is not None and message.contact.user_id == message.from_user.id:
             said.own_phone = message.contact.phone_number
-        if await asyncio.to_thread(self._handle, said):
+        # one transaction shared with the other updates arriving meanwhile (see group_commit)
+        if await self.adapter.ingest.run(self._handle_in, said):
             self.adapter.wake()
 
     async def on_callback(self, update: Update) -> None:
@@ -136,19 +137,23 @@ class CustomerChat:
     # ------------------------------------------------------------ one transaction per update
 
     def _handle(self, said: Said) -> bool:
-        """Stores the update; True when it queued something to send."""
+        """Stores the update in a transaction of its own; True when it queued something to send."""
         with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200
-            if not claim_event_in(s, "telegram", f"update:{said.update_id}"):
-                return False
-            if erased_since(s, "telegram", said.person.chat_id, said.date):
-                return False  # an edit (or late copy) of a message sent before the customer was erased
-            if said.command is not None:
-                self._command(s, said)
-            elif said.own_phone:
-                self._shared_phone(s, said)
-            else:
-                self._message(s, said)
-            return inbox.queued_anything(s)
+            return self._handle_in(s, said)
+
+    def _handle_in(self, s, said: Said) -> bool:
+        """Stores the update in the caller's transaction (claim and work commit together)."""
+        if not claim_event_in(s, "telegram", f"update:{said.update_id}"):
+            return False
+        if erased_since(s, "telegram", said.person.chat_id, said.date):
+            return False  # an edit (or late copy) of a message sent before the customer was erased
+        if said.command is not None:
+            self._command(s, said)
+        elif said.own_phone:
+            self._shared_phone(s, said)
+        else:
+            self._message(s, said)
+        return inbox.queued_anything(s)
 
     def _reply(self, session, chat_id: int, key_or_text: str, lang: str, *, customer=None, literal: bool = False,
                keyboard: str | None = None, **values) -> None:

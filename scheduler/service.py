@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import date, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -18,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete
 
+from bot.metrics import metrics_of
 from crm.claims import claim_once
 from crm.models import InsightBlob
 from crm.types import utcnow
@@ -92,6 +94,8 @@ class SchedulerService:
                                ("overdue notices", lambda: send_overdue_notices(self.app, now, self.instance))):
                 try:
                     outcome = await step()
+                    if metrics_of(self.app) is not None:
+                        metrics_of(self.app).record_scheduled(name, outcome.sent, outcome.failed)
                     if outcome.sent or outcome.failed:
                         log.info("%s: %s sent, %s failed", name, outcome.sent, outcome.failed)
                 except Exception:  # one broken step must not stop the others, nor the next pass
@@ -134,7 +138,16 @@ class SchedulerService:
         if not await asyncio.to_thread(claim_nightly_lock, self.app.db, night, self.instance):
             log.info("nightly insights for %s already taken by another instance", night)
             return None
-        summary = await asyncio.to_thread(refresh_insights, self.app.db)
+        metrics = metrics_of(self.app)
+        started = time.perf_counter()
+        try:
+            summary = await asyncio.to_thread(refresh_insights, self.app.db)
+        except Exception:
+            if metrics is not None:
+                metrics.insight_job_failures.inc()
+            raise
+        if metrics is not None:
+            metrics.insight_job_seconds.observe(time.perf_counter() - started)
         log.info("nightly insights refreshed: %s", summary)
         return str(summary)
 

@@ -15,6 +15,8 @@ from bot.settings import get_settings
 from crm.bulk_import import import_relationships
 from crm.models import Customer, Interaction, Relationship
 
+pytestmark = pytest.mark.store  # SQLite and PostgreSQL: bulk inserts and the partial unique index on both
+
 
 @pytest.fixture
 def cli(db_url, monkeypatch, tmp_path):

@@ -149,6 +149,7 @@ BAD_NEW = [
     ('/crm campaign new "Q" segment=all end="in 2 weeks" budget=lots en=hi', "budget="),
     ('/crm campaign new "Q" segment=all end="in 2 weeks" colour=red en=hi', "colour"),
     ('/crm campaign new list segment=all end="in 2 weeks" en=hi', "can't be a campaign name"),
+    ("/crm campaign new " + "x" * 201 + ' segment=all end="in 2 weeks" en=hi', "at most 200 characters"),
     ('/crm campaign new "Q" segment=all end="in 2 weeks" en="' + "x" * 4001 + '"', "4,000"),
 ]
 

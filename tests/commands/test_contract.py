@@ -11,6 +11,7 @@ arguments to ``BAD_ARGUMENTS`` below; the test that lists missing entries says s
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +57,12 @@ BAD_ARGUMENTS: dict[str, list[str]] = {
 def needs_arguments(spec) -> bool:
     rest = spec.usage[len(spec.name):].strip()
     return bool(rest) and not rest.startswith("[")
+
+
+def test_every_command_has_its_test_file():
+    here = Path(__file__).parent
+    missing = sorted(name for name in COMMANDS if not (here / f"test_{name}.py").exists())
+    assert not missing, f"put each command's tests in tests/commands/test_<command>.py; none for {missing}"
 
 
 def test_every_command_has_wrong_arguments_listed_here():

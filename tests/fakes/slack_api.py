@@ -11,7 +11,10 @@ loop). Point ``AsyncWebClient(base_url=fake.api_url)`` (``SLACK_API_URL``) at it
 * serves files' ``url_private`` (``/files-pri/…``, registered with ``fake.add_file``) to requests with
   the bot token, and Slack's sign-in page (HTML, status 200) to requests without it;
 * serves a Socket Mode WebSocket (``apps.connections.open`` hands out its URL);
-* fails on request: ``fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1)``.
+* fails on request: ``fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1)``;
+* opt-in, enforces Slack's per-channel posting limit like Slack does: ``fake.limit_rate(per_second=1,
+  burst=3)`` answers ``chat.postMessage`` beyond it with HTTP 429, ``{"ok": false, "error":
+  "ratelimited"}`` and ``Retry-After`` (https://api.slack.com/docs/rate-limits#rate-limits__responding).
 
 Use the ``slack_api`` fixture (registered by tests/conftest.py)
 and ``sign(body, secret)`` for request signatures.
@@ -44,6 +47,7 @@ class Call:
     headers: dict[str, str]
     path: str = ""
     error: str | None = None  # the scripted failure this call got, if any
+    at: float = field(default_factory=time.monotonic)  # when it arrived (for rate assertions)
 
     @property
     def ok(self) -> bool:
@@ -55,6 +59,25 @@ class Failure:
     error: str
     status: int = 200
     retry_after: int | None = None
+
+
+@dataclass
+class RateLimit:
+    """Slack's per-channel limit as a generic cell rate: ``per_second`` with ``burst`` at once."""
+    per_second: float
+    burst: int
+    retry_after: int | None
+    tat: dict = field(default_factory=dict)  # channel -> theoretical arrival time
+
+    def refuse(self, channel: str, now: float) -> float | None:
+        """None when this post is allowed, else the seconds until one would be."""
+        interval = 1.0 / self.per_second
+        tat = max(self.tat.get(channel, now), now)
+        allowed_at = tat - interval * (self.burst - 1)
+        if allowed_at > now + 1e-3:  # a millisecond of slack for clock granularity
+            return allowed_at - now
+        self.tat[channel] = tat + interval
+        return None
 
 
 @dataclass
@@ -86,6 +109,7 @@ class FakeSlackApi(BackgroundServer):
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
+        self._limits: dict[str, RateLimit] = {}
 
     # ---- the server ------------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:
@@ -131,6 +155,12 @@ class FakeSlackApi(BackgroundServer):
         with self._lock:
             queue = self._failures.setdefault(method, deque())
             queue.extend(Failure(error, status, retry_after) for _ in range(times))
+
+    def limit_rate(self, method: str = "chat.postMessage", per_second: float = 1.0, burst: int = 3,
+                   retry_after: int | None = None) -> None:
+        """From now on, posts of ``method`` beyond ``per_second`` per channel (after a burst of
+        ``burst``) get 429 with Retry-After (``retry_after``, or the seconds until the next slot)."""
+        self._limits[method] = RateLimit(per_second, burst, retry_after)
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -206,7 +236,7 @@ class FakeSlackApi(BackgroundServer):
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        failure = self._take_failure(method)
+        failure = self._take_failure(method) or self._over_limit(method, params)
         self._record(Call(method, params, dict(request.headers), request.path, failure.error if failure else None))
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
@@ -216,6 +246,17 @@ class FakeSlackApi(BackgroundServer):
         except LookupError as missing:
             body = {"ok": False, "error": str(missing.args[0])}
         return web.json_response(body)
+
+    def _over_limit(self, method: str, params: dict[str, Any]) -> Failure | None:
+        limit = self._limits.get(method)
+        if limit is None:
+            return None
+        with self._lock:
+            wait = limit.refuse(str(params.get("channel") or ""), time.monotonic())
+        if wait is None:
+            return None
+        seconds = limit.retry_after if limit.retry_after is not None else max(1, int(wait + 0.999))
+        return Failure("ratelimited", 429, seconds)
 
     def _next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.000100"

@@ -1,0 +1,311 @@
+"""Customer conversations into Slack within Slack's own limits.
+
+``chat.postMessage`` allows about one message per second per channel, with short bursts
+(https://api.slack.com/methods/chat.postMessage#rate_limiting); beyond that Slack answers 429
+with ``Retry-After``. When customers write faster than that — one busy chat, or many chats
+landing in one inbox channel — single posts would queue for minutes. So:
+
+* ``ChannelPacer`` spaces posts per channel (GCRA: a steady rate plus a small burst) and stops
+  a channel for ``Retry-After`` seconds when Slack answers 429;
+* ``SlackThreadLane`` delivers one ticket thread's outbox rows: it waits for the channel's
+  slot *before* claiming (a claim never sits for minutes, so crash recovery cannot mistake it
+  for a dead instance's), and when it had to wait, it claims every text row that piled up in
+  the thread meanwhile, in order, and posts them as one message (several when long). The
+  rows are marked sent together, with the same Slack ts. Nothing is dropped, order is kept
+  (only the first unfinished rows of a thread are ever taken, with a conditional UPDATE), and
+  a row that is not plain text (a file, a card) goes alone through the relay's usual path.
+
+Each thread is a task of its own, so a congested Slack channel never holds up Telegram
+deliveries or other channels (the relay's round does not wait for it).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from bot.metrics import metrics_of
+from crm.models import InboxOutbox, Ticket
+from crm.types import utcnow
+from integrations import inbox_live
+
+log = logging.getLogger("crm.inbox")
+
+RATE_PER_CHANNEL = 1.0  # posts per second per channel (Slack's documented chat.postMessage limit)
+# posts that may go at once before pacing starts; smaller than Slack's own allowance so that
+# network jitter (a post arriving early behind a late one) never looks like a breach
+BURST = 2
+COALESCE_CHARS = 2000  # of customer text per combined post; Slack cuts a section at 3,000 (escaping grows text)
+COALESCE_ROWS = 45  # a rich_text block each: Slack takes 50 blocks a message
+RATE_LIMITED_TRIES = 5  # 429s in a row before the send counts as a failed attempt
+BATCH_PART = "batch"  # RelayedMessage.part of a message that shares its Slack post with others
+DM_CHANNELS = "direct-messages"  # threads opened in owners' DMs share one (conservative) pace
+
+
+class ChannelPacer:
+    """Per-channel spacing of posts (generic cell rate algorithm) that honours Retry-After."""
+
+    def __init__(self, rate: float | None = None, burst: int | None = None, clock=time.monotonic):
+        self.interval = 1.0 / (rate or RATE_PER_CHANNEL)
+        self.tolerance = self.interval * max(0, (burst or BURST) - 1)
+        self.clock = clock
+        self._tat: dict[str, float] = {}  # theoretical arrival time of the next post, per channel
+
+    def reserve(self, channel: str) -> float:
+        """Takes the channel's next slot; returns the seconds to wait for it (0: go now)."""
+        now = self.clock()
+        tat = max(self._tat.get(channel, now), now)
+        wait = max(0.0, tat - self.tolerance - now)
+        self._tat[channel] = tat + self.interval
+        return wait
+
+    async def slot(self, channel: str) -> float:
+        wait = self.reserve(channel)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return wait
+
+    def pause(self, channel: str, seconds: float) -> None:
+        """Slack said 429: nothing more to this channel for ``seconds``; then one post at a time."""
+        now = self.clock()
+        self._tat[channel] = max(self._tat.get(channel, now), now + seconds + self.tolerance)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds Slack asked us to wait when ``exc`` is a 429 (slack_sdk's SlackApiError), else None."""
+    response = getattr(exc, "response", None)
+    if getattr(response, "status_code", None) != 429:
+        return None
+    headers = {str(k).lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(1.0, float(value))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def coalescable(row: InboxOutbox) -> bool:
+    """A customer's plain message: no file (its upload follows its own post), no forward or reply
+    line (a context block of its own). Edits, notes and cards go alone."""
+    if row.kind != "message":
+        return False
+    try:
+        payload = json.loads(row.payload or "{}")
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and not payload.get("media") and not payload.get("context")
+
+
+@dataclass
+class Target:
+    ticket_id: int
+    channel: str | None  # the thread's channel once open
+    thread_ts: str | None
+
+    @property
+    def pace_key(self) -> str:
+        return self.channel or DM_CHANNELS
+
+
+class SlackThreadLane:
+    """Delivers ticket threads' rows to Slack: one task per thread, paced per channel."""
+
+    def __init__(self, relay, pacer: ChannelPacer | None = None):
+        self.relay = relay
+        self.app = relay.app
+        self.db = relay.db
+        self.pacer = pacer or ChannelPacer()
+        self._busy: dict[int, asyncio.Task] = {}
+
+    def busy(self, ticket_id: int) -> bool:
+        return ticket_id in self._busy
+
+    def start(self, ticket_id: int) -> None:
+        """Starts delivering this ticket's thread unless it already is being delivered."""
+        if ticket_id in self._busy:
+            return
+        task = asyncio.create_task(self._run(ticket_id), name=f"inbox-thread-{ticket_id}")
+        self._busy[ticket_id] = task
+
+    async def finish(self, timeout: float = 15) -> None:
+        """Lets posts in flight complete (a clean stop never leaves a row half-sent)."""
+        tasks = list(self._busy.values())
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+
+    # ---- one thread --------------------------------------------------------------------------
+    async def _run(self, ticket_id: int) -> None:
+        sent = 0
+        try:
+            limited = 0
+            while not self.relay._stopping:
+                target = await self.app.in_background(self._target, ticket_id)
+                if target is None:
+                    break
+                if self.app.engine.ports.team_inbox is None or target.thread_ts is None:
+                    # no Slack, or the thread is not open yet: the first row opens it, alone
+                    rows = await self.app.in_background(self._claim, ticket_id, False)
+                    if not rows:
+                        break
+                    if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
+                        await self.pacer.slot(target.pace_key)
+                    if not await self.relay._deliver(rows[0]):
+                        break
+                    sent += 1
+                    continue
+                waited = await self.pacer.slot(target.pace_key)
+                # only when Slack's pace made us wait do rows share a post: a quiet chat reads as typed
+                rows = await self.app.in_background(self._claim, ticket_id, waited > 0)
+                if not rows:
+                    break
+                if len(rows) == 1:  # alone: the relay's own path (formatting, links for edits, files)
+                    if not await self.relay._deliver(rows[0]):
+                        break
+                    sent += 1
+                    continue
+                outcome = await self._post(target, rows)
+                if outcome == "rate-limited":
+                    limited += 1
+                    if limited < RATE_LIMITED_TRIES:
+                        continue
+                    await self.app.in_background(self.relay._retry_later, rows[0], "Slack rate limit (429)")
+                    break
+                limited = 0
+                if outcome != "sent":
+                    break
+                sent += len(rows)
+        except Exception:
+            log.exception("inbox relay: thread of ticket %s failed; retrying next round", ticket_id)
+        finally:
+            self._busy.pop(ticket_id, None)
+            if sent:
+                self.relay.wake()  # rows that arrived meanwhile
+
+    async def _post(self, target: Target, rows: list[InboxOutbox]) -> str:
+        """One post for ``rows`` (consecutive plain messages of the thread), each drawn as it would be
+        alone (inbox_live.thread_rich_text): 'sent', 'rate-limited' or 'failed'."""
+        payloads = [json.loads(row.payload or "{}") for row in rows]
+        drawn = [inbox_live.thread_rich_text(payload) for payload in payloads]
+        text = inbox_live.kit_clip("\n".join(fallback for fallback, _ in drawn), 3000)
+        blocks = [block for _, row_blocks in drawn for block in row_blocks]
+        metrics = metrics_of(self.app)
+        try:
+            ts = await self.app.engine.ports.team_inbox.post_blocks(target.channel, target.thread_ts, text, blocks)
+        except Exception as exc:
+            wait = retry_after(exc)
+            await self.app.in_background(self._release, [row.id for row in rows[1:]] if wait is None else
+                                         [row.id for row in rows])
+            if wait is not None:
+                log.info("Slack rate limit on %s: waiting %.0f s", target.channel, wait)
+                self.pacer.pause(target.pace_key, wait)
+                if metrics is not None:
+                    metrics.record_rate_limited("slack", "chat.postMessage")
+                return "rate-limited"
+            log.warning("inbox relay: thread post of %d row(s) for ticket %s failed: %r", len(rows),
+                        target.ticket_id, exc)
+            await self.app.in_background(self.relay._retry_later, rows[0], repr(exc))
+            if metrics is not None:
+                metrics.record_relay("slack", "retry")
+            return "failed"
+        await self.app.in_background(self._mark_sent, [row.id for row in rows], ts)
+        for row, payload in zip(rows, payloads):
+            telegram = payload.get("telegram") or {}
+            if telegram.get("message_id"):  # an edit of one of them is posted anew, not over the whole post
+                await self.app.in_background(
+                    inbox_live.record_links, self.db, ticket_id=target.ticket_id, interaction_id=row.interaction_id,
+                    direction="inbound", slack_channel=target.channel, slack_ts=ts, chat_id=telegram["chat_id"],
+                    messages=[(telegram["message_id"], BATCH_PART)])
+        if metrics is not None:
+            metrics.record_post("slack")
+            metrics.record_relay("slack", "sent", len(rows))
+        return "sent"
+
+    async def rate_limited(self, row: InboxOutbox, wait: float) -> None:
+        """Slack answered a post of ``row`` with 429 (after slack_sdk's own retries): the channel
+        waits ``wait`` seconds and the row goes back, its attempts untouched."""
+        target = await self.app.in_background(self._target, row.ticket_id) if row.ticket_id else None
+        key = target.pace_key if target is not None else DM_CHANNELS
+        log.info("Slack rate limit on %s: waiting %.0f s", key, wait)
+        self.pacer.pause(key, wait)
+        await self.app.in_background(self._release, [row.id])
+        metrics = metrics_of(self.app)
+        if metrics is not None:
+            metrics.record_rate_limited("slack", "chat.postMessage")
+
+    # ---- the store (background threads) ------------------------------------------------------
+    def _target(self, ticket_id: int) -> Target | None:
+        with self.db.session() as s:
+            ticket = s.get(Ticket, ticket_id)
+            if ticket is None:
+                return Target(ticket_id, None, None)  # the relay's path reports the missing ticket
+            channel = ticket.slack_channel or self.app.settings.slack_inbox_channel or None
+            return Target(ticket_id, channel, ticket.slack_thread_ts)
+
+    def _claim(self, ticket_id: int, coalesce: bool) -> list[InboxOutbox]:
+        """Claims the thread's first unfinished row, and with ``coalesce`` the text rows right after it
+        that fit one post, in one transaction; [] when the first is not ours to take (being sent by
+        someone, or waiting for its retry). All-or-nothing: a row taken meanwhile by another instance
+        makes the whole claim roll back."""
+        now, me = utcnow(), self.app.instance
+        with self.db.write_session() as s:
+            waiting = s.exec(select(InboxOutbox).where(InboxOutbox.target == "slack", InboxOutbox.ticket_id == ticket_id,
+                                                       col(InboxOutbox.status).in_(("pending", "sending")))
+                             .order_by(InboxOutbox.id).limit(COALESCE_ROWS if coalesce else 1)).all()
+            if not waiting or not self._due(waiting[0], now):
+                return []
+            take = [waiting[0]]
+            if coalesce and coalescable(waiting[0]):
+                size = len(json.loads(waiting[0].payload or "{}").get("text", ""))
+                for row in waiting[1:]:
+                    if not self._due(row, now) or not coalescable(row):
+                        break
+                    size += len(json.loads(row.payload or "{}").get("text", ""))
+                    if size > COALESCE_CHARS:
+                        break
+                    take.append(row)
+            ids = [row.id for row in take]
+            claimed = s.exec(update(InboxOutbox).where(col(InboxOutbox.id).in_(ids), InboxOutbox.status == "pending")
+                             .values(status="sending", claimed_by=me, claimed_at=now),
+                             execution_options={"synchronize_session": False}).rowcount
+            if claimed != len(ids):
+                s.rollback()
+                return []
+            for row in take:
+                row.status, row.claimed_by, row.claimed_at = "sending", me, now
+            s.expunge_all()
+            return take
+
+    @staticmethod
+    def _due(row: InboxOutbox, now) -> bool:
+        if row.status != "pending":
+            return False
+        due = row.next_attempt_at
+        if due is not None and due.tzinfo is None:
+            due = due.replace(tzinfo=now.tzinfo)
+        return due is None or due <= now
+
+    def _mark_sent(self, row_ids: list[int], ts) -> None:
+        with self.db.write_session() as s:
+            s.exec(update(InboxOutbox).where(col(InboxOutbox.id).in_(row_ids), InboxOutbox.status == "sending")
+                   .values(status="sent", sent_at=utcnow(), result=str(ts)[:64] if ts else None,
+                           attempts=InboxOutbox.attempts + 1), execution_options={"synchronize_session": False})
+
+    def _release(self, row_ids: list[int]) -> None:
+        """Gives rows back untouched (no attempt counted): they go out with the thread's next post."""
+        if not row_ids:
+            return
+        with self.db.write_session() as s:
+            s.exec(update(InboxOutbox).where(col(InboxOutbox.id).in_(row_ids), InboxOutbox.status == "sending",
+                                             InboxOutbox.claimed_by == self.app.instance)
+                   .values(status="pending", claimed_by=None, claimed_at=None),
+                   execution_options={"synchronize_session": False})

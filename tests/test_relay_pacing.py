@@ -1,0 +1,167 @@
+"""Slack's own limits: customers writing faster than ~1 post/s per channel are coalesced, in
+order, nothing lost, and Slack's Retry-After is honoured (the stand-in enforces the limit)."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+import pytest
+from sqlmodel import select
+
+from crm.models import RelayedMessage
+from integrations import relay_pacing
+from integrations.relay_pacing import ChannelPacer, retry_after
+from tests.fakes.slack_api import slack_api  # noqa: F401
+from tests.fakes.telegram_api import telegram_api  # noqa: F401
+from tests.slack_harness import all_text
+from tests.telegram_support import TelegramBot, telegram_settings
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_pacer_allows_a_burst_then_one_post_per_interval_per_channel():
+    clock = FakeClock()
+    pacer = ChannelPacer(rate=1.0, burst=3, clock=clock)
+    assert [pacer.reserve("C1") for _ in range(3)] == [0, 0, 0]  # the burst (the relay's default is 2)
+    assert [pacer.reserve("C1") for _ in range(2)] == [1.0, 2.0]  # then one a second
+    assert pacer.reserve("C2") == 0  # channels are paced separately
+    clock.now += 10  # idle: the burst is available again
+    assert [pacer.reserve("C1") for _ in range(3)] == [0, 0, 0]
+
+
+def test_pacer_stops_a_channel_for_retry_after():
+    clock = FakeClock()
+    pacer = ChannelPacer(rate=1.0, burst=3, clock=clock)
+    pacer.pause("C1", 7)
+    assert pacer.reserve("C1") == pytest.approx(7.0)
+    assert pacer.reserve("C1") == pytest.approx(8.0)  # after the pause, one at a time
+    assert pacer.reserve("C2") == 0
+
+
+def test_retry_after_reads_slack_sdk_errors():
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+    def error(status, headers):
+        response = AsyncSlackResponse(client=None, http_verb="POST", api_url="x", req_args={},
+                                      data={"ok": False, "error": "ratelimited"}, headers=headers,
+                                      status_code=status)
+        return SlackApiError("ratelimited", response)
+
+    assert retry_after(error(429, {"Retry-After": "30"})) == 30
+    assert retry_after(error(429, {"retry-after": ["2"]})) == 2
+    assert retry_after(error(429, {})) == 1
+    assert retry_after(error(200, {})) is None
+    assert retry_after(RuntimeError("network")) is None
+
+
+def burst_into_one_channel(db, settings, clock, telegram_api, slack_api, team, *, customers: int,  # noqa: F811
+                           each: int, rate: float) -> tuple[TelegramBot, list[int]]:
+    """``customers`` chats writing ``each`` messages at once, as fast as the webhook takes them."""
+    slack_api.limit_rate("chat.postMessage", per_second=rate, burst=3)
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
+                      slack=slack_api)
+    chats = [7200 + n for n in range(customers)]
+
+    def write(chat: int) -> None:
+        for n in range(each):
+            bot.say(chat, f"m{chat}-{n:04d} " + "words " * (n % 7))
+
+    writers = [threading.Thread(target=write, args=(chat,)) for chat in chats]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    return bot, chats
+
+
+def test_a_burst_reaches_slack_within_the_rate_limit_in_order_none_lost(db, settings, clock, telegram_api,  # noqa: F811
+                                                                       slack_api, team, monkeypatch):  # noqa: F811
+    # Slack's 1/s scaled up 4× (both sides), so the test takes seconds, not minutes; the stand-in's
+    # burst of 3 against the relay's 2 leaves one interval (250 ms) for the shared machine's jitter
+    monkeypatch.setattr(relay_pacing, "RATE_PER_CHANNEL", 4.0)
+    customers, each = 4, 60
+    bot, chats = burst_into_one_channel(db, settings, clock, telegram_api, slack_api, team, customers=customers,
+                                        each=each, rate=4.0)
+    try:
+        bot.settle(timeout=90)
+        posts = slack_api.calls_to("chat.postMessage")
+        refused = [c for c in posts if not c.ok]
+        assert not refused, f"{len(refused)} of {len(posts)} posts over Slack's limit"
+        inbox_posts = [c for c in posts if c.params.get("channel") == "C0INBOX"]
+        # coalesced: far fewer posts than messages
+        assert len(inbox_posts) < customers * each / 3, len(inbox_posts)
+        seen: dict[int, list[int]] = {chat: [] for chat in chats}
+        for call in inbox_posts:
+            # a post shows its text twice (fallback text and blocks): each message counts once per post
+            in_post = dict.fromkeys(re.findall(r"m(\d+)-(\d{4})", json.dumps(call.params, ensure_ascii=False)))
+            for chat, n in in_post:
+                seen[int(chat)].append(int(n))
+        for chat in chats:
+            assert seen[chat] == list(range(each)), chat  # every message once, in the order written
+        rows = bot.outbox(target="slack")
+        assert len(rows) == customers * each and {r.status for r in rows} == {"sent"}
+        samples = bot.app.metrics.render().decode()
+        assert f'crm_relay_messages_total{{outcome="sent",target="slack"}} {float(customers * each)}' in samples
+    finally:
+        bot.close()
+
+
+def test_retry_after_on_429_is_honoured_and_nothing_is_posted_twice(db, settings, clock, telegram_api,  # noqa: F811
+                                                                    slack_api, team):  # noqa: F811
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
+                      slack=slack_api)
+    try:
+        bot.say(7301, "first")
+        bot.settle()
+        # Slack refuses more often than slack_sdk's own retries cover: the relay waits as told, then posts
+        slack_api.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1, times=5)
+        started = len(slack_api.calls)
+        bot.say(7301, "second")
+        bot.settle(timeout=60)
+        attempts = [c for c in slack_api.calls[started:] if c.method == "chat.postMessage"]
+        assert [c.ok for c in attempts] == [False] * 5 + [True]
+        gaps = [b.at - a.at for a, b in zip(attempts, attempts[1:])]
+        assert all(gap >= 0.95 for gap in gaps), gaps  # Retry-After: 1
+        assert sum("second" in all_text(c.params) for c in attempts if c.ok) == 1
+        [row] = [r for r in bot.outbox(target="slack") if "second" in r.payload]
+        assert row.status == "sent" and row.attempts <= 2
+        assert b'crm_rate_limited_total{method="chat.postMessage",platform="slack"} 1.0' in bot.app.metrics.render()
+    finally:
+        bot.close()
+
+
+def test_an_edit_of_a_coalesced_message_is_posted_anew_not_over_the_shared_post(db, settings, clock,  # noqa: F811
+                                                                                telegram_api, slack_api,  # noqa: F811
+                                                                                team, monkeypatch):
+    monkeypatch.setattr(relay_pacing, "RATE_PER_CHANNEL", 2.0)
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
+                      slack=slack_api)
+    try:
+        sent = [bot.say(7400, f"q7400-{n:02d} is it in stock") for n in range(10)]
+        bot.settle(timeout=60)
+        posts = [c for c in slack_api.calls_to("chat.postMessage") if c.ok]
+        markers = [re.findall(r"q7400-(\d\d)", json.dumps(c.params, ensure_ascii=False)) for c in posts]
+        shared = next(p for p, found in zip(posts, markers) if len(set(found)) >= 2)  # a coalesced post
+        first_shared = int(sorted(set(re.findall(r"q7400-(\d\d)", json.dumps(shared.params))))[0])
+        original = sent[first_shared]["message"]
+        edited = {"update_id": original["message_id"] + 10_000,
+                  "edited_message": {**original, "text": "q7400-edited is it in stock now",
+                                     "edit_date": original["date"] + 60}}
+        bot.send(edited)
+        slack_api.wait_for("chat.postMessage", where=lambda c: "q7400-edited" in json.dumps(c.params), timeout=30)
+        # the shared post is not overwritten with the one edited message: the others stay as written
+        assert not any("q7400-edited" in json.dumps(u.params) for u in slack_api.calls_to("chat.update"))
+        with db.session() as s:
+            link = s.exec(select(RelayedMessage).where(RelayedMessage.telegram_message_id == original["message_id"],
+                                                       RelayedMessage.direction == "inbound")).first()
+        assert link is not None and link.part == relay_pacing.BATCH_PART
+    finally:
+        bot.close()
