@@ -210,11 +210,22 @@ def compact_store(engine) -> None:
             log.warning("erasure: VACUUM failed; autovacuum will reclaim the dead rows", exc_info=True)
 
 
+CHECKPOINT_BUSY_MS = 200
+
+
 def _checkpoint(engine) -> bool:
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        busy, _log, _done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        # TRUNCATE waits in the busy handler until every reader is done with the WAL; with the store's
+        # 30 s busy_timeout a reader that waits on this very commit held the write (and the request that
+        # erased) for 30 s. Try briefly instead: if readers remain, _checkpoint_later finishes the job.
+        kept = cur.execute("PRAGMA busy_timeout").fetchone()[0]
+        cur.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
+        try:
+            busy, _log, _done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            cur.execute(f"PRAGMA busy_timeout={int(kept)}")  # the connection goes back to the pool
         cur.close()
         return busy == 0
     except Exception:  # noqa: BLE001
