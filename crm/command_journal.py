@@ -6,6 +6,7 @@ answers whatever a crashed instance left behind (see ``AcceptedCommand``).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +22,8 @@ from crm.types import utcnow
 KEEP_ANSWERED = timedelta(days=1)  # long past any platform's retries
 # the owner renews the lease of every command it still has in hand (``renew``) every third of
 # it, so a long queue of commands under load is not mistaken for a dead instance's
-LEASE = timedelta(seconds=45)
+# CRM_COMMAND_LEASE_SECONDS shortens it where a test kills an instance and waits for the takeover
+LEASE = timedelta(seconds=float(os.environ.get("CRM_COMMAND_LEASE_SECONDS") or 45))
 _LEASE = Lease(LEASE, stamp=AcceptedCommand.claimed_at, holder=AcceptedCommand.claimed_by)
 GIVE_UP_AFTER = 5  # attempts; a command that fails this often is answered with an apology instead
 

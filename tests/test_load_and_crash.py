@@ -27,6 +27,15 @@ from crm.types import utcnow
 from tests.fakes.slack_api import FakeSlackApi
 
 _databases = itertools.count()
+# the killed instance's commands are taken over once their lease runs out: 5 s instead of 45 s of
+# waiting per crash test (renewed every third of it, so a busy live instance still keeps its own)
+CRASH_LEASE_SECONDS = "5"
+
+
+@pytest.fixture
+def short_lease(monkeypatch):
+    """The `crm-bot run` subprocesses inherit this environment (bench/load.py server_env)."""
+    monkeypatch.setenv("CRM_COMMAND_LEASE_SECONDS", CRASH_LEASE_SECONDS)
 
 
 def assert_guarantees(result, crashed: bool = False):
@@ -48,14 +57,14 @@ def test_burst_on_sqlite_stores_everything_exactly_once(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.crash
-def test_kill_9_mid_burst_then_restart_loses_nothing_acknowledged(tmp_path):
+def test_kill_9_mid_burst_then_restart_loses_nothing_acknowledged(tmp_path, short_lease):
     result = run_load(commands=100, users=20, chats=60, per_chat=5, crash=True, workdir=tmp_path, seed=2)
     assert_guarantees(result, crashed=True)
 
 
 @pytest.mark.slow
 @pytest.mark.crash
-def test_two_instances_on_one_postgresql_with_one_killed_mid_burst(pg_server, tmp_path):
+def test_two_instances_on_one_postgresql_with_one_killed_mid_burst(pg_server, tmp_path, short_lease):
     name = f"load_{next(_databases)}"
     with psycopg.connect(pg_server.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
