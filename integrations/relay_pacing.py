@@ -123,6 +123,7 @@ class SlackThreadLane:
         self.db = relay.db
         self.pacer = pacer or ChannelPacer()
         self._busy: dict[int, asyncio.Task] = {}
+        self._pacing: set[int] = set()  # lanes waiting for their channel's next slot, holding no row
 
     def busy(self, ticket_id: int) -> bool:
         return ticket_id in self._busy
@@ -136,6 +137,10 @@ class SlackThreadLane:
 
     async def finish(self, timeout: float = 15) -> None:
         """Lets posts in flight complete (a clean stop never leaves a row half-sent)."""
+        for ticket_id in list(self._pacing):  # nothing claimed yet: the next instance or start takes it up
+            task = self._busy.get(ticket_id)
+            if task is not None:
+                task.cancel()
         tasks = list(self._busy.values())
         if not tasks:
             return
@@ -163,7 +168,11 @@ class SlackThreadLane:
                         break
                     sent += 1
                     continue
-                waited = await self.pacer.slot(target.pace_key)
+                self._pacing.add(ticket_id)
+                try:
+                    waited = await self.pacer.slot(target.pace_key)
+                finally:
+                    self._pacing.discard(ticket_id)
                 # only when Slack's pace made us wait do rows share a post: a quiet chat reads as typed
                 rows = await self.app.in_background(self._claim, ticket_id, waited > 0)
                 if not rows:
