@@ -744,6 +744,13 @@ class SlackAdapter:
         await self.client.views_publish(user_id=user_id, view=kit.home_view(parts, notice))
 
 
+# chat.delete errors that no retry will change (https://api.slack.com/methods/chat.delete#errors): a bot token
+# deletes only the bot's own messages, and workspace settings may keep even those
+DELETE_REFUSALS = frozenset({"cant_delete_message", "compliance_exports_prevent_deletion", "missing_scope",
+                             "not_in_channel", "channel_not_found", "is_archived", "restricted_action",
+                             "not_allowed_token_type", "access_denied", "ekm_access_denied", "no_permission"})
+
+
 class SlackTeamInbox:
     """What the customer inbox (Telegram) uses to put conversations in Slack threads."""
 
@@ -774,6 +781,18 @@ class SlackTeamInbox:
 
     async def update_blocks(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
         await self.adapter.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def delete(self, channel: str, ts: str) -> str | None:
+        try:
+            await self.adapter.client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as exc:
+            error = (exc.response.get("error") if exc.response is not None else None) or ""
+            if error == "message_not_found":
+                return None  # already gone (deleted by hand, or by an earlier try of this job)
+            if error in DELETE_REFUSALS:
+                return error
+            raise
+        return None
 
     async def upload(self, channel: str, thread_ts: str, content: bytes, filename: str) -> None:
         # files.getUploadURLExternal → upload → files.completeUploadExternal (channel_id, thread_ts)
