@@ -65,16 +65,17 @@ UPDATE_KINDS = frozenset({  # https://core.telegram.org/bots/api#update
     "inline_query", "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query",
     "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_member", "chat_join_request",
     "chat_boost", "removed_chat_boost", "event"})
+_PAYLOAD_START = re.compile(r"""\{|\[(?=\s*[\[{'"\d\]-])""")
 _QUERY = re.compile(r"""(https?://[^\s?'"`]+)\?[^\s'"`]*""")
 
 
 def redact_payloads(text: str) -> str:
     """A payload dump in a library's message becomes "<payload withheld: update_id=…; kinds=…; N chars>"."""
     text = _QUERY.sub(r"\1?[query]", text)
-    starts = [i for i in (text.find("{"), text.find("[")) if i >= 0]
-    if not starts:
+    found = _PAYLOAD_START.search(text)  # "{", or a list of values ("[{…", "['…", "[1, …"), not "[phone]"
+    if found is None:
         return text
-    start = min(starts)
+    start = found.start()
     end = max(text.rfind("}"), text.rfind("]"))
     if end < start:
         end = len(text) - 1  # cut off (PTB's "invalid JSON data" is whatever arrived)
@@ -104,10 +105,13 @@ def _traceback_payloads(text: str) -> str:
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "crm_redacted", False):  # a record goes through each handler's filter
+            return True
         try:
             message = record.getMessage()
         except Exception:
             return True
+        record.crm_redacted = True
         library = _is_library(record)
         if library:
             message = redact_payloads(message)

@@ -121,3 +121,11 @@ def test_our_own_records_and_ids_survive():
     assert record.getMessage() == "update 5 (message) {kept}"
     summary = redact_payloads("data was [{'update_id': 900000117, 'message': {'message_id': 117, 'text': 'x'}}]")
     assert "900000117" in summary and "message" in summary and "'x'" not in summary
+
+
+def test_a_record_filtered_by_two_handlers_keeps_its_placeholders():
+    record = logging.LogRecord("uvicorn.error", logging.WARNING, __file__, 1, "failed for %s", ("4915198765432",), None)
+    RedactingFilter().filter(record)
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "failed for [phone]"
+    assert redact_payloads("[phone] [email] [redacted]") == "[phone] [email] [redacted]"
