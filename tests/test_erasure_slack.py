@@ -119,3 +119,19 @@ def test_the_deletion_job_waits_in_the_store_while_no_process_runs(inbox, team, 
     inbox.settle()
     eventually(lambda: set(posted) <= set(_deleted(inbox)), timeout=10)
     assert not any(secret in _left(inbox, ticket) for secret in SECRETS)
+
+
+def test_files_the_customer_sent_are_left_to_an_admin_and_said_so(inbox, team):
+    from tests.test_live_conversation import telegram_payload
+
+    ticket, posted = _conversation(inbox)
+    inbox.fake.add_file("AgACAgIAAxkBAAIBZ2VX-large", b"JPEGDATA" * 100, path="photos/file_7.jpg")
+    inbox.send(telegram_payload("photo_caption", chat_id=CHAT))
+    inbox.slack.wait_for("files.completeUploadExternal")
+    inbox.settle()
+    inbox.say(CHAT, "/forgetme confirm", first_name="Meiling", last_name="Quokkason")
+    inbox.settle()
+    [note] = eventually(lambda: [c for c in inbox.slack.calls_to("chat.postMessage")
+                                 if "admin" in str(c.params.get("text"))], timeout=10)
+    assert note.params["thread_ts"] == ticket.slack_thread_ts and "Files the customer sent" in note.params["text"]
+    assert not any(secret in _left(inbox, ticket) for secret in SECRETS)
