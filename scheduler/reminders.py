@@ -122,7 +122,9 @@ def _load(db, claims: list[Claimed]) -> dict[int, tuple[Task, Staff, str | None]
         labels = {}
         for t in tasks:
             customer = s.get(Customer, t.customer_id) if t.customer_id else None
-            labels[t.id] = customer_label(s, customer) if customer else None
+            # in the owner's language, like the rest of the reminder ("负责人 …", not "owner …")
+            lang = owners[t.owner_id].language if owners[t.owner_id].language in ("en", "zh") else "en"
+            labels[t.id] = customer_label(s, customer, lang) if customer else None
         return {t.id: (t, owners[t.owner_id], labels[t.id]) for t in tasks}
 
 

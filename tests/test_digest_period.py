@@ -105,9 +105,12 @@ def scored(db, team):
                                   computed_at=utc(2026, 11, 23, 2)))
     from crm.insights import store
 
-    with db.session() as s:  # as if the nightly job had run: commands read, they do not recompute
+    from handlers._insights import fingerprint
+
+    with db.session() as s:  # as if the job had just run on this very store: commands read, not recompute
         store.write_blobs(s.connection(), {store.SUMMARY: store.json_blob(
-            {"computed_at": "2026-11-23T02:00:00+00:00", "customers": 4})}, utc(2026, 11, 23, 2))
+            {"computed_at": "2026-11-23T09:59:00+00:00", "customers": 4,
+             "fingerprint": fingerprint(s.connection())})}, utc(2026, 11, 23, 9, 59))
     return team
 
 
