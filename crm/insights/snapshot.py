@@ -171,7 +171,7 @@ def load_snapshot(conn: Connection, now: datetime) -> Snapshot:
     currencies = tuple(sorted({c for (c,) in _fetch(conn, "SELECT DISTINCT currency FROM deal")
                                if isinstance(c, str) and _ISO_CODE.fullmatch(c)}))
     deals = _rows(conn, f"""SELECT customer_id, {_case('stage', DEAL_STAGES, 0)}, amount, {ep('stage_changed_at')},
-                                   {ep('closed_at')}, {_case('currency', currencies, -1)} FROM deal""", 6)
+                                   {ep('closed_at')}, {_case('currency', currencies, -1) if currencies else -1} FROM deal""", 6)
 
     def keep(rows: np.ndarray, *columns: int) -> tuple[np.ndarray, list[np.ndarray]]:
         positions = [_index(customer_ids, rows[:, c]) for c in columns]
