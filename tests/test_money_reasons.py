@@ -35,3 +35,11 @@ def test_the_money_reason_in_both_languages():
     # a reason stored before currencies were known: no figure rather than a wrong one in dollars
     legacy = {"kind": "deal", "stage": "proposal", "days": 5, "amount": 62000.0}
     assert "$" not in describe(legacy, "en") and "62" not in describe(legacy, "zh")
+
+
+def test_the_digest_picks_keep_each_currency(db, team, engine):
+    _two_currency_deals(db, team)
+    refresh_insights(db, NOW)
+    text = say(engine, "UALICE", "/crm digest").plain_text()
+    assert "Globex" in text and "$12,000 + CN¥50,000 deal" in text, text
+    assert "$62" not in text
