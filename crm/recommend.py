@@ -434,14 +434,6 @@ def reason_kinds(reasons: list[dict]) -> str:
     return ",".join(r["kind"] for r in reasons)[:200]
 
 
-def money(amount: float) -> str:
-    if amount >= 1_000_000:
-        return f"${amount / 1_000_000:.1f}M"
-    if amount >= 1000:
-        return f"${amount / 1000:.0f}k"
-    return f"${amount:.0f}"
-
-
 def describe(reason: dict, lang: str = "en") -> str:
     """One reason as a short phrase for people."""
     k = reason["kind"]

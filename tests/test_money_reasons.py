@@ -43,3 +43,31 @@ def test_the_digest_picks_keep_each_currency(db, team, engine):
     text = say(engine, "UALICE", "/crm digest").plain_text()
     assert "Globex" in text and "$12,000 + CN¥50,000 deal" in text, text
     assert "$62" not in text
+
+
+def test_single_threaded_accounts_state_their_open_deals_per_currency(db, team):
+    from crm.insights import read
+    from tests.insights_support import customer, talk
+
+    with db.session() as s:
+        buyer = customer(s, "Umbrella Buyer", company="Umbrella", owner=team.alice, tier="vip")
+        customer(s, "Umbrella CFO", company="Umbrella", owner=team.alice)
+        for amount, currency in ((30000, "USD"), (200000, "CNY")):
+            s.add(Deal(customer_id=buyer, owner_id=team.alice, title=currency, amount=amount, currency=currency,
+                       stage="proposal", stage_changed_at=NOW - timedelta(days=10), created_at=NOW - timedelta(days=12)))
+        talk(s, team.alice, buyer, days_ago=2, times=3)
+    refresh_insights(db, NOW)
+    with db.session() as s:
+        umbrella = {x.company: x for x in read.single_threaded_accounts(s, 10)}["Umbrella"]
+    assert "$30,000 + CN¥200,000" in umbrella.why, umbrella.why
+    assert "US$30,000 + ¥200,000" in umbrella.why_zh, umbrella.why_zh
+
+
+def test_similar_names_each_customers_open_deals_in_their_currency(db, team, engine):
+    with db.session() as s:
+        for cid, amount, currency in ((team.globex, 12000, "USD"), (team.li, 50000, "CNY")):
+            s.add(Deal(customer_id=cid, owner_id=team.alice, title=currency, amount=amount, currency=currency,
+                       stage="proposal", stage_changed_at=NOW - timedelta(days=3), created_at=NOW - timedelta(days=4)))
+    refresh_insights(db, NOW)
+    text = say(engine, "UALICE", "/crm similar globex n=10").plain_text()
+    assert "both have open deals ($12,000 and CN¥50,000)" in text, text
