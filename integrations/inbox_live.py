@@ -72,7 +72,7 @@ class StaffThreads:
 
     async def staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
         """A plain-text reply (no files, no formatting): ``text`` is what the customer reads."""
-        from integrations.slack_events import StaffMessage
+        from integrations.slack.listeners.events import StaffMessage
 
         message = StaffMessage(channel, "", thread_ts, slack_user_id, text)
         return await self.staff_message(message, event_id, _html.escape(text, quote=False), text)

@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.replies import Reply
 from integrations import formatting
-from integrations import slack_blocks as kit
+from integrations.slack import blocks as kit
 
 log = logging.getLogger("crm.slack")
 
@@ -104,7 +104,7 @@ def shared_quotes(message: dict) -> str:
 
 def command_text(text: str, bot_user_id: str | None = None) -> str:
     """A DM or mention as a ``/crm`` line: the app's mention and a leading ``/crm`` removed."""
-    from integrations.slack import unescape
+    from integrations.slack.adapter import unescape
 
     text = text or ""
     match = _LEADING_MENTION.match(text)

@@ -24,7 +24,7 @@ from bot.replies import Button, Reply
 from crm import file_retention
 from crm.events import claim_event
 from crm.models import Staff, TelegramCallback
-from integrations.telegram_render import render_html, reply_buttons
+from integrations.telegram.render import render_html, reply_buttons
 
 log = logging.getLogger("crm.telegram")
 

@@ -44,10 +44,10 @@ from bot.metrics import metrics_of
 from crm.inbox_texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
-from integrations.telegram_customer import CustomerChat
-from integrations.telegram_media import TelegramSends
-from integrations.telegram_render import split_text
-from integrations.telegram_staff import StaffChat
+from integrations.telegram.customer import CustomerChat
+from integrations.telegram.media import TelegramSends
+from integrations.telegram.render import split_text
+from integrations.telegram.staff import StaffChat
 
 log = logging.getLogger("crm.telegram")
 

@@ -50,11 +50,11 @@ from crm import file_retention
 from crm.events import claim_event
 from crm.models import Customer, Staff, Task
 from crm.search import search_customers
-from integrations import slack_blocks as kit
+from integrations.slack import blocks as kit
 from integrations.group_commit import GroupCommit
-from integrations.slack_events import SlackEvents
-from integrations.slack_home import build_home
-from integrations.slack_workspace import REFUSAL, is_foreign
+from integrations.slack.listeners.events import SlackEvents
+from integrations.slack.home import build_home
+from integrations.slack.workspace import REFUSAL, is_foreign
 
 log = logging.getLogger("crm.slack")
 
