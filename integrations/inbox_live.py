@@ -1,6 +1,6 @@
 """The live conversation of a ticket, both ways: files, formatting, edits and deletions.
 
-Staff side (called by ``integrations/slack_events.py`` for messages in a ticket's thread):
+Staff side (called by ``integrations/slack/listeners/events.py`` for messages in a ticket's thread):
 a reply, with its files and its formatting, is stored and queued for the customer; an edit
 queues an ``edit`` of the Telegram message(s) it became, a deletion a ``delete``; the stored
 interaction keeps the history. Each is claimed once per Slack event id in the same

@@ -42,7 +42,7 @@ class Said:
     args: list[str] = field(default_factory=list)
     own_phone: str | None = None  # the customer's own number, shared with the contact button
     edited: bool = False
-    details: dict = field(default_factory=dict)  # what the team's thread shows (telegram_media.inbound_details)
+    details: dict = field(default_factory=dict)  # what the team's thread shows (media.inbound_details)
 
 
 def describe(message: Message) -> str:
