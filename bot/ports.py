@@ -58,7 +58,7 @@ class CustomerInbox(Protocol):
     async def is_ticket_thread(self, channel: str, thread_ts: str) -> bool: ...
 
     async def staff_message(self, message, event_id: str, html: str, plain: str) -> bool:
-        """A reply with its files (``message``: integrations.slack_events.StaffMessage), its text as Telegram
+        """A reply with its files (``message``: integrations.slack.listeners.events.StaffMessage), its text as Telegram
         HTML and as plain text; True when the thread is a ticket's (and the reply was handled)."""
         ...
 

@@ -34,7 +34,7 @@ from crm.models import InboxOutbox, Ticket
 from crm.types import utcnow
 from bot.replies import Reply
 from integrations import inbox_live
-from integrations import slack_blocks as kit
+from integrations.slack import blocks as kit
 
 log = logging.getLogger("crm.inbox")
 

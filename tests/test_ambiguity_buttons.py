@@ -75,7 +75,7 @@ def test_a_number_with_no_such_button(engine, team):
 
 
 def test_slack_renders_each_candidate_with_its_rerun_button(engine, team, sarahs):
-    from integrations.slack_blocks import render
+    from integrations.slack.blocks import render
 
     reply = say(engine, "UALICE", "/crm log sarah call discussed the pilot")
     _, blocks = render(reply)

@@ -24,7 +24,7 @@ from bot.replies import Button, Reply
 from crm import file_retention
 from crm.events import claim_event
 from crm.models import Staff, TelegramCallback
-from integrations.telegram_render import render_html
+from integrations.telegram.render import render_html
 
 log = logging.getLogger("crm.telegram")
 

@@ -15,8 +15,8 @@ Redeliveries are harmless: the update id is claimed in the same transaction as t
 (``processed_event``), and each message is stored under its (chat id, message id).
 
 A message from someone whose Telegram id belongs to a staff member goes to the engine as a
-``/crm`` command (``integrations/telegram_staff.py``); everyone else is a customer
-(``integrations/telegram_customer.py``). Sends to customers go through the inbox outbox
+``/crm`` command (``integrations/telegram/staff.py``); everyone else is a customer
+(``integrations/telegram/customer.py``). Sends to customers go through the inbox outbox
 (``integrations/inbox_relay.py``), through PTB's ``AIORateLimiter`` (flood limits, RetryAfter).
 """
 from __future__ import annotations
@@ -44,10 +44,10 @@ from bot.metrics import metrics_of
 from crm.inbox_texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
-from integrations.telegram_customer import CustomerChat
-from integrations.telegram_media import TelegramSends
-from integrations.telegram_render import split_text
-from integrations.telegram_staff import StaffChat
+from integrations.telegram.customer import CustomerChat
+from integrations.telegram.media import TelegramSends
+from integrations.telegram.render import split_text
+from integrations.telegram.staff import StaffChat
 
 log = logging.getLogger("crm.telegram")
 
