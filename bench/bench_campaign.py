@@ -28,7 +28,7 @@ from crm import campaigns  # noqa: E402
 from crm.campaign_sender import CampaignRunner  # noqa: E402
 from crm.db import Database  # noqa: E402
 from crm.models import Campaign, Customer  # noqa: E402
-from integrations.telegram_campaign import TelegramCampaignMessenger  # noqa: E402
+from integrations.telegram.campaign import TelegramCampaignMessenger  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeTelegramApi  # noqa: E402
 
 

@@ -209,7 +209,7 @@ def side_by_side(a, keys, *, label: str, planted=None, nx_limit: int = 20_000) -
         t_kd, kd = _timed(lambda: centrality.kadabra_betweenness(a, keys, seed=1))
         kd2 = centrality.kadabra_betweenness(a, keys, seed=2)
         top_kd = set(np.argsort(-kd)[:20].tolist())
-        rows.append(("betweenness top-20, networkit KADABRA err 0.001", t_kd, float("nan"), float("nan"),
+        rows.append((f"betweenness top-20, networkit KADABRA err {centrality.KADABRA_ERR}", t_kd, float("nan"), float("nan"),
                      f"top-20 overlap across two seeds {len(top_kd & set(np.argsort(-kd2)[:20].tolist()))}/20, "
                      f"with the hashed-source estimate {len(top_kd & top)}/20"))
 

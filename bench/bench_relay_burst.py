@@ -83,7 +83,9 @@ def main() -> int:
         ok = [c for c in posts if c.ok]
         seen: dict[int, list[int]] = {c: [] for c in chats}
         for call in ok:
-            for chat, n in dict.fromkeys(re.findall(r"m(\d+)-(\d{5})", json.dumps(call.params, ensure_ascii=False))):
+            # a note quoting a message ("> m…", e.g. what it was understood as) is not the message
+            for chat, n in dict.fromkeys(re.findall(r"(?<!> )(?<!&gt; )m(\d+)-(\d{5})",
+                                                    json.dumps(call.params, ensure_ascii=False))):
                 seen[int(chat)].append(int(n))
         in_order = all(seen[c] == list(range(each)) for c in chats)
         lost = sum(len(set(range(each)) - set(seen[c])) for c in chats)

@@ -36,7 +36,7 @@ def campaign_runner(app: "App") -> CampaignRunner:
 
     def messenger():
         # imported when first needed: python-telegram-bot is not loaded where Telegram is not configured
-        from integrations.telegram_campaign import TelegramCampaignMessenger
+        from integrations.telegram.campaign import TelegramCampaignMessenger
 
         return TelegramCampaignMessenger(settings.telegram_bot_token, settings.telegram_api_url)
 
@@ -152,7 +152,7 @@ class App:
         inner = Starlette(routes=self.routes, lifespan=self.lifespan, exception_handlers={Exception: answer_400})
         secret_headers = {}
         if self.settings.telegram_enabled and self.settings.telegram_webhook_url:
-            from integrations.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
+            from integrations.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
 
             secret_headers[WEBHOOK_PATH] = (SECRET_HEADER, webhook_secret(self.settings))
         for route in self.routes:

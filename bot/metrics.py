@@ -40,6 +40,14 @@ PLATFORM_OF_ROUTE = {"/slack/events": "slack", "/telegram/webhook": "telegram"}
 # Slack gives up on an ack after 3 s, so the buckets are dense below it
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0)
 JOB_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
+# Telegram's update kinds (https://core.telegram.org/bots/api#update): the label's closed set; anything else,
+# or an update with several fields, is counted as "other"
+TELEGRAM_UPDATE_KINDS = frozenset((
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
+    "business_message", "edited_business_message", "deleted_business_messages", "message_reaction",
+    "message_reaction_count", "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
+    "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_member",
+    "chat_join_request", "chat_boost", "removed_chat_boost"))
 
 
 class Metrics:
@@ -73,6 +81,9 @@ class Metrics:
         self.insight_job_failures = Counter("crm_insight_job_failures", "Insight job runs that failed", registry=r)
         self.group_commit = Histogram("crm_group_commit_units", "Units of work (Telegram updates) committed together "
                                       "in one transaction", buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r)
+        self.telegram_unparseable = Counter(
+            "crm_telegram_unparseable_updates", "Telegram updates python-telegram-bot could not parse, by update "
+            "kind; each was acknowledged (a redelivery would fail the same way) and logged", ["kind"], registry=r)
         if db is not None:
             r.register(StoreCollector(db, self._clock))
 
@@ -99,6 +110,9 @@ class Metrics:
 
     def record_rate_limited(self, platform: str, method: str) -> None:
         self.rate_limited.labels(platform, method).inc()
+
+    def record_unparseable(self, kind: str) -> None:
+        self.telegram_unparseable.labels(kind if kind in TELEGRAM_UPDATE_KINDS else "other").inc()
 
     def observe_batch(self, units: int) -> None:
         self.group_commit.observe(units)

@@ -45,6 +45,12 @@ class TeamInbox(Protocol):
         """Uploads a file into the thread."""
         ...
 
+    async def delete(self, channel: str, ts: str) -> str | None:
+        """Deletes a message the bot posted (erasure). None when it is gone (or already was); the platform's
+        reason when it refuses for good (too old for the bot, a missing scope: an admin must remove it).
+        Raises on anything worth trying again (network, rate limits)."""
+        ...
+
 
 class CustomerInbox(Protocol):
     """Takes the team's replies in a ticket's thread towards the customer (integrations/inbox_live.py)."""
@@ -52,7 +58,7 @@ class CustomerInbox(Protocol):
     async def is_ticket_thread(self, channel: str, thread_ts: str) -> bool: ...
 
     async def staff_message(self, message, event_id: str, html: str, plain: str) -> bool:
-        """A reply with its files (``message``: integrations.slack_events.StaffMessage), its text as Telegram
+        """A reply with its files (``message``: integrations.slack.listeners.events.StaffMessage), its text as Telegram
         HTML and as plain text; True when the thread is a ticket's (and the reply was handled)."""
         ...
 

@@ -312,8 +312,9 @@ class CampaignReport:
     replied: int  # customers with at least one attributed reply
     replies: int  # attributed messages
     deals: int  # deals opened by delivered customers within 30 days of their message
-    deal_amount: float
+    deal_amount: float  # all currencies added up: a size, never shown (see deal_amounts)
     replies_by_day: list[tuple[date, int]] = field(default_factory=list)  # first replies per day
+    deal_amounts: dict[str, float] = field(default_factory=dict)  # those deals' amounts per currency
 
     @property
     def pending(self) -> int:
@@ -342,10 +343,15 @@ def report(session: Session, campaign: Campaign) -> CampaignReport:
     for at in first_reply.values():
         by_day[at.date()] = by_day.get(at.date(), 0) + 1
     r = CampaignRecipient
-    deal_rows = session.exec(select(Deal.id, Deal.amount, Deal.created_at, r.sent_at).join(
+    deal_rows = session.exec(select(Deal.id, Deal.amount, Deal.created_at, r.sent_at, Deal.currency).join(
         r, r.customer_id == Deal.customer_id).where(r.campaign_id == campaign.id, r.status == "sent",
                                                    Deal.created_at >= r.sent_at)).all()
-    deals = {deal_id: amount for deal_id, amount, created, sent in deal_rows if created - sent <= DEAL_WINDOW}
+    deals = {deal_id: (amount, currency) for deal_id, amount, created, sent, currency in deal_rows
+             if created - sent <= DEAL_WINDOW}
+    per_currency: dict[str, float] = {}
+    for amount, currency in deals.values():
+        per_currency[currency] = per_currency.get(currency, 0.0) + float(amount or 0)
     return CampaignReport(campaign=campaign, recipients=recipients, statuses=statuses, attempted=attempted,
                           delivered=delivered, replied=len(first_reply), replies=len(replies), deals=len(deals),
-                          deal_amount=float(sum(deals.values())), replies_by_day=sorted(by_day.items()))
+                          deal_amount=float(sum(a or 0 for a, _ in deals.values())),
+                          replies_by_day=sorted(by_day.items()), deal_amounts=per_currency)

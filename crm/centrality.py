@@ -7,15 +7,19 @@ igraph reaches 0.89, and their sampled betweenness picked sources by position):
 
 * PageRank: kept hand-written (power iteration on the sparse matrix, equals networkx): the side-by-side
   run showed it clearly better, 3 ms against igraph's 1.3-10 s on the 10k seeded store.
-* Betweenness (by hops: brokerage is about who sits between whom): exact with igraph while the
-  graph is small enough (``EXACT_WORK`` = linked nodes x edges, up to about 20,000 customers);
-  above that, networkit's KADABRA, which samples shortest paths adaptively until the top 20 are
-  ranked within an error of ``KADABRA_ERR`` (with probability 0.9). It runs on the linked nodes only,
-  numbered by a hash of each customer's or company's id, so adding or removing an unlinked customer
-  changes nothing, and its seeded, deterministic mode makes two runs agree. Measured on the seeded
-  store of 100,000 customers (bench): two seeds share 18 of their top 20, ~4.5 min on this loaded
-  machine; sources sampled by hash (igraph), the other option, shared only 5 of 20 with 1,000 sources
-  (96 s), so they remain in ``betweenness(k=...)`` for the bench comparison only.
+* Betweenness (by hops, unweighted, undirected, no cutoff: brokerage is about who sits between whom):
+  exact with igraph (Brandes) while the graph is small (``EXACT_WORK`` = linked nodes x edges, up to
+  about 5,000 customers, ~2 s); above that, networkit's KADABRA, which samples shortest paths
+  adaptively until the top 20 are ranked within an error of ``KADABRA_ERR`` (with probability 0.9),
+  on both cores. It runs on the linked nodes only, numbered by a hash of each customer's or company's
+  id, so adding or removing an unlinked customer changes nothing, and its seeded, deterministic mode
+  makes two runs agree. Measured side by side (``bench/bench_betweenness.py``, same machine, same run):
+  exact Brandes costs O(nodes x edges) -- 10-16 s at 10,000 customers with igraph, 53 s with
+  networkit's exact on 2 threads, so the former 20,000-customer exact threshold cost about a minute;
+  KADABRA at err 0.0015 takes 1-3 s at 10k with 19-20 of the exact top 20, and at 100,000 customers
+  23-65 s with two seeds sharing 19 of 20 (err 0.001: ~500 s; err 0.002: 18 of 20; err 0.005: 15).
+  Sources sampled by hash (igraph), the other option, shared only 5 of 20 at 100k with 1,000
+  sources (96 s), so they remain in ``betweenness(k=...)`` for the bench comparison only.
 * Communities: Leiden (igraph's ``community_leiden``, modularity objective), a fixed number of
   passes, each starting from the previous partition, so modularity never decreases from one pass
   to the next. On the LFR graph (n=100,000, mixing 0.3) it reaches NMI 0.888 against the planted
@@ -35,15 +39,18 @@ import igraph as ig
 import numpy as np
 from scipy import sparse
 
-# linked nodes x edges up to which betweenness is exact: a store of 20,000 customers (~24k linked
-# nodes, ~80k edges) is exact, so its connectors are the true top 20; about a minute on 2 cores
-EXACT_WORK = 2_500_000_000
+# linked nodes x edges up to which betweenness is exact: a store of 5,000 customers (~6k linked nodes,
+# ~20k edges) is exact, ~2 s; exact Brandes grows as nodes x edges (10-16 s at 10k customers, about a
+# minute at 20k), where KADABRA's top 20 match the exact ones (19-20 of 20) in 1-3 s
+EXACT_WORK = 150_000_000
 # above it, edges x sources is the budget of the sampled estimate: ~2,500 sources at 100k customers,
 # never fewer than 500 (1M customers: a few minutes of the nightly job), never more than 4,000
 MIN_SOURCES, MAX_SOURCES = 500, 4_000
 SOURCE_WORK = 1_000_000_000
 LEIDEN_PASSES = 2
-KADABRA_ERR = 0.001  # additive error on normalised betweenness; the top-20 order is what it guarantees
+# additive error on normalised betweenness; the top-20 order is what it guarantees. 0.0015: two seeds share
+# 19 of 20 at 100k in 23-65 s; 0.001 took ~500 s there, 0.002 shared 18 (bench/bench_betweenness.py)
+KADABRA_ERR = 0.0015
 _rng_lock = threading.Lock()
 
 

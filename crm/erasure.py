@@ -15,12 +15,18 @@ and each is handled here:
 * the insight cache (graph, similarity index, summaries) holds the customer's words: its blobs
   are dropped (the next refresh rebuilds them without the customer) and so is the memory copy;
 * files: privacy exports and chart pictures that name the customer are deleted;
+* Slack: what the bot relayed into the customer's ticket threads (the root card, their messages, the
+  bot's notes) is deleted there too. ``slack_thread_messages`` reads the ids before the rows that hold
+  them (relayed_message, the sent outbox rows) are deleted; ``queue_slack_deletions`` leaves one
+  ``erase`` job per thread in the inbox outbox (ids only), which integrations/inbox_erasure.py runs
+  with chat.delete, claimed like every other send;
 * Telegram: the chat is remembered by a hash (``ErasedChat``) so an edit of a message sent before
   the erasure, or a late redelivery, cannot re-create the lead or be relayed.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -29,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import delete, event, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crm.file_retention import chart_dir, export_dir
 from crm.models import (AcceptedCommand, AuditEvent, CampaignRecipient, Customer, CustomerInsight, Deal, ErasedChat,
@@ -127,6 +133,56 @@ def drop_links(session: Session, customer: Customer, chat_id: int | None) -> Non
         others = session.exec(select(Customer.id).where(Customer.company_id == company_id).limit(1)).first()
         if others is None:
             session.exec(delete(Company).where(Company.id == company_id))
+
+
+# ---- Slack threads (ids captured before the rows holding them go) ------------------------------
+
+_SLACK_TS = re.compile(r"^\d{9,11}\.\d{6}$")
+
+
+def slack_thread_messages(session: Session, customer_id: int) -> list[dict]:
+    """Per ticket thread of the customer: the channel, the root card's ts and the ts of every other
+    message the bot posted there (the customer's messages, notes). Staff's own replies are theirs."""
+    from crm.models import RelayedMessage
+
+    threads = []
+    tickets = session.exec(select(Ticket).where(Ticket.customer_id == customer_id,
+                                                col(Ticket.slack_thread_ts).is_not(None))).all()
+    for ticket in tickets:
+        channel, root = ticket.slack_channel, ticket.slack_thread_ts
+        found: set[str] = set()
+        for ts in session.exec(select(RelayedMessage.slack_ts).where(RelayedMessage.ticket_id == ticket.id,
+                                                                     RelayedMessage.direction == "inbound",
+                                                                     RelayedMessage.slack_channel == channel)).all():
+            found.add(ts)
+        files = False
+        for result, payload in session.exec(select(InboxOutbox.result, InboxOutbox.payload).where(
+                InboxOutbox.ticket_id == ticket.id, InboxOutbox.target == "slack")).all():
+            if result and _SLACK_TS.match(result):
+                found.add(result)
+            if not files and '"media"' in (payload or ""):  # a file the customer sent, uploaded into the thread
+                try:
+                    files = bool(json.loads(payload).get("media"))
+                except (ValueError, AttributeError):
+                    pass
+        found.discard(root)
+        threads.append({"ticket_id": ticket.id, "channel": channel, "thread_ts": root,
+                        "messages": sorted(found, key=float), "files": files})
+    return threads
+
+
+def queue_slack_deletions(session: Session, threads: list[dict]) -> list[InboxOutbox]:
+    """One ``erase`` job per thread in the inbox outbox, in this transaction: it commits with the erasure
+    and survives a restart; the relay claims it once (integrations/inbox_erasure.py)."""
+    jobs = []
+    for thread in threads:
+        payload = {k: thread[k] for k in ("channel", "thread_ts", "messages", "files")}
+        job = InboxOutbox(target="slack", kind="erase", payload=json.dumps(payload), ticket_id=thread["ticket_id"])
+        session.add(job)
+        jobs.append(job)
+    if jobs:
+        session.info["outbox_queued"] = True  # the caller wakes the sender after commit
+    return jobs
 
 
 # ---- indexes, caches, tombstones (inside the erasure's transaction) -----------------------------

@@ -266,7 +266,7 @@ def store_inbound(session: Session, customer: Customer, *, chat_id: int, message
     """One customer message, stored exactly once, on the customer's open ticket (opened if needed).
 
     ``details`` go to the team's thread with it: the literal text and entities, the attachment
-    to fetch, forward and reply context (``integrations/telegram_media.py``)."""
+    to fetch, forward and reply context (``integrations/telegram/media.py``)."""
     source = ("telegram", f"{chat_id}:{message_id}")
     text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; polling updates are not filtered upstream
     seen = session.exec(select(Interaction.id).where(Interaction.source_platform == source[0],

@@ -297,6 +297,7 @@ def graph_findings(snap: Snapshot, graph: RelationGraph, edges_now, edges_then, 
     # clusters of related accounts
     sizes = np.bincount(community[:n], minlength=community.max() + 1) if n else np.zeros(0, dtype=int)
     value = feat.deal_amount
+    per_currency = recommend.open_amounts_by_currency(snap, feat)
     clusters = []
     for k in np.argsort(-sizes)[:20]:
         members = np.nonzero(community[:n] == k)[0]
@@ -309,6 +310,7 @@ def graph_findings(snap: Snapshot, graph: RelationGraph, edges_now, edges_then, 
         hub = members[np.argmax(graph.pagerank[members])]
         clusters.append(dict(community=int(k), size=int(len(members)), companies=top_companies,
                              hub_customer_id=int(snap.customer_ids[hub]), open_deal_value=float(value[members].sum()),
+                             open_deal_amounts=_sum_amounts(per_currency, members),
                              mean_risk=round(float(risk[members].mean()), 3),
                              churned=int((snap.stage[members] == recommend.CHURNED).sum())))
 
@@ -318,6 +320,16 @@ def graph_findings(snap: Snapshot, graph: RelationGraph, edges_now, edges_then, 
 
 
 THREAD_MIN_STRENGTH = 0.15
+
+
+def _sum_amounts(per_currency: dict[int, dict[str, float]], members) -> dict[str, float]:
+    """Open deal amounts of these customer positions, per currency (what people are shown, never summed
+    across currencies; ``value`` stays a ranking weight)."""
+    total: dict[str, float] = {}
+    for i in members:
+        for currency, amount in per_currency.get(int(i), {}).items():
+            total[currency] = total.get(currency, 0.0) + amount
+    return total
 
 
 def single_threaded(snap: Snapshot, edges, feat, limit: int = 100) -> list[dict]:
@@ -338,11 +350,14 @@ def single_threaded(snap: Snapshot, edges, feat, limit: int = 100) -> list[dict]
     threads = np.bincount(pairs[:, 0], minlength=len(snap.company_ids))
     reached = np.unique(np.column_stack([company[at_company], e_cust[at_company]]), axis=0)
     reached_contacts = np.bincount(reached[:, 0], minlength=len(snap.company_ids))
+    per_currency = recommend.open_amounts_by_currency(snap, feat)
     candidates = np.nonzero((comp_value >= 20_000) & ((threads == 1) | (reached_contacts == 1)))[0]
     for k in candidates[np.argsort(-comp_value[candidates])][:limit]:
         mask = at_company & (company == k)
         best = np.argmax(np.where(mask, e_strength, -1))
-        out.append(dict(company_id=int(snap.company_ids[k]), value=float(comp_value[k]), contacts=int(contacts[k]),
+        members = np.flatnonzero((snap.company_of == k) & live)
+        out.append(dict(company_id=int(snap.company_ids[k]), value=float(comp_value[k]),
+                        deal_amounts=_sum_amounts(per_currency, members), contacts=int(contacts[k]),
                         staff_threads=int(threads[k]), reached_contacts=int(reached_contacts[k]),
                         staff_id=int(snap.staff_ids[e_staff[best]]), customer_id=int(snap.customer_ids[e_cust[best]]),
                         strength=round(float(e_strength[best]), 2)))

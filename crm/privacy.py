@@ -54,6 +54,7 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
     cid = customer.id
     needles = erasure.identifiers(customer)
     chat_id = customer.telegram_chat_id
+    slack_threads = erasure.slack_thread_messages(session, cid)  # before the rows holding the ids go
     counts = {"interactions": len(session.exec(select(Interaction.id).where(Interaction.customer_id == cid)).all())}
     for interaction in session.exec(select(Interaction).where(Interaction.customer_id == cid)).all():
         interaction.text = ""
@@ -97,6 +98,7 @@ def forget_customer(session: Session, customer: Customer, *, actor: Staff | None
         session.add(event)
     erasure.scrub_mentions(session, customer, needles)
     erasure.drop_links(session, customer, chat_id)
+    erasure.queue_slack_deletions(session, slack_threads)
     erasure.remember_erased_chat(session, "telegram", chat_id, now or utcnow())
     erasure.drop_insight_cache(session)
     audit.record(session, "customer.forget", actor=actor, actor_label=actor_label, platform=platform,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
+from crm.i18n import money_totals
 from crm.insights.snapshot import DAY, DEAL_STAGES, INBOUND, INTERNAL, KINDS, STAGES, TIERS, Snapshot
 
 MIN_LABELS = 30  # churned and stayed customers each, before a model is trained
@@ -54,7 +55,8 @@ class Features:
     raw: np.ndarray  # n x len(FEATURES), human units (days, counts, dollars)
     model: np.ndarray  # the same, log-compressed for models
     stalled_stage: np.ndarray  # deal stage index of the most stalled open deal, -1 none
-    deal_amount: np.ndarray  # open deal amount in dollars
+    deal_amount: np.ndarray  # open deal amount, all currencies added up: a size for the models, never shown
+    open_deals: np.ndarray | None = None  # bool per deal of the snapshot: open at the customer's reference time
 
 
 def behaviour_features(snap: Snapshot, ref: np.ndarray) -> Features:
@@ -117,7 +119,7 @@ def behaviour_features(snap: Snapshot, ref: np.ndarray) -> Features:
                  "oldest_open_ticket_days", "stalled_deal_days", "relationships", "tenure_days"):
         model[:, COL[name]] = np.log1p(raw[:, COL[name]])
     model[:, COL["open_deal_value"]] = np.log1p(raw[:, COL["open_deal_value"]] / 1000.0)
-    return Features(raw, model, stalled_stage, amount)
+    return Features(raw, model, stalled_stage, amount, open_then)
 
 
 # -- conversation text ---------------------------------------------------------------------------
@@ -388,6 +390,7 @@ def next_priorities(snap: Snapshot, feat: Features, risk: np.ndarray,
     team_rate, person_rate = acceptance_rates(feedback or [])
     score = np.zeros(snap.n_customers)
     reasons: list[list[dict]] = []
+    amounts = open_amounts_by_currency(snap, feat)
     for i in range(snap.n_customers):
         if not live[i] or base[i] <= 0:
             reasons.append([])
@@ -397,7 +400,8 @@ def next_priorities(snap: Snapshot, feat: Features, risk: np.ndarray,
             rs.append({"kind": "silent", "days": round(days[i]), "cadence": int(cadence[i])})
         if deal[i] > 0:
             rs.append({"kind": "deal", "stage": DEAL_STAGES[int(feat.stalled_stage[i])] if feat.stalled_stage[i] >= 0
-                       else "open", "days": round(stalled[i]), "amount": float(feat.deal_amount[i])})
+                       else "open", "days": round(stalled[i]), "amount": float(feat.deal_amount[i]),
+                       "amounts": amounts.get(i, {})})
         if ticket[i]:
             rs.append({"kind": "ticket", "count": int(raw[i, COL["open_tickets"]]),
                        "days": round(raw[i, COL["oldest_open_ticket_days"]])})
@@ -413,16 +417,21 @@ def next_priorities(snap: Snapshot, feat: Features, risk: np.ndarray,
     return Priorities(score, reasons)
 
 
+def open_amounts_by_currency(snap: Snapshot, feat: Features) -> dict[int, dict[str, float]]:
+    """Customer position -> {currency: open amount}: ¥50,000 and $12,000 stay two figures (issue 15)."""
+    if feat.open_deals is None or snap.d_currency is None:
+        return {}
+    out: dict[int, dict[str, float]] = {}
+    for k in np.flatnonzero(feat.open_deals):
+        code = int(snap.d_currency[k])
+        currency = snap.currencies[code] if code >= 0 else "XXX"  # ISO 4217's "no currency"
+        per = out.setdefault(int(snap.d_customer[k]), {})
+        per[currency] = per.get(currency, 0.0) + float(snap.d_amount[k])
+    return out
+
+
 def reason_kinds(reasons: list[dict]) -> str:
     return ",".join(r["kind"] for r in reasons)[:200]
-
-
-def money(amount: float) -> str:
-    if amount >= 1_000_000:
-        return f"${amount / 1_000_000:.1f}M"
-    if amount >= 1000:
-        return f"${amount / 1000:.0f}k"
-    return f"${amount:.0f}"
 
 
 def describe(reason: dict, lang: str = "en") -> str:
@@ -448,7 +457,10 @@ def describe(reason: dict, lang: str = "en") -> str:
         return f"{reason['stage']} 阶段的商机已停滞 {reason['days']} 天" if zh else \
             f"deal stuck in {reason['stage']} for {reason['days']} days"
     if k == "deal":
-        amount = f" {money(reason['amount'])}" if reason.get("amount") else ""
+        # per currency, in Babel's CLDR formats as deals show them; a reason stored before deals had a
+        # currency ("amount" only) gets no figure rather than a wrong one in dollars
+        amounts = [(v, c) for c, v in (reason.get("amounts") or {}).items() if v]
+        amount = f" {money_totals(amounts, lang)} " if amounts else ""
         if reason["days"] >= 21:
             return f"{reason['stage']} 阶段商机{amount}已 {reason['days']} 天无进展" if zh else \
                 f"{amount.strip() + ' ' if amount else ''}deal in {reason['stage']} stage, no movement in {reason['days']} days"

@@ -15,6 +15,7 @@ from bot.replies import Button, Item, Reply, Section
 from crm import campaigns
 from crm.campaign_sender import TELEGRAM_RATE
 from crm.campaigns import CampaignError
+from crm.i18n import money_totals
 from crm.models import Campaign, CampaignRecipient
 from handlers.deal import parse_amount
 
@@ -334,7 +335,8 @@ def _report(ctx) -> Reply:
               (ctx.t("Delivered", "已送达"), f"{result.delivered:,}"),
               (ctx.t("Replied", "已回复"), f"{result.replied:,}{rate}"),
               (ctx.t("Deals opened within 30 days", "30 天内新商机"),
-               f"{result.deals:,}" + (f" · {money(result.deal_amount)}" if result.deals else "")),
+               f"{result.deals:,}" + (f" · {money_totals([(v, c) for c, v in result.deal_amounts.items()], ctx.lang)}"
+                                      if result.deals else "")),
               (ctx.t("Budget", "预算"), money(found.budget)),
               (ctx.t("Cost per reply", "单次回复成本"), cost)]
     statuses = dict(result.statuses)

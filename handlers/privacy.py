@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from bot.registry import command
 from bot.replies import Button, Item, Reply
+from crm.inbox import on_commit
 from crm.models import AuditEvent
 from crm.privacy import export_json, forget_customer
 
@@ -51,6 +52,9 @@ def forget(ctx) -> Reply:
                                      confirm=ctx.t("Erase this customer's personal data?", "确定删除？"))])
     name = customer.name
     forget_customer(ctx.session, customer, actor=ctx.actor, platform=ctx.message.platform, now=ctx.now)
+    messenger = ctx.ports.customer_messenger  # the Slack thread's deletion is queued: run it after commit
+    if messenger is not None:
+        on_commit(ctx.session, messenger.wake)
     return Reply(text=ctx.t("Erased {name}'s personal data (now “Erased customer #{id}”). The erasure is recorded in "
                             "the audit trail.", "已删除 {name} 的个人数据，记录已写入审计日志。", name=name, id=customer.id))
 

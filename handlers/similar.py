@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import numpy as np
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from bot.registry import command
 from bot.replies import Button, Item, Reply
 from crm.insights.read import _names
-from crm.models import Customer
-from crm.recommend import COL, TIERS, money, nearest
+from crm.i18n import money_totals
+from crm.models import OPEN_DEAL_STAGES, Customer, Deal
+from crm.recommend import COL, TIERS, nearest
 from handlers._insights import added_since_refresh, similar_index
 
 USAGE = "similar <customer> [n=5]"
@@ -59,6 +62,14 @@ def similar(ctx) -> Reply:
     return Reply(text=head, items=items)
 
 
+def _open_deals(ctx, customer_id: int) -> str:
+    """The customer's open deals per currency ("$12,000 + CN¥50,000"), never added up across currencies."""
+    rows = ctx.session.exec(select(func.sum(Deal.amount), Deal.currency)
+                            .where(Deal.customer_id == customer_id, col(Deal.stage).in_(OPEN_DEAL_STAGES))
+                            .group_by(Deal.currency)).all()
+    return money_totals([(amount, currency) for amount, currency in rows], ctx.lang)
+
+
 def _why(ctx, index, a: int, b: int) -> str:
     ra, rb = index.raw[a], index.raw[b]
     reasons = []
@@ -82,7 +93,8 @@ def _why(ctx, index, a: int, b: int) -> str:
         reasons.append(ctx.t("both have a stalled deal", "都有停滞的商机"))
     elif both("open_deal_value", lambda v: v > 0):
         reasons.append(ctx.t("both have open deals ({x} and {y})", "都有在谈商机（{x} 与 {y}）",
-                             x=money(float(ra[COL["open_deal_value"]])), y=money(float(rb[COL["open_deal_value"]]))))
+                             x=_open_deals(ctx, int(index.customer_ids[a])),
+                             y=_open_deals(ctx, int(index.customer_ids[b]))))
     if both("telegram_messages_90d", lambda v: v >= 2):
         reasons.append(ctx.t("both active on Telegram", "都活跃于 Telegram"))
     if both("reply_share_90d", lambda v: v < 0.2) and both("touches_90d", lambda v: v >= 2):

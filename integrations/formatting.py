@@ -281,9 +281,9 @@ def telegram_to_rich_text(text: str, entities=None, *, lead: str | None = None) 
 
 
 def escape_mrkdwn(text: str) -> str:
-    """Outside text made inert for mrkdwn (``slack_blocks.escape``: &, <, > escaped, a bare @channel broken),
+    """Outside text made inert for mrkdwn (``integrations.slack.blocks.escape``: &, <, > escaped, a bare @channel broken),
     so ``<!channel>`` or ``<@U1>`` is shown, never acted on."""
-    from integrations.slack_blocks import escape
+    from integrations.slack.blocks import escape
 
     return escape(text)
 

@@ -1,6 +1,6 @@
 """The live conversation of a ticket, both ways: files, formatting, edits and deletions.
 
-Staff side (called by ``integrations/slack_events.py`` for messages in a ticket's thread):
+Staff side (called by ``integrations/slack/listeners/events.py`` for messages in a ticket's thread):
 a reply, with its files and its formatting, is stored and queued for the customer; an edit
 queues an ``edit`` of the Telegram message(s) it became, a deletion a ``delete``; the stored
 interaction keeps the history. Each is claimed once per Slack event id in the same
@@ -72,7 +72,7 @@ class StaffThreads:
 
     async def staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
         """A plain-text reply (no files, no formatting): ``text`` is what the customer reads."""
-        from integrations.slack_events import StaffMessage
+        from integrations.slack.listeners.events import StaffMessage
 
         message = StaffMessage(channel, "", thread_ts, slack_user_id, text)
         return await self.staff_message(message, event_id, _html.escape(text, quote=False), text)

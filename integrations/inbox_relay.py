@@ -37,7 +37,7 @@ from crm.customers import company_name
 from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
-from integrations import inbox_live
+from integrations import inbox_erasure, inbox_live
 from integrations.relay_pacing import SlackThreadLane, retry_after
 
 log = logging.getLogger("crm.inbox")
@@ -225,6 +225,8 @@ class InboxRelay:
         try:
             if row.target == "telegram":
                 result = await self.telegram.send_to_customer(row.chat_id, row.kind, payload)
+            elif row.kind == "erase":  # an erased customer's thread: its messages deleted (crm/erasure.py)
+                result = await inbox_erasure.erase_thread(self.app.engine.ports.team_inbox, payload)
             else:
                 result = await self._post_to_thread(row, payload)
         except Blocked:

@@ -32,7 +32,9 @@ from sqlmodel import col, select
 from bot.metrics import metrics_of
 from crm.models import InboxOutbox, Ticket
 from crm.types import utcnow
+from bot.replies import Reply
 from integrations import inbox_live
+from integrations.slack import blocks as kit
 
 log = logging.getLogger("crm.inbox")
 
@@ -41,7 +43,7 @@ RATE_PER_CHANNEL = 1.0  # posts per second per channel (Slack's documented chat.
 # network jitter (a post arriving early behind a late one) never looks like a breach
 BURST = 2
 COALESCE_CHARS = 2000  # of customer text per combined post; Slack cuts a section at 3,000 (escaping grows text)
-COALESCE_ROWS = 45  # a rich_text block each: Slack takes 50 blocks a message
+COALESCE_ROWS = 24  # a block or two each (notes may have a context line): Slack takes 50 blocks a message
 RATE_LIMITED_TRIES = 5  # 429s in a row before the send counts as a failed attempt
 BATCH_PART = "batch"  # RelayedMessage.part of a message that shares its Slack post with others
 DM_CHANNELS = "direct-messages"  # threads opened in owners' DMs share one (conservative) pace
@@ -92,15 +94,24 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def coalescable(row: InboxOutbox) -> bool:
-    """A customer's plain message: no file (its upload follows its own post), no forward or reply
-    line (a context block of its own). Edits, notes and cards go alone."""
-    if row.kind != "message":
-        return False
+    """A customer's plain message (no file: its upload follows its own post; no forward or reply line),
+    or a plain note of ours (e.g. what a message was understood as). Edits and cards go alone."""
     try:
         payload = json.loads(row.payload or "{}")
     except ValueError:
         return False
-    return isinstance(payload, dict) and not payload.get("media") and not payload.get("context")
+    if not isinstance(payload, dict):
+        return False
+    if row.kind == "note":
+        return set(payload) <= {"text", "author"}
+    return row.kind == "message" and not payload.get("media") and not payload.get("context")
+
+
+def drawn(row: InboxOutbox, payload: dict) -> tuple[str, list[dict]]:
+    """(fallback text, blocks) of one row inside a shared post, as it would look alone."""
+    if row.kind == "note":
+        return kit.render(Reply(text=payload.get("text", "")))
+    return inbox_live.thread_rich_text(payload)
 
 
 @dataclass
@@ -204,9 +215,9 @@ class SlackThreadLane:
         """One post for ``rows`` (consecutive plain messages of the thread), each drawn as it would be
         alone (inbox_live.thread_rich_text): 'sent', 'rate-limited' or 'failed'."""
         payloads = [json.loads(row.payload or "{}") for row in rows]
-        drawn = [inbox_live.thread_rich_text(payload) for payload in payloads]
-        text = inbox_live.kit_clip("\n".join(fallback for fallback, _ in drawn), 3000)
-        blocks = [block for _, row_blocks in drawn for block in row_blocks]
+        parts = [drawn(row, payload) for row, payload in zip(rows, payloads)]
+        text = inbox_live.kit_clip("\n".join(fallback for fallback, _ in parts), 3000)
+        blocks = [block for _, row_blocks in parts for block in row_blocks]
         metrics = metrics_of(self.app)
         try:
             ts = await self.app.engine.ports.team_inbox.post_blocks(target.channel, target.thread_ts, text, blocks)

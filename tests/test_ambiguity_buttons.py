@@ -75,7 +75,7 @@ def test_a_number_with_no_such_button(engine, team):
 
 
 def test_slack_renders_each_candidate_with_its_rerun_button(engine, team, sarahs):
-    from integrations.slack_blocks import render
+    from integrations.slack.blocks import render
 
     reply = say(engine, "UALICE", "/crm log sarah call discussed the pilot")
     _, blocks = render(reply)
@@ -85,3 +85,26 @@ def test_slack_renders_each_candidate_with_its_rerun_button(engine, team, sarahs
                for o in b["accessory"]["options"]]
     assert sorted(v for v in values if v.startswith("log ")) == sorted(
         f"log #{cid} call discussed the pilot" for cid in sarahs)
+
+
+def test_telegram_staff_chat_gets_one_button_per_candidate_that_reruns_the_command(telegram_bot, db, sarahs):
+    """Through python-telegram-bot and the Bot API stand-in: Alice (Telegram 5001) types an ambiguous
+    command, gets one inline button per candidate, presses Sarah Kim's and the reminder is set on her."""
+    telegram_bot.say(5001, "/crm remind sarah 3 Dec intro call", first_name="Alice")
+    reply = telegram_bot.last_reply(5001)
+    keyboard = reply.markup["inline_keyboard"]
+    buttons = [b for row in keyboard for b in row]
+    for name in ("Sarah Lee", "Sarah Connor", "Sarah Kim"):
+        assert name in reply.text
+    # a keyboard sits apart from the message's lines: each rerun button must say whom it is for
+    reruns = [b for b in buttons if b["text"].lower().startswith("remind")]
+    assert len(reruns) == 3, [b["text"] for b in buttons]
+    kim = next(b for b in reruns if "Sarah Kim" in b["text"])
+    with db.session() as s:
+        assert s.exec(select(Task)).all() == []
+    telegram_bot.send(telegram_bot.updates.callback(5001, kim["callback_data"], first_name="Alice"))
+    done = telegram_bot.last_reply(5001, 2)
+    assert "intro call" in done.text, done.text
+    with db.session() as s:
+        task, = s.exec(select(Task)).all()
+    assert task.customer_id == sarahs[2] and task.title == "intro call"

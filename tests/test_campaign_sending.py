@@ -19,7 +19,7 @@ from crm import campaigns
 from crm.campaign_sender import CampaignRunner, acquire_lease, recover_interrupted, release_lease
 from crm.inbox import opt_out_of_marketing
 from crm.models import AuditEvent, Campaign, CampaignRecipient, Customer
-from integrations.telegram_campaign import TelegramCampaignMessenger
+from integrations.telegram.campaign import TelegramCampaignMessenger
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegramApi
 from tests.helpers import utc
 

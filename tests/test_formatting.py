@@ -159,9 +159,9 @@ def test_pre_and_quotes_become_their_own_rich_text_parts():
 # ---------------------------------------------------------------- neutral mentions in replies
 
 def test_replies_carry_a_neutral_mention_each_renderer_draws_its_own_way(engine, team):
-    from integrations import slack_blocks as kit
+    from integrations.slack import blocks as kit
     from integrations.console import render as console_render
-    from integrations.telegram_render import render_html
+    from integrations.telegram.render import render_html
     from rich.console import Console
     from tests.helpers import say
 
@@ -178,14 +178,14 @@ def test_replies_carry_a_neutral_mention_each_renderer_draws_its_own_way(engine,
 
 def test_text_from_outside_cannot_forge_a_mention():
     from bot.replies import mention, strip_mentions
-    from integrations import slack_blocks as kit
+    from integrations.slack import blocks as kit
 
     forged = mention("x", "UADA")
     assert kit.escape(strip_mentions(f"Hi {forged}")) == "Hi UADAx"
 
 
 def test_the_bot_token_only_goes_to_slacks_file_servers():
-    from integrations.telegram_media import _slack_host
+    from integrations.telegram.media import _slack_host
 
     api = "https://slack.com/api/"
     assert _slack_host("https://files.slack.com/files-pri/T1-F1/x.png", api)

@@ -327,7 +327,7 @@ def test_a_customers_edit_updates_the_relayed_slack_message_marked_edited(inbox)
 
 
 def test_an_update_ptb_cannot_parse_is_acknowledged_logged_and_counted(inbox, caplog):
-    from integrations.telegram import UNPARSEABLE
+    from integrations.telegram.adapter import UNPARSEABLE
 
     before = UNPARSEABLE["message"]
     with caplog.at_level(logging.WARNING, logger="crm.telegram"):
@@ -405,7 +405,7 @@ def test_editing_the_text_of_a_reply_with_a_file_edits_the_caption(inbox):
 
 
 def test_polling_survives_an_update_ptb_cannot_parse(db, settings, clock, telegram_api, team):
-    from integrations.telegram import UNPARSEABLE
+    from integrations.telegram.adapter import UNPARSEABLE
 
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, webhook=False), clock, telegram_api)
     try:

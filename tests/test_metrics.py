@@ -129,3 +129,27 @@ def test_text_logs_stay_the_default(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert "WARNING x: hi [email]" in done.stderr
     assert not done.stderr.lstrip().startswith("{")
+
+
+def test_an_update_ptb_cannot_parse_moves_a_counter_on_metrics(db, settings, clock, telegram_api, slack_api):  # noqa: F811
+    """Issue 14 counted unparseable updates in memory only; operators must be able to alert on them."""
+    import json
+    from pathlib import Path
+
+    from tests.telegram_support import TelegramBot, telegram_settings
+
+    update = json.loads((Path(__file__).parent / "payloads" / "telegram" / "unparseable_message.json").read_text())
+    update.pop("_source")
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
+                      slack=slack_api)
+    try:
+        base = f"http://127.0.0.1:{bot.port}"
+        before = value(scrape(base), "crm_telegram_unparseable_updates_total", kind="message")
+        assert bot.post(update).status_code == 200
+        # an unknown update field is counted under one closed label: nothing from outside grows the series
+        assert bot.post({"update_id": update["update_id"] + 1, "no_such_kind_abc": {"x": 1}}).status_code == 200
+        after = scrape(base)
+        assert value(after, "crm_telegram_unparseable_updates_total", kind="message") == before + 1
+        assert not any("no_such_kind_abc" in str(key) for key in after)
+    finally:
+        bot.close()

@@ -15,8 +15,8 @@ from html.parser import HTMLParser
 from hypothesis import given, settings, strategies as st
 
 from bot.replies import Button, Item, Reply, Section
-from integrations import slack_blocks as kit
-from integrations.telegram_render import LIMIT, render_html, split_text
+from integrations.slack import blocks as kit
+from integrations.telegram.render import LIMIT, render_html, split_text
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 long_text = st.one_of(text, st.sampled_from(["x" * 40_000, "王伟&<b>" * 6000, "😀" * 5000, "a\n" * 20_000,

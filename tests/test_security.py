@@ -23,7 +23,7 @@ from bot.errors import NotFound
 from bot.replies import Reply
 from crm.customers import create_customer, resolve_staff
 from crm.models import Customer, Interaction, Relationship, Staff
-from integrations import slack_blocks as kit
+from integrations.slack import blocks as kit
 from tests.fakes.slack_api import FakeSlackApi, sign
 from tests.helpers import say
 from tests.slack_harness import SECRET, all_text

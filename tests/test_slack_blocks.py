@@ -5,8 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.replies import Button, Item, Reply, Section
-from integrations import slack_blocks as kit
-from integrations.slack import error_block, form_command, unescape
+from integrations.slack import blocks as kit
+from integrations.slack.forms import error_block, form_command
+from integrations.slack.wire import unescape
 
 
 def test_unescape_slack_wire_format():

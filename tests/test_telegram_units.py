@@ -10,9 +10,9 @@ from hypothesis import given, settings as hsettings, strategies as st
 from bot.replies import Button, Item, Reply, Section
 from bot.settings import Settings
 from crm.inbox import outside_business_hours, out_of_office_text
-from integrations.telegram import file_url_for, webhook_secret
-from integrations.telegram_render import LIMIT, render_html, reply_buttons, split_text
-from integrations.telegram_staff import command_line
+from integrations.telegram.adapter import file_url_for, webhook_secret
+from integrations.telegram.render import LIMIT, render_html, reply_buttons, split_text
+from integrations.telegram.staff import command_line
 
 
 def test_reply_renders_as_escaped_html_with_buttons_in_order():

@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 
 from crm.insights import store
 from crm.models import Company, Customer, CustomerInsight, RecommendationFeedback, Staff
-from crm.recommend import describe, describe_all, money
+from crm.i18n import money_totals
+from crm.recommend import describe, describe_all
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Cluster:
     churned: int
     why: str
     why_zh: str
+    amounts: dict[str, float] = field(default_factory=dict)  # open deals per currency
 
 
 @dataclass
@@ -89,6 +91,7 @@ class SingleThreadedAccount:
     one_contact: bool
     why: str
     why_zh: str
+    amounts: dict[str, float] = field(default_factory=dict)  # open deals per currency (none: no figure shown)
 
 
 @dataclass
@@ -254,6 +257,11 @@ def brokers(session: Session, limit: int = 5) -> list[Connector]:
     return _connectors(session, s.get("brokers", []), limit, broker=True) if s else []
 
 
+def _amounts(amounts: dict[str, float], lang: str) -> str:
+    """"$12,000 + CN¥50,000": open deal amounts per currency, in Babel's formats as deals show them."""
+    return money_totals([(v, c) for c, v in amounts.items()], lang)
+
+
 def clusters(session: Session, limit: int = 5) -> list[Cluster]:
     s = store.summary(session)
     if not s:
@@ -266,12 +274,15 @@ def clusters(session: Session, limit: int = 5) -> list[Cluster]:
         names = [company_names[c] for c in e["companies"] if c in company_names]
         hub = hubs.get(e["hub_customer_id"], f"#{e['hub_customer_id']}")
         label = ", ".join(names) or hub
-        why = (f"{e['size']} related customers around {label}; hub {hub}; open deals {money(e['open_deal_value'])}; "
+        amounts = e.get("open_deal_amounts") or {}
+        deals_en = f"open deals {_amounts(amounts, 'en')}; " if amounts else ""
+        deals_zh = f"在谈商机 {_amounts(amounts, 'zh')}；" if amounts else ""
+        why = (f"{e['size']} related customers around {label}; hub {hub}; {deals_en}"
                f"mean risk {e['mean_risk']:.2f}; {e['churned']} churned")
-        why_zh = (f"{e['size']} 位相关客户，围绕 {label}；核心 {hub}；在谈商机 {money(e['open_deal_value'])}；"
+        why_zh = (f"{e['size']} 位相关客户，围绕 {label}；核心 {hub}；{deals_zh}"
                   f"平均风险 {e['mean_risk']:.2f}；已流失 {e['churned']}")
         out.append(Cluster(e["community"], e["size"], names, e["hub_customer_id"], hub, e["open_deal_value"],
-                           e["mean_risk"], e["churned"], why, why_zh))
+                           e["mean_risk"], e["churned"], why, why_zh, dict(amounts)))
     return out
 
 
@@ -290,21 +301,26 @@ def single_threaded_accounts(session: Session, limit: int = 5) -> list[SingleThr
             continue
         one_staff, one_contact = e["staff_threads"] == 1, e["reached_contacts"] == 1
         who, contact = staff.get(e["staff_id"], "?"), customers[e["customer_id"]]
+        # what is at stake: the open deals per currency (``value`` also weighs the tier, it is no sum of money)
+        amounts = e.get("deal_amounts") or {}
+        stake = f"{_amounts(amounts, 'en')} at stake, " if amounts else ""
+        stake_zh = f"涉及 {_amounts(amounts, 'zh')}，" if amounts else ""
         if one_staff and one_contact:
-            why = (f"{money(e['value'])} at stake, reached only through {who} and only via {contact} "
+            why = (f"{stake}reached only through {who} and only via {contact} "
                    f"(strength {e['strength']:.2f}); {e['contacts']} contact(s) on file")
-            why_zh = f"涉及 {money(e['value'])}，只有 {who} 通过 {contact} 联系（强度 {e['strength']:.2f}）"
+            why_zh = f"{stake_zh}只有 {who} 通过 {contact} 联系（强度 {e['strength']:.2f}）"
         elif one_staff:
-            why = (f"{money(e['value'])} at stake, only {who} has a working relationship "
+            why = (f"{stake}only {who} has a working relationship "
                    f"(strongest via {contact}, {e['strength']:.2f})")
-            why_zh = f"涉及 {money(e['value'])}，只有 {who} 与其保持联系（经 {contact}，强度 {e['strength']:.2f}）"
+            why_zh = f"{stake_zh}只有 {who} 与其保持联系（经 {contact}，强度 {e['strength']:.2f}）"
         else:
-            why = (f"{money(e['value'])} at stake, everything goes through one contact, {contact} "
+            why = (f"{stake}everything goes through one contact, {contact} "
                    f"({e['contacts']} on file)")
-            why_zh = f"涉及 {money(e['value'])}，所有联系都经过 {contact} 一人"
+            why_zh = f"{stake_zh}所有联系都经过 {contact} 一人"
+        why = why[:1].upper() + why[1:]
         out.append(SingleThreadedAccount(e["company_id"], companies[e["company_id"]], e["value"], e["contacts"],
                                          e["staff_id"], who, e["customer_id"], contact, e["strength"], one_staff,
-                                         one_contact, why, why_zh))
+                                         one_contact, why, why_zh, dict(amounts)))
         if len(out) >= limit:
             break
     return out

@@ -6,6 +6,7 @@ are addressed by their position in ``customer_ids`` (sorted), staff by position 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,9 @@ def epoch_sql(dialect: str, column: str) -> str:
     if dialect == "sqlite":
         return f"CAST(strftime('%s', {column}) AS REAL)"
     return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
+
+
+_ISO_CODE = re.compile(r"[A-Z]{3}")
 
 
 def _case(column: str, values: tuple[str, ...], default: int = -1) -> str:
@@ -86,6 +90,8 @@ class Snapshot:
     d_amount: np.ndarray
     d_changed: np.ndarray
     d_closed: np.ndarray
+    d_currency: np.ndarray | None = None  # int16 index into ``currencies``, -1 for a code we do not know
+    currencies: tuple[str, ...] = ()  # the ISO codes the deals use: amounts are only summed within one
 
     @property
     def n_customers(self) -> int:
@@ -161,8 +167,11 @@ def load_snapshot(conn: Connection, now: datetime) -> Snapshot:
     tickets = _rows(conn, f"""SELECT customer_id, CASE WHEN status = 'resolved' THEN 0 ELSE 1 END,
                                      {ep('opened_at')}, {ep('resolved_at')}, rating, id, assignee_id
                               FROM ticket""", 7)
+    # only well-formed ISO codes reach the CASE (they are stored from what people typed)
+    currencies = tuple(sorted({c for (c,) in _fetch(conn, "SELECT DISTINCT currency FROM deal")
+                               if isinstance(c, str) and _ISO_CODE.fullmatch(c)}))
     deals = _rows(conn, f"""SELECT customer_id, {_case('stage', DEAL_STAGES, 0)}, amount, {ep('stage_changed_at')},
-                                   {ep('closed_at')} FROM deal""", 5)
+                                   {ep('closed_at')}, {_case('currency', currencies, -1) if currencies else -1} FROM deal""", 6)
 
     def keep(rows: np.ndarray, *columns: int) -> tuple[np.ndarray, list[np.ndarray]]:
         positions = [_index(customer_ids, rows[:, c]) for c in columns]
@@ -190,7 +199,7 @@ def load_snapshot(conn: Connection, now: datetime) -> Snapshot:
         t_customer=tc, t_open=tickets[:, 1] > 0, t_opened=tickets[:, 2], t_resolved=tickets[:, 3],
         t_rating=tickets[:, 4],
         d_customer=dc, d_stage=deals[:, 1].astype(np.int8), d_amount=deals[:, 2], d_changed=deals[:, 3],
-        d_closed=deals[:, 4])
+        d_closed=deals[:, 4], d_currency=deals[:, 5].astype(np.int16), currencies=currencies)
 
 
 def load_texts(conn: Connection, customer_ids: np.ndarray) -> list[str]:

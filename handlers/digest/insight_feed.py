@@ -127,9 +127,11 @@ def _connector_words(c, lang: str) -> str:
 
 
 def _single_thread_words(a, lang: str, currency: str) -> str:
-    from crm.i18n import format_money
+    from crm.i18n import money_totals
 
-    value = format_money(a.value, currency, lang) if getattr(a, "value", 0) else ""
+    # the open deals per currency; ``a.value`` is a ranking weight (it counts the tier too), not money
+    amounts = getattr(a, "amounts", None) or {}
+    value = money_totals([(v, c) for c, v in amounts.items()], lang) if amounts else ""
     if lang == "zh":
         stake = f"涉及 {value}，" if value else ""
         if a.one_staff and a.one_contact:

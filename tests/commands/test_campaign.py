@@ -352,3 +352,11 @@ def test_previewing_a_campaign_that_does_not_exist(chat, team):
     reply = chat.push("/crm campaign preview x", as_="maria")
     assert reply.error and "No campaign is called “x”" in reply.text
     assert reply.usage and reply.usage.startswith("campaign ")
+
+
+def test_report_names_the_deals_it_brought_per_currency(engine, db, reachable, attribution, charts):
+    """Issue 15 item 4: a ¥50,000 deal is not $50,000 in the campaign's results either."""
+    with db.session() as s:
+        s.add(Deal(customer_id=reachable.globex, amount=50000, currency="CNY", created_at=utc(2026, 11, 26)))
+    fields = dict(say(engine, "UMARIA", "/crm campaign report A").fields)
+    assert fields["Deals opened within 30 days"] == "2 · $12,000 + CN¥50,000"

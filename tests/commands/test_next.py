@@ -17,7 +17,7 @@ def test_next_ranks_the_valuable_silent_account_first_and_says_why(chat, team, b
     reply = chat.push("/crm next", as_="alice")
     listed = _listed(reply)
     assert listed[0].startswith("1. Globex Corporation")
-    assert "no contact in 60 days" in listed[0] and "$120k deal in proposal stage" in listed[0]
+    assert "no contact in 60 days" in listed[0] and "$120,000 deal in proposal stage" in listed[0]
     assert not any("Hooli Buyer" in t for t in listed)  # called yesterday
     assert [b.command for b in reply.items[0].buttons] == [f"next accept #{team.globex}",
                                                           f"next snooze #{team.globex}",

@@ -11,6 +11,10 @@ loop). Point ``AsyncWebClient(base_url=fake.api_url)`` (``SLACK_API_URL``) at it
 * serves files' ``url_private`` (``/files-pri/…``, registered with ``fake.add_file``) to requests with
   the bot token, and Slack's sign-in page (HTML, status 200) to requests without it;
 * serves a Socket Mode WebSocket (``apps.connections.open`` hands out its URL);
+* keeps what the bot posted (``fake.messages``: (channel, ts) → text, thread_ts) and answers
+  ``chat.delete`` like Slack (https://api.slack.com/methods/chat.delete): the message goes, a ts it
+  does not hold is ``message_not_found``; refusals (``cant_delete_message`` for a message the bot may no
+  longer delete, ``missing_scope``) are scripted with ``fail_next``;
 * fails on request: ``fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1)``;
 * opt-in, enforces Slack's per-channel posting limit like Slack does: ``fake.limit_rate(per_second=1,
   burst=3)`` answers ``chat.postMessage`` beyond it with HTTP 429, ``{"ok": false, "error":
@@ -110,6 +114,7 @@ class FakeSlackApi(BackgroundServer):
         self._ids = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._limits: dict[str, RateLimit] = {}
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # what chat.postMessage posted, until deleted
 
     # ---- the server ------------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:
@@ -179,6 +184,12 @@ class FakeSlackApi(BackgroundServer):
                     seen = [c.method for c in self.calls]
                     raise AssertionError(f"expected {count} call(s) to {method}, got {len(found)}; calls: {seen}")
                 self._changed.wait(left)
+
+    def thread_messages(self, channel: str, thread_ts: str) -> dict[str, dict[str, Any]]:
+        """What is still in a thread (its root included): ts → message."""
+        with self._lock:
+            return {ts: m for (ch, ts), m in self.messages.items()
+                    if ch == channel and (ts == thread_ts or m.get("thread_ts") == thread_ts)}
 
     def clear(self) -> None:
         with self._lock:
@@ -272,13 +283,26 @@ class FakeSlackApi(BackgroundServer):
             if channel.startswith("U"):
                 channel = "D" + channel[1:]
             ts = self._next_ts()
+            with self._lock:
+                self.messages[(channel, ts)] = {"text": p.get("text", ""), "blocks": p.get("blocks"),
+                                                "thread_ts": p.get("thread_ts")}
             return {"ok": True, "channel": channel, "ts": ts,
                     "message": {"type": "message", "text": p.get("text", ""), "ts": ts, "bot_id": self.BOT_ID,
                                 "thread_ts": p.get("thread_ts")}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "chat.update":
+            with self._lock:
+                kept = self.messages.get((str(p.get("channel") or ""), str(p.get("ts") or "")))
+                if kept is not None:
+                    kept.update(text=p.get("text", ""), blocks=p.get("blocks"))
             return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts"), "text": p.get("text", "")}
+        if method == "chat.delete":
+            key = (str(p.get("channel") or ""), str(p.get("ts") or ""))
+            with self._lock:
+                if self.messages.pop(key, None) is None:
+                    raise LookupError("message_not_found")
+            return {"ok": True, "channel": key[0], "ts": key[1]}
         if method == "chat.getPermalink":
             channel, ts = p.get("channel", ""), str(p.get("message_ts", ""))
             return {"ok": True, "channel": channel,

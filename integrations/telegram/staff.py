@@ -24,7 +24,7 @@ from bot.replies import Button, Reply
 from crm import file_retention
 from crm.events import claim_event
 from crm.models import Staff, TelegramCallback
-from integrations.telegram_render import render_html, reply_buttons
+from integrations.telegram.render import render_html
 
 log = logging.getLogger("crm.telegram")
 
@@ -47,6 +47,46 @@ def command_line(text: str) -> str:
         head = head.split("@", 1)[0]
         return "help" if head.lower() == "start" else f"{head} {rest}".strip()
     return line
+
+
+def keyboard_rows(reply: Reply) -> list[list[tuple[Button, str]]]:
+    """Rows of (button, label) for an inline keyboard. The keyboard sits under the message, apart from the
+    lines its buttons belong to, so each list item gets a row of its own whose first button names the item
+    ("remind #12 Sarah Kim · Initrode", "Show · #14 Globex"): three "remind #12" or "Show" buttons would not
+    tell the rep which customer each one is for. The reply's own buttons follow, two to a row."""
+    items = list(reply.items) + [i for section in reply.sections for i in section.items]
+    rows: list[list[tuple[Button, str]]] = []
+    count = 0
+    for item in items:
+        row = []
+        name = item.text.strip().split("\n", 1)[0].strip()
+        for button in item.buttons:
+            if count >= MAX_BUTTONS:
+                break
+            if len(row) == BUTTONS_PER_ROW:  # more buttons than fit: the item continues on a row below
+                rows.append(row)
+                row = []
+            label = button.label
+            if not row and name and len(items) > 1 and name not in label:
+                head, _, last = label.rpartition(" ")
+                label = f"{head} {name}" if head and last.startswith("#") and name.startswith(last + " ") \
+                    else f"{label} · {name}"
+            row.append((button, label))
+            count += 1
+        if row:
+            rows.append(row)
+    row = []
+    for button in reply.buttons:
+        if count >= MAX_BUTTONS:
+            break
+        row.append((button, button.label))
+        count += 1
+        if len(row) == BUTTONS_PER_ROW:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    return rows
 
 
 class StaffChat:
@@ -137,23 +177,17 @@ class StaffChat:
         return keys
 
     async def _keyboard(self, staff_id: int, reply: Reply, confirm_keys: dict | None) -> InlineKeyboardMarkup | None:
-        buttons = reply_buttons(reply)[:MAX_BUTTONS]
+        rows_of_buttons = keyboard_rows(reply)
+        buttons = [button for row in rows_of_buttons for button, _ in row]
         if not buttons:
             return None
         if confirm_keys:
             # the "Yes" of a confirmation re-uses the original key, marked as confirmed
-            keys = [f"{confirm_keys[b.command]}:y" for b in buttons]
+            keys = iter([f"{confirm_keys[b.command]}:y" for b in buttons])
         else:
-            keys = await asyncio.to_thread(self._store_buttons, staff_id, buttons)
-        row, rows = [], []
-        for button, key in zip(buttons, keys):
-            row.append(InlineKeyboardButton(button.label[:60], callback_data=f"b:{key}"))
-            if len(row) == BUTTONS_PER_ROW:
-                rows.append(row)
-                row = []
-        if row:
-            rows.append(row)
-        return InlineKeyboardMarkup(rows)
+            keys = iter(await asyncio.to_thread(self._store_buttons, staff_id, buttons))
+        return InlineKeyboardMarkup([[InlineKeyboardButton(label[:60], callback_data=f"b:{next(keys)}")
+                                      for _, label in row] for row in rows_of_buttons])
 
     async def _send(self, chat_id: int, staff_id: int, reply: Reply, confirm_keys: dict | None = None, *,
                     quiet: bool = True) -> None:

@@ -23,7 +23,7 @@ from crm.events import claim_event_in
 from crm.inbox_texts import say
 from crm.models import Staff, Ticket
 from integrations.inbox_live import file_line
-from integrations.telegram_media import (context_lines, describe_other, describe_venue, forwarded_from,
+from integrations.telegram.media import (context_lines, describe_other, describe_venue, forwarded_from,
                                          inbound_details, media_of)
 
 COMMANDS = ("start", "help", "status", "language", "stop", "forgetme")
@@ -42,7 +42,7 @@ class Said:
     args: list[str] = field(default_factory=list)
     own_phone: str | None = None  # the customer's own number, shared with the contact button
     edited: bool = False
-    details: dict = field(default_factory=dict)  # what the team's thread shows (telegram_media.inbound_details)
+    details: dict = field(default_factory=dict)  # what the team's thread shows (media.inbound_details)
 
 
 def describe(message: Message) -> str:

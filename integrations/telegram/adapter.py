@@ -15,8 +15,8 @@ Redeliveries are harmless: the update id is claimed in the same transaction as t
 (``processed_event``), and each message is stored under its (chat id, message id).
 
 A message from someone whose Telegram id belongs to a staff member goes to the engine as a
-``/crm`` command (``integrations/telegram_staff.py``); everyone else is a customer
-(``integrations/telegram_customer.py``). Sends to customers go through the inbox outbox
+``/crm`` command (``integrations/telegram/staff.py``); everyone else is a customer
+(``integrations/telegram/customer.py``). Sends to customers go through the inbox outbox
 (``integrations/inbox_relay.py``), through PTB's ``AIORateLimiter`` (flood limits, RetryAfter).
 """
 from __future__ import annotations
@@ -44,10 +44,10 @@ from bot.metrics import metrics_of
 from crm.inbox_texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
-from integrations.telegram_customer import CustomerChat
-from integrations.telegram_media import TelegramSends
-from integrations.telegram_render import split_text
-from integrations.telegram_staff import StaffChat
+from integrations.telegram.customer import CustomerChat
+from integrations.telegram.media import TelegramSends
+from integrations.telegram.render import split_text
+from integrations.telegram.staff import StaffChat
 
 log = logging.getLogger("crm.telegram")
 
@@ -93,10 +93,13 @@ def update_kind(data: dict) -> str:
     return kinds[0] if len(kinds) == 1 else ",".join(sorted(kinds)) or "empty"
 
 
-def note_unparseable(data: dict, exc: Exception) -> None:
-    """Logs (through the redacting filter, without the update's content) and counts an update PTB could not read."""
+def note_unparseable(data: dict, exc: Exception, metrics=None) -> None:
+    """Logs (through the redacting filter, without the update's content) and counts an update PTB could not read
+    (in memory and, when the app has them, on /metrics as crm_telegram_unparseable_updates_total)."""
     kind = update_kind(data)
     UNPARSEABLE[kind] += 1
+    if metrics is not None:
+        metrics.record_unparseable(kind)
     inner = data.get(kind) if isinstance(data.get(kind), dict) else {}
     log.warning("telegram: acknowledged update %s (%s) that python-telegram-bot cannot parse: %s: %s; fields: %s "
                 "(%d such updates since start)", data.get("update_id"), kind, type(exc).__name__, str(exc)[:200],
@@ -212,7 +215,7 @@ class TelegramAdapter:
         except Exception as exc:
             # an update Telegram sent (it has its id) that python-telegram-bot cannot read: a redelivery would
             # fail the same way and hold the chat's later updates back, so it is acknowledged, logged and counted
-            note_unparseable(data, exc)
+            note_unparseable(data, exc, metrics_of(self.app))
             return JSONResponse({"ok": True, "ignored": "unparseable update"})
         if not await self.process(update):
             return JSONResponse({"ok": False, "error": "not processed; please redeliver"}, status_code=500)
@@ -292,7 +295,7 @@ class TelegramAdapter:
             try:
                 parsed.append(Update.de_json(_strip_nul(data), self.application.bot))
             except Exception as exc:
-                note_unparseable(data, exc)
+                note_unparseable(data, exc, metrics_of(self.app))
                 parsed.append(data["update_id"])
         return parsed
 

@@ -1,6 +1,6 @@
 """Slack events beyond slash commands: ticket-thread replies of every kind, DMs, mentions.
 
-Registered on the Bolt app by ``integrations/slack.py``. Every event the manifest subscribes to is
+Registered on the Bolt app by ``integrations/slack/adapter.py``. Every event the manifest subscribes to is
 acknowledged at once (Bolt's lazy listeners do the work afterwards), and events nobody handles
 are acknowledged too instead of Bolt's 404.
 
@@ -28,7 +28,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.replies import Reply
 from integrations import formatting
-from integrations import slack_blocks as kit
+from integrations.slack import blocks as kit
+from integrations.slack.wire import unescape
 
 log = logging.getLogger("crm.slack")
 
@@ -104,8 +105,6 @@ def shared_quotes(message: dict) -> str:
 
 def command_text(text: str, bot_user_id: str | None = None) -> str:
     """A DM or mention as a ``/crm`` line: the app's mention and a leading ``/crm`` removed."""
-    from integrations.slack import unescape
-
     text = text or ""
     match = _LEADING_MENTION.match(text)
     if match and (bot_user_id is None or match.group(1) == bot_user_id):

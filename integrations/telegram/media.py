@@ -29,7 +29,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden
 from integrations import inbox_live
 from integrations.formatting import html_to_plain
 from integrations.inbox_relay import Blocked, Undeliverable
-from integrations.telegram_render import split_text, units
+from integrations.telegram.render import split_text, units
 
 log = logging.getLogger("crm.telegram")
 
