@@ -65,7 +65,7 @@ def test_retry_after_reads_slack_sdk_errors():
 def burst_into_one_channel(db, settings, clock, telegram_api, slack_api, team, *, customers: int,  # noqa: F811
                            each: int, rate: float) -> tuple[TelegramBot, list[int]]:
     """``customers`` chats writing ``each`` messages at once, as fast as the webhook takes them."""
-    slack_api.limit_rate("chat.postMessage", per_second=rate, burst=3)
+    slack_api.limit_rate("chat.postMessage", per_second=rate, burst=4)
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
                       slack=slack_api)
     chats = [7200 + n for n in range(customers)]
@@ -84,12 +84,14 @@ def burst_into_one_channel(db, settings, clock, telegram_api, slack_api, team, *
 
 def test_a_burst_reaches_slack_within_the_rate_limit_in_order_none_lost(db, settings, clock, telegram_api,  # noqa: F811
                                                                        slack_api, team, monkeypatch):  # noqa: F811
-    # Slack's 1/s scaled up 4× (both sides), so the test takes seconds, not minutes; the stand-in's
-    # burst of 3 against the relay's 2 leaves one interval (250 ms) for the shared machine's jitter
-    monkeypatch.setattr(relay_pacing, "RATE_PER_CHANNEL", 4.0)
+    # Slack's 1/s scaled up 2× (both sides), so the test takes seconds, not minutes; the stand-in's
+    # burst of 4 against the relay's 2 leaves two intervals (1 s) for jitter between a post's slot and
+    # its arrival (the claim and the rendering run in between; one interval of 250 ms at 4× was
+    # breached on a quiet CI machine). Unpaced, the ~18 posts would still arrive at once and fail.
+    monkeypatch.setattr(relay_pacing, "RATE_PER_CHANNEL", 2.0)
     customers, each = 4, 60
     bot, chats = burst_into_one_channel(db, settings, clock, telegram_api, slack_api, team, customers=customers,
-                                        each=each, rate=4.0)
+                                        each=each, rate=2.0)
     try:
         bot.settle(timeout=90)
         posts = slack_api.calls_to("chat.postMessage")
