@@ -1,33 +1,14 @@
-"""The hand-written numpy PageRank, Brandes betweenness and vectorised Louvain that crm/centrality.py
-used to hold, kept ONLY so bench/bench_insights.py can show the side-by-side run that retired them
-(igraph's PageRank is faster, and this Louvain lost modularity between levels on large graphs:
-NMI 0.70 on the LFR graph of 100,000 nodes where Leiden reaches 0.89). Not used by the product."""
+"""The hand-written numpy Brandes betweenness and vectorised Louvain that crm/centrality.py used to
+hold, kept ONLY so bench/bench_insights.py can show the side-by-side run that retired them (this
+Louvain lost modularity between levels on large graphs: NMI 0.70 on the LFR graph of 100,000 nodes
+where Leiden reaches 0.89). Not used by the product. The hand-written PageRank was kept in the
+product (crm/centrality.py says why), so the bench times that one rather than a copy here."""
 from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
 
 BATCH = 64
-
-
-def pagerank(adjacency: sparse.csr_matrix, *, alpha: float = 0.85, tol: float = 1e-6,
-             max_iter: int = 100) -> np.ndarray:
-    n = adjacency.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    out_weight = np.asarray(adjacency.sum(axis=1)).ravel()
-    dangling = out_weight == 0
-    inv = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, out_weight))
-    transition = sparse.diags(inv) @ adjacency  # row-stochastic
-    transition_t = transition.T.tocsr()
-    x = np.full(n, 1.0 / n)
-    p = np.full(n, 1.0 / n)
-    for _ in range(max_iter):
-        last = x
-        x = alpha * (transition_t @ x + x[dangling].sum() * p) + (1 - alpha) * p
-        if np.abs(x - last).sum() < n * tol:
-            break
-    return x / x.sum()
 
 
 def betweenness(adjacency: sparse.csr_matrix, *, k: int | None = 256, seed: int = 7,
