@@ -110,9 +110,14 @@ def _cells(record: list[str], columns: dict[str, int]) -> dict[str, str]:
     return {k: (record[i].strip() if i < len(record) else "") for k, i in columns.items()}
 
 
-def _progress(on_progress, n: int, total: int) -> None:
-    if on_progress and (n % 1000 == 0 or n == total):
-        on_progress(n, total)
+def _data_rows(rows: list[tuple[int, list[str]]], columns: dict[str, int], on_progress):
+    """(line, cells by column) of every non-blank row, reporting progress every 1,000 rows and at the end."""
+    total = len(rows)
+    for n, (line, record) in enumerate(rows, 1):
+        if on_progress and (n % 1000 == 0 or n == total):
+            on_progress(n, total)
+        if any(cell.strip() for cell in record):
+            yield line, _cells(record, columns)
 
 
 def import_relationships(db: Database, path: str | Path, *, actor_label: str = "csv import",
@@ -128,12 +133,7 @@ def import_relationships(db: Database, path: str | Path, *, actor_label: str = "
                    Relationship.strength)).all()}
         new: dict[tuple[int, int, str], float] = {}
         changed: dict[int, float] = {}
-        total = len(rows)
-        for n, (line, record) in enumerate(rows, 1):
-            _progress(on_progress, n, total)
-            if not any(cell.strip() for cell in record):
-                continue
-            row = _cells(record, columns)
+        for line, row in _data_rows(rows, columns, on_progress):
             a, b = refs.find(row["from"]), refs.find(row["to"])
             kind = (row.get("kind") or "knows").lower()
             problem = None
@@ -217,12 +217,7 @@ def import_interactions(db: Database, path: str | Path, *, zone: ZoneInfo | None
                                     .where(Interaction.source_platform == SOURCE)).scalars())
         values: list[dict] = []
         latest: dict[int, datetime] = {}
-        total = len(rows)
-        for n, (line, record) in enumerate(rows, 1):
-            _progress(on_progress, n, total)
-            if not any(cell.strip() for cell in record):
-                continue
-            row = _cells(record, columns)
+        for line, row in _data_rows(rows, columns, on_progress):
             customer = refs.find(row["customer"])
             kind = (row.get("kind") or "note").lower()
             direction = (row.get("direction") or ("internal" if kind == "note" else "outbound")).lower()
