@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from bot.app import App
 from crm.models import Customer, InboxOutbox, Interaction, Ticket
 from tests.fakes.telegram_api import TOKEN, FakeTelegramApi, UpdateFactory
-from tests.slack_harness import SECRET as SLACK_SECRET, AppHost
+from tests.slack_harness import SECRET as SLACK_SECRET, AppHost, SlackBot
 
 WEBHOOK_SECRET = "webhook-secret_42"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -151,4 +151,15 @@ class TelegramBot:
 def telegram_bot(db, settings, clock, telegram_api, team, app_host):
     bot = TelegramBot(db, telegram_settings(settings, telegram_api), clock, telegram_api, host=app_host)
     yield bot
+    bot.close()
+
+
+@pytest.fixture
+def inbox(db, settings, clock, telegram_api, slack_api, team):
+    """The whole customer inbox: Telegram customers on one side, the team's Slack threads on the other."""
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
+                      slack=slack_api)
+    bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)
+    yield bot
+    bot.slack_bot.close()
     bot.close()

@@ -18,22 +18,11 @@ from sqlmodel import select
 
 from crm.encryption import is_encrypted_file
 from crm.models import Customer, InsightBlob, Interaction
-from tests.slack_harness import SlackBot
-from tests.telegram_support import TelegramBot, eventually, telegram_settings
+from tests.telegram_support import eventually
 from tests.test_telegram_inbox import staff_says, ticket_of
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 WANG_CHAT = 7401
-
-
-@pytest.fixture
-def inbox(db, settings, clock, telegram_api, slack_api, team):
-    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
-                      slack=slack_api)
-    bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)
-    yield bot
-    bot.slack_bot.close()
-    bot.close()
 
 
 def _db_files(db) -> list[Path]:

@@ -11,27 +11,15 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from sqlmodel import select
 
 from crm.models import Customer, InboxOutbox
 from crm.privacy import forget_customer
-from tests.slack_harness import SlackBot
-from tests.telegram_support import TelegramBot, eventually, telegram_settings
+from tests.telegram_support import eventually
 from tests.test_telegram_inbox import staff_says, ticket_of
 
 CHAT = 7501
 SECRETS = ("SECRETOTTER", "SECRETBADGER", "Meiling", "Quokkason")
-
-
-@pytest.fixture
-def inbox(db, settings, clock, telegram_api, slack_api, team):
-    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
-                      slack=slack_api)
-    bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)
-    yield bot
-    bot.slack_bot.close()
-    bot.close()
 
 
 def _conversation(inbox):

@@ -18,22 +18,12 @@ from sqlmodel import select
 
 from crm.models import ProcessedEvent, RelayedMessage, Ticket
 from tests.fakes.slack_api import FakeSlackApi
-from tests.slack_harness import SlackBot, all_text, buttons, rich_text
+from tests.slack_harness import all_text, buttons, rich_text
 from tests.telegram_support import TelegramBot, eventually, telegram_settings
 
 PAYLOADS = Path(__file__).parent / "payloads"
 ANN = 7101
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def inbox(db, settings, clock, telegram_api, slack_api, team):
-    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
-                      slack=slack_api)
-    bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)
-    yield bot
-    bot.slack_bot.close()
-    bot.close()
 
 
 # ---------------------------------------------------------------- recorded payloads

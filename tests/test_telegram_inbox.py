@@ -14,20 +14,10 @@ from sqlmodel import select
 
 from crm.models import ProcessedEvent, Ticket
 from tests.helpers import say
-from tests.slack_harness import SlackBot, all_text, buttons
+from tests.slack_harness import all_text, buttons
 from tests.telegram_support import TelegramBot, eventually, telegram_settings
 
 ANN = 7001
-
-
-@pytest.fixture
-def inbox(db, settings, clock, telegram_api, slack_api, team):
-    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
-                      slack=slack_api)
-    bot.slack_bot = SlackBot(bot.app, slack_api, bot.port)
-    yield bot
-    bot.slack_bot.close()
-    bot.close()
 
 
 def thread_posts(inbox, count: int, timeout: float = 15) -> list:
