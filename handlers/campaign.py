@@ -26,7 +26,6 @@ NEW_OPTIONS = frozenset({"segment", "start", "end", "budget", "en", "zh"})
 SUBCOMMANDS = ("new", "preview", "send", "report", "list")
 ZH_SUBCOMMANDS = {"新建": "new", "预览": "preview", "发送": "send", "报告": "report", "列表": "list"}
 _TIME_GIVEN = re.compile(r"\d{1,2}(:\d{2}|\s*(am|pm)\b)|[点點时時]|noon|midnight|中午|晚上|上午|下午", re.I)
-STATUS_ZH = {"draft": "草稿", "sending": "发送中", "scheduled": "已排期", "sent": "已发送"}
 
 DETAILS = (
     "A campaign sends one Telegram message (English and/or Chinese; each customer gets their language) to the "
@@ -104,7 +103,11 @@ def _status(ctx, found: Campaign) -> str:
     status = found.status
     if status == "sending" and found.starts_at and found.starts_at > ctx.now:
         status = "scheduled"
-    return ctx.t(status, STATUS_ZH.get(status, status))
+    labels = {"draft": ctx.pt("campaign status", "draft", "草稿"),
+              "sending": ctx.pt("campaign status", "sending", "发送中"),
+              "scheduled": ctx.pt("campaign status", "scheduled", "已排期"),
+              "sent": ctx.pt("campaign status", "sent", "已发送")}
+    return labels.get(status, status)
 
 
 def _window(ctx, found: Campaign) -> str:

@@ -151,7 +151,7 @@ def deal(ctx) -> Reply:
               currency=row.currency, stage=row.stage,
               before={k: v for k, v in (before or {}).items() if v != after.get(k)} or None)
     if row.stage in ("won", "lost") and not created:
-        verb = ctx.t("Closed", "已关闭") if row.stage == "lost" else ctx.t("Won", "已赢单")
+        verb = ctx.t("Closed", "已关闭") if row.stage == "lost" else ctx.pt("deal outcome", "Won", "已赢单")
     elif created:
         verb = ctx.t("Opened another", "已另建") if open_deals else ctx.t("Opened", "已创建")
     else:
@@ -162,7 +162,7 @@ def deal(ctx) -> Reply:
                   fields=[(ctx.t("Title", "标题"), row.title or "—"),
                           (ctx.t("Expected close", "预计成交"), ctx.fmt_date(row.expected_close))])
     if row.stage in OPEN_DEAL_STAGES:
-        reply.buttons = [Button(ctx.t("Won", "赢单"), f"deal #{customer.id} won", style="primary"),
+        reply.buttons = [Button(ctx.pt("deal button", "Won", "赢单"), f"deal #{customer.id} won", style="primary"),
                          Button(ctx.t("Lost", "输单"), f"deal #{customer.id} lost", style="danger",
                                 confirm=ctx.t("Mark this deal as lost?", "确定标记为输单？"))]
     return reply

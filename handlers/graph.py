@@ -25,7 +25,7 @@ def graph(ctx) -> Reply:
     g = relation_graph(ctx)
     centre = g.customer_position(customer.id)
     if centre is None:
-        return added_since_refresh(ctx, customer.name, "the picture appears", "关系图")
+        return added_since_refresh(ctx, customer.name, ctx.t("the picture appears", "关系图"))
     nodes = neighbourhood(g, centre)
     ids = [g.node_label(int(n)) for n in nodes]
     customer_names = _names(ctx.session, Customer, [i for k, i in ids if k == "customer"])

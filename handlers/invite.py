@@ -31,7 +31,7 @@ def invite(ctx) -> Reply:
                  who=customer_label(ctx.session, customer, ctx.lang), d=INVITE_DAYS)
     fields = [(ctx.t("Link", "链接"), link or f"https://t.me/<your_bot>?start={token}")]
     if not link:
-        fields.append((ctx.t("Note", "注意"), ctx.t(
+        fields.append((ctx.pt("warning", "Note", "注意"), ctx.t(
             "Telegram is not configured here (TELEGRAM_BOT_TOKEN), so the bot's name is unknown.",
             "此处未配置 Telegram（TELEGRAM_BOT_TOKEN），因此不知道机器人的用户名。")))
     return Reply(text=text, fields=fields)

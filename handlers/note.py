@@ -31,11 +31,6 @@ EXPIRES = timedelta(days=7)
 SET_KEYS = {"customer", "kind", "when", "follow", "title", "amount", "summary"}
 KIND_LABELS = {"call": "电话", "meeting": "会议", "email": "邮件", "chat": "聊天", "note": "备注"}
 
-SHORT_HELP_EN = ("Hi! Type `/crm help` for the commands, or just write what happened, e.g. "
-                 "“Called Wang Wei at Globex yesterday 4pm, follow up next Tuesday 10am” — I'll show what I "
-                 "understood before storing anything.")
-SHORT_HELP_ZH = ("你好！输入 `/crm help` 查看命令，或直接写下发生了什么，例如“昨天下午和环球公司的王伟开了会，下周二上午10点跟进”"
-                 "——我会先给你确认再保存。")
 
 
 # ---------------------------------------------------------------- reading a note against the store
@@ -158,7 +153,11 @@ def card(ctx, row: PendingNote, draft: dict) -> Reply:
 
 
 def _short_help(ctx) -> Reply:
-    return Reply(text=ctx.t(SHORT_HELP_EN, SHORT_HELP_ZH))
+    return Reply(text=ctx.t(
+        "Hi! Type `/crm help` for the commands, or just write what happened, e.g. “Called Wang Wei at Globex "
+        "yesterday 4pm, follow up next Tuesday 10am” — I'll show what I understood before storing anything.",
+        "你好！输入 `/crm help` 查看命令，或直接写下发生了什么，例如“昨天下午和环球公司的王伟开了会，下周二上午10点跟进”"
+        "——我会先给你确认再保存。"))
 
 
 # ---------------------------------------------------------------- the command

@@ -36,7 +36,7 @@ def similar(ctx) -> Reply:
     index = similar_index(ctx)
     me = index.position(customer.id)
     if me is None:
-        return added_since_refresh(ctx, customer.name, "similar customers appear", "相似客户")
+        return added_since_refresh(ctx, customer.name, ctx.t("similar customers appear", "相似客户"))
     found = nearest(index.behaviour, index.texts, me, k=k + 5)
     names = _names(ctx.session, Customer, [int(index.customer_ids[j]) for j, *_ in found])
     items = []

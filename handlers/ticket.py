@@ -59,8 +59,9 @@ def ticket_command(ctx) -> Reply:
         if ticket.assignee_id is None:
             ticket.assignee_id = ctx.actor.id
         asked = customer.telegram_chat_id is not None
-        text = ctx.t("Resolved ticket #{t} with {who}." + (" They were asked for a 1–5 rating." if asked else ""),
-                     "已解决工单 #{t}（{who}）。" + ("已请客户评分（1–5）。" if asked else ""), t=ticket.id, who=who)
+        text = ctx.t("Resolved ticket #{t} with {who}.", "已解决工单 #{t}（{who}）。", t=ticket.id, who=who)
+        if asked:
+            text += ctx.t(" They were asked for a 1–5 rating.", "已请客户评分（1–5）。")
     else:
         try:
             changed = inbox.reopen(ctx.session, ticket, ctx.actor)

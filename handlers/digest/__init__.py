@@ -51,7 +51,7 @@ def _subscribe(ctx, on: bool) -> Reply:
                  platform=ctx.message.platform)
     if on:
         admin = ctx.actor.role == "admin"
-        what = ctx.t("your team's" if admin else "your personal", "团队" if admin else "个人")
+        what = ctx.t("your team's", "团队") if admin else ctx.t("your personal", "个人")
         return Reply(text=ctx.t("Subscribed: {what} digest arrives every day at {at}. `/crm digest` shows it now.",
                                 "已订阅：每天 {at} 发送{what}摘要。`/crm digest` 可立即预览。", what=what, at=at))
     return Reply(text=ctx.t("Unsubscribed: no more daily digests. `/crm digest` still shows one when you ask.",

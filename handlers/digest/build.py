@@ -69,7 +69,7 @@ def _headline(data: DigestData, voice: Voice) -> str:
 def _period(data: DigestData, voice: Voice) -> str:
     """"yesterday" or "since Fri 20 Nov": what the digest covers."""
     if data.since >= data.day:
-        return voice.t("yesterday", "昨日")
+        return voice.pt("digest period", "yesterday", "昨日")
     return voice.t("since {day}", "{day}以来", day=voice.day_label(data.since))
 
 
