@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.context import WEEKDAYS_ZH, format_moment
+from bot.context import format_moment
 from bot.settings import Settings
-from crm.i18n import catalogue, ngettext, number, pgettext, translate
+from crm.i18n import catalogue, day_with_weekday, ngettext, number, pgettext, translate
 from crm.models import Staff
 
 
@@ -71,6 +71,4 @@ class Voice:
         return format_moment(moment, self.tz, self.lang, self.local_now.year, with_time)
 
     def day_label(self, day) -> str:
-        if self.lang == "zh":
-            return f"{day.month}月{day.day}日 周{WEEKDAYS_ZH[day.weekday()]}"
-        return f"{day:%a %-d %b}"
+        return day_with_weekday(day, self.lang)

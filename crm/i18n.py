@@ -30,13 +30,35 @@ DOMAIN = "crm"
 KEYWORDS = {
     "t": (1,), "pt": ((1, "c"), 2), "plural": (2, 3),
     "gettext": (2,), "pgettext": ((2, "c"), 3), "ngettext": (3, 4), "count": (3, 4),
-    "N_": (1,),
+    "N_": (1,), "NP_": ((1, "c"), 2),
     "UserError": (1,), "NotFound": (1,), "PermissionDenied": (1,), "Ambiguous": (1,),
 }
 
 
+SOURCE_PACKAGES = ("bot", "crm", "handlers", "integrations", "scheduler")
+
+
+def source_messages(root: Path | None = None, packages=SOURCE_PACKAGES) -> dict:
+    """{(msgctxt, msgid or (singular, plural)): "file:line"} for every text the code looks up, found by
+    Babel's extractor with ``KEYWORDS`` (what ``pybabel extract`` would write to a .pot)."""
+    from babel.messages.extract import extract_from_dir
+
+    root = root or Path(__file__).resolve().parents[1]
+    found: dict = {}
+    for top in packages:
+        for filename, lineno, message, _comments, context in extract_from_dir(
+                str(root / top), method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()):
+            found.setdefault((context, message), f"{top}/{filename}:{lineno}")
+    return found
+
+
 def N_(msgid: str) -> str:
     """Marks a text for the catalogue where it is defined; it is translated where it is shown."""
+    return msgid
+
+
+def NP_(context: str, msgid: str) -> str:
+    """``N_`` for a text translated with ``pgettext(lang, context, ...)`` where it is shown."""
     return msgid
 
 
@@ -125,6 +147,43 @@ def days_overdue(lang: str, days: int) -> str:
     if days <= 0:
         return gettext(lang, "less than a day overdue")
     return count(lang, days, "{n} day overdue", "{n} days overdue")
+
+
+# ---- dates as words -------------------------------------------------------------------------------
+# English keeps the house style ("Mon 23 Nov", "15 Dec 2026"); Chinese takes CLDR's patterns from Babel
+# ("11月23日 周一", "2026年12月15日"), so no date words are written out here.
+
+def day_with_weekday(day, lang: str, with_year: bool = False) -> str:
+    """"Mon 23 Nov" ("Mon 23 Nov 2025" with the year), "11月23日 周一" ("2025年11月23日 周一")."""
+    if lang == "zh":
+        from babel.dates import format_date, format_skeleton
+
+        return (f"{format_skeleton('yMMMd' if with_year else 'MMMd', day, locale=LOCALES['zh'])} "
+                f"{format_date(day, 'EEE', locale=LOCALES['zh'])}")
+    return f"{day:%a %-d %b %Y}" if with_year else f"{day:%a %-d %b}"
+
+
+def day_month(day, lang: str) -> str:
+    """"05 Dec", "12月5日": a date this year, short."""
+    if lang == "zh":
+        from babel.dates import format_skeleton
+
+        return format_skeleton("MMMd", day, locale=LOCALES["zh"])
+    return f"{day:%d %b}"
+
+
+def full_date(day, lang: str) -> str:
+    """"15 Dec 2026", "2026年12月15日"."""
+    if lang == "zh":
+        from babel.dates import format_skeleton
+
+        return format_skeleton("yMMMd", day, locale=LOCALES["zh"])
+    return f"{day.day} {day:%b %Y}"
+
+
+def language_name(code: str) -> str:
+    """A language by its own name, as language pickers show it: "English", "中文" (CLDR, via Babel)."""
+    return locale(code).get_language_name(LOCALES.get(code, "en_US"))
 
 
 def with_article(word: str) -> str:

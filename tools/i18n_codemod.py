@@ -26,13 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from babel.messages.catalog import Catalog  # noqa: E402
-from babel.messages.extract import extract_from_dir  # noqa: E402
 from babel.messages.pofile import read_po, write_po  # noqa: E402
 
-from crm.i18n import DOMAIN, KEYWORDS, LOCALE_DIR  # noqa: E402
+from crm.i18n import DOMAIN, LOCALE_DIR, SOURCE_PACKAGES, source_messages  # noqa: E402
 
 PO_PATH = LOCALE_DIR / "zh" / "LC_MESSAGES" / f"{DOMAIN}.po"
-SOURCE_DIRS = ("bot", "crm", "handlers", "integrations", "scheduler")
 
 # call name -> (index of the first English argument, number of English arguments, arity with the Chinese)
 PAIR_CALLS = {"t": (0, 1, None), "pt": (1, 1, None), "plural": (1, 2, 4), "count": (2, 2, 5)}
@@ -91,6 +89,9 @@ def scan(path: Path) -> FileResult:
         if not isinstance(node, ast.Call):
             continue
         name = _call_name(node)
+        if name == "command":
+            _scan_command(node, rel, line_starts, result)
+            continue
         if name not in PAIR_CALLS:
             continue
         first, n_en, arity = PAIR_CALLS[name]
@@ -126,6 +127,23 @@ def scan(path: Path) -> FileResult:
     return result
 
 
+def _scan_command(node: ast.Call, rel, line_starts: list[int], result: FileResult) -> None:
+    """``@command(..., summary="en", summary_zh="zh")``: the Chinese summary moves to the catalogue."""
+    keywords = {k.arg: k for k in node.keywords if k.arg}
+    summary, zh = keywords.get("summary"), keywords.get("summary_zh")
+    if zh is None:
+        return
+    where = f"{rel}:{node.lineno}"
+    if summary is None or not _is_str(summary.value) or not _is_str(zh.value):
+        result.problems.append(f"{where}: command(...) summary/summary_zh are not plain strings")
+        return
+    parts = sorted([*node.args, *node.keywords], key=lambda n: (n.lineno, n.col_offset))
+    before = parts[parts.index(zh) - 1]
+    edit = Edit(_offset(line_starts, before.end_lineno, before.end_col_offset),
+                _offset(line_starts, zh.end_lineno, zh.end_col_offset))
+    result.found.append(Found((None, summary.value.value), zh.value.value, where, edit))
+
+
 def load_catalogue() -> Catalog:
     if PO_PATH.exists():
         with PO_PATH.open("rb") as fh:
@@ -137,6 +155,11 @@ def load_catalogue() -> Catalog:
 def save_catalogue(catalog: Catalog) -> None:
     PO_PATH.parent.mkdir(parents=True, exist_ok=True)
     catalog.fuzzy = False
+    catalog.header_comment = ("# Chinese texts of crm-bot. The English msgids are in the code; tools/i18n_codemod.py\n"
+                              "# adds entries from inline pairs. Edit msgstr here; keep {fields} as they are.")
+    catalog.last_translator = "crm-bot contributors"
+    catalog.language_team = "crm-bot contributors"
+    catalog.msgid_bugs_address = ""
     with PO_PATH.open("wb") as fh:
         # no locations and no wrapping: merges between branches touch only the entries that changed
         write_po(fh, catalog, width=0, no_location=True, sort_output=True, omit_header=False)
@@ -148,18 +171,6 @@ def _existing(catalog: Catalog, key) -> str | None:
     if message is None or not message.string:
         return None
     return message.string[0] if isinstance(message.string, (tuple, list)) else message.string
-
-
-def extracted_msgids(dirs=SOURCE_DIRS) -> dict:
-    """{(msgctxt, msgid or (singular, plural)): first location} over the source tree, by Babel's extractor."""
-    found = {}
-    for top in dirs:
-        base = ROOT / top
-        for filename, lineno, message, _comments, context in extract_from_dir(
-                str(base), method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=(),
-                strip_comment_tags=True):
-            found.setdefault((context, message), f"{top}/{filename}:{lineno}")
-    return found
 
 
 def run(paths: list[Path], check: bool, prune: bool) -> int:
@@ -206,7 +217,7 @@ def run(paths: list[Path], check: bool, prune: bool) -> int:
         context, msgid = key
         catalog.add(msgid, (zh,) if isinstance(msgid, tuple) else zh, context=context)
     if prune and not check:
-        used = {(ctxt, m if isinstance(m, str) else m[0]) for ctxt, m in extracted_msgids()}
+        used = {(ctxt, m if isinstance(m, str) else m[0]) for ctxt, m in source_messages(ROOT)}
         for message in list(catalog):
             if message.id and (message.context, message.id if isinstance(message.id, str) else message.id[0]) \
                     not in used:
@@ -227,7 +238,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="report, change nothing; exit 1 if pairs are left")
     parser.add_argument("--prune", action="store_true", help="drop catalogue entries no code uses any more")
     args = parser.parse_args(argv)
-    paths = [p.resolve() for p in args.paths] or [ROOT / d for d in SOURCE_DIRS]
+    paths = [p.resolve() for p in args.paths] or [ROOT / d for d in SOURCE_PACKAGES]
     return run(paths, args.check, args.prune)
 
 
