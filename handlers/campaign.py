@@ -12,9 +12,9 @@ from bot.cards import customer_labels, money
 from bot.errors import UserError
 from bot.registry import command
 from bot.replies import Button, Item, Reply, Section
-from crm import campaigns
-from crm.campaign_sender import TELEGRAM_RATE
-from crm.campaigns import CampaignError
+from crm.campaigns import lifecycle, results, segments
+from crm.campaigns.segments import CampaignError
+from crm.campaigns.sender import TELEGRAM_RATE
 from crm.i18n import N_, money_totals
 from crm.models import Campaign, CampaignRecipient
 from handlers.deal import parse_amount
@@ -81,7 +81,7 @@ def _name_after_sub(ctx, *, drop_confirm: bool = False) -> tuple[str, bool]:
 
 
 def _load(ctx, name: str) -> Campaign:
-    found = campaigns.find_campaign(ctx.session, name)
+    found = lifecycle.find_campaign(ctx.session, name)
     if found is None:
         known = ctx.session.exec(select(Campaign.name).order_by(col(Campaign.created_at).desc()).limit(5)).all()
         hint = ctx.t(" Campaigns: {names}.", names=", ".join(f"“{n}”" for n in known)) \
@@ -90,8 +90,8 @@ def _load(ctx, name: str) -> Campaign:
     return found
 
 
-def _segment(ctx, found: Campaign) -> campaigns.Segment:
-    return campaigns.parse_segment(ctx.session, found.segment)
+def _segment(ctx, found: Campaign) -> segments.Segment:
+    return segments.parse_segment(ctx.session, found.segment)
 
 
 def _status(ctx, found: Campaign) -> str:
@@ -124,7 +124,7 @@ def _date_option(ctx, options: dict, key: str, *, end_of_day: bool) -> datetime 
     return moment
 
 
-def _audience_fields(ctx, audience: campaigns.Audience) -> list[tuple[str, str]]:
+def _audience_fields(ctx, audience: segments.Audience) -> list[tuple[str, str]]:
     return [(ctx.t("Will receive it"), f"{audience.reachable:,}"),
             (ctx.t("In the segment"), f"{audience.matching:,}"),
             (ctx.t("Left out: no Telegram"), f"{audience.no_telegram:,}"),
@@ -155,17 +155,17 @@ def _new(ctx) -> Reply:
         raise _new_error(ctx, ctx.t("A campaign name has at most 200 characters and no quote marks."))
     if name.lower() in SUBCOMMANDS or name.startswith("#"):
         raise _new_error(ctx, ctx.t("“{name}” can't be a campaign name; pick a descriptive one like \"Spring renewal\".", name=name))
-    if campaigns.find_campaign(ctx.session, name) is not None:
+    if lifecycle.find_campaign(ctx.session, name) is not None:
         raise _new_error(ctx, ctx.t("There is already a campaign called “{name}”; pick another name.", name=name))
-    segment = campaigns.parse_segment(ctx.session, options.get("segment", ""))
+    segment = segments.parse_segment(ctx.session, options.get("segment", ""))
     message_en, message_zh = options.get("en", "").strip(), options.get("zh", "").strip()
     if not message_en and not message_zh:
         raise _new_error(ctx, ctx.t('Write the message: en="…" for English and/or zh="…" for Chinese. Customers get '
                              "their own language, or the other one when theirs is missing."))
     for key, text in (("en", message_en), ("zh", message_zh)):
-        if len(text) > campaigns.MAX_MESSAGE:
+        if len(text) > lifecycle.MAX_MESSAGE:
             raise _new_error(ctx, ctx.t("{key}= is {n:,} characters; a Telegram message holds {max:,} here.", key=key, n=len(text),
-                                 max=campaigns.MAX_MESSAGE))
+                                 max=lifecycle.MAX_MESSAGE))
     starts_at = _date_option(ctx, options, "start", end_of_day=False) or ctx.now
     ends_at = _date_option(ctx, options, "end", end_of_day=True)
     if ends_at is None:
@@ -189,7 +189,7 @@ def _new(ctx) -> Reply:
     ctx.session.flush()
     ctx.audit("campaign.create", campaign_id=found.id, name=name, segment=segment.text, budget=budget,
               starts_at=starts_at, ends_at=ends_at)
-    audience = campaigns.audience(ctx.session, segment)
+    audience = segments.audience(ctx.session, segment)
     quoted = _quoted(name)
     return Reply(text=ctx.t("Created campaign “{name}” (draft). {n:,} customers would receive it today.", name=name,
                             n=audience.reachable),
@@ -207,13 +207,13 @@ def _preview(ctx) -> Reply:
     name, _ = _name_after_sub(ctx)
     found = _load(ctx, name)
     segment = _segment(ctx, found)
-    audience = campaigns.audience(ctx.session, segment)
-    people = campaigns.sample(ctx.session, segment, 5)
+    audience = segments.audience(ctx.session, segment)
+    people = segments.sample(ctx.session, segment, 5)
     labels = customer_labels(ctx.session, people)
     sections = [Section(ctx.t("Sample"), items=[Item(labels[c.id] + f" · {c.language}") for c in people]
                         or [Item(ctx.t("nobody yet"))])]
     for lang, label in (("en", ctx.t("Message (English)")), ("zh", ctx.t("Message (Chinese)"))):
-        sections.append(Section(label, text=campaigns.message_for(found, lang)))
+        sections.append(Section(label, text=lifecycle.message_for(found, lang)))
     buttons = []
     if found.status == "draft":
         buttons.append(Button(ctx.t("Send…"), f"campaign send {_quoted(found.name)}", style="primary"))
@@ -236,8 +236,8 @@ def _send(ctx) -> Reply:
     name, confirm = _name_after_sub(ctx, drop_confirm=True)
     found = _load(ctx, name)
     if found.status != "draft":
-        counts = campaigns.status_counts(ctx.session, found.id)
-        done = sum(n for s, n in counts.items() if s in campaigns.FINAL_STATUSES)
+        counts = lifecycle.status_counts(ctx.session, found.id)
+        done = sum(n for s, n in counts.items() if s in lifecycle.FINAL_STATUSES)
         if found.status == "sending":
             return Reply.fail(ctx.t("“{name}” is already {status}: {done:,} of {total:,} recipients done. "
                                     "`/crm campaign report {q}` shows the figures.", name=found.name, q=_quoted(found.name),
@@ -249,7 +249,7 @@ def _send(ctx) -> Reply:
         return Reply.fail(ctx.t("“{name}” ended {when}; nothing was sent. Create a new campaign with a later end.",
                                 name=found.name, when=ctx.fmt(found.ends_at)))
     segment = _segment(ctx, found)
-    audience = campaigns.audience(ctx.session, segment)
+    audience = segments.audience(ctx.session, segment)
     if audience.reachable == 0:
         return Reply.fail(ctx.t("Nobody in “{name}”'s segment can be messaged right now (no Telegram chat, opted "
                                 "out or blocked), so nothing was sent.",
@@ -266,7 +266,7 @@ def _send(ctx) -> Reply:
                      buttons=[Button(ctx.t("Send to {n:,} customers", n=audience.reachable),
                                      f"campaign send {_quoted(found.name)} confirm", style="danger",
                                      confirm=question)])
-    count = campaigns.begin_sending(ctx.session, found, segment, ctx.now)
+    count = lifecycle.begin_sending(ctx.session, found, segment, ctx.now)
     if count is None:
         return Reply.fail(ctx.t("“{name}” is already being sent (someone confirmed it a moment ago).", name=found.name))
     ctx.audit("campaign.send", campaign_id=found.id, name=found.name, recipients=count)
@@ -298,7 +298,7 @@ REASON_LABELS = {"blocked": N_("Blocked the bot"), "failed": N_("Failed"), "unkn
 def _report(ctx) -> Reply:
     name, _ = _name_after_sub(ctx)
     found = _load(ctx, name)
-    result = campaigns.report(ctx.session, found)
+    result = results.report(ctx.session, found)
     rate = f" ({result.reply_rate:.0%})" if result.reply_rate is not None else ""
     cost = f"${result.cost_per_reply:,.2f}" if result.cost_per_reply is not None \
         else ctx.t("— (no replies yet)")
@@ -324,7 +324,7 @@ def _report(ctx) -> Reply:
                              r=result.replied),
                   fields=fields, sections=sections)
     if result.recipients:
-        from crm.campaign_chart import render_campaign_chart
+        from crm.campaigns.chart import render_campaign_chart
 
         reply.image_path = str(render_campaign_chart(result, today=ctx.now.astimezone(ctx.settings.zone).date()))
     return reply
@@ -349,7 +349,7 @@ def _list(ctx) -> Reply:
                                 "en=\"…\"`."))
     items = []
     for row in rows:
-        counts = campaigns.status_counts(ctx.session, row.id)
+        counts = lifecycle.status_counts(ctx.session, row.id)
         items.append(Item(f"{row.name} · {_status(ctx, row)} · {_window(ctx, row)} · "
                           + ctx.t("{n:,} recipients", n=sum(counts.values())),
                           [Button(ctx.t("Report"), f"campaign report {_quoted(row.name)}")]))

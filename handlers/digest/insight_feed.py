@@ -17,8 +17,8 @@ from sqlmodel import Session, col, select
 
 from crm.i18n import count, gettext
 from crm.insights import read
+from crm.insights.reasons import describe, describe_all
 from crm.models import Customer, CustomerInsight, Staff
-from crm.recommend import describe, describe_all
 
 KEY_TIERS = ("vip", "gold")
 DECAYING_RISK = 0.6
