@@ -112,3 +112,42 @@ def test_competition_rank_ties_do_not_depend_on_where_rounding_cuts():
     below = np.nextafter(x, 0)  # 0.30000000005
     ranks = centrality.competition_rank(np.array([1.0, x, below, 0.1]))
     assert ranks.tolist() == [1, 2, 2, 4]
+
+
+# ---- /crm next: the score compares money within a currency, or converted at the business's rates -------------
+
+def _deal(s, customer_id: int, owner: int, amount: float, currency: str) -> None:
+    from datetime import timedelta
+
+    from crm.models import Deal
+    from tests.insights_support import NOW
+
+    s.add(Deal(customer_id=customer_id, owner_id=owner, title=f"renewal in {currency}", amount=amount,
+               currency=currency, stage="proposal", stage_changed_at=NOW - timedelta(days=40),
+               created_at=NOW - timedelta(days=45)))
+    s.flush()
+
+
+@pytest.mark.parametrize("rates", ["CNY=0.14", ""])
+def test_next_does_not_rank_yuan_as_dollars(db, team, db_url, clock, rates):
+    """Issue 15's remaining gap: the ranking score added deal amounts across currencies, so ¥50,000
+    (about $7,000) outranked a $40,000 deal. With CRM_CURRENCY_RATES the score converts; without,
+    each amount is weighed against the open deals of its own currency (the ¥50,000 deal is the
+    typical yuan deal; the $40,000 one four times the typical dollar deal)."""
+    from bot.engine import Engine
+    from bot.settings import Settings
+    from tests.helpers import say
+    from tests.insights_support import customer
+
+    with db.session() as s:
+        yuan = customer(s, "Yuan Buyer", owner=team.alice)
+        dollar = customer(s, "Dollar Buyer", owner=team.alice)
+        _deal(s, yuan, team.alice, 50_000, "CNY")
+        _deal(s, dollar, team.alice, 40_000, "USD")
+        for amount in (10_000, 5_000):  # other dollar deals, Bob's
+            _deal(s, customer(s, f"Other {amount}", owner=team.bob), team.bob, amount, "USD")
+    settings = Settings(_env_file=None, database_url=db_url, crm_timezone="UTC", crm_currency_rates=rates)
+    text = say(Engine(db, settings, clock=clock), "UALICE", "/crm next").plain_text()
+    assert "Dollar Buyer" in text and "Yuan Buyer" in text, text
+    assert text.index("Dollar Buyer") < text.index("Yuan Buyer"), text
+    assert "CN¥50,000" in text and "$40,000" in text  # the reasons keep each deal's currency
