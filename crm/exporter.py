@@ -8,7 +8,7 @@ from typing import IO
 import numpy as np
 from sqlalchemy import literal, select
 
-from crm.centrality import competition_rank
+from crm.insights.centrality import competition_rank
 from crm.db import Database
 from crm.models import AuditEvent, Company, Customer, CustomerInsight, Interaction, Staff
 

@@ -18,7 +18,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from bot.cli import main
 from bot.settings import get_settings
-from crm import centrality
+from crm.insights import centrality
 
 KITE = ["Andre", "Beverly", "Carol", "Diane", "Ed", "Fernando", "Garth", "Heather", "Ike", "Jane"]
 
