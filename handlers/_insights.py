@@ -67,7 +67,8 @@ def ensure_insights(ctx) -> dict:
 
     try:
         with ctx.session.begin_nested():  # a concurrent refresh wins; this command reads its result
-            refresh_in(ctx.session.connection(), ctx.now)
+            refresh_in(ctx.session.connection(), ctx.now, currency=ctx.settings.crm_currency,
+                       rates=ctx.settings.currency_rates)
     except DBAPIError:
         log.warning("on-demand insight refresh lost to a concurrent one; using the stored insights", exc_info=True)
     summary = store.summary(ctx.session)
