@@ -249,3 +249,85 @@ def test_bad_rows_are_reported_by_the_line_they_start_on_and_an_unclosed_quote_i
     assert cli(["import", "customers", str(customers)]) == 0
     out, err = capsys.readouterr()
     assert "Imported 1 customers" in out and "line 3: a quote opened on this line is never closed" in err
+
+
+# ---- what a manager reads in the chat, on graphs with known answers ---------------------------------------------
+
+def _manager_chat(cli, engine):
+    from tests.helpers import say
+
+    assert cli(["staff", "add", "--name", "Mona Manager", "--role", "manager", "--slack-id", "UMONA"]) == 0
+    return lambda text: say(engine, "UMONA", text)
+
+
+def test_krackhardt_kite_in_the_chat_heather_brokers_diane_is_best_connected(cli, tmp_path, capsys, engine):
+    """Krackhardt (1990): Heather sits on most shortest paths (the broker between the kite and its tail),
+    Fernando and Garth tie second, Diane has the most ties and the highest PageRank."""
+    _import_graph(cli, tmp_path, nx.krackhardt_kite_graph(), name=lambda v: KITE[v])
+    say = _manager_chat(cli, engine)
+    reply = say("/crm insights")
+    text = reply.plain_text()
+    assert not reply.error, text
+    connectors = next(s for s in reply.sections if s.title == "Key connectors").items
+    assert connectors[0].text.startswith("Heather") and "1st of 10 by betweenness" in connectors[0].text
+    second = {i.text.split(" (#")[0] for i in connectors[1:3]}
+    assert second == {"Fernando", "Garth"} and all("2nd of 10" in i.text for i in connectors[1:3])
+    assert "4th of 10" in connectors[3].text  # the tie skips a rank
+    diane = next(i.text for i in connectors if i.text.startswith("Diane"))
+    assert "6 relationships" in diane
+    ratios = {i.text.split(" (#")[0]: float(i.text.split("PageRank ")[1].split("×")[0]) for i in connectors}
+    assert max(ratios, key=ratios.get) == "Diane"
+    assert "Heather" in next(s for s in reply.sections if s.title == "Brokers between clusters").items[0].text
+    assert " 1 clusters" not in text and "1 relationships" not in text  # plain words: "1 cluster"
+
+
+def test_two_cliques_joined_by_a_bridge(cli, tmp_path, capsys, engine):
+    """The barbell: the two ends of the only bridge are the connectors (and tie), they link otherwise
+    separate groups, and the clusters are the two cliques."""
+    g = nx.barbell_graph(6, 0)  # 0-5 and 6-11, bridge 5-6
+    _import_graph(cli, tmp_path, g)
+    assert cli(["insights", "refresh"]) == 0
+    rows = _export(cli, capsys)
+    assert {v for v in g if rows[f"X-{v}"]["connector_rank"] == 1} == {5, 6}
+    labels = [rows[f"X-{v}"]["cluster"] for v in g]
+    assert normalized_mutual_info_score([v // 6 for v in g], labels) == pytest.approx(1.0)
+    say = _manager_chat(cli, engine)
+    reply = say("/crm insights")
+    brokers = next(s for s in reply.sections if s.title == "Brokers between clusters").items
+    assert {b.text.split(" (#")[0] for b in brokers[:2]} == {"Person 5", "Person 6"}
+    assert all("links otherwise separate groups" in b.text for b in brokers[:2])
+    clusters = next(s for s in reply.sections if s.title == "Clusters of related accounts").items
+    assert [c.text.split(" related")[0] for c in clusters] == ["6", "6"]
+
+
+@pytest.mark.parametrize("graph", ["ring_of_cliques", "planted_partition"])
+def test_planted_communities_are_found_through_the_export(cli, tmp_path, capsys, graph):
+    if graph == "ring_of_cliques":
+        g, truth = nx.ring_of_cliques(6, 5), [v // 5 for v in range(30)]
+    else:
+        g, truth = nx.planted_partition_graph(4, 25, 0.5, 0.02, seed=3), [v // 25 for v in range(100)]
+    _import_graph(cli, tmp_path, g)
+    assert cli(["insights", "refresh"]) == 0
+    rows = _export(cli, capsys)
+    assert normalized_mutual_info_score(truth, [rows[f"X-{v}"]["cluster"] for v in g]) >= 0.95
+
+
+@pytest.mark.parametrize("graph", ["star", "path", "disconnected"])
+def test_exported_numbers_equal_networkx_on_simple_and_disconnected_graphs(cli, tmp_path, capsys, graph):
+    """A star (one hub, 30 leaves tied last), a path, and two real graphs side by side with five
+    isolated customers: PageRank and betweenness equal networkx's, ranks share ties."""
+    if graph == "star":
+        g = nx.star_graph(30)
+    elif graph == "path":
+        g = nx.path_graph(9)
+    else:
+        g = nx.disjoint_union(nx.karate_club_graph(), nx.florentine_families_graph())
+        g.add_nodes_from(range(100, 105))
+    _import_graph(cli, tmp_path, g)
+    assert cli(["insights", "refresh"]) == 0
+    rows = _export(cli, capsys, "csv")
+    pagerank = nx.pagerank(g, weight=None, tol=1e-12, max_iter=10_000)  # imported without weights
+    between = nx.betweenness_centrality(g)
+    assert max(abs(float(rows[f"X-{v}"]["pagerank"]) - pagerank[v]) for v in g) < 1e-7
+    assert max(abs(float(rows[f"X-{v}"]["betweenness"]) - between[v]) for v in g) < 1e-9
+    assert {v: int(rows[f"X-{v}"]["connector_rank"]) for v in g} == _exact_ranks(between)
