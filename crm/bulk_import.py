@@ -99,7 +99,8 @@ def _columns(header: list[str], aliases: dict[str, str], required: tuple[str, ..
     missing = [c for c in required if c not in mapping]
     if missing:
         found = ", ".join(h.strip() for h in header) or "nothing"
-        raise UserError(f"The {what} CSV needs {' and '.join(repr(m) for m in missing)} column(s) (found: {found}).")
+        raise UserError("The {what} CSV needs {columns} column(s) (found: {found}).", what=what,
+                        columns=" and ".join(repr(m) for m in missing), found=found)
     return mapping
 
 

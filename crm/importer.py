@@ -62,7 +62,8 @@ def _header(names: list[str]) -> dict[str, int]:
         if key in COLUMNS and key not in mapping:
             mapping[key] = i
     if "name" not in mapping:
-        raise UserError(f"The CSV needs a 'name' column (found: {', '.join(n.strip() for n in names) or 'nothing'}).")
+        raise UserError("The CSV needs a 'name' column (found: {found}).",
+                        found=", ".join(n.strip() for n in names) or "nothing")
     return mapping
 
 
@@ -92,15 +93,15 @@ def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, list[str]]], 
         try:
             text = raw.decode("gb18030")  # Excel in a Chinese locale
         except UnicodeDecodeError:
-            raise UserError(f"{path} is not UTF-8 or GB18030 text; save it as CSV UTF-8.") from None
+            raise UserError("{path} is not UTF-8 or GB18030 text; save it as CSV UTF-8.", path=path) from None
     text = text.replace("\x00", "")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
-        raise UserError(f"{path} is empty.") from None
+        raise UserError("{path} is empty.", path=path) from None
     except csv.Error as exc:
-        raise UserError(f"{path} is not a readable CSV file: {exc}.") from None
+        raise UserError("{path} is not a readable CSV file: {problem}.", path=path, problem=exc) from None
     rows, errors = [], []
     try:
         ended = reader.line_num
