@@ -345,3 +345,18 @@ def test_similar_lists_no_opposite_customer_and_claims_no_contact_that_never_hap
     scores = [float(i.text.split(" · ")[1].split(" ")[0]) for i in reply.items]
     assert scores and min(scores) > 0, text
     assert "in touch" not in text
+
+
+def test_numbered_customers_at_one_company_are_not_taken_for_duplicates(cli, tmp_path, capsys):
+    """A graph file's nodes are often numbered ("Person 1" ... "Person 40") and may share a company:
+    "Person 1" and "Person 13" scored 94 on the fuzzy name match, so 15 of 40 rows, each with its own
+    email and external id, were skipped as duplicates. Names that differ in their numbers are
+    different records; a real near-duplicate is still caught."""
+    rows = [[f"Person {i}", f"Co {i % 3}", f"p{i}@x.example", f"E-{i}"] for i in range(40)]
+    rows.append(["PERSON  7", "Co 1", "", "E-dup"])  # the same name typed again at the same company
+    path = _write(tmp_path / "c.csv", ["name", "company", "email", "external_id"], rows)
+    capsys.readouterr()
+    assert cli(["import", "customers", path]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 40 customers" in out, (out, err)
+    assert "line 42: duplicate of" in err and "Person 7" in err and err.count("duplicate of") == 1
