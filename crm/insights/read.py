@@ -226,17 +226,19 @@ def _connectors(session: Session, entries: list[dict], limit: int, broker: bool)
         routes = _percent(100.0 * e["betweenness"])
         ratio = e.get("pagerank_ratio") or 0.0
         rank = {"en": rank_en, "zh": rank_zh}.get
+        clusters = lambda lang: count(lang, e["clusters_linked"], "{n} cluster", "{n} clusters")  # noqa: E731
         if broker:
-            why, why_zh = in_both("links otherwise separate groups: relationships in {clusters} clusters, spread "
+            why, why_zh = in_both("links otherwise separate groups: relationships in {clusters}, spread "
                                   "{spread:.2f} (0 = one cluster, near 1 = evenly); on {routes} of the shortest "
                                   "routes between other accounts ({rank} by betweenness)",
-                                  clusters=e["clusters_linked"], spread=e["participation"], routes=routes, rank=rank)
+                                  clusters=clusters, spread=e["participation"], routes=routes, rank=rank)
         else:
             influence = (lambda lang: gettext(lang, "; PageRank {ratio:.1f}× the average account", ratio=ratio)) \
                 if ratio else ""
             why, why_zh = in_both("on {routes} of the shortest routes between other accounts ({rank} by betweenness); "
-                                  "{links} relationships across {clusters} clusters{influence}", routes=routes,
-                                  rank=rank, links=e["links"], clusters=e["clusters_linked"], influence=influence)
+                                  "{links} across {clusters}{influence}", routes=routes, rank=rank,
+                                  links=lambda lang: count(lang, e["links"], "{n} relationship", "{n} relationships"),
+                                  clusters=clusters, influence=influence)
         out.append(Connector(e["customer_id"], names[e["customer_id"]], companies.get(e["customer_id"]),
                              e["betweenness"], e["pagerank"], e["top_percent"], e["links"], e["clusters_linked"],
                              why, why_zh, int(e.get("rank", 0)), int(e.get("of", 0)), float(ratio)))
