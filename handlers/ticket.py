@@ -56,8 +56,6 @@ def ticket_command(ctx) -> Reply:
         if not tickets.resolve(ctx.session, ticket, ctx.actor, ctx.now):
             return Reply(text=ctx.t("Ticket #{t} is already resolved. Use `/crm ticket reopen #{t}` to open it again.",
                                     "工单 #{t} 已解决。如需重新打开，请用 `/crm ticket reopen #{t}`。", t=ticket.id))
-        if ticket.assignee_id is None:
-            ticket.assignee_id = ctx.actor.id
         asked = customer.telegram_chat_id is not None
         text = ctx.t("Resolved ticket #{t} with {who}." + (" They were asked for a 1–5 rating." if asked else ""),
                      "已解决工单 #{t}（{who}）。" + ("已请客户评分（1–5）。" if asked else ""), t=ticket.id, who=who)
