@@ -63,4 +63,5 @@ def test_every_module_of_the_product_is_on_the_tour():
     named = named_paths()
     modules = {str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).rglob("*.py")
                if p.name != "__init__.py" and "migrations" not in p.parts and "__pycache__" not in p.parts}
-    assert not modules - named, "modules the README's tour does not name: " + ", ".join(sorted(modules - named))
+    assert not modules - named, ("add a line for each under its folder in README.md's \"A short tour of the "
+                                 "code\": " + ", ".join(sorted(modules - named)))

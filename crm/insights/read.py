@@ -212,6 +212,11 @@ def rank_words(e: dict) -> tuple[str, str]:
     return en, zh
 
 
+def _count(n: int, noun: str) -> str:
+    """"1 cluster", "3 clusters"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _connectors(session: Session, entries: list[dict], limit: int, broker: bool) -> list[Connector]:
     names = _names(session, Customer, [e["customer_id"] for e in entries])
     companies = dict(session.exec(select(Customer.id, Company.name).join(Company, Company.id == Customer.company_id)
@@ -227,14 +232,14 @@ def _connectors(session: Session, entries: list[dict], limit: int, broker: bool)
         influence_en = f"; PageRank {ratio:.1f}× the average account" if ratio else ""
         influence_zh = f"；PageRank 为平均值的 {ratio:.1f} 倍" if ratio else ""
         if broker:
-            why = (f"links otherwise separate groups: relationships in {e['clusters_linked']} clusters, spread "
+            why = (f"links otherwise separate groups: relationships in {_count(e['clusters_linked'], 'cluster')}, spread "
                    f"{e['participation']:.2f} (0 = one cluster, near 1 = evenly); on {routes} of the shortest "
                    f"routes between other accounts ({rank_en} by betweenness)")
             why_zh = (f"连接原本分开的客户群：关系分布在 {e['clusters_linked']} 个客户群（分散度 {e['participation']:.2f}）；"
                       f"位于其他客户之间 {routes} 的最短路径上（介数中心性 {rank_zh}）")
         else:
             why = (f"on {routes} of the shortest routes between other accounts ({rank_en} by betweenness); "
-                   f"{e['links']} relationships across {e['clusters_linked']} clusters{influence_en}")
+                   f"{_count(e['links'], 'relationship')} across {_count(e['clusters_linked'], 'cluster')}{influence_en}")
             why_zh = (f"位于其他客户之间 {routes} 的最短路径上（介数中心性 {rank_zh}）；{e['links']} 条关系，"
                       f"跨 {e['clusters_linked']} 个客户群{influence_zh}")
         out.append(Connector(e["customer_id"], names[e["customer_id"]], companies.get(e["customer_id"]),
