@@ -49,15 +49,15 @@ def campaign(ctx) -> Reply:
     sub = tokens[0].value.lower() if tokens and not tokens[0].quoted else ""
     sub = ZH_SUBCOMMANDS.get(sub, sub)
     if sub not in SUBCOMMANDS:
-        got = f"“{tokens[0].value[:30]}” is not one of them. " if tokens else ""
+        got = ctx.t("“{word}” is not one of them. ", word=tokens[0].value[:30]) if tokens else ""
         raise ctx.fail(ctx.t("{got}Say what to do: `campaign new`, `preview`, `send`, `report` or `list`, "
                              "e.g. `/crm campaign report \"Spring renewal\"`.", got=got))
     try:
         return {"new": _new, "preview": _preview, "send": _send, "report": _report, "list": _list}[sub](ctx)
     except CampaignError as exc:
-        # already formatted (and may quote the user's braces): pick the language, format nothing
-        message = exc.zh if ctx.lang == "zh" else exc.message
-        raise UserError(message, NEW_USAGE if sub == "new" else USAGE) from None
+        # raised by the store in no language: the engine shows it in the asker's, with this usage
+        exc.usage = NEW_USAGE if sub == "new" else USAGE
+        raise
 
 
 def _new_error(ctx, message: str) -> UserError:
