@@ -201,3 +201,10 @@ def quiet_customers(session: Session, owner: Staff, *, now: datetime, days: int,
                or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < cutoff))
         .order_by(col(Customer.last_contact_at).is_(None).desc(), col(Customer.last_contact_at))
         .limit(limit)).all())
+
+
+def reassign_customer(session: Session, customer: Customer, *, owner: Staff) -> None:
+    """``owner`` now owns the customer (the caller checked that they may)."""
+    customer.owner_id = owner.id
+    touch(customer)
+    session.add(customer)
