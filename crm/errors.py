@@ -30,8 +30,10 @@ class UserError(Exception):
         lang = lang or self.lang or "en"
         found = catalogue(lang).get((None, self.msgid)) if lang != "en" else None
         if not isinstance(found, str):
-            return self.message
-        return found.format(**self.values) if self.values else found
+            found = self.msgid if self.values else self.message
+        # a value may itself be an error (the reason a segment is unreadable): in the same language
+        values = {k: v.text(lang) if isinstance(v, UserError) else v for k, v in self.values.items()}
+        return found.format(**values) if values else found
 
 
 class NotFound(UserError):

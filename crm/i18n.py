@@ -30,7 +30,7 @@ DOMAIN = "crm"
 KEYWORDS = {
     "t": (1,), "pt": ((1, "c"), 2), "plural": (2, 3),
     "gettext": (2,), "pgettext": ((2, "c"), 3), "ngettext": (3, 4), "count": (3, 4),
-    "N_": (1,), "NP_": ((1, "c"), 2),
+    "N_": (1,), "NP_": ((1, "c"), 2), "in_both": (1,),
     "UserError": (1,), "NotFound": (1,), "PermissionDenied": (1,), "Ambiguous": (1,),
 }
 
@@ -92,6 +92,13 @@ def pgettext(lang: str, context: str | None, msgid: str, /, **values) -> str:
     """As ``gettext`` for a msgid whose Chinese depends on where it is used (``context``)."""
     text = catalogue(lang).get((context, msgid), msgid) if lang != "en" else msgid
     return text.format(**values)
+
+
+def in_both(msgid: str, /, **values) -> tuple[str, str]:
+    """(English, Chinese) of ``msgid``, for results that carry both (the insights' ``why``/``why_zh``).
+    A value that depends on the language is given as a function of it (``lambda lang: money(..., lang)``)."""
+    return tuple(gettext(lang, msgid, **{k: v(lang) if callable(v) else v for k, v in values.items()})
+                 for lang in ("en", "zh"))
 
 
 def translate(lang: str, msgid: str, fallback: str | None, values: dict) -> str:
@@ -163,6 +170,13 @@ def day_with_weekday(day, lang: str, with_year: bool = False) -> str:
     return f"{day:%a %-d %b %Y}" if with_year else f"{day:%a %-d %b}"
 
 
+def weekday_name(weekday: int, lang: str) -> str:
+    """"Mon", "周一" for ``date.weekday()`` 0 (CLDR's abbreviated day names)."""
+    from babel.dates import get_day_names
+
+    return get_day_names("abbreviated", locale=LOCALES.get(lang, "en_US"))[weekday]
+
+
 def day_month(day, lang: str) -> str:
     """"05 Dec", "12月5日": a date this year, short."""
     if lang == "zh":
@@ -179,6 +193,11 @@ def full_date(day, lang: str) -> str:
 
         return format_skeleton("yMMMd", day, locale=LOCALES["zh"])
     return f"{day.day} {day:%b %Y}"
+
+
+def list_of(parts: list[str], lang: str) -> str:
+    """Phrases one after another: "a, b, c"; "a，b，c" in Chinese (its own comma)."""
+    return gettext(lang, ", ").join(parts)
 
 
 def language_name(code: str) -> str:
@@ -252,7 +271,7 @@ def parse_money(text: str) -> Money | None:
     if len(set(currencies)) > 1:
         return None
     try:
-        number_ = Decimal(m.group("num").replace(",", "").replace("，", ""))
+        number_ = Decimal(m.group("num").replace(",", "").replace("，", ""))  # input words
     except InvalidOperation:
         return None
     mult = (m.group("mult") or "").lower()

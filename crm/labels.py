@@ -13,6 +13,12 @@ TIERS = (NP_("tier", "standard"), NP_("tier", "silver"), NP_("tier", "gold"), NP
 KINDS = (NP_("interaction kind", "call"), NP_("interaction kind", "email"), NP_("interaction kind", "meeting"),
          NP_("interaction kind", "chat"), NP_("interaction kind", "note"), NP_("interaction kind", "message"))
 DIRECTIONS = (NP_("direction", "inbound"), NP_("direction", "outbound"), NP_("direction", "internal"))
+# how a customer's message was read (crm/understanding/intent.py): the intent, its tone, urgency
+INTENTS = {"question": NP_("intent", "question"), "complaint": NP_("intent", "problem / complaint"),
+           "purchase": NP_("intent", "purchase intent"), "cancellation": NP_("intent", "cancellation / churn risk"),
+           "thanks": NP_("intent", "thanks"), "other": NP_("intent", "other")}
+SENTIMENTS = (NP_("sentiment", "negative"), NP_("sentiment", "positive"), NP_("sentiment", "neutral"),
+              NP_("urgency", "urgent"))
 
 
 def _label(context: str, value: str | None, lang: str) -> str:
@@ -35,3 +41,18 @@ def kind_label(kind: str | None, lang: str) -> str:
 
 def direction_label(direction: str | None, lang: str) -> str:
     return _label("direction", direction, lang)
+
+
+def intent_label(intent: str | None, lang: str) -> str:
+    """"purchase intent", "购买意向"; an intent no table knows is shown as stored."""
+    if intent in INTENTS:
+        return pgettext(lang, "intent", INTENTS[intent])
+    return intent or "—"
+
+
+def sentiment_label(sentiment: str | None, lang: str) -> str:
+    return _label("sentiment", sentiment, lang)
+
+
+def urgent_label(lang: str) -> str:
+    return pgettext(lang, "urgency", "urgent")

@@ -49,15 +49,15 @@ def campaign(ctx) -> Reply:
     sub = tokens[0].value.lower() if tokens and not tokens[0].quoted else ""
     sub = ZH_SUBCOMMANDS.get(sub, sub)
     if sub not in SUBCOMMANDS:
-        got = f"“{tokens[0].value[:30]}” is not one of them. " if tokens else ""
+        got = ctx.t("“{word}” is not one of them. ", word=tokens[0].value[:30]) if tokens else ""
         raise ctx.fail(ctx.t("{got}Say what to do: `campaign new`, `preview`, `send`, `report` or `list`, "
                              "e.g. `/crm campaign report \"Spring renewal\"`.", got=got))
     try:
         return {"new": _new, "preview": _preview, "send": _send, "report": _report, "list": _list}[sub](ctx)
     except CampaignError as exc:
-        # already formatted (and may quote the user's braces): pick the language, format nothing
-        message = exc.zh if ctx.lang == "zh" else exc.message
-        raise UserError(message, NEW_USAGE if sub == "new" else USAGE) from None
+        # raised by the store in no language: the engine shows it in the asker's, with this usage
+        exc.usage = NEW_USAGE if sub == "new" else USAGE
+        raise
 
 
 def _new_error(ctx, message: str) -> UserError:
@@ -182,11 +182,9 @@ def _new(ctx) -> Reply:
         if budget is None or budget > 1e12:
             raise _new_error(ctx, ctx.t("budget={raw} is not an amount. Use a number ≥ 0 like 500, 1,500 or 2k.",
                                  raw=options["budget"][:30]))
-    found = Campaign(name=name, segment=segment.text, message_en=message_en, message_zh=message_zh,
-                     starts_at=starts_at, ends_at=ends_at, budget=budget, created_by_id=ctx.actor.id,
-                     created_at=ctx.now)
-    ctx.session.add(found)
-    ctx.session.flush()
+    found = lifecycle.create_campaign(ctx.session, name=name, segment=segment, message_en=message_en,
+                                      message_zh=message_zh, starts_at=starts_at, ends_at=ends_at, budget=budget,
+                                      created_by=ctx.actor, now=ctx.now)
     ctx.audit("campaign.create", campaign_id=found.id, name=name, segment=segment.text, budget=budget,
               starts_at=starts_at, ends_at=ends_at)
     audience = segments.audience(ctx.session, segment)
