@@ -57,12 +57,16 @@ class ChannelPacer:
         self.tolerance = self.interval * max(0, (burst or BURST) - 1)
         self.clock = clock
         self._tat: dict[str, float] = {}  # theoretical arrival time of the next post, per channel
+        self._started: dict[str, float] = {}  # when the channel's last post actually went out
 
     def reserve(self, channel: str) -> float:
         """Takes the channel's next slot; returns the seconds to wait for it (0: go now)."""
         now = self.clock()
         tat = max(self._tat.get(channel, now), now)
-        wait = max(0.0, tat - self.tolerance - now)
+        # and never sooner than one interval after the channel's last post actually left (``spaced``):
+        # a wait here is what makes the lane gather the rows that pile up meanwhile into one post
+        after_last = self._started.get(channel, now - self.interval) + self.interval
+        wait = max(0.0, tat - self.tolerance - now, after_last - now)
         self._tat[channel] = tat + self.interval
         return wait
 
@@ -71,6 +75,19 @@ class ChannelPacer:
         if wait > 0:
             await asyncio.sleep(wait)
         return wait
+
+    async def spaced(self, channel: str) -> None:
+        """Right before a post goes out: one interval after the channel's previous post went out.
+
+        The slot is taken before the rows are claimed and drawn; on a busy machine that work can make
+        one post late and the next one on time, and the two would reach Slack back to back. Spacing
+        the moments posts actually leave keeps them apart whatever delayed the first.
+        """
+        now = self.clock()
+        earliest = self._started.get(channel, now - self.interval) + self.interval
+        self._started[channel] = max(now, earliest)  # taken before awaiting: the next post queues behind
+        if earliest > now:
+            await asyncio.sleep(earliest - now)
 
     def pause(self, channel: str, seconds: float) -> None:
         """Slack said 429: nothing more to this channel for ``seconds``; then one post at a time."""
@@ -175,6 +192,7 @@ class SlackThreadLane:
                         break
                     if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
                         await self.pacer.slot(target.pace_key)
+                        await self.pacer.spaced(target.pace_key)
                     if not await self.relay._deliver(rows[0]):
                         break
                     sent += 1
@@ -188,6 +206,7 @@ class SlackThreadLane:
                 rows = await self.app.in_background(self._claim, ticket_id, waited > 0)
                 if not rows:
                     break
+                await self.pacer.spaced(target.pace_key)
                 if len(rows) == 1:  # alone: the relay's own path (formatting, links for edits, files)
                     if not await self.relay._deliver(rows[0]):
                         break
