@@ -29,6 +29,13 @@ def insights(ctx) -> Reply:
         sections.append(Section(ctx.t("Key connectors", "关键联系人"), items=[
             Item(f"{c.name} (#{c.customer_id})" + (f" · {c.company}" if c.company else "") + f" — {why(c)}",
                  [Button(ctx.t("Graph", "关系图"), f"graph #{c.customer_id}")]) for c in connectors]))
+    elif status and status.connectors_skipped:
+        linked = status.connectors_skipped
+        sections.append(Section(ctx.t("Key connectors", "关键联系人"), items=[Item(ctx.t(
+            "not computed for a graph this large ({linked}): no estimate ranks the top 20 reliably within the "
+            "nightly job's time; clusters and PageRank are current",
+            "关系图过大（{linked}），无法在夜间任务时限内可靠排出前 20 位，本次未计算；客户群与 PageRank 为最新",
+            linked=linked))]))
     brokers = read.brokers(ctx.session, 3)
     if brokers:
         sections.append(Section(ctx.t("Brokers between clusters", "跨群桥梁"), items=[

@@ -51,6 +51,12 @@ LEIDEN_PASSES = 2
 # additive error on normalised betweenness; the top-20 order is what it guarantees. 0.0015: two seeds share
 # 19 of 20 at 100k in 23-65 s; 0.001 took ~500 s there, 0.002 shared 18 (bench/bench_betweenness.py)
 KADABRA_ERR = 0.0015
+# linked nodes above which connectors are not computed: KADABRA first computes the graph's exact vertex
+# diameter, 22 s at 100k customers (125k nodes) but more than 11 min at 1M (1.25M nodes) on this 2-core
+# machine under load 13, before its first sample; sampled sources cost 20 s each at 1M (load 20)
+# and 1,000 of them shared 5 of 20 at 100k (bench/bench_betweenness.py --million)
+KADABRA_MAX_LINKED = 300_000
+SKIPPED = "not computed"
 _rng_lock = threading.Lock()
 
 
@@ -70,10 +76,11 @@ def to_igraph(adjacency: sparse.csr_matrix, *, weighted: bool = True) -> ig.Grap
     """The symmetric adjacency as an undirected igraph graph (each pair once, strengths as ``weight``)."""
     n = adjacency.shape[0]
     upper = sparse.triu(adjacency, k=1).tocoo()
-    g = ig.Graph(n=n, edges=np.column_stack([upper.row, upper.col]), directed=False)
-    if weighted:
-        g.es["weight"] = upper.data.astype(np.float64)
-    return g
+    # igraph parses plain lists of pairs 4-9x faster than rows of a numpy array (bench: 1M customers,
+    # 5.9M edges, 58 s under load 14 the old way)
+    edges = list(zip(upper.row.tolist(), upper.col.tolist()))
+    attrs = {"weight": upper.data.astype(np.float64).tolist()} if weighted else None
+    return ig.Graph(n=n, edges=edges, directed=False, edge_attrs=attrs)
 
 
 def pagerank(adjacency: sparse.csr_matrix, *, alpha: float = 0.85, tol: float = 1e-10,
@@ -245,8 +252,12 @@ def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: 
 
 def connector_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, seed: int = 7,
                           graph: ig.Graph | None = None) -> tuple[np.ndarray, str]:
-    """What the nightly job uses: exact while affordable, else KADABRA's top 20 with its error guarantee."""
+    """What the nightly job uses: exact while affordable, else KADABRA's top 20 with its error guarantee;
+    above ``KADABRA_MAX_LINKED`` linked nodes nothing (zeros, method ``SKIPPED``): no estimate we measured
+    ranks the top 20 there within the nightly budget, and a list of noise is what issue 16 was about."""
     linked = int((np.diff(adjacency.indptr) > 0).sum())
     if sources_for(linked, adjacency.nnz // 2) is None:
         return betweenness(adjacency, graph=graph), "exact"
+    if linked > KADABRA_MAX_LINKED:
+        return np.zeros(adjacency.shape[0]), f"{SKIPPED}: {linked:,} linked accounts"
     return kadabra_betweenness(adjacency, keys, seed=seed), f"KADABRA top-20, err {KADABRA_ERR}"
