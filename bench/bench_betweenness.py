@@ -20,6 +20,17 @@ across seeds. Whole nightly job (bench_insights.py --job-only, same stores, one 
 1M proxy (10 copies of the 100k graph, 2% of edges rewired across copies: 1.25M nodes, 4.0M edges):
 one KADABRA run at err 0.0015 did not finish in 7.5 min, one at err 0.003 not in 4 min (both killed)
 -- the 1M budget is not met by KADABRA as called here.
+
+``--million [N]`` runs each option on the 1M graph in its own process under ``--limit`` seconds, two seeds
+each, and prints seconds and the two seeds' top-20 overlap (the seeded store's graph when its seed
+finished, else the seeder-shaped synthetic graph of bench/synthetic_graph.py, 5 relationships per
+customer: 1.25M nodes, 5.9M edges). Measured 2026-11-30 afternoon, load 9-20 (seven other developers):
+KADABRA's first step, the exact vertex diameter (networkit's Diameter, estimated range with error 0,
+which KADABRA runs whatever its error), took 21.9 s at 100k and was still running after 11 min at 1M;
+on the 2-core at 100k it took 60.7 s against 23.9 s on the largest component (peeling pendants
+removed 3% of the nodes). networkit's EstimateBetweenness (sampled sources, 2 threads): 500 sources
+632 s at 100k, 32 sources 656 s at 1M (~20 s per source). No option meets two seeds >= 18/20 within
+the nightly budget at 1M, so the job computes no connectors above ``KADABRA_MAX_LINKED``.
 """
 from __future__ import annotations
 
