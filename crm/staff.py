@@ -7,9 +7,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crm.errors import UserError
+from crm.i18n import N_
 from crm.models import Staff
 
-TAKEN = "Another staff member already has that name, email, Slack id or Telegram id."
+TAKEN = N_("Another staff member already has that name, email, Slack id or Telegram id.")
 
 
 def save_staff(session: Session, person: Staff, values: dict) -> Staff:

@@ -33,6 +33,7 @@ from bot.metrics import metrics_of
 from bot.replies import Button, Reply
 from crm.claims import backoff
 from crm.customers import company_name
+from crm.i18n import language_name
 from crm.inbox import outbox
 from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
@@ -79,7 +80,7 @@ def thread_card(session, ticket: Ticket, first: InboxOutbox | None) -> Reply:
     fields = [("Customer", f"{customer.name} (#{customer.id})"), ("Company", company_name(session, customer) or "—"),
               ("Tier", customer.tier), ("Owner", owner_label(session, customer)), ("Open deals", deal_text),
               ("Telegram", f"@{customer.telegram_username}" if customer.telegram_username else "linked"),
-              ("Language", "中文" if customer.language == "zh" else "English")]
+              ("Language", language_name("zh" if customer.language == "zh" else "en"))]
     if earlier:
         rated = next((t.rating for t in earlier if t.rating), None)
         fields.append(("Earlier tickets", f"{len(earlier)}" + (f" (last rating {rated}/5)" if rated else "")))

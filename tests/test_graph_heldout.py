@@ -151,3 +151,183 @@ def test_next_does_not_rank_yuan_as_dollars(db, team, db_url, clock, rates):
     assert "Dollar Buyer" in text and "Yuan Buyer" in text, text
     assert text.index("Dollar Buyer") < text.index("Yuan Buyer"), text
     assert "CN¥50,000" in text and "$40,000" in text  # the reasons keep each deal's currency
+
+
+# ---- weighted graphs: Les Misérables' co-appearance counts ------------------------------------------------------
+
+def test_a_weight_column_of_counts_is_imported_and_weighs_pagerank_like_networkx(cli, tmp_path, capsys):
+    """Les Misérables' weights are co-appearance counts (1-31). A ``weight`` column is what such a file
+    has; the importer rejected every row above 1, so half the novel was lost. Counts are scaled by
+    the file's largest into 0-1 strengths (PageRank does not change under scaling) and the run says so."""
+    g = nx.les_miserables_graph()
+    capsys.readouterr()
+    _import_graph(cli, tmp_path, g, weight="weight", column="weight")
+    out, err = capsys.readouterr()
+    assert f"Imported {g.number_of_edges()} relationships" in out and not err, (out, err)
+    assert "largest weight, 31" in out
+    assert cli(["insights", "refresh"]) == 0
+    rows = _export(cli, capsys)
+    expected = nx.pagerank(g, weight="weight", tol=1e-12, max_iter=10_000)
+    assert max(abs(rows[f"X-{v}"]["pagerank"] - expected[v]) for v in g) < 1e-7
+    assert max(rows, key=lambda k: rows[k]["pagerank"]) == "X-Valjean"
+    between = nx.betweenness_centrality(g)  # by hops, as documented
+    assert max(abs(rows[f"X-{v}"]["betweenness"] - between[v]) for v in g) < 1e-9
+    # the same file again changes nothing
+    capsys.readouterr()
+    assert cli(["import", "relationships", str(tmp_path / "links.csv")]) == 0
+    assert f"Imported 0 relationships; {g.number_of_edges()} already there" in capsys.readouterr().out
+
+
+def test_a_strength_column_stays_zero_to_one(cli, tmp_path, capsys):
+    customers = _write(tmp_path / "c.csv", ["name", "external_id"], [["A", "A"], ["B", "B"], ["C", "C"]])
+    assert cli(["import", "customers", customers]) == 0
+    links = _write(tmp_path / "l.csv", ["from", "to", "strength"], [["A", "B", "0.9"], ["B", "C", "7"]])
+    capsys.readouterr()
+    assert cli(["import", "relationships", links]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 1 relationships" in out and "line 3: strength “7” must be a number above 0 and at most 1" in err
+    # a weight column whose values are all within 0-1 is taken as strengths, as before
+    links = _write(tmp_path / "w.csv", ["from", "to", "weight"], [["A", "C", "0.25"], ["B", "C", "0.5"]])
+    assert cli(["import", "relationships", links]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 2 relationships" in out and "largest weight" not in out
+    from crm.db import Database
+    from crm.models import Relationship
+    from sqlmodel import select
+
+    with Database(get_settings().database_url).session() as s:
+        assert sorted(r.strength for r in s.exec(select(Relationship)).all()) == pytest.approx([0.25, 0.5, 0.9])
+
+
+# ---- bad input to the importers ---------------------------------------------------------------------------------
+
+def test_bulk_imports_take_chinese_headers_and_words(cli, tmp_path, capsys):
+    """The customer import reads common Chinese headers; the relationship and interaction files
+    refused them ("needs 'from' and 'to'")."""
+    customers = _write(tmp_path / "c.csv", ["姓名", "外部编号"], [["王伟", "CN-1"], ["李娜", "CN-2"], ["张三", "CN-3"]])
+    assert cli(["staff", "add", "--name", "Alice Rep", "--role", "rep"]) == 0
+    assert cli(["import", "customers", customers]) == 0
+    links = _write(tmp_path / "l.csv", ["客户A", "客户B", "关系", "强度"],
+                   [["CN-1", "CN-2", "认识", "0.8"], ["CN-2", "CN-3", "推荐", ""], ["CN-1", "CN-3", "同事", "0.6"]])
+    capsys.readouterr()
+    assert cli(["import", "relationships", links]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 3 relationships" in out and not err, (out, err)
+    calls = _write(tmp_path / "i.csv", ["客户", "时间", "类型", "方向", "员工", "内容"],
+                   [["CN-1", "2026-11-20 10:00", "电话", "呼出", "Alice Rep", "讨论续约"],
+                    ["CN-1", "2026-11-21", "邮件", "收到", "Alice Rep", "回复报价"],
+                    ["CN-2", "2026-11-21", "会议", "", "Alice Rep", "见面"]])
+    assert cli(["import", "interactions", calls]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 3 interactions" in out and not err, (out, err)
+    from crm.db import Database
+    from crm.models import Interaction, Relationship
+    from sqlmodel import select
+
+    with Database(get_settings().database_url).session() as s:
+        assert sorted(r.kind for r in s.exec(select(Relationship)).all()) == ["knows", "referred", "works-with"]
+        got = sorted((i.kind, i.direction) for i in s.exec(select(Interaction)).all())
+    assert got == [("call", "outbound"), ("email", "inbound"), ("meeting", "outbound")]
+
+
+def test_bad_rows_are_reported_by_the_line_they_start_on_and_an_unclosed_quote_is_named(cli, tmp_path, capsys):
+    """A quoted cell may span lines; the line reported is where the row starts (it was where it
+    ended). A quote never closed swallowed the rest of the file into one cell without a word."""
+    customers = _write(tmp_path / "c.csv", ["name", "external_id"], [["A", "A"], ["B", "B"], ["C", "C"]])
+    assert cli(["import", "customers", customers]) == 0
+    path = tmp_path / "l.csv"
+    path.write_bytes("\ufefffrom,to,kind\r\nA,B,knows\r\n\r\n\"Z\r\nZ\",C,knows\r\nB,C,knows\r\n"
+                     "\"A,C,knows\r\nB,A,knows\r\n".encode())
+    capsys.readouterr()
+    assert cli(["import", "relationships", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 2 relationships" in out
+    assert "line 4: no customer “Z Z”" in err, err  # one line per problem, whatever the cell holds
+    assert "line 7: a quote opened on this line is never closed" in err and "lines 7–8" in err, err
+    customers = tmp_path / "c2.csv"
+    customers.write_bytes(b"name,external_id\r\nGood One,G1\r\n\"Broken, quote,G2\r\nLost Row,G3\r\n")
+    assert cli(["import", "customers", str(customers)]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 1 customers" in out and "line 3: a quote opened on this line is never closed" in err
+
+
+# ---- what a manager reads in the chat, on graphs with known answers ---------------------------------------------
+
+def _manager_chat(cli, engine):
+    from tests.helpers import say
+
+    assert cli(["staff", "add", "--name", "Mona Manager", "--role", "manager", "--slack-id", "UMONA"]) == 0
+    return lambda text: say(engine, "UMONA", text)
+
+
+def test_krackhardt_kite_in_the_chat_heather_brokers_diane_is_best_connected(cli, tmp_path, capsys, engine):
+    """Krackhardt (1990): Heather sits on most shortest paths (the broker between the kite and its tail),
+    Fernando and Garth tie second, Diane has the most ties and the highest PageRank."""
+    _import_graph(cli, tmp_path, nx.krackhardt_kite_graph(), name=lambda v: KITE[v])
+    say = _manager_chat(cli, engine)
+    reply = say("/crm insights")
+    text = reply.plain_text()
+    assert not reply.error, text
+    connectors = next(s for s in reply.sections if s.title == "Key connectors").items
+    assert connectors[0].text.startswith("Heather") and "1st of 10 by betweenness" in connectors[0].text
+    second = {i.text.split(" (#")[0] for i in connectors[1:3]}
+    assert second == {"Fernando", "Garth"} and all("2nd of 10" in i.text for i in connectors[1:3])
+    assert "4th of 10" in connectors[3].text  # the tie skips a rank
+    diane = next(i.text for i in connectors if i.text.startswith("Diane"))
+    assert "6 relationships" in diane
+    ratios = {i.text.split(" (#")[0]: float(i.text.split("PageRank ")[1].split("×")[0]) for i in connectors}
+    assert max(ratios, key=ratios.get) == "Diane"
+    assert "Heather" in next(s for s in reply.sections if s.title == "Brokers between clusters").items[0].text
+    assert " 1 clusters" not in text and "1 relationships" not in text  # plain words: "1 cluster"
+
+
+def test_two_cliques_joined_by_a_bridge(cli, tmp_path, capsys, engine):
+    """The barbell: the two ends of the only bridge are the connectors (and tie), they link otherwise
+    separate groups, and the clusters are the two cliques."""
+    g = nx.barbell_graph(6, 0)  # 0-5 and 6-11, bridge 5-6
+    _import_graph(cli, tmp_path, g)
+    assert cli(["insights", "refresh"]) == 0
+    rows = _export(cli, capsys)
+    assert {v for v in g if rows[f"X-{v}"]["connector_rank"] == 1} == {5, 6}
+    labels = [rows[f"X-{v}"]["cluster"] for v in g]
+    assert normalized_mutual_info_score([v // 6 for v in g], labels) == pytest.approx(1.0)
+    say = _manager_chat(cli, engine)
+    reply = say("/crm insights")
+    brokers = next(s for s in reply.sections if s.title == "Brokers between clusters").items
+    assert {b.text.split(" (#")[0] for b in brokers[:2]} == {"Person 5", "Person 6"}
+    assert all("links otherwise separate groups" in b.text for b in brokers[:2])
+    clusters = next(s for s in reply.sections if s.title == "Clusters of related accounts").items
+    assert [c.text.split(" related")[0] for c in clusters] == ["6", "6"]
+
+
+@pytest.mark.parametrize("graph", ["ring_of_cliques", "planted_partition"])
+def test_planted_communities_are_found_through_the_export(cli, tmp_path, capsys, graph):
+    if graph == "ring_of_cliques":
+        g, truth = nx.ring_of_cliques(6, 5), [v // 5 for v in range(30)]
+    else:
+        g, truth = nx.planted_partition_graph(4, 25, 0.5, 0.02, seed=3), [v // 25 for v in range(100)]
+    _import_graph(cli, tmp_path, g)
+    assert cli(["insights", "refresh"]) == 0
+    rows = _export(cli, capsys)
+    assert normalized_mutual_info_score(truth, [rows[f"X-{v}"]["cluster"] for v in g]) >= 0.95
+
+
+@pytest.mark.parametrize("graph", ["star", "path", "disconnected"])
+def test_exported_numbers_equal_networkx_on_simple_and_disconnected_graphs(cli, tmp_path, capsys, graph):
+    """A star (one hub, 30 leaves tied last), a path, and two real graphs side by side with five
+    isolated customers: PageRank and betweenness equal networkx's, ranks share ties."""
+    if graph == "star":
+        g = nx.star_graph(30)
+    elif graph == "path":
+        g = nx.path_graph(9)
+    else:
+        g = nx.disjoint_union(nx.karate_club_graph(), nx.florentine_families_graph())
+        g.add_nodes_from(range(100, 105))
+    _import_graph(cli, tmp_path, g)
+    assert cli(["insights", "refresh"]) == 0
+    rows = _export(cli, capsys, "csv")
+    pagerank = nx.pagerank(g, weight=None, tol=1e-12, max_iter=10_000)  # imported without weights
+    between = nx.betweenness_centrality(g)
+    assert max(abs(float(rows[f"X-{v}"]["pagerank"]) - pagerank[v]) for v in g) < 1e-7
+    assert max(abs(float(rows[f"X-{v}"]["betweenness"]) - between[v]) for v in g) < 1e-9
+    assert {v: int(rows[f"X-{v}"]["connector_rank"]) for v in g} == _exact_ranks(between)

@@ -197,14 +197,14 @@ def test_a_graph_too_large_to_rank_connectors_shows_none_and_says_why(db, team, 
     with db.session() as s:
         assert read.key_connectors(s, 3) == [] and read.brokers(s, 3) == []
         skipped = read.status(s).connectors_skipped
-        assert skipped.endswith(" linked accounts") and int(skipped.split()[0]) > 5
+        assert skipped > 5  # the linked accounts that were not ranked
         stored = s.exec(select(CustomerInsight.betweenness)).all()
         assert len(stored) >= 11 and set(stored) == {None}
         assert read.clusters(s, 3)  # the rest of the job is there
     with db.engine.connect() as conn:
         assert ConnectorRanks(conn)(two_cliques) is None
     text = say(engine, "UALICE", "/crm insights").plain_text()
-    assert f"not computed for a graph this large ({skipped})" in text
+    assert f"not computed for a graph this large ({skipped} linked accounts)" in text
     assert "Bridge Broker" not in text
 
 

@@ -10,11 +10,12 @@ from sqlalchemy import exists, func, insert, literal, update
 from sqlmodel import Session, select
 
 from crm.campaigns.segments import Segment, reachable_conditions
+from crm.i18n import gettext
 from crm.models import Campaign, CampaignRecipient, Customer
 
 MAX_MESSAGE = 4000  # Telegram's limit is 4096 characters; the opt-out line needs the rest
-STOP_LINE = {"en": "Reply /stop to receive no more of these messages.",
-             "zh": "回复 /stop 即可不再接收此类消息。"}
+# the opt-out line in each language a campaign is written in (the catalogue's, read once)
+STOP_LINE = {lang: gettext(lang, "Reply /stop to receive no more of these messages.") for lang in ("en", "zh")}
 FINAL_STATUSES = ("sent", "failed", "blocked", "skipped", "unknown")
 
 

@@ -214,7 +214,7 @@ def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str
         risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
                   min_labels=MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
         feedback_answers=len(feedback), fingerprint=stamp, **metric_info,
-        connectors_skipped=None if between_known else metric_info["betweenness_method"].partition(": ")[2],
+        connectors_skipped=None if between_known else int((np.diff(graph.adjacency.indptr) > 0).sum()),
         graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
         **findings)
     blobs = {
