@@ -35,8 +35,10 @@ UNKNOWN_USER = ("Hi! I don't know you yet, so I can't show any CRM data. "
 class Engine:
     def __init__(self, db: Database, settings: Settings, *, clock: Callable[[], datetime] | None = None,
                  ports: Ports | None = None):
-        import handlers  # noqa: F401  (registers every command)
-
+        if not COMMANDS:
+            # the commands register themselves when the handlers package is imported, which only the
+            # composition modules do (bot/app.py; tests/fixtures/store.py for tests)
+            raise RuntimeError("no /crm commands are registered: import handlers where the engine is composed")
         self.db = db
         self.settings = settings
         self.clock = clock or utcnow  # the one clock: handlers and adapters read engine.clock

@@ -141,6 +141,7 @@ def create_customer(session: Session, name: str, *, company: str | None = None, 
     return customer
 
 
+_NUMBERS = re.compile(r"\d+")
 DUPLICATE_NAME_SCORE = 90  # rapidfuzz token_sort_ratio: "Globex Corp." vs "globex corp", "Wang Wei" vs "Wei Wang"
 
 
@@ -170,8 +171,11 @@ def find_duplicate(session: Session, name: str, *, company: str | None = None, e
         peers = session.exec(select(Customer).where(Customer.company_id == company_row.id, live)
                              .order_by(Customer.id).limit(500)).all()
         target = name.casefold()
+        numbers = _NUMBERS.findall(target)
         for peer in peers:
-            if fuzz.token_sort_ratio(target, peer.name.casefold()) >= DUPLICATE_NAME_SCORE:
+            other = peer.name.casefold()
+            # numbers in names tell records apart ("Store 12" / "Store 21", "Person 1" / "Person 13")
+            if _NUMBERS.findall(other) == numbers and fuzz.token_sort_ratio(target, other) >= DUPLICATE_NAME_SCORE:
                 return peer, "name"
     return None  # a name alone, with no company to compare, is too weak a sign: two "Wang Wei" are common
 
@@ -197,3 +201,10 @@ def quiet_customers(session: Session, owner: Staff, *, now: datetime, days: int,
                or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < cutoff))
         .order_by(col(Customer.last_contact_at).is_(None).desc(), col(Customer.last_contact_at))
         .limit(limit)).all())
+
+
+def reassign_customer(session: Session, customer: Customer, *, owner: Staff) -> None:
+    """``owner`` now owns the customer (the caller checked that they may)."""
+    customer.owner_id = owner.id
+    touch(customer)
+    session.add(customer)

@@ -40,3 +40,9 @@ def set_active(session: Session, person: Staff, active: bool) -> None:
             raise UserError("That is the last active admin; make someone else admin first.")
     person.active = active
     session.add(person)
+
+
+def set_digest_subscription(session: Session, person: Staff, subscribed: bool) -> None:
+    """Whether ``person`` gets the daily digest (managers always do; the caller says so)."""
+    person.digest_subscribed = subscribed
+    session.add(person)

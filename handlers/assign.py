@@ -5,7 +5,7 @@ from bot.cards import customer_label
 from bot.registry import command
 from bot.replies import Reply
 from bot.roles import authorize_owner
-from crm.customers import resolve_staff, touch
+from crm.customers import reassign_customer, resolve_staff
 from crm.models import Staff
 
 USAGE = "assign <customer> @colleague"
@@ -26,9 +26,7 @@ def assign(ctx) -> Reply:
                                 who=new_owner.name, c=customer.name))
     authorize_owner(ctx.session, ctx.actor, new_owner)
     previous = ctx.session.get(Staff, customer.owner_id) if customer.owner_id else None
-    customer.owner_id = new_owner.id
-    touch(customer)
-    ctx.session.add(customer)
+    reassign_customer(ctx.session, customer, owner=new_owner)
     ctx.audit("customer.reassign", customer, from_owner=previous.name if previous else None, to_owner=new_owner.name)
     return Reply(text=ctx.t("{label} now belongs to {who} (was {was}).",
                             label=customer_label(ctx.session, customer, ctx.lang), who=new_owner.name,

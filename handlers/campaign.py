@@ -182,11 +182,9 @@ def _new(ctx) -> Reply:
         if budget is None or budget > 1e12:
             raise _new_error(ctx, ctx.t("budget={raw} is not an amount. Use a number ≥ 0 like 500, 1,500 or 2k.",
                                  raw=options["budget"][:30]))
-    found = Campaign(name=name, segment=segment.text, message_en=message_en, message_zh=message_zh,
-                     starts_at=starts_at, ends_at=ends_at, budget=budget, created_by_id=ctx.actor.id,
-                     created_at=ctx.now)
-    ctx.session.add(found)
-    ctx.session.flush()
+    found = lifecycle.create_campaign(ctx.session, name=name, segment=segment, message_en=message_en,
+                                      message_zh=message_zh, starts_at=starts_at, ends_at=ends_at, budget=budget,
+                                      created_by=ctx.actor, now=ctx.now)
     ctx.audit("campaign.create", campaign_id=found.id, name=name, segment=segment.text, budget=budget,
               starts_at=starts_at, ends_at=ends_at)
     audience = segments.audience(ctx.session, segment)

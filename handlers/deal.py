@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import difflib
 
-from sqlmodel import col, select
-
 from bot.cards import customer_label
 from bot.parser import Token
 from bot.registry import command
 from bot.replies import Button, Reply
+from crm.deals import change_deal, open_deal, open_deals_of
 from crm.i18n import currency_code, parse_money
 from crm.labels import stage_label
-from crm.models import DEAL_STAGES, OPEN_DEAL_STAGES, Deal
+from crm.models import DEAL_STAGES, OPEN_DEAL_STAGES
 
 USAGE = ("deal <customer> [amount] [lead|qualified|proposal|negotiation|won|lost] [title…] "
          "[close=<date>] [currency=CNY]")
@@ -95,12 +94,13 @@ def deal(ctx) -> Reply:
             raise ctx.fail(ctx.t("close= needs a date, e.g. close=2026-12-15 or close=“end of month”."))
         close = close_at.date()
     ctx.require("customer.edit", customer)
-    open_deals = ctx.session.exec(select(Deal).where(Deal.customer_id == customer.id,
-                                                     col(Deal.stage).in_(OPEN_DEAL_STAGES))
-                                  .order_by(col(Deal.created_at).desc())).all()
+    open_deals = open_deals_of(ctx.session, customer)
     wants_new = options.get("new", "").lower() in ("yes", "y", "true", "1", "是")
     if open_deals and not wants_new and len(open_deals) == 1:
         row, created = open_deals[0], False
+        before = {"amount": row.amount, "currency": row.currency, "stage": row.stage, "title": row.title or None}
+        change_deal(ctx.session, row, customer=customer, now=ctx.now, amount=amount, currency=currency, stage=stage,
+                    title=title, expected_close=close)
     elif len(open_deals) > 1 and not wants_new and amount is None:
         raise ctx.fail(ctx.t("{who} has {n} open deals; say which by its amount, or open another with new=yes.",
                              who=customer.name, n=len(open_deals)))
@@ -113,28 +113,9 @@ def deal(ctx) -> Reply:
             word = tokens[1].value[:30] if len(tokens) > 1 else ""
             raise ctx.fail(_not_amount(ctx, word) if word else ctx.t(
                 "Tell me the customer and the amount, e.g. `/crm deal #{id} 12000 proposal`.", id=customer.id))
-        row, created = Deal(customer_id=customer.id, owner_id=customer.owner_id or ctx.actor.id,
-                            stage="lead", created_at=ctx.now, stage_changed_at=ctx.now), True
-    before = None if created else {"amount": row.amount, "currency": row.currency, "stage": row.stage,
-                                   "title": row.title or None}
-    if amount is not None:
-        row.amount = amount
-        row.currency = currency or (row.currency if not created else ctx.settings.crm_currency)
-    elif currency is not None:
-        row.currency = currency
-    if stage and stage != row.stage:
-        row.stage, row.stage_changed_at = stage, ctx.now
-    if row.stage in ("won", "lost") and row.closed_at is None:
-        row.closed_at = ctx.now
-        if row.stage == "won" and customer.stage in ("lead", "prospect"):
-            customer.stage = "active"
-            ctx.session.add(customer)
-    if title:
-        row.title = title[:200]
-    if close:
-        row.expected_close = close
-    ctx.session.add(row)
-    ctx.session.flush()
+        row, created, before = open_deal(ctx.session, customer=customer, opened_by=ctx.actor, now=ctx.now,
+                                         amount=amount, currency=currency or ctx.settings.crm_currency, stage=stage,
+                                         title=title, expected_close=close), True, None
     after = {"amount": row.amount, "currency": row.currency, "stage": row.stage, "title": row.title or None}
     ctx.audit("deal.create" if created else "deal.update", customer, deal_id=row.id, amount=row.amount,
               currency=row.currency, stage=row.stage,

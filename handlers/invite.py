@@ -1,13 +1,12 @@
 """`/crm invite`: a Telegram deep link that binds the customer's chat to their record."""
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from bot.cards import customer_label
 from bot.registry import command
 from bot.replies import Reply
-from crm.models import InviteToken
+from crm.inbox.binding import create_invite
 
 INVITE_DAYS = 14
 
@@ -19,9 +18,8 @@ def invite(ctx) -> Reply:
         raise ctx.fail(ctx.t("Which customer?"))
     tok = ctx.command.tokens[0]
     customer = ctx.customer(" ".join(ctx.command.args) if not tok.quoted else tok.value, quoted=tok.quoted)
-    token = secrets.token_urlsafe(18)  # 24 url-safe characters; Telegram allows up to 64
-    ctx.session.add(InviteToken(token=token, customer_id=customer.id, created_by_id=ctx.actor.id,
-                                expires_at=ctx.now + timedelta(days=INVITE_DAYS)))
+    token = create_invite(ctx.session, customer=customer, created_by=ctx.actor, now=ctx.now,
+                          valid_for=timedelta(days=INVITE_DAYS))
     ctx.audit("invite.create", customer)
     username = ctx.ports.telegram_bot_username
     link = f"https://t.me/{username}?start={token}" if username else None

@@ -1,11 +1,10 @@
 """`/crm link`: a relationship between two customers (feeds the graph)."""
 from __future__ import annotations
 
-from sqlmodel import select
-
 from bot.registry import command
 from bot.replies import Reply
-from crm.models import RELATIONSHIP_KINDS, Relationship
+from crm.models import RELATIONSHIP_KINDS
+from crm.relationships import link_customers
 
 USAGE = "link <customer> <other customer> referred|knows|works-with [strength=0.1-1]"
 KIND_WORDS = {k: k for k in RELATIONSHIP_KINDS} | {"works_with": "works-with", "colleague": "works-with",
@@ -38,14 +37,8 @@ def link(ctx) -> Reply:
     # "link on own customers" holds for each side, not only the first one named
     ctx.require("customer.edit", a)
     ctx.require("customer.edit", b)
-    row = ctx.session.exec(select(Relationship).where(Relationship.from_customer_id == a.id,
-                                                      Relationship.to_customer_id == b.id,
-                                                      Relationship.kind == kind)).first()
-    created = row is None
-    if created:
-        row = Relationship(from_customer_id=a.id, to_customer_id=b.id, kind=kind, created_by_id=ctx.actor.id)
-    row.strength = strength
-    ctx.session.add(row)
+    _, created = link_customers(ctx.session, source=a, target=b, kind=kind, strength=strength,
+                                created_by=ctx.actor)
     ctx.audit("relationship.create" if created else "relationship.update", a, to_customer_id=b.id, kind=kind)
     verb = ctx.t("Linked") if created else ctx.t("Updated the link:")
     return Reply(text=f"{verb} {a.name} —{kind}→ {b.name} (strength {strength:.1f}).")

@@ -17,9 +17,11 @@ from bot.registry import command
 from bot.replies import Button, Item, Reply
 from bot.roles import team_ids
 from crm.customers import resolve_staff
+from crm.insights.feedback import record_feedback
 from crm.insights.read import HIDE_FOR, _names, top_recommendations
 from crm.insights.reasons import describe, describe_all
-from crm.models import CustomerInsight, RecommendationFeedback, Staff, Task
+from crm.models import CustomerInsight, Staff
+from crm.tasks import create_task
 from handlers._insights import ensure_insights
 
 USAGE = "next [team|@colleague] | next accept|snooze|dismiss #<customer> [until when]"
@@ -101,9 +103,8 @@ def _answer(ctx, action: str) -> Reply:
         if until <= ctx.now:
             raise ctx.fail(ctx.t("{at} is already past.", at=ctx.fmt(until)))
         hidden_until = until
-    ctx.session.add(RecommendationFeedback(staff_id=ctx.actor.id, customer_id=customer.id, action=action, at=ctx.now,
-                                           hidden_until=hidden_until,
-                                           reason_kinds=",".join(r["kind"] for r in reasons)[:200]))
+    record_feedback(ctx.session, staff=ctx.actor, customer=customer, action=action, now=ctx.now,
+                    hidden_until=hidden_until, reasons=reasons)
     ctx.audit(f"recommendation.{action}", customer, until=hidden_until.isoformat())
     why = describe_all(reasons, ctx.lang)
     if action == "accepted":
@@ -111,10 +112,8 @@ def _answer(ctx, action: str) -> Reply:
         first = describe(reasons[0], ctx.lang) if reasons else ""
         title = ctx.t("Contact {name}", name=_clip(customer.name, 60)) + (
             ctx.t(": {why}", why=first) if first else "")
-        task = Task(customer_id=customer.id, owner_id=ctx.actor.id, created_by_id=ctx.actor.id,
-                    title=_clip(title, TASK_TITLE_LIMIT), due_at=_today_due(ctx), created_at=ctx.now)
-        ctx.session.add(task)
-        ctx.session.flush()
+        task = create_task(ctx.session, customer=customer, owner=ctx.actor, created_by=ctx.actor,
+                           title=_clip(title, TASK_TITLE_LIMIT), due_at=_today_due(ctx), now=ctx.now)
         return Reply(text=ctx.t("Accepted: follow-up #{id} to contact {name} is due {at}. It is off your `/crm next` "
                                 "list for 7 days.",
                                 id=task.id, name=customer.name, at=ctx.fmt(task.due_at)),

@@ -14,17 +14,17 @@ import json
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
-from sqlmodel import col, select
-
 from bot.cards import customer_label, money
 from bot.registry import command
 from bot.replies import Button, Item, Reply
+from crm.deals import change_deal, open_deal, open_deals_of
 from crm.i18n import with_article
 from crm.interactions import log_interaction
 from crm.labels import kind_label
-from crm.models import INTERACTION_KINDS, OPEN_DEAL_STAGES, Company, Customer, Deal, PendingNote, Task
+from crm.models import INTERACTION_KINDS, Company, Customer, PendingNote
+from crm.pending_notes import decide, record_result, save_note, set_draft
 from crm.search import search_customers
+from crm.tasks import create_task
 from crm.understanding.amounts import Amount, find_amounts
 from crm.understanding.notes import Candidate, NoteDraft, is_small_talk, parse_note
 
@@ -182,12 +182,8 @@ def note(ctx) -> Reply:
             and draft.follow_up_at is None and draft.amount is None and len(text.split()) <= 3 and not
             re.search(r"[\u3400-\u9fff]{4,}", text)):
         return _short_help(ctx)  # a few words that name nothing and say nothing happened
-    # decided notes and ones nobody answered are kept a month (the card may be pressed late), then dropped
-    ctx.session.exec(delete(PendingNote).where(PendingNote.created_at < ctx.now - timedelta(days=30)))
-    row = PendingNote(staff_id=ctx.actor.id, platform=ctx.message.platform, text=text[:4000],
-                      draft=json.dumps(_draft_to_json(draft, ctx.lang), ensure_ascii=False), created_at=ctx.now)
-    ctx.session.add(row)
-    ctx.session.flush()
+    row = save_note(ctx.session, staff=ctx.actor, platform=ctx.message.platform, text=text,
+                    draft=_draft_to_json(draft, ctx.lang), now=ctx.now)
     return card(ctx, row, json.loads(row.draft))
 
 
@@ -205,9 +201,7 @@ def confirm(ctx, ref: str) -> Reply:
     if amount and not amount.get("unit"):
         ctx.require("customer.edit", customer)  # the same rule as /crm deal, checked before anything is done
     # the claim: only one confirmation can move the row out of "pending"
-    claimed = ctx.session.exec(update(PendingNote).where(PendingNote.id == row.id, PendingNote.status == "pending")
-                               .values(status="confirmed", decided_at=ctx.now)).rowcount
-    if claimed != 1:
+    if not decide(ctx.session, row, status="confirmed", now=ctx.now):
         ctx.session.refresh(row)
         return _decided(ctx, row)
     done: list[str] = []
@@ -229,16 +223,13 @@ def confirm(ctx, ref: str) -> Reply:
             done.append(ctx.t("The follow-up time {at} has passed, so no reminder was set.", at=ctx.fmt(follow_at)))
         else:
             title = (draft.get("follow_up_title") or ctx.t("Follow up with {who}", who=customer.name))[:500]
-            task = Task(customer_id=customer.id, owner_id=ctx.actor.id, created_by_id=ctx.actor.id, title=title,
-                        due_at=follow_at)
-            ctx.session.add(task)
-            ctx.session.flush()
+            task = create_task(ctx.session, customer=customer, owner=ctx.actor, created_by=ctx.actor, title=title,
+                               due_at=follow_at)
             ctx.audit("task.create", customer, task_id=task.id, due_at=follow_at.isoformat(), via=f"note #{row.id}")
             done.append(ctx.t("I'll remind you {at}: {t}.", at=ctx.fmt(follow_at), t=title))
     if amount and not amount.get("unit"):
         done.append(_deal(ctx, customer, amount, summary, row.id))
-    row.result = json.dumps({"interaction_id": interaction.id}, ensure_ascii=False)
-    ctx.session.add(row)
+    record_result(ctx.session, row, {"interaction_id": interaction.id})
     return Reply(text=ctx.t("Done — note #{id} for {who}:", id=row.id,
                             who=customer_label(ctx.session, customer)),
                  items=[Item(line) for line in done])
@@ -247,19 +238,16 @@ def confirm(ctx, ref: str) -> Reply:
 def _deal(ctx, customer: Customer, amount: dict, summary: str, note_id: int) -> str:
     """What `/crm deal <customer> <amount> <title>` does: update the one open deal, else open one."""
     currency = amount.get("currency") or _default_currency(ctx)
-    open_deals = ctx.session.exec(select(Deal).where(Deal.customer_id == customer.id,
-                                                     col(Deal.stage).in_(OPEN_DEAL_STAGES))).all()
+    open_deals = open_deals_of(ctx.session, customer)
     if len(open_deals) == 1:
         row = open_deals[0]
         before = (row.amount, row.stage)
-        row.amount, row.currency = amount["value"], currency
+        change_deal(ctx.session, row, customer=customer, now=ctx.now, amount=amount["value"], currency=currency)
         action = "deal.update"
     else:
-        row, before = Deal(customer_id=customer.id, owner_id=customer.owner_id or ctx.actor.id, stage="lead",
-                           amount=amount["value"], currency=currency, title=summary[:200]), None
-        action = "deal.create"
-    ctx.session.add(row)
-    ctx.session.flush()
+        row = open_deal(ctx.session, customer=customer, opened_by=ctx.actor, now=ctx.now, amount=amount["value"],
+                        currency=currency, title=summary)
+        before, action = None, "deal.create"
     ctx.audit(action, customer, deal_id=row.id, amount=amount["value"], stage=row.stage, before=before,
               via=f"note #{note_id}")
     verb = ctx.t("Opened") if before is None else ctx.t("Updated")
@@ -275,9 +263,7 @@ def _decided(ctx, row: PendingNote) -> Reply:
 
 def cancel(ctx, ref: str) -> Reply:
     row, _draft = _load(ctx, ref)
-    cancelled = ctx.session.exec(update(PendingNote).where(PendingNote.id == row.id, PendingNote.status == "pending")
-                                 .values(status="cancelled", decided_at=ctx.now)).rowcount
-    if cancelled != 1:
+    if not decide(ctx.session, row, status="cancelled", now=ctx.now):
         ctx.session.refresh(row)
         return _decided(ctx, row)
     return Reply(text=ctx.t("Cancelled note #{id}; nothing was stored.", id=row.id))
@@ -366,9 +352,7 @@ def set_fields(ctx, ref: str) -> Reply:
             if found is None:
                 raise ctx.fail(ctx.t("amount= takes 12000, 12k, $12,000, ¥5万 or none."))
             draft["amount"] = {"value": found.value, "currency": found.currency, "unit": found.unit, "text": found.text}
-    row.draft = json.dumps(draft, ensure_ascii=False)
-    ctx.session.add(row)
-    ctx.session.flush()
+    set_draft(ctx.session, row, draft)
     return card(ctx, row, draft)
 
 

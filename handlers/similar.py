@@ -45,6 +45,8 @@ def similar(ctx) -> Reply:
         cid = int(index.customer_ids[j])
         if cid not in names:
             continue  # erased since the refresh
+        if score <= 0:
+            break  # best first: the rest behave the opposite way, which is no likeness
         why = _why(ctx, index, me, j)
         churned = index.stage[j] == 3
         flag = ctx.t(" ⚠️ churned") if churned else ""
@@ -84,7 +86,8 @@ def _why(ctx, index, a: int, b: int) -> str:
     if both("days_since_contact", lambda v: v >= 30):
         reasons.append(ctx.t("both quiet for 30+ days ({x:.0f} and {y:.0f})",
                              x=ra[COL["days_since_contact"]], y=rb[COL["days_since_contact"]]))
-    elif both("days_since_contact", lambda v: v < 14):
+    elif both("days_since_contact", lambda v: v < 14) and both("touches_90d", lambda v: v >= 1):
+        # a customer nobody has talked to counts its creation as its last contact: no "in touch" then
         reasons.append(ctx.t("both in touch within two weeks"))
     if both("open_tickets", lambda v: v >= 1):
         reasons.append(ctx.t("both have unresolved tickets"))

@@ -52,8 +52,6 @@ def ticket_command(ctx) -> Reply:
     elif action == "resolve":
         if not tickets.resolve(ctx.session, ticket, ctx.actor, ctx.now):
             return Reply(text=ctx.t("Ticket #{t} is already resolved. Use `/crm ticket reopen #{t}` to open it again.", t=ticket.id))
-        if ticket.assignee_id is None:
-            ticket.assignee_id = ctx.actor.id
         asked = customer.telegram_chat_id is not None
         text = ctx.t("Resolved ticket #{t} with {who}.", t=ticket.id, who=who)
         if asked:

@@ -331,3 +331,32 @@ def test_exported_numbers_equal_networkx_on_simple_and_disconnected_graphs(cli, 
     assert max(abs(float(rows[f"X-{v}"]["pagerank"]) - pagerank[v]) for v in g) < 1e-7
     assert max(abs(float(rows[f"X-{v}"]["betweenness"]) - between[v]) for v in g) < 1e-9
     assert {v: int(rows[f"X-{v}"]["connector_rank"]) for v in g} == _exact_ranks(between)
+
+
+def test_similar_lists_no_opposite_customer_and_claims_no_contact_that_never_happened(cli, tmp_path, capsys, engine):
+    """On an imported graph nobody has talked to yet, `/crm similar Heather` listed Diane at -0.50 among
+    the customers "most like" Heather, and said of every pair "both in touch within two weeks"
+    (a customer never contacted counted its import as a contact)."""
+    _import_graph(cli, tmp_path, nx.krackhardt_kite_graph(), name=lambda v: KITE[v])
+    say = _manager_chat(cli, engine)
+    reply = say("/crm similar Heather n=9")
+    text = reply.plain_text()
+    assert not reply.error, text
+    scores = [float(i.text.split(" · ")[1].split(" ")[0]) for i in reply.items]
+    assert scores and min(scores) > 0, text
+    assert "in touch" not in text
+
+
+def test_numbered_customers_at_one_company_are_not_taken_for_duplicates(cli, tmp_path, capsys):
+    """A graph file's nodes are often numbered ("Person 1" ... "Person 40") and may share a company:
+    "Person 1" and "Person 13" scored 94 on the fuzzy name match, so 15 of 40 rows, each with its own
+    email and external id, were skipped as duplicates. Names that differ in their numbers are
+    different records; a real near-duplicate is still caught."""
+    rows = [[f"Person {i}", f"Co {i % 3}", f"p{i}@x.example", f"E-{i}"] for i in range(40)]
+    rows.append(["PERSON  7", "Co 1", "", "E-dup"])  # the same name typed again at the same company
+    path = _write(tmp_path / "c.csv", ["name", "company", "email", "external_id"], rows)
+    capsys.readouterr()
+    assert cli(["import", "customers", path]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 40 customers" in out, (out, err)
+    assert "line 42: duplicate of" in err and "Person 7" in err and err.count("duplicate of") == 1

@@ -9,6 +9,7 @@ from bot.registry import command
 from bot.replies import Reply
 from bot.voice import Voice
 from crm import audit
+from crm.staff import set_digest_subscription
 from handlers.digest.build import build_digest
 
 USAGE = "digest [subscribe|unsubscribe]"
@@ -42,8 +43,7 @@ def _subscribe(ctx, on: bool) -> Reply:
     if ctx.actor.digest_subscribed == on:
         return Reply(text=ctx.t("You were already {state}.",
                                 state=ctx.t("subscribed") if on else ctx.t("unsubscribed")))
-    ctx.actor.digest_subscribed = on
-    ctx.session.add(ctx.actor)
+    set_digest_subscription(ctx.session, ctx.actor, on)
     audit.record(ctx.session, "digest.subscribe" if on else "digest.unsubscribe", actor=ctx.actor,
                  platform=ctx.message.platform)
     if on:
