@@ -45,6 +45,7 @@ from crm.inbox_texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
 from integrations.telegram.customer import CustomerChat
+from integrations.telegram.inbound import InboundProcessor, InboundWriter, chat_of
 from integrations.telegram.media import TelegramSends
 from integrations.telegram.render import split_text
 from integrations.telegram.staff import StaffChat
@@ -58,6 +59,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 # before it is acknowledged, and stores queue for one writer, so more parallel deliveries
 # only make each wait longer: 10 keeps the store busy and every acknowledgement quick.
 WEBHOOK_CONNECTIONS = 10
+MAX_UPDATE_BYTES = 1_000_000  # Telegram's updates are a few KB; a bigger body is not from Telegram (413)
 MAX_FAILURES_PER_UPDATE = 5  # then the update is dropped (logged) instead of blocking the chat forever
 RATE_LIMIT_RETRIES = 3
 POLL_TIMEOUT = 25
@@ -129,6 +131,8 @@ class TelegramAdapter:
         self.secret = webhook_secret(self.settings)
         self.routes = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] if self.webhook_mode else []
         self.ingest = GroupCommit(app.db, metrics=metrics_of(app))  # customers' updates: one transaction per burst
+        self.inbound = InboundWriter(app.db, metrics=metrics_of(app))  # webhook updates, stored before the 200
+        self.processor = InboundProcessor(self)
         self.application = None
         self.bot_name = "us"
         self.relay = InboxRelay(app, self)
@@ -170,6 +174,7 @@ class TelegramAdapter:
             await self.application.bot.set_webhook(url=url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES,
                                                    max_connections=WEBHOOK_CONNECTIONS)
             log.info("telegram: webhook set to %s", url)
+            self.processor.start()
         else:
             await self.application.bot.delete_webhook()  # getUpdates is refused while a webhook is set
             self._poll_task = asyncio.create_task(self._poll(), name="telegram-polling")
@@ -182,6 +187,7 @@ class TelegramAdapter:
                                                            language_code=None if lang == "en" else lang)
 
     async def stop(self) -> None:
+        await self.processor.stop()
         if self._poll_task is not None:
             self._poll_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -203,22 +209,26 @@ class TelegramAdapter:
             return JSONResponse({"ok": False, "error": "wrong or missing secret token"}, status_code=403)
         if self.application is None:
             return JSONResponse({"ok": False, "error": "starting up"}, status_code=503)
+        body = await request.body()
+        if len(body) > MAX_UPDATE_BYTES:
+            return JSONResponse({"ok": False, "error": "update too large"}, status_code=413)
         try:
             # PostgreSQL text cannot hold NUL: a forged or broken update must not fail (and be redelivered) forever
-            data = json.loads(await request.body(), object_hook=_without_nul)
+            data = json.loads(body, object_hook=_without_nul)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
+            raw = body.decode("utf-8")  # stored as sent (valid JSON holds no NUL byte; escaped ones go at parsing)
+        except UnicodeDecodeError:
+            raw = json.dumps(data, ensure_ascii=False)
         except Exception:
             return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
+        # stored before the 200 (one commit shared with the updates arriving meanwhile); python-telegram-bot
+        # parses it and the store takes it in when the processor's turn comes (integrations/telegram/inbound.py)
         try:
-            update = Update.de_json(data, self.application.bot)
-        except Exception as exc:
-            # an update Telegram sent (it has its id) that python-telegram-bot cannot read: a redelivery would
-            # fail the same way and hold the chat's later updates back, so it is acknowledged, logged and counted
-            note_unparseable(data, exc, metrics_of(self.app))
-            return JSONResponse({"ok": True, "ignored": "unparseable update"})
-        if not await self.process(update):
-            return JSONResponse({"ok": False, "error": "not processed; please redeliver"}, status_code=500)
+            await self.inbound.append(data["update_id"], chat_of(data), raw)
+        except Exception:
+            return JSONResponse({"ok": False, "error": "not stored; please redeliver"}, status_code=500)
+        self.processor.wake()
         return JSONResponse({"ok": True})
 
     async def process(self, update: Update) -> bool:
