@@ -54,6 +54,7 @@ class Outcome:
     single: list[int] = field(default_factory=list)  # inbound row ids the caller handles one by one
     stored: int = 0  # new interactions
     queued: bool = False  # outbox rows were written: wake the relay after commit
+    erased: bool = False  # an erased customer's late update was dropped: its raw copy must not linger
 
 
 def read_all(messages: list[Message]) -> None:
@@ -115,6 +116,7 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
         erased_at = erased.get(m.chat_id)
         date = m.date if m.date.tzinfo is not None or erased_at is None else m.date.replace(tzinfo=erased_at.tzinfo)
         if erased_at is not None and date <= erased_at:  # an old message of an erased customer: dropped
+            out.erased = True
             new_claims.append(claim)
             claims.add(claim)
             out.done.append(m.row_id)

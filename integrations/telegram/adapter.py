@@ -45,7 +45,7 @@ from crm.inbox_texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
 from integrations.telegram.customer import CustomerChat
-from integrations.telegram.inbound import InboundProcessor, InboundWriter, chat_of
+from integrations.telegram.inbound import InboundProcessor, InboundWriter, chat_of, is_int64
 from integrations.telegram.media import TelegramSends
 from integrations.telegram.render import split_text
 from integrations.telegram.staff import StaffChat
@@ -215,7 +215,7 @@ class TelegramAdapter:
         try:
             # PostgreSQL text cannot hold NUL: a forged or broken update must not fail (and be redelivered) forever
             data = json.loads(body, object_hook=_without_nul)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            if not isinstance(data, dict) or not is_int64(data.get("update_id")):
                 raise ValueError("not an update")
             raw = body.decode("utf-8")  # stored as sent (valid JSON holds no NUL byte; escaped ones go at parsing)
         except UnicodeDecodeError:

@@ -23,11 +23,13 @@ import os
 import socket
 from collections import Counter
 
-from sqlalchemy import text
+from sqlalchemy import or_, select, text
 from telegram import Update
 
 from bot.metrics import metrics_of
 from crm import inbound_batch, telegram_inbound
+from crm.erasure import chat_key, compact_store
+from crm.models import ErasedChat
 from crm.types import utcnow
 
 log = logging.getLogger("crm.telegram")
@@ -39,21 +41,26 @@ PRUNE_EVERY = 3600.0
 ADVISORY_LOCK = 0x7E1E6  # PostgreSQL: one instance's processor writes a batch at a time (keeps chats in order)
 
 
+def is_int64(value) -> bool:
+    """Telegram's ids fit a signed 64-bit integer (the store's BIGINT); anything else is not from Telegram."""
+    return isinstance(value, int) and not isinstance(value, bool) and -2 ** 63 <= value < 2 ** 63
+
+
 def chat_of(data: dict) -> int | None:
     """The chat an update belongs to, from its raw JSON (rows of one chat keep their order)."""
     for kind in ("message", "edited_message", "my_chat_member"):
         part = data.get(kind)
         if isinstance(part, dict) and isinstance(part.get("chat"), dict):
             chat = part["chat"].get("id")
-            return chat if isinstance(chat, int) else None
+            return chat if is_int64(chat) else None
     query = data.get("callback_query")
     if isinstance(query, dict):
         message = query.get("message")
         if isinstance(message, dict) and isinstance(message.get("chat"), dict):
             chat = message["chat"].get("id")
-            return chat if isinstance(chat, int) else None
+            return chat if is_int64(chat) else None
         user = query.get("from")
-        if isinstance(user, dict) and isinstance(user.get("id"), int):
+        if isinstance(user, dict) and is_int64(user.get("id")):
             return user["id"]  # private chats have the user's id
     return None
 
@@ -137,7 +144,7 @@ class InboundProcessor:
         while True:
             self._wake.clear()
             try:
-                singles, queued, full = await asyncio.to_thread(self._round, frozenset(self._inflight))
+                singles, queued, erased, full = await asyncio.to_thread(self._round, frozenset(self._inflight))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -146,6 +153,8 @@ class InboundProcessor:
                 continue
             if queued:
                 self.adapter.wake()
+            if erased:
+                await asyncio.to_thread(compact_store, self.db.engine)
             for row, update in singles:
                 self._inflight[row.chat_id] += 1
                 task = asyncio.create_task(self._single(row, update), name=f"telegram-update-{row.update_id}")
@@ -162,14 +171,15 @@ class InboundProcessor:
             except asyncio.TimeoutError:
                 pass
 
-    def _round(self, inflight: frozenset) -> tuple[list, bool, bool]:
-        """One batch: (updates to handle one by one, whether sends were queued, whether the batch was full)."""
+    def _round(self, inflight: frozenset) -> tuple[list, bool, bool, bool]:
+        """One batch: (updates to handle one by one, whether sends were queued, whether an erased customer's
+        late update was dropped, whether the batch was full)."""
         now = utcnow()
         with self.db.engine.connect() as conn:  # read and parse without holding the writer
             rows, held = telegram_inbound.pending(conn, limit=PROCESS_BATCH, now=now)
             conn.rollback()
         if not rows:
-            return [], False, False
+            return [], False, False, False
         bot = self.adapter.application.bot
         relay = self.adapter.customers.relay_to_team
         parsed: dict[int, Update] = {}
@@ -208,7 +218,8 @@ class InboundProcessor:
         else:
             by_id = {row.id: row for row in rows}
             singles = sorted(singles + [by_id[i] for i in outcome.single], key=lambda r: r.id)
-        return [(row, parsed[row.id]) for row in singles], outcome.queued, len(rows) == PROCESS_BATCH
+        return ([(row, parsed[row.id]) for row in singles], outcome.queued, outcome.erased,
+                len(rows) == PROCESS_BATCH)
 
     def _write(self, messages, done, singles, waiting, now) -> inbound_batch.Outcome:
         with self.db.write_connection() as conn:
@@ -229,7 +240,6 @@ class InboundProcessor:
         """Of ``ids``, the rows nobody processed or took since they were read (another instance may have)."""
         if not ids:
             return set()
-        from sqlalchemy import or_, select
         table = telegram_inbound.TABLE
         return set(conn.execute(select(table.c.id).where(
             table.c.id.in_(ids), table.c.processed_at.is_(None),
@@ -261,7 +271,8 @@ class InboundProcessor:
             except Exception:  # process() logs and counts its own failures; this is anything else
                 log.exception("telegram: update %s failed", row.update_id)
                 ok = False
-            await asyncio.to_thread(self._settle, row, ok)
+            if await asyncio.to_thread(self._settle, row, ok):
+                await asyncio.to_thread(compact_store, self.db.engine)
             if not ok:
                 self.wake()
         finally:
@@ -269,14 +280,19 @@ class InboundProcessor:
             if self._inflight[row.chat_id] <= 0:
                 del self._inflight[row.chat_id]
 
-    def _settle(self, row, ok: bool) -> None:
+    def _settle(self, row, ok: bool) -> bool:
+        """Marks a row handled on its own; True when its chat's customer was erased (so its raw copy,
+        cleared now, must not linger in the WAL or free pages: the caller compacts the store)."""
         now = utcnow()
         with self.db.write_connection() as conn:
             if ok:
                 telegram_inbound.mark_processed(conn, [row.id], now=now)
+                return row.chat_id is not None and conn.execute(
+                    select(ErasedChat.key).where(ErasedChat.key == chat_key("telegram", row.chat_id))).first() is not None
             else:
                 telegram_inbound.failed(conn, row.id, holder=self.holder, now=now, attempts=row.attempts + 1,
                                         error="handling failed; see the log")
+        return False
 
     def _release_all(self) -> None:
         with self.db.write_connection() as conn:
