@@ -42,7 +42,7 @@ from sqlalchemy import text  # noqa: E402
 
 from bench.fakes_process import FakesProcess  # noqa: E402
 from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
-                        server_env)
+                        server_env, start_profiler, stop_profiler)
 from crm.db import Database  # noqa: E402
 
 BASELINE = "d312f1b"  # main before the inbound queue (issue 17, this round)
@@ -107,7 +107,7 @@ def count_interactions(db: Database) -> int:
                                  "WHERE source_platform = 'telegram' AND direction = 'inbound'")).one()
 
 
-def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None) -> dict:
+def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None, profile: Path | None = None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'app.db'}"
     if code is None:
@@ -127,6 +127,7 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None)
         deadline = time.monotonic() + 120
         while count_interactions(db)[0] < chats and time.monotonic() < deadline:
             time.sleep(0.05)
+        profiler = start_profiler(server, profile) if profile else None
         started = time.perf_counter()
         ack_seconds, refused = asyncio.run(post_all(webhook, rest, clients))
         deadline = time.monotonic() + 600
@@ -134,6 +135,8 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None)
             time.sleep(0.01)
         stored_seconds = time.perf_counter() - started
         total, distinct = count_interactions(db)
+        if profiler:
+            stop_profiler(profiler)
     finally:
         server.stop()
         fakes.stop()
@@ -143,6 +146,7 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None)
 
 
 def raw_ceiling(folder: Path, n: int) -> float:
+    folder.mkdir(parents=True, exist_ok=True)
     db = Database(f"sqlite:///{folder / 'raw.db'}")
     db.upgrade()
     db.dispose()
@@ -171,14 +175,17 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=100)
     parser.add_argument("--clients", type=int, default=40, help="requests in flight (Telegram's max_connections)")
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the 'before' code ('' to skip)")
+    parser.add_argument("--profile", type=Path, help="py-spy profiles of both servers into this folder "
+                                                     "(bench/profile_summary.py reads them)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-telegram-") as tmp:
         folder = Path(tmp)
-        before = full_path(folder / "before", args.n, args.chats, args.clients, checkout(args.baseline)) \
-            if args.baseline else None
+        before = full_path(folder / "before", args.n, args.chats, args.clients, checkout(args.baseline),
+                           args.profile / "before" if args.profile else None) if args.baseline else None
         raw_before = raw_ceiling(folder / "before", args.n)
-        after = full_path(folder / "after", args.n, args.chats, args.clients, None)
+        after = full_path(folder / "after", args.n, args.chats, args.clients, None,
+                          args.profile / "after" if args.profile else None)
         raw_after = raw_ceiling(folder / "after", args.n)
     raw = (raw_before + raw_after) / 2  # measured around both runs: the machine's load moves
     print(f"Telegram updates, {args.n:,} from {args.chats} chats, {args.clients} in flight; server, stand-ins and "

@@ -240,17 +240,31 @@ def _folded_pattern(words: tuple[str, ...]) -> re.Pattern:
 _CASE_TWINS = re.compile("[\u0130\u0131\u017f\u212a]")
 
 
-def _chosen(text: str, words, folded: bool) -> re.Pattern:
+@lru_cache(maxsize=None)
+def _anchors(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Text every match of a word must contain as it is: the word up to its first space (spaces match any
+    run of whitespace) or its ``*``. Only for the folded patterns (no re.I)."""
+    return tuple(sorted({w.rstrip("*").split(" ", 1)[0] for w in words}))
+
+
+def _chosen(text: str, words, folded: bool) -> re.Pattern | None:
+    """The pattern to search ``text`` with; None when no word can match (folded text holding none of the
+    words' anchors: a handful of substring tests instead of a regex scan)."""
     if folded and not _CASE_TWINS.search(text):
-        return _folded_pattern(tuple(words))
+        key = tuple(words)
+        if not any(anchor in text for anchor in _anchors(key)):
+            return None
+        return _folded_pattern(key)
     return _pattern(tuple(words))
 
 
 def find_all(text: str, words, *, folded: bool = False) -> list[tuple[int, int, str]]:
     """Every non-overlapping (start, end, matched text) of ``words`` in ``text``, longest first at a place.
     ``folded``: the text is casefolded already (``intent.normalize``), which allows a faster search."""
-    return [(m.start(), m.end(), m.group(0)) for m in _chosen(text, words, folded).finditer(text)]
+    pattern = _chosen(text, words, folded)
+    return [] if pattern is None else [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)]
 
 
 def count(text: str, words, *, folded: bool = False) -> int:
-    return sum(1 for _ in _chosen(text, words, folded).finditer(text))
+    pattern = _chosen(text, words, folded)
+    return 0 if pattern is None else sum(1 for _ in pattern.finditer(text))

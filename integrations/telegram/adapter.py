@@ -4,9 +4,11 @@ Two ways in, one path:
 
 * webhook mode (``TELEGRAM_WEBHOOK_URL`` set): Telegram POSTs each update to
   ``/telegram/webhook``. The ``X-Telegram-Bot-Api-Secret-Token`` header is checked first
-  (``hmac.compare_digest``; missing or wrong: 403, nothing read). The update is processed —
-  stored — *before* the 200 goes back, so whatever Telegram saw acknowledged is in the store,
-  and anything that failed (500) is redelivered by Telegram.
+  (``hmac.compare_digest``; missing or wrong: 403, nothing read), then the size and the JSON.
+  The raw update is stored (``telegram_inbound``, a group commit shared with the updates
+  arriving meanwhile) *before* the 200 goes back, so whatever Telegram saw acknowledged is in
+  the store, and a failed commit (500) is redelivered by Telegram. A processor then turns the
+  stored updates into messages, tickets and sends (``integrations/telegram/inbound.py``).
 * long polling (otherwise): our own ``getUpdates`` loop instead of PTB's Updater, because the
   Updater acknowledges a batch (by asking for the next offset) while the application may still
   be processing it. Here the offset moves past an update only after it is stored.
@@ -116,6 +118,15 @@ def _strip_nul(value):
     return value.replace("\x00", "") if isinstance(value, str) else value
 
 
+def loads_update(body: bytes | str):
+    """The update's JSON, with NUL characters taken out of its strings (PostgreSQL text cannot hold them).
+    In JSON a NUL can only be written ``\\u0000``: without that, there is nothing to take out (and no
+    object_hook to run on every object, which cost as much as the parsing)."""
+    data = json.loads(body)
+    marker = b"\\u0000" if isinstance(body, bytes) else "\\u0000"
+    return json.loads(body, object_hook=_without_nul) if marker in body else data
+
+
 def _without_nul(obj: dict) -> dict:
     return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in obj.items()}
 
@@ -214,7 +225,7 @@ class TelegramAdapter:
             return JSONResponse({"ok": False, "error": "update too large"}, status_code=413)
         try:
             # PostgreSQL text cannot hold NUL: a forged or broken update must not fail (and be redelivered) forever
-            data = json.loads(body, object_hook=_without_nul)
+            data = loads_update(body)
             if not isinstance(data, dict) or not is_int64(data.get("update_id")):
                 raise ValueError("not an update")
             raw = body.decode("utf-8")  # stored as sent (valid JSON holds no NUL byte; escaped ones go at parsing)
@@ -225,7 +236,7 @@ class TelegramAdapter:
         # stored before the 200 (one commit shared with the updates arriving meanwhile); python-telegram-bot
         # parses it and the store takes it in when the processor's turn comes (integrations/telegram/inbound.py)
         try:
-            await self.inbound.append(data["update_id"], chat_of(data), raw)
+            await self.inbound.append(data["update_id"], chat_of(data), raw, data)
         except Exception:
             return JSONResponse({"ok": False, "error": "not stored; please redeliver"}, status_code=500)
         self.processor.wake()

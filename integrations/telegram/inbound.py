@@ -34,6 +34,7 @@ from crm.types import utcnow
 
 log = logging.getLogger("crm.telegram")
 
+KEEP_PARSED = 20_000  # parsed updates kept in memory for the processor; beyond that it parses the stored text
 APPEND_BATCH = 500  # updates per ack commit (bounds what one failed COMMIT sends back for redelivery)
 PROCESS_BATCH = 200  # rows per processing round (bounds one write transaction's length)
 IDLE_POLL = 1.0  # seconds between looks at the table when nothing woke the processor (another instance's rows)
@@ -73,10 +74,16 @@ class InboundWriter:
         self.metrics = metrics
         self._waiting: list[tuple[tuple[int, int | None, str], asyncio.Future]] = []
         self._writer: asyncio.Task | None = None
+        self.parsed: dict[int, dict] = {}  # update id → its JSON, until the processor takes it
 
-    async def append(self, update_id: int, chat_id: int | None, body: str) -> None:
-        """Returns once the update is durably stored (or was already); raises when the commit failed."""
+    async def append(self, update_id: int, chat_id: int | None, body: str, data: dict | None = None) -> None:
+        """Returns once the update is durably stored (or was already); raises when the commit failed.
+        ``data``: the body already parsed, kept for this instance's processor (it need not parse it again)."""
         loop = asyncio.get_running_loop()
+        if data is not None:
+            if len(self.parsed) >= KEEP_PARSED:  # redeliveries of processed updates are never taken: start afresh
+                self.parsed.clear()
+            self.parsed[update_id] = data
         done = loop.create_future()
         self._waiting.append(((update_id, chat_id, body), done))
         if self._writer is None or self._writer.done():
@@ -246,10 +253,10 @@ class InboundProcessor:
             or_(table.c.lease_until.is_(None), table.c.lease_until <= now))).scalars())
 
     def _parse(self, row) -> Update | None:
-        from integrations.telegram.adapter import _without_nul, note_unparseable
+        from integrations.telegram.adapter import loads_update, note_unparseable
 
         try:
-            data = json.loads(row.body, object_hook=_without_nul)
+            data = self.adapter.inbound.parsed.pop(row.update_id, None) or loads_update(row.body)
         except ValueError:
             log.warning("telegram: stored update %s is not JSON; dropped", row.update_id)
             return None
