@@ -87,6 +87,14 @@ async def post_all(url: str, bodies: list[bytes], clients: int) -> tuple[float, 
         return time.perf_counter() - started, failed
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sent(db: Database) -> int:
     with db.engine.connect() as conn:
         return conn.execute(text("SELECT count(*) FROM inbox_outbox WHERE target = 'telegram' AND status = 'sent'")).scalar()
@@ -111,6 +119,7 @@ def main() -> None:
             server.start()
             if args.profile:
                 profiler = start_profiler(server, args.profile)
+            cpu_before = cpu_seconds(server.proc.pid)
             started = time.perf_counter()
             ack_seconds, failed = asyncio.run(post_all(server.base + "/slack/events",
                                                        events(args.n, args.tickets, staff), args.clients))
@@ -119,6 +128,7 @@ def main() -> None:
                 time.sleep(0.05)
             delivered_seconds = time.perf_counter() - started
             delivered = sent(db)
+            cpu = cpu_seconds(server.proc.pid) - cpu_before
             if profiler:
                 stop_profiler(profiler)
         finally:
@@ -131,6 +141,8 @@ def main() -> None:
     print(f"  acknowledged {args.n / ack_seconds:7,.0f}/s = x{args.n / ack_seconds / raw:.3f};  delivered to Telegram "
           f"{delivered / delivered_seconds:7,.0f}/s = x{delivered / delivered_seconds / raw:.3f};  "
           f"{delivered}/{args.n} delivered, {failed} non-200")
+    print(f"  server CPU per reply (ack, store, relay to Telegram): {cpu / args.n * 1000:.1f} ms; delivery is paced "
+          f"by python-telegram-bot's AIORateLimiter at Telegram's ~30 messages/s per bot")
     print(f"BENCH slack_reply.delivered_ratio={delivered / delivered_seconds / raw:.3f} x")
     if args.profile:
         subprocess.run([sys.executable, str(ROOT / "bench" / "profile_summary.py"),
