@@ -20,7 +20,6 @@ OPTIONS = frozenset({"role", "email", "slack", "telegram", "timezone", "manager"
 
 
 @command("staff", usage=USAGE, summary="the team: who is who; admins add, change and deactivate staff",
-         summary_zh="团队成员；管理员可添加、修改和停用员工",
          group="Team", details=DETAILS, examples=["staff", 'staff add "Carol Diaz" role=rep email=carol@example.com manager=@maria',
                                  "staff set @bob role=manager", "staff deactivate @bob"])
 def staff(ctx) -> Reply:
@@ -28,8 +27,7 @@ def staff(ctx) -> Reply:
     if action == "list":
         return _directory(ctx)
     if action not in ("add", "set", "deactivate", "activate"):
-        raise ctx.fail(ctx.t("`{a}` is not something `/crm staff` does: use add, set, deactivate or activate.",
-                             "`/crm staff` 不支持 `{a}`：请用 add、set、deactivate 或 activate。", a=action[:30]))
+        raise ctx.fail(ctx.t("`{a}` is not something `/crm staff` does: use add, set, deactivate or activate.", a=action[:30]))
     ctx.require("staff.manage")
     ctx.command.tokens = ctx.command.tokens[1:]
     return {"add": _add, "set": _set, "deactivate": _deactivate, "activate": _activate}[action](ctx)
@@ -45,7 +43,7 @@ def _directory(ctx) -> Reply:
                    p.timezone, p.email, f"Slack {mention(p.name, p.slack_user_id)}" if p.slack_user_id else None,
                    f"{owned.get(p.id, 0)} customers", None if p.active else "inactive"]
         items.append(Item(f"{p.name} (#{p.id}): " + " · ".join(d for d in details if d)))
-    return Reply(text=ctx.t("{n} staff members.", "共 {n} 名员工。", n=len(people)), items=items)
+    return Reply(text=ctx.t("{n} staff members.", n=len(people)), items=items)
 
 
 def _values(ctx, options: dict[str, str]) -> dict:
@@ -92,25 +90,22 @@ def _add(ctx) -> Reply:
     name = " ".join(ctx.command.args).strip()
     if not name or len(name) > 120:
         raise ctx.fail(ctx.t('Give the new colleague\'s name (in quotes if it has spaces), e.g. '
-                             '`/crm staff add "Carol Diaz" role=rep`.',
-                             '请给出新同事的名字，例如 `/crm staff add "张敏" role=rep`。'))
+                             '`/crm staff add "Carol Diaz" role=rep`.'))
     if "role" not in options:
         raise ctx.fail("Say which role: role=rep, role=manager or role=admin.")
     values = _values(ctx, options)
     values.setdefault("language", ctx.settings.crm_language)  # new staff read the business's language
     person = add_staff(ctx.session, name=name, timezone=ctx.settings.crm_timezone, values=values)
     ctx.audit("staff.create", name=person.name, role=person.role)
-    how = (ctx.t("They can use `/crm` in Slack now.", "他们现在可以在 Slack 中使用 `/crm`。") if person.slack_user_id or person.email
-           else ctx.t("Add their Slack id (slack=@U…) or email so Slack can recognise them.",
-                      "请补充 Slack id（slack=@U…）或邮箱，以便在 Slack 中识别。"))
-    return Reply(text=ctx.t("Added {n} (#{id}, {role}). ", "已添加 {n}（#{id}，{role}）。", n=person.name, id=person.id,
+    how = (ctx.t("They can use `/crm` in Slack now.") if person.slack_user_id or person.email
+           else ctx.t("Add their Slack id (slack=@U…) or email so Slack can recognise them."))
+    return Reply(text=ctx.t("Added {n} (#{id}, {role}). ", n=person.name, id=person.id,
                             role=person.role) + how)
 
 
 def _person(ctx, *, active: bool | None = True) -> Staff:
     if not ctx.command.tokens:
-        raise ctx.fail(ctx.t("Name the colleague: @name, their Slack mention or email.",
-                             "请指明同事：@名字、Slack 提及或邮箱。"))
+        raise ctx.fail(ctx.t("Name the colleague: @name, their Slack mention or email."))
     ref = ctx.command.tokens[0].value
     if active:
         return resolve_staff(ctx.session, ref)
@@ -137,7 +132,7 @@ def _set(ctx) -> Reply:
     save_staff(ctx.session, person, values)
     ctx.audit("staff.update", name=person.name, before=before, after=values)
     changed = ", ".join(f"{key}={value or '—'}" for key, value in options.items())
-    return Reply(text=ctx.t("Updated {n}: {c}.", "已更新 {n}：{c}。", n=person.name, c=changed))
+    return Reply(text=ctx.t("Updated {n}: {c}.", n=person.name, c=changed))
 
 
 def _deactivate(ctx) -> Reply:
@@ -147,17 +142,16 @@ def _deactivate(ctx) -> Reply:
     set_active(ctx.session, person, False)
     ctx.audit("staff.deactivate", name=person.name)
     owned = ctx.session.exec(select(func.count()).select_from(Customer).where(Customer.owner_id == person.id)).one()
-    text = ctx.t("{n} can no longer use the CRM.", "{n} 已无法再使用 CRM。", n=person.name)
+    text = ctx.t("{n} can no longer use the CRM.", n=person.name)
     if owned:
-        text += " " + ctx.t("They still own {k} customers: give them to someone with `/crm assign <customer> @colleague`.",
-                            "其名下仍有 {k} 位客户：请用 `/crm assign <客户> @同事` 转交。", k=owned)
-    return Reply(text=text, buttons=[Button(ctx.t("Undo", "撤销"), f'staff activate "{person.name}"')])
+        text += " " + ctx.t("They still own {k} customers: give them to someone with `/crm assign <customer> @colleague`.", k=owned)
+    return Reply(text=text, buttons=[Button(ctx.t("Undo"), f'staff activate "{person.name}"')])
 
 
 def _activate(ctx) -> Reply:
     person = _person(ctx, active=None)
     if person.active:
-        return Reply(text=ctx.t("{n} is already active.", "{n} 已是启用状态。", n=person.name))
+        return Reply(text=ctx.t("{n} is already active.", n=person.name))
     set_active(ctx.session, person, True)
     ctx.audit("staff.activate", name=person.name)
-    return Reply(text=ctx.t("{n} can use the CRM again.", "{n} 已恢复使用 CRM。", n=person.name))
+    return Reply(text=ctx.t("{n} can use the CRM again.", n=person.name))

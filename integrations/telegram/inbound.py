@@ -9,7 +9,7 @@ flight wait together and go into the next one (``crm.telegram_inbound.append``, 
 Each round reads a batch (no write lock), parses every update with python-telegram-bot (the parser
 of record) and reads the customers' messages (crm/understanding) outside any transaction, then in
 one write transaction stores the plain customer messages with Core statements
-(``crm.inbound_batch``) and marks them processed. Everything else (commands, new chats, buttons,
+(``crm.inbox.batch``) and marks them processed. Everything else (commands, new chats, buttons,
 staff, edits …) is leased and handed to the adapter's usual per-update path
 (``TelegramAdapter.process``), one task per update behind its chat's lock, and marked processed
 once that is committed; its update-id claim makes a repeat after a crash harmless.
@@ -27,7 +27,8 @@ from sqlalchemy import or_, select, text
 from telegram import Update
 
 from bot.metrics import metrics_of
-from crm import inbound_batch, telegram_inbound
+from crm import telegram_inbound
+from crm.inbox import batch as inbound_batch
 from crm.erasure import chat_key, compact_store
 from crm.models import ErasedChat
 from crm.types import utcnow

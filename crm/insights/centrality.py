@@ -188,17 +188,28 @@ def communities(adjacency: sparse.csr_matrix, *, seed: int = 7, resolution: floa
     return detect_communities(adjacency, seed=seed, resolution=resolution).labels
 
 
-def competition_rank(values: np.ndarray) -> np.ndarray:
-    """1 for the highest value; exact ties share a rank and the next rank skips ("1, 2, 2, 4")."""
+def competition_rank(values: np.ndarray, *, tolerance: float = 1e-9) -> np.ndarray:
+    """1 for the highest value; ties share a rank and the next rank skips ("1, 2, 2, 4").
+
+    Values equal up to floating-point noise (the summation order of Brandes' algorithm differs
+    from node to node, so the 20 equal betweennesses of a dodecahedron come out a few ulps apart)
+    are a tie: sorted, a value starts a new rank only when it is more than ``tolerance`` x the
+    largest magnitude below the previous one. Rounding to a fixed number of digits would not do:
+    two values one float apart can sit either side of a rounding boundary."""
     values = np.asarray(values, dtype=np.float64)
-    if len(values) == 0:
+    n = len(values)
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    top = np.abs(values).max()
-    if top > 0:  # equal up to floating-point summation order is a tie
-        values = np.round(values / top * 1e10)
-    ordered = np.sort(values)
-    # rank = 1 + how many values are strictly greater
-    return (len(values) - np.searchsorted(ordered, values, side="right") + 1).astype(np.int64)
+    order = np.argsort(-values, kind="stable")
+    ordered = values[order]
+    gap = tolerance * max(float(np.abs(values).max()), np.finfo(np.float64).tiny)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = (ordered[:-1] - ordered[1:]) > gap
+    # each value's rank is 1 + the position of the first value of its group
+    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = first + 1
+    return ranks
 
 
 def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: int = 20, err: float | None = None,

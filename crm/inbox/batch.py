@@ -1,6 +1,6 @@
 """Customers' ordinary messages, many per transaction, in Core statements (issue 17).
 
-``crm.inbox.store_inbound`` stores one message through the ORM: a unit of work, an identity map
+``crm.inbox.tickets.store_inbound`` stores one message through the ORM: a unit of work, an identity map
 and a flush of the claim, ticket, interaction, customer and outbox rows, ~5 ms of CPU per message.
 Most traffic is the plainest case: a customer whose chat is already bound writes to their open
 ticket. This module stores a batch of those with a handful of statements: one lookup each for the
@@ -25,7 +25,8 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, select, update
 
 from crm.erasure import chat_key
-from crm.inbox import OPEN_STATUSES, outside_business_hours
+from crm.inbox.hours import outside_business_hours
+from crm.inbox.tickets import OPEN_STATUSES
 from crm.message_reading import NOTEWORTHY, RISK_BUMP, apply_reading, reading_line
 from crm.models import Customer, ErasedChat, InboxOutbox, Interaction, ProcessedEvent, Staff, Ticket
 from crm.understanding.intent import MessageReading, read_message
@@ -43,7 +44,7 @@ class Message:
     user_id: int
     message_id: int
     date: datetime
-    text: str  # what is stored (crm.inbox.store_inbound's ``text``)
+    text: str  # what is stored (``store_inbound``'s ``text``)
     details: dict = field(default_factory=dict)  # what the team's thread shows with it
     reading: MessageReading | None = None  # read ahead (``read_all``), outside the write transaction
 
