@@ -37,7 +37,8 @@ log = logging.getLogger("crm.telegram")
 
 KEEP_PARSED = 20_000  # parsed updates kept in memory for the processor; beyond that it parses the stored text
 APPEND_BATCH = 500  # updates per ack commit (bounds what one failed COMMIT sends back for redelivery)
-PROCESS_BATCH = 200  # rows per processing round (bounds one write transaction's length)
+PROCESS_BATCH = 200
+YIELD_EVERY = 4  # updates parsed or read between two yields to the event loop (~1 ms each)  # rows per processing round (bounds one write transaction's length)
 IDLE_POLL = 1.0  # seconds between looks at the table when nothing woke the processor (another instance's rows)
 PRUNE_EVERY = 3600.0
 ADVISORY_LOCK = 0x7E1E6  # PostgreSQL: one instance's processor writes a batch at a time (keeps chats in order)
@@ -152,7 +153,7 @@ class InboundProcessor:
         while True:
             self._wake.clear()
             try:
-                singles, queued, erased, full = await asyncio.to_thread(self._round, frozenset(self._inflight))
+                singles, queued, erased, full = await self._round(frozenset(self._inflight))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -179,21 +180,23 @@ class InboundProcessor:
             except asyncio.TimeoutError:
                 pass
 
-    def _round(self, inflight: frozenset) -> tuple[list, bool, bool, bool]:
+    async def _round(self, inflight: frozenset) -> tuple[list, bool, bool, bool]:
         """One batch: (updates to handle one by one, whether sends were queued, whether an erased customer's
-        late update was dropped, whether the batch was full)."""
-        now = utcnow()
-        with self.db.engine.connect() as conn:  # read and parse without holding the writer
-            rows, held = telegram_inbound.pending(conn, limit=PROCESS_BATCH, now=now)
-            conn.rollback()
+        late update was dropped, whether the batch was full).
+
+        Parsing and reading (pure Python, ~1 ms an update) run here on the event loop, a few updates at a
+        time between yields, not on a worker thread: a worker thread busy with them holds the GIL for
+        its whole switch interval at a time, and the webhook's requests on the loop waited behind it
+        (acks were slow while the server's CPU was not even busy). Store reads and writes run on a thread."""
+        rows, held = await asyncio.to_thread(self._pending)
         if not rows:
             return [], False, False, False
-        bot = self.adapter.application.bot
-        relay = self.adapter.customers.relay_to_team
         parsed: dict[int, Update] = {}
         done, singles, messages = [], [], []
         waiting = set(inflight)  # chats whose earlier updates are in hand: theirs queue behind them
-        for row in rows:
+        for n, row in enumerate(rows, 1):
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the webhook's requests go in between
             if row.chat_id in held and row.chat_id not in inflight:
                 continue  # another instance holds an earlier update of this chat
             update = self._parse(row)
@@ -214,20 +217,32 @@ class InboundProcessor:
                 waiting.add(chat.id)
             else:
                 messages.append(message)
-        inbound_batch.read_all(messages)
-        now = utcnow()
-        try:
-            outcome = self._write(messages, done, singles, waiting, now)
-        except Exception:
-            log.exception("telegram: storing a batch of %d messages failed; handling them one by one", len(messages))
-            by_id = {row.id: row for row in rows}
-            singles = sorted(singles + [by_id[m.row_id] for m in messages], key=lambda r: r.id)
-            outcome = self._write([], done, singles, set(), now)
-        else:
-            by_id = {row.id: row for row in rows}
-            singles = sorted(singles + [by_id[i] for i in outcome.single], key=lambda r: r.id)
+        for start in range(0, len(messages), YIELD_EVERY):
+            inbound_batch.read_all(messages[start:start + YIELD_EVERY])
+            await asyncio.sleep(0)
+        by_id = {row.id: row for row in rows}
+        outcome = await asyncio.to_thread(self._store, messages, done, singles, waiting, by_id)
+        singles = sorted(singles + [by_id[i] for i in outcome.single], key=lambda r: r.id)
         return ([(row, parsed[row.id]) for row in singles], outcome.queued, outcome.erased,
                 len(rows) == PROCESS_BATCH)
+
+    def _pending(self):
+        with self.db.engine.connect() as conn:  # a read: the writer is not held
+            rows, held = telegram_inbound.pending(conn, limit=PROCESS_BATCH, now=utcnow())
+            conn.rollback()
+        return rows, held
+
+    def _store(self, messages, done, singles, waiting, by_id) -> inbound_batch.Outcome:
+        """The batch's write transaction; if it fails, every message in it is handled one by one instead."""
+        now = utcnow()
+        try:
+            return self._write(messages, done, singles, waiting, now)
+        except Exception:
+            log.exception("telegram: storing a batch of %d messages failed; handling them one by one", len(messages))
+            every = sorted(singles + [by_id[m.row_id] for m in messages], key=lambda r: r.id)
+            outcome = self._write([], done, every, set(), now)
+            outcome.single = [m.row_id for m in messages]
+            return outcome
 
     def _write(self, messages, done, singles, waiting, now) -> inbound_batch.Outcome:
         with self.db.write_connection() as conn:
