@@ -360,3 +360,19 @@ def test_numbered_customers_at_one_company_are_not_taken_for_duplicates(cli, tmp
     out, err = capsys.readouterr()
     assert "Imported 40 customers" in out, (out, err)
     assert "line 42: duplicate of" in err and "Person 7" in err and err.count("duplicate of") == 1
+
+
+def test_a_hub_with_weights_spanning_three_orders_of_magnitude_keeps_them(cli, tmp_path, capsys):
+    """A hub of 300 customers whose link weights run from 1 to 1,000 (emails exchanged, say): scaled by
+    the largest, the faintest links are 0.001, and the graph raised every strength below 0.01 to 0.01,
+    so weighted PageRank no longer matched networkx's."""
+    g = nx.star_graph(300)
+    for i, (a, b) in enumerate(g.edges()):
+        g[a][b]["w"] = 1 if i % 2 else 1_000 - i
+    g.add_edges_from((i, i + 1, {"w": 1}) for i in range(1, 40))
+    _import_graph(cli, tmp_path, g, weight="w", column="weight")
+    assert cli(["insights", "refresh"]) == 0
+    rows = _export(cli, capsys)
+    expected = nx.pagerank(g, weight="w", tol=1e-12, max_iter=10_000)
+    assert max(abs(rows[f"X-{v}"]["pagerank"] - expected[v]) for v in g) < 1e-7
+    assert rows["X-0"]["connector_rank"] == 1
