@@ -62,7 +62,8 @@ class ConnectorRanks:
     def __init__(self, conn):
         rows = np.array(conn.execute(select(CustomerInsight.customer_id, CustomerInsight.betweenness)
                                      .join(Customer, Customer.id == CustomerInsight.customer_id)
-                                     .where(Customer.forgotten_at.is_(None))
+                                     .where(Customer.forgotten_at.is_(None),
+                                            CustomerInsight.betweenness.is_not(None))  # not computed: no rank
                                      .order_by(CustomerInsight.customer_id)).all(), dtype=np.float64).reshape(-1, 2)
         self.ids = rows[:, 0].astype(np.int64)
         self.ranks = competition_rank(rows[:, 1])

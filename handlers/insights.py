@@ -28,6 +28,11 @@ def insights(ctx) -> Reply:
         sections.append(Section(ctx.t("Key connectors"), items=[
             Item(f"{c.name} (#{c.customer_id})" + (f" · {c.company}" if c.company else "") + f" — {why(c)}",
                  [Button(ctx.t("Graph"), f"graph #{c.customer_id}")]) for c in connectors]))
+    elif status and status.connectors_skipped:
+        sections.append(Section(ctx.t("Key connectors"), items=[Item(ctx.t(
+            "not computed for a graph this large ({linked} linked accounts): no estimate ranks the top 20 "
+            "reliably within the nightly job's time; clusters and PageRank are current",
+            linked=f"{status.connectors_skipped:,}"))]))
     brokers = read.brokers(ctx.session, 3)
     if brokers:
         sections.append(Section(ctx.t("Brokers between clusters"), items=[

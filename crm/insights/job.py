@@ -188,6 +188,8 @@ def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str
             metrics, metric_times = pending.result()
         pool.shutdown()
     graph.pagerank, graph.betweenness, graph.community, metric_info = metrics
+    # a graph too large for a trustworthy estimate has no betweenness: NULL per customer, no connectors
+    between_known = not str(metric_info.get("betweenness_method", "")).startswith(centrality.SKIPPED)
     worker_peak = metric_times.pop(PEAK_KEY)
     for name, seconds in metric_times.items():
         report.timings[name + (" (parallel)" if pending is not None else "")] = seconds
@@ -201,7 +203,7 @@ def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str
             customer_id=int(snap.customer_ids[i]), risk=float(risk.risk[i]),
             risk_reasons=json.dumps([r | {"text": describe(r)} for r in risk.reasons[i]], ensure_ascii=False),
             community=int(graph.community[i]), pagerank=float(graph.pagerank[i]),
-            betweenness=float(graph.betweenness[i]),
+            betweenness=float(graph.betweenness[i]) if between_known else None,
             priority=float(prio.score[i]) if prio.score[i] > 0 else None,
             priority_reasons=json.dumps([r | {"text": describe(r)} for r in prio.reasons[i]],
                                         ensure_ascii=False),
@@ -212,6 +214,7 @@ def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str
         risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
                   min_labels=MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
         feedback_answers=len(feedback), fingerprint=stamp, **metric_info,
+        connectors_skipped=None if between_known else int((np.diff(graph.adjacency.indptr) > 0).sum()),
         graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
         **findings)
     blobs = {

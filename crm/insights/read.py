@@ -26,6 +26,7 @@ class InsightStatus:
     stayed: int
     auc_cv: float | None
     min_labels: int
+    connectors_skipped: int | None = None  # linked accounts, when the graph was too large to rank connectors
 
 
 @dataclass
@@ -123,7 +124,7 @@ def status(session: Session) -> InsightStatus | None:
     risk = s.get("risk", {})
     return InsightStatus(datetime.fromisoformat(s["computed_at"]), s.get("customers", 0), risk.get("source", "?"),
                          risk.get("churned", 0), risk.get("stayed", 0), risk.get("auc_cv"),
-                         risk.get("min_labels", 0))
+                         risk.get("min_labels", 0), s.get("connectors_skipped"))
 
 
 def _names(session: Session, model, ids) -> dict[int, str]:
