@@ -402,3 +402,19 @@ def test_customer_import_does_not_query_per_row(db, tmp_path):
     assert len(statements) < 1.1 * 600, len(statements)
     again = import_customers(db, path)  # idempotent: every row matched by its external id
     assert again.imported == 0 and len(again.matched) == 600
+
+
+def test_the_same_link_twice_in_a_file_with_another_strength_is_reported(cli, tmp_path, capsys):
+    """A multigraph's parallel edges (or a file concatenated from two exports) give one pair twice:
+    the second strength was silently dropped and counted as "already there". Reversed pairs (A-B and
+    B-A) are two rows of the store and one edge of the graph, the stronger kept."""
+    customers = _write(tmp_path / "c.csv", ["name", "external_id"], [["A", "A"], ["B", "B"], ["C", "C"]])
+    assert cli(["import", "customers", customers]) == 0
+    links = _write(tmp_path / "l.csv", ["from", "to", "kind", "strength"],
+                   [["A", "B", "knows", "0.4"], ["B", "C", "knows", "0.6"], ["A", "B", "knows", "0.9"],
+                    ["C", "B", "knows", "0.2"], ["B", "C", "knows", "0.6"]])
+    capsys.readouterr()
+    assert cli(["import", "relationships", links]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 3 relationships; 1 already there; skipped 1 bad rows." in out, (out, err)
+    assert "line 4: A → B (knows) is already on line 2 with strength 0.4; line 2 was kept" in err, err
