@@ -23,7 +23,7 @@ from bot.roles import authorize
 from bot.settings import Settings
 from crm.db import Database
 from crm.events import claim_event_in
-from crm.i18n import gettext
+from crm.i18n import catalogue, gettext
 from crm.types import utcnow
 
 log = logging.getLogger("crm.engine")
@@ -44,6 +44,7 @@ class Engine:
         self.clock = clock or utcnow  # the one clock: handlers and adapters read engine.clock
         # what handlers may ask of the adapters; filled in at composition (bot/app.py, bot/cli.py)
         self.ports = ports if ports is not None else Ports()
+        catalogue("zh")  # the Chinese texts are read once, here, rather than on the first Chinese reply
 
     def handle(self, message: IncomingMessage) -> Reply:
         try:
@@ -55,8 +56,9 @@ class Engine:
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("command failed (ref %s) platform=%s user=%s", ref, message.platform, message.user_id)
-            return Reply.fail(f"Sorry, something went wrong on my side and nothing was changed. "
-                              f"Please try again; if it keeps happening, tell an admin (ref {ref}).")
+            return Reply.fail(gettext(self._reader_language(message),
+                                      "Sorry, something went wrong on my side and nothing was changed. Please try "
+                                      "again; if it keeps happening, tell an admin (ref {ref}).", ref=ref))
 
     def _handle(self, message: IncomingMessage) -> Reply:
         parsed = parse_or_note(message.text)
@@ -65,13 +67,13 @@ class Engine:
         spec = lookup(parsed.name)
         if spec is None and parsed.name.isdigit() and not parsed.tokens:
             # a number typed on its own was meant for a numbered button that is not (or no longer) there
-            return Reply.fail(f"There is no button {parsed.name[:12]} here. Press a button on the latest reply, or "
-                              "type a command (`/crm help` lists them).")
+            raise UserError("There is no button {n} here. Press a button on the latest reply, or type a command "
+                            "(`/crm help` lists them).", n=parsed.name[:12])
         if spec is None:
             guesses = difflib.get_close_matches(parsed.name, list(COMMANDS), n=3, cutoff=0.6)
             if guesses and looks_like_command_typo(parsed):
-                return Reply.fail(f"I don't know the command `{parsed.name[:40]}`. Did you mean `/crm {guesses[0]}`? "
-                                  "Type `/crm help` to see them all.")
+                raise UserError("I don't know the command `{name}`. Did you mean `/crm {guess}`? Type `/crm help` to "
+                                "see them all.", name=parsed.name[:40], guess=guesses[0])
             # a sentence, not a command: a staff note, shown as understood before anything is stored
             parsed, spec = as_note(message.text), lookup("note")
         elif starts_a_sentence(parsed):
@@ -91,10 +93,12 @@ class Engine:
         # delivery the platform may repeat (a retried slash command) is claimed in the same
         # transaction as its work: a repeat after a crash either finds it done or redoes it, never twice
         with self.db.write_session() as session:
-            if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
-                return Reply(text="Already done: I had carried out this command before (the answer was "
-                                  "interrupted by a retry or a restart), so nothing was repeated.")
             actor = find_staff(session, message.platform, message.user_id)
+            if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
+                lang = actor.language if actor is not None and actor.language in ("en", "zh") \
+                    else self.settings.crm_language
+                return Reply(text=gettext(lang, "Already done: I had carried out this command before (the answer "
+                                                "was interrupted by a retry or a restart), so nothing was repeated."))
             if actor is None:
                 actor = link_by_email(session, message.platform, message.user_id, message.user_email)
             if actor is None:

@@ -29,21 +29,23 @@ def add(ctx) -> Reply:
     if not name:
         raise ctx.fail(ctx.t("Give the customer's name, in quotes if it has spaces."))
     if len(name) > 200:
-        raise ctx.fail("That name is longer than 200 characters.")
+        raise ctx.fail(ctx.t("That name is longer than 200 characters."))
     if not any(ch.isalpha() for ch in name):
         raise ctx.fail(ctx.t("“{n}” does not look like a name. Type the customer's name, e.g. "
                              "`/crm add \"Globex Corporation\" phone={n}`.", n=name[:40]))
     tier = options.get("tier", "standard").lower()
     if tier not in TIERS:
-        raise ctx.fail(f"Tier must be one of {', '.join(TIERS)} (got “{tier}”).")
+        raise ctx.fail(ctx.t("Tier must be one of {allowed} (got “{got}”).",
+                             allowed=", ".join(TIERS), got=tier))
     stage = options.get("stage", "lead").lower()
     if stage not in CUSTOMER_STAGES:
-        raise ctx.fail(f"Stage must be one of {', '.join(CUSTOMER_STAGES)} (got “{stage}”).")
+        raise ctx.fail(ctx.t("Stage must be one of {allowed} (got “{got}”).",
+                             allowed=", ".join(CUSTOMER_STAGES), got=stage))
     owner = resolve_staff(ctx.session, options["owner"]) if options.get("owner") else ctx.actor
     authorize_owner(ctx.session, ctx.actor, owner)
     language = options.get("language", "zh" if ctx.lang == "zh" else "en")
     if language not in ("en", "zh"):
-        raise ctx.fail("language must be en or zh.")
+        raise ctx.fail(ctx.t("language must be en or zh."))
     if options.get("force", "").lower() not in YES:
         duplicate = find_duplicate(ctx.session, name, company=options.get("company"), email=options.get("email"),
                                    phone=options.get("phone"))

@@ -19,5 +19,5 @@ def find(ctx) -> Reply:
     labels = customer_labels(ctx.session, [c for c, _ in hits], ctx.lang)
     items = [Item(labels[c.id], [Button(ctx.t("Show"), f"show #{c.id}")]) for c, _ in hits]
     return Reply(text=ctx.t("{n} for “{q}”:", q=query[:80],
-                                 n=len(hits) if ctx.lang == "zh" else ctx.plural(len(hits), "{n} match", "{n} matches")),
+                                 n=ctx.plural(len(hits), "{n} match", "{n} matches")),
                  items=items)

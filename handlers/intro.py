@@ -47,11 +47,11 @@ def intro(ctx) -> Reply:
         head = ctx.t("Only a weak path from {you} to {name}: strength {s:.3f} over {h}, below {floor} — "
                      "an introduction this way would be nearly cold.",
                      you=you, name=target.name, s=mine.strength, floor=WARM_FLOOR,
-                     h=len(mine.hops) if ctx.lang == "zh" else ctx.plural(len(mine.hops), "{n} hop", "{n} hops"))
+                     h=ctx.plural(len(mine.hops), "{n} hop", "{n} hops"))
         items = _hops(ctx, graph, mine, start)
     elif mine is not None:
         head = ctx.t("Warmest path from {you} to {name}: strength {s:.2f} over {h}.", you=you, name=target.name,
-                     s=mine.strength, h=len(mine.hops) if ctx.lang == "zh" else ctx.plural(len(mine.hops), "{n} hop", "{n} hops"))
+                     s=mine.strength, h=ctx.plural(len(mine.hops), "{n} hop", "{n} hops"))
         items = _hops(ctx, graph, mine, start)
     else:
         head = ctx.t("No warm path from {you} to {name}. Colleagues who can introduce you:", you=you, name=target.name)

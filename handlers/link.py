@@ -28,7 +28,7 @@ def link(ctx) -> Reply:
         except ValueError:
             strength = -1
         if not 0 < strength <= 1:
-            raise ctx.fail("strength= is a number above 0 and at most 1, e.g. strength=0.8.")
+            raise ctx.fail(ctx.t("strength= is a number above 0 and at most 1, e.g. strength=0.8."))
     a = ctx.customer(tokens[0].value, quoted=tokens[0].quoted)
     b = ctx.customer(tokens[1].value, quoted=tokens[1].quoted)
     if a.id == b.id:
@@ -41,4 +41,5 @@ def link(ctx) -> Reply:
                                 created_by=ctx.actor)
     ctx.audit("relationship.create" if created else "relationship.update", a, to_customer_id=b.id, kind=kind)
     verb = ctx.t("Linked") if created else ctx.t("Updated the link:")
-    return Reply(text=f"{verb} {a.name} —{kind}→ {b.name} (strength {strength:.1f}).")
+    return Reply(text=ctx.t("{verb} {a} —{kind}→ {b} (strength {strength:.1f}).",
+                            verb=verb, a=a.name, kind=kind, b=b.name, strength=strength))

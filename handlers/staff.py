@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from bot.registry import command
 from bot.replies import Button, Item, Reply, mention
 from crm.customers import resolve_staff
+from crm.i18n import gettext, ngettext
 from crm.models import ROLES, Customer, Staff
 from crm.staff import add_staff, save_staff, set_active
 
@@ -39,9 +40,13 @@ def _directory(ctx) -> Reply:
     owned = dict(ctx.session.exec(select(Customer.owner_id, func.count()).group_by(Customer.owner_id)).all())
     items = []
     for p in people:
-        details = [p.role, f"reports to {names[p.manager_id]}" if p.manager_id in names else None,
-                   p.timezone, p.email, f"Slack {mention(p.name, p.slack_user_id)}" if p.slack_user_id else None,
-                   f"{owned.get(p.id, 0)} customers", None if p.active else "inactive"]
+        # the directory is the team's shared reference, written in English whoever reads it (the
+        # commands tests pin this); "1 customer" / "2 customers" by ngettext all the same
+        details = [p.role, gettext("en", "reports to {name}", name=names[p.manager_id]) if p.manager_id in names
+                   else None, p.timezone, p.email,
+                   f"Slack {mention(p.name, p.slack_user_id)}" if p.slack_user_id else None,
+                   ngettext("en", owned.get(p.id, 0), "{n} customer", "{n} customers"),
+                   None if p.active else gettext("en", "inactive")]
         items.append(Item(f"{p.name} (#{p.id}): " + " · ".join(d for d in details if d)))
     return Reply(text=ctx.t("{n} staff members.", n=len(people)), items=items)
 
@@ -52,35 +57,36 @@ def _values(ctx, options: dict[str, str]) -> dict:
     if "role" in options:
         role = options["role"].lower()
         if role not in ROLES:
-            raise ctx.fail(f"role must be one of {', '.join(ROLES)} (got “{role[:20]}”).")
+            raise ctx.fail(ctx.t("role must be one of {allowed} (got “{got}”).",
+                                 allowed=", ".join(ROLES), got=role[:20]))
         values["role"] = role
     if "email" in options:
         email = options["email"].strip()
         if email and ("@" not in email or len(email) > 254):
-            raise ctx.fail(f"“{email[:60]}” is not an email address.")
+            raise ctx.fail(ctx.t("“{email}” is not an email address.", email=email[:60]))
         values["email"] = email or None
     if "slack" in options:
         slack_id = options["slack"].strip().lstrip("@")
         if slack_id and not (slack_id[0] in "UW" and slack_id.isalnum() and len(slack_id) <= 32):
-            raise ctx.fail("slack= is the member's Slack id, like @U024BE7LH (in Slack: profile → ⋮ → Copy member ID).")
+            raise ctx.fail(ctx.t("slack= is the member's Slack id, like @U024BE7LH (in Slack: profile → ⋮ → Copy member ID)."))
         values["slack_user_id"] = slack_id or None
     if "telegram" in options:
         telegram = options["telegram"].strip()
         if telegram and not telegram.isdigit():
-            raise ctx.fail("telegram= is the numeric Telegram user id, e.g. telegram=123456789.")
+            raise ctx.fail(ctx.t("telegram= is the numeric Telegram user id, e.g. telegram=123456789."))
         values["telegram_user_id"] = int(telegram) if telegram else None
     if "timezone" in options:
         try:
             ZoneInfo(options["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise ctx.fail(f"“{options['timezone'][:40]}” is not a time zone; use a name like "
-                           "America/New_York or Asia/Shanghai.") from None
+            raise ctx.fail(ctx.t("“{zone}” is not a time zone; use a name like America/New_York or Asia/Shanghai.",
+                                 zone=options["timezone"][:40])) from None
         values["timezone"] = options["timezone"]
     if "manager" in options:
         values["manager_id"] = resolve_staff(ctx.session, options["manager"]).id if options["manager"] else None
     if "language" in options:
         if options["language"] not in ("en", "zh"):
-            raise ctx.fail("language must be en or zh.")
+            raise ctx.fail(ctx.t("language must be en or zh."))
         values["language"] = options["language"]
     return values
 
@@ -92,7 +98,7 @@ def _add(ctx) -> Reply:
         raise ctx.fail(ctx.t('Give the new colleague\'s name (in quotes if it has spaces), e.g. '
                              '`/crm staff add "Carol Diaz" role=rep`.'))
     if "role" not in options:
-        raise ctx.fail("Say which role: role=rep, role=manager or role=admin.")
+        raise ctx.fail(ctx.t("Say which role: role=rep, role=manager or role=admin."))
     values = _values(ctx, options)
     values.setdefault("language", ctx.settings.crm_language)  # new staff read the business's language
     person = add_staff(ctx.session, name=name, timezone=ctx.settings.crm_timezone, values=values)
@@ -114,7 +120,7 @@ def _person(ctx, *, active: bool | None = True) -> Staff:
         (Staff.slack_user_id == ref.strip().lstrip("@")) | (func.lower(Staff.name) == plain)
         | (func.lower(Staff.email) == plain))).first()
     if found is None:
-        raise ctx.fail(f"No colleague called “{ref[:60]}”. `/crm staff` lists everyone.")
+        raise ctx.fail(ctx.t("No colleague called “{ref}”. `/crm staff` lists everyone.", ref=ref[:60]))
     return found
 
 
@@ -122,12 +128,12 @@ def _set(ctx) -> Reply:
     options = ctx.command.take_options(OPTIONS, USAGE)
     person = _person(ctx)
     if len(ctx.command.tokens) != 1 or not options:
-        raise ctx.fail("Name one colleague and what to change, e.g. `/crm staff set @bob role=manager manager=@ada`.")
+        raise ctx.fail(ctx.t("Name one colleague and what to change, e.g. `/crm staff set @bob role=manager manager=@ada`."))
     values = _values(ctx, options)
     if values.get("manager_id") == person.id:
-        raise ctx.fail("Nobody reports to themselves.")
+        raise ctx.fail(ctx.t("Nobody reports to themselves."))
     if person.id == ctx.actor.id and values.get("role", "admin") != "admin":
-        raise ctx.fail("You cannot take away your own admin role; ask another admin.")
+        raise ctx.fail(ctx.t("You cannot take away your own admin role; ask another admin."))
     before = {key: getattr(person, key) for key in values}
     save_staff(ctx.session, person, values)
     ctx.audit("staff.update", name=person.name, before=before, after=values)
@@ -138,7 +144,7 @@ def _set(ctx) -> Reply:
 def _deactivate(ctx) -> Reply:
     person = _person(ctx)
     if person.id == ctx.actor.id:
-        raise ctx.fail("You cannot deactivate yourself; ask another admin.")
+        raise ctx.fail(ctx.t("You cannot deactivate yourself; ask another admin."))
     set_active(ctx.session, person, False)
     ctx.audit("staff.deactivate", name=person.name)
     owned = ctx.session.exec(select(func.count()).select_from(Customer).where(Customer.owner_id == person.id)).one()

@@ -231,8 +231,7 @@ def overdue_notice(session, owner: Staff, voice: Voice) -> tuple[Reply, list[int
     more = voice.t(" Showing the oldest {n}; `/crm tasks` lists them all.",
                    n=len(tasks)) if total > len(tasks) else ""
     reply = Reply(text=voice.t("🔔 Good morning! You have {n}.{more}",
-                               n=total if voice.lang == "zh" else voice.plural(total, "{n} overdue follow-up",
-                                                                                "{n} overdue follow-ups"),
+                               n=voice.plural(total, "{n} overdue follow-up", "{n} overdue follow-ups"),
                                more=more), items=items)
     return reply, [t.id for t in tasks]
 

@@ -360,3 +360,45 @@ def test_numbered_customers_at_one_company_are_not_taken_for_duplicates(cli, tmp
     out, err = capsys.readouterr()
     assert "Imported 40 customers" in out, (out, err)
     assert "line 42: duplicate of" in err and "Person 7" in err and err.count("duplicate of") == 1
+
+
+def test_a_hub_with_weights_spanning_three_orders_of_magnitude_keeps_them(cli, tmp_path, capsys):
+    """A hub of 300 customers whose link weights run from 1 to 1,000 (emails exchanged, say): scaled by
+    the largest, the faintest links are 0.001, and the graph raised every strength below 0.01 to 0.01,
+    so weighted PageRank no longer matched networkx's."""
+    g = nx.star_graph(300)
+    for i, (a, b) in enumerate(g.edges()):
+        g[a][b]["w"] = 1 if i % 2 else 1_000 - i
+    g.add_edges_from((i, i + 1, {"w": 1}) for i in range(1, 40))
+    _import_graph(cli, tmp_path, g, weight="w", column="weight")
+    assert cli(["insights", "refresh"]) == 0
+    rows = _export(cli, capsys)
+    expected = nx.pagerank(g, weight="w", tol=1e-12, max_iter=10_000)
+    assert max(abs(rows[f"X-{v}"]["pagerank"] - expected[v]) for v in g) < 1e-7
+    assert rows["X-0"]["connector_rank"] == 1
+
+
+def test_customer_import_does_not_query_per_row(db, tmp_path):
+    """A graph of 100,000 customers is imported before anything else: at three to six queries and a
+    savepoint per row the import took 6.6 ms a row (about 11 minutes for 100,000; relationships load at
+    0.03 ms a row). Rows are now checked against maps loaded once and written a batch at a time."""
+    from sqlalchemy import event
+
+    from crm.importer import import_customers
+
+    rows = [[f"Person {i}", f"Co {i % 7}", f"p{i}@x.example", f"+1 555 {i:07d}", f"E-{i}"] for i in range(600)]
+    path = _write(tmp_path / "c.csv", ["name", "company", "email", "phone", "external_id"], rows)
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        report = import_customers(db, path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert report.imported == 600 and not report.errors
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) < 20, selects[:30]  # the maps, once; not three lookups a row
+    # SQLite's ORM insert of rows whose ids are needed runs one statement a row inside executemany
+    assert len(statements) < 1.1 * 600, len(statements)
+    again = import_customers(db, path)  # idempotent: every row matched by its external id
+    assert again.imported == 0 and len(again.matched) == 600

@@ -128,17 +128,20 @@ def test_store_errors_reach_a_chinese_user_in_chinese(engine, team):
     assert chinese.error and chinese.text.startswith("没有客户匹配“zzqx”。"), chinese.text
     refused = say(engine, "UBOB", '/crm staff add "Zhang Min" role=rep')  # raised by bot/roles.py
     assert refused.error and refused.text.startswith("抱歉，这需要"), refused.text
+    assert say(engine, "UBOB", "/crm 7").text.startswith("这里没有按钮 7。")  # the engine's own answers too
+    assert say(engine, "UALICE", "/crm 7").text.startswith("There is no button 7 here.")
     unreadable = say(engine, "UBOB", '/crm add "Acme')  # raised by the store's tokenizer (crm/words.py)
     assert unreadable.error and "引号没有闭合" in unreadable.text, unreadable.text
 
 
-def test_no_store_or_core_error_is_written_as_an_f_string():
-    """An f-string message cannot be a msgid: it would reach Chinese users in English."""
+def test_no_error_reply_is_written_as_an_f_string():
+    """An f-string message cannot be a msgid: it would reach Chinese users in English (store errors,
+    ``ctx.fail(...)`` and ``Reply.fail(...)`` alike)."""
     import ast
 
-    names = {"UserError", "NotFound", "PermissionDenied", "Ambiguous", "CampaignError"}
+    names = {"UserError", "NotFound", "PermissionDenied", "Ambiguous", "CampaignError", "fail"}
     found = []
-    for top in SOURCE_PACKAGES:
+    for top in ("bot", "crm", "handlers", "scheduler"):  # (an adapter's last-resort apology may stay English)
         for path in sorted((ROOT / top).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.JoinedStr):
@@ -220,3 +223,26 @@ def test_no_inline_chinese_reply_text(package):
     assert not found, ("Chinese reply text belongs in crm/locale/zh/LC_MESSAGES/crm.po (English msgid in the "
                        "code; tools/i18n_codemod.py moves pairs there). Words the product reads from input may "
                        "stay, marked `# input words`:\n" + "\n".join(found))
+
+
+def test_a_chinese_manager_gets_the_digest_chart_in_chinese(chat, engine, team, clock, monkeypatch):
+    """The chart's titles, stages and counts come from the catalogue; a missing CJK glyph would warn."""
+    import warnings
+
+    from handlers.digest import chart
+    from tests.digest_support import EIGHT_LONDON, seed_known_day
+
+    drawn = []
+    save_png = chart.save_png
+    monkeypatch.setattr(chart, "save_png", lambda fig, path: drawn.append(fig) or save_png(fig, path))
+    seed_known_day(engine.db, team)
+    clock.now = EIGHT_LONDON
+    chat.push("/crm staff set @maria language=zh", as_="ada")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reply = chat.push("/crm digest", as_="maria")
+    assert not reply.error and reply.image_path, reply.text
+    assert open(reply.image_path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    activity, pipeline = drawn[-1].axes
+    assert activity.get_title() == "每日互动（最近 14 天）" and pipeline.get_title().startswith("各阶段在谈商机")
+    assert [t.get_text() for t in pipeline.get_yticklabels()] == ["线索", "合格", "报价", "谈判"]

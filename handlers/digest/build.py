@@ -54,7 +54,7 @@ def build_digest(session: Session, recipient: Staff, kind: str, voice: Voice, *,
     reply.buttons = [Button(voice.t("My tasks"), "tasks"),
                      Button(voice.t("Who to contact"), "next" if kind == "personal" else "next team")]
     if chart:
-        reply.image_path = str(render_digest_chart(data))
+        reply.image_path = str(render_digest_chart(data, lang=voice.lang))
     return reply
 
 
@@ -81,8 +81,7 @@ def _summary(data: DigestData, voice: Voice) -> list[tuple[str, str]]:
             (voice.t("Overdue follow-ups"), str(data.overdue_total)),
             (voice.t("Customers waiting on Telegram"), str(data.waiting_total)),
             (voice.t("Open pipeline"), voice.t("{n} · {amount}",
-                                                          n=open_deals if voice.lang == "zh" else
-                                                          voice.plural(open_deals, "{n} deal", "{n} deals"),
+                                                          n=voice.plural(open_deals, "{n} deal", "{n} deals"),
                                                           amount=total))]
 
 
@@ -177,8 +176,7 @@ def _deals(data: DigestData, voice: Voice) -> Section | None:
         owner = f" · {d.owner}" if d.owner and data.kind != "personal" else ""
         items.append(Item(voice.t("⏸ {customer} · {amount} · {days} in {stage}{owner}", customer=d.customer,
                                   amount=money(d.amount, d.currency, voice.lang),
-                                  days=d.days_in_stage if voice.lang == "zh" else
-                                  voice.plural(d.days_in_stage, "{n} day", "{n} days"),
+                                  days=voice.plural(d.days_in_stage, "{n} day", "{n} days"),
                                   stage=_stage(voice, d.stage), owner=owner),
                           [Button(voice.t("Open"), f"show #{d.customer_id}")]))
     title = voice.t("Deals: {m} moved {period}, {s} stalled (over {d} days in stage)", m=len(data.moved), s=data.stalled_total,
