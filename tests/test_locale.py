@@ -246,3 +246,19 @@ def test_a_chinese_manager_gets_the_digest_chart_in_chinese(chat, engine, team, 
     activity, pipeline = drawn[-1].axes
     assert activity.get_title() == "每日互动（最近 14 天）" and pipeline.get_title().startswith("各阶段在谈商机")
     assert [t.get_text() for t in pipeline.get_yticklabels()] == ["线索", "合格", "报价", "谈判"]
+
+
+def test_the_team_inbox_thread_card_speaks_the_business_language(db, team):
+    from crm.models import Ticket
+    from integrations.inbox_relay import thread_card
+
+    with db.session() as s:
+        ticket = Ticket(customer_id=team.wang, intent="purchase")
+        s.add(ticket)
+        s.flush()
+        english, chinese = thread_card(s, ticket, None, "en"), thread_card(s, ticket, None, "zh")
+    assert english.text == f"💬 Ticket #{ticket.id}: 王伟 wrote on Telegram"
+    assert [b.label for b in english.buttons] == ["Assign to me", "Resolve", "Reopen"]
+    assert chinese.text == f"💬 工单 #{ticket.id}：王伟 在 Telegram 上留言"
+    assert [b.label for b in chinese.buttons] == ["分配给我", "解决", "重新打开"]
+    assert dict(chinese.fields)["理解为"] == "购买意向" and dict(english.fields)["Understood"] == "purchase intent"
