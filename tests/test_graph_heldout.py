@@ -402,3 +402,46 @@ def test_customer_import_does_not_query_per_row(db, tmp_path):
     assert len(statements) < 1.1 * 600, len(statements)
     again = import_customers(db, path)  # idempotent: every row matched by its external id
     assert again.imported == 0 and len(again.matched) == 600
+
+
+def test_the_same_link_twice_in_a_file_with_another_strength_is_reported(cli, tmp_path, capsys):
+    """A multigraph's parallel edges (or a file concatenated from two exports) give one pair twice:
+    the second strength was silently dropped and counted as "already there". Reversed pairs (A-B and
+    B-A) are two rows of the store and one edge of the graph, the stronger kept."""
+    customers = _write(tmp_path / "c.csv", ["name", "external_id"], [["A", "A"], ["B", "B"], ["C", "C"]])
+    assert cli(["import", "customers", customers]) == 0
+    links = _write(tmp_path / "l.csv", ["from", "to", "kind", "strength"],
+                   [["A", "B", "knows", "0.4"], ["B", "C", "knows", "0.6"], ["A", "B", "knows", "0.9"],
+                    ["C", "B", "knows", "0.2"], ["B", "C", "knows", "0.6"]])
+    capsys.readouterr()
+    assert cli(["import", "relationships", links]) == 0
+    out, err = capsys.readouterr()
+    assert "Imported 3 relationships; 1 already there; skipped 1 bad rows." in out, (out, err)
+    assert "line 4: A → B (knows) is already on line 2 with strength 0.4; line 2 was kept" in err, err
+
+
+def test_intro_on_les_miserables_takes_the_strongest_short_path(cli, tmp_path, capsys, engine):
+    """With co-appearance weights as strengths and a rep who talks to Valjean: the warmest way to Marius
+    is through Cosette (31/31 x 21/31), not Valjean's direct 19/31; Javert is one link away; Napoleon
+    is reachable only through Myriel at 0.16 x 1/31, shown as weak rather than denied; anything
+    further than three hops is not proposed."""
+    g = nx.les_miserables_graph()
+    _import_graph(cli, tmp_path, g, weight="weight", column="weight")
+    say = _manager_chat(cli, engine)
+    calls = _write(tmp_path / "i.csv", ["customer", "occurred_at", "kind", "direction", "staff", "text"],
+                   [["X-Valjean", "2026-11-20 10:00", "call", "outbound", "Mona Manager", "hello"],
+                    ["X-Valjean", "2026-11-21 10:00", "meeting", "", "Mona Manager", "met"]])
+    assert cli(["import", "interactions", calls]) == 0
+
+    def hops(target: str) -> list[str]:
+        reply = say(f'/crm intro "Person {target}"')
+        assert not reply.error, reply.plain_text()
+        return [item.text.split(" → ")[1].split(" (#")[0].removeprefix("Person ") for item in reply.items]
+
+    assert hops("Marius") == ["Valjean", "Cosette", "Marius"]
+    assert hops("Javert") == ["Valjean", "Javert"]
+    assert hops("Napoleon") == ["Valjean", "Myriel", "Napoleon"]
+    assert "Only a weak path" in say('/crm intro "Person Napoleon"').text
+    # Valjean -> Marius -> Gavroche -> ... : nobody four account links from Valjean is offered
+    far = [v for v, d in nx.single_source_shortest_path_length(g, "Valjean").items() if d >= 3]
+    assert far and "No warm path" in say(f'/crm intro "Person {far[0]}"').text
