@@ -445,3 +445,12 @@ def test_intro_on_les_miserables_takes_the_strongest_short_path(cli, tmp_path, c
     # Valjean -> Marius -> Gavroche -> ... : nobody four account links from Valjean is offered
     far = [v for v, d in nx.single_source_shortest_path_length(g, "Valjean").items() if d >= 3]
     assert far and "No warm path" in say(f'/crm intro "Person {far[0]}"').text
+
+
+def test_insights_in_the_chat_share_first_place_on_a_dodecahedron(cli, tmp_path, capsys, engine):
+    """All 20 corners of a dodecahedron are alike: every connector shown is "1st of 20"."""
+    _import_graph(cli, tmp_path, nx.dodecahedral_graph())
+    reply = _manager_chat(cli, engine)("/crm insights")
+    connectors = next(s for s in reply.sections if s.title == "Key connectors").items
+    assert len(connectors) == 5 and all("(1st of 20 by betweenness)" in c.text for c in connectors), \
+        reply.plain_text()
