@@ -21,6 +21,7 @@ from bot.registry import COMMANDS, lookup
 from bot.replies import Button, Item, Reply
 from bot.roles import authorize
 from bot.settings import Settings
+from crm.command_journal import claim_work_in
 from crm.db import Database
 from crm.events import claim_event_in
 from crm.types import utcnow
@@ -86,7 +87,7 @@ class Engine:
         # delivery the platform may repeat (a retried slash command) is claimed in the same
         # transaction as its work: a repeat after a crash either finds it done or redoes it, never twice
         with self.db.write_session() as session:
-            if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
+            if once and not self._claim(session, message):
                 return Reply(text="Already done: I had carried out this command before (the answer was "
                                   "interrupted by a retry or a restart), so nothing was repeated.")
             actor = find_staff(session, message.platform, message.user_id)
@@ -95,6 +96,18 @@ class Engine:
             if actor is None:
                 return Reply.fail(UNKNOWN_USER)
             return self._run(session, actor, message, parsed, spec)
+
+    @staticmethod
+    def _claim(session, message: IncomingMessage) -> bool:
+        """The delivery's exactly-once claim, in the work's transaction. A journaled command (a slash
+        command) is claimed on its journal row, so its trigger id is written once; other deliveries
+        claim a processed_event row."""
+        journal_id = message.extra.get("journal_id")
+        if journal_id is not None:
+            # a rerun may be of a command an older version had claimed in processed_event
+            legacy = f"once:{message.message_id}" if message.extra.get("rerun") else None
+            return claim_work_in(session, journal_id, legacy_key=legacy, platform=message.platform)
+        return claim_event_in(session, message.platform, f"once:{message.message_id}")
 
     def _run(self, session, actor, message: IncomingMessage, parsed, spec) -> Reply:
         authorize(session, actor, spec.permission)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import weakref
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -36,7 +37,7 @@ from starlette.routing import Route
 
 from bot.metrics import metrics_of
 from crm.events import claim_event
-from integrations.group_commit import GroupCommit
+from integrations.journal_writer import JournalWriter
 from integrations.slack import blocks as kit
 from integrations.slack.answering import Answering
 from integrations.slack.identity import SlackIdentity
@@ -77,11 +78,11 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
                              # answer leaves as soon as ack() is called (no polling for the ack)
                              process_before_response=True, raise_error_for_unhandled_request=False)
         self.identity = SlackIdentity(app.db, self.client)
-        # journal rows of many commands share transactions: acks (urgent) and "answered" marks (not)
-        self.journal_writes = GroupCommit(app.db, metrics=metrics_of(app))
-        self.answered_marks = GroupCommit(app.db, urgent=False)
+        # journal rows of many commands share transactions: acks and "answered" marks, one INSERT each batch
+        self.journal = JournalWriter(app.db, metrics=metrics_of(app))
         self._in_hand: set[int] = set()  # journal rows of commands this instance is still answering
-        self._answering: set[asyncio.Task] = set()
+        self._answer_pools = weakref.WeakKeyDictionary()  # event loop -> its bounded pool of answer workers
+        self._webhook_sessions = weakref.WeakKeyDictionary()  # event loop -> one HTTP session for response_urls
         self._recovery: asyncio.Task | None = None
         self._renewal: asyncio.Task | None = None
         self.events = SlackEvents(self)
@@ -127,6 +128,9 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
             if task is not None:
                 task.cancel()
         self._recovery = self._renewal = None
+        session = self._webhook_sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None:
+            await session.close()
         if self.socket_handler is not None:
             await self.socket_handler.close_async()
 
