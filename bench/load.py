@@ -360,6 +360,7 @@ class Result:
     duplicated: int
     answers: int
     answers_lag: float  # seconds from the end of the burst until the last command was answered
+    answers_time: float  # seconds from the start of the burst until the last command was answered
     instances: int
     crashed: bool
     peak_rss_mb: float
@@ -480,6 +481,7 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
                 await redeliver(traffic, cmd_requests, chat_requests)
                 return times, traffic.sent - before
 
+        burst_began = time.perf_counter()
         (slack_time, telegram_time), redelivered = asyncio.run(drive())
         burst_over = time.perf_counter()
         answers = wait_for_answers(slack, cmd_requests, answer_timeout)
@@ -511,7 +513,8 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
                       slow_acks=sum(1 for lat in slack_lat + telegram_lat if lat >= ACK_LIMIT), slowest=slowest,
                       redelivered=redelivered, lost=lost, duplicated=duplicated,
                       answers=sum(1 for r in cmd_requests if r.body["response_url"].rsplit("/", 1)[1] in answers),
-                      answers_lag=answers_lag, instances=instances, crashed=crash, peak_rss_mb=peak_rss_mb)
+                      answers_lag=answers_lag, answers_time=burst_over - burst_began + answers_lag,
+                      instances=instances, crashed=crash, peak_rss_mb=peak_rss_mb)
     finally:
         for server in servers:
             server.stop()
@@ -541,13 +544,15 @@ def stop_profiler(profiler: subprocess.Popen) -> None:
 
 def report(result: Result, label: str, bench_lines: bool = True) -> None:
     def row(name, n, seconds, lat):
-        return (f"{name:<22}{n:>7,}{n / seconds:>10.1f}{percentile(lat, 50) * 1000:>10.1f}"
+        return (f"{name:<22}{n:>7,}{n / max(seconds, 1e-9):>10.1f}{percentile(lat, 50) * 1000:>10.1f}"
                 f"{percentile(lat, 99) * 1000:>10.1f}{max(lat, default=0) * 1000:>10.1f}")
 
     print(f"\nLoad on `crm-bot run` ({label}; {result.instances} instance(s){', kill -9 mid-burst' if result.crashed else ''})")
     print(f"{'stream':<22}{'n':>7}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     print(row("slack slash commands", result.commands, result.slack_time, result.slack_latencies))
     print(row("telegram updates", result.updates, result.telegram_time, result.telegram_latencies))
+    print(f"{'slash command answers':<22}{result.answers:>7,}{result.answers / result.answers_time:>10.1f}"
+          f"   (posted at the response_url, from the start of the burst until the last one)")
     print(f"errors: {len(result.errors)}   acks >= {ACK_LIMIT:.0f} s: {result.slow_acks}   redelivered/retried: "
           f"{result.redelivered}   lost: {result.lost}   stored twice: {result.duplicated}   "
           f"answered commands: {result.answers}/{result.commands} (the last {result.answers_lag:.1f} s after the "
@@ -564,7 +569,8 @@ def report(result: Result, label: str, bench_lines: bool = True) -> None:
     print(f"BENCH load.{mode}.slack_rps={result.commands / result.slack_time:.1f} req/s")
     print(f"BENCH load.{mode}.slack_p50={percentile(result.slack_latencies, 50) * 1000:.1f} ms")
     print(f"BENCH load.{mode}.slack_p99={percentile(result.slack_latencies, 99) * 1000:.1f} ms")
-    print(f"BENCH load.{mode}.telegram_rps={result.updates / result.telegram_time:.1f} req/s")
+    print(f"BENCH load.{mode}.slack_answered_rps={result.answers / result.answers_time:.1f} req/s")
+    print(f"BENCH load.{mode}.telegram_rps={result.updates / max(result.telegram_time, 1e-9):.1f} req/s")
     print(f"BENCH load.{mode}.telegram_p50={percentile(result.telegram_latencies, 50) * 1000:.1f} ms")
     print(f"BENCH load.{mode}.telegram_p99={percentile(result.telegram_latencies, 99) * 1000:.1f} ms")
     print(f"BENCH load.{mode}.errors={len(result.errors) + result.lost + result.duplicated} count")
@@ -615,11 +621,16 @@ def main() -> int:
 def compare(pairs: list[tuple[Result, Result]], ref: str) -> None:
     """This code against the baseline, measured in the same run, round by round."""
     print(f"\nSame run, this code / {ref} (throughput ratio; p99 ack this / baseline):")
-    ratios = {"slack": [], "telegram": []}
+    ratios = {"slack": [], "telegram": [], "slack_answered": []}
     for n, (before, after) in enumerate(pairs, 1):
         line = []
+        mine, theirs = after.answers / after.answers_time, before.answers / before.answers_time
+        ratios["slack_answered"].append(mine / theirs)
+        line.append(f"slash answers {mine:.1f}/{theirs:.1f} /s = x{mine / theirs:.2f}")
         for stream, count, seconds, lat in (("slack", "commands", "slack_time", "slack_latencies"),
                                             ("telegram", "updates", "telegram_time", "telegram_latencies")):
+            if not getattr(after, count) or not getattr(before, count):
+                continue  # a stream left out of this run (--chats 0)
             mine = getattr(after, count) / getattr(after, seconds)
             theirs = getattr(before, count) / getattr(before, seconds)
             ratios[stream].append(mine / theirs)
@@ -627,6 +638,8 @@ def compare(pairs: list[tuple[Result, Result]], ref: str) -> None:
                         f"{percentile(getattr(after, lat), 99) * 1000:.0f}/{percentile(getattr(before, lat), 99) * 1000:.0f} ms")
         print(f"  round {n}: " + ";  ".join(line))
     for stream, values in ratios.items():
+        if not values:
+            continue
         print(f"BENCH load.baseline.{stream}_ratio={sorted(values)[len(values) // 2]:.2f} x")
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 from bot.context import Context
 from bot.errors import Ambiguous, UserError
-from bot.identity import find_staff, link_by_email
+from bot.identity import StaffCache, link_by_email
 from bot.messages import IncomingMessage
 from bot.parser import as_note, looks_like_command_typo, parse, parse_or_note, starts_a_sentence
 from bot.ports import Ports
@@ -42,6 +42,7 @@ class Engine:
         self.clock = clock or utcnow  # the one clock: handlers and adapters read engine.clock
         # what handlers may ask of the adapters; filled in at composition (bot/app.py, bot/cli.py)
         self.ports = ports if ports is not None else Ports()
+        self.staff = StaffCache()  # who a platform user is, between commands; invalidated by any staff write
 
     def handle(self, message: IncomingMessage) -> Reply:
         try:
@@ -76,7 +77,7 @@ class Engine:
             # a command that only reads runs in a read session: on SQLite it neither waits for nor
             # holds the one writer, and a repeated delivery is simply answered again
             with self.db.read_session() as session:
-                actor = find_staff(session, message.platform, message.user_id)
+                actor = self.staff.find(session, message.platform, message.user_id)
                 if actor is not None:
                     return self._run(session, actor, message, parsed, spec)
             if not message.user_email:
@@ -90,7 +91,7 @@ class Engine:
             if once and not self._claim(session, message):
                 return Reply(text="Already done: I had carried out this command before (the answer was "
                                   "interrupted by a retry or a restart), so nothing was repeated.")
-            actor = find_staff(session, message.platform, message.user_id)
+            actor = self.staff.find(session, message.platform, message.user_id)
             if actor is None:
                 actor = link_by_email(session, message.platform, message.user_id, message.user_email)
             if actor is None:

@@ -218,3 +218,27 @@ def test_a_dead_instances_command_whose_work_committed_is_answered_already_done(
 def _rows(db) -> list[AcceptedCommand]:
     with db.session() as s:
         return list(s.exec(select(AcceptedCommand)).all())
+
+
+# ---- the staff cache ----------------------------------------------------------------------------------
+
+def test_a_cached_actor_costs_no_select_and_another_process_change_is_seen_after_the_cache_time(db, team):
+    from sqlalchemy import event, text
+
+    from bot.identity import StaffCache
+
+    cache = StaffCache(seconds=0.3)
+    with db.read_session() as s:
+        assert cache.find(s, "slack", "UALICE").role == "rep"
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with db.read_session() as s:
+        alice = cache.find(s, "slack", "UALICE")
+        assert alice.name == "Alice Rep" and alice in s and not s.is_modified(alice)
+    assert not [q for q in statements if "FROM staff" in q]
+    # another process (no ORM events here) makes Alice a manager: unseen at most the cache time
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE staff SET role = 'manager' WHERE slack_user_id = 'UALICE'"))
+    time.sleep(0.35)
+    with db.read_session() as s:
+        assert cache.find(s, "slack", "UALICE").role == "manager"
