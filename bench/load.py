@@ -135,7 +135,7 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 120) -> None:
         self.starts += 1
         log = open(self.workdir / f"{self.name}-{self.starts}.log", "wb")
         command = [str(CRM_BOT)] if self.code is None else [sys.executable, "-m", "bot.cli"]
@@ -147,7 +147,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {log.name}")
             try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.base + "/healthz", timeout=5).status_code == 200:  # a loaded machine is slow to start
                     return
             except httpx.HTTPError:
                 pass

@@ -21,8 +21,8 @@ import logging
 import re
 import weakref
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -49,7 +49,7 @@ from integrations.slack.listeners.shortcuts import ShortcutListeners
 from integrations.slack.listeners.views import ViewListeners
 from integrations.slack.team_inbox import SlackTeamInbox
 from integrations.slack.uploads import Uploads
-from integrations.slack.wire import dedup_key, malformed_body
+from integrations.slack.wire import dedup_key, malformed_body, shape_problem
 from integrations.slack.workspace import REFUSAL, is_foreign
 
 log = logging.getLogger("crm.slack")
@@ -94,21 +94,28 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
             self.socket_handler = AsyncSocketModeHandler(self.bolt, settings.slack_app_token)
             self.routes: list[Route] = []
         else:
-            self.http_handler = AsyncSlackRequestHandler(self.bolt)
             self.verifier = SignatureVerifier(settings.slack_signing_secret or "")
             self.routes = [Route("/slack/events", self._http, methods=["POST"])]
         app.delivery.register("slack", self.send_dm)
         app.engine.ports.team_inbox = SlackTeamInbox(self)
 
     async def _http(self, request: Request):
-        raw = await request.body()  # starlette keeps it for Bolt's own read
-        problem = malformed_body(raw, request.headers.get("content-type"))
+        """Bolt's request handling, with the body parsed once: the request Bolt builds (its parse) is
+        checked for shapes Bolt would crash on (a 400, not a 500), then dispatched (signature checks,
+        middleware, listeners), as Bolt's own Starlette adapter does."""
+        raw = await request.body()
+        try:
+            bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_params,
+                                            headers=request.headers)
+            body = bolt_request.body
+            problem = shape_problem(body) if isinstance(body, dict) else "the body is not a JSON object"
+        except Exception:  # not UTF-8, not JSON, or a shape Bolt's own parsing trips on: say which
+            problem = malformed_body(raw, request.headers.get("content-type")) or "not a request Slack sends"
         if problem is None:
             try:
-                return await self.http_handler.handle(request)
+                return to_starlette_response(await self.bolt.async_dispatch(bolt_request))
             except Exception:
                 # listeners run after the ack, so what escapes Bolt is a body of a shape Slack never sends
-                # (e.g. "actions": null): a 400, not a 500
                 log.warning("Slack request Bolt could not handle; answered 400", exc_info=True)
                 problem = "not a request Slack sends"
         # unsigned junk is 401 like any unsigned request
