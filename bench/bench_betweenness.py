@@ -38,9 +38,9 @@ from bench.common import seeded_sqlite, table  # noqa: E402
 
 
 def store_graph(customers: int):
-    from crm.graph import build_graph, staff_strengths
+    from crm.insights.graph import build_graph, staff_strengths
+    from crm.insights.job import node_keys
     from crm.insights.snapshot import load_snapshot
-    from crm.insights_job import node_keys
 
     db = seeded_sqlite(customers)
     with db.engine.connect() as conn:
@@ -57,7 +57,7 @@ def compare(customers: int, errs: list[float], exact_up_to: int, nk_exact_up_to:
     import networkit as nk
     from scipy import sparse
 
-    from crm import centrality
+    from crm.insights import centrality
 
     a, keys = store_graph(customers)
     n, edges = a.shape[0], a.nnz // 2
@@ -101,7 +101,7 @@ def million_proxy(copies: int = 10, rewired: float = 0.02, timeout_note: str = "
     of edges rewired across copies (one connected world, same local structure), KADABRA two seeds."""
     from scipy import sparse
 
-    from crm import centrality
+    from crm.insights import centrality
 
     a, keys = store_graph(100_000)
     n = a.shape[0]

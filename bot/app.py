@@ -18,7 +18,7 @@ from bot.engine import Engine
 from bot.metrics import Metrics, MetricsMiddleware
 from bot.ports import Ports
 from bot.settings import Settings
-from crm.campaign_sender import CampaignRunner
+from crm.campaigns.sender import CampaignRunner
 from crm.db import Database
 from scheduler.service import SchedulerService
 

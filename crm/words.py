@@ -1,6 +1,6 @@
 """Splitting typed text into words: quotes (also “ ” 「 」) keep a phrase together, ``key="a b"`` stays one word.
 
-The `/crm` grammar (bot/parser.py) and stored campaign segments (crm/campaigns.py) split the same way.
+The `/crm` grammar (bot/parser.py) and stored campaign segments (crm/campaigns/segments.py) split the same way.
 Each token keeps its position in the original text, so a caller can take the rest of a line verbatim.
 """
 from __future__ import annotations

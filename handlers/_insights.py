@@ -19,8 +19,8 @@ from sqlmodel import col, select
 
 from bot.errors import UserError
 from bot.replies import Reply
-from crm.graph import RelationGraph, build_graph
 from crm.insights import store
+from crm.insights.graph import RelationGraph, build_graph
 from crm.insights.snapshot import fingerprint, load_snapshot
 from crm.models import Customer
 
@@ -65,7 +65,7 @@ def ensure_insights(ctx) -> dict:
         raise not_ready(ctx)
     if summary is not None and customer_count(ctx) > SMALL_STORE:
         return summary  # grew past small since: the nightly job keeps it from now on
-    from crm.insights_job import refresh_in
+    from crm.insights.job import refresh_in
 
     try:
         with ctx.session.begin_nested():  # a concurrent refresh wins; this command reads its result

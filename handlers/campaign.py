@@ -12,9 +12,9 @@ from bot.cards import customer_labels, money
 from bot.errors import UserError
 from bot.registry import command
 from bot.replies import Button, Item, Reply, Section
-from crm import campaigns
-from crm.campaign_sender import TELEGRAM_RATE
-from crm.campaigns import CampaignError
+from crm.campaigns import lifecycle, results, segments
+from crm.campaigns.segments import CampaignError
+from crm.campaigns.sender import TELEGRAM_RATE
 from crm.i18n import money_totals
 from crm.models import Campaign, CampaignRecipient
 from handlers.deal import parse_amount
@@ -86,7 +86,7 @@ def _name_after_sub(ctx, *, drop_confirm: bool = False) -> tuple[str, bool]:
 
 
 def _load(ctx, name: str) -> Campaign:
-    found = campaigns.find_campaign(ctx.session, name)
+    found = lifecycle.find_campaign(ctx.session, name)
     if found is None:
         known = ctx.session.exec(select(Campaign.name).order_by(col(Campaign.created_at).desc()).limit(5)).all()
         hint = ctx.t(" Campaigns: {names}.", " 现有活动：{names}。", names=", ".join(f"“{n}”" for n in known)) \
@@ -96,8 +96,8 @@ def _load(ctx, name: str) -> Campaign:
     return found
 
 
-def _segment(ctx, found: Campaign) -> campaigns.Segment:
-    return campaigns.parse_segment(ctx.session, found.segment)
+def _segment(ctx, found: Campaign) -> segments.Segment:
+    return segments.parse_segment(ctx.session, found.segment)
 
 
 def _status(ctx, found: Campaign) -> str:
@@ -127,7 +127,7 @@ def _date_option(ctx, options: dict, key: str, *, end_of_day: bool) -> datetime 
     return moment
 
 
-def _audience_fields(ctx, audience: campaigns.Audience) -> list[tuple[str, str]]:
+def _audience_fields(ctx, audience: segments.Audience) -> list[tuple[str, str]]:
     return [(ctx.t("Will receive it", "将收到"), f"{audience.reachable:,}"),
             (ctx.t("In the segment", "符合条件"), f"{audience.matching:,}"),
             (ctx.t("Left out: no Telegram", "排除：无 Telegram"), f"{audience.no_telegram:,}"),
@@ -161,20 +161,20 @@ def _new(ctx) -> Reply:
     if name.lower() in SUBCOMMANDS or name.startswith("#"):
         raise _new_error(ctx, ctx.t("“{name}” can't be a campaign name; pick a descriptive one like \"Spring renewal\".",
                              "“{name}”不能作为活动名称，请换一个，例如“春季续约”。", name=name))
-    if campaigns.find_campaign(ctx.session, name) is not None:
+    if lifecycle.find_campaign(ctx.session, name) is not None:
         raise _new_error(ctx, ctx.t("There is already a campaign called “{name}”; pick another name.",
                              "已有名为“{name}”的活动，请换一个名称。", name=name))
-    segment = campaigns.parse_segment(ctx.session, options.get("segment", ""))
+    segment = segments.parse_segment(ctx.session, options.get("segment", ""))
     message_en, message_zh = options.get("en", "").strip(), options.get("zh", "").strip()
     if not message_en and not message_zh:
         raise _new_error(ctx, ctx.t('Write the message: en="…" for English and/or zh="…" for Chinese. Customers get '
                              "their own language, or the other one when theirs is missing.",
                              '请填写消息内容：en="…"（英文）和/或 zh="…"（中文）。客户会收到自己语言的版本，缺少时收到另一种。'))
     for key, text in (("en", message_en), ("zh", message_zh)):
-        if len(text) > campaigns.MAX_MESSAGE:
+        if len(text) > lifecycle.MAX_MESSAGE:
             raise _new_error(ctx, ctx.t("{key}= is {n:,} characters; a Telegram message holds {max:,} here.",
                                  "{key}= 有 {n:,} 个字符，最多 {max:,} 个。", key=key, n=len(text),
-                                 max=campaigns.MAX_MESSAGE))
+                                 max=lifecycle.MAX_MESSAGE))
     starts_at = _date_option(ctx, options, "start", end_of_day=False) or ctx.now
     ends_at = _date_option(ctx, options, "end", end_of_day=True)
     if ends_at is None:
@@ -202,7 +202,7 @@ def _new(ctx) -> Reply:
     ctx.session.flush()
     ctx.audit("campaign.create", campaign_id=found.id, name=name, segment=segment.text, budget=budget,
               starts_at=starts_at, ends_at=ends_at)
-    audience = campaigns.audience(ctx.session, segment)
+    audience = segments.audience(ctx.session, segment)
     quoted = _quoted(name)
     return Reply(text=ctx.t("Created campaign “{name}” (draft). {n:,} customers would receive it today.",
                             "已创建活动“{name}”（草稿）。按当前条件将有 {n:,} 位客户收到。", name=name,
@@ -221,13 +221,13 @@ def _preview(ctx) -> Reply:
     name, _ = _name_after_sub(ctx)
     found = _load(ctx, name)
     segment = _segment(ctx, found)
-    audience = campaigns.audience(ctx.session, segment)
-    people = campaigns.sample(ctx.session, segment, 5)
+    audience = segments.audience(ctx.session, segment)
+    people = segments.sample(ctx.session, segment, 5)
     labels = customer_labels(ctx.session, people)
     sections = [Section(ctx.t("Sample", "示例"), items=[Item(labels[c.id] + f" · {c.language}") for c in people]
                         or [Item(ctx.t("nobody yet", "暂无"))])]
     for lang, label in (("en", ctx.t("Message (English)", "消息（英文）")), ("zh", ctx.t("Message (Chinese)", "消息（中文）"))):
-        sections.append(Section(label, text=campaigns.message_for(found, lang)))
+        sections.append(Section(label, text=lifecycle.message_for(found, lang)))
     buttons = []
     if found.status == "draft":
         buttons.append(Button(ctx.t("Send…", "发送…"), f"campaign send {_quoted(found.name)}", style="primary"))
@@ -251,8 +251,8 @@ def _send(ctx) -> Reply:
     name, confirm = _name_after_sub(ctx, drop_confirm=True)
     found = _load(ctx, name)
     if found.status != "draft":
-        counts = campaigns.status_counts(ctx.session, found.id)
-        done = sum(n for s, n in counts.items() if s in campaigns.FINAL_STATUSES)
+        counts = lifecycle.status_counts(ctx.session, found.id)
+        done = sum(n for s, n in counts.items() if s in lifecycle.FINAL_STATUSES)
         if found.status == "sending":
             return Reply.fail(ctx.t("“{name}” is already {status}: {done:,} of {total:,} recipients done. "
                                     "`/crm campaign report {q}` shows the figures.",
@@ -268,7 +268,7 @@ def _send(ctx) -> Reply:
                                 "“{name}”已于 {when} 结束，未发送。请新建一个结束时间更晚的活动。",
                                 name=found.name, when=ctx.fmt(found.ends_at)))
     segment = _segment(ctx, found)
-    audience = campaigns.audience(ctx.session, segment)
+    audience = segments.audience(ctx.session, segment)
     if audience.reachable == 0:
         return Reply.fail(ctx.t("Nobody in “{name}”'s segment can be messaged right now (no Telegram chat, opted "
                                 "out or blocked), so nothing was sent.",
@@ -288,7 +288,7 @@ def _send(ctx) -> Reply:
                      buttons=[Button(ctx.t("Send to {n:,} customers", "发送给 {n:,} 位客户", n=audience.reachable),
                                      f"campaign send {_quoted(found.name)} confirm", style="danger",
                                      confirm=question)])
-    count = campaigns.begin_sending(ctx.session, found, segment, ctx.now)
+    count = lifecycle.begin_sending(ctx.session, found, segment, ctx.now)
     if count is None:
         return Reply.fail(ctx.t("“{name}” is already being sent (someone confirmed it a moment ago).",
                                 "“{name}”已在发送中（刚刚有人确认过）。", name=found.name))
@@ -325,7 +325,7 @@ REASON_LABELS = {"blocked": ("Blocked the bot", "已屏蔽机器人"), "failed":
 def _report(ctx) -> Reply:
     name, _ = _name_after_sub(ctx)
     found = _load(ctx, name)
-    result = campaigns.report(ctx.session, found)
+    result = results.report(ctx.session, found)
     rate = f" ({result.reply_rate:.0%})" if result.reply_rate is not None else ""
     cost = f"${result.cost_per_reply:,.2f}" if result.cost_per_reply is not None \
         else ctx.t("— (no replies yet)", "—（尚无回复）")
@@ -352,7 +352,7 @@ def _report(ctx) -> Reply:
                              r=result.replied),
                   fields=fields, sections=sections)
     if result.recipients:
-        from crm.campaign_chart import render_campaign_chart
+        from crm.campaigns.chart import render_campaign_chart
 
         reply.image_path = str(render_campaign_chart(result, today=ctx.now.astimezone(ctx.settings.zone).date()))
     return reply
@@ -378,7 +378,7 @@ def _list(ctx) -> Reply:
                                 "还没有活动。可用 `/crm campaign new \"<名称>\" segment=… end=… zh=\"…\"` 创建。"))
     items = []
     for row in rows:
-        counts = campaigns.status_counts(ctx.session, row.id)
+        counts = lifecycle.status_counts(ctx.session, row.id)
         items.append(Item(f"{row.name} · {_status(ctx, row)} · {_window(ctx, row)} · "
                           + ctx.t("{n:,} recipients", "{n:,} 位收件人", n=sum(counts.values())),
                           [Button(ctx.t("Report", "报告"), f"campaign report {_quoted(row.name)}")]))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from bot.registry import command
 from bot.replies import Button, Reply
-from crm.graph import neighbourhood
-from crm.graph_image import draw_neighbourhood
+from crm.insights.graph import neighbourhood
+from crm.insights.graph_image import draw_neighbourhood
 from crm.insights.read import _names
 from crm.models import Company, Customer, Staff
 from handlers._insights import added_since_refresh, relation_graph

@@ -6,7 +6,7 @@ from sqlmodel import col, select
 from bot.registry import command
 from bot.replies import Button, Item, Reply, Section
 from crm.customers import resolve_staff
-from crm.graph import WARM_FLOOR, WarmPath, staff_strength, warm_paths
+from crm.insights.graph import WARM_FLOOR, WarmPath, staff_strength, warm_paths
 from crm.insights.read import _names
 from crm.insights.snapshot import REL_KINDS
 from crm.models import Company, Customer, Interaction, Staff

@@ -3,7 +3,7 @@
 Answers are stored (``recommendation_feedback``) and respected: accepted items become a
 follow-up task due today and leave the list for 7 days, snoozed ones for 3 days (or until a
 given time), dismissed ones for 14 days. The nightly job learns from them: reasons people
-keep dismissing weigh less in their next list (``crm.recommend.acceptance_rates``).
+keep dismissing weigh less in their next list (``crm.insights.priorities.acceptance_rates``).
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from bot.replies import Button, Item, Reply
 from bot.roles import team_ids
 from crm.customers import resolve_staff
 from crm.insights.read import HIDE_FOR, _names, top_recommendations
+from crm.insights.reasons import describe, describe_all
 from crm.models import CustomerInsight, RecommendationFeedback, Staff, Task
-from crm.recommend import describe, describe_all
 from handlers._insights import ensure_insights
 
 USAGE = "next [team|@colleague] | next accept|snooze|dismiss #<customer> [until when]"

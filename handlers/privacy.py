@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from bot.registry import command
 from bot.replies import Button, Item, Reply
-from crm.inbox import on_commit
+from crm.inbox.outbox import on_commit
 from crm.models import AuditEvent
 from crm.privacy import export_json, forget_customer
 

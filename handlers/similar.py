@@ -7,10 +7,12 @@ from sqlmodel import col, select
 
 from bot.registry import command
 from bot.replies import Button, Item, Reply
-from crm.insights.read import _names
 from crm.i18n import money_totals
+from crm.insights.features import COL
+from crm.insights.read import _names
+from crm.insights.similar import nearest
+from crm.insights.snapshot import TIERS
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal
-from crm.recommend import COL, TIERS, nearest
 from handlers._insights import added_since_refresh, similar_index
 
 USAGE = "similar <customer> [n=5]"

@@ -2,7 +2,7 @@
 
 Resolving tells the customer on Telegram and asks them for a 1–5 rating. The message is
 queued in the inbox outbox inside this command's own transaction, and the sender is woken
-once that transaction commits (``crm.inbox.on_commit``) — so a resolve that fails changes
+once that transaction commits (``crm.inbox.outbox.on_commit``) — so a resolve that fails changes
 nothing and tells nobody, and a resolve that commits is delivered even across a crash.
 Handlers run in a worker thread; the wake-up is thread-safe (``customer_messenger.wake()``
 schedules onto the Telegram adapter's event loop).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot.registry import command
 from bot.replies import Reply
-from crm import inbox
+from crm.inbox import outbox, tickets
 from crm.models import Customer, Ticket
 
 USAGE = "ticket assign|resolve|reopen #<ticket>"
@@ -37,7 +37,7 @@ def _ticket(ctx) -> tuple[str, Ticket]:
 def _wake_sender_after_commit(ctx) -> None:
     messenger = ctx.ports.customer_messenger
     if messenger is not None:
-        inbox.on_commit(ctx.session, messenger.wake)
+        outbox.on_commit(ctx.session, messenger.wake)
 
 
 @command("ticket", usage=USAGE, summary="take, resolve or reopen a customer's Telegram conversation",
@@ -49,11 +49,11 @@ def ticket_command(ctx) -> Reply:
     customer = ctx.session.get(Customer, ticket.customer_id)
     who = f"{customer.name} (#{customer.id})"
     if action == "assign":
-        changed = inbox.assign(ctx.session, ticket, ctx.actor)
+        changed = tickets.assign(ctx.session, ticket, ctx.actor)
         text = ctx.t("Ticket #{t} with {who} is yours now.", "工单 #{t}（{who}）现在由你负责。", t=ticket.id, who=who) \
             if changed else ctx.t("Ticket #{t} is already yours.", "工单 #{t} 已经由你负责。", t=ticket.id)
     elif action == "resolve":
-        if not inbox.resolve(ctx.session, ticket, ctx.actor, ctx.now):
+        if not tickets.resolve(ctx.session, ticket, ctx.actor, ctx.now):
             return Reply(text=ctx.t("Ticket #{t} is already resolved. Use `/crm ticket reopen #{t}` to open it again.",
                                     "工单 #{t} 已解决。如需重新打开，请用 `/crm ticket reopen #{t}`。", t=ticket.id))
         if ticket.assignee_id is None:
@@ -63,7 +63,7 @@ def ticket_command(ctx) -> Reply:
                      "已解决工单 #{t}（{who}）。" + ("已请客户评分（1–5）。" if asked else ""), t=ticket.id, who=who)
     else:
         try:
-            changed = inbox.reopen(ctx.session, ticket, ctx.actor)
+            changed = tickets.reopen(ctx.session, ticket, ctx.actor)
         except ValueError as err:
             raise ctx.fail(ctx.t("Can't reopen #{t}: {why}.", "无法重新打开 #{t}：{why}。", t=ticket.id, why=err))
         text = ctx.t("Reopened ticket #{t} with {who}.", "已重新打开工单 #{t}（{who}）。", t=ticket.id, who=who) \

@@ -1,7 +1,7 @@
 """Delivers the customer inbox's outbox.
 
 Rows of ``inbox_outbox`` are written in the same transaction as their cause (see
-``crm/inbox.py``). This relay claims them one at a time (``pending`` → ``sending``, a
+``crm/inbox/outbox.py``). This relay claims them one at a time (``pending`` → ``sending``, a
 conditional UPDATE, so several instances never send the same row), delivers them, and marks
 them ``sent``. Rows of one Telegram chat, or of one Slack thread, go out strictly in id order:
 a row is claimable only when no earlier row of its chat or thread is still unfinished.
@@ -31,9 +31,9 @@ from sqlmodel import col, select
 from bot.cards import money, owner_label
 from bot.metrics import metrics_of
 from bot.replies import Button, Reply
-from crm import inbox
 from crm.claims import backoff
 from crm.customers import company_name
+from crm.inbox import outbox
 from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
@@ -308,7 +308,7 @@ class InboxRelay:
         ticket = session.get(Ticket, row.ticket_id)
         if ticket is not None and (ticket.slack_thread_ts or self.app.engine.ports.team_inbox is not None):
             quoted = json.loads(row.payload or "{}").get("text", "")
-            inbox.to_thread(session, ticket, "note", text + (f"\n> {quoted[:300]}" if row.kind == "message" else ""))
+            outbox.to_thread(session, ticket, "note", text + (f"\n> {quoted[:300]}" if row.kind == "message" else ""))
         else:
             log.warning("inbox relay: row %s to chat %s: %s", row.id, row.chat_id, text)
 

@@ -132,7 +132,7 @@ class SchedulerService:
 
     async def refresh_insights(self) -> str | None:
         """The nightly insight job, run by one instance per night."""
-        from crm.insights_job import refresh_insights  # scipy and the models load when the job first runs
+        from crm.insights.job import refresh_insights  # scipy and the models load when the job first runs
 
         night = self.now.astimezone(self.app.settings.zone).date()
         if not await asyncio.to_thread(claim_nightly_lock, self.app.db, night, self.instance):

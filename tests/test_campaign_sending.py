@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import col, func, select
 
-from crm import campaigns
-from crm.campaign_sender import CampaignRunner, acquire_lease, recover_interrupted, release_lease
-from crm.inbox import opt_out_of_marketing
+from crm.campaigns import lifecycle, segments
+from crm.campaigns.sender import CampaignRunner, acquire_lease, recover_interrupted, release_lease
+from crm.inbox.binding import opt_out_of_marketing
 from crm.models import AuditEvent, Campaign, CampaignRecipient, Customer
 from integrations.telegram.campaign import TelegramCampaignMessenger
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegramApi
@@ -60,7 +60,7 @@ def _confirmed_campaign(db, name="Spring renewal", segment="tier=vip", ends=NOW 
                        starts_at=NOW - timedelta(hours=1), ends_at=ends, budget=1000)
         s.add(row)
         s.flush()
-        campaigns.begin_sending(s, row, campaigns.parse_segment(s, segment), NOW)
+        lifecycle.begin_sending(s, row, segments.parse_segment(s, segment), NOW)
         return row.id
 
 
@@ -74,7 +74,7 @@ def _runner(db, api, **kw) -> CampaignRunner:
 
 def _statuses(db, campaign_id) -> dict[str, int]:
     with db.session() as s:
-        return campaigns.status_counts(s, campaign_id)
+        return lifecycle.status_counts(s, campaign_id)
 
 
 async def _until(check, timeout: float = 120.0, what: str = "condition"):
@@ -121,7 +121,7 @@ async def test_two_thousand_recipients_opt_outs_blocks_retry_after_and_a_restart
     api.fail_next("sendMessage", retry_after=1)  # Telegram's flood control, in the middle
     await api.await_for("sendMessage", 900, timeout=120)
     await first.stop()  # a restart half-way (a deploy): in-flight messages finish, the rest go back
-    done_before = sum(n for s, n in _statuses(db, campaign_id).items() if s in campaigns.FINAL_STATUSES)
+    done_before = sum(n for s, n in _statuses(db, campaign_id).items() if s in lifecycle.FINAL_STATUSES)
     assert 900 <= done_before < reachable
     assert _statuses(db, campaign_id).get("sending", 0) == 0
 

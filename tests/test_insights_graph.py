@@ -10,11 +10,11 @@ import pytest
 from scipy import sparse
 from sklearn.metrics import normalized_mutual_info_score
 
-from crm import centrality
-from crm.graph import ONE_WAY_CAP, build_graph, strength_formula, warm_paths
+from crm.insights import centrality
 from crm.insights import read
+from crm.insights.graph import ONE_WAY_CAP, build_graph, strength_formula, warm_paths
+from crm.insights.job import refresh_insights
 from crm.insights.snapshot import load_snapshot
-from crm.insights_job import refresh_insights
 from crm.models import Interaction
 from tests.insights_support import NOW, customer, open_deal, talk
 

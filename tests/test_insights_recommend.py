@@ -9,9 +9,9 @@ from rich.console import Console
 from sqlmodel import select
 
 from crm.insights import read
-from crm.insights_job import refresh_insights
+from crm.insights.job import refresh_insights
+from crm.insights.priorities import acceptance_rates
 from crm.models import CustomerInsight, RecommendationFeedback
-from crm.recommend import acceptance_rates
 from crm.seed import read_seed_truth, seed
 from integrations.console import ConsoleChat
 from tests.helpers import say

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session, col, select
 
-from crm.insights import store
-from crm.models import Company, Customer, CustomerInsight, RecommendationFeedback, Staff
 from crm.i18n import money_totals
-from crm.recommend import describe, describe_all
+from crm.insights import store
+from crm.insights.reasons import describe, describe_all
+from crm.models import Company, Customer, CustomerInsight, RecommendationFeedback, Staff
 
 
 @dataclass

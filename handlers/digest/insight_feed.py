@@ -16,8 +16,8 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from crm.insights import read
+from crm.insights.reasons import describe, describe_all
 from crm.models import Customer, CustomerInsight, Staff
-from crm.recommend import describe, describe_all
 
 KEY_TIERS = ("vip", "gold")
 DECAYING_RISK = 0.6

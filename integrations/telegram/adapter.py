@@ -41,7 +41,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
 from bot.metrics import metrics_of
-from crm.inbox_texts import say
+from crm.inbox.texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
 from integrations.telegram.customer import CustomerChat

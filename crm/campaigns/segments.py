@@ -1,30 +1,21 @@
-"""Campaigns in the store: who a segment reaches, the recipient rows, and what the campaign achieved.
+"""Campaign segments: the ``key=value`` line that says who a campaign is for, and who it can reach.
 
 A segment is a line of ``key=value`` filters (``tier=vip stage=active tags=renewal``). Different
 keys must all hold; a comma inside a value means any of them (``tier=vip,gold``). ``all`` is
 every customer. Whatever the segment says, a campaign only reaches customers who can and may
 be reached: a bound Telegram chat, no marketing opt-out (``/stop``), the bot not blocked, not
 erased.
-
-Replies are attributed at report time, last touch: an inbound Telegram message belongs to
-the most recent campaign message the customer received before it, provided it came before
-that campaign's end. So a reply counts for one campaign at most, and nothing has to be
-tagged when the message arrives.
-
-Nothing here imports a chat SDK; sending lives in ``crm/campaign_sender.py``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, func, insert, literal, or_, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, func, literal, or_
 from sqlmodel import Session, col, select
 
 from crm.customers import resolve_staff
 from crm.errors import UserError
-from crm.models import CUSTOMER_STAGES, TIERS, Campaign, CampaignRecipient, Company, Customer, Deal, Interaction
+from crm.models import CUSTOMER_STAGES, TIERS, Company, Customer
 from crm.words import tokenize
 
 SEGMENT_KEYS = {
@@ -37,11 +28,6 @@ SEGMENT_KEYS = {
 }
 LANGUAGES = ("en", "zh")
 EVERYONE = "all"
-DEAL_WINDOW = timedelta(days=30)
-MAX_MESSAGE = 4000  # Telegram's limit is 4096 characters; the opt-out line needs the rest
-STOP_LINE = {"en": "Reply /stop to receive no more of these messages.",
-             "zh": "回复 /stop 即可不再接收此类消息。"}
-FINAL_STATUSES = ("sent", "failed", "blocked", "skipped", "unknown")
 
 
 class CampaignError(UserError):
@@ -207,151 +193,3 @@ def audience(session: Session, segment: Segment) -> Audience:
 def sample(session: Session, segment: Segment, limit: int = 5) -> list[Customer]:
     return list(session.exec(select(Customer).where(*segment.conditions(), *reachable_conditions())
                              .order_by(Customer.id).limit(limit)).all())
-
-
-def materialise(session: Session, campaign: Campaign, segment: Segment) -> int:
-    """One pending row per reachable customer, in one INSERT … SELECT; repeats add nobody twice."""
-    already = select(CampaignRecipient.id).where(CampaignRecipient.campaign_id == campaign.id,
-                                                 CampaignRecipient.customer_id == Customer.id)
-    chosen = (select(literal(campaign.id), Customer.id, literal("pending"), literal(0))
-              .where(*segment.conditions(), *reachable_conditions(), ~exists(already)))
-    def rows() -> int:
-        return session.exec(select(func.count()).select_from(CampaignRecipient)
-                            .where(CampaignRecipient.campaign_id == campaign.id)).one()
-
-    # counted, not taken from rowcount: drivers disagree on it for INSERT … SELECT
-    before = rows()
-    session.exec(insert(CampaignRecipient).from_select(["campaign_id", "customer_id", "status", "attempts"], chosen))
-    return rows() - before
-
-
-def message_for(campaign: Campaign, language: str) -> str:
-    """The customer's language, the other one when that is empty; with the opt-out line."""
-    lang = "zh" if language == "zh" else "en"
-    first, second = (campaign.message_zh, campaign.message_en) if lang == "zh" else (campaign.message_en,
-                                                                                    campaign.message_zh)
-    if not first.strip():
-        lang = "en" if lang == "zh" else "zh"
-    text = first if first.strip() else second
-    return f"{text.strip()}\n\n{STOP_LINE[lang]}"
-
-
-# ---------------------------------------------------------------- lifecycle in the store
-
-
-def find_campaign(session: Session, name: str) -> Campaign | None:
-    name = " ".join(name.split())
-    if name.startswith("#") and name[1:].isdigit():
-        return session.get(Campaign, int(name[1:]))
-    return session.exec(select(Campaign).where(func.lower(Campaign.name) == name.lower())).first()
-
-
-def begin_sending(session: Session, campaign: Campaign, segment: Segment, now: datetime) -> int | None:
-    """draft → sending, and the recipient rows, in the caller's transaction.
-
-    The status change is a compare-and-set: two managers confirming at the same moment (or a
-    double click) materialise the audience once; the loser gets None.
-    """
-    moved = session.exec(update(Campaign).where(Campaign.id == campaign.id, Campaign.status == "draft")
-                         .values(status="sending", sent_at=now))
-    if moved.rowcount != 1:
-        return None
-    count = materialise(session, campaign, segment)
-    session.refresh(campaign)
-    return count
-
-
-def status_counts(session: Session, campaign_id: int) -> dict[str, int]:
-    rows = session.exec(select(CampaignRecipient.status, func.count()).where(
-        CampaignRecipient.campaign_id == campaign_id).group_by(CampaignRecipient.status)).all()
-    return {status: int(n) for status, n in rows}
-
-
-# ---------------------------------------------------------------- attribution and report
-
-
-def _later_campaign_message(reply_at, customer_id, sent_at):
-    """A newer campaign message to the same customer, before the reply and still in its window."""
-    other = aliased(CampaignRecipient)
-    other_campaign = aliased(Campaign)
-    return exists(select(other.id).join(other_campaign, other_campaign.id == other.campaign_id).where(
-        other.customer_id == customer_id, other.status == "sent", other.sent_at > sent_at,
-        other.sent_at <= reply_at, or_(col(other_campaign.ends_at).is_(None), other_campaign.ends_at >= reply_at)))
-
-
-def _attributed_replies(campaign: Campaign):
-    """(customer id, reply time) of inbound Telegram messages this campaign earned."""
-    r = CampaignRecipient
-    conds = [r.campaign_id == campaign.id, r.status == "sent", Interaction.customer_id == r.customer_id,
-             Interaction.direction == "inbound", Interaction.channel == "telegram",
-             Interaction.occurred_at >= r.sent_at,
-             ~_later_campaign_message(Interaction.occurred_at, r.customer_id, r.sent_at)]
-    if campaign.ends_at is not None:
-        conds.append(Interaction.occurred_at <= campaign.ends_at)
-    return select(r.customer_id, Interaction.occurred_at).select_from(r).join(
-        Interaction, Interaction.customer_id == r.customer_id).where(*conds)
-
-
-def campaign_for_reply(session: Session, customer_id: int, at: datetime) -> int | None:
-    """The campaign an inbound message at ``at`` answers (last touch), if any: for tagging at write time."""
-    row = session.exec(select(CampaignRecipient.campaign_id).join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
-                       .where(CampaignRecipient.customer_id == customer_id, CampaignRecipient.status == "sent",
-                              CampaignRecipient.sent_at <= at,
-                              or_(col(Campaign.ends_at).is_(None), Campaign.ends_at >= at))
-                       .order_by(col(CampaignRecipient.sent_at).desc()).limit(1)).first()
-    return row
-
-
-@dataclass
-class CampaignReport:
-    campaign: Campaign
-    recipients: int  # rows materialised when sending was confirmed
-    statuses: dict[str, int]
-    attempted: int  # handed to Telegram: delivered + blocked + failed + unknown
-    delivered: int  # accepted by Telegram (a message id came back)
-    replied: int  # customers with at least one attributed reply
-    replies: int  # attributed messages
-    deals: int  # deals opened by delivered customers within 30 days of their message
-    deal_amount: float  # all currencies added up: a size, never shown (see deal_amounts)
-    replies_by_day: list[tuple[date, int]] = field(default_factory=list)  # first replies per day
-    deal_amounts: dict[str, float] = field(default_factory=dict)  # those deals' amounts per currency
-
-    @property
-    def pending(self) -> int:
-        return self.statuses.get("pending", 0) + self.statuses.get("sending", 0)
-
-    @property
-    def cost_per_reply(self) -> float | None:
-        return self.campaign.budget / self.replied if self.replied else None
-
-    @property
-    def reply_rate(self) -> float | None:
-        return self.replied / self.delivered if self.delivered else None
-
-
-def report(session: Session, campaign: Campaign) -> CampaignReport:
-    statuses = status_counts(session, campaign.id)
-    recipients = sum(statuses.values())
-    delivered = statuses.get("sent", 0)
-    attempted = delivered + statuses.get("blocked", 0) + statuses.get("failed", 0) + statuses.get("unknown", 0)
-    replies = session.exec(_attributed_replies(campaign)).all()
-    first_reply: dict[int, datetime] = {}
-    for customer_id, at in replies:
-        if customer_id not in first_reply or at < first_reply[customer_id]:
-            first_reply[customer_id] = at
-    by_day: dict[date, int] = {}
-    for at in first_reply.values():
-        by_day[at.date()] = by_day.get(at.date(), 0) + 1
-    r = CampaignRecipient
-    deal_rows = session.exec(select(Deal.id, Deal.amount, Deal.created_at, r.sent_at, Deal.currency).join(
-        r, r.customer_id == Deal.customer_id).where(r.campaign_id == campaign.id, r.status == "sent",
-                                                   Deal.created_at >= r.sent_at)).all()
-    deals = {deal_id: (amount, currency) for deal_id, amount, created, sent, currency in deal_rows
-             if created - sent <= DEAL_WINDOW}
-    per_currency: dict[str, float] = {}
-    for amount, currency in deals.values():
-        per_currency[currency] = per_currency.get(currency, 0.0) + float(amount or 0)
-    return CampaignReport(campaign=campaign, recipients=recipients, statuses=statuses, attempted=attempted,
-                          delivered=delivered, replied=len(first_reply), replies=len(replies), deals=len(deals),
-                          deal_amount=float(sum(a or 0 for a, _ in deals.values())),
-                          replies_by_day=sorted(by_day.items()), deal_amounts=per_currency)
