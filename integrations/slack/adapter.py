@@ -23,6 +23,7 @@ import weakref
 
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -57,6 +58,20 @@ log = logging.getLogger("crm.slack")
 
 async def _ack(ack) -> None:
     await ack()
+
+
+class _Gate(AsyncMiddleware):
+    """Our global middleware as one Bolt middleware object: a function middleware has its arguments
+    injected on every request (Bolt inspects its signature each time), an object is called as is."""
+
+    def __init__(self, adapter: "SlackAdapter"):
+        self.adapter = adapter
+
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse, next) -> BoltResponse | None:
+        refused = await self.adapter._same_workspace(req.context, req.body) or await self.adapter._once(req.body)
+        if refused is not None:
+            return refused
+        return await next()
 
 
 class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutListeners, HomeListeners,
@@ -144,8 +159,7 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
     # ---- wiring ---------------------------------------------------------------------------
     def _register(self) -> None:
         bolt = self.bolt
-        bolt.middleware(self._same_workspace)
-        bolt.middleware(self._once)
+        bolt.middleware(_Gate(self))  # the workspace, then redeliveries
         bolt.command("/crm")(self._ack_command)
         bolt.action(re.compile(rf"^{kit.RUN}:"))(ack=_ack, lazy=[self._on_run_button])
         bolt.action(re.compile(rf"^{kit.FORM}:"))(ack=_ack, lazy=[self._on_form_button])
@@ -160,23 +174,21 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
         self.events.register_fallback(bolt, _ack)  # any other event: 200, not Bolt's 404
         bolt.error(self._on_error)
 
-    async def _same_workspace(self, context, body: dict, next) -> BoltResponse | None:
+    async def _same_workspace(self, context, body: dict) -> BoltResponse | None:
         """Signed, but from a workspace this app is not installed in: a polite no (workspace.py)."""
         installed = context.authorize_result
         if installed is not None and is_foreign(installed.team_id, installed.enterprise_id,
                                                 context.team_id, context.enterprise_id):
             log.warning("refused a Slack request from workspace %s (org %s)", context.team_id, context.enterprise_id)
             return BoltResponse(status=200, body=REFUSAL if body.get("command") else "")
-        await next()
         return None
 
-    async def _once(self, body: dict, next, logger) -> BoltResponse | None:
+    async def _once(self, body: dict) -> BoltResponse | None:
         """Slack retries (X-Slack-Retry-Num) and redeliveries act once, across restarts and instances."""
         key = dedup_key(body)
         if key is not None and not await asyncio.to_thread(claim_event, self.app.db, "slack", key):
             log.info("ignoring a repeated Slack delivery %s", key)
             return BoltResponse(status=200, body="")
-        await next()
         return None
 
     async def _on_error(self, error, body, logger) -> None:
