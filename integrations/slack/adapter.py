@@ -17,6 +17,7 @@ wires them: the Bolt app, its middleware and routes, start and stop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import weakref
@@ -54,6 +55,7 @@ from integrations.slack.wire import dedup_key, malformed_body, shape_problem
 from integrations.slack.workspace import REFUSAL, is_foreign
 
 log = logging.getLogger("crm.slack")
+STOP_GRACE_SECONDS = 5.0  # on stop, how long answers already queued may still go out
 
 
 async def _ack(ack) -> None:
@@ -97,7 +99,8 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
         self.journal = JournalWriter(app.db, metrics=metrics_of(app))
         self._in_hand: set[int] = set()  # journal rows of commands this instance is still answering
         self._answer_pools = weakref.WeakKeyDictionary()  # event loop -> its bounded pool of answer workers
-        self._webhook_sessions = weakref.WeakKeyDictionary()  # event loop -> one HTTP session for response_urls
+        self._loop: asyncio.AbstractEventLoop | None = None  # the app's, from start() on
+        self._webhook = None  # one keep-alive HTTP session for response_url posts on that loop
         self._recovery: asyncio.Task | None = None
         self._renewal: asyncio.Task | None = None
         self.events = SlackEvents(self)
@@ -139,6 +142,7 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
         return PlainTextResponse(f"malformed request: {problem}", status_code=400)
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._recovery = asyncio.create_task(self._recover_forever(), name="slack-command-recovery")
         self._renewal = asyncio.create_task(self._renew_forever(), name="slack-command-leases")
         if self.socket_handler is not None:
@@ -150,9 +154,15 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
             if task is not None:
                 task.cancel()
         self._recovery = self._renewal = None
-        session = self._webhook_sessions.pop(asyncio.get_running_loop(), None)
-        if session is not None:
-            await session.close()
+        pool = self._answer_pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:  # answers in hand get a moment; what is left is in the journal for recovery
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(pool.queue.join(), STOP_GRACE_SECONDS)
+            for worker in pool.workers:
+                worker.cancel()
+        if self._webhook is not None:
+            await self._webhook.close()
+            self._webhook = None
         if self.socket_handler is not None:
             await self.socket_handler.close_async()
 

@@ -44,8 +44,8 @@ class Origin:
 
 
 class Answering:
-    """``SlackAdapter``'s answering half (needs ``self.client``, ``self.publish_home`` and
-    ``self._webhook_sessions``)."""
+    """``SlackAdapter``'s answering half (needs ``self.client``, ``self.publish_home``, ``self._loop``
+    (the app's event loop, set on start) and ``self._webhook``)."""
 
     async def _guarded(self, origin: Origin, work) -> bool:
         """Runs after the ack: any failure is logged with a reference and the user gets a short apology.
@@ -91,15 +91,15 @@ class Answering:
             await self.client.chat_postMessage(channel=await self._dm_channel(origin.user_id), text=text,
                                                blocks=blocks)
 
-    def _webhook_session(self) -> aiohttp.ClientSession:
-        """One keep-alive HTTP session for every response_url post of this event loop (the SDK's
-        default opens a session, and a connection, per post)."""
-        loop = asyncio.get_running_loop()
-        session = self._webhook_sessions.get(loop)
-        if session is None or session.closed:
-            session = self._webhook_sessions[loop] = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT_SECONDS))
-        return session
+    def _webhook_session(self) -> aiohttp.ClientSession | None:
+        """One keep-alive HTTP session for every response_url post of the app's event loop (the SDK's
+        default opens a session, and a connection, per post). None on another loop (a test driving the
+        recovery from its own): the SDK's session per post then, closed with it."""
+        if self._loop is not asyncio.get_running_loop():
+            return None
+        if self._webhook is None or self._webhook.closed:
+            self._webhook = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT_SECONDS))
+        return self._webhook
 
     async def _dm_channel(self, user_id: str) -> str:
         opened = await self.client.conversations_open(users=user_id)
