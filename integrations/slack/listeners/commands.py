@@ -22,6 +22,10 @@ RECOVERY_SECONDS = 15.0  # how often acknowledged commands a crashed instance le
 
 
 ANSWER_WORKERS = 16  # answers being worked on at once (engine, then the post to the response_url)
+# of those, how many run their command in the engine at once: each is a thread taking turns at the GIL
+# with the event loop (the acks), and on SQLite one of them holds the single writer, which the acks'
+# journal batches wait for; more threads only make that holder wait longer for its turns at the GIL
+ENGINE_SLOTS = 2
 
 
 @dataclass
@@ -41,7 +45,8 @@ class _Pool:
 
     def __init__(self, adapter: "CommandListeners", workers: int):
         self.queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self.workers = [asyncio.create_task(adapter._answer_worker(self.queue), name=f"slack-answer-{n}")
+        self.engine_slots = asyncio.Semaphore(ENGINE_SLOTS)
+        self.workers = [asyncio.create_task(adapter._answer_worker(self), name=f"slack-answer-{n}")
                         for n in range(workers)]
 
 
@@ -104,20 +109,23 @@ class CommandListeners:
         pool.queue.put_nowait(job)
         return job.done
 
-    async def _answer_worker(self, queue: asyncio.Queue) -> None:
+    async def _answer_worker(self, pool: _Pool) -> None:
+        queue = pool.queue
         while True:
             job = await queue.get()
             try:
-                await self._answer_job(job)
+                await self._answer_job(job, pool.engine_slots)
             except Exception:
                 log.exception("answering slash command %s failed", job.command_id)
                 self._finished(job)
             finally:
                 queue.task_done()
 
-    async def _answer_job(self, job: _Job) -> None:
+    async def _answer_job(self, job: _Job, engine_slots: asyncio.Semaphore) -> None:
         async def work():
-            await self._answer(job.origin, await job.make_reply())
+            async with engine_slots:
+                reply = await job.make_reply()
+            await self._answer(job.origin, reply)
 
         if (await self._guarded(job.origin, work) or job.last_try) and job.command_id is not None:
             # marked in the journal writer's next batch; the worker goes on to the next command meanwhile
