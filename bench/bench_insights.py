@@ -267,6 +267,7 @@ def lfr(n: int, mu: float = 0.3, seed: int = 42) -> None:
 def latency(db, n: int) -> None:
     from sqlmodel import select
 
+    import handlers  # noqa: F401  registers every `/crm` command (as bot/app.py does)
     from bot.engine import Engine
     from bot.messages import IncomingMessage
     from bot.settings import Settings

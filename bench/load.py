@@ -433,7 +433,10 @@ def check_store(url: str, commands: list[Request], chats: list[list[Request]]) -
 def run_load(*, database_url: str | None = None, commands: int = 1000, users: int = 50, chats: int = 500,
              per_chat: int = 10, instances: int = 1, crash: bool = False, customers: int = 300,
              chat_concurrency: int | None = None, seed: int = 1, workdir: Path | None = None,
-             answer_timeout: float = 120, profile: Path | None = None, code: Path | None = None) -> Result:
+             answer_timeout: float = 120, profile: Path | None = None, code: Path | None = None,
+             probe=None) -> Result:
+    """``probe``: told when the burst starts and ends (``burst_started(servers, fakes)``,
+    ``burst_ended(servers, fakes)``), e.g. bench/load_scaling.py's CPU and lock-wait meter."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="crm-load-"))
     url = database_url or f"sqlite:///{workdir / 'load.db'}"
     if url.startswith("sqlite") and instances > 1:
@@ -474,7 +477,11 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
                     print(f"  {victim.name} is back", file=sys.stderr)
 
                 crash_task = asyncio.create_task(crasher()) if crash else None
+                if probe is not None:
+                    probe.burst_started(servers, fakes)
                 times = await run_streams(traffic, cmd_requests, chat_requests, users, chat_concurrency)
+                if probe is not None:
+                    probe.burst_ended(servers, fakes)
                 if crash_task:
                     await crash_task
                 before = traffic.sent

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+import handlers  # noqa: F401  every `/crm` command registers itself; composition is what knows them all
 from bot.delivery import Delivery
 from bot.engine import Engine
 from bot.metrics import Metrics, MetricsMiddleware

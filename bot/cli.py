@@ -278,7 +278,7 @@ def cmd_insights(args) -> int:
     from crm.insights.job import refresh_insights
 
     settings = _settings()
-    summary = refresh_insights(_database(settings))
+    summary = refresh_insights(_database(settings), currency=settings.crm_currency, rates=settings.currency_rates)
     print(summary)
     return 0
 

@@ -38,7 +38,8 @@ def tokenize(text: str) -> list[Token]:
             close = QUOTES[text[i]]
             j = text.find(close, i + 1)
             if j == -1:
-                raise UserError(f"A quote opened with {text[i]} is never closed. Close it, e.g. \"Globex Corporation\".")
+                raise UserError("A quote opened with {quote} is never closed. Close it, e.g. \"Globex Corporation\".",
+                                quote=text[i])
             tokens.append(Token(text[i + 1:j], start, j + 1, quoted=True))
             i = j + 1
             continue

@@ -22,15 +22,13 @@ def _ticket(ctx) -> tuple[str, Ticket]:
     args = ctx.command.args
     action = args[0].lower() if args else ""
     if action not in ACTIONS:
-        raise ctx.fail(ctx.t("Say what to do with the ticket: assign, resolve or reopen, then its #number.",
-                             "请说明对工单的操作：assign、resolve 或 reopen，然后是工单 #编号。"))
+        raise ctx.fail(ctx.t("Say what to do with the ticket: assign, resolve or reopen, then its #number."))
     ref = args[1] if len(args) > 1 else ""
     if not ref.lstrip("#").isdigit() or len(ref.lstrip("#")) > 18:  # a 64-bit id
-        raise ctx.fail(ctx.t("Which ticket? Give its number, e.g. `/crm ticket {a} #12`.",
-                             "哪个工单？请给出编号，例如 `/crm ticket {a} #12`。", a=action))
+        raise ctx.fail(ctx.t("Which ticket? Give its number, e.g. `/crm ticket {a} #12`.", a=action))
     ticket = ctx.session.get(Ticket, int(ref.lstrip("#")))
     if ticket is None:
-        raise ctx.fail(ctx.t("There is no ticket #{n}.", "没有工单 #{n}。", n=ref.lstrip("#")))
+        raise ctx.fail(ctx.t("There is no ticket #{n}.", n=ref.lstrip("#")))
     return action, ticket
 
 
@@ -41,7 +39,6 @@ def _wake_sender_after_commit(ctx) -> None:
 
 
 @command("ticket", usage=USAGE, summary="take, resolve or reopen a customer's Telegram conversation",
-         summary_zh="接手、解决或重新打开客户的 Telegram 对话",
          group="Customers on Telegram", examples=["ticket assign #12", "ticket resolve #12", "ticket reopen #12"],
          details="The buttons on a customer's Slack thread run these. Resolving asks the customer for a 1–5 rating.")
 def ticket_command(ctx) -> Reply:
@@ -50,24 +47,22 @@ def ticket_command(ctx) -> Reply:
     who = f"{customer.name} (#{customer.id})"
     if action == "assign":
         changed = tickets.assign(ctx.session, ticket, ctx.actor)
-        text = ctx.t("Ticket #{t} with {who} is yours now.", "工单 #{t}（{who}）现在由你负责。", t=ticket.id, who=who) \
-            if changed else ctx.t("Ticket #{t} is already yours.", "工单 #{t} 已经由你负责。", t=ticket.id)
+        text = ctx.t("Ticket #{t} with {who} is yours now.", t=ticket.id, who=who) \
+            if changed else ctx.t("Ticket #{t} is already yours.", t=ticket.id)
     elif action == "resolve":
         if not tickets.resolve(ctx.session, ticket, ctx.actor, ctx.now):
-            return Reply(text=ctx.t("Ticket #{t} is already resolved. Use `/crm ticket reopen #{t}` to open it again.",
-                                    "工单 #{t} 已解决。如需重新打开，请用 `/crm ticket reopen #{t}`。", t=ticket.id))
-        if ticket.assignee_id is None:
-            ticket.assignee_id = ctx.actor.id
+            return Reply(text=ctx.t("Ticket #{t} is already resolved. Use `/crm ticket reopen #{t}` to open it again.", t=ticket.id))
         asked = customer.telegram_chat_id is not None
-        text = ctx.t("Resolved ticket #{t} with {who}." + (" They were asked for a 1–5 rating." if asked else ""),
-                     "已解决工单 #{t}（{who}）。" + ("已请客户评分（1–5）。" if asked else ""), t=ticket.id, who=who)
+        text = ctx.t("Resolved ticket #{t} with {who}.", t=ticket.id, who=who)
+        if asked:
+            text += ctx.t(" They were asked for a 1–5 rating.")
     else:
         try:
             changed = tickets.reopen(ctx.session, ticket, ctx.actor)
         except ValueError as err:
-            raise ctx.fail(ctx.t("Can't reopen #{t}: {why}.", "无法重新打开 #{t}：{why}。", t=ticket.id, why=err))
-        text = ctx.t("Reopened ticket #{t} with {who}.", "已重新打开工单 #{t}（{who}）。", t=ticket.id, who=who) \
-            if changed else ctx.t("Ticket #{t} is already open.", "工单 #{t} 已经是打开状态。", t=ticket.id)
+            raise ctx.fail(ctx.t("Can't reopen #{t}: {why}.", t=ticket.id, why=err))
+        text = ctx.t("Reopened ticket #{t} with {who}.", t=ticket.id, who=who) \
+            if changed else ctx.t("Ticket #{t} is already open.", t=ticket.id)
     ctx.audit(f"ticket.{action}", customer, ticket=ticket.id)
     _wake_sender_after_commit(ctx)
     return Reply(text=text)

@@ -141,7 +141,9 @@ class SchedulerService:
         metrics = metrics_of(self.app)
         started = time.perf_counter()
         try:
-            summary = await asyncio.to_thread(refresh_insights, self.app.db)
+            settings = self.app.settings
+            summary = await asyncio.to_thread(refresh_insights, self.app.db, currency=settings.crm_currency,
+                                              rates=settings.currency_rates)
         except Exception:
             if metrics is not None:
                 metrics.insight_job_failures.inc()

@@ -207,18 +207,34 @@ def test_recovery_requeues_untried_rows_and_marks_tried_ones_unknown(db):
     assert _statuses(db, campaign_id) == {"pending": 2, "unknown": 1}
 
 
-async def test_the_limiter_spaces_real_calls(db, api):
+def _most_in_one_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+
+
+async def test_the_limiter_spaces_real_calls(db, api, monkeypatch):
+    # the guarantee is on the moments the sender starts its calls; where they arrive also depends on
+    # the network (and, here, on a loaded test machine: a call started late can land right behind the
+    # next one), so arrivals get a little room for that and are checked for what they must still show
+    started: list[float] = []
+    send = TelegramCampaignMessenger.send
+
+    async def timed_send(self, chat_id, text):
+        started.append(time.monotonic())
+        return await send(self, chat_id, text)
+
+    monkeypatch.setattr(TelegramCampaignMessenger, "send", timed_send)
     _customers(db, 25)
     campaign_id = _confirmed_campaign(db)
     runner = _runner(db, api, rate=20)
     await runner.start()
     await _until(_finished(db, campaign_id), what="the campaign to finish")
     await runner.stop()
-    times = sorted(c.at for c in api.calls_to("sendMessage"))
-    assert len(times) == 25
-    assert times[-1] - times[0] >= 24 / 20 * 0.9  # 25 messages at 20/s take at least ~1.2 s
-    for i, start in enumerate(times):  # no second ever holds more than the rate (+1 for the edges)
-        assert sum(1 for t in times[i:] if t < start + 1.0) <= 21
+    arrivals = [c.at for c in api.calls_to("sendMessage")]
+    assert len(arrivals) == len(started) == 25
+    assert max(started) - min(started) >= 24 / 20 * 0.9  # 25 messages at 20/s take at least ~1.2 s
+    assert _most_in_one_second(started) <= 21  # no second starts more than the rate (+1 for the edges)
+    assert _most_in_one_second(arrivals) <= 23  # unpaced, all 25 would land within the same second
 
 
 def test_only_one_instance_holds_the_sender_lease(db):

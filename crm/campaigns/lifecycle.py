@@ -10,11 +10,12 @@ from sqlalchemy import exists, func, insert, literal, update
 from sqlmodel import Session, select
 
 from crm.campaigns.segments import Segment, reachable_conditions
-from crm.models import Campaign, CampaignRecipient, Customer
+from crm.i18n import gettext
+from crm.models import Campaign, CampaignRecipient, Customer, Staff
 
 MAX_MESSAGE = 4000  # Telegram's limit is 4096 characters; the opt-out line needs the rest
-STOP_LINE = {"en": "Reply /stop to receive no more of these messages.",
-             "zh": "回复 /stop 即可不再接收此类消息。"}
+# the opt-out line in each language a campaign is written in (the catalogue's, read once)
+STOP_LINE = {lang: gettext(lang, "Reply /stop to receive no more of these messages.") for lang in ("en", "zh")}
 FINAL_STATUSES = ("sent", "failed", "blocked", "skipped", "unknown")
 
 
@@ -46,6 +47,18 @@ def message_for(campaign: Campaign, language: str) -> str:
 
 
 # ---------------------------------------------------------------- lifecycle in the store
+
+
+def create_campaign(session: Session, *, name: str, segment: Segment, message_en: str, message_zh: str,
+                    starts_at: datetime | None, ends_at: datetime | None, budget: float, created_by: Staff,
+                    now: datetime) -> Campaign:
+    """A draft: nothing is sent until a manager confirms it (``begin_sending``)."""
+    campaign = Campaign(name=name, segment=segment.text, message_en=message_en, message_zh=message_zh,
+                        starts_at=starts_at, ends_at=ends_at, budget=budget, created_by_id=created_by.id,
+                        created_at=now)
+    session.add(campaign)
+    session.flush()
+    return campaign
 
 
 def find_campaign(session: Session, name: str) -> Campaign | None:

@@ -31,11 +31,11 @@ EVERYONE = "all"
 
 
 class CampaignError(UserError):
-    """Bad campaign input, in both languages: handlers pick the asker's."""
+    """Bad campaign input: an English msgid with its values; the engine shows it in the asker's language."""
 
-    def __init__(self, en: str, zh: str):
-        super().__init__(en)
-        self.zh = zh
+    @property
+    def zh(self) -> str:
+        return self.text("zh")
 
 
 # ---------------------------------------------------------------- segments
@@ -78,8 +78,7 @@ def _escape_like(text: str) -> str:
 def _values(key: str, raw: str) -> list[str]:
     values = [v.strip() for v in raw.split(",") if v.strip()]
     if not values:
-        raise CampaignError(f"`{key}=` needs a value, e.g. {key}={_example(key)}.",
-                            f"`{key}=` 需要一个值，例如 {key}={_example(key)}。")
+        raise CampaignError("`{key}=` needs a value, e.g. {key}={example}.", key=key, example=_example(key))
     return values
 
 
@@ -92,8 +91,8 @@ def _choose(key: str, values: list[str], allowed: tuple[str, ...]) -> tuple[str,
     picked = []
     for value in values:
         if value.lower() not in allowed:
-            raise CampaignError(f"`{key}={value}` is not a {key}; use one of: {', '.join(allowed)}.",
-                                f"`{key}={value}` 无效；可选值：{', '.join(allowed)}。")
+            raise CampaignError("`{key}={value}` is not a {key}; use one of: {allowed}.", key=key, value=value,
+                                allowed=", ".join(allowed))
         picked.append(value.lower())
     return tuple(dict.fromkeys(picked))
 
@@ -103,27 +102,24 @@ def parse_segment(session: Session, text: str) -> Segment:
     text = " ".join((text or "").split())
     if not text:
         raise CampaignError("Say who the campaign is for: segment=\"tier=vip stage=active\", or segment=all "
-                            "for every customer who may be messaged.",
-                            "请指定受众：segment=\"tier=vip stage=active\"，或 segment=all 表示所有可联系的客户。")
+                            "for every customer who may be messaged.")
     if text.lower() == EVERYONE:
         return Segment(text=EVERYONE)
     found: dict[str, tuple] = {}
     try:
         tokens = tokenize(text)
     except UserError as exc:
-        raise CampaignError(f"The segment is not readable: {exc.message}", "受众条件无法解析：引号没有闭合。") from None
+        raise CampaignError("The segment is not readable: {problem}", problem=exc) from None
     for token in tokens:
         key, sep, raw = token.value.partition("=")
         key = key.strip().lower()
         if token.quoted or not sep or key not in SEGMENT_KEYS:
             allowed = "; ".join(f"{k} ({v})" for k, v in SEGMENT_KEYS.items())
-            raise CampaignError(f"I can't use “{token.value[:40]}” in a segment. Filters are key=value with these "
-                                f"keys: {allowed}. Example: segment=\"tier=vip stage=active\".",
-                                f"受众条件“{token.value[:40]}”无效。请使用 key=value，可用的键：{', '.join(SEGMENT_KEYS)}。"
-                                "例如 segment=\"tier=vip stage=active\"。")
+            raise CampaignError("I can't use “{token}” in a segment. Filters are key=value with these keys: "
+                                "{allowed}. Example: segment=\"tier=vip stage=active\".", token=token.value[:40],
+                                allowed=allowed)
         if key in found:
-            raise CampaignError(f"`{key}=` appears twice; list several values with commas, e.g. {key}=a,b.",
-                                f"`{key}=` 出现了两次；多个值请用逗号分隔，例如 {key}=a,b。")
+            raise CampaignError("`{key}=` appears twice; list several values with commas, e.g. {key}=a,b.", key=key)
         raw = raw.strip().strip("\"'")
         values = _values(key, raw)
         if key == "tier":
@@ -140,17 +136,16 @@ def parse_segment(session: Session, text: str) -> Segment:
                 try:
                     ids.append(resolve_staff(session, value).id)
                 except UserError:
-                    raise CampaignError(f"`owner={value}`: no colleague by that name. Use @name or their email.",
-                                        f"`owner={value}`：找不到这位同事。请用 @姓名 或邮箱。") from None
+                    raise CampaignError("`owner={value}`: no colleague by that name. Use @name or their email.",
+                                        value=value) from None
             found[key] = tuple(dict.fromkeys(ids))
         elif key == "company":
             ids = []
             for value in values:
                 company = session.exec(select(Company).where(func.lower(Company.name) == value.lower())).first()
                 if company is None:
-                    raise CampaignError(f"`company={value}`: no company by that name. Quote names with spaces: "
-                                        f"company='Globex Corp'.",
-                                        f"`company={value}`：找不到该公司。含空格的名称请加引号：company='Globex Corp'。")
+                    raise CampaignError("`company={value}`: no company by that name. Quote names with spaces: "
+                                        "company='Globex Corp'.", value=value)
                 ids.append(company.id)
             found[key] = tuple(dict.fromkeys(ids))
     return Segment(text=text, tiers=found.get("tier", ()), stages=found.get("stage", ()),

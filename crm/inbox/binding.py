@@ -7,8 +7,9 @@ chat's own settings (language, marketing opt-out, bot blocked) live here too.
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -19,7 +20,7 @@ from crm.inbox.outbox import to_thread
 from crm.inbox.texts import language_from_code
 from crm.inbox.tickets import open_ticket
 from crm.models import (CampaignRecipient, Customer, CustomerInsight, Deal, InboxOutbox, Interaction, InviteToken,
-                        RecommendationFeedback, Relationship, Task, Ticket)
+                        RecommendationFeedback, Relationship, Staff, Task, Ticket)
 from crm.search import refresh_search_text
 
 LEAD_TAG = "telegram-lead"  # a lead the inbox created from a chat; merged away when the customer shows who they are
@@ -113,6 +114,15 @@ def ensure_customer(session: Session, person: ChatPerson) -> tuple[Customer, boo
     audit.record(session, "customer.create", actor_label=CUSTOMER_ACTOR, platform="telegram",
                  customer_id=customer.id, source="telegram chat")
     return customer, True
+
+
+def create_invite(session: Session, *, customer: Customer, created_by: Staff, now: datetime,
+                  valid_for: timedelta) -> str:
+    """A one-use token for the customer's Telegram deep link (``bind_by_token`` redeems it)."""
+    token = secrets.token_urlsafe(18)  # 24 url-safe characters; Telegram allows up to 64
+    session.add(InviteToken(token=token, customer_id=customer.id, created_by_id=created_by.id,
+                            expires_at=now + valid_for))
+    return token
 
 
 def bind_by_token(session: Session, person: ChatPerson, token: str, now: datetime) -> Customer | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from crm.inbox.texts import DAY_NAMES, WEEKDAYS, say
+from crm.inbox.texts import WEEKDAYS, day_name, say
 
 
 def _hhmm(value: str) -> time:
@@ -28,7 +28,6 @@ def outside_business_hours(settings, moment: datetime) -> bool:
 
 
 def out_of_office_text(settings, lang: str) -> str:
-    days = [d for d in settings.business_weekdays if d in DAY_NAMES]
-    index = 1 if lang == "zh" else 0
-    label = ", ".join(DAY_NAMES[d][index] for d in days) if days else "—"
+    days = [d for d in settings.business_weekdays if d in WEEKDAYS]
+    label = ", ".join(day_name(d, lang) for d in days) if days else "—"
     return say("out_of_office", lang, days=label, hours=settings.business_hours, zone=settings.crm_timezone)

@@ -99,10 +99,13 @@ def assign(session: Session, ticket: Ticket, staff: Staff) -> bool:
 
 
 def resolve(session: Session, ticket: Ticket, staff: Staff, now: datetime) -> bool:
-    """Closes the ticket, tells the customer and asks them for a 1–5 rating."""
+    """Closes the ticket, tells the customer and asks them for a 1–5 rating; an unassigned ticket
+    is then ``staff``'s."""
     if ticket.status == "resolved":
         return False
     customer = session.get(Customer, ticket.customer_id)
+    if ticket.assignee_id is None:
+        ticket.assignee_id = staff.id
     ticket.status = "resolved"
     ticket.resolved_at = now
     ticket.rating = None

@@ -49,6 +49,9 @@ class Features:
     stalled_stage: np.ndarray  # deal stage index of the most stalled open deal, -1 none
     deal_amount: np.ndarray  # open deal amount, all currencies added up: a size for the models, never shown
     open_deals: np.ndarray | None = None  # bool per deal of the snapshot: open at the customer's reference time
+    # open deals in units of the business currency, comparable across currencies (``comparable_deal_value``
+    # in crm.insights.priorities): what rankings weigh; None until the job sets it, then ``deal_amount``
+    deal_value: np.ndarray | None = None
 
 
 def behaviour_features(snap: Snapshot, ref: np.ndarray) -> Features:

@@ -23,7 +23,7 @@ from crm import message_reading
 from crm.insights import centrality, store
 from crm.insights.features import CHURNED, FEATURE_NAMES, TIER_VALUE, behaviour_features, text_matrix
 from crm.insights.graph import RelationGraph, build_graph, staff_strengths
-from crm.insights.priorities import next_priorities, open_amounts_by_currency
+from crm.insights.priorities import comparable_deal_value, next_priorities, open_amounts_by_currency
 from crm.insights.reasons import describe
 from crm.insights.risk import MIN_LABELS, train_risk
 from crm.insights.similar import similarity_index
@@ -71,12 +71,16 @@ class JobReport:
         return "\n".join(lines)
 
 
-def refresh_insights(db, now: datetime | None = None) -> str:
-    """Recompute and store every insight; returns a printable summary with stage timings."""
+def refresh_insights(db, now: datetime | None = None, *, currency: str = "USD",
+                     rates: dict[str, float] | None = None) -> str:
+    """Recompute and store every insight; returns a printable summary with stage timings.
+
+    ``currency`` and ``rates`` are the business's (CRM_CURRENCY, CRM_CURRENCY_RATES): rankings weigh
+    deals across currencies with them (``priorities.comparable_deal_value``)."""
     engine = getattr(db, "engine", db)
     report = JobReport()
     with engine.connect() as conn:
-        result = compute(conn, now or datetime.now(timezone.utc), report)
+        result = compute(conn, now or datetime.now(timezone.utc), report, currency=currency, rates=rates)
     report.summary = result.summary
     with report.stage("write"):
         with engine.begin() as conn:
@@ -85,10 +89,11 @@ def refresh_insights(db, now: datetime | None = None) -> str:
     return report.text()
 
 
-def refresh_in(conn: Connection, now: datetime) -> JobReport:
+def refresh_in(conn: Connection, now: datetime, *, currency: str = "USD",
+               rates: dict[str, float] | None = None) -> JobReport:
     """Compute and write within the caller's transaction (small stores, computed on demand)."""
     report = JobReport()
-    result = compute(conn, now, report)
+    result = compute(conn, now, report, currency=currency, rates=rates)
     report.summary = result.summary
     with report.stage("write"):
         write(conn, result)
@@ -143,7 +148,8 @@ class JobResult:
     summary: dict
 
 
-def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
+def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str = "USD",
+            rates: dict[str, float] | None = None) -> JobResult:
     with report.stage("load"):
         stamp = fingerprint(conn)  # before reading: a change made meanwhile makes the next check stale
         snap = load_snapshot(conn, now)
@@ -170,6 +176,7 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
         del docs
     with report.stage("features"):
         feat = behaviour_features(snap, ref)
+        feat.deal_value = comparable_deal_value(snap, feat, currency, rates)
     with report.stage("risk model"):
         risk = train_risk(feat, texts, vocabulary, snap.stage)
     with report.stage("similarity index"):
@@ -181,6 +188,8 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
             metrics, metric_times = pending.result()
         pool.shutdown()
     graph.pagerank, graph.betweenness, graph.community, metric_info = metrics
+    # a graph too large for a trustworthy estimate has no betweenness: NULL per customer, no connectors
+    between_known = not str(metric_info.get("betweenness_method", "")).startswith(centrality.SKIPPED)
     worker_peak = metric_times.pop(PEAK_KEY)
     for name, seconds in metric_times.items():
         report.timings[name + (" (parallel)" if pending is not None else "")] = seconds
@@ -194,7 +203,7 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
             customer_id=int(snap.customer_ids[i]), risk=float(risk.risk[i]),
             risk_reasons=json.dumps([r | {"text": describe(r)} for r in risk.reasons[i]], ensure_ascii=False),
             community=int(graph.community[i]), pagerank=float(graph.pagerank[i]),
-            betweenness=float(graph.betweenness[i]),
+            betweenness=float(graph.betweenness[i]) if between_known else None,
             priority=float(prio.score[i]) if prio.score[i] > 0 else None,
             priority_reasons=json.dumps([r | {"text": describe(r)} for r in prio.reasons[i]],
                                         ensure_ascii=False),
@@ -205,6 +214,7 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
         risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
                   min_labels=MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
         feedback_answers=len(feedback), fingerprint=stamp, **metric_info,
+        connectors_skipped=None if between_known else int((np.diff(graph.adjacency.indptr) > 0).sum()),
         graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
         **findings)
     blobs = {
@@ -301,7 +311,7 @@ def graph_findings(snap: Snapshot, graph: RelationGraph, edges_now, edges_then, 
 
     # clusters of related accounts
     sizes = np.bincount(community[:n], minlength=community.max() + 1) if n else np.zeros(0, dtype=int)
-    value = feat.deal_amount
+    value = feat.deal_value if feat.deal_value is not None else feat.deal_amount
     per_currency = open_amounts_by_currency(snap, feat)
     clusters = []
     for k in np.argsort(-sizes)[:20]:
@@ -339,7 +349,8 @@ def _sum_amounts(per_currency: dict[int, dict[str, float]], members) -> dict[str
 
 def single_threaded(snap: Snapshot, edges, feat, limit: int = 100) -> list[dict]:
     """Valuable companies that hang on one staff member or one contact."""
-    value = feat.deal_amount + TIER_VALUE[snap.tier.astype(int)] * 5_000 * (snap.tier >= 2)
+    money = feat.deal_value if feat.deal_value is not None else feat.deal_amount
+    value = money + TIER_VALUE[snap.tier.astype(int)] * 5_000 * (snap.tier >= 2)
     live = snap.stage != CHURNED
     strong = edges.strength >= THREAD_MIN_STRENGTH
     e_staff, e_cust, e_strength = edges.staff[strong], edges.customer[strong], edges.strength[strong]

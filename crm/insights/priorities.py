@@ -49,7 +49,8 @@ def next_priorities(snap: Snapshot, feat: Features, risk: np.ndarray,
     """
     raw = feat.raw
     tier = snap.tier.astype(int)
-    value = TIER_VALUE[tier] * (1 + np.log1p(feat.deal_amount / 10_000.0))
+    money = feat.deal_value if feat.deal_value is not None else feat.deal_amount
+    value = TIER_VALUE[tier] * (1 + np.log1p(money / 10_000.0))
     days = raw[:, COL["days_since_contact"]]
     cadence = CADENCE_DAYS[tier]
     overdue = np.clip((days - cadence) / cadence, 0, 2) / 2
@@ -86,6 +87,39 @@ def next_priorities(snap: Snapshot, feat: Features, risk: np.ndarray,
         score[i] = base[i] * (0.5 + float(np.mean(rates)))
         reasons.append(rs)
     return Priorities(score, reasons)
+
+
+def comparable_deal_value(snap: Snapshot, feat: Features, base: str = "USD",
+                          rates: dict[str, float] | None = None) -> np.ndarray:
+    """Per customer, its open deals in units of the business currency ``base``, so rankings never add
+    ¥50,000 to $12,000 as 62,000 of anything.
+
+    A currency with a rate (CRM_CURRENCY_RATES: units of ``base`` per unit) is converted. One without
+    is compared within itself: its amounts are scaled so that its median open deal weighs as much as
+    the median open deal in ``base`` (or $10,000-equivalent when there is none), i.e. a customer counts
+    by where its deal sits among the deals of the same currency, not by the size of the number.
+    """
+    n = snap.n_customers
+    if feat.open_deals is None or snap.d_currency is None or not feat.open_deals.any():
+        return np.zeros(n)
+    rates = {c.upper(): float(r) for c, r in (rates or {}).items() if r and r > 0}
+    rates[base] = 1.0
+    is_open = feat.open_deals
+    codes = np.array([snap.currencies[c] if c >= 0 else "XXX" for c in range(-1, len(snap.currencies))])
+    currency = codes[snap.d_currency.astype(np.int64) + 1]
+    amount = snap.d_amount.astype(np.float64)
+    unit = np.zeros(len(amount))
+    positive = is_open & (amount > 0)
+    base_deals = amount[positive & (currency == base)]
+    reference = float(np.median(base_deals)) if len(base_deals) else 10_000.0
+    for code in np.unique(currency[is_open]):
+        mine = currency == code
+        if code in rates:
+            unit[mine] = rates[code]
+            continue
+        typical = amount[positive & mine]
+        unit[mine] = reference / float(np.median(typical)) if len(typical) else 0.0
+    return np.bincount(snap.d_customer[is_open], weights=(amount * unit)[is_open], minlength=n)
 
 
 def open_amounts_by_currency(snap: Snapshot, feat: Features) -> dict[int, dict[str, float]]:

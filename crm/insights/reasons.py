@@ -1,7 +1,7 @@
 """A recommendation's or risk's reasons as short phrases for people, English or Chinese."""
 from __future__ import annotations
 
-from crm.i18n import money_totals
+from crm.i18n import count, gettext, list_of, money_totals, pgettext
 
 
 def reason_kinds(reasons: list[dict]) -> str:
@@ -11,50 +11,51 @@ def reason_kinds(reasons: list[dict]) -> str:
 def describe(reason: dict, lang: str = "en") -> str:
     """One reason as a short phrase for people."""
     k = reason["kind"]
-    zh = lang == "zh"
     if k == "silent":
-        return f"已 {reason['days']} 天未联系" if zh else f"no contact in {reason['days']} days"
+        return count(lang, reason["days"], "no contact in {n} day", "no contact in {n} days")
     if k == "no_reply":
-        return f"对方 {reason['days']} 天未回复" if zh else f"no reply from them in {reason['days']} days"
+        return count(lang, reason["days"], "no reply from them in {n} day", "no reply from them in {n} days")
     if k == "few_touches":
-        return f"90 天内仅 {reason['count']} 次接触" if zh else f"only {reason['count']} touches in 90 days"
+        return count(lang, reason["count"], "only {n} touch in 90 days", "only {n} touches in 90 days")
     if k == "one_way":
-        return f"单向联系（对方回复仅占 {reason['share']:.0%}）" if zh else \
-            f"one-way contact (only {reason['share']:.0%} of recent touches were replies)"
+        return gettext(lang, "one-way contact (only {share:.0%} of recent touches were replies)", share=reason["share"])
     if k == "ticket":
-        return f"{reason['count']} 个未解决工单，最久 {reason['days']} 天" if zh else \
-            f"{reason['count']} unresolved ticket{'s' if reason['count'] != 1 else ''}, oldest {reason['days']} days"
+        return count(lang, reason["count"], "{n} unresolved ticket, oldest {days} days",
+                     "{n} unresolved tickets, oldest {days} days", days=reason["days"])
     if k == "bad_rating":
-        return f"半年内 {reason['count']} 次差评（≤2/5）" if zh else \
-            f"{reason['count']} bad rating{'s' if reason['count'] != 1 else ''} (≤2/5) in 6 months"
+        return count(lang, reason["count"], "{n} bad rating (≤2/5) in 6 months", "{n} bad ratings (≤2/5) in 6 months")
     if k == "stalled_deal":
-        return f"{reason['stage']} 阶段的商机已停滞 {reason['days']} 天" if zh else \
-            f"deal stuck in {reason['stage']} for {reason['days']} days"
+        return gettext(lang, "deal stuck in {stage} for {days} days", stage=reason["stage"], days=reason["days"])
     if k == "deal":
         # per currency, in Babel's CLDR formats as deals show them; a reason stored before deals had a
         # currency ("amount" only) gets no figure rather than a wrong one in dollars
         amounts = [(v, c) for c, v in (reason.get("amounts") or {}).items() if v]
-        amount = f" {money_totals(amounts, lang)} " if amounts else ""
+        amount = money_totals(amounts, lang) if amounts else ""
         if reason["days"] >= 21:
-            return f"{reason['stage']} 阶段商机{amount}已 {reason['days']} 天无进展" if zh else \
-                f"{amount.strip() + ' ' if amount else ''}deal in {reason['stage']} stage, no movement in {reason['days']} days"
-        return f"{reason['stage']} 阶段商机{amount}进行中" if zh else \
-            f"{amount.strip() + ' ' if amount else ''}deal open in {reason['stage']} stage"
+            if amount:
+                return gettext(lang, "{amount} deal in {stage} stage, no movement in {days} days", amount=amount,
+                               stage=reason["stage"], days=reason["days"])
+            return gettext(lang, "deal in {stage} stage, no movement in {days} days", stage=reason["stage"],
+                           days=reason["days"])
+        if amount:
+            return gettext(lang, "{amount} deal open in {stage} stage", amount=amount, stage=reason["stage"])
+        return gettext(lang, "deal open in {stage} stage", stage=reason["stage"])
     if k == "messages":
-        return f"90 天内 {reason['count']} 条 Telegram 消息" if zh else f"{reason['count']} Telegram messages in 90 days"
+        return count(lang, reason["count"], "{n} Telegram message in 90 days", "{n} Telegram messages in 90 days")
     if k == "lost_deals":
-        return f"{reason['count']} 个输单" if zh else f"{reason['count']} lost deal{'s' if reason['count'] != 1 else ''}"
+        return count(lang, reason["count"], "{n} lost deal", "{n} lost deals")
     if k == "words":
-        words = "、".join(reason["words"]) if zh else ", ".join(f"“{w}”" for w in reason["words"])
-        return f"对话中提到 {words}" if zh else f"their conversations mention {words}"
+        quoted = [gettext(lang, "“{word}”", word=w) for w in reason["words"]]
+        return gettext(lang, "their conversations mention {words}",
+                       words=pgettext(lang, "word list", ", ").join(quoted))
     if k == "risk":
-        return f"流失风险 {reason['value']:.2f}" if zh else f"risk {reason['value']:.2f}"
+        return gettext(lang, "risk {value:.2f}", value=reason["value"])
     if k == "tier":
-        return f"{reason['tier']} 客户" if zh else f"{reason['tier']} account"
+        return gettext(lang, "{tier} account", tier=reason["tier"])
     if k == "signal":  # crm/message_reading.py: a complaint or cancellation signal in their messages
-        return reason.get("text_zh" if zh else "text", k)
+        return reason.get("text_zh" if lang == "zh" else "text", k)
     return k
 
 
 def describe_all(reasons: list[dict], lang: str = "en", limit: int = 4) -> str:
-    return ("，" if lang == "zh" else ", ").join(describe(r, lang) for r in reasons[:limit])
+    return list_of([describe(r, lang) for r in reasons[:limit]], lang)
