@@ -482,3 +482,28 @@ class PendingNote(SQLModel, table=True):
     result: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
     decided_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+
+
+class TelegramInbound(SQLModel, table=True):
+    """A Telegram update as it arrived, stored before it is acknowledged (crm/telegram_inbound.py).
+
+    The webhook appends the raw update here, many at a time in one transaction, and answers 200
+    once that commit is durable; a processor turns the rows into customers' messages, tickets and
+    sends, in arrival order, and marks them processed. ``update_id`` is unique, so a redelivered
+    update is a no-op. The body is cleared once processed (customers' words are not kept twice);
+    the row itself stays a while as the redelivery guard, then is pruned.
+    """
+
+    __tablename__ = "telegram_inbound"
+
+    id: Optional[int] = Field(default=None, primary_key=True)  # arrival order
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    chat_id: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    body: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    processed_at: Optional[datetime] = Field(default=None, sa_column=_ts(index=True))
+    # an update handled on its own (a command, a new chat, a button): held by one instance meanwhile
+    lease_until: Optional[datetime] = Field(default=None, sa_column=_ts())
+    claimed_by: Optional[str] = Field(default=None, max_length=100)
+    attempts: int = Field(default=0)
+    last_error: Optional[str] = Field(default=None, max_length=300)

@@ -33,3 +33,15 @@ def test_the_summary_puts_the_baseline_beside_each_row_and_lists_rows_not_measur
     assert any(line.startswith("relay burst") and "n/a: exit 1: boom" in line for line in lines)
     [campaign] = [line for line in lines if line.startswith("campaign send rate")]
     assert "not measured in this run" in campaign and "29.02 msg/s" in campaign
+
+
+def test_the_telegram_ingest_rows_read_both_rates_and_the_same_runs_before():
+    run = run_all.Run("telegram ingest", returncode=0, output="\n".join([
+        "BENCH telegram_ingest.raw_rate=5436 rows/s", "BENCH telegram_ingest.ack_rate=875 msg/s",
+        "BENCH telegram_ingest.stored_rate=857 msg/s", "BENCH telegram_ingest.ack_ratio=0.161 x",
+        "BENCH telegram_ingest.stored_ratio=0.158 x", "BENCH telegram_ingest.before_ref=d312f1b ref",
+        "BENCH telegram_ingest.before_stored_rate=116 msg/s", "BENCH telegram_ingest.before_stored_ratio=0.018 x"]))
+    assert run_all.ingest_rows(run) == [
+        ("Telegram ingestion (webhook → stored)", "857 msg/s", "raw sqlite3 5,436 rows/s (×0.158)"),
+        ("  … acknowledged (stored as received)", "875 msg/s", "×0.161 of raw"),
+        ("  … same run, before (d312f1b)", "116 msg/s", "×0.018 of raw")]

@@ -5,7 +5,7 @@ claim, the interaction's source); the engine now claims the work by stamping ``d
 journal row in the work's own transaction, so the processed_event row is no longer written.
 
 Revision ID: 0017_command_done
-Revises: 0015_join_heads
+Revises: 0016_telegram_inbound
 """
 import sqlalchemy as sa
 from alembic import op
@@ -13,7 +13,7 @@ from alembic import op
 from crm.types import UTCDateTime
 
 revision = "0017_command_done"
-down_revision = "0015_join_heads"
+down_revision = "0016_telegram_inbound"
 branch_labels = None
 depends_on = None
 
