@@ -226,6 +226,10 @@ def main() -> int:
     print(f"BENCH load.pg.x1_rps={statistics.median(r['rps'] for r in ones):.1f} req/s")
     print(f"BENCH load.pg.x2_rps={statistics.median(r['rps'] for r in twos):.1f} req/s")
     print(f"BENCH load.pg.ratio={median:.2f} x")
+    for label, group in (("x1", ones), ("x2", twos)):  # a second instance should add no CPU per request
+        per_1000 = statistics.median(r["meter"].cpu("servers") / (r["result"].commands + r["result"].updates) * 1000
+                                     for r in group)
+        print(f"BENCH load.pg.server_cpu_{label}={per_1000:.1f} s")
     print(f"BENCH load.pg.machine_busy={statistics.median(r['meter'].machine_busy() for r in runs) * 100:.0f} %")
     print(f"BENCH load.pg.loadavg={statistics.median(r['meter'].load_before for r in runs):.1f}")
     print(f"BENCH load.pg.errors={sum(len(r['result'].errors) + r['result'].lost + r['result'].duplicated for r in runs)} count")

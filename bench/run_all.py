@@ -243,7 +243,9 @@ def load_rows(r: Run) -> list[tuple[str, str, str]]:
 def scaling_rows(r: Run) -> list[tuple[str, str, str]]:
     b = r.bench_lines()
     get = lambda key: b[f"load.pg.{key}"].split()[0]  # noqa: E731
-    return [("load on PostgreSQL: one instance", f"{get('x1_rps')} req/s", "same run, same load"),
+    cpu = (f"; servers' CPU per 1,000 req {b['load.pg.server_cpu_x1'].split()[0]} / "
+           f"{b['load.pg.server_cpu_x2'].split()[0]} s" if "load.pg.server_cpu_x2" in b else "")
+    return [("load on PostgreSQL: one instance", f"{get('x1_rps')} req/s", "same run, same load" + cpu),
             ("load on PostgreSQL: two instances", f"{get('x2_rps')} req/s (×{get('ratio')} of one)",
              f">= ×1.6; machine {get('machine_busy')}% busy, load average {get('loadavg')}"),
             ("load on PostgreSQL: errors, lost or stored twice", get("errors"), "0")]

@@ -58,16 +58,16 @@ class ChannelPacer:
         self.tolerance = self.interval * max(0, (burst or BURST) - 1)
         self.clock = clock
         self._tat: dict[str, float] = {}  # theoretical arrival time of the next post, per channel
-        self._started: dict[str, float] = {}  # when the channel's last post actually went out
+        self._left: dict[str, float] = {}  # the same, counted on the moments posts actually left
 
     def reserve(self, channel: str) -> float:
         """Takes the channel's next slot; returns the seconds to wait for it (0: go now)."""
         now = self.clock()
         tat = max(self._tat.get(channel, now), now)
-        # and never sooner than one interval after the channel's last post actually left (``spaced``):
-        # a wait here is what makes the lane gather the rows that pile up meanwhile into one post
-        after_last = self._started.get(channel, now - self.interval) + self.interval
-        wait = max(0.0, tat - self.tolerance - now, after_last - now)
+        # nor sooner than the posts that actually left allow (``spaced``): a wait here is what makes the
+        # lane gather the rows that pile up meanwhile into one post
+        left = self._left.get(channel, now)
+        wait = max(0.0, tat - self.tolerance - now, left - self.tolerance - now)
         self._tat[channel] = tat + self.interval
         return wait
 
@@ -78,17 +78,18 @@ class ChannelPacer:
         return wait
 
     async def spaced(self, channel: str) -> None:
-        """Right before a post goes out: one interval after the channel's previous post went out.
+        """Right before a post goes out: the same rate and burst, counted on the moments posts leave.
 
         The slot is taken before the rows are claimed and drawn; on a busy machine that work can make
-        one post late and the next one on time, and the two would reach Slack back to back. Spacing
-        the moments posts actually leave keeps them apart whatever delayed the first.
+        one post late and the next ones on time, and they would reach Slack back to back, beyond the
+        burst. Pacing the moments posts actually leave keeps them within it whatever delayed the first.
         """
         now = self.clock()
-        earliest = self._started.get(channel, now - self.interval) + self.interval
-        self._started[channel] = max(now, earliest)  # taken before awaiting: the next post queues behind
-        if earliest > now:
-            await asyncio.sleep(earliest - now)
+        tat = max(self._left.get(channel, now), now)
+        wait = max(0.0, tat - self.tolerance - now)
+        self._left[channel] = tat + self.interval  # taken before awaiting: the next post queues behind
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def pause(self, channel: str, seconds: float) -> None:
         """Slack said 429: nothing more to this channel for ``seconds``; then one post at a time."""
