@@ -116,7 +116,10 @@ class Engine:
         if journal_id is not None:
             # a rerun may be of a command an older version had claimed in processed_event
             legacy = f"once:{message.message_id}" if message.extra.get("rerun") else None
-            return claim_work_in(session, journal_id, legacy_key=legacy, platform=message.platform)
+            # the handler's rows keep their source (message id) without claiming it again
+            message.extra["claimed"] = claim_work_in(session, journal_id, legacy_key=legacy,
+                                                     platform=message.platform)
+            return message.extra["claimed"]
         return claim_event_in(session, message.platform, f"once:{message.message_id}")
 
     def _run(self, session, actor, message: IncomingMessage, parsed, spec) -> Reply:

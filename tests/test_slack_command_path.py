@@ -242,3 +242,28 @@ def test_a_cached_actor_costs_no_select_and_another_process_change_is_seen_after
     time.sleep(0.35)
     with db.read_session() as s:
         assert cache.find(s, "slack", "UALICE").role == "manager"
+
+
+@pytest.mark.store
+def test_a_claimed_log_command_writes_its_interaction_without_a_second_claim(engine, db, team):
+    """The journal row is the claim: the interaction keeps its source (which message made it) but
+    is not claimed again on it (no lookup, no savepoint) inside the command's one transaction."""
+    from sqlalchemy import event
+
+    from crm.models import Interaction
+
+    text = "log globex call one claim is enough"
+    (command_id,) = journal.accept_many(db, [_new("one-claim", text)])
+    statements = []
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        reply = engine.handle(IncomingMessage(platform="slack", user_id="UALICE", message_id="cmd:trig.one-claim",
+                                              text=text, extra={"once": True, "journal_id": command_id}))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert not reply.error, reply.text
+    assert not [q for q in statements if q.upper().startswith("SAVEPOINT")]
+    with db.session() as s:
+        logged = s.exec(select(Interaction).where(Interaction.source_message_id == "cmd:trig.one-claim")).all()
+    assert len(logged) == 1 and logged[0].source_platform == "slack"
