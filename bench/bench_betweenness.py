@@ -20,6 +20,17 @@ across seeds. Whole nightly job (bench_insights.py --job-only, same stores, one 
 1M proxy (10 copies of the 100k graph, 2% of edges rewired across copies: 1.25M nodes, 4.0M edges):
 one KADABRA run at err 0.0015 did not finish in 7.5 min, one at err 0.003 not in 4 min (both killed)
 -- the 1M budget is not met by KADABRA as called here.
+
+``--million [N]`` runs each option on the 1M graph in its own process under ``--limit`` seconds, two seeds
+each, and prints seconds and the two seeds' top-20 overlap (the seeded store's graph when its seed
+finished, else the seeder-shaped synthetic graph of bench/synthetic_graph.py, 5 relationships per
+customer: 1.25M nodes, 5.9M edges). Measured 2026-11-30 afternoon, load 9-20 (seven other developers):
+KADABRA's first step, the exact vertex diameter (networkit's Diameter, estimated range with error 0,
+which KADABRA runs whatever its error), took 21.9 s at 100k and was still running after 11 min at 1M;
+on the 2-core at 100k it took 60.7 s against 23.9 s on the largest component (peeling pendants
+removed 3% of the nodes). networkit's EstimateBetweenness (sampled sources, 2 threads): 500 sources
+632 s at 100k, 32 sources 656 s at 1M (~20 s per source). No option meets two seeds >= 18/20 within
+the nightly budget at 1M, so the job computes no connectors above ``KADABRA_MAX_LINKED``.
 """
 from __future__ import annotations
 
@@ -38,9 +49,9 @@ from bench.common import seeded_sqlite, table  # noqa: E402
 
 
 def store_graph(customers: int):
-    from crm.graph import build_graph, staff_strengths
+    from crm.insights.graph import build_graph, staff_strengths
+    from crm.insights.job import node_keys
     from crm.insights.snapshot import load_snapshot
-    from crm.insights_job import node_keys
 
     db = seeded_sqlite(customers)
     with db.engine.connect() as conn:
@@ -57,7 +68,7 @@ def compare(customers: int, errs: list[float], exact_up_to: int, nk_exact_up_to:
     import networkit as nk
     from scipy import sparse
 
-    from crm import centrality
+    from crm.insights import centrality
 
     a, keys = store_graph(customers)
     n, edges = a.shape[0], a.nnz // 2
@@ -101,7 +112,7 @@ def million_proxy(copies: int = 10, rewired: float = 0.02, timeout_note: str = "
     of edges rewired across copies (one connected world, same local structure), KADABRA two seeds."""
     from scipy import sparse
 
-    from crm import centrality
+    from crm.insights import centrality
 
     a, keys = store_graph(100_000)
     n = a.shape[0]
@@ -124,6 +135,154 @@ def million_proxy(copies: int = 10, rewired: float = 0.02, timeout_note: str = "
     print(f"  two seeds share {len(tops[0] & tops[1])}/20")
 
 
+# ---- the 1M probe: every option in its own process, under a time limit --------------------------------
+
+def probe_graph(customers: int, relationships_per_customer: float) -> tuple[Path, str]:
+    """The graph the probe runs on, saved once as .npz: the seeded store's when it is complete (its seed
+    truth is the seeder's last write), else the seeder-shaped synthetic graph (bench/synthetic_graph.py)."""
+    from scipy import sparse
+
+    from bench.common import BENCH_DIR, MILLION, RELATIONSHIPS_AT_MILLION
+
+    per = RELATIONSHIPS_AT_MILLION if customers >= MILLION else 3.0
+    store = BENCH_DIR / f"seed-{customers}-42{'' if per == 3.0 else f'-r{per:g}'}.db"
+    complete = False
+    if store.exists():
+        import sqlite3
+
+        with sqlite3.connect(store) as conn:
+            try:
+                complete = conn.execute("SELECT 1 FROM insight_blob WHERE key = 'seed_truth'").fetchone() is not None
+            except sqlite3.Error:
+                complete = False
+    source = "store" if complete else "synthetic"
+    target = BENCH_DIR / f"probe-{customers}-{source}.npz"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if complete:
+            a, keys = store_graph(customers)
+            a = a.copy()
+            a.data[:] = 1.0
+        else:
+            from bench.synthetic_graph import seeder_shaped_graph
+
+            a, keys = seeder_shaped_graph(customers, relationships_per_customer)
+        sparse.save_npz(target.with_suffix(".adj.npz"), a)
+        np.save(target.with_suffix(".keys.npy"), keys)
+        target.touch()
+    label = f"seeded store {store.name}" if complete else (
+        f"seeder-shaped synthetic graph ({relationships_per_customer:g} relationships per customer; "
+        f"{store.name} {'incomplete' if store.exists() else 'absent'})")
+    return target, label
+
+
+def probe_child(path: str, option: str, seed: int) -> None:
+    """One option on the saved graph; prints one JSON line (seconds, top 20 node positions, a note)."""
+    import json
+
+    import networkit as nk
+    from scipy import sparse
+
+    from crm.insights import centrality
+
+    base = Path(path)
+    a = sparse.load_npz(base.with_suffix(".adj.npz")).tocsr()
+    keys = np.load(base.with_suffix(".keys.npy"))
+    name, _, arg = option.partition(":")
+    nk.setNumberOfThreads(2)
+    note, top = "", []
+
+    def nk_graph(mask=None):
+        linked = np.flatnonzero(np.diff(a.indptr) > 0) if mask is None else np.flatnonzero(mask)
+        order = linked[np.argsort(centrality.stable_hash(keys[linked]), kind="stable")]
+        index = np.full(a.shape[0], -1, dtype=np.int64)
+        index[order] = np.arange(len(order))
+        upper = sparse.triu(a, k=1).tocoo()
+        inside = (index[upper.row] >= 0) & (index[upper.col] >= 0)
+        g = nk.Graph(len(order), weighted=False, directed=False)
+        g.addEdges((index[upper.row[inside]].astype(np.uint64), index[upper.col[inside]].astype(np.uint64)))
+        return g, order
+
+    started = time.perf_counter()
+    if name in ("diameter", "diameter-2core"):
+        mask = None
+        if name == "diameter-2core":  # peel degree-1 nodes until none are left
+            mask = np.diff(a.indptr) > 0
+            while True:
+                degree = np.asarray(a @ mask.astype(np.float64)).ravel()
+                leaves = mask & (degree <= 1)
+                if not leaves.any():
+                    break
+                mask &= ~leaves
+        g, order = nk_graph(mask)
+        started = time.perf_counter()
+        # what KADABRA runs first, before any sampling: the vertex diameter, estimated range with error 0
+        d = nk.distance.Diameter(g, nk.distance.DiameterAlgo.EstimatedRange, error=0.0)
+        d.run()
+        note = f"vertex diameter {d.getDiameter()} on {len(order):,} nodes"
+    elif name == "kadabra":
+        scores = centrality.kadabra_betweenness(a, keys, seed=seed, err=float(arg))
+        top = np.argsort(-scores, kind="stable")[:20].tolist()
+    elif name == "estimate":
+        g, order = nk_graph()
+        nk.engineering.setSeed(seed, True)
+        started = time.perf_counter()
+        algo = nk.centrality.EstimateBetweenness(g, int(arg), True, True)
+        algo.run()
+        top = order[np.argsort(-np.asarray(algo.scores()), kind="stable")[:20]].tolist()
+        note = f"{(time.perf_counter() - started) / int(arg):.2f} s per source"
+    elif name == "networkx":
+        import networkx as nx
+
+        upper = sparse.triu(a, k=1).tocoo()
+        g = nx.Graph()
+        g.add_nodes_from(range(a.shape[0]))
+        g.add_edges_from(zip(upper.row.tolist(), upper.col.tolist()))
+        built = time.perf_counter() - started
+        started = time.perf_counter()
+        scores = nx.betweenness_centrality(g, k=int(arg), seed=seed)
+        top = sorted(scores, key=scores.get, reverse=True)[:20]
+        note = f"{(time.perf_counter() - started) / int(arg):.2f} s per source (graph built in {built:.0f} s)"
+    else:
+        raise SystemExit(f"unknown option {option}")
+    print(json.dumps(dict(seconds=time.perf_counter() - started, top=[int(x) for x in top], note=note)))
+
+
+def million(customers: int, limit: float, options: list[str], relationships_per_customer: float) -> None:
+    import json
+    import subprocess
+
+    path, label = probe_graph(customers, relationships_per_customer)
+    from scipy import sparse
+
+    a = sparse.load_npz(path.with_suffix(".adj.npz"))
+    print(f"\n{customers:,}-customer probe on the {label}: {a.shape[0]:,} nodes, {a.nnz // 2:,} edges; "
+          f"each option in its own process, at most {limit:.0f} s per run; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    del a
+    rows = []
+    for option in options:
+        runs = []
+        for seed in ((1,) if option.startswith("diameter") else (1, 2)):
+            started = time.perf_counter()
+            try:
+                out = subprocess.run([sys.executable, __file__, "--probe-child", str(path), option, str(seed)],
+                                     capture_output=True, text=True, timeout=limit, check=True)
+                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            except subprocess.TimeoutExpired:
+                runs.append(dict(seconds=None, top=[], note=f"did not finish in {limit:.0f} s "
+                                                            f"(load {os.getloadavg()[0]:.1f})"))
+                break
+            except subprocess.CalledProcessError as failed:
+                runs.append(dict(seconds=None, top=[], note="failed: " + (failed.stderr or "").strip()[-200:]))
+                break
+            print(f"  {option} seed {seed}: {time.perf_counter() - started:.1f} s", flush=True)
+        seconds = " / ".join("—" if r["seconds"] is None else f"{r['seconds']:.1f} s" for r in runs)
+        agree = f"{len(set(runs[0]['top']) & set(runs[1]['top']))}/20" if len(runs) == 2 and runs[1]["top"] else "—"
+        rows.append((option, seconds, agree, "; ".join(r["note"] for r in runs if r["note"])))
+    print(table(rows, ("option", "seconds (seed 1 / 2)", "top 20, two seeds", "note")))
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--customers", type=int, nargs="*", default=[10_000, 20_000, 100_000])
@@ -131,7 +290,20 @@ def main() -> None:
     p.add_argument("--exact-up-to", type=int, default=30_000)
     p.add_argument("--networkit-exact-up-to", type=int, default=15_000)
     p.add_argument("--million-proxy", action="store_true", help="also the bounded 1M proxy (minutes)")
+    p.add_argument("--million", type=int, nargs="?", const=1_000_000, default=None,
+                   help="the 1M probe (store graph when seeded, else synthetic): options side by side, time-limited")
+    p.add_argument("--limit", type=float, default=600.0, help="seconds per run in the 1M probe")
+    p.add_argument("--options", nargs="*", default=["diameter", "diameter-2core", "kadabra:0.0015", "kadabra:0.005",
+                                                    "estimate:64", "networkx:4"])
+    p.add_argument("--relationships-per-customer", type=float, default=5.0)
+    p.add_argument("--probe-child", nargs=3, metavar=("GRAPH", "OPTION", "SEED"))
     args = p.parse_args()
+    if args.probe_child:
+        probe_child(args.probe_child[0], args.probe_child[1], int(args.probe_child[2]))
+        return
+    if args.million:
+        million(args.million, args.limit, args.options, args.relationships_per_customer)
+        return
     if args.million_proxy:
         million_proxy()
     for customers in args.customers:

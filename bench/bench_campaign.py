@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
-from crm import campaigns  # noqa: E402
-from crm.campaign_sender import CampaignRunner  # noqa: E402
+from crm.campaigns import lifecycle, segments  # noqa: E402
+from crm.campaigns.sender import CampaignRunner  # noqa: E402
 from crm.db import Database  # noqa: E402
 from crm.models import Campaign, Customer  # noqa: E402
 from integrations.telegram.campaign import TelegramCampaignMessenger  # noqa: E402
@@ -57,7 +57,7 @@ def prepare(db: Database, n: int, now: datetime) -> int:
                             message_zh="基准测试", starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(days=1))
         s.add(campaign)
         s.flush()
-        campaigns.begin_sending(s, campaign, campaigns.parse_segment(s, "tier=vip"), now)
+        lifecycle.begin_sending(s, campaign, segments.parse_segment(s, "tier=vip"), now)
         return campaign.id
 
 

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlmodel import select  # noqa: E402
 
 from bench.common import seeded_sqlite, summary_ms, table  # noqa: E402
+import handlers  # noqa: E402,F401  registers every `/crm` command (as bot/app.py does)
 from bot.engine import Engine  # noqa: E402
 from bot.messages import IncomingMessage  # noqa: E402
 from bot.settings import Settings  # noqa: E402

@@ -36,7 +36,7 @@ def ensure_insights(db) -> str:
         if s.exec(select(func.count()).select_from(CustomerInsight)).one():
             return "existing insight rows"
     try:
-        from crm.insights_job import refresh_insights
+        from crm.insights.job import refresh_insights
     except ImportError:
         refresh_insights = None
     if refresh_insights is not None:

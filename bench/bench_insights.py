@@ -40,11 +40,12 @@ def quality(customers: int) -> None:
     from sklearn.metrics import normalized_mutual_info_score, roc_auc_score
     from sqlmodel import select
 
-    from crm import recommend
     from crm.db import Database
+    from crm.insights.features import CHURNED, behaviour_features, text_matrix
+    from crm.insights.job import refresh_insights
     from crm.insights.read import top_recommendations
+    from crm.insights.risk import heuristic_risk, train_risk
     from crm.insights.snapshot import load_snapshot, load_texts
-    from crm.insights_job import refresh_insights
     from crm.models import CustomerInsight
     from crm.seed import read_seed_truth, seed
 
@@ -62,14 +63,14 @@ def quality(customers: int) -> None:
     with db.engine.connect() as conn:
         snap = load_snapshot(conn, NOW)
         docs = load_texts(conn, snap.customer_ids)
-    feat = recommend.behaviour_features(snap, snap.reference_time())
-    vectorizer, texts = recommend.text_matrix(docs)
-    labels = (snap.stage == recommend.CHURNED).astype(int)
+    feat = behaviour_features(snap, snap.reference_time())
+    vectorizer, texts = text_matrix(docs)
+    labels = (snap.stage == CHURNED).astype(int)
     train = np.random.default_rng(11).random(snap.n_customers) < 0.75
-    risk = recommend.train_risk(feat, texts, vectorizer.get_feature_names_out().tolist(), snap.stage,
-                                train_mask=train)
+    risk = train_risk(feat, texts, vectorizer.get_feature_names_out().tolist(), snap.stage,
+                      train_mask=train)
     auc = roc_auc_score(labels[~train], risk.risk[~train])
-    heuristic, _ = recommend.heuristic_risk(feat.raw)
+    heuristic, _ = heuristic_risk(feat.raw)
     auc_heuristic = roc_auc_score(labels[~train], heuristic[~train])
 
     print(refresh_insights(db, NOW))
@@ -107,7 +108,7 @@ def quality(customers: int) -> None:
 def job_only(db_path: str) -> None:
     """Run in a fresh process so peak memory is the job's own."""
     from crm.db import Database
-    from crm.insights_job import refresh_insights
+    from crm.insights.job import refresh_insights
 
     db = Database(f"sqlite:///{db_path}")
     started = time.perf_counter()
@@ -139,9 +140,9 @@ def speed(customers: int, db_path: str | None, n: int) -> None:
 
 def reference(db) -> None:
     """The product's algorithms (igraph) on the stored graph, against networkx and the retired hand-written ones."""
-    from crm.graph import RelationGraph
     from crm.insights import store
-    from crm.insights_job import node_keys
+    from crm.insights.graph import RelationGraph
+    from crm.insights.job import node_keys
 
     with db.session() as s:
         graph = store.cached(s, store.GRAPH, RelationGraph.from_bytes)
@@ -165,7 +166,7 @@ def side_by_side(a, keys, *, label: str, planted=None, nx_limit: int = 20_000) -
     from sklearn.metrics import normalized_mutual_info_score
 
     from bench import handwritten_centrality as old
-    from crm import centrality
+    from crm.insights import centrality
 
     n = a.shape[0]
     linked = int((np.diff(a.indptr) > 0).sum())
@@ -266,6 +267,7 @@ def lfr(n: int, mu: float = 0.3, seed: int = 42) -> None:
 def latency(db, n: int) -> None:
     from sqlmodel import select
 
+    import handlers  # noqa: F401  registers every `/crm` command (as bot/app.py does)
     from bot.engine import Engine
     from bot.messages import IncomingMessage
     from bot.settings import Settings

@@ -1,8 +1,8 @@
-"""The hand-written numpy Brandes betweenness and vectorised Louvain that crm/centrality.py used to
+"""The hand-written numpy Brandes betweenness and vectorised Louvain that crm/insights/centrality.py used to
 hold, kept ONLY so bench/bench_insights.py can show the side-by-side run that retired them (this
 Louvain lost modularity between levels on large graphs: NMI 0.70 on the LFR graph of 100,000 nodes
 where Leiden reaches 0.89). Not used by the product. The hand-written PageRank was kept in the
-product (crm/centrality.py says why), so the bench times that one rather than a copy here."""
+product (crm/insights/centrality.py says why), so the bench times that one rather than a copy here."""
 from __future__ import annotations
 
 import numpy as np

@@ -13,12 +13,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+import handlers  # noqa: F401  every `/crm` command registers itself; composition is what knows them all
 from bot.delivery import Delivery
 from bot.engine import Engine
 from bot.metrics import Metrics, MetricsMiddleware
 from bot.ports import Ports
 from bot.settings import Settings
-from crm.campaign_sender import CampaignRunner
+from crm.campaigns.sender import CampaignRunner
 from crm.db import Database
 from scheduler.service import SchedulerService
 

@@ -76,7 +76,7 @@ def _seed_if_empty(db, customers: int = 300) -> bool:
     seed(db, customers, seed=7)
     # the insights too, now: otherwise the first `/crm next` (or digest, or graph) computes them inside
     # the command, 3-4 s on a 300-customer store, most of it training the churn model
-    from crm.insights_job import refresh_insights
+    from crm.insights.job import refresh_insights
 
     refresh_insights(db)
     return True
@@ -275,10 +275,10 @@ def cmd_digest(args) -> int:
 
 
 def cmd_insights(args) -> int:
-    from crm.insights_job import refresh_insights
+    from crm.insights.job import refresh_insights
 
     settings = _settings()
-    summary = refresh_insights(_database(settings))
+    summary = refresh_insights(_database(settings), currency=settings.crm_currency, rates=settings.currency_rates)
     print(summary)
     return 0
 

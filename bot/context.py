@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -17,22 +17,16 @@ from bot.roles import authorize
 from bot.settings import Settings
 from crm import audit
 from crm.customers import resolve_customer
+from crm.i18n import (LOCALES, catalogue, day_with_weekday, format_money, full_date, ngettext, number, pgettext,
+                      translate)
 from crm.models import Customer, Staff
-
-WEEKDAYS_ZH = "一二三四五六日"
-
 
 def format_moment(moment: datetime | None, tz, lang: str, this_year: int, with_time: bool = True) -> str:
     """A moment as staff read it, in their zone and language: "Mon 23 Nov 15:00", "11月23日 周一 15:00"."""
     if moment is None:
         return "—"
     local = moment.astimezone(tz)
-    if lang == "zh":
-        day = f"{local.month}月{local.day}日 周{WEEKDAYS_ZH[local.weekday()]}"
-    elif local.year != this_year:
-        day = f"{local:%a %-d %b %Y}"
-    else:
-        day = f"{local:%a %-d %b}"
+    day = day_with_weekday(local.date(), lang, with_year=lang != "zh" and local.year != this_year)
     return f"{day} {local:%H:%M}" if with_time else day
 
 
@@ -66,18 +60,24 @@ class Context:
             return self.actor.language
         return self.settings.crm_language
 
-    def t(self, en: str, zh: str, **values) -> str:
-        return (zh if self.lang == "zh" else en).format(**values)
+    def t(self, en: str, zh: str | None = None, /, **values) -> str:
+        """``en`` in the reader's language from the catalogue (crm/locale), fields filled from ``values``.
 
-    def plural(self, n: int, en_one: str, en_other: str, zh: str) -> str:
-        """"1 day" / "3 days" / "3 天" by CLDR's plural rules (Babel); the forms may use {n}."""
-        from crm.i18n import count
+        ``zh`` is only for a branch written before the catalogue: used when the catalogue lacks ``en``
+        (tools/i18n_codemod.py moves such pairs into it; a test fails while any is left)."""
+        return translate(self.lang, en, zh, values)
 
-        return count(self.lang, n, en_one, en_other, zh)
+    def pt(self, context: str, en: str, /, **values) -> str:
+        """As ``t`` for an English text whose Chinese depends on where it is used (gettext's msgctxt)."""
+        return pgettext(self.lang, context, en, **values)
+
+    def plural(self, n: int, en_one: str, en_other: str, zh: str | None = None, /, **values) -> str:
+        """"1 day" / "3 days" / "3 天" by CLDR's plural rules (Babel) and the catalogue; ``{n}`` is ``n``."""
+        if zh is not None and self.lang == "zh" and (None, en_one) not in catalogue("zh"):
+            return zh.format(n=number(n, "zh"), **values)
+        return ngettext(self.lang, n, en_one, en_other, **values)
 
     def money(self, amount: float, currency: str | None = None) -> str:
-        from crm.i18n import format_money
-
         return format_money(amount, currency or self.settings.crm_currency, self.lang)
 
     def fail(self, message: str) -> UserError:
@@ -109,11 +109,18 @@ class Context:
         year, month, day = found
         last = calendar.monthrange(year or 2023, month)[1]  # 2023: not a leap year, so a day every year has
         if self.lang == "zh":
-            named = f"{year}年{month}月" if year else f"{month}月"
-            return f"{named}没有{day}日。请选择存在的日期，例如“{named}{last}日”。"
-        suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-        named = calendar.month_name[month] + (f" {year}" if year else "")
-        return f"{named} has no {day}{suffix}. Pick a date that exists, e.g. “{last} {named}”."
+            from babel.dates import format_skeleton
+
+            zh = LOCALES["zh"]
+            named = format_skeleton("yMMM" if year else "MMM", date(year or 2023, month, 1), locale=zh)
+            nth = format_skeleton("d", date(2023, 1, day), locale=zh)  # January has every day number
+            example = format_skeleton("yMMMd" if year else "MMMd", date(year or 2023, month, last), locale=zh)
+        else:
+            suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+            named, nth = calendar.month_name[month] + (f" {year}" if year else ""), f"{day}{suffix}"
+            example = f"{last} {named}"
+        return self.t("{named} has no {nth}. Pick a date that exists, e.g. “{example}”.",
+                      named=named, nth=nth, example=example)
 
     def fmt(self, moment: datetime | None, with_time: bool = True) -> str:
         return format_moment(moment, self.tz, self.lang, self.local_now.year, with_time)
@@ -122,4 +129,4 @@ class Context:
         """A calendar date: "15 Dec 2026", "2026年12月15日"."""
         if day is None:
             return "—"
-        return f"{day.year}年{day.month}月{day.day}日" if self.lang == "zh" else f"{day.day} {day:%b %Y}"
+        return full_date(day, self.lang)

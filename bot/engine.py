@@ -23,6 +23,7 @@ from bot.roles import authorize
 from bot.settings import Settings
 from crm.db import Database
 from crm.events import claim_event_in
+from crm.i18n import catalogue, gettext
 from crm.types import utcnow
 
 log = logging.getLogger("crm.engine")
@@ -34,24 +35,30 @@ UNKNOWN_USER = ("Hi! I don't know you yet, so I can't show any CRM data. "
 class Engine:
     def __init__(self, db: Database, settings: Settings, *, clock: Callable[[], datetime] | None = None,
                  ports: Ports | None = None):
-        import handlers  # noqa: F401  (registers every command)
-
+        if not COMMANDS:
+            # the commands register themselves when the handlers package is imported, which only the
+            # composition modules do (bot/app.py; tests/fixtures/store.py for tests)
+            raise RuntimeError("no /crm commands are registered: import handlers where the engine is composed")
         self.db = db
         self.settings = settings
         self.clock = clock or utcnow  # the one clock: handlers and adapters read engine.clock
         # what handlers may ask of the adapters; filled in at composition (bot/app.py, bot/cli.py)
         self.ports = ports if ports is not None else Ports()
+        catalogue("zh")  # the Chinese texts are read once, here, rather than on the first Chinese reply
 
     def handle(self, message: IncomingMessage) -> Reply:
         try:
             return self._handle(message)
         except UserError as err:
+            if err.lang is None:  # raised before the command ran (it could not be read): whose language?
+                err.lang = self._reader_language(message)
             return self._user_error_reply(err)
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("command failed (ref %s) platform=%s user=%s", ref, message.platform, message.user_id)
-            return Reply.fail(f"Sorry, something went wrong on my side and nothing was changed. "
-                              f"Please try again; if it keeps happening, tell an admin (ref {ref}).")
+            return Reply.fail(gettext(self._reader_language(message),
+                                      "Sorry, something went wrong on my side and nothing was changed. Please try "
+                                      "again; if it keeps happening, tell an admin (ref {ref}).", ref=ref))
 
     def _handle(self, message: IncomingMessage) -> Reply:
         parsed = parse_or_note(message.text)
@@ -60,13 +67,13 @@ class Engine:
         spec = lookup(parsed.name)
         if spec is None and parsed.name.isdigit() and not parsed.tokens:
             # a number typed on its own was meant for a numbered button that is not (or no longer) there
-            return Reply.fail(f"There is no button {parsed.name[:12]} here. Press a button on the latest reply, or "
-                              "type a command (`/crm help` lists them).")
+            raise UserError("There is no button {n} here. Press a button on the latest reply, or type a command "
+                            "(`/crm help` lists them).", n=parsed.name[:12])
         if spec is None:
             guesses = difflib.get_close_matches(parsed.name, list(COMMANDS), n=3, cutoff=0.6)
             if guesses and looks_like_command_typo(parsed):
-                return Reply.fail(f"I don't know the command `{parsed.name[:40]}`. Did you mean `/crm {guesses[0]}`? "
-                                  "Type `/crm help` to see them all.")
+                raise UserError("I don't know the command `{name}`. Did you mean `/crm {guess}`? Type `/crm help` to "
+                                "see them all.", name=parsed.name[:40], guess=guesses[0])
             # a sentence, not a command: a staff note, shown as understood before anything is stored
             parsed, spec = as_note(message.text), lookup("note")
         elif starts_a_sentence(parsed):
@@ -86,10 +93,12 @@ class Engine:
         # delivery the platform may repeat (a retried slash command) is claimed in the same
         # transaction as its work: a repeat after a crash either finds it done or redoes it, never twice
         with self.db.write_session() as session:
-            if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
-                return Reply(text="Already done: I had carried out this command before (the answer was "
-                                  "interrupted by a retry or a restart), so nothing was repeated.")
             actor = find_staff(session, message.platform, message.user_id)
+            if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
+                lang = actor.language if actor is not None and actor.language in ("en", "zh") \
+                    else self.settings.crm_language
+                return Reply(text=gettext(lang, "Already done: I had carried out this command before (the answer "
+                                                "was interrupted by a retry or a restart), so nothing was repeated."))
             if actor is None:
                 actor = link_by_email(session, message.platform, message.user_id, message.user_email)
             if actor is None:
@@ -97,13 +106,17 @@ class Engine:
             return self._run(session, actor, message, parsed, spec)
 
     def _run(self, session, actor, message: IncomingMessage, parsed, spec) -> Reply:
-        authorize(session, actor, spec.permission)
         ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
                       settings=self.settings, now=self.clock(), ports=self.ports)
+        lang = ctx.lang  # read now: after a failed flush the actor's row may no longer be readable
         try:
+            authorize(session, actor, spec.permission)
             reply = spec.handler(ctx)
-        except Ambiguous as err:  # answered after the rollback, with buttons that rerun the command
-            err.command_line, err.lang = message.text, ctx.lang
+        except UserError as err:
+            # the store raised it without knowing who asked: it is shown in the reader's language
+            err.lang = lang
+            if isinstance(err, Ambiguous):  # answered after the rollback, with buttons that rerun the command
+                err.command_line = message.text
             raise
         if reply.error:
             # an error reply changes nothing, whether the handler raised ctx.fail or returned Reply.fail
@@ -112,11 +125,22 @@ class Engine:
                 reply.usage = spec.usage
         return reply
 
+    def _reader_language(self, message: IncomingMessage) -> str:
+        """The sender's own language setting, else the business's (as ``Context.lang``)."""
+        fallback = self.settings.crm_language if self.settings.crm_language in ("en", "zh") else "en"
+        try:
+            with self.db.read_session() as session:
+                staff = find_staff(session, message.platform, message.user_id)
+                language = staff.language if staff is not None else None
+        except Exception:  # the answer to bad input must not depend on the store answering
+            log.warning("could not read the sender's language", exc_info=True)
+            return fallback
+        return language if language in ("en", "zh") else fallback
+
     def _user_error_reply(self, err: UserError) -> Reply:
-        reply = Reply.fail(err.message, usage=err.usage)
+        reply = Reply.fail(err.text(), usage=err.usage)
         if isinstance(err, Ambiguous) and err.candidates:
-            zh = err.lang == "zh"
-            show = "查看" if zh else "Show"
+            show = gettext(err.lang, "Show")
             items = []
             for cid, label in err.candidates:
                 rerun = rerun_on(err.command_line, err.ref, cid)
@@ -125,11 +149,9 @@ class Engine:
             reply.items = items
             reply.usage = None  # the buttons are the way on, not the usage line
             if any(item.buttons[0].command != f"show #{cid}" for item, (cid, _) in zip(items, err.candidates)):
-                reply.text += (" 点一个按钮即可对该客户执行原命令，或用 #编号 指明。" if zh else
-                               " Press one to run your command on that customer, or name one by its #id.")
+                reply.text += gettext(err.lang, " Press one to run your command on that customer, or name one by its #id.")
             else:
-                reply.text += (f" 请用 #编号 指明，例如 `#{err.candidates[0][0]}`。" if zh else
-                               f" Name one by its #id, e.g. `#{err.candidates[0][0]}`.")
+                reply.text += gettext(err.lang, " Name one by its #id, e.g. `#{id}`.", id=err.candidates[0][0])
         return reply
 
 

@@ -57,13 +57,14 @@ class ParsedCommand:
         kept: list[Token] = []
         for tok in self.tokens:
             m = None if tok.quoted else _OPTION.match(tok.value)
-            if m and m.group(1)[0] >= "\u3400" and m.group(1) not in OPTION_ALIASES:
+            if m and m.group(1)[0] >= "\u3400" and m.group(1) not in OPTION_ALIASES:  # input words
                 m = None  # "备注=…" in a summary is text, not an option
             if m:
                 key = OPTION_ALIASES.get(m.group(1), m.group(1).lower().replace("-", "_"))
                 if key not in allowed:
                     known = ", ".join(sorted(allowed)) or "none"
-                    raise UserError(f"I don't know the option `{m.group(1)}`. Options here: {known}.", usage)
+                    raise UserError("I don't know the option `{option}`. Options here: {known}.", usage,
+                                    option=m.group(1), known=known)
                 options[key] = _unquote(m.group(2))
                 self.removed.append((tok.start, tok.end))
             else:
@@ -89,8 +90,8 @@ def parse(line: str) -> ParsedCommand:
     """Parse what follows `/crm`. A leading `/crm` (or `crm`) is tolerated and dropped."""
     text = normalize(line).strip()
     if len(text) > MAX_COMMAND_LENGTH:
-        raise UserError(f"That command is {len(text):,} characters long; the limit is {MAX_COMMAND_LENGTH:,}. "
-                        "Log long notes in parts.")
+        raise UserError("That command is {length:,} characters long; the limit is {limit:,}. Log long notes in parts.",
+                        length=len(text), limit=MAX_COMMAND_LENGTH)
     for prefix in ("/crm", "crm"):
         if text.lower() == prefix or text.lower().startswith(prefix + " "):
             text = text[len(prefix):].strip()

@@ -84,7 +84,7 @@ class CustomerMessenger(Protocol):
 
 
 class CampaignRunner(Protocol):
-    """Sends confirmed campaigns (crm/campaign_sender.py's CampaignRunner)."""
+    """Sends confirmed campaigns (crm/campaigns/sender.py's CampaignRunner)."""
 
     @property
     def enabled(self) -> bool: ...

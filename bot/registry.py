@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from crm.i18n import catalogue
+
 
 @dataclass
 class CommandSpec:
@@ -21,7 +23,12 @@ class CommandSpec:
     aliases: tuple[str, ...] = ()
     group: str = "Customers"
     read_only: bool = False  # runs in a read session (never takes SQLite's writer); it must not write
-    summary_zh: str = ""  # the summary for Chinese-speaking staff (`/crm help` in their language)
+    zh_summary: str = ""  # only for a registration written before the catalogue (see ``summary_zh``)
+
+    @property
+    def summary_zh(self) -> str:
+        """The summary for Chinese-speaking staff: the catalogue's translation (crm/locale), "" when none."""
+        return catalogue("zh").get((None, self.summary)) or self.zh_summary
 
     def summary_in(self, lang: str) -> str:
         return self.summary_zh if lang == "zh" and self.summary_zh else self.summary
@@ -34,6 +41,8 @@ ALIASES: dict[str, str] = {}
 def command(name: str, *, usage: str, summary: str, permission: str = "crm.use", details: str = "",
             examples: list[str] | None = None, aliases: tuple[str, ...] = (), group: str = "Customers",
             read_only: bool = False, summary_zh: str = ""):
+    """Registers a command. ``summary`` is an English msgid: its Chinese lives in the catalogue
+    (tools/i18n_codemod.py moves a ``summary_zh=`` written here into it)."""
     def register(func: Callable) -> Callable:
         spec = CommandSpec(name, func, usage, summary, permission, details, examples or [], aliases, group,
                            read_only, summary_zh)

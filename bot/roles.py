@@ -81,21 +81,25 @@ def authorize_owner(session: Session, actor: Staff, new_owner: Staff) -> None:
         return
     authorize(session, actor, "customer.reassign")
     if not new_owner.active:
-        raise PermissionDenied(f"{new_owner.name} is no longer active; choose an active colleague.")
+        raise PermissionDenied("{name} is no longer active; choose an active colleague.", name=new_owner.name)
     if not may_own(session, actor, new_owner):
-        raise PermissionDenied(f"{new_owner.name} is not in your team; managers assign customers within "
-                               "their team. Ask an admin to move customers between teams.")
+        raise PermissionDenied("{name} is not in your team; managers assign customers within their team. "
+                               "Ask an admin to move customers between teams.", name=new_owner.name)
 
 
 def authorize(session: Session, actor: Staff, permission: str, customer: Customer | None = None) -> None:
     if not has(actor, permission):
         need = MINIMUM_ROLE[permission]
-        raise PermissionDenied(f"Sorry, that needs the {need} role; you are a {actor.role}. "
-                               "Ask an admin if you need it.")
+        raise PermissionDenied("Sorry, that needs the {need} role; you are a {role}. Ask an admin if you need it.",
+                               need=need, role=actor.role)
     if customer is not None and permission in ("customer.edit", "customer.reassign") \
             and not may_edit_customer(session, actor, customer):
         owner = session.get(Staff, customer.owner_id) if customer.owner_id else None
-        whose = f"{customer.name} belongs to {owner.name if owner else 'someone else'}"
+        if owner is None:
+            raise PermissionDenied("{customer} belongs to someone else. Ask the owner or your manager.",
+                                   customer=customer.name)
         if actor.role == "manager":
-            raise PermissionDenied(f"{whose}, outside your team. Ask their manager or an admin.")
-        raise PermissionDenied(f"{whose}; reps change their own customers. Ask the owner or your manager.")
+            raise PermissionDenied("{customer} belongs to {owner}, outside your team. Ask their manager or an admin.",
+                                   customer=customer.name, owner=owner.name)
+        raise PermissionDenied("{customer} belongs to {owner}; reps change their own customers. Ask the owner or "
+                               "your manager.", customer=customer.name, owner=owner.name)

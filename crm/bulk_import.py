@@ -41,13 +41,33 @@ DIRECTIONS = ("inbound", "outbound", "internal")
 REL_ALIASES = {"from": "from", "from_customer": "from", "from_id": "from", "from_external_id": "from", "source": "from",
                "customer_a": "from", "a": "from", "to": "to", "to_customer": "to", "to_id": "to",
                "to_external_id": "to", "target": "to", "customer_b": "to", "b": "to", "kind": "kind", "type": "kind",
-               "relationship": "kind", "strength": "strength", "weight": "strength"}
+               "relationship": "kind", "strength": "strength", "weight": "weight",
+               # the Chinese headers a spreadsheet in a Chinese office has (the customer import reads them too)
+               "起点": "from", "来源": "from", "从": "from", "客户a": "from", "客户1": "from", "终点": "to", "目标": "to",
+               "到": "to", "客户b": "to", "客户2": "to", "关系": "kind", "类型": "kind", "关系类型": "kind",
+               "强度": "strength", "关系强度": "strength", "权重": "weight"}
 INT_ALIASES = {"customer": "customer", "customer_id": "customer", "customer_external_id": "customer",
                "external_customer_id": "customer", "staff": "staff", "owner": "staff", "rep": "staff",
                "kind": "kind", "type": "kind", "direction": "direction", "occurred_at": "occurred_at", "date": "occurred_at",
                "time": "occurred_at", "when": "occurred_at", "at": "occurred_at", "text": "text", "notes": "text",
                "summary": "text", "subject": "text", "channel": "channel", "id": "id", "external_id": "id",
-               "interaction_id": "id"}
+               "interaction_id": "id",
+               "客户": "customer", "客户编号": "customer", "客户id": "customer", "员工": "staff", "负责人": "staff",
+               "销售": "staff", "类型": "kind", "方式": "kind", "方向": "direction", "时间": "occurred_at",
+               "日期": "occurred_at", "发生时间": "occurred_at", "内容": "text", "备注": "text", "摘要": "text",
+               "主题": "text", "渠道": "channel", "编号": "id", "记录编号": "id", "外部编号": "id"}
+# what people type in those columns, in either language (as `/crm link` and `/crm log` accept)
+REL_WORDS = {"works_with": "works-with", "colleague": "works-with", "认识": "knows", "推荐": "referred",
+             "介绍": "referred", "同事": "works-with"}
+KIND_WORDS = {"电话": "call", "通话": "call", "邮件": "email", "会议": "meeting", "见面": "meeting", "聊天": "chat",
+              "备注": "note", "消息": "message"}
+DIRECTION_WORDS = {"in": "inbound", "out": "outbound", "呼出": "outbound", "外呼": "outbound", "去电": "outbound",
+                   "发出": "outbound", "呼入": "inbound", "来电": "inbound", "收到": "inbound", "内部": "internal"}
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A cell as quoted in a one-line problem report: whitespace (line breaks too) collapsed, clipped."""
+    return " ".join(value.split())[:limit]
 
 
 @dataclass
@@ -57,6 +77,7 @@ class BulkReport:
     unchanged: int = 0
     updated: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the run did that the file did not say
 
     @property
     def skipped(self) -> int:
@@ -65,7 +86,7 @@ class BulkReport:
     def text(self) -> str:
         extra = f", {self.updated:,} updated" if self.updated else ""
         return (f"Imported {self.added:,} {self.what}; {self.unchanged:,} already there{extra}; "
-                f"skipped {self.skipped:,} bad rows.")
+                f"skipped {self.skipped:,} bad rows." + "".join(f"\n{note}" for note in self.notes))
 
 
 def _columns(header: list[str], aliases: dict[str, str], required: tuple[str, ...], what: str) -> dict[str, int]:
@@ -78,7 +99,8 @@ def _columns(header: list[str], aliases: dict[str, str], required: tuple[str, ..
     missing = [c for c in required if c not in mapping]
     if missing:
         found = ", ".join(h.strip() for h in header) or "nothing"
-        raise UserError(f"The {what} CSV needs {' and '.join(repr(m) for m in missing)} column(s) (found: {found}).")
+        raise UserError("The {what} CSV needs {columns} column(s) (found: {found}).", what=what,
+                        columns=" and ".join(repr(m) for m in missing), found=found)
     return mapping
 
 
@@ -125,6 +147,7 @@ def import_relationships(db: Database, path: str | Path, *, actor_label: str = "
     header, rows, problems = read_csv(path)
     columns = _columns(header, REL_ALIASES, ("from", "to"), "relationships")
     report = BulkReport("relationships", errors=list(problems))
+    scale = _weight_scale(rows, columns, report)
     now = datetime.now(timezone.utc)
     with db.engine.begin() as conn:
         refs = CustomerRefs(conn)
@@ -136,15 +159,16 @@ def import_relationships(db: Database, path: str | Path, *, actor_label: str = "
         for line, row in _data_rows(rows, columns, on_progress):
             a, b = refs.find(row["from"]), refs.find(row["to"])
             kind = (row.get("kind") or "knows").lower()
+            kind = REL_WORDS.get(kind, kind)
             problem = None
             if a is None or b is None:
                 missing = row["from"] if a is None else row["to"]
-                problem = (f"no customer “{missing[:60]}” (name customers by #id, their external_id or email)"
+                problem = (f"no customer “{_shown(missing)}” (name customers by #id, their external_id or email)"
                            if missing else "from and to are both needed")
             elif a == b:
                 problem = "a customer cannot be related to themselves"
             elif kind not in REL_KINDS:
-                problem = f"kind “{kind[:20]}” is not one of {', '.join(REL_KINDS)}"
+                problem = f"kind “{_shown(kind, 20)}” is not one of {', '.join(REL_KINDS)}"
             strength = DEFAULT_STRENGTH.get(kind, 0.5)
             if problem is None and row.get("strength"):
                 try:
@@ -152,7 +176,13 @@ def import_relationships(db: Database, path: str | Path, *, actor_label: str = "
                     if not 0.0 < strength <= 1.0:
                         raise ValueError
                 except ValueError:
-                    problem = f"strength “{row['strength'][:20]}” must be a number above 0 and at most 1"
+                    problem = f"strength “{_shown(row['strength'], 20)}” must be a number above 0 and at most 1"
+            elif problem is None and row.get("weight"):
+                weight = _positive(row["weight"])
+                if weight is None:
+                    problem = f"weight “{_shown(row['weight'], 20)}” must be a number above 0"
+                else:
+                    strength = weight / scale
             if problem:
                 report.errors.append((line, problem))
                 continue
@@ -183,6 +213,29 @@ def import_relationships(db: Database, path: str | Path, *, actor_label: str = "
         audit.record(s, "relationship.import", actor_label=actor_label, platform="cli", file=Path(path).name,
                      added=report.added, updated=report.updated, skipped=report.skipped)
     return report
+
+
+def _positive(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if 0.0 < number < float("inf") else None
+
+
+def _weight_scale(rows: list[tuple[int, list[str]]], columns: dict[str, int], report: BulkReport) -> float:
+    """What a ``weight`` column is divided by to give strengths (0-1): 1 when every weight is within 0-1
+    (they are strengths already), else the file's largest weight, so counts (co-appearances, meetings)
+    keep their proportions; PageRank is unchanged by the scale. Said in the report."""
+    if "weight" not in columns or "strength" in columns:
+        return 1.0
+    at = columns["weight"]
+    weights = [w for w in (_positive(r[at]) for _, r in rows if at < len(r)) if w is not None]
+    largest = max(weights, default=1.0)
+    if largest <= 1.0:
+        return 1.0
+    report.notes.append(f"Weights were scaled to strengths (0–1) by the largest weight, {largest:g}.")
+    return largest
 
 
 def _when(value: str, zone: ZoneInfo) -> datetime | None:
@@ -220,23 +273,25 @@ def import_interactions(db: Database, path: str | Path, *, zone: ZoneInfo | None
         for line, row in _data_rows(rows, columns, on_progress):
             customer = refs.find(row["customer"])
             kind = (row.get("kind") or "note").lower()
+            kind = KIND_WORDS.get(kind, kind)
             direction = (row.get("direction") or ("internal" if kind == "note" else "outbound")).lower()
+            direction = DIRECTION_WORDS.get(direction, direction)
             when = _when(row["occurred_at"], zone) if row["occurred_at"] else None
             staff = None
             problem = None
             if customer is None:
-                problem = (f"no customer “{row['customer'][:60]}” (name customers by #id, their external_id or email)"
+                problem = (f"no customer “{_shown(row['customer'])}” (name customers by #id, their external_id or email)"
                            if row["customer"] else "customer is empty")
             elif when is None:
-                problem = f"occurred_at “{row['occurred_at'][:40]}” is not a date (use 2026-11-20 or 2026-11-20 14:30)"
+                problem = f"occurred_at “{_shown(row['occurred_at'], 40)}” is not a date (use 2026-11-20 or 2026-11-20 14:30)"
             elif kind not in INTERACTION_KINDS:
-                problem = f"kind “{kind[:20]}” is not one of {', '.join(INTERACTION_KINDS)}"
+                problem = f"kind “{_shown(kind, 20)}” is not one of {', '.join(INTERACTION_KINDS)}"
             elif direction not in DIRECTIONS:
-                problem = f"direction “{direction[:20]}” is not one of {', '.join(DIRECTIONS)}"
+                problem = f"direction “{_shown(direction, 20)}” is not one of {', '.join(DIRECTIONS)}"
             elif row.get("staff"):
                 staff = staff_refs.get(row["staff"].lstrip("@").lower())
                 if staff is None:
-                    problem = f"staff “{row['staff'][:40]}” is not a staff member"
+                    problem = f"staff “{_shown(row['staff'], 40)}” is not a staff member"
             if problem is None and len(row.get("id", "")) > 100:
                 problem = "id is longer than 100 characters"
             if problem:

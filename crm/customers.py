@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
 from crm.errors import Ambiguous, NotFound, UserError
+from crm.i18n import N_
 from crm.models import Company, Customer, Staff
 from crm.search import refresh_search_text, search_customers
 from crm.types import utcnow
@@ -40,7 +41,7 @@ def _resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Cu
     if ref.startswith("#") and ref[1:].isdigit() and len(ref) <= 19:  # 18 digits fit a 64-bit id
         customer = session.get(Customer, int(ref[1:]))
         if customer is None or customer.forgotten_at is not None:
-            raise NotFound(f"There is no customer {ref}.")
+            raise NotFound("There is no customer {ref}.", ref=ref)
         return customer
     key = ref.casefold()
     live = col(Customer.forgotten_at).is_(None)
@@ -48,7 +49,7 @@ def _resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Cu
     if len(exact) == 1:
         return exact[0]
     if len(exact) > 1:
-        raise _ambiguous(session, f"{len(exact)} customers are called “{ref}”.", exact)
+        raise _ambiguous(session, N_("{n} customers are called “{ref}”."), exact, n=len(exact), ref=ref)
     if "@" in ref:
         by_email = session.exec(select(Customer).where(func.lower(Customer.email) == key, live).limit(6)).all()
         if len(by_email) == 1:
@@ -59,33 +60,33 @@ def _resolve_customer(session: Session, ref: str, *, quoted: bool = False) -> Cu
     if len(by_name) == 1:
         return by_name[0]
     if len(by_name) > 1:
-        raise _ambiguous(session, f"“{ref}” matches several customers.", by_name)
+        raise _ambiguous(session, N_("“{ref}” matches several customers."), by_name, ref=ref)
     company = session.exec(select(Company).where(func.lower(Company.name) == key)).first()
     if company is not None:
         staff_at = session.exec(select(Customer).where(Customer.company_id == company.id, live).limit(8)).all()
         if len(staff_at) == 1:
             return staff_at[0]
         if staff_at:
-            raise _ambiguous(session, f"{company.name} has several contacts.", staff_at)
+            raise _ambiguous(session, N_("{company} has several contacts."), staff_at, company=company.name)
     strong = [c for c, s in hits if s >= 80]
     if len(strong) == 1:
         return strong[0]
     if len(strong) > 1:
-        raise _ambiguous(session, f"“{ref}” matches several customers.", strong)
+        raise _ambiguous(session, N_("“{ref}” matches several customers."), strong, ref=ref)
     if hits:
-        raise _ambiguous(session, f"No customer is called “{ref}”. Did you mean one of these?",
-                         [c for c, _ in hits])
-    raise NotFound(f"No customer matches “{ref}”. Try `/crm find {ref[:20]}` or add them with "
-                   f"`/crm add \"{ref[:40]}\"`.")
+        raise _ambiguous(session, N_("No customer is called “{ref}”. Did you mean one of these?"),
+                         [c for c, _ in hits], ref=ref)
+    raise NotFound("No customer matches “{ref}”. Try `/crm find {short}` or add them with `/crm add \"{name}\"`.",
+                   ref=ref, short=ref[:20], name=ref[:40])
 
 
-def _ambiguous(session: Session, message: str, customers: list[Customer]) -> Ambiguous:
+def _ambiguous(session: Session, message: str, customers: list[Customer], **values) -> Ambiguous:
     """Candidates as plain (id, label) pairs: they outlive the rolled-back session."""
     labels = []
     for c in customers[:8]:
         company = company_name(session, c)
         labels.append((c.id, f"#{c.id} {c.name}" + (f" · {company}" if company else "")))
-    return Ambiguous(message, labels)
+    return Ambiguous(message, labels, **values)
 
 
 def resolve_staff(session: Session, ref: str) -> Staff:
@@ -105,7 +106,7 @@ def resolve_staff(session: Session, ref: str) -> Staff:
     first_names = [s for s in session.exec(stmt).all() if (s.name or "").lower().startswith(prefix)]
     if len(first_names) == 1:
         return first_names[0]
-    raise NotFound(f"No colleague called “{ref}”. An admin can add them with `crm-bot staff add`.")
+    raise NotFound("No colleague called “{ref}”. An admin can add them with `crm-bot staff add`.", ref=ref)
 
 
 def get_or_create_company(session: Session, name: str | None) -> Company | None:
@@ -128,7 +129,7 @@ def create_customer(session: Session, name: str, *, company: str | None = None, 
     if not name:
         raise UserError("A customer needs a name.")
     if email and not EMAIL.match(email):
-        raise UserError(f"“{email}” is not an email address (expected name@example.com).")
+        raise UserError("“{email}” is not an email address (expected name@example.com).", email=email)
     company_row = get_or_create_company(session, company)
     customer = Customer(name=name, company_id=company_row.id if company_row else None, email=email or None,
                         phone=phone or None, phone_key=phone_key(phone), tier=tier, stage=stage,
@@ -140,6 +141,7 @@ def create_customer(session: Session, name: str, *, company: str | None = None, 
     return customer
 
 
+_NUMBERS = re.compile(r"\d+")
 DUPLICATE_NAME_SCORE = 90  # rapidfuzz token_sort_ratio: "Globex Corp." vs "globex corp", "Wang Wei" vs "Wei Wang"
 
 
@@ -169,8 +171,11 @@ def find_duplicate(session: Session, name: str, *, company: str | None = None, e
         peers = session.exec(select(Customer).where(Customer.company_id == company_row.id, live)
                              .order_by(Customer.id).limit(500)).all()
         target = name.casefold()
+        numbers = _NUMBERS.findall(target)
         for peer in peers:
-            if fuzz.token_sort_ratio(target, peer.name.casefold()) >= DUPLICATE_NAME_SCORE:
+            other = peer.name.casefold()
+            # numbers in names tell records apart ("Store 12" / "Store 21", "Person 1" / "Person 13")
+            if _NUMBERS.findall(other) == numbers and fuzz.token_sort_ratio(target, other) >= DUPLICATE_NAME_SCORE:
                 return peer, "name"
     return None  # a name alone, with no company to compare, is too weak a sign: two "Wang Wei" are common
 
@@ -196,3 +201,10 @@ def quiet_customers(session: Session, owner: Staff, *, now: datetime, days: int,
                or_(col(Customer.last_contact_at).is_(None), col(Customer.last_contact_at) < cutoff))
         .order_by(col(Customer.last_contact_at).is_(None).desc(), col(Customer.last_contact_at))
         .limit(limit)).all())
+
+
+def reassign_customer(session: Session, customer: Customer, *, owner: Staff) -> None:
+    """``owner`` now owns the customer (the caller checked that they may)."""
+    customer.owner_id = owner.id
+    touch(customer)
+    session.add(customer)

@@ -62,7 +62,8 @@ def _header(names: list[str]) -> dict[str, int]:
         if key in COLUMNS and key not in mapping:
             mapping[key] = i
     if "name" not in mapping:
-        raise UserError(f"The CSV needs a 'name' column (found: {', '.join(n.strip() for n in names) or 'nothing'}).")
+        raise UserError("The CSV needs a 'name' column (found: {found}).",
+                        found=", ".join(n.strip() for n in names) or "nothing")
     return mapping
 
 
@@ -92,22 +93,41 @@ def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, list[str]]], 
         try:
             text = raw.decode("gb18030")  # Excel in a Chinese locale
         except UnicodeDecodeError:
-            raise UserError(f"{path} is not UTF-8 or GB18030 text; save it as CSV UTF-8.") from None
+            raise UserError("{path} is not UTF-8 or GB18030 text; save it as CSV UTF-8.", path=path) from None
     text = text.replace("\x00", "")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
-        raise UserError(f"{path} is empty.") from None
+        raise UserError("{path} is empty.", path=path) from None
     except csv.Error as exc:
-        raise UserError(f"{path} is not a readable CSV file: {exc}.") from None
+        raise UserError("{path} is not a readable CSV file: {problem}.", path=path, problem=exc) from None
     rows, errors = [], []
     try:
+        ended = reader.line_num
         for record in reader:
-            rows.append((reader.line_num, record))
+            rows.append((ended + 1, record))  # the line the row starts on: a quoted cell may span lines
+            ended = reader.line_num
     except csv.Error as exc:
         errors.append((reader.line_num, f"unreadable CSV ({exc}); the rest of the file was not read"))
+    if rows and rows[-1][0] < reader.line_num and _ends_inside_quotes(text, rows[-1][0]):
+        # a quote never closed: the reader took everything after it as one cell
+        start = rows.pop()[0]
+        errors.append((start, f"a quote opened on this line is never closed: lines {start}–{reader.line_num} "
+                              "were not imported (close the quote and import the file again)"))
     return header, rows, errors
+
+
+def _ends_inside_quotes(text: str, last_row_line: int) -> bool:
+    """Whether the file's last row, from ``last_row_line`` on, ends inside a quoted cell (Python's
+    lenient reader accepts that silently and returns the rest of the file as one cell)."""
+    tail = "".join(io.StringIO(text, newline="").readlines()[last_row_line - 1:])
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def import_customers(db: Database, path: str | Path, *, actor_label: str = "csv import",

@@ -21,8 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select as sa_select, update
 from sqlmodel import Session, col, select
 
+from crm.i18n import gettext, in_both
+from crm.labels import intent_label, sentiment_label, urgent_label
 from crm.models import Customer, CustomerInsight, Interaction, Ticket
-from crm.understanding.intent import INTENT_LABELS, MessageReading, read_message
+from crm.understanding.intent import MessageReading, read_message
 
 log = logging.getLogger("crm.message_reading")
 
@@ -34,12 +36,11 @@ NOTEWORTHY = ("complaint", "cancellation", "purchase")
 
 def understood_label(ticket: Ticket, lang: str = "en") -> str:
     """The ticket's reading for its card: "cancellation / churn risk · negative · urgent · seats"."""
-    i = 1 if lang == "zh" else 0
-    parts = [INTENT_LABELS.get(ticket.intent or "other", (ticket.intent, ticket.intent))[i]]
+    parts = [intent_label(ticket.intent or "other", lang)]
     if ticket.sentiment and ticket.sentiment != "neutral":
-        parts.append(ticket.sentiment)
+        parts.append(sentiment_label(ticket.sentiment, lang))
     if ticket.urgency == "high":
-        parts.append(("urgent", "紧急")[i])
+        parts.append(urgent_label(lang))
     named = [t.split(":", 1)[1] for t in (ticket.tags or "").split(",") if t.startswith("product:")]
     if named:
         parts.append(", ".join(named[:4]))
@@ -47,7 +48,7 @@ def understood_label(ticket: Ticket, lang: str = "en") -> str:
 
 
 def reading_line(reading: MessageReading, lang: str = "en") -> str:
-    return ("🧭 读作：" if lang == "zh" else "🧭 Read as: ") + reading.label(lang)
+    return gettext(lang, "🧭 Read as: {reading}", reading=reading.label(lang))
 
 
 def read_inbound(session: Session, customer: Customer, ticket: Ticket, interaction: Interaction | None, text: str,
@@ -107,9 +108,10 @@ def raise_risk(session: Session, customer_id: int, intent: str, text: str, now: 
 
 def _signal_reason(intent: str, text: str, at: datetime) -> dict:
     quoted = " ".join(text.split())[:120]
-    label_en, label_zh = INTENT_LABELS[intent]
-    return {"kind": "signal", "intent": intent, "quote": quoted, "at": at.isoformat(),
-            "text": f"their message reads as {label_en}: “{quoted}”", "text_zh": f"客户消息判断为{label_zh}：“{quoted}”"}
+    text, text_zh = in_both("their message reads as {label}: “{quote}”", quote=quoted,
+                            label=lambda lang: intent_label(intent, lang))
+    return {"kind": "signal", "intent": intent, "quote": quoted, "at": at.isoformat(), "text": text,
+            "text_zh": text_zh}
 
 
 def apply_signals(conn, now: datetime) -> int:

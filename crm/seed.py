@@ -141,7 +141,8 @@ def read_seed_truth(db: Database) -> dict | None:
 
 
 def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime | None = None,
-         interactions_per_customer: float = 10.0, progress: Callable[[str], None] | None = None) -> SeedResult:
+         interactions_per_customer: float = 10.0, relationships_per_customer: float = 3.0,
+         progress: Callable[[str], None] | None = None) -> SeedResult:
     """Add a realistic CRM with planted structure to the store (staff, companies, customers, history)."""
     rnd = random.Random(seed)
     now = now or datetime.now(timezone.utc)
@@ -268,7 +269,7 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
         _insert(conn, Customer.__table__, customer_rows)
 
         say("relationships")
-        rel_rows, seen = [], set()
+        rel_rows, seen, rel_total = [], set(), 0
         kinds = ["referred", "knows", "works-with"]
 
         def relate(a: int, b: int) -> None:
@@ -278,8 +279,16 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
             seen.add((a, b, kind))
             rel_rows.append(dict(from_customer_id=start_customer + 1 + a, to_customer_id=start_customer + 1 + b,
                                  kind=kind, strength=round(rnd.uniform(0.3, 1.0), 2), created_at=now))
+            if len(rel_rows) >= CHUNK:  # written as they come: a million customers' rows never sit in memory at once
+                flush_relationships()
 
-        for _ in range(customers * 3 if customers > 1 else 0):
+        def flush_relationships() -> None:
+            nonlocal rel_rows, rel_total
+            _insert(conn, Relationship.__table__, rel_rows)
+            rel_total += len(rel_rows)
+            rel_rows = []
+
+        for _ in range(round(customers * relationships_per_customer) if customers > 1 else 0):
             a = rnd.randrange(customers)
             k = cluster_of[a]
             if rnd.random() < INSIDE_CLUSTER:
@@ -289,7 +298,8 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
         for a in connectors:
             for _ in range(CONNECTOR_LINKS):
                 relate(a, rnd.randrange(customers))
-        _insert(conn, Relationship.__table__, rel_rows)
+        flush_relationships()
+        seen.clear()
 
         say("interactions")
         inter_rows, last_contact, total = [], {}, 0
@@ -407,7 +417,7 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
             for table in ("staff", "company", "customer"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
-    return SeedResult(len(staff_rows), customers, n_companies, total, len(rel_rows), len(deal_rows), len(task_rows),
+    return SeedResult(len(staff_rows), customers, n_companies, total, rel_total, len(deal_rows), len(task_rows),
                       len(ticket_rows), connectors=len(connectors), clusters=n_clusters,
                       churned=sum(1 for p in profiles if p["stage"] == "churned"), must_contact=len(must_contact))
 

@@ -7,9 +7,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crm.errors import UserError
+from crm.i18n import N_
 from crm.models import Staff
 
-TAKEN = "Another staff member already has that name, email, Slack id or Telegram id."
+TAKEN = N_("Another staff member already has that name, email, Slack id or Telegram id.")
 
 
 def save_staff(session: Session, person: Staff, values: dict) -> Staff:
@@ -38,4 +39,10 @@ def set_active(session: Session, person: Staff, active: bool) -> None:
         if admins <= 1:
             raise UserError("That is the last active admin; make someone else admin first.")
     person.active = active
+    session.add(person)
+
+
+def set_digest_subscription(session: Session, person: Staff, subscribed: bool) -> None:
+    """Whether ``person`` gets the daily digest (managers always do; the caller says so)."""
+    person.digest_subscribed = subscribed
     session.add(person)

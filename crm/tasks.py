@@ -19,9 +19,11 @@ REMINDER = Lease(timedelta(minutes=5), stamp=Task.reminded_at, expires=Task.next
 
 
 def create_task(session: Session, *, customer: Customer | None, owner: Staff, created_by: Staff, title: str,
-                due_at: datetime) -> Task:
+                due_at: datetime, now: datetime | None = None) -> Task:
     task = Task(customer_id=customer.id if customer else None, owner_id=owner.id, created_by_id=created_by.id,
                 title=title[:500], due_at=due_at)
+    if now is not None:
+        task.created_at = now
     session.add(task)
     session.flush()
     return task

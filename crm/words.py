@@ -1,6 +1,6 @@
 """Splitting typed text into words: quotes (also “ ” 「 」) keep a phrase together, ``key="a b"`` stays one word.
 
-The `/crm` grammar (bot/parser.py) and stored campaign segments (crm/campaigns.py) split the same way.
+The `/crm` grammar (bot/parser.py) and stored campaign segments (crm/campaigns/segments.py) split the same way.
 Each token keeps its position in the original text, so a caller can take the rest of a line verbatim.
 """
 from __future__ import annotations
@@ -38,7 +38,8 @@ def tokenize(text: str) -> list[Token]:
             close = QUOTES[text[i]]
             j = text.find(close, i + 1)
             if j == -1:
-                raise UserError(f"A quote opened with {text[i]} is never closed. Close it, e.g. \"Globex Corporation\".")
+                raise UserError("A quote opened with {quote} is never closed. Close it, e.g. \"Globex Corporation\".",
+                                quote=text[i])
             tokens.append(Token(text[i + 1:j], start, j + 1, quoted=True))
             i = j + 1
             continue

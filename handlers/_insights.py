@@ -19,8 +19,8 @@ from sqlmodel import col, select
 
 from bot.errors import UserError
 from bot.replies import Reply
-from crm.graph import RelationGraph, build_graph
 from crm.insights import store
+from crm.insights.graph import RelationGraph, build_graph
 from crm.insights.snapshot import fingerprint, load_snapshot
 from crm.models import Customer
 
@@ -36,16 +36,14 @@ def customer_count(ctx) -> int:
 
 def not_ready(ctx) -> UserError:
     return UserError(ctx.t("Insights have not been computed for this store yet. They are refreshed nightly; "
-                           "an admin can compute them now with `crm-bot insights refresh`.",
-                           "此数据库尚未计算洞察。洞察每晚自动更新；管理员可以运行 `crm-bot insights refresh` 立即计算。"))
+                           "an admin can compute them now with `crm-bot insights refresh`."))
 
 
-def added_since_refresh(ctx, name: str, what_en: str, what_zh: str) -> Reply:
-    """For a customer newer than the cached insights: when ``what`` will be there."""
+def added_since_refresh(ctx, name: str, what: str) -> Reply:
+    """For a customer newer than the cached insights: when ``what`` (already in the reader's language) will be there."""
     return Reply(text=ctx.t("{name} was added after the last insight refresh; {what} after the next one "
                             "(nightly, or `crm-bot insights refresh`).",
-                            "{name} 是在上次洞察计算之后添加的；下次计算后即可查看{what}。",
-                            name=name, what=ctx.t(what_en, what_zh)))
+                            name=name, what=what))
 
 
 def is_stale(ctx, summary: dict) -> bool:
@@ -65,11 +63,12 @@ def ensure_insights(ctx) -> dict:
         raise not_ready(ctx)
     if summary is not None and customer_count(ctx) > SMALL_STORE:
         return summary  # grew past small since: the nightly job keeps it from now on
-    from crm.insights_job import refresh_in
+    from crm.insights.job import refresh_in
 
     try:
         with ctx.session.begin_nested():  # a concurrent refresh wins; this command reads its result
-            refresh_in(ctx.session.connection(), ctx.now)
+            refresh_in(ctx.session.connection(), ctx.now, currency=ctx.settings.crm_currency,
+                       rates=ctx.settings.currency_rates)
     except DBAPIError:
         log.warning("on-demand insight refresh lost to a concurrent one; using the stored insights", exc_info=True)
     summary = store.summary(ctx.session)

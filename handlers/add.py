@@ -9,18 +9,17 @@ from bot.registry import command
 from bot.replies import Button, Reply
 from bot.roles import authorize_owner
 from crm.customers import create_customer, find_duplicate, resolve_staff
+from crm.i18n import N_
 from crm.models import CUSTOMER_STAGES, TIERS
 
 USAGE = ('add "Customer Name" [email=…] [phone=…] [company=…] [tier=vip] [stage=lead] [owner=@user] [tags=a,b] '
          '[force=yes]')
 OPTIONS = frozenset({"email", "phone", "company", "tier", "stage", "owner", "tags", "language", "force"})
-YES = ("yes", "y", "true", "1", "是")
-WHY_EN = {"email": "the same email", "phone": "the same phone", "name": "a near-identical name at the same company"}
-WHY_ZH = {"email": "邮箱相同", "phone": "电话相同", "name": "同一公司下姓名几乎相同"}
+YES = ("yes", "y", "true", "1", "是")  # input words
+WHY = {"email": N_("the same email"), "phone": N_("the same phone"), "name": N_("a near-identical name at the same company")}
 
 
 @command("add", usage=USAGE, summary="add a customer", permission="customer.edit",
-         summary_zh="添加客户",
          examples=['add "Globex Corporation" email=ops@globex.example company=Globex tier=vip owner=@alice',
                    'add 王伟 phone=+86-138-0000-0000 company=华为'])
 def add(ctx) -> Reply:
@@ -28,24 +27,25 @@ def add(ctx) -> Reply:
     options = ctx.command.take_options(OPTIONS, USAGE)
     name = " ".join(ctx.command.args).strip()
     if not name:
-        raise ctx.fail(ctx.t("Give the customer's name, in quotes if it has spaces.", "请给出客户名称（有空格时加引号）。"))
+        raise ctx.fail(ctx.t("Give the customer's name, in quotes if it has spaces."))
     if len(name) > 200:
-        raise ctx.fail("That name is longer than 200 characters.")
+        raise ctx.fail(ctx.t("That name is longer than 200 characters."))
     if not any(ch.isalpha() for ch in name):
         raise ctx.fail(ctx.t("“{n}” does not look like a name. Type the customer's name, e.g. "
-                             "`/crm add \"Globex Corporation\" phone={n}`.",
-                             "“{n}”不像是名字。请输入客户名称，例如 `/crm add 王伟 phone={n}`。", n=name[:40]))
+                             "`/crm add \"Globex Corporation\" phone={n}`.", n=name[:40]))
     tier = options.get("tier", "standard").lower()
     if tier not in TIERS:
-        raise ctx.fail(f"Tier must be one of {', '.join(TIERS)} (got “{tier}”).")
+        raise ctx.fail(ctx.t("Tier must be one of {allowed} (got “{got}”).",
+                             allowed=", ".join(TIERS), got=tier))
     stage = options.get("stage", "lead").lower()
     if stage not in CUSTOMER_STAGES:
-        raise ctx.fail(f"Stage must be one of {', '.join(CUSTOMER_STAGES)} (got “{stage}”).")
+        raise ctx.fail(ctx.t("Stage must be one of {allowed} (got “{got}”).",
+                             allowed=", ".join(CUSTOMER_STAGES), got=stage))
     owner = resolve_staff(ctx.session, options["owner"]) if options.get("owner") else ctx.actor
     authorize_owner(ctx.session, ctx.actor, owner)
     language = options.get("language", "zh" if ctx.lang == "zh" else "en")
     if language not in ("en", "zh"):
-        raise ctx.fail("language must be en or zh.")
+        raise ctx.fail(ctx.t("language must be en or zh."))
     if options.get("force", "").lower() not in YES:
         duplicate = find_duplicate(ctx.session, name, company=options.get("company"), email=options.get("email"),
                                    phone=options.get("phone"))
@@ -56,12 +56,12 @@ def add(ctx) -> Reply:
                                tags=options.get("tags", ""), language=language)
     ctx.audit("customer.create", customer, name=customer.name)
     card = customer_card(ctx.session, customer, ctx.fmt, lang=ctx.lang)
-    card.text = ctx.t("Added {label}.", "已添加 {label}。", label=customer_label(ctx.session, customer, ctx.lang))
+    card.text = ctx.t("Added {label}.", label=customer_label(ctx.session, customer, ctx.lang))
     return card
 
 
 _PHONE_PART = re.compile(r"^[\d\-().+/]+$")
-_PHONE_KEYS = ("phone=", "电话=", "手机=")
+_PHONE_KEYS = ("phone=", "电话=", "手机=")  # input words
 
 
 def _join_spaced_phone(command) -> None:
@@ -88,12 +88,11 @@ def _duplicate_reply(ctx, existing, why: str) -> Reply:
     card = customer_card(ctx.session, existing, ctx.fmt, lang=ctx.lang)
     card.error = True
     card.text = ctx.t("Not added: {label} already exists with {why}. Use that record, or add a new one anyway.",
-                      "未添加：已有客户 {label}（{why}）。请使用该记录，或仍然新建。",
                       label=customer_label(ctx.session, existing, ctx.lang),
-                      why=(WHY_ZH if ctx.lang == "zh" else WHY_EN)[why])
+                      why=ctx.t(WHY[why]))
     again = f"add {ctx.command.text.strip()} force=yes"
-    card.buttons = [Button(ctx.t("Show", "查看"), f"show #{existing.id}", style="primary")]
+    card.buttons = [Button(ctx.t("Show"), f"show #{existing.id}", style="primary")]
     if len(again) <= 1900:
-        card.buttons.append(Button(ctx.t("Add anyway", "仍然新建"), again,
-                                   confirm=ctx.t("Add a second customer anyway?", "确定再新建一个客户？")))
+        card.buttons.append(Button(ctx.t("Add anyway"), again,
+                                   confirm=ctx.t("Add a second customer anyway?")))
     return card

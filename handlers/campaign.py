@@ -12,21 +12,20 @@ from bot.cards import customer_labels, money
 from bot.errors import UserError
 from bot.registry import command
 from bot.replies import Button, Item, Reply, Section
-from crm import campaigns
-from crm.campaign_sender import TELEGRAM_RATE
-from crm.campaigns import CampaignError
-from crm.i18n import money_totals
+from crm.campaigns import lifecycle, results, segments
+from crm.campaigns.segments import CampaignError
+from crm.campaigns.sender import TELEGRAM_RATE
+from crm.i18n import N_, money_totals
 from crm.models import Campaign, CampaignRecipient
 from handlers.deal import parse_amount
 
 USAGE = "campaign new|preview|send|report|list <name> …"
 NEW_USAGE = ('campaign new "<name>" segment="tier=vip stage=active" start=<date> end=<date> budget=<amount> '
-             'en="<message>" zh="<消息>"')
+             'en="<message>" zh="<message in Chinese>"')
 NEW_OPTIONS = frozenset({"segment", "start", "end", "budget", "en", "zh"})
 SUBCOMMANDS = ("new", "preview", "send", "report", "list")
 ZH_SUBCOMMANDS = {"新建": "new", "预览": "preview", "发送": "send", "报告": "report", "列表": "list"}
 _TIME_GIVEN = re.compile(r"\d{1,2}(:\d{2}|\s*(am|pm)\b)|[点點时時]|noon|midnight|中午|晚上|上午|下午", re.I)
-STATUS_ZH = {"draft": "草稿", "sending": "发送中", "scheduled": "已排期", "sent": "已发送"}
 
 DETAILS = (
     "A campaign sends one Telegram message (English and/or Chinese; each customer gets their language) to the "
@@ -40,7 +39,6 @@ DETAILS = (
 
 
 @command("campaign", usage=USAGE, summary="Telegram campaigns to a segment: create, preview, send, measure",
-         summary_zh="面向客户群的 Telegram 营销活动：创建、预览、发送、统计效果",
          group="Campaigns", details=DETAILS,
          examples=['campaign new "Spring renewal" segment="tier=vip stage=active" start=today end="in 2 weeks" '
                    'budget=500 en="Renew before May and get 10% off" zh="五月前续约可享九折"',
@@ -51,16 +49,15 @@ def campaign(ctx) -> Reply:
     sub = tokens[0].value.lower() if tokens and not tokens[0].quoted else ""
     sub = ZH_SUBCOMMANDS.get(sub, sub)
     if sub not in SUBCOMMANDS:
-        got = f"“{tokens[0].value[:30]}” is not one of them. " if tokens else ""
+        got = ctx.t("“{word}” is not one of them. ", word=tokens[0].value[:30]) if tokens else ""
         raise ctx.fail(ctx.t("{got}Say what to do: `campaign new`, `preview`, `send`, `report` or `list`, "
-                             "e.g. `/crm campaign report \"Spring renewal\"`.",
-                             "请说明操作：`campaign new`、`preview`、`send`、`report` 或 `list`，"
-                             "例如 `/crm campaign report \"Spring renewal\"`。", got=got))
+                             "e.g. `/crm campaign report \"Spring renewal\"`.", got=got))
     try:
         return {"new": _new, "preview": _preview, "send": _send, "report": _report, "list": _list}[sub](ctx)
     except CampaignError as exc:
-        # already formatted (and may quote the user's braces): pick the language, format nothing
-        raise UserError(exc.zh if ctx.lang == "zh" else exc.message, NEW_USAGE if sub == "new" else USAGE) from None
+        # raised by the store in no language: the engine shows it in the asker's, with this usage
+        exc.usage = NEW_USAGE if sub == "new" else USAGE
+        raise
 
 
 def _new_error(ctx, message: str) -> UserError:
@@ -79,32 +76,33 @@ def _name_after_sub(ctx, *, drop_confirm: bool = False) -> tuple[str, bool]:
     name = " ".join(t.value for t in rest).strip()
     if not name:
         raise ctx.fail(ctx.t("Name the campaign, e.g. `/crm campaign {sub} \"Spring renewal\"`. "
-                             "`/crm campaign list` shows them all.",
-                             "请给出活动名称，例如 `/crm campaign {sub} \"Spring renewal\"`。"
-                             "`/crm campaign list` 可查看全部活动。", sub=ctx.command.tokens[0].value))
+                             "`/crm campaign list` shows them all.", sub=ctx.command.tokens[0].value))
     return name, confirm
 
 
 def _load(ctx, name: str) -> Campaign:
-    found = campaigns.find_campaign(ctx.session, name)
+    found = lifecycle.find_campaign(ctx.session, name)
     if found is None:
         known = ctx.session.exec(select(Campaign.name).order_by(col(Campaign.created_at).desc()).limit(5)).all()
-        hint = ctx.t(" Campaigns: {names}.", " 现有活动：{names}。", names=", ".join(f"“{n}”" for n in known)) \
-            if known else ctx.t(" There are none yet: create one with `/crm campaign new`.",
-                                " 目前还没有活动，可用 `/crm campaign new` 创建。")
-        raise ctx.fail(ctx.t("No campaign is called “{name}”.", "没有名为“{name}”的活动。", name=name[:80]) + hint)
+        hint = ctx.t(" Campaigns: {names}.", names=", ".join(f"“{n}”" for n in known)) \
+            if known else ctx.t(" There are none yet: create one with `/crm campaign new`.")
+        raise ctx.fail(ctx.t("No campaign is called “{name}”.", name=name[:80]) + hint)
     return found
 
 
-def _segment(ctx, found: Campaign) -> campaigns.Segment:
-    return campaigns.parse_segment(ctx.session, found.segment)
+def _segment(ctx, found: Campaign) -> segments.Segment:
+    return segments.parse_segment(ctx.session, found.segment)
 
 
 def _status(ctx, found: Campaign) -> str:
     status = found.status
     if status == "sending" and found.starts_at and found.starts_at > ctx.now:
         status = "scheduled"
-    return ctx.t(status, STATUS_ZH.get(status, status))
+    labels = {"draft": ctx.pt("campaign status", "draft"),
+              "sending": ctx.pt("campaign status", "sending"),
+              "scheduled": ctx.pt("campaign status", "scheduled"),
+              "sent": ctx.pt("campaign status", "sent")}
+    return labels.get(status, status)
 
 
 def _window(ctx, found: Campaign) -> str:
@@ -119,7 +117,6 @@ def _date_option(ctx, options: dict, key: str, *, end_of_day: bool) -> datetime 
     if moment is None or rest.strip():
         raise _new_error(ctx, ctx.t("{key}={raw} is not a date I understand. Try {key}=2026-05-01, {key}=\"next monday\" "
                              "or {key}=\"in 2 weeks\".",
-                             "{key}={raw} 不是可识别的日期。可以写 {key}=2026-05-01、{key}=下周一 或 {key}=\"in 2 weeks\"。",
                              key=key, raw=raw[:40]))
     if end_of_day and not _TIME_GIVEN.search(raw):
         # "end=may 31" means until that day is over, not 09:00 on it
@@ -127,17 +124,17 @@ def _date_option(ctx, options: dict, key: str, *, end_of_day: bool) -> datetime 
     return moment
 
 
-def _audience_fields(ctx, audience: campaigns.Audience) -> list[tuple[str, str]]:
-    return [(ctx.t("Will receive it", "将收到"), f"{audience.reachable:,}"),
-            (ctx.t("In the segment", "符合条件"), f"{audience.matching:,}"),
-            (ctx.t("Left out: no Telegram", "排除：无 Telegram"), f"{audience.no_telegram:,}"),
-            (ctx.t("Left out: opted out (/stop)", "排除：已退订"), f"{audience.opted_out:,}"),
-            (ctx.t("Left out: blocked the bot", "排除：已屏蔽机器人"), f"{audience.blocked:,}")]
+def _audience_fields(ctx, audience: segments.Audience) -> list[tuple[str, str]]:
+    return [(ctx.t("Will receive it"), f"{audience.reachable:,}"),
+            (ctx.t("In the segment"), f"{audience.matching:,}"),
+            (ctx.t("Left out: no Telegram"), f"{audience.no_telegram:,}"),
+            (ctx.t("Left out: opted out (/stop)"), f"{audience.opted_out:,}"),
+            (ctx.t("Left out: blocked the bot"), f"{audience.blocked:,}")]
 
 
 def _duration(ctx, count: int) -> str:
     minutes = math.ceil(count / TELEGRAM_RATE / 60)
-    return ctx.t("about {n} min", "约 {n} 分钟", n=max(1, minutes))
+    return ctx.t("about {n} min", n=max(1, minutes))
 
 
 def _quoted(name: str) -> str:
@@ -153,64 +150,51 @@ def _new(ctx) -> Reply:
     name = " ".join(t.value for t in ctx.command.tokens[1:]).strip()
     if not name:
         raise _new_error(ctx, ctx.t('Give the campaign a name, e.g. `/crm campaign new "Spring renewal" segment="tier=vip" '
-                             'end="in 2 weeks" en="…"`.',
-                             '请给活动起个名字，例如 `/crm campaign new "春季续约" segment="tier=vip" end=下周五 zh="…"`。'))
+                             'end="in 2 weeks" en="…"`.'))
     if len(name) > 200 or any(q in name for q in "\"“”'"):
-        raise _new_error(ctx, ctx.t("A campaign name has at most 200 characters and no quote marks.",
-                             "活动名称最多 200 个字符，且不能包含引号。"))
+        raise _new_error(ctx, ctx.t("A campaign name has at most 200 characters and no quote marks."))
     if name.lower() in SUBCOMMANDS or name.startswith("#"):
-        raise _new_error(ctx, ctx.t("“{name}” can't be a campaign name; pick a descriptive one like \"Spring renewal\".",
-                             "“{name}”不能作为活动名称，请换一个，例如“春季续约”。", name=name))
-    if campaigns.find_campaign(ctx.session, name) is not None:
-        raise _new_error(ctx, ctx.t("There is already a campaign called “{name}”; pick another name.",
-                             "已有名为“{name}”的活动，请换一个名称。", name=name))
-    segment = campaigns.parse_segment(ctx.session, options.get("segment", ""))
+        raise _new_error(ctx, ctx.t("“{name}” can't be a campaign name; pick a descriptive one like \"Spring renewal\".", name=name))
+    if lifecycle.find_campaign(ctx.session, name) is not None:
+        raise _new_error(ctx, ctx.t("There is already a campaign called “{name}”; pick another name.", name=name))
+    segment = segments.parse_segment(ctx.session, options.get("segment", ""))
     message_en, message_zh = options.get("en", "").strip(), options.get("zh", "").strip()
     if not message_en and not message_zh:
         raise _new_error(ctx, ctx.t('Write the message: en="…" for English and/or zh="…" for Chinese. Customers get '
-                             "their own language, or the other one when theirs is missing.",
-                             '请填写消息内容：en="…"（英文）和/或 zh="…"（中文）。客户会收到自己语言的版本，缺少时收到另一种。'))
+                             "their own language, or the other one when theirs is missing."))
     for key, text in (("en", message_en), ("zh", message_zh)):
-        if len(text) > campaigns.MAX_MESSAGE:
-            raise _new_error(ctx, ctx.t("{key}= is {n:,} characters; a Telegram message holds {max:,} here.",
-                                 "{key}= 有 {n:,} 个字符，最多 {max:,} 个。", key=key, n=len(text),
-                                 max=campaigns.MAX_MESSAGE))
+        if len(text) > lifecycle.MAX_MESSAGE:
+            raise _new_error(ctx, ctx.t("{key}= is {n:,} characters; a Telegram message holds {max:,} here.", key=key, n=len(text),
+                                 max=lifecycle.MAX_MESSAGE))
     starts_at = _date_option(ctx, options, "start", end_of_day=False) or ctx.now
     ends_at = _date_option(ctx, options, "end", end_of_day=True)
     if ends_at is None:
         raise _new_error(ctx, ctx.t('Say when the campaign ends, e.g. end="in 2 weeks" or end=2026-05-31: replies until '
-                             "then count for it.",
-                             "请设置结束日期，例如 end=\"in 2 weeks\" 或 end=2026-05-31：在此之前的回复计入活动。"))
+                             "then count for it."))
     if ends_at <= starts_at:
         raise _new_error(ctx, ctx.t("The end ({end}) must come after the start ({start}).",
-                             "结束时间（{end}）必须晚于开始时间（{start}）。",
                              end=ctx.fmt(ends_at), start=ctx.fmt(starts_at)))
     if ends_at <= ctx.now:
-        raise _new_error(ctx, ctx.t("The end ({end}) is already past; a campaign needs time to run.",
-                             "结束时间（{end}）已经过去了。", end=ctx.fmt(ends_at)))
+        raise _new_error(ctx, ctx.t("The end ({end}) is already past; a campaign needs time to run.", end=ctx.fmt(ends_at)))
     budget = 0.0
     if options.get("budget", "").strip():
         budget = parse_amount(options["budget"])
         if budget is None or budget > 1e12:
             raise _new_error(ctx, ctx.t("budget={raw} is not an amount. Use a number ≥ 0 like 500, 1,500 or 2k.",
-                                 "budget={raw} 不是有效金额，请用大于等于 0 的数字，如 500 或 2k。",
                                  raw=options["budget"][:30]))
-    found = Campaign(name=name, segment=segment.text, message_en=message_en, message_zh=message_zh,
-                     starts_at=starts_at, ends_at=ends_at, budget=budget, created_by_id=ctx.actor.id,
-                     created_at=ctx.now)
-    ctx.session.add(found)
-    ctx.session.flush()
+    found = lifecycle.create_campaign(ctx.session, name=name, segment=segment, message_en=message_en,
+                                      message_zh=message_zh, starts_at=starts_at, ends_at=ends_at, budget=budget,
+                                      created_by=ctx.actor, now=ctx.now)
     ctx.audit("campaign.create", campaign_id=found.id, name=name, segment=segment.text, budget=budget,
               starts_at=starts_at, ends_at=ends_at)
-    audience = campaigns.audience(ctx.session, segment)
+    audience = segments.audience(ctx.session, segment)
     quoted = _quoted(name)
-    return Reply(text=ctx.t("Created campaign “{name}” (draft). {n:,} customers would receive it today.",
-                            "已创建活动“{name}”（草稿）。按当前条件将有 {n:,} 位客户收到。", name=name,
+    return Reply(text=ctx.t("Created campaign “{name}” (draft). {n:,} customers would receive it today.", name=name,
                             n=audience.reachable),
-                 fields=[(ctx.t("Segment", "受众"), segment.text), (ctx.t("Runs", "时间"), _window(ctx, found)),
-                         (ctx.t("Budget", "预算"), money(budget))],
-                 buttons=[Button(ctx.t("Preview", "预览"), f"campaign preview {quoted}"),
-                          Button(ctx.t("Send…", "发送…"), f"campaign send {quoted}", style="primary")])
+                 fields=[(ctx.t("Segment"), segment.text), (ctx.t("Runs"), _window(ctx, found)),
+                         (ctx.t("Budget"), money(budget))],
+                 buttons=[Button(ctx.t("Preview"), f"campaign preview {quoted}"),
+                          Button(ctx.t("Send…"), f"campaign send {quoted}", style="primary")])
 
 
 # ---------------------------------------------------------------- preview
@@ -221,20 +205,19 @@ def _preview(ctx) -> Reply:
     name, _ = _name_after_sub(ctx)
     found = _load(ctx, name)
     segment = _segment(ctx, found)
-    audience = campaigns.audience(ctx.session, segment)
-    people = campaigns.sample(ctx.session, segment, 5)
+    audience = segments.audience(ctx.session, segment)
+    people = segments.sample(ctx.session, segment, 5)
     labels = customer_labels(ctx.session, people)
-    sections = [Section(ctx.t("Sample", "示例"), items=[Item(labels[c.id] + f" · {c.language}") for c in people]
-                        or [Item(ctx.t("nobody yet", "暂无"))])]
-    for lang, label in (("en", ctx.t("Message (English)", "消息（英文）")), ("zh", ctx.t("Message (Chinese)", "消息（中文）"))):
-        sections.append(Section(label, text=campaigns.message_for(found, lang)))
+    sections = [Section(ctx.t("Sample"), items=[Item(labels[c.id] + f" · {c.language}") for c in people]
+                        or [Item(ctx.t("nobody yet"))])]
+    for lang, label in (("en", ctx.t("Message (English)")), ("zh", ctx.t("Message (Chinese)"))):
+        sections.append(Section(label, text=lifecycle.message_for(found, lang)))
     buttons = []
     if found.status == "draft":
-        buttons.append(Button(ctx.t("Send…", "发送…"), f"campaign send {_quoted(found.name)}", style="primary"))
-    return Reply(text=ctx.t("Campaign “{name}” ({status}): {n:,} customers would receive it now.",
-                            "活动“{name}”（{status}）：当前将有 {n:,} 位客户收到。", name=found.name,
+        buttons.append(Button(ctx.t("Send…"), f"campaign send {_quoted(found.name)}", style="primary"))
+    return Reply(text=ctx.t("Campaign “{name}” ({status}): {n:,} customers would receive it now.", name=found.name,
                             status=_status(ctx, found), n=audience.reachable),
-                 fields=[(ctx.t("Segment", "受众"), found.segment), (ctx.t("Runs", "时间"), _window(ctx, found))]
+                 fields=[(ctx.t("Segment"), found.segment), (ctx.t("Runs"), _window(ctx, found))]
                  + _audience_fields(ctx, audience),
                  sections=sections, buttons=buttons)
 
@@ -251,108 +234,95 @@ def _send(ctx) -> Reply:
     name, confirm = _name_after_sub(ctx, drop_confirm=True)
     found = _load(ctx, name)
     if found.status != "draft":
-        counts = campaigns.status_counts(ctx.session, found.id)
-        done = sum(n for s, n in counts.items() if s in campaigns.FINAL_STATUSES)
+        counts = lifecycle.status_counts(ctx.session, found.id)
+        done = sum(n for s, n in counts.items() if s in lifecycle.FINAL_STATUSES)
         if found.status == "sending":
             return Reply.fail(ctx.t("“{name}” is already {status}: {done:,} of {total:,} recipients done. "
-                                    "`/crm campaign report {q}` shows the figures.",
-                                    "“{name}”已经{status}：{total:,} 位中已完成 {done:,} 位。"
-                                    "`/crm campaign report {q}` 查看数据。", name=found.name, q=_quoted(found.name),
+                                    "`/crm campaign report {q}` shows the figures.", name=found.name, q=_quoted(found.name),
                                     status=_status(ctx, found), done=done, total=sum(counts.values())))
         return Reply.fail(ctx.t("“{name}” was already sent ({when}); a campaign goes out once. "
                                 "Create a new one for another round.",
-                                "“{name}”已于 {when} 发送；每个活动只发送一次，如需再次发送请新建活动。",
                                 name=found.name, when=ctx.fmt(found.sent_at)))
     if found.ends_at is not None and found.ends_at <= ctx.now:
         return Reply.fail(ctx.t("“{name}” ended {when}; nothing was sent. Create a new campaign with a later end.",
-                                "“{name}”已于 {when} 结束，未发送。请新建一个结束时间更晚的活动。",
                                 name=found.name, when=ctx.fmt(found.ends_at)))
     segment = _segment(ctx, found)
-    audience = campaigns.audience(ctx.session, segment)
+    audience = segments.audience(ctx.session, segment)
     if audience.reachable == 0:
         return Reply.fail(ctx.t("Nobody in “{name}”'s segment can be messaged right now (no Telegram chat, opted "
                                 "out or blocked), so nothing was sent.",
-                                "“{name}”的受众中目前没有可联系的客户（无 Telegram、已退订或已屏蔽），未发送。",
                                 name=found.name))
     scheduled = found.starts_at is not None and found.starts_at > ctx.now
     if not confirm:
-        when = ctx.t("at its start, {start}", "在开始时间 {start}", start=ctx.fmt(found.starts_at)) if scheduled \
-            else ctx.t("now", "立即")
-        question = ctx.t("Send “{name}” to {n:,} customers {when}? This cannot be undone.",
-                         "确定{when}向 {n:,} 位客户发送“{name}”吗？发送后无法撤回。", name=found.name,
+        when = ctx.t("at its start, {start}", start=ctx.fmt(found.starts_at)) if scheduled \
+            else ctx.t("now")
+        question = ctx.t("Send “{name}” to {n:,} customers {when}? This cannot be undone.", name=found.name,
                          n=audience.reachable, when=when)
-        return Reply(text=ctx.t("Ready to send “{name}” to {n:,} customers ({duration}). Press the button to confirm.",
-                                "准备向 {n:,} 位客户发送“{name}”（{duration}）。请点击按钮确认。", name=found.name,
+        return Reply(text=ctx.t("Ready to send “{name}” to {n:,} customers ({duration}). Press the button to confirm.", name=found.name,
                                 n=audience.reachable, duration=_duration(ctx, audience.reachable)),
                      fields=_audience_fields(ctx, audience),
-                     buttons=[Button(ctx.t("Send to {n:,} customers", "发送给 {n:,} 位客户", n=audience.reachable),
+                     buttons=[Button(ctx.t("Send to {n:,} customers", n=audience.reachable),
                                      f"campaign send {_quoted(found.name)} confirm", style="danger",
                                      confirm=question)])
-    count = campaigns.begin_sending(ctx.session, found, segment, ctx.now)
+    count = lifecycle.begin_sending(ctx.session, found, segment, ctx.now)
     if count is None:
-        return Reply.fail(ctx.t("“{name}” is already being sent (someone confirmed it a moment ago).",
-                                "“{name}”已在发送中（刚刚有人确认过）。", name=found.name))
+        return Reply.fail(ctx.t("“{name}” is already being sent (someone confirmed it a moment ago).", name=found.name))
     ctx.audit("campaign.send", campaign_id=found.id, name=found.name, recipients=count)
     runner = ctx.ports.campaign_runner
     if runner is not None and runner.enabled:
         _after_commit(ctx.session, runner.wake)
         if scheduled:
-            text = ctx.t("Scheduled “{name}” for {n:,} customers: it goes out from {start}.",
-                         "已排期：“{name}”将于 {start} 起发送给 {n:,} 位客户。", name=found.name, n=count,
+            text = ctx.t("Scheduled “{name}” for {n:,} customers: it goes out from {start}.", name=found.name, n=count,
                          start=ctx.fmt(found.starts_at))
         else:
-            text = ctx.t("Sending “{name}” to {n:,} customers now ({duration}).",
-                         "正在向 {n:,} 位客户发送“{name}”（{duration}）。", name=found.name, n=count,
+            text = ctx.t("Sending “{name}” to {n:,} customers now ({duration}).", name=found.name, n=count,
                          duration=_duration(ctx, count))
     else:
         text = ctx.t("Queued “{name}” for {n:,} customers. It goes out as soon as the bot runs with Telegram "
                      "connected (TELEGRAM_BOT_TOKEN).",
-                     "“{name}”已排队，共 {n:,} 位客户。机器人连接 Telegram（TELEGRAM_BOT_TOKEN）后即开始发送。",
                      name=found.name, n=count)
-    return Reply(text=text + ctx.t(" `/crm campaign report {q}` shows progress.", " 可用 `/crm campaign report {q}` 查看进度。",
+    return Reply(text=text + ctx.t(" `/crm campaign report {q}` shows progress.",
                                    q=_quoted(found.name)),
-                 buttons=[Button(ctx.t("Report", "报告"), f"campaign report {_quoted(found.name)}")])
+                 buttons=[Button(ctx.t("Report"), f"campaign report {_quoted(found.name)}")])
 
 
 # ---------------------------------------------------------------- report
 
 
-REASON_LABELS = {"blocked": ("Blocked the bot", "已屏蔽机器人"), "failed": ("Failed", "发送失败"),
-                 "unknown": ("Interrupted, not resent", "中断未重发"), "skipped": ("Skipped", "已跳过"),
-                 "pending": ("Still to send", "待发送")}
+REASON_LABELS = {"blocked": N_("Blocked the bot"), "failed": N_("Failed"), "unknown": N_("Interrupted, not resent"),
+                 "skipped": N_("Skipped"), "pending": N_("Still to send")}
 
 
 def _report(ctx) -> Reply:
     name, _ = _name_after_sub(ctx)
     found = _load(ctx, name)
-    result = campaigns.report(ctx.session, found)
+    result = results.report(ctx.session, found)
     rate = f" ({result.reply_rate:.0%})" if result.reply_rate is not None else ""
     cost = f"${result.cost_per_reply:,.2f}" if result.cost_per_reply is not None \
-        else ctx.t("— (no replies yet)", "—（尚无回复）")
-    fields = [(ctx.t("Status", "状态"), _status(ctx, found)), (ctx.t("Runs", "时间"), _window(ctx, found)),
-              (ctx.t("Recipients", "收件人"), f"{result.recipients:,}"),
-              (ctx.t("Sent", "已发送"), f"{result.attempted:,}"),
-              (ctx.t("Delivered", "已送达"), f"{result.delivered:,}"),
-              (ctx.t("Replied", "已回复"), f"{result.replied:,}{rate}"),
-              (ctx.t("Deals opened within 30 days", "30 天内新商机"),
+        else ctx.t("— (no replies yet)")
+    fields = [(ctx.t("Status"), _status(ctx, found)), (ctx.t("Runs"), _window(ctx, found)),
+              (ctx.t("Recipients"), f"{result.recipients:,}"),
+              (ctx.t("Sent"), f"{result.attempted:,}"),
+              (ctx.t("Delivered"), f"{result.delivered:,}"),
+              (ctx.t("Replied"), f"{result.replied:,}{rate}"),
+              (ctx.t("Deals opened within 30 days"),
                f"{result.deals:,}" + (f" · {money_totals([(v, c) for c, v in result.deal_amounts.items()], ctx.lang)}"
                                       if result.deals else "")),
-              (ctx.t("Budget", "预算"), money(found.budget)),
-              (ctx.t("Cost per reply", "单次回复成本"), cost)]
+              (ctx.t("Budget"), money(found.budget)),
+              (ctx.t("Cost per reply"), cost)]
     statuses = dict(result.statuses)
     statuses["pending"] = result.pending
-    losses = [(ctx.t(*REASON_LABELS[s]), f"{statuses[s]:,}") for s in REASON_LABELS if statuses.get(s)]
-    sections = [Section(ctx.t("Not delivered (yet)", "未送达"), fields=losses)] if losses else []
+    losses = [(ctx.t(REASON_LABELS[s]), f"{statuses[s]:,}") for s in REASON_LABELS if statuses.get(s)]
+    sections = [Section(ctx.t("Not delivered (yet)"), fields=losses)] if losses else []
     reasons = _top_reasons(ctx, found.id)
     if reasons:
-        sections.append(Section(ctx.t("Most common reasons", "常见原因"),
+        sections.append(Section(ctx.t("Most common reasons"),
                                 items=[Item(f"{n:,} × {reason}") for reason, n in reasons]))
-    reply = Reply(text=ctx.t("Campaign “{name}”: {d:,} delivered, {r:,} replied.",
-                             "活动“{name}”：送达 {d:,}，回复 {r:,}。", name=found.name, d=result.delivered,
+    reply = Reply(text=ctx.t("Campaign “{name}”: {d:,} delivered, {r:,} replied.", name=found.name, d=result.delivered,
                              r=result.replied),
                   fields=fields, sections=sections)
     if result.recipients:
-        from crm.campaign_chart import render_campaign_chart
+        from crm.campaigns.chart import render_campaign_chart
 
         reply.image_path = str(render_campaign_chart(result, today=ctx.now.astimezone(ctx.settings.zone).date()))
     return reply
@@ -374,12 +344,11 @@ def _list(ctx) -> Reply:
                             .limit(20)).all()
     if not rows:
         return Reply(text=ctx.t("No campaigns yet. Create one with `/crm campaign new \"<name>\" segment=… end=… "
-                                "en=\"…\"`.",
-                                "还没有活动。可用 `/crm campaign new \"<名称>\" segment=… end=… zh=\"…\"` 创建。"))
+                                "en=\"…\"`."))
     items = []
     for row in rows:
-        counts = campaigns.status_counts(ctx.session, row.id)
+        counts = lifecycle.status_counts(ctx.session, row.id)
         items.append(Item(f"{row.name} · {_status(ctx, row)} · {_window(ctx, row)} · "
-                          + ctx.t("{n:,} recipients", "{n:,} 位收件人", n=sum(counts.values())),
-                          [Button(ctx.t("Report", "报告"), f"campaign report {_quoted(row.name)}")]))
-    return Reply(text=ctx.t("Campaigns, newest first:", "活动（最新在前）："), items=items)
+                          + ctx.t("{n:,} recipients", n=sum(counts.values())),
+                          [Button(ctx.t("Report"), f"campaign report {_quoted(row.name)}")]))
+    return Reply(text=ctx.t("Campaigns, newest first:"), items=items)

@@ -10,26 +10,21 @@ from __future__ import annotations
 
 import difflib
 
-from sqlmodel import col, select
-
 from bot.cards import customer_label
 from bot.parser import Token
 from bot.registry import command
 from bot.replies import Button, Reply
+from crm.deals import change_deal, open_deal, open_deals_of
 from crm.i18n import currency_code, parse_money
-from crm.models import DEAL_STAGES, OPEN_DEAL_STAGES, Deal
+from crm.labels import stage_label
+from crm.models import DEAL_STAGES, OPEN_DEAL_STAGES
 
 USAGE = ("deal <customer> [amount] [lead|qualified|proposal|negotiation|won|lost] [title…] "
          "[close=<date>] [currency=CNY]")
-STAGE_ZH = {"lead": "线索", "qualified": "合格", "proposal": "报价", "negotiation": "谈判", "won": "赢单", "lost": "输单"}
 STAGE_WORDS = {s: s for s in DEAL_STAGES} | {"线索": "lead", "合格": "qualified", "报价": "proposal", "提案": "proposal",
                                              "谈判": "negotiation", "赢单": "won", "成交": "won", "输单": "lost", "丢单": "lost",
                                              "win": "won", "lose": "lost", "closed-won": "won", "closed-lost": "lost"}
 OPTIONS = {"close", "title", "currency", "new", "stage", "amount"}
-
-
-def stage_label(stage: str, lang: str) -> str:
-    return STAGE_ZH.get(stage, stage) if lang == "zh" else stage
 
 
 def parse_amount(text: str) -> float | None:
@@ -48,17 +43,15 @@ def near_stage(word: str) -> str | None:
 
 
 @command("deal", usage=USAGE, summary="open a deal, or update or close the customer's open deal", group="Deals",
-         summary_zh="新建商机，或更新、关闭客户当前的商机",
          permission="customer.edit",
          examples=["deal globex 12000 proposal", "deal globex 15k negotiation close=dec 15", "deal 王伟 5万 报价 年度合同",
                    "deal #12 won", "deal #12 stage=negotiation close=end of month"])
 def deal(ctx) -> Reply:
-    _join_spaced_date(ctx, ("close=", "成交日期=", "预计成交=", "关闭=", "截止="))
+    _join_spaced_date(ctx, ("close=", "成交日期=", "预计成交=", "关闭=", "截止="))  # input words
     options = ctx.command.take_options(OPTIONS, USAGE)
     tokens = ctx.command.tokens
     if not tokens:
-        raise ctx.fail(ctx.t("Tell me the customer and the amount, e.g. `/crm deal globex 12000 proposal`.",
-                             "请给出客户和金额，例如 `/crm deal 王伟 12000 proposal`。"))
+        raise ctx.fail(ctx.t("Tell me the customer and the amount, e.g. `/crm deal globex 12000 proposal`."))
     customer = ctx.customer(tokens[0].value, quoted=tokens[0].quoted)
     amount = currency = stage = None
     used = 1
@@ -91,80 +84,57 @@ def deal(ctx) -> Reply:
     if "currency" in options:
         code = currency_code(options["currency"])
         if code is None:
-            raise ctx.fail(ctx.t("currency= takes a currency such as USD, EUR, CNY (or ¥, €, 元).",
-                                 "currency= 需要币种，例如 USD、EUR、CNY（或 ¥、€、元）。"))
+            raise ctx.fail(ctx.t("currency= takes a currency such as USD, EUR, CNY (or ¥, €, 元)."))
         currency = code
     title = options.get("title") or ctx.command.rest_after(used)
     close = None
     if options.get("close"):
         close_at = ctx.when(options["close"], prefer="future")[0]
         if close_at is None:
-            raise ctx.fail(ctx.t("close= needs a date, e.g. close=2026-12-15 or close=“end of month”.",
-                                 "close= 需要日期，例如 close=月底。"))
+            raise ctx.fail(ctx.t("close= needs a date, e.g. close=2026-12-15 or close=“end of month”."))
         close = close_at.date()
     ctx.require("customer.edit", customer)
-    open_deals = ctx.session.exec(select(Deal).where(Deal.customer_id == customer.id,
-                                                     col(Deal.stage).in_(OPEN_DEAL_STAGES))
-                                  .order_by(col(Deal.created_at).desc())).all()
+    open_deals = open_deals_of(ctx.session, customer)
     wants_new = options.get("new", "").lower() in ("yes", "y", "true", "1", "是")
     if open_deals and not wants_new and len(open_deals) == 1:
         row, created = open_deals[0], False
+        before = {"amount": row.amount, "currency": row.currency, "stage": row.stage, "title": row.title or None}
+        change_deal(ctx.session, row, customer=customer, now=ctx.now, amount=amount, currency=currency, stage=stage,
+                    title=title, expected_close=close)
     elif len(open_deals) > 1 and not wants_new and amount is None:
         raise ctx.fail(ctx.t("{who} has {n} open deals; say which by its amount, or open another with new=yes.",
-                             "{who} 有 {n} 个进行中的商机；请给出金额，或用 new=yes 新建。",
                              who=customer.name, n=len(open_deals)))
     else:
         if amount is None:
             if stage in ("won", "lost"):
                 raise ctx.fail(ctx.t("{who} has no open deal to close. Open one with an amount, e.g. "
                                      "`/crm deal #{id} 12000 proposal`.",
-                                     "{who} 没有进行中的商机可关闭。请先创建，例如 `/crm deal #{id} 12000 报价`。",
                                      who=customer.name, id=customer.id))
             word = tokens[1].value[:30] if len(tokens) > 1 else ""
             raise ctx.fail(_not_amount(ctx, word) if word else ctx.t(
-                "Tell me the customer and the amount, e.g. `/crm deal #{id} 12000 proposal`.",
-                "请给出客户和金额，例如 `/crm deal #{id} 12000 报价`。", id=customer.id))
-        row, created = Deal(customer_id=customer.id, owner_id=customer.owner_id or ctx.actor.id,
-                            stage="lead", created_at=ctx.now, stage_changed_at=ctx.now), True
-    before = None if created else {"amount": row.amount, "currency": row.currency, "stage": row.stage,
-                                   "title": row.title or None}
-    if amount is not None:
-        row.amount = amount
-        row.currency = currency or (row.currency if not created else ctx.settings.crm_currency)
-    elif currency is not None:
-        row.currency = currency
-    if stage and stage != row.stage:
-        row.stage, row.stage_changed_at = stage, ctx.now
-    if row.stage in ("won", "lost") and row.closed_at is None:
-        row.closed_at = ctx.now
-        if row.stage == "won" and customer.stage in ("lead", "prospect"):
-            customer.stage = "active"
-            ctx.session.add(customer)
-    if title:
-        row.title = title[:200]
-    if close:
-        row.expected_close = close
-    ctx.session.add(row)
-    ctx.session.flush()
+                "Tell me the customer and the amount, e.g. `/crm deal #{id} 12000 proposal`.", id=customer.id))
+        row, created, before = open_deal(ctx.session, customer=customer, opened_by=ctx.actor, now=ctx.now,
+                                         amount=amount, currency=currency or ctx.settings.crm_currency, stage=stage,
+                                         title=title, expected_close=close), True, None
     after = {"amount": row.amount, "currency": row.currency, "stage": row.stage, "title": row.title or None}
     ctx.audit("deal.create" if created else "deal.update", customer, deal_id=row.id, amount=row.amount,
               currency=row.currency, stage=row.stage,
               before={k: v for k, v in (before or {}).items() if v != after.get(k)} or None)
     if row.stage in ("won", "lost") and not created:
-        verb = ctx.t("Closed", "已关闭") if row.stage == "lost" else ctx.t("Won", "已赢单")
+        verb = ctx.t("Closed") if row.stage == "lost" else ctx.pt("deal outcome", "Won")
     elif created:
-        verb = ctx.t("Opened another", "已另建") if open_deals else ctx.t("Opened", "已创建")
+        verb = ctx.t("Opened another") if open_deals else ctx.t("Opened")
     else:
-        verb = ctx.t("Updated", "已更新")
-    reply = Reply(text=ctx.t("{verb} deal #{id}: {money} · {stage} — {who}", "{verb}商机 #{id}：{money} · {stage} —— {who}",
+        verb = ctx.t("Updated")
+    reply = Reply(text=ctx.t("{verb} deal #{id}: {money} · {stage} — {who}",
                              verb=verb, id=row.id, money=ctx.money(row.amount, row.currency),
                              stage=stage_label(row.stage, ctx.lang), who=customer_label(ctx.session, customer, ctx.lang)),
-                  fields=[(ctx.t("Title", "标题"), row.title or "—"),
-                          (ctx.t("Expected close", "预计成交"), ctx.fmt_date(row.expected_close))])
+                  fields=[(ctx.t("Title"), row.title or "—"),
+                          (ctx.t("Expected close"), ctx.fmt_date(row.expected_close))])
     if row.stage in OPEN_DEAL_STAGES:
-        reply.buttons = [Button(ctx.t("Won", "赢单"), f"deal #{customer.id} won", style="primary"),
-                         Button(ctx.t("Lost", "输单"), f"deal #{customer.id} lost", style="danger",
-                                confirm=ctx.t("Mark this deal as lost?", "确定标记为输单？"))]
+        reply.buttons = [Button(ctx.pt("deal button", "Won"), f"deal #{customer.id} won", style="primary"),
+                         Button(ctx.t("Lost"), f"deal #{customer.id} lost", style="danger",
+                                confirm=ctx.t("Mark this deal as lost?"))]
     return reply
 
 
@@ -206,14 +176,12 @@ def _join_spaced_date(ctx, keys: tuple[str, ...]) -> None:
 
 
 def _not_amount(ctx, word: str) -> str:
-    return ctx.t("“{a}” is not an amount. Use digits like 12000, 12,000, 12k, $12,000, ¥50000 or 5万.",
-                 "“{a}”不是有效金额。请用 12000、12k、¥50000、5万 等形式。", a=word[:30])
+    return ctx.t("“{a}” is not an amount. Use digits like 12000, 12,000, 12k, $12,000, ¥50000 or 5万.", a=word[:30])
 
 
 def _unknown_stage(ctx, word: str) -> str:
     guess = near_stage(word)
     stages = ", ".join(DEAL_STAGES)
     if guess:
-        return ctx.t("“{w}” is not a stage — did you mean {g}? Nothing was changed. Stages: {s}.",
-                     "“{w}”不是有效阶段——你是想说 {g} 吗？未做任何修改。阶段：{s}。", w=word[:30], g=guess, s=stages)
-    return ctx.t("“{w}” is not a stage. Stages: {s}.", "“{w}”不是有效阶段。阶段：{s}。", w=word[:30], s=stages)
+        return ctx.t("“{w}” is not a stage — did you mean {g}? Nothing was changed. Stages: {s}.", w=word[:30], g=guess, s=stages)
+    return ctx.t("“{w}” is not a stage. Stages: {s}.", w=word[:30], s=stages)

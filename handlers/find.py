@@ -8,17 +8,16 @@ from crm.search import search_customers
 
 
 @command("find", usage="find <words>", summary="search customers (partial, misspelt or Chinese names work)",
-         summary_zh="搜索客户（部分、拼错的名字和中文名都可以）",
          examples=["find glob", "find 王", "find ops@globex"], aliases=("search",), read_only=True)
 def find(ctx) -> Reply:
     query = ctx.command.text.strip()
     if not query:
-        raise ctx.fail(ctx.t("What should I look for? e.g. `/crm find globex`.", "要查找什么？例如 `/crm find 王伟`。"))
+        raise ctx.fail(ctx.t("What should I look for? e.g. `/crm find globex`."))
     hits = search_customers(ctx.session, query[:200], limit=10)
     if not hits:
-        return Reply(text=ctx.t("No customer matches “{q}”.", "没有找到与“{q}”匹配的客户。", q=query[:80]))
+        return Reply(text=ctx.t("No customer matches “{q}”.", q=query[:80]))
     labels = customer_labels(ctx.session, [c for c, _ in hits], ctx.lang)
-    items = [Item(labels[c.id], [Button(ctx.t("Show", "查看"), f"show #{c.id}")]) for c, _ in hits]
-    return Reply(text=ctx.t("{n} for “{q}”:", "“{q}”共找到 {n} 个结果：", q=query[:80],
-                                 n=len(hits) if ctx.lang == "zh" else ctx.plural(len(hits), "{n} match", "{n} matches", "")),
+    items = [Item(labels[c.id], [Button(ctx.t("Show"), f"show #{c.id}")]) for c, _ in hits]
+    return Reply(text=ctx.t("{n} for “{q}”:", q=query[:80],
+                                 n=ctx.plural(len(hits), "{n} match", "{n} matches")),
                  items=items)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from bot.registry import command
 from bot.replies import Button, Reply
-from crm.graph import neighbourhood
-from crm.graph_image import draw_neighbourhood
+from crm.insights.graph import neighbourhood
+from crm.insights.graph_image import draw_neighbourhood
 from crm.insights.read import _names
 from crm.models import Company, Customer, Staff
 from handlers._insights import added_since_refresh, relation_graph
@@ -13,19 +13,18 @@ MAX_STAFF = 4
 
 
 @command("graph", usage="graph <customer>", summary="a picture of the customer's relationships", group="Insights",
-         summary_zh="客户关系图",
          examples=["graph globex", "graph #42"],
          details="The customer, its strongest relationships out to two hops, their companies and the colleagues "
                  "who know them; line width is strength. Sent as an image in Slack, saved as a PNG in the terminal.")
 def graph(ctx) -> Reply:
     tokens = ctx.command.tokens
     if not tokens:
-        raise ctx.fail(ctx.t("Which customer? e.g. `/crm graph globex`.", "哪位客户？例如 `/crm graph globex`。"))
+        raise ctx.fail(ctx.t("Which customer? e.g. `/crm graph globex`."))
     customer = ctx.customer(" ".join(t.value for t in tokens), quoted=tokens[0].quoted)
     g = relation_graph(ctx)
     centre = g.customer_position(customer.id)
     if centre is None:
-        return added_since_refresh(ctx, customer.name, "the picture appears", "关系图")
+        return added_since_refresh(ctx, customer.name, ctx.t("the picture appears"))
     nodes = neighbourhood(g, centre)
     ids = [g.node_label(int(n)) for n in nodes]
     customer_names = _names(ctx.session, Customer, [i for k, i in ids if k == "customer"])
@@ -49,11 +48,10 @@ def graph(ctx) -> Reply:
                               now=ctx.now.astimezone(ctx.settings.zone))
     ctx.audit("customer.graph", customer)
     others = len(customer_names) - 1
-    return Reply(text=ctx.t("Relationships of {name}: {n}, {c}, {s}.",
-                            "{name} 的关系：{n}，{c}，{s}。", name=customer.name,
-                            n=ctx.plural(max(0, others), "{n} related customer", "{n} related customers", "{n} 位相关客户"),
-                            c=ctx.plural(len(company_names), "{n} company", "{n} companies", "{n} 家公司"),
-                            s=ctx.plural(len(shown), "{n} colleague", "{n} colleagues", "{n} 位同事")),
+    return Reply(text=ctx.t("Relationships of {name}: {n}, {c}, {s}.", name=customer.name,
+                            n=ctx.plural(max(0, others), "{n} related customer", "{n} related customers"),
+                            c=ctx.plural(len(company_names), "{n} company", "{n} companies"),
+                            s=ctx.plural(len(shown), "{n} colleague", "{n} colleagues")),
                  image_path=str(path),
-                 buttons=[Button(ctx.t("Warm intro", "引荐路径"), f"intro #{customer.id}"),
-                          Button(ctx.t("Similar", "相似客户"), f"similar #{customer.id}")])
+                 buttons=[Button(ctx.t("Warm intro"), f"intro #{customer.id}"),
+                          Button(ctx.t("Similar"), f"similar #{customer.id}")])

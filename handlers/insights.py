@@ -10,7 +10,6 @@ LIMIT = 5
 
 
 @command("insights", usage="insights", summary="key connectors, clusters and decaying relationships",
-         summary_zh="关键联系人、客户群和正在变淡的关系",
          group="Insights", examples=["insights"],
          details="From the nightly job: connectors (sampled betweenness, PageRank), brokers between clusters "
                  "(betweenness × how evenly their links spread over clusters), clusters (community detection), "
@@ -26,43 +25,45 @@ def insights(ctx) -> Reply:
     sections = []
     connectors = read.key_connectors(ctx.session, LIMIT)
     if connectors:
-        sections.append(Section(ctx.t("Key connectors", "关键联系人"), items=[
+        sections.append(Section(ctx.t("Key connectors"), items=[
             Item(f"{c.name} (#{c.customer_id})" + (f" · {c.company}" if c.company else "") + f" — {why(c)}",
-                 [Button(ctx.t("Graph", "关系图"), f"graph #{c.customer_id}")]) for c in connectors]))
+                 [Button(ctx.t("Graph"), f"graph #{c.customer_id}")]) for c in connectors]))
+    elif status and status.connectors_skipped:
+        sections.append(Section(ctx.t("Key connectors"), items=[Item(ctx.t(
+            "not computed for a graph this large ({linked} linked accounts): no estimate ranks the top 20 "
+            "reliably within the nightly job's time; clusters and PageRank are current",
+            linked=f"{status.connectors_skipped:,}"))]))
     brokers = read.brokers(ctx.session, 3)
     if brokers:
-        sections.append(Section(ctx.t("Brokers between clusters", "跨群桥梁"), items=[
+        sections.append(Section(ctx.t("Brokers between clusters"), items=[
             Item(f"{b.name} (#{b.customer_id}) — {why(b)}") for b in brokers]))
     clusters = read.clusters(ctx.session, LIMIT)
     if clusters:
-        sections.append(Section(ctx.t("Clusters of related accounts", "相关客户群"), items=[
+        sections.append(Section(ctx.t("Clusters of related accounts"), items=[
             Item(why(c)) for c in clusters]))
     lonely = read.single_threaded_accounts(ctx.session, LIMIT)
     if lonely:
-        sections.append(Section(ctx.t("Single-threaded accounts", "单线联系的重要客户"), items=[
-            Item(f"{a.company} — {why(a)}", [Button(ctx.t("Intro", "引荐路径"), f"intro #{a.customer_id}")])
+        sections.append(Section(ctx.t("Single-threaded accounts"), items=[
+            Item(f"{a.company} — {why(a)}", [Button(ctx.t("Intro"), f"intro #{a.customer_id}")])
             for a in lonely]))
     mine = read.decaying_relationships(ctx.session, LIMIT, staff_id=ctx.actor.id)
     fading = mine or read.decaying_relationships(ctx.session, LIMIT)
     if fading:
-        title = ctx.t("Your fading relationships", "你正在变淡的关系") if mine else \
-            ctx.t("Fading relationships", "正在变淡的关系")
+        title = ctx.t("Your fading relationships") if mine else \
+            ctx.t("Fading relationships")
         sections.append(Section(title, items=[
-            Item(why(d), [Button(ctx.t("Log interaction", "记录互动"), f"log #{d.customer_id}", form="log")])
+            Item(why(d), [Button(ctx.t("Log interaction"), f"log #{d.customer_id}", form="log")])
             for d in fading]))
     when = ctx.fmt(status.computed_at) if status else "—"
     if status and status.risk_source == "heuristic":
-        risk = ctx.t("risk by heuristic: only {c} churned / {s} stayed customers, a model needs {m} of each",
-                     "风险为启发式估计：流失 {c} / 留存 {s}，模型需要各 {m} 个", c=status.churned, s=status.stayed,
+        risk = ctx.t("risk by heuristic: only {c} churned / {s} stayed customers, a model needs {m} of each", c=status.churned, s=status.stayed,
                      m=status.min_labels)
     elif status:
         auc = f", AUC {status.auc_cv:.2f}" if status.auc_cv is not None else ""
-        risk = ctx.t("risk by model trained on {c} churned / {s} stayed{auc}",
-                     "风险模型基于 {c} 个流失 / {s} 个留存客户{auc}", c=status.churned, s=status.stayed, auc=auc)
+        risk = ctx.t("risk by model trained on {c} churned / {s} stayed{auc}", c=status.churned, s=status.stayed, auc=auc)
     else:
         risk = ""
     if not sections:
-        return Reply(text=ctx.t("Nothing stands out in the relationship graph yet ({risk}; computed {at}).",
-                                "关系图暂无突出发现（{risk}；计算于 {at}）。", risk=risk, at=when))
-    return Reply(text=ctx.t("Relationship insights (computed {at}; {risk}):", "关系洞察（计算于 {at}；{risk}）：",
+        return Reply(text=ctx.t("Nothing stands out in the relationship graph yet ({risk}; computed {at}).", risk=risk, at=when))
+    return Reply(text=ctx.t("Relationship insights (computed {at}; {risk}):",
                             at=when, risk=risk), sections=sections)

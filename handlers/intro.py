@@ -6,19 +6,19 @@ from sqlmodel import col, select
 from bot.registry import command
 from bot.replies import Button, Item, Reply, Section
 from crm.customers import resolve_staff
-from crm.graph import WARM_FLOOR, WarmPath, staff_strength, warm_paths
+from crm.i18n import NP_
+from crm.insights.graph import WARM_FLOOR, WarmPath, staff_strength, warm_paths
 from crm.insights.read import _names
 from crm.insights.snapshot import REL_KINDS
 from crm.models import Company, Customer, Interaction, Staff
 from handlers._insights import relation_graph
 
 USAGE = "intro <customer> [from=@colleague]"
-KIND_EN = {"membership": "works at", "referred": "referred", "knows": "knows", "works-with": "works with"}
-KIND_ZH = {"membership": "任职于", "referred": "推荐", "knows": "认识", "works-with": "同事"}
+KIND_WORDS = {"membership": NP_("relationship", "works at"), "referred": NP_("relationship", "referred"),
+              "knows": NP_("relationship", "knows"), "works-with": NP_("relationship", "works with")}
 
 
 @command("intro", usage=USAGE, summary="the warmest path to a customer through people we know", group="Insights",
-         summary_zh="通过认识的人联系到客户的最热路径",
          examples=["intro globex", "intro #42 from=@bob", 'intro "Li Na"'],
          details="Every hop shows its strength (0–1) and what it rests on: the last interaction for a colleague's "
                  "relationship, the recorded link between customers, or a shared company. A path's strength is the "
@@ -27,12 +27,11 @@ def intro(ctx) -> Reply:
     options = ctx.command.take_options({"from"}, USAGE)
     tokens = ctx.command.tokens
     if not tokens:
-        raise ctx.fail(ctx.t("Who do you want an introduction to? e.g. `/crm intro globex`.",
-                             "你想认识哪位客户？例如 `/crm intro globex`。"))
+        raise ctx.fail(ctx.t("Who do you want an introduction to? e.g. `/crm intro globex`."))
     target = ctx.customer(" ".join(t.value for t in tokens), quoted=tokens[0].quoted)
     start = resolve_staff(ctx.session, options["from"]) if options.get("from") else ctx.actor
     graph = relation_graph(ctx)
-    you = ctx.t("you", "你") if start.id == ctx.actor.id else start.name
+    you = ctx.t("you") if start.id == ctx.actor.id else start.name
     if target.owner_id == start.id:
         return _already_known(ctx, graph, target, start)
     max_hops = ctx.settings.intro_max_hops
@@ -42,54 +41,49 @@ def intro(ctx) -> Reply:
     if mine is None and not others:
         return Reply(text=ctx.t("No warm path to {name}: nobody here is linked to them within {hops} hops. Start with "
                                 "a cold introduction, then log it with `/crm log #{id} …` so the graph learns.",
-                                "没有通往 {name} 的熟人路径（{hops} 步以内无人相识）。请先直接联系，并用 `/crm log #{id} …` 记录。",
                                 name=target.name, id=target.id, hops=max_hops))
     sections = []
     if mine is not None and mine.weak:
         head = ctx.t("Only a weak path from {you} to {name}: strength {s:.3f} over {h}, below {floor} — "
                      "an introduction this way would be nearly cold.",
-                     "从{you}到 {name} 只有一条弱路径：强度 {s:.3f}，共 {h} 步，低于 {floor}，引荐效果接近陌生联系。",
                      you=you, name=target.name, s=mine.strength, floor=WARM_FLOOR,
-                     h=len(mine.hops) if ctx.lang == "zh" else ctx.plural(len(mine.hops), "{n} hop", "{n} hops", ""))
+                     h=ctx.plural(len(mine.hops), "{n} hop", "{n} hops"))
         items = _hops(ctx, graph, mine, start)
     elif mine is not None:
-        head = ctx.t("Warmest path from {you} to {name}: strength {s:.2f} over {h}.",
-                     "从{you}到 {name} 的最佳熟人路径：强度 {s:.2f}，共 {h} 步。", you=you, name=target.name,
-                     s=mine.strength, h=len(mine.hops) if ctx.lang == "zh" else ctx.plural(len(mine.hops), "{n} hop", "{n} hops", ""))
+        head = ctx.t("Warmest path from {you} to {name}: strength {s:.2f} over {h}.", you=you, name=target.name,
+                     s=mine.strength, h=ctx.plural(len(mine.hops), "{n} hop", "{n} hops"))
         items = _hops(ctx, graph, mine, start)
     else:
-        head = ctx.t("No warm path from {you} to {name}. Colleagues who can introduce you:",
-                     "{you}没有通往 {name} 的熟人路径。可以请这些同事引荐：", you=you, name=target.name)
+        head = ctx.t("No warm path from {you} to {name}. Colleagues who can introduce you:", you=you, name=target.name)
         items = []
     staff_names = _names(ctx.session, Staff, [p.staff_id for p in others])
     for p in others:
         if mine is not None and p.strength <= mine.strength:
             continue
         who = staff_names.get(p.staff_id, "?")
-        title = ctx.t("Only a weak path via {who}: strength {s:.3f} (below {floor})", "经 {who} 只有弱路径：强度 {s:.3f}（低于 {floor}）",
+        title = ctx.t("Only a weak path via {who}: strength {s:.3f} (below {floor})",
                       who=who, s=p.strength, floor=WARM_FLOOR) if p.weak else \
-            ctx.t("Warmer via {who}: strength {s:.2f}", "经 {who} 更近：强度 {s:.2f}", who=who, s=p.strength)
+            ctx.t("Warmer via {who}: strength {s:.2f}", who=who, s=p.strength)
         sections.append(Section(title,
             items=_hops(ctx, graph, p, ctx.session.get(Staff, p.staff_id))))
     return Reply(text=head, items=items, sections=sections,
-                 buttons=[Button(ctx.t("Show customer", "查看客户"), f"show #{target.id}")])
+                 buttons=[Button(ctx.t("Show customer"), f"show #{target.id}")])
 
 
 def _already_known(ctx, graph, target: Customer, staff: Staff) -> Reply:
     strength = staff_strength(graph, staff.id, target.id)
     last = _last_interaction(ctx, staff.id, target.id)
-    basis = ctx.t("last: {kind} {at} — {text}", "最近：{kind} {at} — {text}", kind=last.kind,
+    basis = ctx.t("last: {kind} {at} — {text}", kind=last.kind,
                   at=ctx.fmt(last.occurred_at), text=_clip(last.text, 80)) if last \
-        else ctx.t("no logged interaction yet", "尚无互动记录")
+        else ctx.t("no logged interaction yet")
     if staff.id == ctx.actor.id:
         text = ctx.t("{name} is your own customer: you already know them (relationship strength {s:.2f}; {basis}).",
-                     "{name} 是你自己的客户，你们已经认识（关系强度 {s:.2f}；{basis}）。",
                      name=target.name, s=strength, basis=basis)
     else:
         text = ctx.t("{name} is {who}'s own customer: {who} already knows them (relationship strength {s:.2f}; "
-                     "{basis}).", "{name} 是 {who} 自己的客户，{who} 已经认识他们（关系强度 {s:.2f}；{basis}）。",
+                     "{basis}).",
                      name=target.name, who=staff.name, s=strength, basis=basis)
-    return Reply(text=text, buttons=[Button(ctx.t("Show customer", "查看客户"), f"show #{target.id}")])
+    return Reply(text=text, buttons=[Button(ctx.t("Show customer"), f"show #{target.id}")])
 
 
 def _last_interaction(ctx, staff_id: int, customer_id: int) -> Interaction | None:
@@ -110,17 +104,16 @@ def _hops(ctx, graph, path: WarmPath, staff: Staff) -> list[Item]:
 
     first_id = labels[0][1]
     last = _last_interaction(ctx, staff.id, first_id)
-    basis = ctx.t("last: {kind} {at} — {text}", "最近：{kind} {at} — {text}", kind=last.kind,
+    basis = ctx.t("last: {kind} {at} — {text}", kind=last.kind,
                   at=ctx.fmt(last.occurred_at), text=_clip(last.text, 80)) if last \
-        else ctx.t("no logged interaction", "无互动记录")
-    who = ctx.t("You", "你") if staff.id == ctx.actor.id else staff.name
+        else ctx.t("no logged interaction")
+    who = ctx.t("You") if staff.id == ctx.actor.id else staff.name
     items = [Item(f"{who} → {name(labels[0])} · {path.hops[0]:.2f} · {basis}")]
-    words = KIND_ZH if ctx.lang == "zh" else KIND_EN
     for index, (a, b) in enumerate(zip(labels, labels[1:])):
         kind = _edge_kind(graph, path, index)
-        word = words.get(kind, kind)
+        word = ctx.pt("relationship", KIND_WORDS[kind]) if kind in KIND_WORDS else kind
         if kind == "membership" and a[0] == "company":
-            word = ctx.t("colleague there", "同公司同事")
+            word = ctx.t("colleague there")
         items.append(Item(f"{name(a)} → {name(b)} · {path.hops[index + 1]:.2f} · {word}"))
     return items
 

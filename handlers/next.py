@@ -3,7 +3,7 @@
 Answers are stored (``recommendation_feedback``) and respected: accepted items become a
 follow-up task due today and leave the list for 7 days, snoozed ones for 3 days (or until a
 given time), dismissed ones for 14 days. The nightly job learns from them: reasons people
-keep dismissing weigh less in their next list (``crm.recommend.acceptance_rates``).
+keep dismissing weigh less in their next list (``crm.insights.priorities.acceptance_rates``).
 """
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from bot.registry import command
 from bot.replies import Button, Item, Reply
 from bot.roles import team_ids
 from crm.customers import resolve_staff
+from crm.insights.feedback import record_feedback
 from crm.insights.read import HIDE_FOR, _names, top_recommendations
-from crm.models import CustomerInsight, RecommendationFeedback, Staff, Task
-from crm.recommend import describe, describe_all
+from crm.insights.reasons import describe, describe_all
+from crm.models import CustomerInsight, Staff
+from crm.tasks import create_task
 from handlers._insights import ensure_insights
 
 USAGE = "next [team|@colleague] | next accept|snooze|dismiss #<customer> [until when]"
@@ -30,7 +32,6 @@ TASK_TITLE_LIMIT = 80
 
 
 @command("next", usage=USAGE, summary="who to contact today, and why (accept, snooze or dismiss each)",
-         summary_zh="今天该联系谁，以及原因（可接受、推迟或忽略每一位）",
          group="Insights", examples=["next", "next team", "next accept #12", "next snooze #12 monday 9am",
                                      "next dismiss #12"],
          details="Ranked by value × (risk, overdue contact, stalled deals, open tickets), adjusted by what you "
@@ -46,25 +47,22 @@ def next_(ctx) -> Reply:
         word = tokens[0].value
         if word.lower() in ("team", "团队"):
             if ctx.actor.role == "rep":
-                raise ctx.fail(ctx.t("`/crm next team` is for managers; `/crm next` shows your own list.",
-                                     "`/crm next team` 仅限经理使用；`/crm next` 显示你自己的列表。"))
-            owners, whose = _team(ctx), ctx.t("your team", "你的团队")
+                raise ctx.fail(ctx.t("`/crm next team` is for managers; `/crm next` shows your own list."))
+            owners, whose = _team(ctx), ctx.t("your team")
         else:
             other = resolve_staff(ctx.session, word)
             if other.id != ctx.actor.id:
                 if not (ctx.actor.role == "admin" or (ctx.actor.role == "manager"
                                                       and other.id in team_ids(ctx.session, ctx.actor))):
-                    raise ctx.fail(ctx.t("You can see your own list and, as a manager, your team's.",
-                                         "你只能查看自己的列表；经理可以查看团队的列表。"))
+                    raise ctx.fail(ctx.t("You can see your own list and, as a manager, your team's."))
                 owners, whose = {other.id}, other.name
     recs = top_recommendations(ctx.session, ctx.actor.id, LIST_SIZE, now=ctx.now, owner_ids=owners)
     if not recs and whose is None and ctx.actor.role in ("manager", "admin"):
-        owners, whose = _team(ctx), ctx.t("your team", "你的团队")
+        owners, whose = _team(ctx), ctx.t("your team")
         recs = top_recommendations(ctx.session, ctx.actor.id, LIST_SIZE, now=ctx.now, owner_ids=owners)
     if not recs:
         return Reply(text=ctx.t("Nobody needs a call today{who}: no customer is overdue, at risk or waiting on a deal "
-                                "or ticket (or you have answered every suggestion). 🎉",
-                                "今天{who}没有需要联系的客户。🎉", who=f" for {whose}" if whose else ""))
+                                "or ticket (or you have answered every suggestion). 🎉", who=f" for {whose}" if whose else ""))
     owner_names = {}
     if whose is not None:
         owner_names = _names(ctx.session, Staff, [r.owner_id for r in recs])
@@ -72,10 +70,10 @@ def next_(ctx) -> Reply:
     for rank, r in enumerate(recs, 1):
         owner = f" · {owner_names.get(r.owner_id, '?')}" if whose else ""
         items.append(Item(f"{rank}. {r.name} (#{r.customer_id}){owner} — {r.why_zh if ctx.lang == 'zh' else r.why}",
-                          [Button(ctx.t("Accept", "接受"), f"next accept #{r.customer_id}", style="primary"),
-                           Button(ctx.t("Snooze", "推迟"), f"next snooze #{r.customer_id}"),
-                           Button(ctx.t("Dismiss", "忽略"), f"next dismiss #{r.customer_id}", style="danger")]))
-    head = ctx.t("Who to contact today{who}, most valuable first:", "今天{who}建议联系（按价值排序）：",
+                          [Button(ctx.t("Accept"), f"next accept #{r.customer_id}", style="primary"),
+                           Button(ctx.t("Snooze"), f"next snooze #{r.customer_id}"),
+                           Button(ctx.t("Dismiss"), f"next dismiss #{r.customer_id}", style="danger")]))
+    head = ctx.t("Who to contact today{who}, most valuable first:",
                  who=f" ({whose})" if whose else "")
     return Reply(text=head, items=items)
 
@@ -89,8 +87,7 @@ def _team(ctx) -> set[int]:
 def _answer(ctx, action: str) -> Reply:
     tokens = ctx.command.tokens
     if len(tokens) < 2:
-        raise ctx.fail(ctx.t("Which customer? e.g. `/crm next {a} #12` (the number is on the list).",
-                             "哪位客户？例如 `/crm next {a} #12`。", a=tokens[0].value.lower()))
+        raise ctx.fail(ctx.t("Which customer? e.g. `/crm next {a} #12` (the number is on the list).", a=tokens[0].value.lower()))
     customer = ctx.customer(tokens[1].value, quoted=tokens[1].quoted)
     try:
         ensure_insights(ctx)  # the reasons stored with the answer come from the insights
@@ -102,39 +99,32 @@ def _answer(ctx, action: str) -> Reply:
     if action == "snoozed" and len(tokens) > 2:
         until, _ = ctx.when(ctx.command.rest_after(2), prefer="future")
         if until is None:
-            raise ctx.fail(ctx.t("Until when? e.g. `/crm next snooze #{id} monday 9am` (or leave it out for 3 days).",
-                                 "推迟到什么时候？例如 `/crm next snooze #{id} 下周一上午9点`。", id=customer.id))
+            raise ctx.fail(ctx.t("Until when? e.g. `/crm next snooze #{id} monday 9am` (or leave it out for 3 days).", id=customer.id))
         if until <= ctx.now:
-            raise ctx.fail(ctx.t("{at} is already past.", "{at} 已经过去了。", at=ctx.fmt(until)))
+            raise ctx.fail(ctx.t("{at} is already past.", at=ctx.fmt(until)))
         hidden_until = until
-    ctx.session.add(RecommendationFeedback(staff_id=ctx.actor.id, customer_id=customer.id, action=action, at=ctx.now,
-                                           hidden_until=hidden_until,
-                                           reason_kinds=",".join(r["kind"] for r in reasons)[:200]))
+    record_feedback(ctx.session, staff=ctx.actor, customer=customer, action=action, now=ctx.now,
+                    hidden_until=hidden_until, reasons=reasons)
     ctx.audit(f"recommendation.{action}", customer, until=hidden_until.isoformat())
     why = describe_all(reasons, ctx.lang)
     if action == "accepted":
         # a task list line, not the whole analysis: the name and the main reason (all of them are on the reply)
         first = describe(reasons[0], ctx.lang) if reasons else ""
-        title = ctx.t("Contact {name}", "联系 {name}", name=_clip(customer.name, 60)) + (
-            ctx.t(": {why}", "：{why}", why=first) if first else "")
-        task = Task(customer_id=customer.id, owner_id=ctx.actor.id, created_by_id=ctx.actor.id,
-                    title=_clip(title, TASK_TITLE_LIMIT), due_at=_today_due(ctx), created_at=ctx.now)
-        ctx.session.add(task)
-        ctx.session.flush()
+        title = ctx.t("Contact {name}", name=_clip(customer.name, 60)) + (
+            ctx.t(": {why}", why=first) if first else "")
+        task = create_task(ctx.session, customer=customer, owner=ctx.actor, created_by=ctx.actor,
+                           title=_clip(title, TASK_TITLE_LIMIT), due_at=_today_due(ctx), now=ctx.now)
         return Reply(text=ctx.t("Accepted: follow-up #{id} to contact {name} is due {at}. It is off your `/crm next` "
                                 "list for 7 days.",
-                                "已接受：跟进任务 #{id}（联系 {name}）将于 {at} 到期，7 天内不再出现在推荐列表中。",
                                 id=task.id, name=customer.name, at=ctx.fmt(task.due_at)),
                      items=[Item(why)] if why else [],
-                     buttons=[Button(ctx.t("Log interaction", "记录互动"), f"log #{customer.id}", form="log"),
-                              Button(ctx.t("Done", "完成"), f"done #{task.id}")])
+                     buttons=[Button(ctx.t("Log interaction"), f"log #{customer.id}", form="log"),
+                              Button(ctx.t("Done"), f"done #{task.id}")])
     if action == "snoozed":
-        return Reply(text=ctx.t("Snoozed {name} until {at}: it comes back to your list then.",
-                                "已推迟 {name}，将于 {at} 重新出现在列表中。", name=customer.name,
+        return Reply(text=ctx.t("Snoozed {name} until {at}: it comes back to your list then.", name=customer.name,
                                 at=ctx.fmt(hidden_until)))
     return Reply(text=ctx.t("Dismissed {name} for 14 days (until {at}). Dismissals teach the next ranking what "
-                            "you don't find useful.",
-                            "已忽略 {name} 14 天（至 {at}）。你的反馈会用于改进下一次排序。", name=customer.name,
+                            "you don't find useful.", name=customer.name,
                             at=ctx.fmt(hidden_until, with_time=False)))
 
 

@@ -14,28 +14,24 @@ import json
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
-from sqlmodel import col, select
-
 from bot.cards import customer_label, money
 from bot.registry import command
 from bot.replies import Button, Item, Reply
+from crm.deals import change_deal, open_deal, open_deals_of
+from crm.i18n import with_article
 from crm.interactions import log_interaction
-from crm.models import INTERACTION_KINDS, OPEN_DEAL_STAGES, Company, Customer, Deal, PendingNote, Task
+from crm.labels import kind_label
+from crm.models import INTERACTION_KINDS, Company, Customer, PendingNote
+from crm.pending_notes import decide, record_result, save_note, set_draft
 from crm.search import search_customers
+from crm.tasks import create_task
 from crm.understanding.amounts import Amount, find_amounts
 from crm.understanding.notes import Candidate, NoteDraft, is_small_talk, parse_note
 
 USAGE = "note <what happened, in your own words>   ·   note confirm|cancel|edit <id>   ·   note set <id> key=value…"
 EXPIRES = timedelta(days=7)
 SET_KEYS = {"customer", "kind", "when", "follow", "title", "amount", "summary"}
-KIND_LABELS = {"call": "电话", "meeting": "会议", "email": "邮件", "chat": "聊天", "note": "备注"}
 
-SHORT_HELP_EN = ("Hi! Type `/crm help` for the commands, or just write what happened, e.g. "
-                 "“Called Wang Wei at Globex yesterday 4pm, follow up next Tuesday 10am” — I'll show what I "
-                 "understood before storing anything.")
-SHORT_HELP_ZH = ("你好！输入 `/crm help` 查看命令，或直接写下发生了什么，例如“昨天下午和环球公司的王伟开了会，下周二上午10点跟进”"
-                 "——我会先给你确认再保存。")
 
 
 # ---------------------------------------------------------------- reading a note against the store
@@ -96,7 +92,7 @@ def _load(ctx, ref: str) -> tuple[PendingNote, dict]:
     m = re.fullmatch(r"#?(\d{1,18})", ref or "")
     row = ctx.session.get(PendingNote, int(m.group(1))) if m else None
     if row is None or row.staff_id != ctx.actor.id:
-        raise ctx.fail(ctx.t("There is no note {r} of yours waiting for confirmation.", "没有待你确认的笔记 {r}。",
+        raise ctx.fail(ctx.t("There is no note {r} of yours waiting for confirmation.",
                              r=(ref or "?")[:20]))
     return row, json.loads(row.draft or "{}")
 
@@ -109,10 +105,10 @@ def _amount_text(ctx, amount: dict | None) -> str:
     if not amount:
         return "—"
     if amount.get("unit"):
-        return ctx.t("{n:g} {u} — kept in the log (no money amount, so no deal)", "{n:g} {u}——记在记录里（没有金额，不建商机）",
+        return ctx.t("{n:g} {u} — kept in the log (no money amount, so no deal)",
                      n=amount["value"], u=amount["unit"])
     currency = amount.get("currency") or _default_currency(ctx)
-    return ctx.t("{m} — opens or updates the customer's deal", "{m}——新建或更新该客户的商机",
+    return ctx.t("{m} — opens or updates the customer's deal",
                  m=money(amount["value"], currency))
 
 
@@ -126,46 +122,46 @@ def card(ctx, row: PendingNote, draft: dict) -> Reply:
     if customer is not None:
         who = customer_label(ctx.session, customer)
     elif draft.get("candidates"):
-        who = ctx.t("not sure — pick one below", "不确定——请在下面选择")
+        who = ctx.t("not sure — pick one below")
     else:
-        who = ctx.t("not found — press Edit and name one (customer=#id)", "没找到——点“修改”并指定 customer=#编号")
+        who = ctx.t("not found — press Edit and name one (customer=#id)")
     kind = draft.get("kind", "note")
     follow_at = _moment(draft.get("follow_up_at"))
     if follow_at:
-        follow = f"{ctx.fmt(follow_at)} — {draft.get('follow_up_title') or ctx.t('follow up', '跟进')}"
+        follow = f"{ctx.fmt(follow_at)} — {draft.get('follow_up_title') or ctx.t('follow up')}"
     elif draft.get("wants_follow_up"):
-        follow = ctx.t("asked for, but no date — press Edit to add follow=…", "提到了跟进但没有日期——点“修改”补上 follow=…")
+        follow = ctx.t("asked for, but no date — press Edit to add follow=…")
     else:
         follow = "—"
-    fields = [(ctx.t("Customer", "客户"), who),
-              (ctx.t("Kind", "类型"), kind if ctx.lang != "zh" else KIND_LABELS.get(kind, kind)),
-              (ctx.t("When", "时间"), ctx.fmt(_moment(draft.get("occurred_at"))) if draft.get("occurred_at")
-               else ctx.t("now (when you confirm)", "现在（确认时）")),
-              (ctx.t("Summary", "摘要"), draft.get("summary") or "—"),
-              (ctx.t("Follow-up", "跟进"), follow),
-              (ctx.t("Deal", "商机"), _amount_text(ctx, draft.get("amount")))]
-    reply = Reply(text=ctx.t("Here is what I understood (note #{id}). Nothing is stored until you confirm.",
-                             "我的理解如下（笔记 #{id}）。确认之前不会保存任何内容。", id=row.id), fields=fields)
+    fields = [(ctx.t("Customer"), who),
+              (ctx.t("Kind"), kind_label(kind, ctx.lang)),
+              (ctx.t("When"), ctx.fmt(_moment(draft.get("occurred_at"))) if draft.get("occurred_at")
+               else ctx.t("now (when you confirm)")),
+              (ctx.t("Summary"), draft.get("summary") or "—"),
+              (ctx.t("Follow-up"), follow),
+              (ctx.t("Deal"), _amount_text(ctx, draft.get("amount")))]
+    reply = Reply(text=ctx.t("Here is what I understood (note #{id}). Nothing is stored until you confirm.", id=row.id), fields=fields)
     if customer is None:
         reply.items = [Item(f"{name} — {company or '—'} (#{cid})",
-                            [Button(ctx.t("This one", "就是这个"), f"note set #{row.id} customer=#{cid}")])
+                            [Button(ctx.t("This one"), f"note set #{row.id} customer=#{cid}")])
                        for cid, name, company in draft.get("candidates", [])]
     else:
-        reply.buttons.append(Button(ctx.t("Confirm", "确认"), f"note confirm #{row.id}", style="primary"))
-    reply.buttons += [Button(ctx.t("Edit", "修改"), f"note edit #{row.id}"),
-                      Button(ctx.t("Cancel", "取消"), f"note cancel #{row.id}", style="danger")]
+        reply.buttons.append(Button(ctx.t("Confirm"), f"note confirm #{row.id}", style="primary"))
+    reply.buttons += [Button(ctx.t("Edit"), f"note edit #{row.id}"),
+                      Button(ctx.t("Cancel"), f"note cancel #{row.id}", style="danger")]
     return reply
 
 
 def _short_help(ctx) -> Reply:
-    return Reply(text=ctx.t(SHORT_HELP_EN, SHORT_HELP_ZH))
+    return Reply(text=ctx.t(
+        "Hi! Type `/crm help` for the commands, or just write what happened, e.g. “Called Wang Wei at Globex "
+        "yesterday 4pm, follow up next Tuesday 10am” — I'll show what I understood before storing anything."))
 
 
 # ---------------------------------------------------------------- the command
 
 
 @command("note", usage=USAGE, summary="write what happened in your own words; I show what I understood first",
-         summary_zh="用自己的话写下发生了什么；我先给你看我的理解，确认后才保存",
          examples=["note Called Wang Wei at Globex yesterday 4pm, they want 20 more seats, follow up next Tuesday 10am",
                    "note 昨天下午和环球公司的王伟开了会，他们想再加20个席位，下周二上午10点跟进"],
          details="You can also simply write the sentence, without `/crm note`.")
@@ -178,9 +174,7 @@ def note(ctx) -> Reply:
     text = ctx.command.text.strip()
     if not text:
         raise ctx.fail(ctx.t("Write what happened after `/crm note`, e.g. “Called Wang Wei yesterday 4pm, follow up "
-                             "Tuesday 10am” — or simply send the sentence.",
-                             "请在 `/crm note` 后写下发生了什么，例如“昨天下午4点给王伟打了电话，周二上午10点跟进”，"
-                             "或者直接发送这句话。"))
+                             "Tuesday 10am” — or simply send the sentence."))
     if is_small_talk(text) or len(text) < 4:
         return _short_help(ctx)
     draft = read_note(ctx.session, text, ctx.local_now)
@@ -188,12 +182,8 @@ def note(ctx) -> Reply:
             and draft.follow_up_at is None and draft.amount is None and len(text.split()) <= 3 and not
             re.search(r"[\u3400-\u9fff]{4,}", text)):
         return _short_help(ctx)  # a few words that name nothing and say nothing happened
-    # decided notes and ones nobody answered are kept a month (the card may be pressed late), then dropped
-    ctx.session.exec(delete(PendingNote).where(PendingNote.created_at < ctx.now - timedelta(days=30)))
-    row = PendingNote(staff_id=ctx.actor.id, platform=ctx.message.platform, text=text[:4000],
-                      draft=json.dumps(_draft_to_json(draft, ctx.lang), ensure_ascii=False), created_at=ctx.now)
-    ctx.session.add(row)
-    ctx.session.flush()
+    row = save_note(ctx.session, staff=ctx.actor, platform=ctx.message.platform, text=text,
+                    draft=_draft_to_json(draft, ctx.lang), now=ctx.now)
     return card(ctx, row, json.loads(row.draft))
 
 
@@ -202,19 +192,16 @@ def confirm(ctx, ref: str) -> Reply:
     if row.status != "pending":
         return _decided(ctx, row)
     if row.created_at < ctx.now - EXPIRES:
-        raise ctx.fail(ctx.t("Note #{id} is more than 7 days old; write it again.", "笔记 #{id} 已超过7天，请重新填写。",
+        raise ctx.fail(ctx.t("Note #{id} is more than 7 days old; write it again.",
                              id=row.id))
     if not draft.get("customer_id"):
-        raise ctx.fail(ctx.t("Pick the customer first (the buttons on the card, or `/crm note set #{id} customer=#12`).",
-                             "请先选择客户（卡片上的按钮，或 `/crm note set #{id} customer=#12`）。", id=row.id))
+        raise ctx.fail(ctx.t("Pick the customer first (the buttons on the card, or `/crm note set #{id} customer=#12`).", id=row.id))
     customer = ctx.customer(f"#{draft['customer_id']}")
     amount = draft.get("amount")
     if amount and not amount.get("unit"):
         ctx.require("customer.edit", customer)  # the same rule as /crm deal, checked before anything is done
     # the claim: only one confirmation can move the row out of "pending"
-    claimed = ctx.session.exec(update(PendingNote).where(PendingNote.id == row.id, PendingNote.status == "pending")
-                               .values(status="confirmed", decided_at=ctx.now)).rowcount
-    if claimed != 1:
+    if not decide(ctx.session, row, status="confirmed", now=ctx.now):
         ctx.session.refresh(row)
         return _decided(ctx, row)
     done: list[str] = []
@@ -228,26 +215,22 @@ def confirm(ctx, ref: str) -> Reply:
                                   direction="internal" if kind == "note" else "outbound",
                                   source=("note", str(row.id)))
     ctx.audit("interaction.create", customer, kind=kind, interaction_id=interaction.id, via=f"note #{row.id}")
-    done.append(ctx.t("Logged a {k}, {at}.", "已记录{k}，时间 {at}。", k=kind if ctx.lang != "zh" else
-                      KIND_LABELS.get(kind, kind), at=ctx.fmt(occurred)))
+    done.append(ctx.t("Logged {k}, {at}.", k=with_article(kind) if ctx.lang == "en" else kind_label(kind, ctx.lang),
+                      at=ctx.fmt(occurred)))
     follow_at = _moment(draft.get("follow_up_at"))
     if follow_at is not None:
         if follow_at <= ctx.now:
-            done.append(ctx.t("The follow-up time {at} has passed, so no reminder was set.",
-                              "跟进时间 {at} 已过，未设置提醒。", at=ctx.fmt(follow_at)))
+            done.append(ctx.t("The follow-up time {at} has passed, so no reminder was set.", at=ctx.fmt(follow_at)))
         else:
-            title = (draft.get("follow_up_title") or ctx.t("Follow up with {who}", "跟进 {who}", who=customer.name))[:500]
-            task = Task(customer_id=customer.id, owner_id=ctx.actor.id, created_by_id=ctx.actor.id, title=title,
-                        due_at=follow_at)
-            ctx.session.add(task)
-            ctx.session.flush()
+            title = (draft.get("follow_up_title") or ctx.t("Follow up with {who}", who=customer.name))[:500]
+            task = create_task(ctx.session, customer=customer, owner=ctx.actor, created_by=ctx.actor, title=title,
+                               due_at=follow_at)
             ctx.audit("task.create", customer, task_id=task.id, due_at=follow_at.isoformat(), via=f"note #{row.id}")
-            done.append(ctx.t("I'll remind you {at}: {t}.", "将在 {at} 提醒你：{t}。", at=ctx.fmt(follow_at), t=title))
+            done.append(ctx.t("I'll remind you {at}: {t}.", at=ctx.fmt(follow_at), t=title))
     if amount and not amount.get("unit"):
         done.append(_deal(ctx, customer, amount, summary, row.id))
-    row.result = json.dumps({"interaction_id": interaction.id}, ensure_ascii=False)
-    ctx.session.add(row)
-    return Reply(text=ctx.t("Done — note #{id} for {who}:", "完成——{who} 的笔记 #{id}：", id=row.id,
+    record_result(ctx.session, row, {"interaction_id": interaction.id})
+    return Reply(text=ctx.t("Done — note #{id} for {who}:", id=row.id,
                             who=customer_label(ctx.session, customer)),
                  items=[Item(line) for line in done])
 
@@ -255,40 +238,35 @@ def confirm(ctx, ref: str) -> Reply:
 def _deal(ctx, customer: Customer, amount: dict, summary: str, note_id: int) -> str:
     """What `/crm deal <customer> <amount> <title>` does: update the one open deal, else open one."""
     currency = amount.get("currency") or _default_currency(ctx)
-    open_deals = ctx.session.exec(select(Deal).where(Deal.customer_id == customer.id,
-                                                     col(Deal.stage).in_(OPEN_DEAL_STAGES))).all()
+    open_deals = open_deals_of(ctx.session, customer)
     if len(open_deals) == 1:
         row = open_deals[0]
         before = (row.amount, row.stage)
-        row.amount, row.currency = amount["value"], currency
+        change_deal(ctx.session, row, customer=customer, now=ctx.now, amount=amount["value"], currency=currency)
         action = "deal.update"
     else:
-        row, before = Deal(customer_id=customer.id, owner_id=customer.owner_id or ctx.actor.id, stage="lead",
-                           amount=amount["value"], currency=currency, title=summary[:200]), None
-        action = "deal.create"
-    ctx.session.add(row)
-    ctx.session.flush()
+        row = open_deal(ctx.session, customer=customer, opened_by=ctx.actor, now=ctx.now, amount=amount["value"],
+                        currency=currency, title=summary)
+        before, action = None, "deal.create"
     ctx.audit(action, customer, deal_id=row.id, amount=amount["value"], stage=row.stage, before=before,
               via=f"note #{note_id}")
-    verb = ctx.t("Opened", "已创建") if before is None else ctx.t("Updated", "已更新")
+    verb = ctx.t("Opened") if before is None else ctx.t("Updated")
     return f"{verb} deal #{row.id}: {money(row.amount, row.currency)} · {row.stage}"
 
 
 def _decided(ctx, row: PendingNote) -> Reply:
     if row.status == "confirmed":
-        return Reply(text=ctx.t("Note #{id} was already confirmed; nothing was repeated.", "笔记 #{id} 已经确认过，没有重复执行。",
+        return Reply(text=ctx.t("Note #{id} was already confirmed; nothing was repeated.",
                                 id=row.id))
-    return Reply(text=ctx.t("Note #{id} was cancelled; nothing was stored.", "笔记 #{id} 已取消，未保存任何内容。", id=row.id))
+    return Reply(text=ctx.t("Note #{id} was cancelled; nothing was stored.", id=row.id))
 
 
 def cancel(ctx, ref: str) -> Reply:
     row, _draft = _load(ctx, ref)
-    cancelled = ctx.session.exec(update(PendingNote).where(PendingNote.id == row.id, PendingNote.status == "pending")
-                                 .values(status="cancelled", decided_at=ctx.now)).rowcount
-    if cancelled != 1:
+    if not decide(ctx.session, row, status="cancelled", now=ctx.now):
         ctx.session.refresh(row)
         return _decided(ctx, row)
-    return Reply(text=ctx.t("Cancelled note #{id}; nothing was stored.", "已取消笔记 #{id}，未保存任何内容。", id=row.id))
+    return Reply(text=ctx.t("Cancelled note #{id}; nothing was stored.", id=row.id))
 
 
 def _quote(value: str) -> str:
@@ -316,10 +294,10 @@ def edit(ctx, ref: str) -> Reply:
         parts.append("amount=none")
     parts.append("summary=" + _quote(draft.get("summary") or ""))
     line = "/crm " + " ".join(parts)
-    return Reply(text=ctx.t("Correct what is wrong in this line and send it; I'll show the card again:",
-                            "修改下面这一行里不对的地方再发送，我会重新显示卡片：") + f"\n{line}",
-                 fields=[("customer", "#id or a name"), ("kind", "call|meeting|email|chat|note"),
-                         ("when / follow", "a date, “now” / “none”"), ("amount", "12000, 12k, ¥5万 or none")])
+    return Reply(text=ctx.t("Correct what is wrong in this line and send it; I'll show the card again:") + f"\n{line}",
+                 fields=[("customer", ctx.t("#id or a name")), ("kind", "call|meeting|email|chat|note"),
+                         ("when / follow", ctx.t("a date, “now” / “none”")),
+                         ("amount", ctx.t("12000, 12k, ¥5万 or none"))])
 
 
 def set_fields(ctx, ref: str) -> Reply:
@@ -329,8 +307,7 @@ def set_fields(ctx, ref: str) -> Reply:
     ctx.command.tokens = ctx.command.tokens[2:]
     options = ctx.command.take_options(SET_KEYS, USAGE)
     if not options:
-        raise ctx.fail(ctx.t("Say what to change, e.g. `/crm note set #{id} customer=#12 follow=\"friday 10am\"`.",
-                             "请说明要改什么，例如 `/crm note set #{id} customer=#12 follow=\"周五上午10点\"`。", id=row.id))
+        raise ctx.fail(ctx.t("Say what to change, e.g. `/crm note set #{id} customer=#12 follow=\"friday 10am\"`.", id=row.id))
     if "customer" in options:
         value = options["customer"].strip()
         customer = ctx.customer(value, quoted=" " in value)
@@ -340,7 +317,7 @@ def set_fields(ctx, ref: str) -> Reply:
 
         kind = KIND_WORDS.get(options["kind"].lower())
         if kind is None or kind == "message":
-            raise ctx.fail(ctx.t("kind= is one of call, meeting, email, chat, note.", "kind= 只能是 call、meeting、email、chat、note。"))
+            raise ctx.fail(ctx.t("kind= is one of call, meeting, email, chat, note."))
         draft["kind"] = kind
     if "when" in options:
         value = options["when"].strip().lower()
@@ -349,9 +326,9 @@ def set_fields(ctx, ref: str) -> Reply:
         else:
             moment, _rest = ctx.when(options["when"], prefer="past")
             if moment is None:
-                raise ctx.fail(ctx.t("when= needs a date such as “yesterday 4pm” or now.", "when= 需要日期，例如“昨天下午4点”或 now。"))
+                raise ctx.fail(ctx.t("when= needs a date such as “yesterday 4pm” or now."))
             if moment > ctx.now + timedelta(minutes=5):
-                raise ctx.fail(ctx.t("when= is in the future; a follow-up goes in follow=.", "when= 在未来；跟进请用 follow=。"))
+                raise ctx.fail(ctx.t("when= is in the future; a follow-up goes in follow=."))
             draft["occurred_at"] = moment.isoformat()
     if "follow" in options:
         value = options["follow"].strip().lower()
@@ -360,7 +337,7 @@ def set_fields(ctx, ref: str) -> Reply:
         else:
             moment, _rest = ctx.when(options["follow"], prefer="future")
             if moment is None or moment <= ctx.now:
-                raise ctx.fail(ctx.t("follow= needs a time ahead, e.g. “friday 10am”.", "follow= 需要将来的时间，例如“周五上午10点”。"))
+                raise ctx.fail(ctx.t("follow= needs a time ahead, e.g. “friday 10am”."))
             draft["follow_up_at"], draft["wants_follow_up"] = moment.isoformat(), True
     if "title" in options:
         draft["follow_up_title"] = options["title"].strip()[:500]
@@ -373,11 +350,9 @@ def set_fields(ctx, ref: str) -> Reply:
         else:
             found = _parse_amount(value)
             if found is None:
-                raise ctx.fail(ctx.t("amount= takes 12000, 12k, $12,000, ¥5万 or none.", "amount= 可写 12000、12k、¥5万 或 none。"))
+                raise ctx.fail(ctx.t("amount= takes 12000, 12k, $12,000, ¥5万 or none."))
             draft["amount"] = {"value": found.value, "currency": found.currency, "unit": found.unit, "text": found.text}
-    row.draft = json.dumps(draft, ensure_ascii=False)
-    ctx.session.add(row)
-    ctx.session.flush()
+    set_draft(ctx.session, row, draft)
     return card(ctx, row, draft)
 
 

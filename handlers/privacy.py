@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from bot.registry import command
 from bot.replies import Button, Item, Reply
-from crm.inbox import on_commit
+from crm.inbox.outbox import on_commit
 from crm.models import AuditEvent
 from crm.privacy import export_json, forget_customer
 
@@ -19,12 +19,11 @@ from crm.privacy import export_json, forget_customer
 def _customer(ctx):
     tokens = [t for t in ctx.command.tokens if t.value.lower() != "confirm" or t.quoted]
     if not tokens:
-        raise ctx.fail(ctx.t("Which customer?", "哪位客户？"))
+        raise ctx.fail(ctx.t("Which customer?"))
     return ctx.customer(" ".join(t.value for t in tokens), quoted=tokens[0].quoted)
 
 
 @command("export", usage="export <customer>", summary="everything held on a customer, as a JSON file (GDPR art. 15)",
-         summary_zh="客户的全部资料，导出为 JSON 文件（GDPR 第 15 条）",
          permission="privacy.export", group="Privacy", examples=["export globex"])
 def export(ctx) -> Reply:
     customer = _customer(ctx)
@@ -33,34 +32,31 @@ def export(ctx) -> Reply:
     path = folder / f"customer-{customer.id}-{ctx.now:%Y%m%d-%H%M%S}.json"
     path.write_text(export_json(ctx.session, customer), encoding="utf-8")
     ctx.audit("privacy.export", customer)
-    return Reply(text=ctx.t("Everything held on {name} (#{id}) is in the attached JSON file.",
-                            "{name}（#{id}）的全部数据已导出为 JSON 文件。", name=customer.name, id=customer.id),
+    return Reply(text=ctx.t("Everything held on {name} (#{id}) is in the attached JSON file.", name=customer.name, id=customer.id),
                  file_path=str(path))
 
 
 @command("forget", usage="forget <customer>", summary="erase a customer's personal data (GDPR art. 17), after confirming",
-         summary_zh="确认后删除客户的个人资料（GDPR 第 17 条）",
          permission="privacy.forget", group="Privacy", examples=["forget globex"])
 def forget(ctx) -> Reply:
     customer = _customer(ctx)
     confirmed = any(t.value.lower() == "confirm" and not t.quoted for t in ctx.command.tokens)
     if not confirmed:
         return Reply(text=ctx.t("This erases {name}'s personal data and message text for good; anonymous counts stay. "
-                                "Are you sure?", "这将永久删除 {name} 的个人数据和消息内容（保留匿名统计）。确定吗？",
+                                "Are you sure?",
                                 name=customer.name),
-                     buttons=[Button(ctx.t("Erase", "删除"), f"forget #{customer.id} confirm", style="danger",
-                                     confirm=ctx.t("Erase this customer's personal data?", "确定删除？"))])
+                     buttons=[Button(ctx.t("Erase"), f"forget #{customer.id} confirm", style="danger",
+                                     confirm=ctx.t("Erase this customer's personal data?"))])
     name = customer.name
     forget_customer(ctx.session, customer, actor=ctx.actor, platform=ctx.message.platform, now=ctx.now)
     messenger = ctx.ports.customer_messenger  # the Slack thread's deletion is queued: run it after commit
     if messenger is not None:
         on_commit(ctx.session, messenger.wake)
     return Reply(text=ctx.t("Erased {name}'s personal data (now “Erased customer #{id}”). The erasure is recorded in "
-                            "the audit trail.", "已删除 {name} 的个人数据，记录已写入审计日志。", name=name, id=customer.id))
+                            "the audit trail.", name=name, id=customer.id))
 
 
 @command("audit", usage="audit <customer>", summary="who read or changed a customer, and when",
-         summary_zh="谁在何时查看或修改了客户",
          permission="audit.read", group="Privacy", examples=["audit globex"])
 def audit_trail(ctx) -> Reply:
     customer = _customer(ctx)
@@ -71,7 +67,7 @@ def audit_trail(ctx) -> Reply:
     for e in rows:
         detail = _readable_detail(ctx, e.detail)
         items.append(Item(f"{ctx.fmt(e.at)} · {e.actor} via {e.platform} · {e.action}{detail}"))
-    return Reply(text=ctx.t("Audit trail of {name} (latest {n}):", "{name} 的审计记录（最近 {n} 条）：",
+    return Reply(text=ctx.t("Audit trail of {name} (latest {n}):",
                             name=customer.name, n=len(rows)), items=items)
 
 
@@ -84,7 +80,7 @@ def _readable_value(ctx, value) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return ctx.t("yes", "是") if value else ctx.t("no", "否")
+        return ctx.t("yes") if value else ctx.t("no")
     if isinstance(value, (int, float)):
         from crm.i18n import number
 
@@ -117,5 +113,5 @@ def _readable_detail(ctx, raw: str | None) -> str:
     text = ", ".join(parts)
     if before:
         was = _readable_value(ctx, before)
-        text += ctx.t(" (was {w})", "（原为 {w}）", w=was)
+        text += ctx.t(" (was {w})", w=was)
     return (" · " + text[:200]) if text else ""

@@ -7,7 +7,6 @@ from bot.replies import Reply
 
 
 @command("show", usage="show <customer> [public]", summary="the customer card (public: post it to the channel)",
-         summary_zh="客户卡片（加 public：发到频道）",
          examples=["show globex", "show #12 public", 'show "Globex Corporation"'])
 def show(ctx) -> Reply:
     tokens = list(ctx.command.tokens)
@@ -15,7 +14,7 @@ def show(ctx) -> Reply:
     if public:
         tokens = tokens[:-1]
     if not tokens:
-        raise ctx.fail(ctx.t("Which customer?", "哪位客户？"))
+        raise ctx.fail(ctx.t("Which customer?"))
     ref = " ".join(t.value for t in tokens)
     customer = ctx.customer(ref, quoted=tokens[0].quoted)
     ctx.audit("customer.view", customer, public=public)

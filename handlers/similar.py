@@ -7,17 +7,18 @@ from sqlmodel import col, select
 
 from bot.registry import command
 from bot.replies import Button, Item, Reply
-from crm.insights.read import _names
 from crm.i18n import money_totals
+from crm.insights.features import COL
+from crm.insights.read import _names
+from crm.insights.similar import nearest
+from crm.insights.snapshot import TIERS
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal
-from crm.recommend import COL, TIERS, nearest
 from handlers._insights import added_since_refresh, similar_index
 
 USAGE = "similar <customer> [n=5]"
 
 
 @command("similar", usage=USAGE, summary="customers most like this one, and why", group="Insights",
-         summary_zh="与该客户最相似的客户，以及原因",
          examples=["similar globex", "similar #42 n=10"],
          details="Similarity mixes behaviour (contact rhythm, replies, tickets, ratings, deals, tier, risk; scaled) "
                  "with what their conversations talk about (TF-IDF of logged calls, notes and Telegram messages).")
@@ -25,18 +26,18 @@ def similar(ctx) -> Reply:
     options = ctx.command.take_options({"n"}, USAGE)
     tokens = ctx.command.tokens
     if not tokens:
-        raise ctx.fail(ctx.t("Which customer? e.g. `/crm similar globex`.", "哪位客户？例如 `/crm similar globex`。"))
+        raise ctx.fail(ctx.t("Which customer? e.g. `/crm similar globex`."))
     try:
         k = int(options.get("n", 5))
     except ValueError:
         k = 0
     if not 1 <= k <= 20:
-        raise ctx.fail(ctx.t("n= is how many to show, 1 to 20.", "n= 是显示数量，1 到 20。"))
+        raise ctx.fail(ctx.t("n= is how many to show, 1 to 20."))
     customer = ctx.customer(" ".join(t.value for t in tokens), quoted=tokens[0].quoted)
     index = similar_index(ctx)
     me = index.position(customer.id)
     if me is None:
-        return added_since_refresh(ctx, customer.name, "similar customers appear", "相似客户")
+        return added_since_refresh(ctx, customer.name, ctx.t("similar customers appear"))
     found = nearest(index.behaviour, index.texts, me, k=k + 5)
     names = _names(ctx.session, Customer, [int(index.customer_ids[j]) for j, *_ in found])
     items = []
@@ -44,21 +45,23 @@ def similar(ctx) -> Reply:
         cid = int(index.customer_ids[j])
         if cid not in names:
             continue  # erased since the refresh
+        if score <= 0:
+            break  # best first: the rest behave the opposite way, which is no likeness
         why = _why(ctx, index, me, j)
         churned = index.stage[j] == 3
-        flag = ctx.t(" ⚠️ churned", " ⚠️ 已流失") if churned else ""
+        flag = ctx.t(" ⚠️ churned") if churned else ""
         items.append(Item(f"{names[cid]} (#{cid}){flag} · {score:.2f} "
-                          f"({ctx.t('behaviour', '行为')} {b:.2f}, {ctx.t('conversations', '对话')} {t:.2f}) — {why}",
-                          [Button(ctx.t("Show", "查看"), f"show #{cid}")]))
+                          f"({ctx.t('behaviour')} {b:.2f}, {ctx.t('conversations')} {t:.2f}) — {why}",
+                          [Button(ctx.t("Show"), f"show #{cid}")]))
         if len(items) >= k:
             break
     if not items:
-        return Reply(text=ctx.t("No other customer is similar enough to {name} yet.", "暂无与 {name} 相似的客户。",
+        return Reply(text=ctx.t("No other customer is similar enough to {name} yet.",
                                 name=customer.name))
     churned = sum(1 for i in items if "⚠️" in i.text)
-    head = ctx.t("Customers most like {name}:", "与 {name} 最相似的客户：", name=customer.name)
+    head = ctx.t("Customers most like {name}:", name=customer.name)
     if churned:
-        head += ctx.t(" {n} of them churned — watch the same signs.", " 其中 {n} 位已流失，请留意相同迹象。", n=churned)
+        head += ctx.t(" {n} of them churned — watch the same signs.", n=churned)
     return Reply(text=head, items=items)
 
 
@@ -75,35 +78,36 @@ def _why(ctx, index, a: int, b: int) -> str:
     reasons = []
     words = _shared_words(index, a, b)
     if words:
-        reasons.append(ctx.t("both talk about {w}", "都谈到 {w}", w=", ".join(f"“{w}”" for w in words)))
+        reasons.append(ctx.t("both talk about {w}", w=", ".join(f"“{w}”" for w in words)))
 
     def both(name: str, test) -> bool:
         return bool(test(ra[COL[name]]) and test(rb[COL[name]]))
 
     if both("days_since_contact", lambda v: v >= 30):
-        reasons.append(ctx.t("both quiet for 30+ days ({x:.0f} and {y:.0f})", "都已 30 天以上未联系（{x:.0f} 与 {y:.0f} 天）",
+        reasons.append(ctx.t("both quiet for 30+ days ({x:.0f} and {y:.0f})",
                              x=ra[COL["days_since_contact"]], y=rb[COL["days_since_contact"]]))
-    elif both("days_since_contact", lambda v: v < 14):
-        reasons.append(ctx.t("both in touch within two weeks", "都在两周内有联系"))
+    elif both("days_since_contact", lambda v: v < 14) and both("touches_90d", lambda v: v >= 1):
+        # a customer nobody has talked to counts its creation as its last contact: no "in touch" then
+        reasons.append(ctx.t("both in touch within two weeks"))
     if both("open_tickets", lambda v: v >= 1):
-        reasons.append(ctx.t("both have unresolved tickets", "都有未解决的工单"))
+        reasons.append(ctx.t("both have unresolved tickets"))
     if both("bad_ratings_180d", lambda v: v >= 1):
-        reasons.append(ctx.t("both gave bad ratings", "都给过差评"))
+        reasons.append(ctx.t("both gave bad ratings"))
     if both("stalled_deal_days", lambda v: v >= 21):
-        reasons.append(ctx.t("both have a stalled deal", "都有停滞的商机"))
+        reasons.append(ctx.t("both have a stalled deal"))
     elif both("open_deal_value", lambda v: v > 0):
-        reasons.append(ctx.t("both have open deals ({x} and {y})", "都有在谈商机（{x} 与 {y}）",
+        reasons.append(ctx.t("both have open deals ({x} and {y})",
                              x=_open_deals(ctx, int(index.customer_ids[a])),
                              y=_open_deals(ctx, int(index.customer_ids[b]))))
     if both("telegram_messages_90d", lambda v: v >= 2):
-        reasons.append(ctx.t("both active on Telegram", "都活跃于 Telegram"))
+        reasons.append(ctx.t("both active on Telegram"))
     if both("reply_share_90d", lambda v: v < 0.2) and both("touches_90d", lambda v: v >= 2):
-        reasons.append(ctx.t("both rarely reply", "都很少回复"))
+        reasons.append(ctx.t("both rarely reply"))
     if ra[COL["tier"]] == rb[COL["tier"]] and ra[COL["tier"]] >= 2:
-        reasons.append(ctx.t("both {t}", "都是 {t} 客户", t=TIERS[int(ra[COL["tier"]])]))
+        reasons.append(ctx.t("both {t}", t=TIERS[int(ra[COL["tier"]])]))
     if index.community[a] == index.community[b]:
-        reasons.append(ctx.t("same cluster of related accounts", "属于同一客户群"))
-    return "; ".join(reasons[:4]) or ctx.t("similar overall pattern", "整体模式相似")
+        reasons.append(ctx.t("same cluster of related accounts"))
+    return "; ".join(reasons[:4]) or ctx.t("similar overall pattern")
 
 
 def _shared_words(index, a: int, b: int, limit: int = 3) -> list[str]:

@@ -27,7 +27,6 @@ DETAILS = ("First-response time: from a conversation's opening to the team's fir
 
 
 @command("stats", usage=USAGE, summary="response times, resolution and satisfaction of customer conversations",
-         summary_zh="客户对话的响应时间、解决率和满意度",
          group="Insights", details=DETAILS,
          examples=["stats", "stats me 30d", "stats team last week", "stats team this month", "stats 本月"],
          read_only=True)
@@ -56,22 +55,22 @@ def parse_period(ctx, text: str) -> tuple[datetime, datetime, str]:
     week = today - timedelta(days=today.weekday())
     month = today.replace(day=1)
     if not text:
-        return now - timedelta(days=DEFAULT_DAYS), now, ctx.t("the last 7 days", "最近 7 天")
+        return now - timedelta(days=DEFAULT_DAYS), now, ctx.t("the last 7 days")
     m = _ROLLING.match(text)
     if m:
         count, unit = int(m.group(1)), m.group(2)
         days = count * (7 if unit[0] in "w周星" or "星期" in unit else 30 if unit[0] in "m月个" else 1)
         if not 1 <= days <= MAX_DAYS:
             raise _bad_period(ctx, text)
-        return now - timedelta(days=days), now, ctx.t("the last {n} days", "最近 {n} 天", n=days)
+        return now - timedelta(days=days), now, ctx.t("the last {n} days", n=days)
     named = {
-        ("today", "今天"): (today, now, ctx.t("today", "今天")),
-        ("yesterday", "昨天"): (today - timedelta(days=1), today, ctx.t("yesterday", "昨天")),
-        ("this week", "本周", "这周"): (week, now, ctx.t("this week", "本周")),
-        ("last week", "上周"): (week - timedelta(days=7), week, ctx.t("last week", "上周")),
-        ("this month", "本月", "这个月"): (month, now, ctx.t("this month", "本月")),
+        ("today", "今天"): (today, now, ctx.t("today")),
+        ("yesterday", "昨天"): (today - timedelta(days=1), today, ctx.t("yesterday")),
+        ("this week", "本周", "这周"): (week, now, ctx.t("this week")),
+        ("last week", "上周"): (week - timedelta(days=7), week, ctx.t("last week")),
+        ("this month", "本月", "这个月"): (month, now, ctx.t("this month")),
         ("last month", "上月", "上个月"): ((month - timedelta(days=1)).replace(day=1), month,
-                                         ctx.t("last month", "上月")),
+                                         ctx.t("last month")),
     }
     for words, period in named.items():
         if text in words:
@@ -81,9 +80,7 @@ def parse_period(ctx, text: str) -> tuple[datetime, datetime, str]:
 
 def _bad_period(ctx, text: str):
     return ctx.fail(ctx.t("“{text}” is not a period I know. Use 7d, 30d, 4w, 3m (up to a year), today, yesterday, "
-                          "this week, last week, this month or last month; say `team` or `me` first to choose whose.",
-                          "“{text}”不是可识别的时间段。可用：7d、30d、4w、3m（最长一年）、今天、昨天、本周、上周、本月、上月；"
-                          "前面可加 `team` 或 `me`。", text=text[:40]))
+                          "this week, last week, this month or last month; say `team` or `me` first to choose whose.", text=text[:40]))
 
 
 # ---------------------------------------------------------------- formatting
@@ -94,38 +91,37 @@ def duration(ctx, value: timedelta | None) -> str:
         return "—"
     minutes = int(round(value.total_seconds() / 60))
     if minutes < 1:
-        return ctx.t("under 1 min", "不到 1 分钟")
+        return ctx.t("under 1 min")
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
-        return ctx.t("{d}d {h}h", "{d}天{h}小时", d=days, h=hours)
+        return ctx.t("{d}d {h}h", d=days, h=hours)
     if hours:
-        return ctx.t("{h}h {m}m", "{h}小时{m}分钟", h=hours, m=mins)
-    return ctx.t("{m} min", "{m} 分钟", m=mins)
+        return ctx.t("{h}h {m}m", h=hours, m=mins)
+    return ctx.t("{m} min", m=mins)
 
 
 def _csat(ctx, f: Figures) -> str:
     if f.csat is None:
-        return ctx.t("— (no ratings)", "—（无评分）")
-    return ctx.t("{p:.0%} satisfied · average {a:.1f}/5 · {n}", "满意 {p:.0%} · 平均 {a:.1f}/5 · {n}",
-                 p=f.csat, a=f.average_rating, n=ctx.plural(f.ratings, "{n} rating", "{n} ratings", "{n} 条评分"))
+        return ctx.t("— (no ratings)")
+    return ctx.t("{p:.0%} satisfied · average {a:.1f}/5 · {n}",
+                 p=f.csat, a=f.average_rating, n=ctx.plural(f.ratings, "{n} rating", "{n} ratings"))
 
 
 def _figure_fields(ctx, f: Figures, open_now: int) -> list[tuple[str, str]]:
-    return [(ctx.t("Conversations opened", "新会话"), f"{f.conversations:,}"
-             + (ctx.t(" ({n} not answered yet)", "（{n} 个未回复）", n=f.unanswered) if f.unanswered else "")),
-            (ctx.t("First response, median", "首次响应中位数"), duration(ctx, f.median_first_response)
-             + (ctx.t(" · 90% within {p}", " · 90% 在 {p} 内", p=duration(ctx, f.p90_first_response))
+    return [(ctx.t("Conversations opened"), f"{f.conversations:,}"
+             + (ctx.t(" ({n} not answered yet)", n=f.unanswered) if f.unanswered else "")),
+            (ctx.t("First response, median"), duration(ctx, f.median_first_response)
+             + (ctx.t(" · 90% within {p}", p=duration(ctx, f.p90_first_response))
                 if f.p90_first_response is not None else "")),
-            (ctx.t("Resolved", "已解决"), f"{f.resolved:,}"),
-            (ctx.t("Resolution time, median", "解决时长中位数"), duration(ctx, f.median_resolution)),
-            (ctx.t("CSAT", "满意度"), _csat(ctx, f)),
-            (ctx.t("Open now", "当前未结"), f"{open_now:,}")]
+            (ctx.t("Resolved"), f"{f.resolved:,}"),
+            (ctx.t("Resolution time, median"), duration(ctx, f.median_resolution)),
+            (ctx.t("CSAT"), _csat(ctx, f)),
+            (ctx.t("Open now"), f"{open_now:,}")]
 
 
 def _rep_line(ctx, name: str, f: Figures, open_now: int) -> str:
-    return ctx.t("{name}: {c} conversations · first reply {frt} · resolution {res} · CSAT {csat} · {o} open",
-                 "{name}：会话 {c} · 首次响应 {frt} · 解决 {res} · 满意度 {csat} · 未结 {o}", name=name,
+    return ctx.t("{name}: {c} conversations · first reply {frt} · resolution {res} · CSAT {csat} · {o} open", name=name,
                  c=f.conversations, frt=duration(ctx, f.median_first_response),
                  res=duration(ctx, f.median_resolution),
                  csat=f"{f.csat:.0%}" if f.csat is not None else "—", o=open_now)
@@ -134,14 +130,13 @@ def _rep_line(ctx, name: str, f: Figures, open_now: int) -> str:
 def _case_items(ctx, cases: list[OpenCase], names: dict[int, str]) -> list[Item]:
     items = []
     for case in cases:
-        who = names.get(case.staff_id, ctx.t("unassigned", "未分配")) if case.staff_id else ctx.t("unassigned", "未分配")
-        state = ctx.t("wrote again", "再次来信") if case.answered_before else ctx.t("no reply yet", "尚未回复")
+        who = names.get(case.staff_id, ctx.t("unassigned")) if case.staff_id else ctx.t("unassigned")
+        state = ctx.t("wrote again") if case.answered_before else ctx.t("no reply yet")
         subject = f" — {case.subject[:60]}" if case.subject else ""
-        items.append(Item(ctx.t("#{t} {name}{subject}: waiting {w} ({state}) · {who}",
-                                "#{t} {name}{subject}：已等待 {w}（{state}）· {who}", t=case.ticket_id,
+        items.append(Item(ctx.t("#{t} {name}{subject}: waiting {w} ({state}) · {who}", t=case.ticket_id,
                                 name=case.customer_name, subject=subject, w=duration(ctx, case.waiting), state=state,
                                 who=who),
-                          [Button(ctx.t("Show", "查看"), f"show #{case.customer_id}")]))
+                          [Button(ctx.t("Show"), f"show #{case.customer_id}")]))
     return items
 
 
@@ -152,10 +147,9 @@ def _rep_reply(ctx, since, until, label) -> Reply:
     result = rep_stats(ctx.session, ctx.actor.id, since, until, now=ctx.now)
     sections = []
     if result.worst_open:
-        sections.append(Section(ctx.t("Customers waiting longest", "等待最久的客户"),
+        sections.append(Section(ctx.t("Customers waiting longest"),
                                 items=_case_items(ctx, result.worst_open, {ctx.actor.id: ctx.actor.name})))
-    return Reply(text=ctx.t("Your customer conversations, {label} ({since} – {until}):",
-                            "你的客户会话，{label}（{since} – {until}）：", label=label,
+    return Reply(text=ctx.t("Your customer conversations, {label} ({since} – {until}):", label=label,
                             since=ctx.fmt(since, with_time=False), until=_last_day(ctx, until)),
                  fields=_figure_fields(ctx, result.figures, result.open_now), sections=sections)
 
@@ -176,13 +170,13 @@ def _team_reply(ctx, since, until, label) -> Reply:
     result = team_stats(ctx.session, ids, since, until, now=ctx.now)
     names = {r.staff_id: r.name for r in result.reps if r.staff_id is not None}
     people = [r for r in result.reps if r.figures.conversations or r.figures.resolved or r.open_now]
-    sections = [Section(ctx.t("Per person", "按成员"),
-                        items=[Item(_rep_line(ctx, r.name if r.staff_id else ctx.t("Unassigned", "未分配"),
+    sections = [Section(ctx.t("Per person"),
+                        items=[Item(_rep_line(ctx, r.name if r.staff_id else ctx.t("Unassigned"),
                                               r.figures, r.open_now)) for r in people]
-                        or [Item(ctx.t("No conversations in this period.", "该时间段内没有会话。"))])]
+                        or [Item(ctx.t("No conversations in this period."))])]
     if result.worst_open:
-        sections.append(Section(ctx.t("Customers waiting longest", "等待最久的客户"),
+        sections.append(Section(ctx.t("Customers waiting longest"),
                                 items=_case_items(ctx, result.worst_open, names)))
-    return Reply(text=ctx.t("Team conversations, {label} ({since} – {until}):", "团队客户会话，{label}（{since} – {until}）：",
+    return Reply(text=ctx.t("Team conversations, {label} ({since} – {until}):",
                             label=label, since=ctx.fmt(since, with_time=False), until=_last_day(ctx, until)),
                  fields=_figure_fields(ctx, result.figures, result.open_now), sections=sections)

@@ -27,8 +27,8 @@ from sqlmodel import col, select
 
 from bot.identity import find_staff
 from bot.replies import mention
-from crm import inbox
 from crm.events import claim_event_in
+from crm.inbox import outbox, tickets
 from crm.models import Customer, InboxOutbox, Interaction, RelayedMessage, Ticket
 from integrations import formatting
 
@@ -67,7 +67,7 @@ class StaffThreads:
     async def is_ticket_thread(self, channel: str, thread_ts: str) -> bool:
         def find():
             with self.db.session() as s:
-                return inbox.ticket_for_thread(s, channel, thread_ts) is not None
+                return tickets.ticket_for_thread(s, channel, thread_ts) is not None
         return await self.app.in_background(find)
 
     async def staff_reply(self, channel: str, thread_ts: str, slack_user_id: str, text: str, event_id: str) -> bool:
@@ -85,7 +85,7 @@ class StaffThreads:
     def _staff_message(self, message, event_id: str, html: str, plain: str) -> bool:
         now = self.app.engine.clock()
         with self.db.write_session() as s:
-            ticket = inbox.ticket_for_thread(s, message.channel, message.thread_ts)
+            ticket = tickets.ticket_for_thread(s, message.channel, message.thread_ts)
             if ticket is None:
                 return False
             if not claim_event_in(s, "inbox", f"slack:{event_id}"):
@@ -95,12 +95,12 @@ class StaffThreads:
             if staff is None:
                 # neither a reply nor an internal note: only active staff write on a customer's record
                 what = "Not stored" if body.startswith("//") else "Not sent to the customer"
-                inbox.to_thread(s, ticket, "note", f"⚠️ {what}: {mention('the author', message.user)} is not CRM "
-                                                   "staff (or no longer active). An admin can add them with "
-                                                   "`crm-bot staff add`.")
+                outbox.to_thread(s, ticket, "note", f"⚠️ {what}: {mention('the author', message.user)} is not CRM "
+                                                    "staff (or no longer active). An admin can add them with "
+                                                    "`crm-bot staff add`.")
                 return True
             if body.startswith("//"):
-                inbox.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
+                tickets.internal_note(s, ticket, staff, body[2:].strip(), event_id=event_id, now=now)
                 return True
             files = [f.as_dict() for f in message.files]
             if not body and not files:
@@ -108,7 +108,7 @@ class StaffThreads:
             stored = "\n".join([body] + [file_line(f["name"], f["mimetype"], f["size"]) for f in files]).strip()
             delivery = {"html": html, "files": files, "ticket_id": ticket.id,
                         "slack_channel": message.channel, "slack_ts": message.ts}
-            inbox.staff_reply(s, ticket, staff, stored, event_id=event_id, now=now, delivery=delivery)
+            tickets.staff_reply(s, ticket, staff, stored, event_id=event_id, now=now, delivery=delivery)
             # the customer gets the text, not our file lines: those are for the CRM
             row = s.exec(select(InboxOutbox).where(InboxOutbox.ticket_id == ticket.id,
                                                    InboxOutbox.target == "telegram", InboxOutbox.kind == "message")
@@ -127,7 +127,7 @@ class StaffThreads:
     def _original(self, s, channel: str, ts: str,
                   thread_ts: str | None = None) -> tuple[Ticket | None, InboxOutbox | None]:
         """The ticket and queued send of the staff reply posted as (channel, ts), if it was one."""
-        ticket = inbox.ticket_for_thread(s, channel, thread_ts) if thread_ts else None
+        ticket = tickets.ticket_for_thread(s, channel, thread_ts) if thread_ts else None
         if ticket is None:
             link = s.exec(select(RelayedMessage).where(RelayedMessage.slack_channel == channel,
                                                        RelayedMessage.slack_ts == ts,
@@ -167,8 +167,8 @@ class StaffThreads:
             customer = s.get(Customer, ticket.customer_id)
             if customer is None or customer.telegram_chat_id is None:
                 return
-            inbox.to_customer(s, customer, "edit", plain.strip(), ticket=ticket, interaction=interaction, html=html,
-                              ticket_id=ticket.id, slack_channel=message.channel, slack_ts=message.ts)
+            outbox.to_customer(s, customer, "edit", plain.strip(), ticket=ticket, interaction=interaction, html=html,
+                               ticket_id=ticket.id, slack_channel=message.channel, slack_ts=message.ts)
 
     async def staff_delete(self, channel: str, ts: str, event_id: str, thread_ts: str | None = None) -> None:
         await self.app.in_background(self._staff_delete, channel, ts, event_id, thread_ts)
@@ -192,8 +192,8 @@ class StaffThreads:
             customer = s.get(Customer, ticket.customer_id)
             if customer is None or customer.telegram_chat_id is None:
                 return
-            inbox.to_customer(s, customer, "delete", "", ticket=ticket, interaction=interaction,
-                              ticket_id=ticket.id, slack_channel=channel, slack_ts=ts)
+            outbox.to_customer(s, customer, "delete", "", ticket=ticket, interaction=interaction,
+                               ticket_id=ticket.id, slack_channel=channel, slack_ts=ts)
 
 
 def record_links(db, *, ticket_id: int | None, interaction_id: int | None, direction: str, slack_channel: str,
@@ -240,7 +240,7 @@ def note_in_thread(db, ticket_id: int | None, text: str) -> None:
     with db.write_session() as s:
         ticket = s.get(Ticket, ticket_id)
         if ticket is not None:
-            inbox.to_thread(s, ticket, "note", text)
+            outbox.to_thread(s, ticket, "note", text)
 
 
 # ---------------------------------------------------------------- customer side (Telegram → thread)

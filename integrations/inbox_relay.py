@@ -1,15 +1,17 @@
 """Delivers the customer inbox's outbox.
 
 Rows of ``inbox_outbox`` are written in the same transaction as their cause (see
-``crm/inbox.py``). This relay claims them one at a time (``pending`` → ``sending``, a
-conditional UPDATE, so several instances never send the same row), delivers them, and marks
-them ``sent``. Rows of one Telegram chat, or of one Slack thread, go out strictly in id order:
-a row is claimable only when no earlier row of its chat or thread is still unfinished.
+``crm/inbox/outbox.py``). This relay claims them (``outbox.claim_next``: ``pending`` →
+``sending``, a ``crm.claims`` lease, so several instances never send the same row), delivers
+them, and marks them ``sent``. Rows of one Telegram chat, or of one Slack thread, go out
+strictly in id order: a row is claimable only when no earlier row of its chat or thread is
+still unfinished.
 
 Failures: a blocked bot (Telegram 403) or an unknown chat fail the row at once and say so in
 the ticket's thread; anything else (network, flood limits beyond the rate limiter's retries)
-is retried with backoff and given up after ``MAX_ATTEMPTS``, also said in the thread. A row
-left ``sending`` by a crashed instance is picked up again after ``STALE``.
+is retried with backoff and given up after ``outbox.MAX_ATTEMPTS``, also said in the thread. A
+row left ``sending`` by a crashed instance is picked up again once its lease lapses
+(``outbox.SENDING``).
 
 Slack side (the ports in ``bot/ports.py``): the Slack adapter registers ``ports.team_inbox``
 (``TeamInbox``: ``open_thread`` and ``post``); this module registers ``ports.customer_inbox``
@@ -22,18 +24,16 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from datetime import timedelta
 
-from sqlalchemy import and_, or_, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.cards import money, owner_label
 from bot.metrics import metrics_of
 from bot.replies import Button, Reply
-from crm import inbox
-from crm.claims import backoff
 from crm.customers import company_name
+from crm.i18n import language_name
+from crm.inbox import outbox
 from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
 from crm.types import utcnow
@@ -42,15 +42,8 @@ from integrations.relay_pacing import SlackThreadLane, retry_after
 
 log = logging.getLogger("crm.inbox")
 
-MAX_ATTEMPTS = 16  # with retry_delay: about 45 minutes of trying before a message is reported undelivered
-STALE = timedelta(minutes=2)
 POLL_SECONDS = 2.0
 PARALLEL_GROUPS = 16
-
-
-def retry_delay(attempts: int) -> float:
-    """Seconds before retrying a send that failed ``attempts`` times: 2, 4, 8 … up to 5 minutes."""
-    return backoff(attempts, first=timedelta(seconds=2), longest=timedelta(minutes=5)).total_seconds()
 
 
 class Blocked(Exception):
@@ -79,7 +72,7 @@ def thread_card(session, ticket: Ticket, first: InboxOutbox | None) -> Reply:
     fields = [("Customer", f"{customer.name} (#{customer.id})"), ("Company", company_name(session, customer) or "—"),
               ("Tier", customer.tier), ("Owner", owner_label(session, customer)), ("Open deals", deal_text),
               ("Telegram", f"@{customer.telegram_username}" if customer.telegram_username else "linked"),
-              ("Language", "中文" if customer.language == "zh" else "English")]
+              ("Language", language_name("zh" if customer.language == "zh" else "en"))]
     if earlier:
         rated = next((t.rating for t in earlier if t.rating), None)
         fields.append(("Earlier tickets", f"{len(earlier)}" + (f" (last rating {rated}/5)" if rated else "")))
@@ -183,37 +176,19 @@ class InboxRelay:
 
     def _due(self) -> list[tuple]:
         now = utcnow()
-        if self._last_recovery is None or now - self._last_recovery > STALE / 4:
+        if self._last_recovery is None or now - self._last_recovery > outbox.SENDING.duration / 4:
             self._last_recovery = now
             with self.db.write_session() as s:
-                # rows a crashed instance was sending: someone has to finish them
-                s.exec(update(InboxOutbox).where(InboxOutbox.status == "sending",
-                                                 InboxOutbox.claimed_at < now - STALE).values(status="pending"))
+                outbox.release_lapsed(s, now=now)  # rows a crashed instance was sending: someone has to finish them
         with self.db.session() as s:
-            return s.exec(select(InboxOutbox.id, InboxOutbox.target, InboxOutbox.chat_id, InboxOutbox.ticket_id)
-                          .where(InboxOutbox.status == "pending",
-                                 (col(InboxOutbox.next_attempt_at).is_(None)) | (InboxOutbox.next_attempt_at <= now))
-                          .order_by(InboxOutbox.id).limit(1000)).all()
+            return outbox.due(s, now=now)
 
     def _claim(self, row_ids: list[int]) -> dict[int, InboxOutbox]:
-        """Takes those of ``row_ids`` still pending with nothing unfinished before them in their chat
-        or thread, with one conditional UPDATE (rows another instance took no longer match)."""
+        """Takes those of ``row_ids`` still due with nothing unfinished before them in their chat or thread."""
         if not row_ids:
             return {}
-        now, me = utcnow(), self.app.instance
-        earlier = aliased(InboxOutbox)
-        same_group = or_(and_(InboxOutbox.target == "telegram", earlier.chat_id == InboxOutbox.chat_id),
-                         and_(InboxOutbox.target != "telegram", earlier.ticket_id == InboxOutbox.ticket_id))
-        unfinished_before = select(earlier.id).where(earlier.target == InboxOutbox.target, earlier.id < InboxOutbox.id,
-                                                     same_group, col(earlier.status).in_(("pending", "sending"))).exists()
         with self.db.write_session() as s:
-            s.exec(update(InboxOutbox).where(col(InboxOutbox.id).in_(row_ids), InboxOutbox.status == "pending",
-                                             ~unfinished_before)
-                   .values(status="sending", claimed_by=me, claimed_at=now),
-                   execution_options={"synchronize_session": False})
-            taken = s.exec(select(InboxOutbox).where(col(InboxOutbox.id).in_(row_ids), InboxOutbox.status == "sending",
-                                                     InboxOutbox.claimed_by == me, InboxOutbox.claimed_at == now)).all()
-            return {row.id: row for row in taken}
+            return outbox.claim_next(s, row_ids, now=utcnow(), holder=self.app.instance)
 
     async def _deliver(self, row: InboxOutbox) -> bool:
         """Sends one claimed row; False when it is to be tried again later (later rows wait)."""
@@ -244,7 +219,7 @@ class InboxRelay:
             log.warning("inbox relay: row %s (%s %s) failed: %r", row.id, row.target, row.kind, exc)
             self._count(row.target, "retry")
             return await self.app.in_background(self._retry_later, row, repr(exc))
-        await self.app.in_background(self._mark_sent, row.id, result)
+        await self.app.in_background(self._mark_sent, row, result)
         self._count(row.target, "sent", posted=True)
         return True
 
@@ -255,49 +230,33 @@ class InboxRelay:
             if posted:
                 metrics.record_post(target)
 
-    def _mark_sent(self, row_id: int, result) -> None:
+    # outcomes: written only while this instance's claim holds (``outbox.settle``)
+    def _mark_sent(self, row: InboxOutbox, result) -> None:
         with self.db.write_session() as s:
-            s.exec(update(InboxOutbox).where(InboxOutbox.id == row_id)
-                   .values(status="sent", sent_at=utcnow(), result=str(result)[:64] if result else None,
-                           attempts=InboxOutbox.attempts + 1))
+            outbox.mark_sent(s, [row], result=result, now=utcnow())
 
     def _retry_later(self, row: InboxOutbox, error: str) -> bool:
         with self.db.write_session() as s:
-            fresh = s.get(InboxOutbox, row.id)
-            fresh.attempts += 1
-            fresh.last_error = error[:300]
-            if fresh.attempts >= MAX_ATTEMPTS:
-                fresh.status = "failed"
-                self._note_failure(s, fresh, f"⚠️ Not delivered after {fresh.attempts} attempts ({error[:120]}).")
-            else:
-                fresh.status = "pending"
-                fresh.next_attempt_at = utcnow() + timedelta(seconds=retry_delay(fresh.attempts))
-            s.add(fresh)
+            if outbox.retry_later(s, row, error=error, now=utcnow()) == "failed":
+                self._note_failure(s, row, f"⚠️ Not delivered after {row.attempts + 1} attempts ({error[:120]}).")
         return False
 
     def _give_up(self, row: InboxOutbox, reason: str, tell: bool = True) -> None:
         with self.db.write_session() as s:
-            fresh = s.get(InboxOutbox, row.id)
-            fresh.status, fresh.last_error = "failed", reason[:300]
-            fresh.attempts += 1
-            s.add(fresh)
-            if tell:
-                self._note_failure(s, fresh, f"⚠️ Not delivered: {reason[:200]}")
+            if outbox.fail(s, row, reason=reason) and tell:
+                self._note_failure(s, row, f"⚠️ Not delivered: {reason[:200]}")
         self.wake()
 
     def _blocked(self, row: InboxOutbox) -> None:
         with self.db.write_session() as s:
-            fresh = s.get(InboxOutbox, row.id)
-            fresh.status, fresh.last_error = "failed", "blocked by the user"
-            fresh.attempts += 1
-            s.add(fresh)
-            customer = s.get(Customer, fresh.customer_id) if fresh.customer_id else None
-            known = customer is not None and customer.telegram_blocked
-            if customer is not None:
-                customer.telegram_blocked = True
-                s.add(customer)
-            if fresh.kind == "message" or not known:
-                self._note_failure(s, fresh, "⛔ The customer has blocked the bot; not delivered.")
+            if outbox.fail(s, row, reason="blocked by the user"):
+                customer = s.get(Customer, row.customer_id) if row.customer_id else None
+                known = customer is not None and customer.telegram_blocked
+                if customer is not None:
+                    customer.telegram_blocked = True
+                    s.add(customer)
+                if row.kind == "message" or not known:
+                    self._note_failure(s, row, "⛔ The customer has blocked the bot; not delivered.")
         self.wake()
 
     def _note_failure(self, session, row: InboxOutbox, text: str) -> None:
@@ -308,7 +267,7 @@ class InboxRelay:
         ticket = session.get(Ticket, row.ticket_id)
         if ticket is not None and (ticket.slack_thread_ts or self.app.engine.ports.team_inbox is not None):
             quoted = json.loads(row.payload or "{}").get("text", "")
-            inbox.to_thread(session, ticket, "note", text + (f"\n> {quoted[:300]}" if row.kind == "message" else ""))
+            outbox.to_thread(session, ticket, "note", text + (f"\n> {quoted[:300]}" if row.kind == "message" else ""))
         else:
             log.warning("inbox relay: row %s to chat %s: %s", row.id, row.chat_id, text)
 

@@ -26,10 +26,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.metrics import metrics_of
+from crm.inbox import outbox
 from crm.models import InboxOutbox, Ticket
 from crm.types import utcnow
 from bot.replies import Reply
@@ -57,12 +57,16 @@ class ChannelPacer:
         self.tolerance = self.interval * max(0, (burst or BURST) - 1)
         self.clock = clock
         self._tat: dict[str, float] = {}  # theoretical arrival time of the next post, per channel
+        self._started: dict[str, float] = {}  # when the channel's last post actually went out
 
     def reserve(self, channel: str) -> float:
         """Takes the channel's next slot; returns the seconds to wait for it (0: go now)."""
         now = self.clock()
         tat = max(self._tat.get(channel, now), now)
-        wait = max(0.0, tat - self.tolerance - now)
+        # and never sooner than one interval after the channel's last post actually left (``spaced``):
+        # a wait here is what makes the lane gather the rows that pile up meanwhile into one post
+        after_last = self._started.get(channel, now - self.interval) + self.interval
+        wait = max(0.0, tat - self.tolerance - now, after_last - now)
         self._tat[channel] = tat + self.interval
         return wait
 
@@ -71,6 +75,19 @@ class ChannelPacer:
         if wait > 0:
             await asyncio.sleep(wait)
         return wait
+
+    async def spaced(self, channel: str) -> None:
+        """Right before a post goes out: one interval after the channel's previous post went out.
+
+        The slot is taken before the rows are claimed and drawn; on a busy machine that work can make
+        one post late and the next one on time, and the two would reach Slack back to back. Spacing
+        the moments posts actually leave keeps them apart whatever delayed the first.
+        """
+        now = self.clock()
+        earliest = self._started.get(channel, now - self.interval) + self.interval
+        self._started[channel] = max(now, earliest)  # taken before awaiting: the next post queues behind
+        if earliest > now:
+            await asyncio.sleep(earliest - now)
 
     def pause(self, channel: str, seconds: float) -> None:
         """Slack said 429: nothing more to this channel for ``seconds``; then one post at a time."""
@@ -175,6 +192,7 @@ class SlackThreadLane:
                         break
                     if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
                         await self.pacer.slot(target.pace_key)
+                        await self.pacer.spaced(target.pace_key)
                     if not await self.relay._deliver(rows[0]):
                         break
                     sent += 1
@@ -188,6 +206,7 @@ class SlackThreadLane:
                 rows = await self.app.in_background(self._claim, ticket_id, waited > 0)
                 if not rows:
                     break
+                await self.pacer.spaced(target.pace_key)
                 if len(rows) == 1:  # alone: the relay's own path (formatting, links for edits, files)
                     if not await self.relay._deliver(rows[0]):
                         break
@@ -223,8 +242,7 @@ class SlackThreadLane:
             ts = await self.app.engine.ports.team_inbox.post_blocks(target.channel, target.thread_ts, text, blocks)
         except Exception as exc:
             wait = retry_after(exc)
-            await self.app.in_background(self._release, [row.id for row in rows[1:]] if wait is None else
-                                         [row.id for row in rows])
+            await self.app.in_background(self._release, rows[1:] if wait is None else rows)
             if wait is not None:
                 log.info("Slack rate limit on %s: waiting %.0f s", target.channel, wait)
                 self.pacer.pause(target.pace_key, wait)
@@ -237,7 +255,7 @@ class SlackThreadLane:
             if metrics is not None:
                 metrics.record_relay("slack", "retry")
             return "failed"
-        await self.app.in_background(self._mark_sent, [row.id for row in rows], ts)
+        await self.app.in_background(self._mark_sent, rows, ts)
         for row, payload in zip(rows, payloads):
             telegram = payload.get("telegram") or {}
             if telegram.get("message_id"):  # an edit of one of them is posted anew, not over the whole post
@@ -257,7 +275,7 @@ class SlackThreadLane:
         key = target.pace_key if target is not None else DM_CHANNELS
         log.info("Slack rate limit on %s: waiting %.0f s", key, wait)
         self.pacer.pause(key, wait)
-        await self.app.in_background(self._release, [row.id])
+        await self.app.in_background(self._release, [row])
         metrics = metrics_of(self.app)
         if metrics is not None:
             metrics.record_rate_limited("slack", "chat.postMessage")
@@ -279,7 +297,7 @@ class SlackThreadLane:
         now, me = utcnow(), self.app.instance
         with self.db.write_session() as s:
             waiting = s.exec(select(InboxOutbox).where(InboxOutbox.target == "slack", InboxOutbox.ticket_id == ticket_id,
-                                                       col(InboxOutbox.status).in_(("pending", "sending")))
+                                                       col(InboxOutbox.status).in_(outbox.UNFINISHED))
                              .order_by(InboxOutbox.id).limit(COALESCE_ROWS if coalesce else 1)).all()
             if not waiting or not self._due(waiting[0], now):
                 return []
@@ -293,12 +311,7 @@ class SlackThreadLane:
                     if size > COALESCE_CHARS:
                         break
                     take.append(row)
-            ids = [row.id for row in take]
-            claimed = s.exec(update(InboxOutbox).where(col(InboxOutbox.id).in_(ids), InboxOutbox.status == "pending")
-                             .values(status="sending", claimed_by=me, claimed_at=now),
-                             execution_options={"synchronize_session": False}).rowcount
-            if claimed != len(ids):
-                s.rollback()
+            if not outbox.claim_all(s, [row.id for row in take], now=now, holder=me):
                 return []
             for row in take:
                 row.status, row.claimed_by, row.claimed_at = "sending", me, now
@@ -314,18 +327,13 @@ class SlackThreadLane:
             due = due.replace(tzinfo=now.tzinfo)
         return due is None or due <= now
 
-    def _mark_sent(self, row_ids: list[int], ts) -> None:
+    def _mark_sent(self, rows: list[InboxOutbox], ts) -> None:
         with self.db.write_session() as s:
-            s.exec(update(InboxOutbox).where(col(InboxOutbox.id).in_(row_ids), InboxOutbox.status == "sending")
-                   .values(status="sent", sent_at=utcnow(), result=str(ts)[:64] if ts else None,
-                           attempts=InboxOutbox.attempts + 1), execution_options={"synchronize_session": False})
+            outbox.mark_sent(s, rows, result=ts, now=utcnow())
 
-    def _release(self, row_ids: list[int]) -> None:
+    def _release(self, rows: list[InboxOutbox]) -> None:
         """Gives rows back untouched (no attempt counted): they go out with the thread's next post."""
-        if not row_ids:
+        if not rows:
             return
         with self.db.write_session() as s:
-            s.exec(update(InboxOutbox).where(col(InboxOutbox.id).in_(row_ids), InboxOutbox.status == "sending",
-                                             InboxOutbox.claimed_by == self.app.instance)
-                   .values(status="pending", claimed_by=None, claimed_at=None),
-                   execution_options={"synchronize_session": False})
+            outbox.release(s, rows)

@@ -99,18 +99,17 @@ def _record_failure(db, claim: Claimed, now: datetime, error: str) -> bool:
 
 
 def reminder_buttons(task_id: int, voice: Voice) -> list[Button]:
-    return [Button(voice.t("Done", "完成"), f"done #{task_id}", style="primary"),
-            Button(voice.t("Snooze 1h", "推迟1小时"), f"snooze #{task_id} 1h"),
-            Button(voice.t("Tomorrow 9am", "明早9点"), f"snooze #{task_id} tomorrow 9am"),
-            Button(voice.t("Snooze…", "推迟到…"), f"snooze #{task_id}", form="snooze")]
+    return [Button(voice.t("Done"), f"done #{task_id}", style="primary"),
+            Button(voice.t("Snooze 1h"), f"snooze #{task_id} 1h"),
+            Button(voice.t("Tomorrow 9am"), f"snooze #{task_id} tomorrow 9am"),
+            Button(voice.t("Snooze…"), f"snooze #{task_id}", form="snooze")]
 
 
 def reminder_reply(task: Task, customer: str | None, voice: Voice) -> Reply:
-    fields = [(voice.t("Customer", "客户"), customer or "—"), (voice.t("Due", "到期"), voice.fmt(task.due_at))]
+    fields = [(voice.t("Customer"), customer or "—"), (voice.t("Due"), voice.fmt(task.due_at))]
     if voice.now - task.due_at > LATE_AFTER:
-        fields.append((voice.t("Note", "说明"), voice.t("this reminder is late: it was due {at}",
-                                                        "此提醒已延迟，原定 {at}", at=voice.fmt(task.due_at))))
-    return Reply(text=voice.t("⏰ Follow-up due: {title} (#{id})", "⏰ 跟进提醒：{title}（#{id}）",
+        fields.append((voice.t("Note"), voice.t("this reminder is late: it was due {at}", at=voice.fmt(task.due_at))))
+    return Reply(text=voice.t("⏰ Follow-up due: {title} (#{id})",
                               title=task.title, id=task.id),
                  fields=fields, buttons=reminder_buttons(task.id, voice))
 
@@ -181,12 +180,11 @@ async def _report_undeliverable(app, task: Task, owner: Staff, attempts: int, er
     voice = Voice(manager, app.settings, app.engine.clock())
     notice = Reply(text=voice.t("⚠️ I could not deliver a follow-up reminder to {who} after {n} attempts; "
                                 "I keep retrying, at least once an hour.",
-                                "⚠️ 给 {who} 的跟进提醒已尝试 {n} 次仍未送达，将持续重试（至少每小时一次）。",
                                 who=owner.name, n=attempts),
-                   fields=[(voice.t("Task", "任务"), f"#{task.id} {task.title}"),
-                           (voice.t("Due", "到期"), voice.fmt(task.due_at)),
-                           (voice.t("Error", "错误"), error[:200])],
-                   buttons=[Button(voice.t("Their tasks", "查看其任务"), f"tasks @{owner.slack_user_id or owner.email}")]
+                   fields=[(voice.t("Task"), f"#{task.id} {task.title}"),
+                           (voice.t("Due"), voice.fmt(task.due_at)),
+                           (voice.t("Error"), error[:200])],
+                   buttons=[Button(voice.t("Their tasks"), f"tasks @{owner.slack_user_id or owner.email}")]
                    if (owner.slack_user_id or owner.email) else [])
     try:
         await asyncio.wait_for(app.delivery.to_staff(manager, notice), SEND_TIMEOUT)
@@ -226,15 +224,14 @@ def overdue_notice(session, owner: Staff, voice: Voice) -> tuple[Reply, list[int
     for t in tasks:
         days = (voice.today - t.due_at.astimezone(voice.tz).date()).days
         who = f" — {names[t.customer_id]}" if t.customer_id in names else ""
-        items.append(Item(voice.t("#{id} {title}{who} · due {at} ({d})", "#{id} {title}{who} · {at} 到期（{d}）",
+        items.append(Item(voice.t("#{id} {title}{who} · due {at} ({d})",
                                   id=t.id, title=t.title, who=who, at=voice.fmt(t.due_at, with_time=False),
                                   d=days_ago(voice.lang, days)),
                           reminder_buttons(t.id, voice)[:3]))
-    more = voice.t(" Showing the oldest {n}; `/crm tasks` lists them all.", " 显示最早的 {n} 个；`/crm tasks` 查看全部。",
+    more = voice.t(" Showing the oldest {n}; `/crm tasks` lists them all.",
                    n=len(tasks)) if total > len(tasks) else ""
-    reply = Reply(text=voice.t("🔔 Good morning! You have {n}.{more}", "🔔 早上好！你有 {n} 个逾期跟进。{more}",
-                               n=total if voice.lang == "zh" else voice.plural(total, "{n} overdue follow-up",
-                                                                                "{n} overdue follow-ups", ""),
+    reply = Reply(text=voice.t("🔔 Good morning! You have {n}.{more}",
+                               n=voice.plural(total, "{n} overdue follow-up", "{n} overdue follow-ups"),
                                more=more), items=items)
     return reply, [t.id for t in tasks]
 

@@ -132,7 +132,7 @@ class SchedulerService:
 
     async def refresh_insights(self) -> str | None:
         """The nightly insight job, run by one instance per night."""
-        from crm.insights_job import refresh_insights  # scipy and the models load when the job first runs
+        from crm.insights.job import refresh_insights  # scipy and the models load when the job first runs
 
         night = self.now.astimezone(self.app.settings.zone).date()
         if not await asyncio.to_thread(claim_nightly_lock, self.app.db, night, self.instance):
@@ -141,7 +141,9 @@ class SchedulerService:
         metrics = metrics_of(self.app)
         started = time.perf_counter()
         try:
-            summary = await asyncio.to_thread(refresh_insights, self.app.db)
+            settings = self.app.settings
+            summary = await asyncio.to_thread(refresh_insights, self.app.db, currency=settings.crm_currency,
+                                              rates=settings.currency_rates)
         except Exception:
             if metrics is not None:
                 metrics.insight_job_failures.inc()

@@ -3,7 +3,7 @@
 Every module's imports are read with ``ast`` — those inside functions too, so a cycle cannot be
 hidden in a function-local import — and checked against the rules below. Only the composition
 modules (bot/app.py, bot/cli.py and bot/digest_cli.py, the command line's digest sender) know every
-adapter and the scheduler.
+adapter, every command handler and the scheduler.
 """
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ def violations() -> list[str]:
         top = module.split(".")[0]
         forbidden = set(FORBIDDEN.get(top, ()))
         if top == "bot" and module not in COMPOSITION:
-            forbidden |= {"integrations", "scheduler"}  # the core knows no adapter; only composition does
+            # the core knows no adapter and no command: only composition imports them (the commands
+            # register themselves when bot/app.py imports handlers)
+            forbidden |= {"integrations", "scheduler", "handlers"}
         for line, name in imports_of(path):
             target = name.split(".")[0]
             where = f"{path.relative_to(ROOT)}:{line}"
@@ -90,3 +92,82 @@ def test_every_package_exists_and_is_read():
 def test_dependencies_point_one_way():
     problems = violations()
     assert not problems, "imports against the dependency rules:\n" + "\n".join(problems)
+
+
+def test_only_composition_imports_the_command_handlers(tmp_path, monkeypatch):
+    for package in PACKAGES:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "bot" / "engine.py").write_text("def __init__(self):\n    import handlers  # registers commands\n")
+    (tmp_path / "bot" / "app.py").write_text("import handlers\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert violations() == ["bot/engine.py:2 imports handlers"]
+
+
+# ---------------------------------------------------------------- every write a handler makes is a crm function
+
+SESSION_WRITES = {"add", "add_all", "delete", "merge", "flush", "commit", "bulk_save_objects", "bulk_insert_mappings"}
+SQL_WRITES = {"update", "delete", "insert"}
+
+
+def _table_models() -> set[str]:
+    from sqlmodel import SQLModel
+
+    import crm.models
+
+    return {name for name, value in vars(crm.models).items()
+            if isinstance(value, type) and issubclass(value, SQLModel) and hasattr(value, "__table__")}
+
+
+def _statement_root(node: ast.AST) -> ast.AST:
+    """The call a chained statement starts from: update(X) in update(X).where(…).values(…)."""
+    while True:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            node = node.func.value
+        elif isinstance(node, ast.Attribute):
+            node = node.value
+        else:
+            return node
+
+
+def handler_writes(path: Path, tables: set[str]) -> list[str]:
+    """Writes a handler makes itself: session.add/delete/flush/commit…, exec(update/delete/insert …),
+    or a table model constructed (to be added)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    models = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              and node.module == "crm.models" for alias in node.names if alias.name in tables}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func, where = node.func, f"{path.relative_to(ROOT)}:{node.lineno}"
+        if isinstance(func, ast.Attribute) and func.attr in SESSION_WRITES and "session" in ast.unparse(func.value):
+            found.append(f"{where} calls {ast.unparse(func)}")
+        elif isinstance(func, ast.Attribute) and func.attr in ("exec", "execute") and node.args:
+            root = _statement_root(node.args[0])
+            if isinstance(root, ast.Call) and isinstance(root.func, ast.Name) and root.func.id in SQL_WRITES:
+                found.append(f"{where} runs {root.func.id}(…) itself")
+        elif isinstance(func, ast.Name) and func.id in models:
+            found.append(f"{where} constructs {func.id}")
+    return found
+
+
+def test_handlers_write_only_through_named_crm_functions():
+    tables = _table_models()
+    problems = [p for path in sorted((ROOT / "handlers").rglob("*.py")) for p in handler_writes(path, tables)]
+    assert not problems, "handlers writing rows themselves (make it a keyword-only function in crm/):\n" + \
+        "\n".join(problems)
+
+
+def test_the_write_check_sees_adds_statements_and_models(tmp_path, monkeypatch):
+    handler = tmp_path / "handlers" / "x.py"
+    handler.parent.mkdir()
+    handler.write_text("from sqlalchemy import update\nfrom crm.models import Task\n\n"
+                       "def run(ctx):\n"
+                       "    ctx.session.add(Task(title='t'))\n"
+                       "    ctx.session.exec(update(Task).where(Task.id == 1).values(title='u'))\n"
+                       "    ctx.session.exec(select(Task))\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert sorted(handler_writes(handler, _table_models())) == [
+        "handlers/x.py:5 calls ctx.session.add", "handlers/x.py:5 constructs Task",
+        "handlers/x.py:6 runs update(…) itself"]

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import col, func, select
 
-from crm import campaigns
-from crm.campaign_sender import CampaignRunner, acquire_lease, recover_interrupted, release_lease
-from crm.inbox import opt_out_of_marketing
+from crm.campaigns import lifecycle, segments
+from crm.campaigns.sender import CampaignRunner, acquire_lease, recover_interrupted, release_lease
+from crm.inbox.binding import opt_out_of_marketing
 from crm.models import AuditEvent, Campaign, CampaignRecipient, Customer
 from integrations.telegram.campaign import TelegramCampaignMessenger
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegramApi
@@ -60,7 +60,7 @@ def _confirmed_campaign(db, name="Spring renewal", segment="tier=vip", ends=NOW 
                        starts_at=NOW - timedelta(hours=1), ends_at=ends, budget=1000)
         s.add(row)
         s.flush()
-        campaigns.begin_sending(s, row, campaigns.parse_segment(s, segment), NOW)
+        lifecycle.begin_sending(s, row, segments.parse_segment(s, segment), NOW)
         return row.id
 
 
@@ -74,7 +74,7 @@ def _runner(db, api, **kw) -> CampaignRunner:
 
 def _statuses(db, campaign_id) -> dict[str, int]:
     with db.session() as s:
-        return campaigns.status_counts(s, campaign_id)
+        return lifecycle.status_counts(s, campaign_id)
 
 
 async def _until(check, timeout: float = 120.0, what: str = "condition"):
@@ -121,7 +121,7 @@ async def test_two_thousand_recipients_opt_outs_blocks_retry_after_and_a_restart
     api.fail_next("sendMessage", retry_after=1)  # Telegram's flood control, in the middle
     await api.await_for("sendMessage", 900, timeout=120)
     await first.stop()  # a restart half-way (a deploy): in-flight messages finish, the rest go back
-    done_before = sum(n for s, n in _statuses(db, campaign_id).items() if s in campaigns.FINAL_STATUSES)
+    done_before = sum(n for s, n in _statuses(db, campaign_id).items() if s in lifecycle.FINAL_STATUSES)
     assert 900 <= done_before < reachable
     assert _statuses(db, campaign_id).get("sending", 0) == 0
 
@@ -207,18 +207,34 @@ def test_recovery_requeues_untried_rows_and_marks_tried_ones_unknown(db):
     assert _statuses(db, campaign_id) == {"pending": 2, "unknown": 1}
 
 
-async def test_the_limiter_spaces_real_calls(db, api):
+def _most_in_one_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+
+
+async def test_the_limiter_spaces_real_calls(db, api, monkeypatch):
+    # the guarantee is on the moments the sender starts its calls; where they arrive also depends on
+    # the network (and, here, on a loaded test machine: a call started late can land right behind the
+    # next one), so arrivals get a little room for that and are checked for what they must still show
+    started: list[float] = []
+    send = TelegramCampaignMessenger.send
+
+    async def timed_send(self, chat_id, text):
+        started.append(time.monotonic())
+        return await send(self, chat_id, text)
+
+    monkeypatch.setattr(TelegramCampaignMessenger, "send", timed_send)
     _customers(db, 25)
     campaign_id = _confirmed_campaign(db)
     runner = _runner(db, api, rate=20)
     await runner.start()
     await _until(_finished(db, campaign_id), what="the campaign to finish")
     await runner.stop()
-    times = sorted(c.at for c in api.calls_to("sendMessage"))
-    assert len(times) == 25
-    assert times[-1] - times[0] >= 24 / 20 * 0.9  # 25 messages at 20/s take at least ~1.2 s
-    for i, start in enumerate(times):  # no second ever holds more than the rate (+1 for the edges)
-        assert sum(1 for t in times[i:] if t < start + 1.0) <= 21
+    arrivals = [c.at for c in api.calls_to("sendMessage")]
+    assert len(arrivals) == len(started) == 25
+    assert max(started) - min(started) >= 24 / 20 * 0.9  # 25 messages at 20/s take at least ~1.2 s
+    assert _most_in_one_second(started) <= 21  # no second starts more than the rate (+1 for the edges)
+    assert _most_in_one_second(arrivals) <= 23  # unpaced, all 25 would land within the same second
 
 
 def test_only_one_instance_holds_the_sender_lease(db):

@@ -59,7 +59,7 @@ def test_pipeline_totals_per_currency_or_converted(db, settings, team):
 
 
 def test_a_big_teams_digest_has_few_buttons_and_plain_words(db, settings):
-    job = pytest.importorskip("crm.insights_job")
+    job = pytest.importorskip("crm.insights.job")
     from crm.seed import seed
 
     seed(db, 600, seed=5, now=utc(2026, 11, 22, 20))

@@ -72,7 +72,7 @@ def test_forget_leaves_no_byte_of_the_customer(inbox, team, db):
     slack.ask("log globex note met 王伟 (wang.wei@huawei.example) at the expo", user="UALICE")
     slack.ask('link 王伟 initech knows', user="UBOB")
     slack.ask("export 王伟", user="UADA")
-    from crm.insights_job import refresh_insights
+    from crm.insights.job import refresh_insights
 
     refresh_insights(db)
     slack.ask("graph 王伟", user="UBOB")

@@ -50,8 +50,8 @@ def test_graph_labels_every_node_by_name_without_warnings(engine, db, team, web,
 
 
 def _figure(db, team, web, actor_id):
-    from crm.graph import build_graph
-    from crm.graph_image import neighbourhood_figure
+    from crm.insights.graph import build_graph
+    from crm.insights.graph_image import neighbourhood_figure
     from crm.insights.snapshot import load_snapshot
     from handlers import graph as graph_handler  # noqa: F401
     from tests.insights_support import NOW
@@ -106,8 +106,8 @@ def test_graph_shows_the_edge_intro_reports(engine, db, team, web):
 def test_empty_campaign_chart_says_no_data_yet(db, team):
     from datetime import date
 
-    from crm.campaign_chart import campaign_figure, render_campaign_chart
-    from crm.campaigns import report
+    from crm.campaigns.chart import campaign_figure, render_campaign_chart
+    from crm.campaigns.results import report
     from crm.models import Campaign, CampaignRecipient
 
     with db.session() as s:

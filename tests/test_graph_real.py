@@ -9,7 +9,7 @@ import pytest
 from scipy import sparse
 from sklearn.metrics import normalized_mutual_info_score
 
-from crm import centrality
+from crm.insights import centrality
 
 
 def _adjacency(g: nx.Graph, nodes: list, weight: str | None = None) -> sparse.csr_matrix:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from crm import centrality
+from crm.insights import centrality
 from crm.insights import read
-from crm.insights_job import refresh_insights
+from crm.insights.job import refresh_insights
 from tests.insights_support import NOW, customer, relate
 
 

@@ -10,11 +10,11 @@ import pytest
 from scipy import sparse
 from sklearn.metrics import normalized_mutual_info_score
 
-from crm import centrality
-from crm.graph import ONE_WAY_CAP, build_graph, strength_formula, warm_paths
+from crm.insights import centrality
 from crm.insights import read
+from crm.insights.graph import ONE_WAY_CAP, build_graph, strength_formula, warm_paths
+from crm.insights.job import refresh_insights
 from crm.insights.snapshot import load_snapshot
-from crm.insights_job import refresh_insights
 from crm.models import Interaction
 from tests.insights_support import NOW, customer, open_deal, talk
 
@@ -179,3 +179,39 @@ def test_decaying_relationship_is_reported(db, team):
         fading = read.decaying_relationships(s, 5, staff_id=team.alice)
     assert [f.customer for f in fading] == ["Globex Corporation"]
     assert fading[0].strength_then >= 0.35 and fading[0].strength_now <= fading[0].strength_then / 2
+
+
+@pytest.mark.store
+def test_a_graph_too_large_to_rank_connectors_shows_none_and_says_why(db, team, two_cliques, engine, monkeypatch):
+    """Above KADABRA_MAX_LINKED (1M customers) no estimate ranks the top 20 within the nightly budget: the job
+    stores no betweenness (NULL, no connector rank in the export) and /crm insights says so instead of a list."""
+    from sqlmodel import select
+
+    from crm.exporter import ConnectorRanks
+    from crm.models import CustomerInsight
+    from tests.helpers import say
+
+    monkeypatch.setattr(centrality, "EXACT_WORK", 0)
+    monkeypatch.setattr(centrality, "KADABRA_MAX_LINKED", 5)
+    refresh_insights(db, NOW)
+    with db.session() as s:
+        assert read.key_connectors(s, 3) == [] and read.brokers(s, 3) == []
+        skipped = read.status(s).connectors_skipped
+        assert skipped > 5  # the linked accounts that were not ranked
+        stored = s.exec(select(CustomerInsight.betweenness)).all()
+        assert len(stored) >= 11 and set(stored) == {None}
+        assert read.clusters(s, 3)  # the rest of the job is there
+    with db.engine.connect() as conn:
+        assert ConnectorRanks(conn)(two_cliques) is None
+    text = say(engine, "UALICE", "/crm insights").plain_text()
+    assert f"not computed for a graph this large ({skipped} linked accounts)" in text
+    assert "Bridge Broker" not in text
+
+
+@pytest.mark.store
+def test_connectors_are_ranked_below_the_size_limit(db, team, two_cliques, monkeypatch):
+    monkeypatch.setattr(centrality, "EXACT_WORK", 0)  # KADABRA, as at 100k customers
+    refresh_insights(db, NOW)
+    with db.session() as s:
+        assert read.status(s).connectors_skipped is None
+        assert read.key_connectors(s, 1)[0].name == "Bridge Broker"

@@ -9,9 +9,9 @@ from rich.console import Console
 from sqlmodel import select
 
 from crm.insights import read
-from crm.insights_job import refresh_insights
+from crm.insights.job import refresh_insights
+from crm.insights.priorities import acceptance_rates
 from crm.models import CustomerInsight, RecommendationFeedback
-from crm.recommend import acceptance_rates
 from crm.seed import read_seed_truth, seed
 from integrations.console import ConsoleChat
 from tests.helpers import say
@@ -122,3 +122,20 @@ def test_seed_plants_communities_connectors_churn_and_must_contact(db):
     assert result.churned == len(truth["churn_causes"]) > 0
     causes = [c for cs in truth["churn_causes"].values() for c in cs]
     assert {"silent", "tickets", "bad_rating", "stalled"} <= set(causes)
+
+
+@pytest.mark.store
+def test_seed_relationship_density_is_a_parameter_and_rows_are_written_in_chunks(db, monkeypatch):
+    """The 1M bench store asks for ~5 relationships per customer; rows go to the store chunk by chunk
+    (a chunk smaller than the total here), and every row the result counts is in the store."""
+    import crm.seed as seed_module
+    from sqlalchemy import func
+    from crm.models import Relationship
+
+    monkeypatch.setattr(seed_module, "CHUNK", 97)
+    result = seed(db, 300, now=NOW, interactions_per_customer=1, relationships_per_customer=5)
+    with db.session() as s:
+        stored = s.exec(select(func.count()).select_from(Relationship)).one()
+    assert stored == result.relationships
+    # 5 draws per customer plus the connectors' links, less self-links and repeats
+    assert 0.9 * 5 * 300 <= result.relationships <= 5 * 300 + result.connectors * seed_module.CONNECTOR_LINKS

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.graph import build_graph, warm_paths
+from crm.insights.graph import build_graph, warm_paths
 from crm.insights.snapshot import load_snapshot
 from tests.helpers import say
 from tests.insights_support import NOW, customer, relate, talk

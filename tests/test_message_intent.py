@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from crm import inbox
+from crm.inbox import binding, tickets
 from crm.models import CustomerInsight, InboxOutbox, Ticket
 from crm.understanding.intent import INTENTS, TRAINING_FILE, read_message
 from tests.corpus.evaluate import HERE, format_confusion, intent_cross_validation, load, report
@@ -77,13 +77,13 @@ def test_products_and_amounts_are_named():
 
 def _message(db, settings, chat_id: int, message_id: int, text: str, at: datetime):
     with db.session() as s:
-        customer, _ = inbox.ensure_customer(s, inbox.ChatPerson(chat_id=chat_id, first_name="Kim"))
+        customer, _ = binding.ensure_customer(s, binding.ChatPerson(chat_id=chat_id, first_name="Kim"))
         from crm.models import Staff
         if customer.owner_id is None:
             customer.owner_id = s.exec(select(Staff.id).where(Staff.name == "Alice Rep")).one()
             s.add(customer)
-        result = inbox.store_inbound(s, customer, chat_id=chat_id, message_id=message_id, text=text,
-                                     occurred_at=at, settings=settings, relay=True)
+        result = tickets.store_inbound(s, customer, chat_id=chat_id, message_id=message_id, text=text,
+                                       occurred_at=at, settings=settings, relay=True)
         return customer.id, result.ticket.id
 
 
@@ -128,7 +128,7 @@ def test_purchase_intent_is_suggested_to_the_owner_with_the_message_quoted(db, s
 
 
 def test_nightly_job_keeps_the_signal_in_the_risk(db, settings, team):
-    from crm.insights_job import refresh_insights
+    from crm.insights.job import refresh_insights
 
     at = datetime.now(timezone.utc) - timedelta(days=1)
     customer_id, _ = _message(db, settings, 779, 1, "please cancel our subscription, we are switching to a competitor", at)

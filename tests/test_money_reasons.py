@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crm.insights_job import refresh_insights
+from crm.insights.job import refresh_insights
+from crm.insights.reasons import describe
 from crm.models import Deal
-from crm.recommend import describe
 from tests.helpers import say
 from tests.insights_support import NOW
 

@@ -19,11 +19,11 @@ def test_demo_seed_computes_insights_so_the_first_next_does_not(db, engine, monk
         assert store.summary(s) is not None
         rep = s.exec(select(Staff).where(Staff.role == "rep")).first()
 
-    import crm.insights_job
+    import crm.insights.job
 
     def no_compute(*_a, **_k):
         raise AssertionError("the command computed the insights itself")
 
-    monkeypatch.setattr(crm.insights_job, "refresh_in", no_compute)
+    monkeypatch.setattr(crm.insights.job, "refresh_in", no_compute)
     reply = say(engine, rep.name, "/crm next", platform="console")
     assert not reply.error, reply.text

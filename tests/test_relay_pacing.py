@@ -36,6 +36,28 @@ def test_pacer_allows_a_burst_then_one_post_per_interval_per_channel():
     assert [pacer.reserve("C1") for _ in range(3)] == [0, 0, 0]
 
 
+async def test_posts_leave_one_interval_apart_even_when_their_slots_came_due_together(monkeypatch):
+    # a post delayed past its slot (a busy machine claiming and drawing it) must not go out right
+    # before the next one, whose slot is already due: Slack would see the two back to back
+    clock = FakeClock()
+    slept: list[float] = []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+        clock.now += seconds
+
+    monkeypatch.setattr(relay_pacing.asyncio, "sleep", sleep)
+    pacer = ChannelPacer(rate=2.0, burst=2, clock=clock)
+    assert [pacer.reserve("C1"), pacer.reserve("C1")] == [0, 0]  # both slots due at once (the burst)
+    await pacer.spaced("C1")
+    await pacer.spaced("C1")
+    await pacer.spaced("C2")  # another channel is not held up
+    assert slept == [pytest.approx(0.5)]
+    clock.now += 5  # a quiet channel posts at once
+    await pacer.spaced("C1")
+    assert slept == [pytest.approx(0.5)]
+
+
 def test_pacer_stops_a_channel_for_retry_after():
     clock = FakeClock()
     pacer = ChannelPacer(rate=1.0, burst=3, clock=clock)

@@ -234,7 +234,7 @@ async def test_digests_go_out_on_business_days_only(db, settings, clock, team, b
 
 @pytest.mark.store
 def test_the_digest_reads_the_insight_jobs_findings_for_its_own_team_only(db, settings, team):
-    job = pytest.importorskip("crm.insights_job")
+    job = pytest.importorskip("crm.insights.job")
     from crm.seed import seed
 
     seed(db, 400, seed=11, now=utc(2026, 11, 22, 20))

@@ -43,7 +43,7 @@ def test_one_instance_takes_the_nightly_job_and_old_locks_are_cleared(db):
 
 @pytest.mark.store
 async def test_two_instances_run_the_nightly_refresh_once(db, settings, clock, team):
-    pytest.importorskip("crm.insights_job")
+    pytest.importorskip("crm.insights.job")
     clock.now = utc(2026, 11, 23, 2, 30)
     first, second = App(settings, db, clock=clock, instance="a"), App(settings, db, clock=clock, instance="b")
     ran = [await SchedulerService(first).refresh_insights(), await SchedulerService(second).refresh_insights()]

@@ -250,10 +250,12 @@ def test_retry_after_from_the_api_is_honoured_and_sent_once(inbox):
 
 
 def test_network_failures_are_retried_then_given_up_and_told(inbox, monkeypatch):
-    import integrations.inbox_relay as relay
+    from datetime import timedelta
 
-    monkeypatch.setattr(relay, "MAX_ATTEMPTS", 2)
-    monkeypatch.setattr(relay, "retry_delay", lambda attempts: 0)
+    from crm.inbox import outbox
+
+    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(outbox, "retry_delay", lambda attempts: timedelta(0))
     inbox.say(ANN, "hello")
     inbox.settle()
     ticket = ticket_of(inbox, ANN)

@@ -9,7 +9,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from bot.replies import Button, Item, Reply, Section
 from bot.settings import Settings
-from crm.inbox import outside_business_hours, out_of_office_text
+from crm.inbox.hours import out_of_office_text, outside_business_hours
 from integrations.telegram.adapter import file_url_for, webhook_secret
 from integrations.telegram.render import LIMIT, render_html, reply_buttons, split_text
 from integrations.telegram.staff import command_line

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session, col, select
 
+from crm.i18n import count, day_month, gettext, in_both, money_totals
 from crm.insights import store
+from crm.insights.reasons import describe, describe_all
 from crm.models import Company, Customer, CustomerInsight, RecommendationFeedback, Staff
-from crm.i18n import money_totals
-from crm.recommend import describe, describe_all
 
 
 @dataclass
@@ -26,6 +26,7 @@ class InsightStatus:
     stayed: int
     auc_cv: float | None
     min_labels: int
+    connectors_skipped: int | None = None  # linked accounts, when the graph was too large to rank connectors
 
 
 @dataclass
@@ -123,7 +124,7 @@ def status(session: Session) -> InsightStatus | None:
     risk = s.get("risk", {})
     return InsightStatus(datetime.fromisoformat(s["computed_at"]), s.get("customers", 0), risk.get("source", "?"),
                          risk.get("churned", 0), risk.get("stayed", 0), risk.get("auc_cv"),
-                         risk.get("min_labels", 0))
+                         risk.get("min_labels", 0), s.get("connectors_skipped"))
 
 
 def _names(session: Session, model, ids) -> dict[int, str]:
@@ -204,12 +205,13 @@ def rank_words(e: dict) -> tuple[str, str]:
     """"1st of 15" for small stores; "12th of 48,000, top 0.025%" when the share says more."""
     rank, of = int(e.get("rank", 0)), int(e.get("of", 0))
     if not rank or not of:  # written by an older job
-        return f"top {_percent(max(e.get('top_percent', 0.0), 0.01))}", f"前 {_percent(max(e.get('top_percent', 0.0), 0.01))}"
-    en, zh = f"{ordinal(rank)} of {of:,}", f"{of:,} 位中第 {rank:,}"
+        return in_both("top {share}", share=_percent(max(e.get("top_percent", 0.0), 0.01)))
+    # English says "12th of 48,000"; Chinese counts "48,000 位中第 12"
+    words = in_both("{nth} of {of:,}", of=of, nth=lambda lang: ordinal(rank) if lang == "en" else f"{rank:,}")
     if of >= 200:
         share = _percent(100.0 * rank / of)
-        en, zh = f"{en}, top {share}", f"{zh}（前 {share}）"
-    return en, zh
+        words = tuple(gettext(lang, "{rank}, top {share}", rank=w, share=share) for lang, w in zip(("en", "zh"), words))
+    return words
 
 
 def _connectors(session: Session, entries: list[dict], limit: int, broker: bool) -> list[Connector]:
@@ -224,19 +226,20 @@ def _connectors(session: Session, entries: list[dict], limit: int, broker: bool)
         # normalised betweenness is the average share of shortest routes between two others through this one
         routes = _percent(100.0 * e["betweenness"])
         ratio = e.get("pagerank_ratio") or 0.0
-        influence_en = f"; PageRank {ratio:.1f}× the average account" if ratio else ""
-        influence_zh = f"；PageRank 为平均值的 {ratio:.1f} 倍" if ratio else ""
+        rank = {"en": rank_en, "zh": rank_zh}.get
+        clusters = lambda lang: count(lang, e["clusters_linked"], "{n} cluster", "{n} clusters")  # noqa: E731
         if broker:
-            why = (f"links otherwise separate groups: relationships in {e['clusters_linked']} clusters, spread "
-                   f"{e['participation']:.2f} (0 = one cluster, near 1 = evenly); on {routes} of the shortest "
-                   f"routes between other accounts ({rank_en} by betweenness)")
-            why_zh = (f"连接原本分开的客户群：关系分布在 {e['clusters_linked']} 个客户群（分散度 {e['participation']:.2f}）；"
-                      f"位于其他客户之间 {routes} 的最短路径上（介数中心性 {rank_zh}）")
+            why, why_zh = in_both("links otherwise separate groups: relationships in {clusters}, spread "
+                                  "{spread:.2f} (0 = one cluster, near 1 = evenly); on {routes} of the shortest "
+                                  "routes between other accounts ({rank} by betweenness)",
+                                  clusters=clusters, spread=e["participation"], routes=routes, rank=rank)
         else:
-            why = (f"on {routes} of the shortest routes between other accounts ({rank_en} by betweenness); "
-                   f"{e['links']} relationships across {e['clusters_linked']} clusters{influence_en}")
-            why_zh = (f"位于其他客户之间 {routes} 的最短路径上（介数中心性 {rank_zh}）；{e['links']} 条关系，"
-                      f"跨 {e['clusters_linked']} 个客户群{influence_zh}")
+            influence = (lambda lang: gettext(lang, "; PageRank {ratio:.1f}× the average account", ratio=ratio)) \
+                if ratio else ""
+            why, why_zh = in_both("on {routes} of the shortest routes between other accounts ({rank} by betweenness); "
+                                  "{links} across {clusters}{influence}", routes=routes, rank=rank,
+                                  links=lambda lang: count(lang, e["links"], "{n} relationship", "{n} relationships"),
+                                  clusters=clusters, influence=influence)
         out.append(Connector(e["customer_id"], names[e["customer_id"]], companies.get(e["customer_id"]),
                              e["betweenness"], e["pagerank"], e["top_percent"], e["links"], e["clusters_linked"],
                              why, why_zh, int(e.get("rank", 0)), int(e.get("of", 0)), float(ratio)))
@@ -275,12 +278,11 @@ def clusters(session: Session, limit: int = 5) -> list[Cluster]:
         hub = hubs.get(e["hub_customer_id"], f"#{e['hub_customer_id']}")
         label = ", ".join(names) or hub
         amounts = e.get("open_deal_amounts") or {}
-        deals_en = f"open deals {_amounts(amounts, 'en')}; " if amounts else ""
-        deals_zh = f"在谈商机 {_amounts(amounts, 'zh')}；" if amounts else ""
-        why = (f"{e['size']} related customers around {label}; hub {hub}; {deals_en}"
-               f"mean risk {e['mean_risk']:.2f}; {e['churned']} churned")
-        why_zh = (f"{e['size']} 位相关客户，围绕 {label}；核心 {hub}；{deals_zh}"
-                  f"平均风险 {e['mean_risk']:.2f}；已流失 {e['churned']}")
+        deals = (lambda lang: gettext(lang, "open deals {amounts}; ", amounts=_amounts(amounts, lang))) \
+            if amounts else ""
+        why, why_zh = in_both("{size} related customers around {label}; hub {hub}; {deals}mean risk {risk:.2f}; "
+                              "{churned} churned", size=e["size"], label=label, hub=hub, deals=deals,
+                              risk=e["mean_risk"], churned=e["churned"])
         out.append(Cluster(e["community"], e["size"], names, e["hub_customer_id"], hub, e["open_deal_value"],
                            e["mean_risk"], e["churned"], why, why_zh, dict(amounts)))
     return out
@@ -303,20 +305,19 @@ def single_threaded_accounts(session: Session, limit: int = 5) -> list[SingleThr
         who, contact = staff.get(e["staff_id"], "?"), customers[e["customer_id"]]
         # what is at stake: the open deals per currency (``value`` also weighs the tier, it is no sum of money)
         amounts = e.get("deal_amounts") or {}
-        stake = f"{_amounts(amounts, 'en')} at stake, " if amounts else ""
-        stake_zh = f"涉及 {_amounts(amounts, 'zh')}，" if amounts else ""
+        stake = (lambda lang: gettext(lang, "{amounts} at stake, ", amounts=_amounts(amounts, lang))) \
+            if amounts else ""
         if one_staff and one_contact:
-            why = (f"{stake}reached only through {who} and only via {contact} "
-                   f"(strength {e['strength']:.2f}); {e['contacts']} contact(s) on file")
-            why_zh = f"{stake_zh}只有 {who} 通过 {contact} 联系（强度 {e['strength']:.2f}）"
+            why, why_zh = in_both("{stake}reached only through {who} and only via {contact} (strength {strength:.2f}); "
+                                  "{on_file}", stake=stake, who=who, contact=contact, strength=e["strength"],
+                                  on_file=lambda lang: count(lang, e["contacts"], "{n} contact on file",
+                                                             "{n} contacts on file"))
         elif one_staff:
-            why = (f"{stake}only {who} has a working relationship "
-                   f"(strongest via {contact}, {e['strength']:.2f})")
-            why_zh = f"{stake_zh}只有 {who} 与其保持联系（经 {contact}，强度 {e['strength']:.2f}）"
+            why, why_zh = in_both("{stake}only {who} has a working relationship (strongest via {contact}, "
+                                  "{strength:.2f})", stake=stake, who=who, contact=contact, strength=e["strength"])
         else:
-            why = (f"{stake}everything goes through one contact, {contact} "
-                   f"({e['contacts']} on file)")
-            why_zh = f"{stake_zh}所有联系都经过 {contact} 一人"
+            why, why_zh = in_both("{stake}everything goes through one contact, {contact} ({n} on file)",
+                                  stake=stake, contact=contact, n=e["contacts"])
         why = why[:1].upper() + why[1:]
         out.append(SingleThreadedAccount(e["company_id"], companies[e["company_id"]], e["value"], e["contacts"],
                                          e["staff_id"], who, e["customer_id"], contact, e["strength"], one_staff,
@@ -341,10 +342,11 @@ def decaying_relationships(session: Session, limit: int = 5, *, staff_id: int | 
         if e["customer_id"] not in customers:
             continue
         last = datetime.fromtimestamp(e["last_at"], timezone.utc) if e["last_at"] > 0 else None
-        days = f", last contact {last:%-d %b}" if last else ""
+        days = (lambda lang: gettext(lang, ", last contact {day}",
+                                     day=f"{last:%-d %b}" if lang == "en" else day_month(last, lang))) if last else ""
         who = staff.get(e["staff_id"], "?")
-        why = f"{who} ↔ {customers[e['customer_id']]}: strength {e['then']:.2f} → {e['now']:.2f} in 90 days{days}"
-        why_zh = f"{who} ↔ {customers[e['customer_id']]}：90 天内关系强度 {e['then']:.2f} → {e['now']:.2f}"
+        why, why_zh = in_both("{who} ↔ {customer}: strength {then:.2f} → {now:.2f} in 90 days{last}", who=who,
+                              customer=customers[e["customer_id"]], then=e["then"], now=e["now"], last=days)
         out.append(DecayingRelationship(e["staff_id"], who, e["customer_id"], customers[e["customer_id"]],
                                         e["then"], e["now"], last, why, why_zh))
         if len(out) >= limit:

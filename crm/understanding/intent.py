@@ -36,14 +36,10 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from crm.understanding import lexicon
+from crm.labels import intent_label, sentiment_label, urgent_label
 from crm.understanding.amounts import find_amounts
 
 INTENTS = ("question", "complaint", "purchase", "cancellation", "thanks", "other")
-INTENT_LABELS = {
-    "question": ("question", "提问"), "complaint": ("problem / complaint", "问题/投诉"),
-    "purchase": ("purchase intent", "购买意向"), "cancellation": ("cancellation / churn risk", "取消/流失风险"),
-    "thanks": ("thanks", "感谢"), "other": ("other", "其他"),
-}
 TRAINING_FILE = Path(__file__).with_name("data") / "customer_messages.jsonl"
 _EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
@@ -107,12 +103,9 @@ class MessageReading:
 
     def label(self, lang: str = "en") -> str:
         """One line for the ticket card: "purchase intent · positive · urgent · seats, $12k"."""
-        i = 1 if lang == "zh" else 0
-        parts = [INTENT_LABELS[self.intent][i]]
-        parts.append({"negative": ("negative", "负面"), "positive": ("positive", "正面"),
-                      "neutral": ("neutral", "中性")}[self.sentiment][i])
+        parts = [intent_label(self.intent, lang), sentiment_label(self.sentiment, lang)]
         if self.urgency == "high":
-            parts.append(("urgent", "紧急")[i])
+            parts.append(urgent_label(lang))
         named = self.products + self.amounts
         if named:
             parts.append(", ".join(named))

@@ -13,8 +13,9 @@ from sqlmodel import Session
 from bot.cards import money
 from bot.replies import Button, Item, Reply, Section
 from bot.voice import Voice
-from crm.models import Staff
 from crm.i18n import days_overdue, money_totals
+from crm.labels import kind_label, stage_label
+from crm.models import Staff
 from handlers.digest import insight_feed
 from handlers.digest.chart import render_digest_chart
 from handlers.digest.data import STALLED_AFTER_DAYS, DigestData, gather
@@ -22,8 +23,6 @@ from handlers.digest.signals import customer_signals_section
 
 log = logging.getLogger("crm.digest")
 
-STAGE_ZH = {"lead": "线索", "qualified": "已确认", "proposal": "方案", "negotiation": "谈判", "won": "赢单", "lost": "输单"}
-KIND_ZH = {"call": "电话", "email": "邮件", "meeting": "会议", "chat": "聊天", "note": "备注", "message": "消息"}
 
 
 RECOMMENDATIONS_SHOWN = 8
@@ -52,8 +51,8 @@ def build_digest(session: Session, recipient: Staff, kind: str, voice: Voice, *,
             log.exception("%s left out of %s's digest", insight_section.__name__.strip("_"), recipient.name)
     reply.sections = [s for s in sections if s is not None]
     # one button per item at most (Slack shows it beside the line), and the lists behind them here
-    reply.buttons = [Button(voice.t("My tasks", "我的任务"), "tasks"),
-                     Button(voice.t("Who to contact", "今日推荐"), "next" if kind == "personal" else "next team")]
+    reply.buttons = [Button(voice.t("My tasks"), "tasks"),
+                     Button(voice.t("Who to contact"), "next" if kind == "personal" else "next team")]
     if chart:
         reply.image_path = str(render_digest_chart(data))
     return reply
@@ -61,61 +60,59 @@ def build_digest(session: Session, recipient: Staff, kind: str, voice: Voice, *,
 
 def _headline(data: DigestData, voice: Voice) -> str:
     if data.kind == "personal":
-        return voice.t("☀️ Your morning digest · {day}", "☀️ 你的每日摘要 · {day}", day=voice.day_label(voice.today))
-    return voice.t("☀️ Team digest for {team} · {day}", "☀️ {team} 团队每日摘要 · {day}",
+        return voice.t("☀️ Your morning digest · {day}", day=voice.day_label(voice.today))
+    return voice.t("☀️ Team digest for {team} · {day}",
                    team=data.recipient.name, day=voice.day_label(voice.today))
 
 
 def _period(data: DigestData, voice: Voice) -> str:
     """"yesterday" or "since Fri 20 Nov": what the digest covers."""
     if data.since >= data.day:
-        return voice.t("yesterday", "昨日")
-    return voice.t("since {day}", "{day}以来", day=voice.day_label(data.since))
+        return voice.pt("digest period", "yesterday")
+    return voice.t("since {day}", day=voice.day_label(data.since))
 
 
 def _summary(data: DigestData, voice: Voice) -> list[tuple[str, str]]:
     open_deals = sum(n for n, _ in data.pipeline.values())
     pairs = [(amount, cur) for _, amounts in data.pipeline.values() for cur, amount in amounts.items()]
     total = money_totals(pairs, voice.lang, rates=data.rates, base=data.currency)
-    return [(voice.t("Interactions {period}", "{period}互动", period=_period(data, voice)),
+    return [(voice.t("Interactions {period}", period=_period(data, voice)),
              str(sum(a.total for a in data.activity))),
-            (voice.t("Overdue follow-ups", "逾期跟进"), str(data.overdue_total)),
-            (voice.t("Customers waiting on Telegram", "等待回复的 Telegram 会话"), str(data.waiting_total)),
-            (voice.t("Open pipeline", "在途商机"), voice.t("{n} · {amount}", "{n} 个 · {amount}",
-                                                          n=open_deals if voice.lang == "zh" else
-                                                          voice.plural(open_deals, "{n} deal", "{n} deals", ""),
+            (voice.t("Overdue follow-ups"), str(data.overdue_total)),
+            (voice.t("Customers waiting on Telegram"), str(data.waiting_total)),
+            (voice.t("Open pipeline"), voice.t("{n} · {amount}",
+                                                          n=voice.plural(open_deals, "{n} deal", "{n} deals"),
                                                           amount=total))]
 
 
 
-def _counts(counter, words: dict[str, str], order: Iterable[str] = ()) -> str:
+def _counts(counter, label=lambda k: k, order: Iterable[str] = ()) -> str:
     keys = [k for k in order if counter.get(k)] + [k for k, _ in counter.most_common() if k not in order]
-    return ", ".join(f"{words.get(k, k)} {counter[k]}" for k in keys)
+    return ", ".join(f"{label(k)} {counter[k]}" for k in keys)
 
 
 def _activity(data: DigestData, voice: Voice) -> Section:
     if data.since >= data.day:
-        title = voice.t("Yesterday ({day}): activity by person and channel", "昨日（{day}）各成员互动（按渠道）",
+        title = voice.t("Yesterday ({day}): activity by person and channel",
                         day=voice.day_label(data.day))
     else:
-        title = voice.t("{a} – {b}: activity by person and channel", "{a} – {b} 各成员互动（按渠道）",
+        title = voice.t("{a} – {b}: activity by person and channel",
                         a=voice.day_label(data.since), b=voice.day_label(data.day))
-    kinds = KIND_ZH if voice.lang == "zh" else {}
     items = []
     for row in sorted(data.activity, key=lambda a: (-a.total, a.staff.name)):
         if not row.total:
-            text = voice.t("{who}: no interactions logged", "{who}：没有记录互动", who=row.staff.name)
+            text = voice.t("{who}: no interactions logged", who=row.staff.name)
         else:
-            text = voice.t("{who}: {n} — {kinds} · via {channels}", "{who}：{n} 次 — {kinds} · 渠道 {channels}",
-                           who=row.staff.name, n=row.total, kinds=_counts(row.by_kind, kinds),
-                           channels=_counts(row.by_channel, {}))
+            text = voice.t("{who}: {n} — {kinds} · via {channels}",
+                           who=row.staff.name, n=row.total, kinds=_counts(row.by_kind, lambda k: kind_label(k, voice.lang)),
+                           channels=_counts(row.by_channel))
         items.append(Item(text))
     return Section(title, items=items)
 
 
 def _task_buttons(task_id: int, voice: Voice) -> list[Button]:
-    return [Button(voice.t("Done", "完成"), f"done #{task_id}", style="primary"),
-            Button(voice.t("Snooze", "推迟"), f"snooze #{task_id}", form="snooze")]
+    return [Button(voice.t("Done"), f"done #{task_id}", style="primary"),
+            Button(voice.t("Snooze"), f"snooze #{task_id}", form="snooze")]
 
 
 def _follow_ups(data: DigestData, voice: Voice) -> Section | None:
@@ -129,24 +126,23 @@ def _follow_ups(data: DigestData, voice: Voice) -> Section | None:
         days = max(0, (voice.now - t.due_at).days)
         who = f" — {t.customer}" if t.customer else ""
         owner = "" if data.kind == "personal" else f"{t.owner} · "
-        items.append(Item(voice.t("⚠️ {owner}#{id} {title}{who} · due {at} ({d})",
-                                  "⚠️ {owner}#{id} {title}{who} · {at} 到期（{d}）", owner=owner, id=t.task_id,
+        items.append(Item(voice.t("⚠️ {owner}#{id} {title}{who} · due {at} ({d})", owner=owner, id=t.task_id,
                                   title=t.title, who=who, at=voice.fmt(t.due_at), d=days_overdue(voice.lang, days)),
                           _task_buttons(t.task_id, voice)[:1] if data.kind == "personal" else []))
     for t in data.due_today:
         who = f" — {t.customer}" if t.customer else ""
-        items.append(Item(voice.t("🕑 #{id} {title}{who} · today {at}", "🕑 #{id} {title}{who} · 今天 {at}",
+        items.append(Item(voice.t("🕑 #{id} {title}{who} · today {at}",
                                   id=t.task_id, title=t.title, who=who, at=f"{t.due_at.astimezone(voice.tz):%H:%M}"),
                           _task_buttons(t.task_id, voice)[:1]))
-    title = voice.t("Follow-ups: {n} overdue", "跟进：{n} 个逾期", n=data.overdue_total)
+    title = voice.t("Follow-ups: {n} overdue", n=data.overdue_total)
     return Section(title, text="\n".join(lines), items=items)
 
 
 def _waited(voice: Voice, since) -> str:
     hours = max(0, int((voice.now - since).total_seconds() // 3600))
     if hours < 48:
-        return voice.t("{h}h", "{h} 小时", h=hours)
-    return voice.t("{d} days", "{d} 天", d=hours // 24)
+        return voice.t("{h}h", h=hours)
+    return voice.t("{d} days", d=hours // 24)
 
 
 def _tickets(data: DigestData, voice: Voice) -> Section | None:
@@ -154,17 +150,17 @@ def _tickets(data: DigestData, voice: Voice) -> Section | None:
         return None
     items = []
     for t in data.waiting:
-        who = t.assignee or voice.t("unassigned", "未分配")
-        state = "" if t.answered else voice.t(" · no reply yet", " · 尚未回复")
-        items.append(Item(voice.t("💬 {customer} · waiting {w} · {who}{state}", "💬 {customer} · 已等待 {w} · {who}{state}",
+        who = t.assignee or voice.t("unassigned")
+        state = "" if t.answered else voice.t(" · no reply yet")
+        items.append(Item(voice.t("💬 {customer} · waiting {w} · {who}{state}",
                                   customer=t.customer, w=_waited(voice, t.waiting_since), who=who, state=state),
-                          [Button(voice.t("Open", "查看"), f"show #{t.customer_id}")]))
-    return Section(voice.t("Telegram conversations waiting longest ({n} open)", "等待最久的 Telegram 会话（共 {n} 个）",
+                          [Button(voice.t("Open"), f"show #{t.customer_id}")]))
+    return Section(voice.t("Telegram conversations waiting longest ({n} open)",
                            n=data.waiting_total), items=items)
 
 
 def _stage(voice: Voice, stage: str) -> str:
-    return STAGE_ZH.get(stage, stage) if voice.lang == "zh" else stage
+    return stage_label(stage, voice.lang)
 
 
 def _deals(data: DigestData, voice: Voice) -> Section | None:
@@ -173,21 +169,17 @@ def _deals(data: DigestData, voice: Voice) -> Section | None:
     items = []
     for d in data.moved:
         owner = f" · {d.owner}" if d.owner and data.kind != "personal" else ""
-        items.append(Item(voice.t("↗️ {customer} · {amount} → {stage}{owner}",
-                                  "↗️ {customer} · {amount} → {stage}{owner}", customer=d.customer,
+        items.append(Item(voice.t("↗️ {customer} · {amount} → {stage}{owner}", customer=d.customer,
                                   amount=money(d.amount, d.currency, voice.lang), stage=_stage(voice, d.stage),
                                   owner=owner)))
     for d in data.stalled:
         owner = f" · {d.owner}" if d.owner and data.kind != "personal" else ""
-        items.append(Item(voice.t("⏸ {customer} · {amount} · {days} in {stage}{owner}",
-                                  "⏸ {customer} · {amount} · 停留在{stage} {days} 天{owner}", customer=d.customer,
+        items.append(Item(voice.t("⏸ {customer} · {amount} · {days} in {stage}{owner}", customer=d.customer,
                                   amount=money(d.amount, d.currency, voice.lang),
-                                  days=d.days_in_stage if voice.lang == "zh" else
-                                  voice.plural(d.days_in_stage, "{n} day", "{n} days", ""),
+                                  days=voice.plural(d.days_in_stage, "{n} day", "{n} days"),
                                   stage=_stage(voice, d.stage), owner=owner),
-                          [Button(voice.t("Open", "查看"), f"show #{d.customer_id}")]))
-    title = voice.t("Deals: {m} moved {period}, {s} stalled (over {d} days in stage)",
-                    "商机：{period}变动 {m} 个，停滞 {s} 个（同一阶段超过 {d} 天）", m=len(data.moved), s=data.stalled_total,
+                          [Button(voice.t("Open"), f"show #{d.customer_id}")]))
+    title = voice.t("Deals: {m} moved {period}, {s} stalled (over {d} days in stage)", m=len(data.moved), s=data.stalled_total,
                     d=STALLED_AFTER_DAYS, period=_period(data, voice))
     return Section(title, items=items)
 
@@ -204,8 +196,8 @@ def _recommendations(session: Session, data: DigestData, voice: Voice) -> Sectio
             owner = "" if data.kind == "personal" else f"{person.name}: "
             why = f" — {rec.reason}" if rec.reason else ""
             items.append(Item(f"🎯 {owner}{rec.customer}{why}",
-                              [Button(voice.t("Open", "查看"), f"show #{rec.customer_id}")]))
-    return Section(voice.t("Who to contact today", "今日建议联系"), items=items[:RECOMMENDATIONS_SHOWN])
+                              [Button(voice.t("Open"), f"show #{rec.customer_id}")]))
+    return Section(voice.t("Who to contact today"), items=items[:RECOMMENDATIONS_SHOWN])
 
 
 def _graph(session: Session, data: DigestData, voice: Voice) -> Section | None:
@@ -214,18 +206,18 @@ def _graph(session: Session, data: DigestData, voice: Voice) -> Section | None:
         return None
     items = []
     for note in notes:
-        owner = voice.t(" · owner {o}", " · 负责人 {o}", o=note.owner) if note.owner and data.kind != "personal" else ""
+        owner = voice.t(" · owner {o}", o=note.owner) if note.owner and data.kind != "personal" else ""
         if note.kind == "connector":
-            text = voice.t("🔗 Well connected: {c}{o} — {why}", "🔗 人脉广的客户：{c}{o} — {why}",
+            text = voice.t("🔗 Well connected: {c}{o} — {why}",
                            c=note.customer, o=owner, why=note.detail)
-            button = Button(voice.t("Who they know", "关系图"), f"graph #{note.customer_id}")
+            button = Button(voice.t("Who they know"), f"graph #{note.customer_id}")
         elif note.kind == "single-threaded":
-            text = voice.t("🧵 Only one contact: {c}{o} — {why}", "🧵 只有一条联系线：{c}{o} — {why}",
+            text = voice.t("🧵 Only one contact: {c}{o} — {why}",
                            c=note.customer, o=owner, why=note.detail)
-            button = Button(voice.t("Find a way in", "寻找引荐"), f"intro #{note.customer_id}")
+            button = Button(voice.t("Find a way in"), f"intro #{note.customer_id}")
         else:
-            text = voice.t("📉 Going quiet: {c}{o} — {why}", "📉 联系变少：{c}{o} — {why}",
+            text = voice.t("📉 Going quiet: {c}{o} — {why}",
                            c=note.customer, o=owner, why=note.detail)
-            button = Button(voice.t("Log", "记录"), f"log #{note.customer_id}", form="log")
+            button = Button(voice.t("Log"), f"log #{note.customer_id}", form="log")
         items.append(Item(text, [button]))
-    return Section(voice.t("Relationships to look after", "需要关注的客户关系"), items=items)
+    return Section(voice.t("Relationships to look after"), items=items)

@@ -15,9 +15,10 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
+from crm.i18n import count, gettext
 from crm.insights import read
+from crm.insights.reasons import describe, describe_all
 from crm.models import Customer, CustomerInsight, Staff
-from crm.recommend import describe, describe_all
 
 KEY_TIERS = ("vip", "gold")
 DECAYING_RISK = 0.6
@@ -86,7 +87,6 @@ def _notes_from_job(session: Session, people: list[Staff], limit: int, lang: str
                     currency: str = "USD") -> list[GraphNote]:
     """The job's findings (company-wide lists) narrowed to the customers and staff of this digest."""
     names = {p.id: p.name for p in people}
-    zh = lang == "zh"
     notes: list[GraphNote] = []
 
     # the job's own "why" is written for analysts (PageRank, participation, strengths); a sales
@@ -108,22 +108,13 @@ def _notes_from_job(session: Session, people: list[Staff], limit: int, lang: str
     return notes
 
 
-def _n(lang: str, n: int, one: str, other: str, zh: str) -> str:
-    from crm.i18n import count
-
-    return count(lang, n, one, other, zh)
-
-
 def _connector_words(c, lang: str) -> str:
     links = int(getattr(c, "links", 0) or 0)
     groups = int(getattr(c, "clusters_linked", 0) or 0)
-    if lang == "zh":
-        text = f"认识 {links} 位客户" + (f"，横跨 {groups} 个客户圈子" if groups > 1 else "")
-        return text + "，适合请其引荐"
-    text = "knows " + _n(lang, links, "{n} other customer", "{n} other customers", "")
+    text = gettext(lang, "knows {customers}", customers=count(lang, links, "{n} other customer", "{n} other customers"))
     if groups > 1:
-        text += f" across {groups} separate circles"
-    return text + ": a good person to ask for introductions"
+        text += gettext(lang, " across {n} separate circles", n=groups)
+    return text + gettext(lang, ": a good person to ask for introductions")
 
 
 def _single_thread_words(a, lang: str, currency: str) -> str:
@@ -132,19 +123,13 @@ def _single_thread_words(a, lang: str, currency: str) -> str:
     # the open deals per currency; ``a.value`` is a ranking weight (it counts the tier too), not money
     amounts = getattr(a, "amounts", None) or {}
     value = money_totals([(v, c) for c, v in amounts.items()], lang) if amounts else ""
-    if lang == "zh":
-        stake = f"涉及 {value}，" if value else ""
-        if a.one_staff and a.one_contact:
-            return f"{stake}只有 {a.staff} 通过 {a.customer} 一人联系；多认识几位联系人"
-        if a.one_staff:
-            return f"{stake}只有 {a.staff} 与其有往来"
-        return f"{stake}所有联系都经过 {a.customer} 一人"
-    stake = f"{value} at stake; " if value else ""
+    stake = gettext(lang, "{value} at stake; ", value=value) if value else ""
     if a.one_staff and a.one_contact:
-        return f"{stake}only {a.staff} talks to them, and only through {a.customer}: meet more people there"
+        return stake + gettext(lang, "only {staff} talks to them, and only through {customer}: meet more people there",
+                               staff=a.staff, customer=a.customer)
     if a.one_staff:
-        return f"{stake}only {a.staff} has a working relationship there"
-    return f"{stake}everything goes through {a.customer}: meet more people there"
+        return stake + gettext(lang, "only {staff} has a working relationship there", staff=a.staff)
+    return stake + gettext(lang, "everything goes through {customer}: meet more people there", customer=a.customer)
 
 
 def _decay_words(d, lang: str, now: datetime | None) -> str:
@@ -157,17 +142,14 @@ def _decay_words(d, lang: str, now: datetime | None) -> str:
     days = None
     if last is not None:
         days = max(0, (now - last).days)
-    if lang == "zh":
-        text = f"{d.staff} 与其往来比三个月前少了 {drop}%"
-        return text + (f"，上次联系在 {days} 天前" if days is not None else "")
-    text = f"{d.staff} is in touch {drop}% less than three months ago"
+    text = gettext(lang, "{staff} is in touch {drop}% less than three months ago", staff=d.staff, drop=drop)
     if days is not None:
-        text += "; last contact " + ("today" if days == 0 else _n(lang, days, "{n} day ago", "{n} days ago", ""))
+        text += gettext(lang, "; last contact {when}", when=gettext(lang, "today") if days == 0
+                        else count(lang, days, "{n} day ago", "{n} days ago"))
     return text
 
 
 def _notes_from_tables(session: Session, people: list[Staff], limit: int, lang: str) -> list[GraphNote]:
-    zh = lang == "zh"
     ids = [p.id for p in people]
     names = {p.id: p.name for p in people}
     notes: list[GraphNote] = []
@@ -179,8 +161,7 @@ def _notes_from_tables(session: Session, people: list[Staff], limit: int, lang: 
             .where(team, CustomerInsight.betweenness > 0)
             .order_by(col(CustomerInsight.betweenness).desc()).limit(limit)).all():
         notes.append(GraphNote("connector", cid, name, names.get(owner),
-                               "与多个客户圈子相连，适合请其引荐" if zh else
-                               "links several groups of customers: a good person to ask for introductions"))
+                               gettext(lang, "links several groups of customers: a good person to ask for introductions")))
 
     # a key account where we know a single person: losing them loses the account
     key_companies = (select(Customer.company_id)
@@ -193,7 +174,7 @@ def _notes_from_tables(session: Session, people: list[Staff], limit: int, lang: 
             .where(team, col(Customer.tier).in_(KEY_TIERS), col(Customer.company_id).in_(lone))
             .order_by(col(Customer.last_contact_at).desc()).limit(limit)).all():
         notes.append(GraphNote("single-threaded", cid, name, names.get(owner),
-                               f"该{tier}客户公司中唯一的联系人" if zh else f"our only contact at this {tier} account"))
+                               gettext(lang, "our only contact at this {tier} account", tier=tier)))
 
     for cid, name, owner, risk, why in session.exec(
             select(Customer.id, Customer.name, Customer.owner_id, CustomerInsight.risk, CustomerInsight.risk_reasons)

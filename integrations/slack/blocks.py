@@ -14,6 +14,7 @@ from datetime import datetime
 from itertools import count
 
 from bot.replies import Button, Item, Reply, draw_mentions
+from crm.i18n import NP_, N_, gettext, pgettext
 
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
@@ -260,25 +261,20 @@ def home_view(parts: list[tuple[str, Reply]], notice: str | None = None) -> dict
 
 # ---- modals ----------------------------------------------------------------------------------
 
-LABELS = {
-    "en": {"log": "Log interaction", "remind": "Add follow-up", "snooze": "Snooze follow-up",
-           "shortcut": "Log to CRM", "submit": "Save", "cancel": "Cancel", "customer": "Customer",
-           "kind": "Kind", "date": "Date", "time": "Time", "when": "Or say when",
-           "when_hint": "e.g. yesterday 4pm, friday 10am, 明天下午3点", "summary": "Summary", "what": "What to do",
-           "until": "Until", "custom": "Another time…", "in_1h": "In 1 hour", "tomorrow": "Tomorrow 9:00",
-           "search": "Type a name, company or email"},
-    "zh": {"log": "记录互动", "remind": "添加跟进", "snooze": "推迟跟进", "shortcut": "记录到 CRM",
-           "submit": "保存", "cancel": "取消", "customer": "客户", "kind": "类型", "date": "日期", "time": "时间",
-           "when": "或用文字说明时间", "when_hint": "例如 昨天下午4点、周五上午10点、tomorrow 3pm",
-           "summary": "摘要", "what": "事项", "until": "推迟到", "custom": "其他时间…", "in_1h": "1 小时后",
-           "tomorrow": "明天 9:00", "search": "输入姓名、公司或邮箱"},
-}
-KIND_LABELS = {"en": {"call": "Call", "email": "Email", "meeting": "Meeting", "chat": "Chat", "note": "Note"},
-               "zh": {"call": "电话", "email": "邮件", "meeting": "会议", "chat": "聊天", "note": "备注"}}
+# the modals' words, translated with the catalogue (crm/locale) for the reader
+LABELS = {"log": N_("Log interaction"), "remind": N_("Add follow-up"), "snooze": N_("Snooze follow-up"),
+          "shortcut": N_("Log to CRM"), "submit": N_("Save"), "cancel": N_("Cancel"), "customer": N_("Customer"),
+          "kind": N_("Kind"), "date": N_("Date"), "time": N_("Time"), "when": N_("Or say when"),
+          "when_hint": N_("e.g. yesterday 4pm, friday 10am, 明天下午3点"), "summary": N_("Summary"),
+          "what": N_("What to do"), "until": N_("Until"), "custom": N_("Another time…"), "in_1h": N_("In 1 hour"),
+          "tomorrow": N_("Tomorrow 9:00"), "search": N_("Type a name, company or email")}
+KIND_LABELS = {"call": NP_("form kind", "Call"), "email": NP_("form kind", "Email"),
+               "meeting": NP_("form kind", "Meeting"), "chat": NP_("form kind", "Chat"),
+               "note": NP_("form kind", "Note")}
 
 
 def _labels(lang: str) -> dict:
-    return LABELS.get(lang, LABELS["en"])
+    return {key: gettext(lang, text) for key, text in LABELS.items()}
 
 
 def _option(label: str, value: str) -> dict:
@@ -304,61 +300,60 @@ def _text_input(multiline: bool = False, initial: str | None = None, placeholder
 
 
 def _kind_select(lang: str, initial: str) -> dict:
-    names = KIND_LABELS.get(lang, KIND_LABELS["en"])
-    options = [_option(names[k], k) for k in KINDS]
+    options = [_option(pgettext(lang, "form kind", KIND_LABELS[k]), k) for k in KINDS]
     return {"type": "static_select", "action_id": "value", "options": options,
             "initial_option": options[KINDS.index(initial)]}
 
 
-def _when_blocks(t: dict) -> list[dict]:
-    return [_input("date", t["date"], {"type": "datepicker", "action_id": "value"}, optional=True),
-            _input("time", t["time"], {"type": "timepicker", "action_id": "value"}, optional=True),
-            _input("when", t["when"], _text_input(placeholder=t["when_hint"], max_length=200), optional=True)]
+def _when_blocks(words: dict) -> list[dict]:
+    return [_input("date", words["date"], {"type": "datepicker", "action_id": "value"}, optional=True),
+            _input("time", words["time"], {"type": "timepicker", "action_id": "value"}, optional=True),
+            _input("when", words["when"], _text_input(placeholder=words["when_hint"], max_length=200), optional=True)]
 
 
-def _modal(callback_id: str, title: str, t: dict, blocks: list[dict], metadata: dict) -> dict:
+def _modal(callback_id: str, title: str, words: dict, blocks: list[dict], metadata: dict) -> dict:
     return {"type": "modal", "callback_id": callback_id, "title": plain(title, 24),
-            "submit": plain(t["submit"], 24), "close": plain(t["cancel"], 24),
+            "submit": plain(words["submit"], 24), "close": plain(words["cancel"], 24),
             "private_metadata": clip(json.dumps(metadata, separators=(",", ":")), METADATA), "blocks": blocks}
 
 
-def customer_context(label: str, t: dict) -> dict:
-    return {"type": "section", "block_id": "customer", "text": mrkdwn(f"*{t['customer']}:* {escape(label)}")}
+def customer_context(label: str, words: dict) -> dict:
+    return {"type": "section", "block_id": "customer", "text": mrkdwn(f"*{words['customer']}:* {escape(label)}")}
 
 
 def log_modal(customer_label: str, metadata: dict, lang: str = "en") -> dict:
-    t = _labels(lang)
-    blocks = [customer_context(customer_label, t), _input("kind", t["kind"], _kind_select(lang, "call")),
-              *_when_blocks(t), _input("summary", t["summary"], _text_input(multiline=True))]
-    return _modal("crm_form_log", t["log"], t, blocks, metadata)
+    words = _labels(lang)
+    blocks = [customer_context(customer_label, words), _input("kind", words["kind"], _kind_select(lang, "call")),
+              *_when_blocks(words), _input("summary", words["summary"], _text_input(multiline=True))]
+    return _modal("crm_form_log", words["log"], words, blocks, metadata)
 
 
 def remind_modal(customer_label: str, metadata: dict, lang: str = "en") -> dict:
-    t = _labels(lang)
-    blocks = [customer_context(customer_label, t), *_when_blocks(t),
-              _input("what", t["what"], _text_input(max_length=500))]
-    return _modal("crm_form_remind", t["remind"], t, blocks, metadata)
+    words = _labels(lang)
+    blocks = [customer_context(customer_label, words), *_when_blocks(words),
+              _input("what", words["what"], _text_input(max_length=500))]
+    return _modal("crm_form_remind", words["remind"], words, blocks, metadata)
 
 
 SNOOZE_CHOICES = ("1h", "tomorrow 9am", "custom")
 
 
 def snooze_modal(task_label: str, metadata: dict, lang: str = "en") -> dict:
-    t = _labels(lang)
-    options = [_option(t["in_1h"], "1h"), _option(t["tomorrow"], "tomorrow 9am"), _option(t["custom"], "custom")]
+    words = _labels(lang)
+    options = [_option(words["in_1h"], "1h"), _option(words["tomorrow"], "tomorrow 9am"), _option(words["custom"], "custom")]
     choice = {"type": "static_select", "action_id": "value", "options": options, "initial_option": options[1]}
-    blocks = [{"type": "section", "text": mrkdwn(escape(task_label))}, _input("choice", t["until"], choice),
-              _input("when", t["when"], _text_input(placeholder=t["when_hint"], max_length=200), optional=True)]
-    return _modal("crm_form_snooze", t["snooze"], t, blocks, metadata)
+    blocks = [{"type": "section", "text": mrkdwn(escape(task_label))}, _input("choice", words["until"], choice),
+              _input("when", words["when"], _text_input(placeholder=words["when_hint"], max_length=200), optional=True)]
+    return _modal("crm_form_snooze", words["snooze"], words, blocks, metadata)
 
 
 def shortcut_modal(message_text: str, metadata: dict, lang: str = "en") -> dict:
-    t = _labels(lang)
+    words = _labels(lang)
     customer = {"type": "external_select", "action_id": "customer_search", "min_query_length": 1,
-                "placeholder": plain(t["search"], 150)}
-    blocks = [_input("customer", t["customer"], customer), _input("kind", t["kind"], _kind_select(lang, "chat")),
-              _input("summary", t["summary"], _text_input(multiline=True, initial=message_text))]
-    return _modal("crm_form_shortcut", t["shortcut"], t, blocks, metadata)
+                "placeholder": plain(words["search"], 150)}
+    blocks = [_input("customer", words["customer"], customer), _input("kind", words["kind"], _kind_select(lang, "chat")),
+              _input("summary", words["summary"], _text_input(multiline=True, initial=message_text))]
+    return _modal("crm_form_shortcut", words["shortcut"], words, blocks, metadata)
 
 
 def customer_options(matches: list[tuple[int, str]]) -> list[dict]:

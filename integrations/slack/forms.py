@@ -43,6 +43,7 @@ def form_command(form: str, command: str, view: dict, now_stamp: str = "") -> tu
 def error_block(form: str, message: str) -> str:
     """The input block a validation message belongs on."""
     lowered = message.lower()
+    # the validation messages' own words, English and Chinese (they are matched, not shown)
     if form == "snooze":
         return "when"
     if form == "remind" and any(w in lowered for w in ("about what", "事项")):

@@ -41,7 +41,8 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
 from bot.metrics import metrics_of
-from crm.inbox_texts import say
+from crm.i18n import NP_, language_name, pgettext
+from crm.inbox.texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
 from integrations.telegram.customer import CustomerChat
@@ -62,13 +63,13 @@ MAX_FAILURES_PER_UPDATE = 5  # then the update is dropped (logged) instead of bl
 RATE_LIMIT_RETRIES = 3
 POLL_TIMEOUT = 25
 
-CUSTOMER_COMMANDS = {
-    "en": [("start", "connect with us"), ("help", "what you can do"), ("status", "your request's status"),
-           ("language", "English or Chinese"), ("stop", "no marketing messages"),
-           ("forgetme", "erase your data")],
-    "zh": [("start", "开始"), ("help", "帮助"), ("status", "查看请求状态"), ("language", "切换语言"),
-           ("stop", "不再接收营销消息"), ("forgetme", "删除我的数据")],
-}
+# the customer's command menu, described in each language Telegram is told about
+CUSTOMER_COMMANDS = [("start", NP_("telegram menu", "connect with us")), ("help", NP_("telegram menu", "what you can do")),
+                     ("status", NP_("telegram menu", "your request's status")),
+                     ("language", NP_("telegram menu", "English or Chinese")),
+                     ("stop", NP_("telegram menu", "no marketing messages")),
+                     ("forgetme", NP_("telegram menu", "erase your data"))]
+MENU_LANGUAGES = ("en", "zh")
 
 
 def file_url_for(api_url: str) -> str:
@@ -177,9 +178,10 @@ class TelegramAdapter:
 
     async def _set_commands(self) -> None:
         with contextlib.suppress(TelegramError):
-            for lang, commands in CUSTOMER_COMMANDS.items():
-                await self.application.bot.set_my_commands([BotCommand(c, d) for c, d in commands],
-                                                           language_code=None if lang == "en" else lang)
+            for lang in MENU_LANGUAGES:
+                await self.application.bot.set_my_commands(
+                    [BotCommand(c, pgettext(lang, "telegram menu", d)) for c, d in CUSTOMER_COMMANDS],
+                    language_code=None if lang == "en" else lang)
 
     async def stop(self) -> None:
         if self._poll_task is not None:
@@ -373,8 +375,8 @@ class TelegramAdapter:
         if keyboard == "forget":
             return InlineKeyboardMarkup([[InlineKeyboardButton(say("forget_button", lang), callback_data="forget:yes")]])
         if keyboard == "language":
-            return InlineKeyboardMarkup([[InlineKeyboardButton("English", callback_data="lang:en"),
-                                          InlineKeyboardButton("中文", callback_data="lang:zh")]])
+            return InlineKeyboardMarkup([[InlineKeyboardButton(language_name("en"), callback_data="lang:en"),
+                                          InlineKeyboardButton(language_name("zh"), callback_data="lang:zh")]])
         if keyboard == "rating" and payload.get("ticket_id"):
             ticket_id = payload["ticket_id"]
             return InlineKeyboardMarkup([[InlineKeyboardButton(str(n), callback_data=f"rate:{ticket_id}:{n}")

@@ -15,7 +15,7 @@ from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, N
                             TelegramError, TimedOut)
 from telegram.request import HTTPXRequest
 
-from crm.campaign_sender import Blocked, NotSent, OutcomeUnknown, Rejected, RetryLater
+from crm.campaigns.sender import Blocked, NotSent, OutcomeUnknown, Rejected, RetryLater
 
 # httpx errors raised before a single byte of the request left this machine
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)

@@ -2,7 +2,7 @@
 `/forgetme`, and messages to the company.
 
 Customers see nothing from the CRM but their own ticket's status: every word they get comes
-from ``crm/inbox_texts.py``, and `/crm …` or any unknown command gets a polite note only.
+from ``crm/inbox/texts.py``, and `/crm …` or any unknown command gets a polite note only.
 
 Each update is handled in one transaction that also claims its update id, so a redelivered
 update changes nothing; replies are queued in the inbox outbox in that same transaction and
@@ -18,9 +18,9 @@ from telegram import Message, Update
 
 from bot.replies import strip_mentions
 from crm.erasure import erased_since
-from crm import inbox
 from crm.events import claim_event_in
-from crm.inbox_texts import say
+from crm.inbox import binding, erasure, outbox, ratings, tickets
+from crm.inbox.texts import say
 from crm.models import Staff, Ticket
 from integrations.inbox_live import file_line
 from integrations.telegram.media import (context_lines, describe_other, describe_venue, forwarded_from,
@@ -34,7 +34,7 @@ class Said:
     """One customer message, copied out of PTB's objects for the worker thread."""
 
     update_id: int
-    person: inbox.ChatPerson
+    person: binding.ChatPerson
     message_id: int
     date: datetime
     text: str = ""  # what is stored: the text, a caption, or a description of the attachment
@@ -82,12 +82,12 @@ def _describe_body(message: Message) -> str:
     return caption
 
 
-def person_of(update: Update) -> inbox.ChatPerson:
+def person_of(update: Update) -> binding.ChatPerson:
     user, chat = update.effective_user, update.effective_chat
     # names from outside cannot carry our neutral mention element (bot.replies.mention)
-    return inbox.ChatPerson(chat_id=chat.id, first_name=strip_mentions(user.first_name or ""),
-                            last_name=strip_mentions(user.last_name or ""), username=user.username,
-                            language_code=user.language_code)
+    return binding.ChatPerson(chat_id=chat.id, first_name=strip_mentions(user.first_name or ""),
+                              last_name=strip_mentions(user.last_name or ""), username=user.username,
+                              language_code=user.language_code)
 
 
 class CustomerChat:
@@ -153,32 +153,32 @@ class CustomerChat:
             self._shared_phone(s, said)
         else:
             self._message(s, said)
-        return inbox.queued_anything(s)
+        return outbox.queued_anything(s)
 
     def _reply(self, session, chat_id: int, key_or_text: str, lang: str, *, customer=None, literal: bool = False,
                keyboard: str | None = None, **values) -> None:
         text = key_or_text if literal else say(key_or_text, lang, **values)
-        inbox.enqueue(session, "telegram", "reply", {"text": text, "keyboard": keyboard, "lang": lang},
-                      customer=customer, chat_id=chat_id)
+        outbox.enqueue(session, "telegram", "reply", {"text": text, "keyboard": keyboard, "lang": lang},
+                       customer=customer, chat_id=chat_id)
 
     def _command(self, s, said: Said) -> None:
         person, chat = said.person, said.person.chat_id
-        customer = inbox.customer_for_chat(s, chat)
+        customer = binding.customer_for_chat(s, chat)
         lang = customer.language if customer else person.language
         name = said.command
         if name == "start":
             token = said.args[0] if said.args else None
             if token:
-                bound = inbox.bind_by_token(s, person, token, self.adapter.app.engine.clock())
+                bound = binding.bind_by_token(s, person, token, self.adapter.app.engine.clock())
                 if bound is not None:
                     self._reply(s, chat, "bound_by_invite", bound.language, customer=bound, keyboard="remove",
                                 name=bound.name, company=self.adapter.bot_name)
                     return
                 self._reply(s, chat, "invite_invalid", lang, customer=customer)
-            if customer is not None and inbox.LEAD_TAG not in customer.tags.split(","):
+            if customer is not None and binding.LEAD_TAG not in customer.tags.split(","):
                 self._reply(s, chat, "welcome_back", lang, customer=customer, name=person.first_name or customer.name)
                 return
-            customer, _ = inbox.ensure_customer(s, person)
+            customer, _ = binding.ensure_customer(s, person)
             self._reply(s, chat, "welcome", customer.language, customer=customer, keyboard="contact",
                         name=person.first_name or person.display_name, company=self.adapter.bot_name)
         elif name == "help":
@@ -191,12 +191,12 @@ class CustomerChat:
             if choice is None:
                 self._reply(s, chat, "language_usage", lang, customer=customer, keyboard="language")
                 return
-            customer, _ = inbox.ensure_customer(s, person)
-            inbox.set_language(s, customer, choice)
+            customer, _ = binding.ensure_customer(s, person)
+            binding.set_language(s, customer, choice)
             self._reply(s, chat, "language_set", choice, customer=customer)
         elif name == "stop":
-            customer, _ = inbox.ensure_customer(s, person)
-            inbox.opt_out_of_marketing(s, customer)
+            customer, _ = binding.ensure_customer(s, person)
+            binding.opt_out_of_marketing(s, customer)
             self._reply(s, chat, "stopped", lang, customer=customer)
         elif name == "forgetme":
             confirmed = bool(said.args) and said.args[0].lower() in ("confirm", "确认")
@@ -206,13 +206,13 @@ class CustomerChat:
             self._reply(s, chat, "not_for_customers", lang, customer=customer)
 
     def _status(self, s, chat: int, customer, lang: str) -> None:
-        ticket = inbox.open_ticket(s, customer) if customer else None
+        ticket = tickets.open_ticket(s, customer) if customer else None
         if ticket is not None:
             handler = s.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
             who = say("status_handler", lang, name=handler.name) if handler else say("status_unassigned", lang)
             self._reply(s, chat, "status_open", lang, customer=customer, ticket=ticket.id, who=who)
             return
-        latest = inbox.latest_ticket(s, customer) if customer else None
+        latest = tickets.latest_ticket(s, customer) if customer else None
         if latest is not None:
             self._reply(s, chat, "status_resolved", lang, customer=customer, ticket=latest.id)
         else:
@@ -224,11 +224,11 @@ class CustomerChat:
         elif not confirmed:
             self._reply(s, chat, "forget_ask", lang, customer=customer, keyboard="forget")
         else:
-            inbox.forget(s, customer, self.adapter.app.engine.clock())
+            erasure.forget(s, customer, self.adapter.app.engine.clock())
             self._reply(s, chat, "forget_done", lang, keyboard="remove")
 
     def _shared_phone(self, s, said: Said) -> None:
-        customer, found = inbox.bind_by_phone(s, said.person, said.own_phone)
+        customer, found = binding.bind_by_phone(s, said.person, said.own_phone)
         if found:
             self._reply(s, said.person.chat_id, "bound_by_phone", customer.language, customer=customer,
                         keyboard="remove", name=customer.name)
@@ -238,11 +238,11 @@ class CustomerChat:
         self._store(s, customer, said)
 
     def _message(self, s, said: Said) -> None:
-        customer, _ = inbox.ensure_customer(s, said.person)
+        customer, _ = binding.ensure_customer(s, said.person)
         body = said.text.strip()
         if body in ("1", "2", "3", "4", "5") and not said.edited:
-            ticket = inbox.pending_rating(s, customer)
-            if ticket is not None and inbox.record_rating(s, customer, ticket, int(body)):
+            ticket = ratings.pending_rating(s, customer)
+            if ticket is not None and ratings.record_rating(s, customer, ticket, int(body)):
                 self._reply(s, said.person.chat_id, "rating_thanks", customer.language, customer=customer,
                             rating=body)
                 return
@@ -254,34 +254,34 @@ class CustomerChat:
     def _store(self, s, customer, said: Said) -> None:
         message_key = f"{said.message_id}:edit:{said.update_id}" if said.edited else said.message_id
         text = f"(edited) {said.text}" if said.edited else said.text
-        stored = inbox.store_inbound(s, customer, chat_id=said.person.chat_id, message_id=message_key, text=text,
-                                     occurred_at=said.date, settings=self.adapter.settings,
-                                     relay=self.relay_to_team and not said.edited, details=said.details)
+        stored = tickets.store_inbound(s, customer, chat_id=said.person.chat_id, message_id=message_key, text=text,
+                                       occurred_at=said.date, settings=self.adapter.settings,
+                                       relay=self.relay_to_team and not said.edited, details=said.details)
         if said.edited and self.relay_to_team and not stored.duplicate and stored.ticket is not None:
             # the relayed Slack message is updated (chat.update) and marked edited; the edit is its own interaction
             details = dict(said.details, media=None)
-            inbox.to_thread(s, stored.ticket, "edit", said.text, interaction=stored.interaction,
-                            author=customer.name, **details)
+            outbox.to_thread(s, stored.ticket, "edit", said.text, interaction=stored.interaction,
+                             author=customer.name, **details)
 
-    def _callback(self, update_id: int, person: inbox.ChatPerson, data: str, sent_at=None) -> str | None:
+    def _callback(self, update_id: int, person: binding.ChatPerson, data: str, sent_at=None) -> str | None:
         with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200
             if not claim_event_in(s, "telegram", f"update:{update_id}"):
                 return None
             if sent_at is not None and erased_since(s, "telegram", person.chat_id, sent_at):
                 return None  # a button under a message from before the erasure: it brings nothing back
-            customer = inbox.customer_for_chat(s, person.chat_id)
+            customer = binding.customer_for_chat(s, person.chat_id)
             lang = customer.language if customer else person.language
             kind, _, rest = data.partition(":")
             if kind == "rate" and customer is not None:
                 ticket_id, _, value = rest.partition(":")
                 ticket = s.get(Ticket, int(ticket_id)) if ticket_id.isdigit() else None
-                if ticket is not None and value.isdigit() and inbox.record_rating(s, customer, ticket, int(value)):
+                if ticket is not None and value.isdigit() and ratings.record_rating(s, customer, ticket, int(value)):
                     self._reply(s, person.chat_id, "rating_thanks", lang, customer=customer, rating=value)
                     return "👍"
                 return say("rating_stale", lang)
             if kind == "lang" and rest in ("en", "zh"):
-                customer, _ = inbox.ensure_customer(s, person)
-                inbox.set_language(s, customer, rest)
+                customer, _ = binding.ensure_customer(s, person)
+                binding.set_language(s, customer, rest)
                 self._reply(s, person.chat_id, "language_set", rest, customer=customer)
                 return None
             if kind == "forget" and rest == "yes":
@@ -292,4 +292,4 @@ class CustomerChat:
     def _membership(self, update_id: int, chat_id: int, blocked: bool) -> None:
         with self.db.write_session(urgent=True) as s:  # Telegram waits on this for its 200
             if claim_event_in(s, "telegram", f"update:{update_id}"):
-                inbox.set_blocked(s, chat_id, blocked)
+                binding.set_blocked(s, chat_id, blocked)

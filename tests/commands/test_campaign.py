@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from crm import campaigns
+from crm.campaigns import lifecycle, results, segments
 from crm.customers import create_customer
 from crm.models import AuditEvent, Campaign, CampaignRecipient, Customer, Deal, Interaction
 from tests.helpers import say, utc
@@ -59,7 +59,7 @@ def test_segment_keys_combine_with_and_values_with_or(db, reachable):
     _set(db, team.li, tags="upsell_2024")
     with db.session() as s:
         def ids(text):
-            return {c.id for c in s.exec(select(Customer).where(*campaigns.parse_segment(s, text).conditions()))}
+            return {c.id for c in s.exec(select(Customer).where(*segments.parse_segment(s, text).conditions()))}
 
         assert ids("tier=vip") == {team.globex}
         assert ids("tier=vip,standard language=zh") == {team.wang}
@@ -85,8 +85,8 @@ def test_segment_keys_combine_with_and_values_with_or(db, reachable):
 ])
 def test_bad_segments_say_what_is_allowed(db, team, text, needle):
     with db.session() as s:
-        with pytest.raises(campaigns.CampaignError) as err:
-            campaigns.parse_segment(s, text)
+        with pytest.raises(segments.CampaignError) as err:
+            segments.parse_segment(s, text)
     assert needle in err.value.message and err.value.zh
 
 
@@ -96,7 +96,7 @@ def test_audience_counts_each_exclusion_once(db, reachable):
     _set(db, team.li, marketing_opt_out=True, telegram_blocked=True)  # counted as opted out, not twice
     _set(db, team.wang, telegram_blocked=True)
     with db.session() as s:
-        who = campaigns.audience(s, campaigns.parse_segment(s, "all"))
+        who = segments.audience(s, segments.parse_segment(s, "all"))
     assert (who.matching, who.reachable, who.no_telegram, who.opted_out, who.blocked) == (4, 1, 1, 1, 1)
 
 
@@ -104,17 +104,17 @@ def test_audience_counts_each_exclusion_once(db, reachable):
 def test_erased_customers_are_never_in_a_segment(db, reachable):
     _set(db, reachable.globex, forgotten_at=utc(2026, 1, 1))
     with db.session() as s:
-        assert campaigns.audience(s, campaigns.parse_segment(s, "all")).matching == 3
+        assert segments.audience(s, segments.parse_segment(s, "all")).matching == 3
 
 
 def test_message_in_the_customers_language_with_fallback_and_stop_line():
     both = Campaign(name="x", message_en="Hello", message_zh="你好")
-    assert campaigns.message_for(both, "zh").startswith("你好") and "/stop" in campaigns.message_for(both, "zh")
-    assert campaigns.message_for(both, "en").startswith("Hello")
+    assert lifecycle.message_for(both, "zh").startswith("你好") and "/stop" in lifecycle.message_for(both, "zh")
+    assert lifecycle.message_for(both, "en").startswith("Hello")
     english_only = Campaign(name="y", message_en="Hello", message_zh="")
-    assert campaigns.message_for(english_only, "zh") == "Hello\n\n" + campaigns.STOP_LINE["en"]
+    assert lifecycle.message_for(english_only, "zh") == "Hello\n\n" + lifecycle.STOP_LINE["en"]
     chinese_only = Campaign(name="z", message_en=" ", message_zh="你好")
-    assert campaigns.message_for(chinese_only, "en") == "你好\n\n" + campaigns.STOP_LINE["zh"]
+    assert lifecycle.message_for(chinese_only, "en") == "你好\n\n" + lifecycle.STOP_LINE["zh"]
 
 
 # ---------------------------------------------------------------- new, preview, send
@@ -214,9 +214,9 @@ def test_materialising_twice_adds_nobody_twice(db, reachable):
         campaign = Campaign(name="x", segment="all", message_en="hi", ends_at=utc(2026, 12, 1))
         s.add(campaign)
         s.flush()
-        segment = campaigns.parse_segment(s, "all")
-        assert campaigns.materialise(s, campaign, segment) == 3
-        assert campaigns.materialise(s, campaign, segment) == 0
+        segment = segments.parse_segment(s, "all")
+        assert lifecycle.materialise(s, campaign, segment) == 3
+        assert lifecycle.materialise(s, campaign, segment) == 0
         # the unique constraint is the last line of defence
         with pytest.raises(Exception):
             with s.begin_nested():
@@ -304,11 +304,11 @@ def attribution(db, reachable):
 @pytest.mark.store
 def test_replies_are_attributed_to_the_last_campaign_within_its_window(db, reachable, attribution):
     with db.session() as s:
-        a = campaigns.report(s, s.get(Campaign, attribution["a"]))
-        b = campaigns.report(s, s.get(Campaign, attribution["b"]))
-        assert campaigns.campaign_for_reply(s, attribution["extra"][2], utc(2026, 11, 26, 9)) == attribution["b"]
-        assert campaigns.campaign_for_reply(s, attribution["extra"][2], utc(2026, 11, 24, 9)) == attribution["a"]
-        assert campaigns.campaign_for_reply(s, reachable.wang, utc(2026, 12, 5, 9)) is None
+        a = results.report(s, s.get(Campaign, attribution["a"]))
+        b = results.report(s, s.get(Campaign, attribution["b"]))
+        assert results.campaign_for_reply(s, attribution["extra"][2], utc(2026, 11, 26, 9)) == attribution["b"]
+        assert results.campaign_for_reply(s, attribution["extra"][2], utc(2026, 11, 24, 9)) == attribution["a"]
+        assert results.campaign_for_reply(s, reachable.wang, utc(2026, 12, 5, 9)) is None
     assert (a.recipients, a.attempted, a.delivered) == (7, 7, 6)
     assert (a.replied, a.replies) == (2, 3)  # Globex (twice) and extra[2] before B
     assert (a.deals, a.deal_amount) == (1, 12000.0)

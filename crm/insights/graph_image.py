@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from crm.chart_fonts import chart_dir, drawable, save_png, use_chart_fonts
-from crm.graph import RelationGraph, neighbourhood
+from crm.insights.graph import RelationGraph, neighbourhood
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f"]
 COMPANY_COLOUR = "#bbbbbb"

@@ -19,9 +19,14 @@ from scipy import sparse
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Connection
 
-from crm import centrality, message_reading, recommend
-from crm.graph import RelationGraph, build_graph, staff_strengths
-from crm.insights import store
+from crm import message_reading
+from crm.insights import centrality, store
+from crm.insights.features import CHURNED, FEATURE_NAMES, TIER_VALUE, behaviour_features, text_matrix
+from crm.insights.graph import RelationGraph, build_graph, staff_strengths
+from crm.insights.priorities import comparable_deal_value, next_priorities, open_amounts_by_currency
+from crm.insights.reasons import describe
+from crm.insights.risk import MIN_LABELS, train_risk
+from crm.insights.similar import similarity_index
 from crm.insights.snapshot import DAY, Snapshot, fingerprint, load_snapshot, load_texts
 from crm.models import CustomerInsight
 
@@ -56,7 +61,7 @@ class JobReport:
                          f"customers{auc}.")
         elif risk:
             lines.append(f"Risk: heuristic (only {risk['churned']} churned / {risk['stayed']} stayed customers; "
-                         f"a model needs {recommend.MIN_LABELS} of each).")
+                         f"a model needs {MIN_LABELS} of each).")
         lines.append(f"Graph: {self.summary.get('nodes', 0):,} account nodes, {self.summary.get('edges', 0):,} edges, "
                      f"{self.summary.get('communities', 0):,} communities, "
                      f"{self.summary.get('staff_edges', 0):,} staff–customer relationships.")
@@ -66,12 +71,16 @@ class JobReport:
         return "\n".join(lines)
 
 
-def refresh_insights(db, now: datetime | None = None) -> str:
-    """Recompute and store every insight; returns a printable summary with stage timings."""
+def refresh_insights(db, now: datetime | None = None, *, currency: str = "USD",
+                     rates: dict[str, float] | None = None) -> str:
+    """Recompute and store every insight; returns a printable summary with stage timings.
+
+    ``currency`` and ``rates`` are the business's (CRM_CURRENCY, CRM_CURRENCY_RATES): rankings weigh
+    deals across currencies with them (``priorities.comparable_deal_value``)."""
     engine = getattr(db, "engine", db)
     report = JobReport()
     with engine.connect() as conn:
-        result = compute(conn, now or datetime.now(timezone.utc), report)
+        result = compute(conn, now or datetime.now(timezone.utc), report, currency=currency, rates=rates)
     report.summary = result.summary
     with report.stage("write"):
         with engine.begin() as conn:
@@ -80,10 +89,11 @@ def refresh_insights(db, now: datetime | None = None) -> str:
     return report.text()
 
 
-def refresh_in(conn: Connection, now: datetime) -> JobReport:
+def refresh_in(conn: Connection, now: datetime, *, currency: str = "USD",
+               rates: dict[str, float] | None = None) -> JobReport:
     """Compute and write within the caller's transaction (small stores, computed on demand)."""
     report = JobReport()
-    result = compute(conn, now, report)
+    result = compute(conn, now, report, currency=currency, rates=rates)
     report.summary = result.summary
     with report.stage("write"):
         write(conn, result)
@@ -138,7 +148,8 @@ class JobResult:
     summary: dict
 
 
-def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
+def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str = "USD",
+            rates: dict[str, float] | None = None) -> JobResult:
     with report.stage("load"):
         stamp = fingerprint(conn)  # before reading: a change made meanwhile makes the next check stale
         snap = load_snapshot(conn, now)
@@ -160,22 +171,25 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
     with report.stage("texts"):
         ref = snap.reference_time()
         docs = load_texts(conn, snap.customer_ids)
-        vectorizer, texts = recommend.text_matrix(docs)
+        vectorizer, texts = text_matrix(docs)
         vocabulary = vectorizer.get_feature_names_out().tolist() if vectorizer is not None else []
         del docs
     with report.stage("features"):
-        feat = recommend.behaviour_features(snap, ref)
+        feat = behaviour_features(snap, ref)
+        feat.deal_value = comparable_deal_value(snap, feat, currency, rates)
     with report.stage("risk model"):
-        risk = recommend.train_risk(feat, texts, vocabulary, snap.stage)
+        risk = train_risk(feat, texts, vocabulary, snap.stage)
     with report.stage("similarity index"):
-        behaviour, text_index = recommend.similarity_index(feat, _keep_top_terms(texts, TEXT_TERMS_KEPT), risk.risk)
+        behaviour, text_index = similarity_index(feat, _keep_top_terms(texts, TEXT_TERMS_KEPT), risk.risk)
     with report.stage("next actions"):
-        prio = recommend.next_priorities(snap, feat, risk.risk, feedback)
+        prio = next_priorities(snap, feat, risk.risk, feedback)
     if pending is not None:
         with report.stage("wait for graph metrics"):
             metrics, metric_times = pending.result()
         pool.shutdown()
     graph.pagerank, graph.betweenness, graph.community, metric_info = metrics
+    # a graph too large for a trustworthy estimate has no betweenness: NULL per customer, no connectors
+    between_known = not str(metric_info.get("betweenness_method", "")).startswith(centrality.SKIPPED)
     worker_peak = metric_times.pop(PEAK_KEY)
     for name, seconds in metric_times.items():
         report.timings[name + (" (parallel)" if pending is not None else "")] = seconds
@@ -187,19 +201,20 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
     for i in range(n):
         rows.append(dict(
             customer_id=int(snap.customer_ids[i]), risk=float(risk.risk[i]),
-            risk_reasons=json.dumps([r | {"text": recommend.describe(r)} for r in risk.reasons[i]], ensure_ascii=False),
+            risk_reasons=json.dumps([r | {"text": describe(r)} for r in risk.reasons[i]], ensure_ascii=False),
             community=int(graph.community[i]), pagerank=float(graph.pagerank[i]),
-            betweenness=float(graph.betweenness[i]),
+            betweenness=float(graph.betweenness[i]) if between_known else None,
             priority=float(prio.score[i]) if prio.score[i] > 0 else None,
-            priority_reasons=json.dumps([r | {"text": recommend.describe(r)} for r in prio.reasons[i]],
+            priority_reasons=json.dumps([r | {"text": describe(r)} for r in prio.reasons[i]],
                                         ensure_ascii=False),
             computed_at=now))
     summary = dict(
         computed_at=now.isoformat(), customers=n, nodes=graph.n_nodes, edges=int(graph.adjacency.nnz // 2),
         staff_edges=int(len(edges_now.strength)), communities=int(len(np.unique(graph.community[:n]))) if n else 0,
         risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
-                  min_labels=recommend.MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
+                  min_labels=MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
         feedback_answers=len(feedback), fingerprint=stamp, **metric_info,
+        connectors_skipped=None if between_known else int((np.diff(graph.adjacency.indptr) > 0).sum()),
         graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
         **findings)
     blobs = {
@@ -208,7 +223,7 @@ def compute(conn: Connection, now: datetime, report: JobReport) -> JobResult:
     }
     if risk.model is not None:
         blobs[store.CHURN_MODEL] = pickle.dumps(dict(model=risk.model, vectorizer=vectorizer,
-                                                     features=recommend.FEATURE_NAMES), protocol=5)
+                                                     features=FEATURE_NAMES), protocol=5)
     return JobResult(now, rows, blobs, summary)
 
 
@@ -296,8 +311,8 @@ def graph_findings(snap: Snapshot, graph: RelationGraph, edges_now, edges_then, 
 
     # clusters of related accounts
     sizes = np.bincount(community[:n], minlength=community.max() + 1) if n else np.zeros(0, dtype=int)
-    value = feat.deal_amount
-    per_currency = recommend.open_amounts_by_currency(snap, feat)
+    value = feat.deal_value if feat.deal_value is not None else feat.deal_amount
+    per_currency = open_amounts_by_currency(snap, feat)
     clusters = []
     for k in np.argsort(-sizes)[:20]:
         members = np.nonzero(community[:n] == k)[0]
@@ -312,7 +327,7 @@ def graph_findings(snap: Snapshot, graph: RelationGraph, edges_now, edges_then, 
                              hub_customer_id=int(snap.customer_ids[hub]), open_deal_value=float(value[members].sum()),
                              open_deal_amounts=_sum_amounts(per_currency, members),
                              mean_risk=round(float(risk[members].mean()), 3),
-                             churned=int((snap.stage[members] == recommend.CHURNED).sum())))
+                             churned=int((snap.stage[members] == CHURNED).sum())))
 
     return dict(connectors=connectors, brokers=brokers, clusters=clusters,
                 single_threaded=single_threaded(snap, edges_now, feat),
@@ -334,8 +349,9 @@ def _sum_amounts(per_currency: dict[int, dict[str, float]], members) -> dict[str
 
 def single_threaded(snap: Snapshot, edges, feat, limit: int = 100) -> list[dict]:
     """Valuable companies that hang on one staff member or one contact."""
-    value = feat.deal_amount + recommend.TIER_VALUE[snap.tier.astype(int)] * 5_000 * (snap.tier >= 2)
-    live = snap.stage != recommend.CHURNED
+    money = feat.deal_value if feat.deal_value is not None else feat.deal_amount
+    value = money + TIER_VALUE[snap.tier.astype(int)] * 5_000 * (snap.tier >= 2)
+    live = snap.stage != CHURNED
     strong = edges.strength >= THREAD_MIN_STRENGTH
     e_staff, e_cust, e_strength = edges.staff[strong], edges.customer[strong], edges.strength[strong]
     company = snap.company_of[e_cust]
@@ -350,7 +366,7 @@ def single_threaded(snap: Snapshot, edges, feat, limit: int = 100) -> list[dict]
     threads = np.bincount(pairs[:, 0], minlength=len(snap.company_ids))
     reached = np.unique(np.column_stack([company[at_company], e_cust[at_company]]), axis=0)
     reached_contacts = np.bincount(reached[:, 0], minlength=len(snap.company_ids))
-    per_currency = recommend.open_amounts_by_currency(snap, feat)
+    per_currency = open_amounts_by_currency(snap, feat)
     candidates = np.nonzero((comp_value >= 20_000) & ((threads == 1) | (reached_contacts == 1)))[0]
     for k in candidates[np.argsort(-comp_value[candidates])][:limit]:
         mask = at_company & (company == k)
@@ -374,11 +390,11 @@ def decaying(snap: Snapshot, now_edges, then_edges, feat, limit: int = 300) -> l
     found = (len(key_now) > 0) & (key_now[pos] == key_then) if len(key_now) else np.zeros(len(key_then), bool)
     strength_now = np.where(found, now_edges.strength[pos] if len(key_now) else 0.0, 0.0)
     last = np.where(found, now_edges.last_at[pos] if len(key_now) else -np.inf, then_edges.last_at)
-    live = snap.stage[then_edges.customer] != recommend.CHURNED
+    live = snap.stage[then_edges.customer] != CHURNED
     fading = live & (then_edges.strength >= 0.35) & (strength_now <= 0.5 * then_edges.strength)
     idx = np.nonzero(fading)[0]
     weight = (then_edges.strength[idx] - strength_now[idx]) * \
-        recommend.TIER_VALUE[snap.tier[then_edges.customer[idx]].astype(int)]
+        TIER_VALUE[snap.tier[then_edges.customer[idx]].astype(int)]
     out = []
     for j in idx[np.argsort(-weight)][:limit]:
         out.append(dict(staff_id=int(snap.staff_ids[then_edges.staff[j]]),

@@ -40,11 +40,11 @@ from typing import Awaitable, Callable, Protocol
 from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 
-from crm.campaigns import message_for
+from crm.campaigns.lifecycle import message_for
 from crm.claims import Lease, backoff, claim_once
 from crm.db import Database
-from crm.rate_limit import RateLimiter
 from crm.models import Campaign, CampaignRecipient, Customer, WorkerLease
+from crm.rate_limit import RateLimiter
 from crm.types import UTCDateTime, utcnow
 
 log = logging.getLogger("crm.campaigns")

@@ -20,10 +20,20 @@ igraph reaches 0.89, and their sampled betweenness picked sources by position):
   23-65 s with two seeds sharing 19 of 20 (err 0.001: ~500 s; err 0.002: 18 of 20; err 0.005: 15).
   Sources sampled by hash (igraph), the other option, shared only 5 of 20 at 100k with 1,000
   sources (96 s), so they remain in ``betweenness(k=...)`` for the bench comparison only.
+  At 1,000,000 customers nothing we measured fits (``bench/bench_betweenness.py --million``, the
+  seeder-shaped graphs with 5 relationships per customer, 1.25M nodes and 5.9M edges at 1M, 2 cores
+  under load 9-20 from seven other developers): KADABRA computes the graph's exact vertex diameter
+  before its first sample, whatever the error -- 22 s at 100k, still running after 11 min at 1M; the 2-core is no cheaper (61 s at
+  100k, against 24 s on the largest component: peeling pendants removes 3% of the nodes and
+  none of the work); networkit's sampled sources (EstimateBetweenness) cost ~20 s per source at 1M
+  (32 sources: 656 s), so a 10-minute budget buys a few dozen sources where 1,000 share 5 of 20 at
+  100k. Above ``KADABRA_MAX_LINKED`` linked nodes connectors are therefore not computed: the job
+  stores no betweenness and ``/crm insights`` says why, rather than ranking noise.
 * Communities: Leiden (igraph's ``community_leiden``, modularity objective), a fixed number of
   passes, each starting from the previous partition, so modularity never decreases from one pass
   to the next. On the LFR graph (n=100,000, mixing 0.3) it reaches NMI 0.888 against the planted
-  communities, igraph's multilevel 0.885, in a third of the time.
+  communities, igraph's multilevel 0.885, in a third of the time. At 1M (synthetic, load 12-14):
+  124 s, modularity 0.926, 1.4 GiB peak with PageRank (16 s) and the igraph graph.
 
 All results are deterministic for a given graph and seed: igraph draws from a seeded
 ``random.Random`` installed only for the duration of the call.
@@ -51,6 +61,12 @@ LEIDEN_PASSES = 2
 # additive error on normalised betweenness; the top-20 order is what it guarantees. 0.0015: two seeds share
 # 19 of 20 at 100k in 23-65 s; 0.001 took ~500 s there, 0.002 shared 18 (bench/bench_betweenness.py)
 KADABRA_ERR = 0.0015
+# linked nodes above which connectors are not computed: KADABRA first computes the graph's exact vertex
+# diameter, 22 s at 100k customers (125k nodes) but more than 11 min at 1M (1.25M nodes) on this 2-core
+# machine under load 13, before its first sample; sampled sources cost 20 s each at 1M (load 20)
+# and 1,000 of them shared 5 of 20 at 100k (bench/bench_betweenness.py --million)
+KADABRA_MAX_LINKED = 300_000
+SKIPPED = "not computed"
 _rng_lock = threading.Lock()
 
 
@@ -70,10 +86,11 @@ def to_igraph(adjacency: sparse.csr_matrix, *, weighted: bool = True) -> ig.Grap
     """The symmetric adjacency as an undirected igraph graph (each pair once, strengths as ``weight``)."""
     n = adjacency.shape[0]
     upper = sparse.triu(adjacency, k=1).tocoo()
-    g = ig.Graph(n=n, edges=np.column_stack([upper.row, upper.col]), directed=False)
-    if weighted:
-        g.es["weight"] = upper.data.astype(np.float64)
-    return g
+    # igraph parses plain lists of pairs 4-9x faster than rows of a numpy array (bench: 1M customers,
+    # 5.9M edges, 58 s under load 14 the old way)
+    edges = list(zip(upper.row.tolist(), upper.col.tolist()))
+    attrs = {"weight": upper.data.astype(np.float64).tolist()} if weighted else {}
+    return ig.Graph(n=n, edges=edges, directed=False, edge_attrs=attrs)
 
 
 def pagerank(adjacency: sparse.csr_matrix, *, alpha: float = 0.85, tol: float = 1e-10,
@@ -188,17 +205,28 @@ def communities(adjacency: sparse.csr_matrix, *, seed: int = 7, resolution: floa
     return detect_communities(adjacency, seed=seed, resolution=resolution).labels
 
 
-def competition_rank(values: np.ndarray) -> np.ndarray:
-    """1 for the highest value; exact ties share a rank and the next rank skips ("1, 2, 2, 4")."""
+def competition_rank(values: np.ndarray, *, tolerance: float = 1e-9) -> np.ndarray:
+    """1 for the highest value; ties share a rank and the next rank skips ("1, 2, 2, 4").
+
+    Values equal up to floating-point noise (the summation order of Brandes' algorithm differs
+    from node to node, so the 20 equal betweennesses of a dodecahedron come out a few ulps apart)
+    are a tie: sorted, a value starts a new rank only when it is more than ``tolerance`` x the
+    largest magnitude below the previous one. Rounding to a fixed number of digits would not do:
+    two values one float apart can sit either side of a rounding boundary."""
     values = np.asarray(values, dtype=np.float64)
-    if len(values) == 0:
+    n = len(values)
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    top = np.abs(values).max()
-    if top > 0:  # equal up to floating-point summation order is a tie
-        values = np.round(values / top * 1e10)
-    ordered = np.sort(values)
-    # rank = 1 + how many values are strictly greater
-    return (len(values) - np.searchsorted(ordered, values, side="right") + 1).astype(np.int64)
+    order = np.argsort(-values, kind="stable")
+    ordered = values[order]
+    gap = tolerance * max(float(np.abs(values).max()), np.finfo(np.float64).tiny)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = (ordered[:-1] - ordered[1:]) > gap
+    # each value's rank is 1 + the position of the first value of its group
+    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = first + 1
+    return ranks
 
 
 def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: int = 20, err: float | None = None,
@@ -234,8 +262,12 @@ def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: 
 
 def connector_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, seed: int = 7,
                           graph: ig.Graph | None = None) -> tuple[np.ndarray, str]:
-    """What the nightly job uses: exact while affordable, else KADABRA's top 20 with its error guarantee."""
+    """What the nightly job uses: exact while affordable, else KADABRA's top 20 with its error guarantee;
+    above ``KADABRA_MAX_LINKED`` linked nodes nothing (zeros, method ``SKIPPED``): no estimate we measured
+    ranks the top 20 there within the nightly budget, and a list of noise is what issue 16 was about."""
     linked = int((np.diff(adjacency.indptr) > 0).sum())
     if sources_for(linked, adjacency.nnz // 2) is None:
         return betweenness(adjacency, graph=graph), "exact"
+    if linked > KADABRA_MAX_LINKED:
+        return np.zeros(adjacency.shape[0]), f"{SKIPPED}: {linked:,} linked accounts"
     return kadabra_betweenness(adjacency, keys, seed=seed), f"KADABRA top-20, err {KADABRA_ERR}"

@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from crm.campaigns import CampaignReport
+from crm.campaigns.results import CampaignReport
 from crm.chart_fonts import CJK, chart_dir, cjk_font, drawable, font_families, save_png, use_chart_fonts
 
 COLOURS = ("#4C72B0", "#55A868", "#C44E52", "#8172B2")

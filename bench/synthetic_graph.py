@@ -1,0 +1,51 @@
+"""The seeder's account graph without the store: the same shape as ``crm/seed.py`` in numpy, in seconds.
+
+For the 1M betweenness probe while (or instead of) seeding 1,000,000 customers into SQLite, which takes
+most of an hour on this shared machine. Same generator shape as ``crm.seed.seed``: contiguous planted
+clusters of ~150 customers, ``relationships_per_customer`` draws per customer of which 92% stay inside
+the cluster, one connector per 1,000 customers with 40 links anywhere, a company per 4 customers (each
+customer a member of a company of its own cluster). Unweighted (betweenness is by hops). The seeded
+store's own graph is used whenever it exists (bench/bench_betweenness.py says which it used).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+CLUSTER_SIZE = 150
+INSIDE_CLUSTER = 0.92
+CONNECTOR_LINKS = 40
+
+
+def seeder_shaped_graph(customers: int, relationships_per_customer: float = 5.0, seed: int = 42
+                        ) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """(symmetric adjacency, node keys): customers ``0..C-1`` then companies, keys like the job's node_keys."""
+    rng = np.random.default_rng(seed)
+    n_clusters = max(2, round(customers / CLUSTER_SIZE))
+    bounds = np.sort(rng.choice(np.arange(1, customers), n_clusters - 1, replace=False))
+    start, end = np.r_[0, bounds], np.r_[bounds, customers]
+    cluster = np.repeat(np.arange(n_clusters), end - start)
+    draws = int(customers * relationships_per_customer)
+    a = rng.integers(0, customers, draws)
+    k = cluster[a]
+    inside = start[k] + (rng.random(draws) * (end[k] - start[k])).astype(np.int64)
+    b = np.where(rng.random(draws) < INSIDE_CLUSTER, inside, rng.integers(0, customers, draws))
+    connectors = rng.choice(customers, max(3, customers // 1000), replace=False)
+    a = np.r_[a, np.repeat(connectors, CONNECTOR_LINKS)]
+    b = np.r_[b, rng.integers(0, customers, len(connectors) * CONNECTOR_LINKS)]
+    n_companies = max(5, customers // 4)
+    company_cluster = np.minimum(n_clusters - 1, np.arange(n_companies) * n_clusters // n_companies)
+    first = np.searchsorted(company_cluster, np.arange(n_clusters))
+    count = np.searchsorted(company_cluster, np.arange(n_clusters), side="right") - first
+    own = count[cluster] > 0
+    company = np.where(own, first[cluster] + (rng.random(customers) * np.maximum(count[cluster], 1)).astype(np.int64),
+                       rng.integers(0, n_companies, customers))
+    a = np.r_[a, np.arange(customers)]
+    b = np.r_[b, customers + company]
+    keep = a != b
+    a, b = a[keep], b[keep]
+    n = customers + n_companies
+    adjacency = sparse.csr_matrix((np.ones(2 * len(a)), (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    adjacency.data[:] = 1.0
+    keys = np.r_[np.arange(1, customers + 1, dtype=np.int64) * 2, np.arange(1, n_companies + 1, dtype=np.int64) * 2 + 1]
+    return adjacency, keys
