@@ -4,6 +4,7 @@ import them for their side effect.
 * tests/fixtures/store.py — ``db``/``db_url`` (SQLite; PostgreSQL too for ``@pytest.mark.store``),
   ``settings``, ``clock``, ``engine``, ``team``, ``pg_server``
 * tests/fixtures/chat.py — ``chat``: the in-process test adapter (push a line as a colleague, get the Reply)
+* tests/fixtures/cli.py — ``cli``: `crm-bot`'s ``main(argv)`` in-process on the test's store
 * tests/fakes/slack_api.py, tests/fakes/telegram_api.py — ``slack_api``, ``telegram_api`` (remote API stand-ins)
 * tests/slack_harness.py, tests/telegram_support.py — ``slack_bot``, ``telegram_bot``: the real HTTP
   app, for tests whose subject is HTTP, Bolt or python-telegram-bot
@@ -17,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.store",
     "tests.fixtures.chat",
     "tests.fixtures.insights",
+    "tests.fixtures.cli",
     "tests.fakes.slack_api",
     "tests.fakes.telegram_api",
     "tests.slack_harness",

@@ -10,21 +10,10 @@ import time
 import pytest
 from sqlmodel import func, select
 
-from bot.cli import main
-from bot.settings import get_settings
 from crm.bulk_import import import_relationships
 from crm.models import Customer, Interaction, Relationship
 
 pytestmark = pytest.mark.store  # SQLite and PostgreSQL: bulk inserts and the partial unique index on both
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield main
-    get_settings.cache_clear()
 
 
 CUSTOMERS = ("name,company,email,external_id\n"
