@@ -35,8 +35,9 @@ test-encrypted: $(STAMP)
 	CRM_TEST_SQLCIPHER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -k "not postgresql" \
 		tests/test_store.py tests/commands tests/test_erasure.py tests/test_encryption.py
 
+# `make bench BENCH_ARGS="--quick"` for the bounded run (10k customers, smaller loads)
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -29,8 +29,11 @@ KADABRA's first step, the exact vertex diameter (networkit's Diameter, estimated
 which KADABRA runs whatever its error), took 21.9 s at 100k and was still running after 11 min at 1M;
 on the 2-core at 100k it took 60.7 s against 23.9 s on the largest component (peeling pendants
 removed 3% of the nodes). networkit's EstimateBetweenness (sampled sources, 2 threads): 500 sources
-632 s at 100k, 32 sources 656 s at 1M (~20 s per source). No option meets two seeds >= 18/20 within
-the nightly budget at 1M, so the job computes no connectors above ``KADABRA_MAX_LINKED``.
+632 s at 100k, 32 sources 656 s at 1M (~20 s per source). The probe itself (16:00-16:23, limit 360 s,
+load 10-15): diameter and KADABRA err 0.005 did not finish; EstimateBetweenness 16 sources 183 s / 85 s
+(5-11 s per source), two seeds 0/20; networkx's betweenness_centrality(k=2) 45-72 s per source (its
+graph built in 22-38 s), 0/20 -- networkx per source 4-13x networkit's. No option meets two seeds
+>= 18/20 within the nightly budget at 1M, so the job computes no connectors above ``KADABRA_MAX_LINKED``.
 """
 from __future__ import annotations
 

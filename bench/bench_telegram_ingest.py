@@ -1,125 +1,152 @@
-"""Inbound Telegram messages per second through the whole path, against a raw sqlite3 ceiling.
+"""Telegram updates acknowledged and stored per second, through the whole path, against a raw sqlite3 ceiling.
 
-    .venv/bin/python bench/bench_telegram_ingest.py [--n 3000] [--chats 100] [--clients 8]
+    .venv/bin/python bench/bench_telegram_ingest.py [--n 3000] [--chats 100] [--clients 40] [--baseline REF]
 
-Full path: an HTTP POST of a Telegram update to the real `crm-bot run` app (uvicorn,
-Starlette, the secret check, python-telegram-bot's Update.de_json, the customer lookup,
-the update-id claim, the ticket, the interaction, one SQLite transaction) until its 200 —
-which the app only sends once the message is stored. Chats are concurrent, each chat's
-messages sequential, as Telegram delivers them. The Bot API is the local stand-in.
+Full path: the real `crm-bot run` in a process of its own (uvicorn, Starlette, the secret check, the
+store), its Bot API and Slack Web API stand-ins in another (bench/fakes_process.py), and this process
+as Telegram: each chat's updates in order, chats concurrently, no more requests in flight than
+``--clients`` (Telegram's webhook max_connections). Every chat's first message (which creates its
+lead and ticket) is sent before the clock starts. Two rates are measured:
 
-Ceiling: a plain ``sqlite3`` loop inserting the same rows into the same ``interaction``
-table, one transaction per row, WAL and synchronous=NORMAL like the app's store.
+* **acknowledged**: updates answered 200 per second. A 200 means the update is durably stored (in
+  ``telegram_inbound`` since issue 17; fully processed, before it);
+* **stored**: updates per second until every one of them is an interaction in the store (with its
+  ticket, reading and relay row): the processor has to keep up for this one.
 
-Before/after in the same run (the machine is shared, so figures from different runs do not
-compare): the full path is measured twice, with one transaction per update as before group
-commit (``integrations.group_commit.MAX_BATCH = 1``) and with group commit, and both are
-printed as ratios to the ceiling measured in the same run.
+Ceiling: a plain ``sqlite3`` loop inserting the same rows into the same ``interaction`` table, one
+transaction per row, WAL and synchronous=NORMAL like the app's store.
+
+Before/after in the same run (the machine is shared: figures from different runs do not compare):
+``--baseline REF`` (default: the commit before issue 17's inbound queue) runs the same traffic on that
+commit's code (git archive into a temporary folder), and everything is printed as ratios to the ceiling
+measured in the same run. Zero lost or duplicated is checked for both.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from sqlmodel import func, select  # noqa: E402
+import aiohttp  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
-from bot.app import App  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bench.fakes_process import FakesProcess  # noqa: E402
+from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
+                        server_env, start_profiler, stop_profiler)
 from crm.db import Database  # noqa: E402
-from crm.models import Interaction, Staff  # noqa: E402
-from tests.fakes.telegram_api import TOKEN, FakeTelegramApi, UpdateFactory  # noqa: E402
 
-SECRET = "bench-secret"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+BASELINE = "d312f1b"  # main before the inbound queue (issue 17, this round)
+TEXT = "message {i}: when does my order ship? 订单什么时候发货？"
+FIRST_CHAT = 600_000
 
 
-def serve(app: App, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(uvicorn.Config(app.asgi(), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    return server
+def updates_for(chats: int, n: int, start_id: int = 1) -> tuple[dict[int, list[dict]], dict[int, list[dict]]]:
+    """(every chat's first message, then ``n`` messages spread over the chats), as Telegram sends them."""
+    now = int(datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc).timestamp())
+    update_id = start_id
+    message_ids: dict[int, int] = {}
+
+    def update(chat: int, body: str) -> dict:
+        nonlocal update_id
+        update_id += 1
+        message_ids[chat] = message_ids.get(chat, 0) + 1
+        person = {"id": chat, "is_bot": False, "first_name": f"Bench{chat - FIRST_CHAT}", "language_code": "en"}
+        return {"update_id": update_id, "message": {"message_id": message_ids[chat], "date": now, "from": person,
+                                                    "chat": {"id": chat, "type": "private", "first_name": person["first_name"]},
+                                                    "text": body}}
+
+    chat_ids = [FIRST_CHAT + c for c in range(chats)]
+    first = {c: [update(c, "hello")] for c in chat_ids}
+    rest: dict[int, list[dict]] = {c: [] for c in chat_ids}
+    for i in range(n):
+        chat = chat_ids[i % chats]
+        rest[chat].append(update(chat, TEXT.format(i=i)))
+    return first, rest
 
 
-async def post_all(url: str, per_chat: dict[int, list[dict]], clients: int) -> None:
-    chats = list(per_chat)
-    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+async def post_all(url: str, per_chat: dict[int, list[dict]], clients: int) -> tuple[float, int]:
+    """Posts each chat's updates in order, at most ``clients`` in flight; (seconds, non-200 answers)."""
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    refused = 0
+    gate = asyncio.Semaphore(clients)
+    connector = aiohttp.TCPConnector(limit=clients, keepalive_timeout=2.0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
 
-    async def client(mine: list[int]) -> None:
-        async with httpx.AsyncClient(timeout=60) as http:
-            for n in range(max(len(per_chat[c]) for c in mine)):
-                for chat in mine:
-                    if n < len(per_chat[chat]):
-                        response = await http.post(url, json=per_chat[chat][n], headers=headers)
-                        if response.status_code != 200:
-                            raise RuntimeError(f"update not acknowledged: {response.status_code} {response.text}")
+        async def chat(sequence: list[dict]) -> None:
+            nonlocal refused
+            for update in sequence:
+                body = json.dumps(update).encode()
+                while True:  # as Telegram does: a refused update is delivered again, the chat waits for it
+                    async with gate:
+                        async with http.post(url, data=body, headers=headers) as response:
+                            await response.read()
+                            ok = response.status == 200
+                    if ok:
+                        break
+                    refused += 1
+                    await asyncio.sleep(0.1)
 
-    await asyncio.gather(*(client(chats[i::clients]) for i in range(clients)))
-
-
-def full_path(folder: Path, n: int, chats: int, clients: int, batch: int | None = None) -> tuple[float, int]:
-    from integrations import group_commit
-
-    group_commit.MAX_BATCH = batch or 64
-    folder.mkdir(parents=True, exist_ok=True)
-    db = Database(f"sqlite:///{folder / 'app.db'}")
-    db.upgrade()
-    with db.session() as s:
-        s.add(Staff(name="Ada Admin", role="admin", slack_user_id="UADA"))
-    fake = FakeTelegramApi().start()
-    settings = Settings(_env_file=None, database_url=db.url, telegram_bot_token=TOKEN,
-                        telegram_api_url=fake.api_url, telegram_webhook_url="https://bench.example/telegram/webhook",
-                        telegram_webhook_secret=SECRET, business_hours="00:00-23:59",
-                        business_days="mon,tue,wed,thu,fri,sat,sun")
-    app = App(settings, db)
-    app.configure_adapters()
-    port = free_port()
-    server = serve(app, port)
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    updates = UpdateFactory()
-    updates.now = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
-    chat_ids = [600_000 + i for i in range(chats)]
-    try:
-        # every chat's first message creates its lead and ticket: done before the clock starts
-        asyncio.run(post_all(url, {c: [updates.text(c, "hello")] for c in chat_ids}, clients))
-        per_chat = {c: [] for c in chat_ids}
-        for i in range(n):
-            chat = chat_ids[i % chats]
-            per_chat[chat].append(updates.text(chat, f"message {i}: when does my order ship? 订单什么时候发货？"))
         started = time.perf_counter()
-        asyncio.run(post_all(url, per_chat, clients))
-        elapsed = time.perf_counter() - started
-        with db.session() as s:
-            stored = s.exec(select(func.count()).select_from(Interaction)).one() - chats
+        await asyncio.gather(*(chat(seq) for seq in per_chat.values()))
+        return time.perf_counter() - started, refused
+
+
+def count_interactions(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT count(*), count(DISTINCT source_message_id) FROM interaction "
+                                 "WHERE source_platform = 'telegram' AND direction = 'inbound'")).one()
+
+
+def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None, profile: Path | None = None) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{folder / 'app.db'}"
+    if code is None:
+        prepare_store(url, staff=1, customers=0)
+    else:
+        prepare_store_with(code, url, 1, 0)
+    fakes = FakesProcess()
+    env = server_env(url, fakes.slack, fakes.telegram)
+    env["BUSINESS_HOURS"], env["BUSINESS_DAYS"] = "00:00-23:59", "mon,tue,wed,thu,fri,sat,sun"
+    server = Server(env, free_port(), folder, "server", code)
+    db = Database(url)
+    first, rest = updates_for(chats, n)
+    try:
+        server.start()
+        webhook = server.base + "/telegram/webhook"
+        asyncio.run(post_all(webhook, first, clients))
+        deadline = time.monotonic() + 120
+        while count_interactions(db)[0] < chats and time.monotonic() < deadline:
+            time.sleep(0.05)
+        profiler = start_profiler(server, profile) if profile else None
+        started = time.perf_counter()
+        ack_seconds, refused = asyncio.run(post_all(webhook, rest, clients))
+        deadline = time.monotonic() + 600
+        while count_interactions(db)[0] < chats + n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stored_seconds = time.perf_counter() - started
+        total, distinct = count_interactions(db)
+        if profiler:
+            stop_profiler(profiler)
     finally:
-        server.should_exit = True
-        time.sleep(0.5)
-        fake.stop()
+        server.stop()
+        fakes.stop()
         db.dispose()
-    return elapsed, stored
+    return {"ack": n / ack_seconds, "stored": n / stored_seconds, "ack_s": ack_seconds, "stored_s": stored_seconds,
+            "lost": max(0, chats + n - distinct), "duplicated": total - distinct, "refused": refused}
 
 
 def raw_ceiling(folder: Path, n: int) -> float:
+    folder.mkdir(parents=True, exist_ok=True)
     db = Database(f"sqlite:///{folder / 'raw.db'}")
     db.upgrade()
     db.dispose()
@@ -135,36 +162,61 @@ def raw_ceiling(folder: Path, n: int) -> float:
         conn.execute("INSERT INTO interaction (customer_id, kind, direction, channel, text, occurred_at, created_at, "
                      "source_platform, source_message_id) VALUES (1, 'message', 'inbound', 'telegram', ?, "
                      "'2026-11-24 10:00:00', '2026-11-24 10:00:00', 'telegram', ?)",
-                     (f"message {i}: when does my order ship? 订单什么时候发货？", f"600000:{i}"))
+                     (TEXT.format(i=i), f"600000:{i}"))
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
-    return elapsed
+    return n / elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--chats", type=int, default=100)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=40, help="requests in flight (Telegram's max_connections)")
+    parser.add_argument("--baseline", default=BASELINE, help="git ref of the 'before' code ('' to skip)")
+    parser.add_argument("--profile", type=Path, help="py-spy profiles of both servers into this folder "
+                                                     "(bench/profile_summary.py reads them)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-telegram-") as tmp:
         folder = Path(tmp)
-        before_seconds, stored_before = full_path(folder / "before", args.n, args.chats, args.clients, batch=1)
-        app_seconds, stored = full_path(folder / "after", args.n, args.chats, args.clients)
-        for count in (stored_before, stored):
-            if count != args.n:
-                raise SystemExit(f"expected {args.n} stored interactions, found {count}")
-        raw_seconds = raw_ceiling(folder, args.n)
-    app_rate, raw_rate, before_rate = args.n / app_seconds, args.n / raw_seconds, args.n / before_seconds
-    print(f"inbound Telegram messages, {args.n:,} from {args.chats} chats, {args.clients} concurrent clients")
-    print(f"  before: a transaction per update:             {before_rate:8,.0f} msg/s  ({before_seconds:.2f} s)"
-          f"  ratio to ceiling {before_rate / raw_rate:.3f}")
-    print(f"  full path (webhook POST -> stored interaction): {app_rate:8,.0f} msg/s  ({app_seconds:.2f} s)")
-    print(f"  raw sqlite3 insert loop (ceiling):              {raw_rate:8,.0f} rows/s ({raw_seconds:.2f} s)")
-    print(f"  ratio full path / ceiling:                      {app_rate / raw_rate:8.3f}")
-    print(f"  group commit / a transaction per update:        {app_rate / before_rate:8.2f}x")
+        code = None
+        if args.baseline:
+            try:
+                code = checkout(args.baseline)
+            except Exception as exc:  # a shallow clone may not hold the old commit: the after figures still stand
+                print(f"  (baseline {args.baseline} not available here: {exc}; before skipped)")
+                args.baseline = ""
+        before = full_path(folder / "before", args.n, args.chats, args.clients, code,
+                           args.profile / "before" if args.profile else None) if code else None
+        raw_before = raw_ceiling(folder / "before", args.n)
+        after = full_path(folder / "after", args.n, args.chats, args.clients, None,
+                          args.profile / "after" if args.profile else None)
+        raw_after = raw_ceiling(folder / "after", args.n)
+    raw = (raw_before + raw_after) / 2  # measured around both runs: the machine's load moves
+    print(f"Telegram updates, {args.n:,} from {args.chats} chats, {args.clients} in flight; server, stand-ins and "
+          f"this generator in separate processes")
+    print(f"  raw sqlite3 insert loop (ceiling): {raw:8,.0f} rows/s  (before {raw_before:,.0f}, after {raw_after:,.0f})")
+    for label, r in (("before (" + args.baseline + ")", before), ("after (this code)", after)):
+        if r is None:
+            continue
+        print(f"  {label:<22} acknowledged {r['ack']:7,.0f}/s = x{r['ack'] / raw:.3f} of ceiling;  stored "
+              f"{r['stored']:7,.0f}/s = x{r['stored'] / raw:.3f};  lost {r['lost']}, duplicated {r['duplicated']}, "
+              f"refused-and-redelivered {r['refused']}")
+    if before:
+        print(f"  after / before: acknowledged x{after['ack'] / before['ack']:.2f}, stored x{after['stored'] / before['stored']:.2f}")
+    print(f"BENCH telegram_ingest.raw_rate={raw:.0f} rows/s")
+    print(f"BENCH telegram_ingest.ack_rate={after['ack']:.0f} msg/s")
+    print(f"BENCH telegram_ingest.stored_rate={after['stored']:.0f} msg/s")
+    print(f"BENCH telegram_ingest.ack_ratio={after['ack'] / raw:.3f} x")
+    print(f"BENCH telegram_ingest.stored_ratio={after['stored'] / raw:.3f} x")
+    if before:
+        print(f"BENCH telegram_ingest.before_ref={args.baseline} ref")
+        print(f"BENCH telegram_ingest.before_stored_rate={before['stored']:.0f} msg/s")
+        print(f"BENCH telegram_ingest.before_stored_ratio={before['stored'] / raw:.3f} x")
+    if after["lost"] or after["duplicated"] or (before and (before["lost"] or before["duplicated"])):
+        raise SystemExit("lost or duplicated updates")
 
 
 if __name__ == "__main__":

@@ -34,17 +34,35 @@ RESULTS = Path(os.environ.get("CRM_BENCH_DIR", BENCH / "results"))
 NUMBER = r"([0-9][0-9,]*\.?[0-9]*)"
 
 
-# The figures of the last full run before issue 17 (2026-11-23, README), printed beside the new ones.
-# Different runs on this shared machine are not comparable one to one: the ratios measured
-# within one run (against raw sqlite3, or before/after in the same process) are what to compare.
-PREVIOUS = {
-    "Telegram ingestion (webhook → stored)": "79 msg/s (×0.009 of raw sqlite3)",
-    "load: slash commands": "126.0 req/s, p99 716.8 ms",
-    "load: Telegram updates": "86.7 req/s, p99 397.7 ms",
-    "load: errors, lost or stored twice": "0",
-    "Slack /crm show ack at 100,000 customers": "p50 8.0 ms, p99 16.8 ms",
-    "campaign send rate": "29.02 msg/s",
-}
+# The last full run before issue 17 (`make bench`, 2026-11-23), kept verbatim: its figures are
+# printed beside this run's, row by row. Different runs on this shared machine are not comparable
+# one to one: the ratios measured within one run (against raw sqlite3, one instance against two,
+# before/after in the same process) are what to compare.
+BASELINE_FILE = BENCH / "baseline_2026-11-23.txt"
+BASELINE_LABEL = "before (2026-11-23 run)"
+
+
+def read_baseline(path: Path = BASELINE_FILE) -> dict[str, str]:
+    """figure → its result in the recorded table (columns are separated by two or more spaces)."""
+    if not path.exists():
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.startswith("---"))
+    widths = [len(dashes) for dashes in lines[rule].split("  ")]
+    out = {}
+    for line in lines[rule + 1:]:
+        if not line.strip():
+            continue
+        start = widths[0] + 2
+        figure, result = line[:widths[0]].rstrip(), line[start:start + widths[1]].strip()
+        reference = line[start + widths[1] + 2:start + widths[1] + 2 + widths[2]].strip()
+        # a reference measured in that run (raw sqlite3, igraph) belongs to the figure; a target does not
+        measured = reference and not any(t in reference for t in ("<", ">", "every ack", "limit")) and reference != "0"
+        out[figure] = f"{result}; {reference}" if measured else result
+    return out
+
+
+PREVIOUS = read_baseline()
 
 
 def num(text: str) -> float:
@@ -165,16 +183,14 @@ def slack_ack_rows(r: Run) -> list[tuple[str, str, str]]:
 
 
 def ingest_rows(r: Run) -> list[tuple[str, str, str]]:
-    app = find(r"full path .*?:\s+" + NUMBER + " msg/s", r.output).group(1)
-    raw = find(r"raw sqlite3 insert loop .*?:\s+" + NUMBER + " rows/s", r.output).group(1)
-    ratio = find(r"ratio full path / ceiling:\s+" + NUMBER, r.output).group(1)
-    rows = [("Telegram ingestion (webhook → stored)", f"{app} msg/s", f"raw sqlite3 {raw} rows/s (×{ratio})")]
-    before = re.search(r"before: a transaction per update:\s+" + NUMBER + r" msg/s.*?ratio to ceiling " + NUMBER,
-                       r.output)
-    if before:
-        gain = find(r"group commit / a transaction per update:\s+" + NUMBER, r.output).group(1)
-        rows.append(("  … same run, a transaction per update", f"{before.group(1)} msg/s",
-                     f"×{before.group(2)} of raw; group commit ×{gain}"))
+    b = r.bench_lines()
+    get = lambda key: b[f"telegram_ingest.{key}"].split()[0]  # noqa: E731
+    rows = [("Telegram ingestion (webhook → stored)", f"{int(get('stored_rate')):,} msg/s",
+             f"raw sqlite3 {int(get('raw_rate')):,} rows/s (×{get('stored_ratio')})"),
+            ("  … acknowledged (stored as received)", f"{int(get('ack_rate')):,} msg/s", f"×{get('ack_ratio')} of raw")]
+    if "telegram_ingest.before_stored_rate" in b:
+        rows.append((f"  … same run, before ({get('before_ref')})", f"{int(get('before_stored_rate')):,} msg/s",
+                     f"×{get('before_stored_ratio')} of raw"))
     return rows
 
 
@@ -224,6 +240,17 @@ def load_rows(r: Run) -> list[tuple[str, str, str]]:
             (f"load: errors, lost or stored twice{label}", get("errors"), "0")]
 
 
+def scaling_rows(r: Run) -> list[tuple[str, str, str]]:
+    b = r.bench_lines()
+    get = lambda key: b[f"load.pg.{key}"].split()[0]  # noqa: E731
+    cpu = (f"; servers' CPU per 1,000 req {b['load.pg.server_cpu_x1'].split()[0]} / "
+           f"{b['load.pg.server_cpu_x2'].split()[0]} s" if "load.pg.server_cpu_x2" in b else "")
+    return [("load on PostgreSQL: one instance", f"{get('x1_rps')} req/s", "same run, same load" + cpu),
+            ("load on PostgreSQL: two instances", f"{get('x2_rps')} req/s (×{get('ratio')} of one)",
+             f">= ×1.6; machine {get('machine_busy')}% busy, load average {get('loadavg')}"),
+            ("load on PostgreSQL: errors, lost or stored twice", get("errors"), "0")]
+
+
 def benches(quick: bool, full: bool) -> list[Bench]:
     big = "10000" if quick else "100000"
     n = "100" if quick else "300"
@@ -240,7 +267,11 @@ def benches(quick: bool, full: bool) -> list[Bench]:
         Bench("digest", "bench_digest.py", ["--customers", big, "--repeat", "1" if quick else "3"], digest_rows),
         Bench("campaign", "bench_campaign.py", ["--recipients", "300" if quick else "600"], campaign_rows),
         Bench("load", "load.py", ["--commands", "300", "--chats", "100"] if quick else [], load_rows),
-        Bench("relay burst", "bench_relay_burst.py", ["--messages", "1000" if quick else "5000"], relay_rows),
+        Bench("load postgresql x2", "load_scaling.py",
+              ["--rounds", "1" if quick else "2", "--commands", "300" if quick else "600",
+               "--chats", "100" if quick else "200"], scaling_rows),
+        Bench("relay burst", "bench_relay_burst.py",
+              ["--messages", "1000" if quick else "5000", "--timeout", "600" if quick else "1200"], relay_rows),
     ]
     if quick:
         out = [b for b in out if b.name != "commands 100k"]
@@ -262,7 +293,11 @@ def summary(results: list[tuple[Bench, Run]]) -> str:
             continue
         for i, (figure, value, reference) in enumerate(figures):
             rows.append((figure, value, reference, peak if i == 0 else "", PREVIOUS.get(figure, "")))
-    headers = ("benchmark", "result", "reference / target", "peak RSS", "before (2026-11-23 run)")
+    shown = {row[0] for row in rows}
+    for figure, before in PREVIOUS.items():  # recorded then, not measured (or renamed) in this run
+        if figure not in shown:
+            rows.append((figure, "not measured in this run", "", "", before))
+    headers = ("benchmark", "result", "reference / target", "peak RSS", BASELINE_LABEL)
     rows = [row if len(row) == 5 else (*row, "") for row in rows]
     widths = [max(len(str(row[i])) for row in rows + [headers]) for i in range(5)]
     line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()  # noqa: E731

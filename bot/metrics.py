@@ -31,7 +31,7 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crm.models import AcceptedCommand, InboxOutbox, InsightBlob, Task
+from crm.models import AcceptedCommand, InboxOutbox, InsightBlob, Task, TelegramInbound
 from crm.types import utcnow
 
 log = logging.getLogger("crm.metrics")
@@ -188,6 +188,8 @@ class StoreCollector:
                                                          col(Task.reminded_at).is_(None),
                                                          col(Task.last_error).is_not(None))).one()
             insights_at = s.exec(select(func.max(InsightBlob.computed_at))).one()
+            inbound = s.exec(select(func.count(), func.min(TelegramInbound.received_at))
+                             .where(col(TelegramInbound.processed_at).is_(None))).one()
 
         rows = GaugeMetricFamily("crm_outbox_rows", "Inbox outbox rows by target and status (store-wide)",
                                  labels=["target", "status"])
@@ -223,7 +225,13 @@ class StoreCollector:
         insights = GaugeMetricFamily("crm_insights_age_seconds", "Seconds since the insight job last wrote its "
                                      "results (-1: never ran)")
         insights.add_metric([], self._age(insights_at) if insights_at is not None else -1)
-        return [rows, oldest, unanswered, unanswered_age, backlog, late, failing, insights]
+        inbound_rows = GaugeMetricFamily("crm_telegram_inbound_unprocessed", "Telegram updates acknowledged (stored "
+                                         "as they came) and not yet processed (store-wide)")
+        inbound_rows.add_metric([], inbound[0] or 0)
+        inbound_age = GaugeMetricFamily("crm_telegram_inbound_oldest_seconds", "Age of the oldest acknowledged, "
+                                        "unprocessed Telegram update")
+        inbound_age.add_metric([], self._age(inbound[1]))
+        return [rows, oldest, unanswered, unanswered_age, backlog, late, failing, insights, inbound_rows, inbound_age]
 
 
 class MetricsMiddleware:

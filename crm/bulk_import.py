@@ -154,7 +154,7 @@ def import_relationships(db: Database, path: str | Path, *, actor_label: str = "
         existing = {(a, b, k): (rid, w) for rid, a, b, k, w in conn.execute(
             select(Relationship.id, Relationship.from_customer_id, Relationship.to_customer_id, Relationship.kind,
                    Relationship.strength)).all()}
-        new: dict[tuple[int, int, str], float] = {}
+        new: dict[tuple[int, int, str], tuple[int, float]] = {}  # -> (line, strength)
         changed: dict[int, float] = {}
         for line, row in _data_rows(rows, columns, on_progress):
             a, b = refs.find(row["from"]), refs.find(row["to"])
@@ -195,11 +195,17 @@ def import_relationships(db: Database, path: str | Path, *, actor_label: str = "
                 elif rid not in changed:
                     report.unchanged += 1
             elif key in new:
-                report.unchanged += 1  # the same pair twice in one file: stored once
+                first_line, first_strength = new[key]
+                if abs(first_strength - strength) > 1e-9:  # which one is right is the file's to say
+                    report.errors.append((line, f"{_shown(row['from'], 40)} → {_shown(row['to'], 40)} ({kind}) is "
+                                                f"already on line {first_line} with strength {first_strength:g}; "
+                                                f"line {first_line} was kept"))
+                else:
+                    report.unchanged += 1  # the same pair twice in one file: stored once
             else:
-                new[key] = strength
+                new[key] = (line, strength)
         values = [dict(from_customer_id=a, to_customer_id=b, kind=k, strength=w, created_at=now)
-                  for (a, b, k), w in new.items()]
+                  for (a, b, k), (_, w) in new.items()]
         for i in range(0, len(values), CHUNK):
             conn.execute(insert(Relationship.__table__), values[i:i + CHUNK])
         if changed:

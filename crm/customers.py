@@ -149,8 +149,6 @@ def find_duplicate(session: Session, name: str, *, company: str | None = None, e
                    phone: str | None = None) -> tuple[Customer, str] | None:
     """A live customer the new one is likely to be, and why: the same email, the same phone, or a
     near-identical name at the same company."""
-    from rapidfuzz import fuzz
-
     live = col(Customer.forgotten_at).is_(None)
     if email:
         found = session.exec(select(Customer).where(func.lower(Customer.email) == email.strip().lower(), live)
@@ -170,14 +168,20 @@ def find_duplicate(session: Session, name: str, *, company: str | None = None, e
     if company_row is not None:
         peers = session.exec(select(Customer).where(Customer.company_id == company_row.id, live)
                              .order_by(Customer.id).limit(500)).all()
-        target = name.casefold()
-        numbers = _NUMBERS.findall(target)
         for peer in peers:
-            other = peer.name.casefold()
-            # numbers in names tell records apart ("Store 12" / "Store 21", "Person 1" / "Person 13")
-            if _NUMBERS.findall(other) == numbers and fuzz.token_sort_ratio(target, other) >= DUPLICATE_NAME_SCORE:
+            if names_look_alike(name, peer.name):
                 return peer, "name"
     return None  # a name alone, with no company to compare, is too weak a sign: two "Wang Wei" are common
+
+
+def names_look_alike(a: str, b: str) -> bool:
+    """Two names at the same company that are likely one person: near-identical (rapidfuzz
+    token_sort_ratio >= DUPLICATE_NAME_SCORE, so "Wang Wei" is "Wei Wang") and with the same numbers
+    (numbers tell records apart: "Store 12" / "Store 21", "Person 1" / "Person 13")."""
+    from rapidfuzz import fuzz
+
+    a, b = " ".join(a.split()).casefold(), " ".join(b.split()).casefold()
+    return _NUMBERS.findall(a) == _NUMBERS.findall(b) and fuzz.token_sort_ratio(a, b) >= DUPLICATE_NAME_SCORE
 
 
 def touch(customer: Customer) -> None:

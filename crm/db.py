@@ -183,6 +183,25 @@ class Database:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
 
+    @contextmanager
+    def write_connection(self, urgent: bool = False):
+        """``write_session`` without the ORM: a Core connection in one transaction (committed on
+        success), for bulk statements on a hot path (crm/telegram_inbound.py). Same writer queue
+        and ``BEGIN IMMEDIATE`` on SQLite."""
+        if self.dialect != "sqlite":
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._writers.hold(urgent):
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+
     def upgrade(self) -> None:
         """Apply every migration (``crm-bot db upgrade``)."""
         cfg = alembic_config(self.url)

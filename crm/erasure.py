@@ -53,7 +53,8 @@ MENTION_COLUMNS = [
     (CampaignRecipient, ("error",)),
 ]
 VACUUM_TABLES = ("customer", "interaction", "task", "deal", "ticket", "audit_event", "customer_insight",
-                 "inbox_outbox", "accepted_command", "telegram_callback", "insight_blob", "relationship")
+                 "inbox_outbox", "accepted_command", "telegram_callback", "insight_blob", "relationship",
+                 "telegram_inbound")
 MAX_SCANNED_FILE = 64 * 1024 * 1024
 
 

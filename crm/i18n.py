@@ -31,7 +31,7 @@ KEYWORDS = {
     "t": (1,), "pt": ((1, "c"), 2), "plural": (2, 3),
     "gettext": (2,), "pgettext": ((2, "c"), 3), "ngettext": (3, 4), "count": (3, 4),
     "N_": (1,), "NP_": ((1, "c"), 2), "in_both": (1,),
-    "UserError": (1,), "NotFound": (1,), "PermissionDenied": (1,), "Ambiguous": (1,),
+    "UserError": (1,), "NotFound": (1,), "PermissionDenied": (1,), "Ambiguous": (1,), "CampaignError": (1,),
 }
 
 
@@ -39,8 +39,11 @@ SOURCE_PACKAGES = ("bot", "crm", "handlers", "integrations", "scheduler")
 
 
 def source_messages(root: Path | None = None, packages=SOURCE_PACKAGES) -> dict:
-    """{(msgctxt, msgid or (singular, plural)): "file:line"} for every text the code looks up, found by
-    Babel's extractor with ``KEYWORDS`` (what ``pybabel extract`` would write to a .pot)."""
+    """{(msgctxt, msgid or (singular, plural)): "file:line"} for every text the code looks up: what
+    Babel's extractor finds with ``KEYWORDS`` (what ``pybabel extract`` would write to a .pot), plus
+    what its tokenizer cannot see: calls inside f-strings and ``@command(summary=...)``."""
+    import ast
+
     from babel.messages.extract import extract_from_dir
 
     root = root or Path(__file__).resolve().parents[1]
@@ -49,6 +52,33 @@ def source_messages(root: Path | None = None, packages=SOURCE_PACKAGES) -> dict:
         for filename, lineno, message, _comments, context in extract_from_dir(
                 str(root / top), method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()):
             found.setdefault((context, message), f"{top}/{filename}:{lineno}")
+        for path in sorted((root / top).rglob("*.py")):
+            where = path.relative_to(root).as_posix()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+                if name == "command":
+                    for kw in node.keywords:
+                        if kw.arg == "summary" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                            found.setdefault((None, kw.value.value), f"{where}:{node.lineno}")
+                    continue
+                spec = KEYWORDS.get(name)
+                if spec is None:
+                    continue
+                context, ids = None, []
+                for position in spec:
+                    index = (position[0] if isinstance(position, tuple) else position) - 1
+                    arg = node.args[index] if index < len(node.args) else None
+                    if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                        break
+                    if isinstance(position, tuple):
+                        context = arg.value
+                    else:
+                        ids.append(arg.value)
+                else:
+                    if ids:
+                        found.setdefault((context, ids[0] if len(ids) == 1 else tuple(ids)), f"{where}:{node.lineno}")
     return found
 
 

@@ -60,6 +60,20 @@ def read_inbound(session: Session, customer: Customer, ticket: Ticket, interacti
     except Exception:  # the message is stored whatever happens here
         log.exception("could not read message %s", interaction.id if interaction else "?")
         return None
+    apply_reading(ticket, reading, now)
+    session.add(ticket)
+    if reading.intent in RISK_BUMP:
+        raise_risk(session, customer.id, reading.intent, body, now)
+    if to_thread is not None and not new_ticket and (reading.intent in NOTEWORTHY or reading.urgency == "high"):
+        to_thread(session, ticket, "note", reading_line(reading))
+    if to_thread is not None and reading.intent == "purchase":
+        to_thread(session, ticket, "note", purchase_suggestion(session, customer, body, reading))
+    return reading
+
+
+def apply_reading(ticket, reading: MessageReading, now: datetime) -> None:
+    """What one message's reading changes on its ticket (a ``Ticket`` or any object with its reading
+    attributes: crm/inbox/batch.py keeps plain rows)."""
     previous = ticket.intent
     if previous is None or SERIOUSNESS[reading.intent] >= SERIOUSNESS.get(previous, 0):
         ticket.intent, ticket.intent_at = reading.intent, now
@@ -71,14 +85,6 @@ def read_inbound(session: Session, customer: Customer, ticket: Ticket, interacti
     while len(",".join(tags)) > 500:
         tags.pop()
     ticket.tags = ",".join(tags)
-    session.add(ticket)
-    if reading.intent in RISK_BUMP:
-        raise_risk(session, customer.id, reading.intent, body, now)
-    if to_thread is not None and not new_ticket and (reading.intent in NOTEWORTHY or reading.urgency == "high"):
-        to_thread(session, ticket, "note", reading_line(reading))
-    if to_thread is not None and reading.intent == "purchase":
-        to_thread(session, ticket, "note", purchase_suggestion(session, customer, body, reading))
-    return reading
 
 
 def purchase_suggestion(session: Session, customer: Customer, text: str, reading: MessageReading) -> str:

@@ -402,8 +402,10 @@ class AcceptedCommand(SQLModel, table=True):
 
     The row commits before the ack, so a crash after the ack delays the answer instead of
     losing the command: another pass (this instance after a restart, or any other) finds
-    rows whose lease ran out, runs them again (the engine's claim makes that a no-op when the
-    work had committed) and answers. Answered rows are deleted: nothing typed lingers here.
+    rows whose lease ran out, runs them again and answers. The row is also the command's
+    exactly-once claim: the engine stamps ``done_at`` in the transaction of the command's work,
+    so a rerun of work that had committed is a no-op. Answered rows are deleted: nothing typed
+    lingers here.
     """
 
     __tablename__ = "accepted_command"
@@ -420,6 +422,8 @@ class AcceptedCommand(SQLModel, table=True):
     attempts: int = Field(default=0)
     claimed_by: Optional[str] = Field(default=None, max_length=100)
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+    # the command's work committed (stamped in the work's own transaction: the exactly-once claim)
+    done_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     answered_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
 
@@ -478,3 +482,28 @@ class PendingNote(SQLModel, table=True):
     result: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
     decided_at: Optional[datetime] = Field(default=None, sa_column=_ts())
+
+
+class TelegramInbound(SQLModel, table=True):
+    """A Telegram update as it arrived, stored before it is acknowledged (crm/telegram_inbound.py).
+
+    The webhook appends the raw update here, many at a time in one transaction, and answers 200
+    once that commit is durable; a processor turns the rows into customers' messages, tickets and
+    sends, in arrival order, and marks them processed. ``update_id`` is unique, so a redelivered
+    update is a no-op. The body is cleared once processed (customers' words are not kept twice);
+    the row itself stays a while as the redelivery guard, then is pruned.
+    """
+
+    __tablename__ = "telegram_inbound"
+
+    id: Optional[int] = Field(default=None, primary_key=True)  # arrival order
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    chat_id: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    body: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    processed_at: Optional[datetime] = Field(default=None, sa_column=_ts(index=True))
+    # an update handled on its own (a command, a new chat, a button): held by one instance meanwhile
+    lease_until: Optional[datetime] = Field(default=None, sa_column=_ts())
+    claimed_by: Optional[str] = Field(default=None, max_length=100)
+    attempts: int = Field(default=0)
+    last_error: Optional[str] = Field(default=None, max_length=300)

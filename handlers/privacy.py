@@ -66,7 +66,8 @@ def audit_trail(ctx) -> Reply:
     items = []
     for e in rows:
         detail = _readable_detail(ctx, e.detail)
-        items.append(Item(f"{ctx.fmt(e.at)} · {e.actor} via {e.platform} · {e.action}{detail}"))
+        items.append(Item(ctx.t("{at} · {actor} via {platform} · {action}{detail}",
+                                at=ctx.fmt(e.at), actor=e.actor, platform=e.platform, action=e.action, detail=detail)))
     return Reply(text=ctx.t("Audit trail of {name} (latest {n}):",
                             name=customer.name, n=len(rows)), items=items)
 

@@ -109,11 +109,13 @@ class StaffThreads:
             delivery = {"html": html, "files": files, "ticket_id": ticket.id,
                         "slack_channel": message.channel, "slack_ts": message.ts}
             tickets.staff_reply(s, ticket, staff, stored, event_id=event_id, now=now, delivery=delivery)
+            if not files:
+                return True
             # the customer gets the text, not our file lines: those are for the CRM
             row = s.exec(select(InboxOutbox).where(InboxOutbox.ticket_id == ticket.id,
                                                    InboxOutbox.target == "telegram", InboxOutbox.kind == "message")
                          .order_by(col(InboxOutbox.id).desc())).first()
-            if row is not None and files:
+            if row is not None:
                 payload = json.loads(row.payload)
                 payload["text"] = body
                 row.payload = json.dumps(payload, ensure_ascii=False)

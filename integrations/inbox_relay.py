@@ -32,7 +32,8 @@ from bot.cards import money, owner_label
 from bot.metrics import metrics_of
 from bot.replies import Button, Reply
 from crm.customers import company_name
-from crm.i18n import language_name
+from crm.i18n import gettext, language_name, pgettext
+from crm.labels import stage_label, tier_label
 from crm.inbox import outbox
 from crm.message_reading import understood_label
 from crm.models import OPEN_DEAL_STAGES, Customer, Deal, InboxOutbox, Staff, Ticket
@@ -54,36 +55,44 @@ class Undeliverable(Exception):
     """A permanent refusal (chat not found, message rejected): retrying will not help."""
 
 
-def ticket_buttons(ticket_id: int) -> list[Button]:
-    return [Button("Assign to me", f"ticket assign #{ticket_id}"),
-            Button("Resolve", f"ticket resolve #{ticket_id}", style="primary"),
-            Button("Reopen", f"ticket reopen #{ticket_id}")]
+def ticket_buttons(ticket_id: int, lang: str = "en") -> list[Button]:
+    return [Button(gettext(lang, "Assign to me"), f"ticket assign #{ticket_id}"),
+            Button(gettext(lang, "Resolve"), f"ticket resolve #{ticket_id}", style="primary"),
+            Button(gettext(lang, "Reopen"), f"ticket reopen #{ticket_id}")]
 
 
-def thread_card(session, ticket: Ticket, first: InboxOutbox | None) -> Reply:
-    """The first message of a ticket's thread: who the customer is, and the thread's buttons."""
+def thread_card(session, ticket: Ticket, first: InboxOutbox | None, lang: str = "en") -> Reply:
+    """The first message of a ticket's thread: who the customer is, and the thread's buttons; in the
+    team's language (the business's: a shared channel has no one reader)."""
+    def t(msgid: str, **values) -> str:
+        return gettext(lang, msgid, **values)
+
     customer = session.get(Customer, ticket.customer_id)
     deals = session.exec(select(Deal).where(Deal.customer_id == customer.id,
                                             col(Deal.stage).in_(OPEN_DEAL_STAGES))).all()
-    deal_text = (f"{len(deals)} · {money(sum(d.amount for d in deals), deals[0].currency)} "
-                 f"({', '.join(sorted({d.stage for d in deals}))})") if deals else "none"
+    deal_text = (f"{len(deals)} · {money(sum(d.amount for d in deals), deals[0].currency, lang)} "
+                 f"({', '.join(sorted(stage_label(s, lang) for s in {d.stage for d in deals}))})") if deals \
+        else t("none")
     earlier = session.exec(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.id < ticket.id)
                            .order_by(col(Ticket.id).desc())).all()
-    fields = [("Customer", f"{customer.name} (#{customer.id})"), ("Company", company_name(session, customer) or "—"),
-              ("Tier", customer.tier), ("Owner", owner_label(session, customer)), ("Open deals", deal_text),
-              ("Telegram", f"@{customer.telegram_username}" if customer.telegram_username else "linked"),
-              ("Language", language_name("zh" if customer.language == "zh" else "en"))]
+    fields = [(t("Customer"), f"{customer.name} (#{customer.id})"), (t("Company"), company_name(session, customer) or "—"),
+              (t("Tier"), tier_label(customer.tier, lang)), (t("Owner"), owner_label(session, customer, lang)),
+              (t("Open deals"), deal_text),
+              ("Telegram", f"@{customer.telegram_username}" if customer.telegram_username else t("linked")),
+              (t("Language"), language_name("zh" if customer.language == "zh" else "en"))]
     if earlier:
-        rated = next((t.rating for t in earlier if t.rating), None)
-        fields.append(("Earlier tickets", f"{len(earlier)}" + (f" (last rating {rated}/5)" if rated else "")))
-    reply = Reply(text=f"💬 Ticket #{ticket.id}: {customer.name} wrote on Telegram", fields=fields,
-                  buttons=ticket_buttons(ticket.id))
+        rated = next((e.rating for e in earlier if e.rating), None)
+        fields.append((t("Earlier tickets"), f"{len(earlier)}" + (t(" (last rating {rating}/5)", rating=rated)
+                                                                   if rated else "")))
+    reply = Reply(text=t("💬 Ticket #{id}: {name} wrote on Telegram", id=ticket.id, name=customer.name), fields=fields,
+                  buttons=ticket_buttons(ticket.id, lang))
     if ticket.intent:
-        fields.append(("Understood", understood_label(ticket)))
+        fields.append((t("Understood"), understood_label(ticket, lang)))
     if first is not None:
         payload = json.loads(first.payload or "{}")
-        reply.fields.append(("Message" if first.kind == "message" else "Note", payload.get("text", "")))
-    reply.fields.append(("Reply", "Answer in this thread to reply on Telegram; start with // for an internal note."))
+        reply.fields.append((t("Message") if first.kind == "message" else pgettext(lang, "internal note", "Note"),
+                             payload.get("text", "")))
+    reply.fields.append((t("Reply"), t("Answer in this thread to reply on Telegram; start with // for an internal note.")))
     return reply
 
 
@@ -294,7 +303,7 @@ class InboxRelay:
             ticket = s.get(Ticket, row.ticket_id)
             if ticket is None:
                 raise Undeliverable("the ticket no longer exists")
-            card = None if ticket.slack_thread_ts else thread_card(s, ticket, row)
+            card = None if ticket.slack_thread_ts else thread_card(s, ticket, row, self.app.settings.crm_language)
             customer = s.get(Customer, ticket.customer_id)
             owner = s.get(Staff, customer.owner_id) if customer.owner_id else None
             owner_slack = owner.slack_user_id if owner and owner.active and owner.slack_user_id else None

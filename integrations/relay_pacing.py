@@ -47,6 +47,7 @@ COALESCE_ROWS = 24  # a block or two each (notes may have a context line): Slack
 RATE_LIMITED_TRIES = 5  # 429s in a row before the send counts as a failed attempt
 BATCH_PART = "batch"  # RelayedMessage.part of a message that shares its Slack post with others
 DM_CHANNELS = "direct-messages"  # threads opened in owners' DMs share one (conservative) pace
+REST_SECONDS = 1.0  # a thread another instance is sending is looked at again after this long
 
 
 class ChannelPacer:
@@ -57,16 +58,16 @@ class ChannelPacer:
         self.tolerance = self.interval * max(0, (burst or BURST) - 1)
         self.clock = clock
         self._tat: dict[str, float] = {}  # theoretical arrival time of the next post, per channel
-        self._started: dict[str, float] = {}  # when the channel's last post actually went out
+        self._left: dict[str, float] = {}  # the same, counted on the moments posts actually left
 
     def reserve(self, channel: str) -> float:
         """Takes the channel's next slot; returns the seconds to wait for it (0: go now)."""
         now = self.clock()
         tat = max(self._tat.get(channel, now), now)
-        # and never sooner than one interval after the channel's last post actually left (``spaced``):
-        # a wait here is what makes the lane gather the rows that pile up meanwhile into one post
-        after_last = self._started.get(channel, now - self.interval) + self.interval
-        wait = max(0.0, tat - self.tolerance - now, after_last - now)
+        # nor sooner than the posts that actually left allow (``spaced``): a wait here is what makes the
+        # lane gather the rows that pile up meanwhile into one post
+        left = self._left.get(channel, now)
+        wait = max(0.0, tat - self.tolerance - now, left - self.tolerance - now)
         self._tat[channel] = tat + self.interval
         return wait
 
@@ -77,17 +78,18 @@ class ChannelPacer:
         return wait
 
     async def spaced(self, channel: str) -> None:
-        """Right before a post goes out: one interval after the channel's previous post went out.
+        """Right before a post goes out: the same rate and burst, counted on the moments posts leave.
 
         The slot is taken before the rows are claimed and drawn; on a busy machine that work can make
-        one post late and the next one on time, and the two would reach Slack back to back. Spacing
-        the moments posts actually leave keeps them apart whatever delayed the first.
+        one post late and the next ones on time, and they would reach Slack back to back, beyond the
+        burst. Pacing the moments posts actually leave keeps them within it whatever delayed the first.
         """
         now = self.clock()
-        earliest = self._started.get(channel, now - self.interval) + self.interval
-        self._started[channel] = max(now, earliest)  # taken before awaiting: the next post queues behind
-        if earliest > now:
-            await asyncio.sleep(earliest - now)
+        tat = max(self._left.get(channel, now), now)
+        wait = max(0.0, tat - self.tolerance - now)
+        self._left[channel] = tat + self.interval  # taken before awaiting: the next post queues behind
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def pause(self, channel: str, seconds: float) -> None:
         """Slack said 429: nothing more to this channel for ``seconds``; then one post at a time."""
@@ -152,14 +154,24 @@ class SlackThreadLane:
         self.pacer = pacer or ChannelPacer()
         self._busy: dict[int, asyncio.Task] = {}
         self._pacing: set[int] = set()  # lanes waiting for their channel's next slot, holding no row
+        # threads whose first row another instance holds (or that wait for a retry): every stored update
+        # wakes the relay, and re-reading them on each wake took a third of an instance's CPU when two
+        # instances shared a burst (bench/load_scaling.py). That instance goes on with the thread itself.
+        self._resting: dict[int, float] = {}
 
     def busy(self, ticket_id: int) -> bool:
         return ticket_id in self._busy
 
     def start(self, ticket_id: int) -> None:
-        """Starts delivering this ticket's thread unless it already is being delivered."""
+        """Starts delivering this ticket's thread unless it already is being delivered (here, or by
+        another instance: then it is looked at again only after ``REST_SECONDS``)."""
         if ticket_id in self._busy:
             return
+        resting = self._resting.get(ticket_id)
+        if resting is not None:
+            if time.monotonic() < resting:
+                return
+            del self._resting[ticket_id]
         task = asyncio.create_task(self._run(ticket_id), name=f"inbox-thread-{ticket_id}")
         self._busy[ticket_id] = task
 
@@ -184,14 +196,24 @@ class SlackThreadLane:
             while not self.relay._stopping:
                 target = await self.app.in_background(self._target, ticket_id)
                 if target is None:
+                    if not sent:
+                        self._resting[ticket_id] = time.monotonic() + REST_SECONDS
                     break
                 if self.app.engine.ports.team_inbox is None or target.thread_ts is None:
-                    # no Slack, or the thread is not open yet: the first row opens it, alone
+                    # no Slack, or the thread is not open yet: the first row opens it, alone. The slot
+                    # comes before the claim, as below: a claimed row never waits for the pace (a
+                    # queue of new threads in one channel can be minutes long, longer than STALE, after
+                    # which another instance would take the row over and open the thread twice)
+                    if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
+                        self._pacing.add(ticket_id)
+                        try:
+                            await self.pacer.slot(target.pace_key)
+                        finally:
+                            self._pacing.discard(ticket_id)
                     rows = await self.app.in_background(self._claim, ticket_id, False)
                     if not rows:
                         break
                     if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
-                        await self.pacer.slot(target.pace_key)
                         await self.pacer.spaced(target.pace_key)
                     if not await self.relay._deliver(rows[0]):
                         break
@@ -271,7 +293,7 @@ class SlackThreadLane:
     async def rate_limited(self, row: InboxOutbox, wait: float) -> None:
         """Slack answered a post of ``row`` with 429 (after slack_sdk's own retries): the channel
         waits ``wait`` seconds and the row goes back, its attempts untouched."""
-        target = await self.app.in_background(self._target, row.ticket_id) if row.ticket_id else None
+        target = await self.app.in_background(self._target, row.ticket_id, False) if row.ticket_id else None
         key = target.pace_key if target is not None else DM_CHANNELS
         log.info("Slack rate limit on %s: waiting %.0f s", key, wait)
         self.pacer.pause(key, wait)
@@ -281,8 +303,17 @@ class SlackThreadLane:
             metrics.record_rate_limited("slack", "chat.postMessage")
 
     # ---- the store (background threads) ------------------------------------------------------
-    def _target(self, ticket_id: int) -> Target | None:
-        with self.db.session() as s:
+    def _target(self, ticket_id: int, free_head: bool = True) -> Target | None:
+        """Where the thread goes. With ``free_head``: None when its first unfinished row is not ours to
+        take now (another instance is sending it, or it waits for its retry)."""
+        with self.db.read_session() as s:
+            if free_head:
+                head = s.exec(select(InboxOutbox).where(InboxOutbox.target == "slack",
+                                                        InboxOutbox.ticket_id == ticket_id,
+                                                        col(InboxOutbox.status).in_(outbox.UNFINISHED))
+                              .order_by(InboxOutbox.id).limit(1)).first()
+                if head is None or not self._due(head, utcnow()):
+                    return None
             ticket = s.get(Ticket, ticket_id)
             if ticket is None:
                 return Target(ticket_id, None, None)  # the relay's path reports the missing ticket

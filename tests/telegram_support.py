@@ -11,10 +11,10 @@ import time
 
 import httpx
 import pytest
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from bot.app import App
-from crm.models import Customer, InboxOutbox, Interaction, Ticket
+from crm.models import Customer, InboxOutbox, Interaction, TelegramInbound, Ticket
 from tests.fakes.telegram_api import TOKEN, FakeTelegramApi, UpdateFactory
 from tests.slack_harness import SECRET as SLACK_SECRET, AppHost, SlackBot
 
@@ -42,6 +42,13 @@ def eventually(check, timeout: float = 15, message: str = "condition never becam
         if time.monotonic() > deadline:
             raise AssertionError(message)
         time.sleep(0.02)
+
+
+def unprocessed(db) -> int:
+    """Telegram updates stored (acknowledged) and not yet processed."""
+    with db.session() as s:
+        return s.exec(select(func.count()).select_from(TelegramInbound)
+                      .where(col(TelegramInbound.processed_at).is_(None))).one()
 
 
 class TelegramBot:
@@ -87,8 +94,17 @@ class TelegramBot:
 
     # ---- Telegram's side --------------------------------------------------------------------
     def post(self, update: dict, secret: str | None = WEBHOOK_SECRET, **kw) -> httpx.Response:
+        """POSTs as Telegram does. A 200 means the update is stored; it is processed just after, and
+        this waits for that too, so a test can look at the outcome at once."""
         headers = {SECRET_HEADER: secret} if secret is not None else {}
-        return self.http.post(self.url, json=update, headers=headers, **kw)
+        response = self.http.post(self.url, json=update, headers=headers, **kw)
+        if response.status_code == 200:
+            self.drained()
+        return response
+
+    def drained(self, timeout: float = 30) -> None:
+        """Waits until every stored update is processed (webhook mode stores first, processes after)."""
+        eventually(lambda: unprocessed(self.db) == 0, timeout, "stored Telegram updates were never processed")
 
     def send(self, update: dict) -> dict:
         """Delivers an update and checks that the bot acknowledged it."""

@@ -139,3 +139,23 @@ def test_seed_relationship_density_is_a_parameter_and_rows_are_written_in_chunks
     assert stored == result.relationships
     # 5 draws per customer plus the connectors' links, less self-links and repeats
     assert 0.9 * 5 * 300 <= result.relationships <= 5 * 300 + result.connectors * seed_module.CONNECTOR_LINKS
+
+
+def test_keep_top_terms_keeps_each_rows_strongest_terms_renormalised():
+    """The similarity index keeps each customer's strongest terms, unit length: rows longer than ``keep``
+    lose their weakest terms, shorter rows are only renormalised, empty rows stay empty."""
+    import numpy as np
+    from scipy import sparse
+
+    from crm.insights.job import _keep_top_terms
+
+    rng = np.random.default_rng(3)
+    dense = np.where(rng.random((60, 40)) < rng.random((60, 1)), rng.random((60, 40)) + 0.01, 0.0)
+    dense[5] = 0.0  # a customer who never said anything
+    kept = _keep_top_terms(sparse.csr_matrix(dense.astype(np.float32)), 4).toarray()
+    for row, out in zip(dense, kept):
+        strongest = np.argsort(-row)[:min(4, np.count_nonzero(row))]
+        expected = np.zeros_like(row)
+        expected[strongest] = row[strongest] / (np.linalg.norm(row[strongest]) or 1.0)
+        assert np.allclose(out, expected, atol=1e-6)
+    assert np.count_nonzero(kept[5]) == 0 and np.count_nonzero(kept, axis=1).max() == 4

@@ -223,3 +223,42 @@ def test_no_inline_chinese_reply_text(package):
     assert not found, ("Chinese reply text belongs in crm/locale/zh/LC_MESSAGES/crm.po (English msgid in the "
                        "code; tools/i18n_codemod.py moves pairs there). Words the product reads from input may "
                        "stay, marked `# input words`:\n" + "\n".join(found))
+
+
+def test_a_chinese_manager_gets_the_digest_chart_in_chinese(chat, engine, team, clock, monkeypatch):
+    """The chart's titles, stages and counts come from the catalogue; a missing CJK glyph would warn."""
+    import warnings
+
+    from handlers.digest import chart
+    from tests.digest_support import EIGHT_LONDON, seed_known_day
+
+    drawn = []
+    save_png = chart.save_png
+    monkeypatch.setattr(chart, "save_png", lambda fig, path: drawn.append(fig) or save_png(fig, path))
+    seed_known_day(engine.db, team)
+    clock.now = EIGHT_LONDON
+    chat.push("/crm staff set @maria language=zh", as_="ada")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reply = chat.push("/crm digest", as_="maria")
+    assert not reply.error and reply.image_path, reply.text
+    assert open(reply.image_path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    activity, pipeline = drawn[-1].axes
+    assert activity.get_title() == "每日互动（最近 14 天）" and pipeline.get_title().startswith("各阶段在谈商机")
+    assert [t.get_text() for t in pipeline.get_yticklabels()] == ["线索", "合格", "报价", "谈判"]
+
+
+def test_the_team_inbox_thread_card_speaks_the_business_language(db, team):
+    from crm.models import Ticket
+    from integrations.inbox_relay import thread_card
+
+    with db.session() as s:
+        ticket = Ticket(customer_id=team.wang, intent="purchase")
+        s.add(ticket)
+        s.flush()
+        english, chinese = thread_card(s, ticket, None, "en"), thread_card(s, ticket, None, "zh")
+    assert english.text == f"💬 Ticket #{ticket.id}: 王伟 wrote on Telegram"
+    assert [b.label for b in english.buttons] == ["Assign to me", "Resolve", "Reopen"]
+    assert chinese.text == f"💬 工单 #{ticket.id}：王伟 在 Telegram 上留言"
+    assert [b.label for b in chinese.buttons] == ["分配给我", "解决", "重新打开"]
+    assert dict(chinese.fields)["理解为"] == "购买意向" and dict(english.fields)["Understood"] == "purchase intent"

@@ -85,6 +85,17 @@ def test_telegram_updates_relay_and_backlogs_show_on_metrics(db, settings, clock
         samples = scrape(base)
         assert value(samples, "crm_outbox_rows", target="telegram", status="pending") == 1
         assert value(samples, "crm_outbox_oldest_pending_seconds", target="telegram") >= 0
+        # acknowledged Telegram updates not yet processed (stored as they came, telegram_inbound)
+        assert value(samples, "crm_telegram_inbound_unprocessed") == 0
+        with bot.app.metrics.db.write_session() as s:
+            from crm.models import TelegramInbound
+
+            s.add(TelegramInbound(update_id=99_000_001, chat_id=7101, body="{}",
+                                  received_at=datetime.now(timezone.utc) - timedelta(seconds=30),
+                                  lease_until=datetime.now(timezone.utc) + timedelta(days=1), claimed_by="elsewhere"))
+        samples = scrape(base)
+        assert value(samples, "crm_telegram_inbound_unprocessed") == 1
+        assert value(samples, "crm_telegram_inbound_oldest_seconds") >= 30
     finally:
         bot.close()
 

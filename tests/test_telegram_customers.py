@@ -1,6 +1,7 @@
 """Customers on Telegram, through the real app (uvicorn + python-telegram-bot) and the Bot API stand-in."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -267,7 +268,10 @@ def test_a_redelivered_staff_command_is_done_once(telegram_bot, team):
     telegram_bot.send(update)
     assert "Logged" in telegram_bot.replies(5001, 1)[-1]
     telegram_bot.send(update)  # Telegram did not see the 200 and delivers the same update again
-    assert "Already done" in telegram_bot.replies(5001, 2)[-1]
+    # the update id is stored once (telegram_inbound): the redelivery is acknowledged and nothing runs again,
+    # not even an "Already done" (the engine's own claim answers that when a crash cut the first answer off)
+    time.sleep(0.5)
+    assert len(telegram_bot.replies(5001, 1)) == 1
     with telegram_bot.db.session() as s:
         logged = s.exec(select(Interaction).where(Interaction.text == "agreed the pilot")).all()
     assert len(logged) == 1 and logged[0].source_message_id == f"5001:{update['message']['message_id']}"

@@ -6,9 +6,9 @@ import threading
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
-from crm.models import Customer, Interaction
+from crm.models import Customer, Interaction, TelegramInbound
 from tests.telegram_support import SECRET_HEADER, WEBHOOK_SECRET, TelegramBot, eventually, telegram_settings
 
 CHATS = 100
@@ -84,6 +84,7 @@ def test_burst_of_1000_messages_from_100_customers(telegram_bot):
     per_chat = burst_updates(telegram_bot)
     acked, unacked = asyncio.run(deliver(telegram_bot.url, per_chat, redeliver_every=7))
     assert unacked == {} and len(acked) == CHATS * PER_CHAT
+    telegram_bot.drained()
     assert_stored_once_in_order(telegram_bot.db, per_chat)
     with telegram_bot.db.session() as s:
         assert len(s.exec(select(Customer).where(Customer.telegram_chat_id >= 900_000)).all()) == CHATS
@@ -97,13 +98,17 @@ def test_restart_in_the_middle_loses_nothing_acknowledged(telegram_bot):
     acked, unacked = asyncio.run(deliver(telegram_bot.url, per_chat))
     stopper.join()
     assert unacked, "the restart came too late to interrupt the burst"
-    # everything the old process acknowledged is in the store
+    # everything the old process acknowledged is in the store: processed into a message, or stored as it came
+    # (and not processed yet: the next process does that)
     with telegram_bot.db.session() as s:
         stored_keys = set(s.exec(select(Interaction.source_message_id)).all())
+        waiting = set(s.exec(select(TelegramInbound.update_id).where(col(TelegramInbound.processed_at).is_(None),
+                                                                    col(TelegramInbound.body).is_not(None))).all())
     for updates in per_chat.values():
         for u in updates:
             if u["update_id"] in acked:
-                assert f"{u['message']['chat']['id']}:{u['message']['message_id']}" in stored_keys
+                assert (f"{u['message']['chat']['id']}:{u['message']['message_id']}" in stored_keys
+                        or u["update_id"] in waiting), u["update_id"]
     # a new process on the same store; Telegram redelivers what was not acknowledged, and, being
     # Telegram, a few that were
     telegram_bot.start()
@@ -113,7 +118,57 @@ def test_restart_in_the_middle_loses_nothing_acknowledged(telegram_bot):
         again[chat] = [updates[0]] + again[chat] if updates[0]["update_id"] in acked else again[chat]
     acked_again, still = asyncio.run(deliver(telegram_bot.url, again))
     assert still == {}
+    telegram_bot.drained()
     assert_stored_once_in_order(telegram_bot.db, per_chat)
+
+
+def _stop_processing(bot: TelegramBot) -> None:
+    """The instance keeps acknowledging (storing) updates but processes none: as if it died right after."""
+    adapter = bot.adapter
+    asyncio.run_coroutine_threadsafe(adapter.processor.stop(), adapter._loop).result(10)
+
+
+def test_an_acknowledged_update_is_stored_before_processing_and_a_restart_processes_it(telegram_bot):
+    bot = telegram_bot
+    bot.say(7100, "first, to open the ticket")
+    _stop_processing(bot)
+    update = bot.updates.text(7100, "acknowledged, then the process died")
+    response = bot.http.post(bot.url, json=update, headers={SECRET_HEADER: WEBHOOK_SECRET})
+    assert response.status_code == 200
+    # Telegram did not see that 200 and redelivers: still one row
+    assert bot.http.post(bot.url, json=update, headers={SECRET_HEADER: WEBHOOK_SECRET}).status_code == 200
+    with bot.db.session() as s:
+        rows = s.exec(select(TelegramInbound).where(TelegramInbound.update_id == update["update_id"])).all()
+    assert len(rows) == 1 and rows[0].processed_at is None and "acknowledged, then" in rows[0].body
+    assert [i.text for i in bot.interactions()] == ["first, to open the ticket"]
+    bot.restart()  # a new process on the same store resumes from what is unprocessed
+    bot.drained()
+    assert [i.text for i in bot.interactions()] == ["first, to open the ticket", "acknowledged, then the process died"]
+    with bot.db.session() as s:
+        row = s.exec(select(TelegramInbound).where(TelegramInbound.update_id == update["update_id"])).one()
+    assert row.processed_at is not None and row.body is None  # the customer's words are not kept twice
+    # a redelivery after processing is still a no-op
+    bot.send(update)
+    assert len(bot.interactions()) == 2
+
+
+def test_a_chats_messages_keep_their_order_across_batched_and_single_handling(telegram_bot):
+    """A command between ordinary messages is handled on its own; the messages after it wait for it."""
+    bot = telegram_bot
+    bot.say(7200, "hello")  # a new chat: lead and ticket
+    _stop_processing(bot)
+    headers = {SECRET_HEADER: WEBHOOK_SECRET}
+    sent = [bot.updates.text(7200, "one"), bot.updates.text(7200, "/status"), bot.updates.text(7200, "two"),
+            bot.updates.text(7201, "other chat, first message"), bot.updates.text(7200, "three")]
+    for u in sent:
+        assert bot.http.post(bot.url, json=u, headers=headers).status_code == 200
+    bot.restart()
+    bot.drained()
+    customer = bot.customer(7200)
+    assert [i.text for i in bot.interactions(customer.id)] == ["hello", "one", "two", "three"]
+    assert len(bot.tickets(customer.id)) == 1
+    assert bot.customer(7201) is not None
+    assert any("#" in t for t in bot.replies(7200))  # /status answered with the ticket
 
 
 def test_polling_mode_stores_each_update_before_acknowledging_it(db, settings, clock, telegram_api, team):

@@ -17,7 +17,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import and_, event, or_
+from sqlalchemy import and_, event, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -95,9 +95,17 @@ def _due(now: datetime):
 
 
 def due(session: Session, *, now: datetime, limit: int = 1000) -> list[tuple[int, str, int | None, int | None]]:
-    """(id, target, chat id, ticket id) of pending rows whose retry time has come, oldest first."""
-    return session.exec(select(InboxOutbox.id, InboxOutbox.target, InboxOutbox.chat_id, InboxOutbox.ticket_id)
-                        .where(_due(now)).order_by(InboxOutbox.id).limit(limit)).all()
+    """(id, target, chat id, ticket id) of pending rows whose retry time has come, oldest first; of a
+    Slack ticket thread only its first due row (the relay's lane for that thread takes the rest itself:
+    every stored update wakes the relay, and re-reading a thread's whole paced backlog, up to 1,000
+    rows, on each wake was a sixth of an instance's CPU under a burst, bench/load_scaling.py)."""
+    thread = and_(InboxOutbox.target == "slack", col(InboxOutbox.ticket_id).is_not(None))
+    first = func.min(InboxOutbox.id)
+    threads = session.exec(select(first, InboxOutbox.ticket_id).where(_due(now), thread)
+                           .group_by(InboxOutbox.ticket_id).order_by(first).limit(limit)).all()
+    others = session.exec(select(InboxOutbox.id, InboxOutbox.target, InboxOutbox.chat_id, InboxOutbox.ticket_id)
+                          .where(_due(now), ~thread).order_by(InboxOutbox.id).limit(limit)).all()
+    return sorted([(row_id, "slack", None, ticket_id) for row_id, ticket_id in threads] + [tuple(r) for r in others])
 
 
 def _nothing_unfinished_before():

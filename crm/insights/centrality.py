@@ -25,9 +25,9 @@ igraph reaches 0.89, and their sampled betweenness picked sources by position):
   under load 9-20 from seven other developers): KADABRA computes the graph's exact vertex diameter
   before its first sample, whatever the error -- 22 s at 100k, still running after 11 min at 1M; the 2-core is no cheaper (61 s at
   100k, against 24 s on the largest component: peeling pendants removes 3% of the nodes and
-  none of the work); networkit's sampled sources (EstimateBetweenness) cost ~20 s per source at 1M
-  (32 sources: 656 s), so a 10-minute budget buys a few dozen sources where 1,000 share 5 of 20 at
-  100k. Above ``KADABRA_MAX_LINKED`` linked nodes connectors are therefore not computed: the job
+  none of the work); networkit's sampled sources (EstimateBetweenness) cost 5-20 s per source at 1M
+  (32 sources: 656 s; 16 sources twice: 183 s and 85 s, sharing 0 of their top 20), so a 10-minute
+  budget buys a few dozen sources where 1,000 share 5 of 20 at 100k; networkx 45-72 s per source. Above ``KADABRA_MAX_LINKED`` linked nodes connectors are therefore not computed: the job
   stores no betweenness and ``/crm insights`` says why, rather than ranking noise.
 * Communities: Leiden (igraph's ``community_leiden``, modularity objective), a fixed number of
   passes, each starting from the previous partition, so modularity never decreases from one pass

@@ -32,6 +32,10 @@ SATURATION = 2.0
 ONE_WAY_CAP = 0.25
 KIND_WEIGHT = np.array([1.2, 1.0, 1.5, 1.0, 0.0, 1.0])  # call, email, meeting, chat, note, message
 MEMBERSHIP_STRENGTH = 0.5  # two contacts at the same company: 0.5 * 0.5 = 0.25
+# the faintest stored strength the graph keeps as it is: imported weights are scaled by the file's largest,
+# so counts from 1 to 1,000 give 0.001 (raising them to 0.01 distorted weighted PageRank); it matches the
+# floor of the path costs (-ln strength), and zero strength (no edge) never reaches the graph
+STRENGTH_FLOOR = 1e-6
 WARM_FLOOR = 0.01  # paths weaker than this are not worth an introduction
 HOP_PENALTY = 1e-6  # ties go to the shorter path
 
@@ -177,7 +181,7 @@ def build_graph(snap: Snapshot, staff_edges: StaffEdges | None = None) -> Relati
     members = np.nonzero(has_company)[0]
     a = np.concatenate([snap.rel_a, members]).astype(np.int64)
     b = np.concatenate([snap.rel_b, n_c + snap.company_of[has_company]]).astype(np.int64)
-    w = np.concatenate([np.clip(snap.rel_strength, 0.01, 1.0), np.full(len(members), MEMBERSHIP_STRENGTH)])
+    w = np.concatenate([np.clip(snap.rel_strength, STRENGTH_FLOOR, 1.0), np.full(len(members), MEMBERSHIP_STRENGTH)])
     k = np.concatenate([snap.rel_kind, np.zeros(len(members), dtype=np.int8)]).astype(np.int64) + 1
     keep = a != b
     a, b, w, k = a[keep], b[keep], w[keep], k[keep]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import pickle
 import re
@@ -56,16 +57,17 @@ class KeywordCounts(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X):
-        rows = []
-        for text in X:
-            row = [np.log1p(lexicon.count(text, words)) for words in lexicon.INTENT_WORDS.values()]
-            row += [np.log1p(lexicon.count(text, lexicon.NEGATIVE_WORDS)),
-                    np.log1p(lexicon.count(text, lexicon.POSITIVE_WORDS)),
-                    np.log1p(lexicon.count(text, lexicon.URGENT_WORDS)),
-                    np.log1p(text.count("?") + text.count("？")), np.log1p(text.count("!") + text.count("！")),
-                    np.log1p(len(_EMOJI.findall(text))), min(len(text) / 200, 1.0)]
-            rows.append(row)
-        return sparse.csr_matrix(np.asarray(rows, dtype=float))
+        return sparse.csr_matrix(np.asarray([self.row(text) for text in X], dtype=float))
+
+    @staticmethod
+    def row(text: str) -> list[float]:
+        """One text's features (texts are normalized: casefolded)."""
+        counts = [lexicon.count(text, words, folded=True) for words in lexicon.INTENT_WORDS.values()]
+        counts += [lexicon.count(text, lexicon.NEGATIVE_WORDS, folded=True),
+                   lexicon.count(text, lexicon.POSITIVE_WORDS, folded=True),
+                   lexicon.count(text, lexicon.URGENT_WORDS, folded=True),
+                   text.count("?") + text.count("？"), text.count("!") + text.count("！"), len(_EMOJI.findall(text))]
+        return [math.log1p(n) for n in counts] + [min(len(text) / 200, 1.0)]
 
 
 def build_pipeline(C: float = 4.0, seed: int = 0) -> Pipeline:
@@ -142,8 +144,8 @@ class _FastScorer:
     def decision(self, text: str) -> np.ndarray:
         total = self.intercepts.copy()
         for kind, analyzer, vocabulary, idf, weights in self.blocks:
-            if kind == "dense":
-                total += weights @ np.asarray(analyzer.transform([text]).todense()).ravel()
+            if kind == "dense":  # KeywordCounts: its row directly, not through a sparse matrix
+                total += weights @ np.asarray(analyzer.row(text), dtype=float)
                 continue
             counts: dict[int, int] = {}
             for gram in analyzer(text):
@@ -247,10 +249,10 @@ def warm_up() -> None:
 def sentiment_of(text: str, intent: str | None = None) -> str:
     t = normalize(text)
     neg = 0.0
-    for start, _end, _w in lexicon.find_all(t, lexicon.NEGATIVE_WORDS):
+    for start, _end, _w in lexicon.find_all(t, lexicon.NEGATIVE_WORDS, folded=True):
         neg += 1
     pos = 0.0
-    for start, _end, w in lexicon.find_all(t, lexicon.POSITIVE_WORDS):
+    for start, _end, w in lexicon.find_all(t, lexicon.POSITIVE_WORDS, folded=True):
         before = t[max(0, start - 12):start]
         if re.search(r"(?<![a-z])(not|no|never|don't|isn't|wasn't)\s+(\w+\s+)?$|[不没]$", before):
             neg += 1  # "not good", "不满意"
@@ -273,7 +275,7 @@ def sentiment_of(text: str, intent: str | None = None) -> str:
 
 def urgency_of(text: str, intent: str) -> str:
     t = normalize(text)
-    hits = lexicon.count(t, lexicon.URGENT_WORDS)
+    hits = lexicon.count(t, lexicon.URGENT_WORDS, folded=True)
     shouting = sum(1 for w in re.findall(r"\b[A-Z]{3,}\b", text or "") if w not in ("API", "SLA", "USD", "CNY", "VIP"))
     exclaim = t.count("!") + t.count("！")
     if hits >= 1 and (intent in ("complaint", "cancellation", "question", "purchase") or exclaim):
@@ -287,7 +289,7 @@ def products_of(text: str) -> list[str]:
     t = normalize(text)
     named = []
     for product, words in lexicon.PRODUCT_WORDS.items():
-        if lexicon.count(t, words):
+        if lexicon.count(t, words, folded=True):
             named.append(product)
     # "seats" and "license" say the same thing as the plan words around them: keep the most specific few
     return named[:4]

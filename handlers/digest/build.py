@@ -54,7 +54,7 @@ def build_digest(session: Session, recipient: Staff, kind: str, voice: Voice, *,
     reply.buttons = [Button(voice.t("My tasks"), "tasks"),
                      Button(voice.t("Who to contact"), "next" if kind == "personal" else "next team")]
     if chart:
-        reply.image_path = str(render_digest_chart(data))
+        reply.image_path = str(render_digest_chart(data, lang=voice.lang))
     return reply
 
 

@@ -13,14 +13,17 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from crm.chart_fonts import chart_dir, drawable, font_families, save_png, use_chart_fonts
+from crm.i18n import count, day_month, gettext
+from crm.labels import stage_label
 from crm.models import OPEN_DEAL_STAGES
 from handlers.digest.data import DigestData
 
 MAX_PEOPLE = 10  # more lines than this is noise; the rest are summed as "others"
 
 
-def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
-    """Write the PNG and return its path (atomically replaced, so readers never see half a file)."""
+def render_digest_chart(data: DigestData, path: Path | None = None, *, lang: str = "en") -> Path:
+    """Write the PNG and return its path (atomically replaced, so readers never see half a file);
+    its words in the recipient's language ``lang``."""
     # named after the day it is sent (the recipient's today), not the last day it covers
     path = path or chart_dir() / f"digest-{data.kind}-{data.recipient.id}-{data.day + timedelta(days=1):%Y%m%d}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,10 +44,11 @@ def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
                          markersize=3, linewidth=1.5, label=drawable(person.name, person.id))
     if rest:
         others = [sum(data.daily_activity.get(p.id, [0] * len(data.chart_days))[i] for p in rest) for i in x]
-        activity_ax.plot(x, others, linestyle="--", color="grey", label=f"{len(rest)} others")
-    activity_ax.set_xticks(list(x), [f"{d:%d %b}" for d in data.chart_days], rotation=60, fontsize=7)
-    activity_ax.set_title("Interactions per day (last 14 days)", fontsize=10, family=families)
-    activity_ax.set_ylabel("interactions")
+        activity_ax.plot(x, others, linestyle="--", color="grey", label=count(lang, len(rest), "{n} other", "{n} others"))
+    activity_ax.set_xticks(list(x), [day_month(d, lang) for d in data.chart_days], rotation=60, fontsize=7,
+                           family=families)
+    activity_ax.set_title(gettext(lang, "Interactions per day (last 14 days)"), fontsize=10, family=families)
+    activity_ax.set_ylabel(gettext(lang, "interactions"), family=families)
     activity_ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole interactions, no 0.5 steps
     activity_ax.grid(alpha=0.3)
     if shown:
@@ -55,17 +59,19 @@ def render_digest_chart(data: DigestData, path: Path | None = None) -> Path:
     stages = list(OPEN_DEAL_STAGES)
     converted = [data.pipeline_in_currency(s) for s in stages]
     if all(v is not None for v in converted):
-        amounts, unit = [v / 1000 for v in converted], f"k {data.currency}"
+        amounts, unit = [v / 1000 for v in converted], gettext(lang, "k {currency}", currency=data.currency)
     else:  # a currency without a rate: the bars show the business currency's deals only, and say so
         amounts = [data.pipeline.get(s, (0, {}))[1].get(data.currency, 0.0) / 1000 for s in stages]
-        unit = f"k {data.currency}; other currencies in the text"
-    bars = pipeline_ax.barh(stages, amounts, color="#4C72B0")
+        unit = gettext(lang, "k {currency}; other currencies in the text", currency=data.currency)
+    bars = pipeline_ax.barh(range(len(stages)), amounts, color="#4C72B0")
+    pipeline_ax.set_yticks(range(len(stages)), [stage_label(s, lang) for s in stages], family=families)
     for bar, stage in zip(bars, stages):
-        count = data.pipeline.get(stage, (0, {}))[0]
-        pipeline_ax.annotate(f"{count} deal" if count == 1 else f"{count} deals", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
-                             xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
+        deals = data.pipeline.get(stage, (0, {}))[0]
+        pipeline_ax.annotate(count(lang, deals, "{n} open deal", "{n} open deals"),
+                             (bar.get_width(), bar.get_y() + bar.get_height() / 2), xytext=(3, 0),
+                             textcoords="offset points", va="center", fontsize=7, family=families)
     pipeline_ax.invert_yaxis()
-    pipeline_ax.set_title(f"Open pipeline by stage ({unit})", fontsize=10)
+    pipeline_ax.set_title(gettext(lang, "Open pipeline by stage ({unit})", unit=unit), fontsize=10, family=families)
     pipeline_ax.set_xlim(0, max(amounts + [1]) * 1.3)
     fig.tight_layout()
 

@@ -4,9 +4,11 @@ Two ways in, one path:
 
 * webhook mode (``TELEGRAM_WEBHOOK_URL`` set): Telegram POSTs each update to
   ``/telegram/webhook``. The ``X-Telegram-Bot-Api-Secret-Token`` header is checked first
-  (``hmac.compare_digest``; missing or wrong: 403, nothing read). The update is processed —
-  stored — *before* the 200 goes back, so whatever Telegram saw acknowledged is in the store,
-  and anything that failed (500) is redelivered by Telegram.
+  (``hmac.compare_digest``; missing or wrong: 403, nothing read), then the size and the JSON.
+  The raw update is stored (``telegram_inbound``, a group commit shared with the updates
+  arriving meanwhile) *before* the 200 goes back, so whatever Telegram saw acknowledged is in
+  the store, and a failed commit (500) is redelivered by Telegram. A processor then turns the
+  stored updates into messages, tickets and sends (``integrations/telegram/inbound.py``).
 * long polling (otherwise): our own ``getUpdates`` loop instead of PTB's Updater, because the
   Updater acknowledges a batch (by asking for the next offset) while the application may still
   be processing it. Here the offset moves past an update only after it is stored.
@@ -46,6 +48,7 @@ from crm.inbox.texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
 from integrations.telegram.customer import CustomerChat
+from integrations.telegram.inbound import InboundProcessor, InboundWriter, chat_of, is_int64
 from integrations.telegram.media import TelegramSends
 from integrations.telegram.render import split_text
 from integrations.telegram.staff import StaffChat
@@ -59,6 +62,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 # before it is acknowledged, and stores queue for one writer, so more parallel deliveries
 # only make each wait longer: 10 keeps the store busy and every acknowledgement quick.
 WEBHOOK_CONNECTIONS = 10
+MAX_UPDATE_BYTES = 1_000_000  # Telegram's updates are a few KB; a bigger body is not from Telegram (413)
 MAX_FAILURES_PER_UPDATE = 5  # then the update is dropped (logged) instead of blocking the chat forever
 RATE_LIMIT_RETRIES = 3
 POLL_TIMEOUT = 25
@@ -115,6 +119,15 @@ def _strip_nul(value):
     return value.replace("\x00", "") if isinstance(value, str) else value
 
 
+def loads_update(body: bytes | str):
+    """The update's JSON, with NUL characters taken out of its strings (PostgreSQL text cannot hold them).
+    In JSON a NUL can only be written ``\\u0000``: without that, there is nothing to take out (and no
+    object_hook to run on every object, which cost as much as the parsing)."""
+    data = json.loads(body)
+    marker = b"\\u0000" if isinstance(body, bytes) else "\\u0000"
+    return json.loads(body, object_hook=_without_nul) if marker in body else data
+
+
 def _without_nul(obj: dict) -> dict:
     return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in obj.items()}
 
@@ -130,6 +143,8 @@ class TelegramAdapter:
         self.secret = webhook_secret(self.settings)
         self.routes = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] if self.webhook_mode else []
         self.ingest = GroupCommit(app.db, metrics=metrics_of(app))  # customers' updates: one transaction per burst
+        self.inbound = InboundWriter(app.db, metrics=metrics_of(app))  # webhook updates, stored before the 200
+        self.processor = InboundProcessor(self)
         self.application = None
         self.bot_name = "us"
         self.relay = InboxRelay(app, self)
@@ -171,6 +186,7 @@ class TelegramAdapter:
             await self.application.bot.set_webhook(url=url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES,
                                                    max_connections=WEBHOOK_CONNECTIONS)
             log.info("telegram: webhook set to %s", url)
+            self.processor.start()
         else:
             await self.application.bot.delete_webhook()  # getUpdates is refused while a webhook is set
             self._poll_task = asyncio.create_task(self._poll(), name="telegram-polling")
@@ -184,6 +200,7 @@ class TelegramAdapter:
                     language_code=None if lang == "en" else lang)
 
     async def stop(self) -> None:
+        await self.processor.stop()
         if self._poll_task is not None:
             self._poll_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -205,22 +222,26 @@ class TelegramAdapter:
             return JSONResponse({"ok": False, "error": "wrong or missing secret token"}, status_code=403)
         if self.application is None:
             return JSONResponse({"ok": False, "error": "starting up"}, status_code=503)
+        body = await request.body()
+        if len(body) > MAX_UPDATE_BYTES:
+            return JSONResponse({"ok": False, "error": "update too large"}, status_code=413)
         try:
             # PostgreSQL text cannot hold NUL: a forged or broken update must not fail (and be redelivered) forever
-            data = json.loads(await request.body(), object_hook=_without_nul)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            data = loads_update(body)
+            if not isinstance(data, dict) or not is_int64(data.get("update_id")):
                 raise ValueError("not an update")
+            raw = body.decode("utf-8")  # stored as sent (valid JSON holds no NUL byte; escaped ones go at parsing)
+        except UnicodeDecodeError:
+            raw = json.dumps(data, ensure_ascii=False)
         except Exception:
             return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
+        # stored before the 200 (one commit shared with the updates arriving meanwhile); python-telegram-bot
+        # parses it and the store takes it in when the processor's turn comes (integrations/telegram/inbound.py)
         try:
-            update = Update.de_json(data, self.application.bot)
-        except Exception as exc:
-            # an update Telegram sent (it has its id) that python-telegram-bot cannot read: a redelivery would
-            # fail the same way and hold the chat's later updates back, so it is acknowledged, logged and counted
-            note_unparseable(data, exc, metrics_of(self.app))
-            return JSONResponse({"ok": True, "ignored": "unparseable update"})
-        if not await self.process(update):
-            return JSONResponse({"ok": False, "error": "not processed; please redeliver"}, status_code=500)
+            await self.inbound.append(data["update_id"], chat_of(data), raw, data)
+        except Exception:
+            return JSONResponse({"ok": False, "error": "not stored; please redeliver"}, status_code=500)
+        self.processor.wake()
         return JSONResponse({"ok": True})
 
     async def process(self, update: Update) -> bool:

@@ -18,6 +18,7 @@ from telegram import Message, Update
 
 from bot.replies import strip_mentions
 from crm.erasure import erased_since
+from crm.inbox import batch as inbound_batch
 from crm.events import claim_event_in
 from crm.inbox import binding, erasure, outbox, ratings, tickets
 from crm.inbox.texts import say
@@ -101,7 +102,8 @@ class CustomerChat:
 
     # ------------------------------------------------------------ async entry points
 
-    async def on_message(self, update: Update) -> None:
+    def said_of(self, update: Update) -> Said:
+        """What a customer's message says, copied out of PTB's objects."""
         message = update.effective_message
         said = Said(update_id=update.update_id, person=person_of(update), message_id=message.message_id,
                     date=message.date or self.adapter.app.engine.clock(), text=strip_mentions(describe(message)),
@@ -113,6 +115,21 @@ class CustomerChat:
             said.args = args
         if message.contact is not None and message.contact.user_id == message.from_user.id:
             said.own_phone = message.contact.phone_number
+        return said
+
+    def plain_message(self, update: Update, row_id: int) -> inbound_batch.Message | None:
+        """An ordinary message (no command, edit or shared phone) for the batched store, else None."""
+        if update.message is None or update.effective_user is None:
+            return None
+        said = self.said_of(update)
+        if said.command is not None or said.own_phone or said.edited:
+            return None
+        return inbound_batch.Message(row_id=row_id, update_id=said.update_id, chat_id=said.person.chat_id,
+                                     user_id=update.effective_user.id, message_id=said.message_id, date=said.date,
+                                     text=said.text, details=said.details)
+
+    async def on_message(self, update: Update) -> None:
+        said = self.said_of(update)
         # one transaction shared with the other updates arriving meanwhile (see group_commit)
         if await self.adapter.ingest.run(self._handle_in, said):
             self.adapter.wake()

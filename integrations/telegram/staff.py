@@ -23,6 +23,7 @@ from bot.messages import IncomingMessage
 from bot.replies import Button, Reply
 from crm import file_retention
 from crm.events import claim_event
+from crm.i18n import gettext
 from crm.models import Staff, TelegramCallback
 from integrations.telegram.render import render_html
 
@@ -95,6 +96,13 @@ class StaffChat:
         self.db = adapter.db
         self.engine = adapter.app.engine
 
+    def _lang(self, staff_id: int) -> str:
+        """The staff member's own language setting, else the business's (as replies to commands)."""
+        with self.db.session() as s:
+            staff = s.get(Staff, staff_id)
+            language = staff.language if staff is not None else None
+        return language if language in ("en", "zh") else self.engine.settings.crm_language
+
     def staff_id_for(self, telegram_user_id: int) -> int | None:
         with self.db.session() as s:
             staff = find_staff(s, "telegram", str(telegram_user_id))
@@ -106,8 +114,9 @@ class StaffChat:
         message = update.effective_message
         text = message.text or message.caption or ""
         if not text.strip():
-            await self._send(message.chat_id, staff_id, Reply(text="Type a /crm command, e.g. /crm tasks or "
-                                                                   "/crm help."))
+            lang = await asyncio.to_thread(self._lang, staff_id)
+            await self._send(message.chat_id, staff_id, Reply(text=gettext(
+                lang, "Type a /crm command, e.g. /crm tasks or /crm help.")))
             return
         user = update.effective_user
         # message ids are unique per chat only; "once": the engine claims the message in the same
@@ -126,18 +135,19 @@ class StaffChat:
         key, _, confirmed = (query.data or "").removeprefix("b:").partition(":")
         stored = await asyncio.to_thread(self._button, key)
         chat_id = update.effective_chat.id
+        lang = await asyncio.to_thread(self._lang, staff_id)
         if stored is None or stored.staff_id != staff_id:
-            await self._answer(query, "This button has expired or is not yours; type the command instead.")
+            await self._answer(query, gettext(lang, "This button has expired or is not yours; type the command instead."))
             return
         if stored.form:
             await self._answer(query)
             hint = FORM_HINTS.get(stored.form, "/crm {cmd} …").format(cmd=stored.command)
-            await self._send(chat_id, staff_id, Reply(text=f"Type: {hint}"))
+            await self._send(chat_id, staff_id, Reply(text=gettext(lang, "Type: {hint}", hint=hint)))
             return
         if stored.confirm and confirmed != "y":
             await self._answer(query)
             await self._send(chat_id, staff_id, Reply(text=stored.confirm, buttons=[
-                Button("Yes", stored.command, style="danger")]), confirm_keys={stored.command: key})
+                Button(gettext(lang, "Yes"), stored.command, style="danger")]), confirm_keys={stored.command: key})
             return
         await self._answer(query)
         incoming = IncomingMessage(platform="telegram", user_id=str(update.effective_user.id), text=stored.command,

@@ -1,0 +1,112 @@
+"""The durable inbound queue of Telegram updates: stored before the 200, processed after (issue 17).
+
+Why: an update used to be acknowledged only once it was fully handled (customer, ticket, message,
+its reading, the relay row), one ORM unit of work per update: ~150 updates/s on SQLite. Now the
+webhook appends the raw update here, in a group commit of many updates (one Core ``executemany``),
+and answers 200 when that commit is durable. A processor (integrations/telegram/inbound.py) drains
+the rows in arrival order, in batches, and marks them processed in the same transaction as their
+work; on restart it resumes from what is unprocessed.
+
+* **Exactly once**: ``update_id`` is unique, so a redelivered update is a no-op here; a row's
+  work and its ``processed_at`` commit together (batches), or the update id is claimed with the work
+  (``processed_event``, the updates handled one by one) so redoing a row after a crash does nothing.
+* **Order**: rows of one chat are handled in arrival (``id``) order. An update handled on its own
+  is *leased* (``lease_until``, ``claimed_by``) while in hand; later rows of a chat with a live
+  lease wait for it.
+* **Privacy**: the raw body is cleared when the row is processed; processed rows are kept
+  ``KEEP`` (Telegram redelivers for about a day) and then pruned.
+
+Nothing here imports a chat SDK: rows are JSON text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+
+from crm.models import TelegramInbound
+from crm.types import utcnow
+
+TABLE = TelegramInbound.__table__
+LEASE = timedelta(seconds=60)  # an update handled on its own; a dead instance's lease lapses after this
+RETRY_AFTER = timedelta(seconds=2)  # a failed update waits this long (times its attempts) before the next try
+KEEP = timedelta(days=2)  # processed rows guard against redeliveries this long, then are pruned
+MAX_BODY_CHARS = 1_000_000  # Telegram's updates are a few KB; anything near this is not from Telegram
+
+
+@dataclass
+class Pending:
+    id: int
+    update_id: int
+    chat_id: int | None
+    body: str
+    attempts: int
+
+
+def _insert_ignoring_duplicates(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(TABLE).on_conflict_do_nothing(index_elements=["update_id"])
+
+
+def append(conn, updates: list[tuple[int, int | None, str]], *, now: datetime | None = None) -> int:
+    """Stores ``(update_id, chat_id, raw JSON)`` rows in the caller's transaction; a known update id is
+    skipped. Returns how many were new."""
+    if not updates:
+        return 0
+    now = now or utcnow()
+    rows = [{"update_id": u, "chat_id": c, "body": b, "received_at": now, "attempts": 0} for u, c, b in updates]
+    return conn.execute(_insert_ignoring_duplicates(conn.dialect.name), rows).rowcount
+
+
+def pending(conn, *, limit: int, now: datetime) -> tuple[list[Pending], set[int]]:
+    """The oldest unprocessed rows nobody holds, in arrival order, and the chats whose rows are held
+    (leased) right now: their later rows must wait for the held one."""
+    free = or_(TABLE.c.lease_until.is_(None), TABLE.c.lease_until <= now)
+    rows = conn.execute(select(TABLE.c.id, TABLE.c.update_id, TABLE.c.chat_id, TABLE.c.body, TABLE.c.attempts)
+                        .where(TABLE.c.processed_at.is_(None), free).order_by(TABLE.c.id).limit(limit)).all()
+    held = conn.execute(select(TABLE.c.chat_id).distinct()
+                        .where(TABLE.c.processed_at.is_(None), TABLE.c.lease_until > now)).scalars().all()
+    return [Pending(r.id, r.update_id, r.chat_id, r.body or "", r.attempts) for r in rows], set(held)
+
+
+def mark_processed(conn, ids: list[int], *, now: datetime, error: str | None = None) -> None:
+    """Done (or given up on, with ``error``): the body is cleared, the row stays as the redelivery guard."""
+    if ids:
+        conn.execute(update(TABLE).where(TABLE.c.id == bindparam("row_id"))
+                     .values(processed_at=now, body=None, lease_until=None, last_error=error),
+                     [{"row_id": i} for i in ids])
+
+
+def lease(conn, ids: list[int], *, holder: str, now: datetime) -> None:
+    if ids:
+        conn.execute(update(TABLE).where(TABLE.c.id == bindparam("row_id"))
+                     .values(lease_until=now + LEASE, claimed_by=holder[:100]), [{"row_id": i} for i in ids])
+
+
+def failed(conn, row_id: int, *, holder: str, now: datetime, attempts: int, error: str) -> None:
+    """An attempt at a held row failed (``attempts`` so far, this one included): it is tried again after
+    a pause that grows with them; later rows of its chat wait meanwhile."""
+    conn.execute(update(TABLE).where(TABLE.c.id == row_id, TABLE.c.claimed_by == holder[:100])
+                 .values(attempts=attempts, last_error=error[:300], lease_until=now + RETRY_AFTER * attempts))
+
+
+def release_all(conn) -> int:
+    """Lapses every lease: for a store only one process uses (SQLite), whose previous process died."""
+    return conn.execute(update(TABLE).where(TABLE.c.processed_at.is_(None), TABLE.c.lease_until.is_not(None))
+                        .values(lease_until=None)).rowcount
+
+
+def prune(conn, *, now: datetime) -> int:
+    return conn.execute(delete(TABLE).where(and_(TABLE.c.processed_at.is_not(None),
+                                                 TABLE.c.processed_at < now - KEEP))).rowcount
+
+
+def backlog(conn) -> tuple[int, datetime | None]:
+    """(unprocessed rows, when the oldest arrived), for /metrics."""
+    count, oldest = conn.execute(select(func.count(), func.min(TABLE.c.received_at))
+                                 .where(TABLE.c.processed_at.is_(None))).one()
+    return count or 0, oldest

@@ -1,0 +1,329 @@
+"""Webhook updates: stored in one group commit before the 200, processed in batches after (issue 17).
+
+``InboundWriter``: the webhook hands it the raw update; updates arriving while a commit is in
+flight wait together and go into the next one (``crm.telegram_inbound.append``, one Core
+``executemany``). Each request is answered once the commit holding its update is durable, so
+"acknowledged" means stored; a failed commit answers 500 and Telegram redelivers.
+
+``InboundProcessor``: one task per instance drains ``telegram_inbound`` in arrival order.
+Each round reads a batch (no write lock), parses every update with python-telegram-bot (the parser
+of record) and reads the customers' messages (crm/understanding) outside any transaction, then in
+one write transaction stores the plain customer messages with Core statements
+(``crm.inbox.batch``) and marks them processed. Everything else (commands, new chats, buttons,
+staff, edits …) is leased and handed to the adapter's usual per-update path
+(``TelegramAdapter.process``), one task per update behind its chat's lock, and marked processed
+once that is committed; its update-id claim makes a repeat after a crash harmless.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from collections import Counter
+
+from sqlalchemy import or_, select, text
+from telegram import Update
+
+from bot.metrics import metrics_of
+from crm import telegram_inbound
+from crm.inbox import batch as inbound_batch
+from crm.erasure import chat_key, compact_store
+from crm.models import ErasedChat
+from crm.types import utcnow
+
+log = logging.getLogger("crm.telegram")
+
+KEEP_PARSED = 20_000  # parsed updates kept in memory for the processor; beyond that it parses the stored text
+APPEND_BATCH = 500  # updates per ack commit (bounds what one failed COMMIT sends back for redelivery)
+PROCESS_BATCH = 200
+YIELD_EVERY = 4  # updates parsed or read between two yields to the event loop (~1 ms each)  # rows per processing round (bounds one write transaction's length)
+IDLE_POLL = 1.0  # seconds between looks at the table when nothing woke the processor (another instance's rows)
+PRUNE_EVERY = 3600.0
+ADVISORY_LOCK = 0x7E1E6  # PostgreSQL: one instance's processor writes a batch at a time (keeps chats in order)
+
+
+def is_int64(value) -> bool:
+    """Telegram's ids fit a signed 64-bit integer (the store's BIGINT); anything else is not from Telegram."""
+    return isinstance(value, int) and not isinstance(value, bool) and -2 ** 63 <= value < 2 ** 63
+
+
+def chat_of(data: dict) -> int | None:
+    """The chat an update belongs to, from its raw JSON (rows of one chat keep their order)."""
+    for kind in ("message", "edited_message", "my_chat_member"):
+        part = data.get(kind)
+        if isinstance(part, dict) and isinstance(part.get("chat"), dict):
+            chat = part["chat"].get("id")
+            return chat if is_int64(chat) else None
+    query = data.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            chat = message["chat"].get("id")
+            return chat if is_int64(chat) else None
+        user = query.get("from")
+        if isinstance(user, dict) and is_int64(user.get("id")):
+            return user["id"]  # private chats have the user's id
+    return None
+
+
+class InboundWriter:
+    """Group commit of raw updates: many webhook requests, one transaction."""
+
+    def __init__(self, db, metrics=None):
+        self.db = db
+        self.metrics = metrics
+        self._waiting: list[tuple[tuple[int, int | None, str], asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+        self.parsed: dict[int, dict] = {}  # update id → its JSON, until the processor takes it
+
+    async def append(self, update_id: int, chat_id: int | None, body: str, data: dict | None = None) -> None:
+        """Returns once the update is durably stored (or was already); raises when the commit failed.
+        ``data``: the body already parsed, kept for this instance's processor (it need not parse it again)."""
+        loop = asyncio.get_running_loop()
+        if data is not None:
+            if len(self.parsed) >= KEEP_PARSED:  # redeliveries of processed updates are never taken: start afresh
+                self.parsed.clear()
+            self.parsed[update_id] = data
+        done = loop.create_future()
+        self._waiting.append(((update_id, chat_id, body), done))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write(), name="telegram-inbound-writer")
+        await done
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:APPEND_BATCH], self._waiting[APPEND_BATCH:]
+            try:
+                await asyncio.to_thread(self._commit, [row for row, _ in batch])
+                error = None
+            except Exception as exc:  # nothing of this batch is stored: each caller answers 500
+                log.warning("telegram: storing %d update(s) failed: %r", len(batch), exc)
+                error = exc
+            if self.metrics is not None:
+                self.metrics.observe_batch(len(batch))
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(error) if error else done.set_result(None)
+
+    def _commit(self, rows) -> None:
+        with self.db.write_connection(urgent=True) as conn:  # Telegram waits on this for its 200
+            telegram_inbound.append(conn, rows)
+
+
+class InboundProcessor:
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.db = adapter.db
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._inflight: Counter = Counter()  # chats with updates being handled one by one, here
+        self._singles: set[asyncio.Task] = set()
+        self._pruned_at = 0.0
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="telegram-inbound")
+
+    async def stop(self) -> None:
+        for task in [self._task, *self._singles]:
+            if task is not None:
+                task.cancel()
+        for task in [self._task, *self._singles]:
+            if task is not None:
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ---------------------------------------------------------------- the loop
+
+    async def _run(self) -> None:
+        if self.db.dialect == "sqlite":
+            # one process uses a SQLite store: leases still standing are its previous process's, dead now
+            await asyncio.to_thread(self._release_all)
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            try:
+                singles, queued, erased, full = await self._round(frozenset(self._inflight))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("telegram: processing stored updates failed; trying again in 1 s")
+                await asyncio.sleep(1)
+                continue
+            if queued:
+                self.adapter.wake()
+            if erased:
+                await asyncio.to_thread(compact_store, self.db.engine)
+            for row, update in singles:
+                self._inflight[row.chat_id] += 1
+                task = asyncio.create_task(self._single(row, update), name=f"telegram-update-{row.update_id}")
+                self._singles.add(task)
+                task.add_done_callback(self._singles.discard)
+            if loop.time() - self._pruned_at > PRUNE_EVERY:
+                self._pruned_at = loop.time()
+                await asyncio.to_thread(self._prune)
+            if full:
+                await asyncio.sleep(0)  # let the webhook's requests in between rounds
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _round(self, inflight: frozenset) -> tuple[list, bool, bool, bool]:
+        """One batch: (updates to handle one by one, whether sends were queued, whether an erased customer's
+        late update was dropped, whether the batch was full).
+
+        Parsing and reading (pure Python, ~1 ms an update) run here on the event loop, a few updates at a
+        time between yields, not on a worker thread: a worker thread busy with them holds the GIL for
+        its whole switch interval at a time, and the webhook's requests on the loop waited behind it
+        (acks were slow while the server's CPU was not even busy). Store reads and writes run on a thread."""
+        rows, held = await asyncio.to_thread(self._pending)
+        if not rows:
+            return [], False, False, False
+        parsed: dict[int, Update] = {}
+        done, singles, messages = [], [], []
+        waiting = set(inflight)  # chats whose earlier updates are in hand: theirs queue behind them
+        for n, row in enumerate(rows, 1):
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the webhook's requests go in between
+            if row.chat_id in held and row.chat_id not in inflight:
+                continue  # another instance holds an earlier update of this chat
+            update = self._parse(row)
+            if update is None:
+                done.append(row.id)
+                continue
+            chat = update.effective_chat
+            if chat is None or chat.type != "private":
+                done.append(row.id)  # groups and channels are not an inbox
+                continue
+            parsed[row.id] = update
+            try:
+                message = self.adapter.customers.plain_message(update, row.id) if chat.id not in waiting else None
+            except Exception:  # whatever it is, the per-update path decides (and logs) it
+                message = None
+            if message is None:
+                singles.append(row)
+                waiting.add(chat.id)
+            else:
+                messages.append(message)
+        for start in range(0, len(messages), YIELD_EVERY):
+            inbound_batch.read_all(messages[start:start + YIELD_EVERY])
+            await asyncio.sleep(0)
+        by_id = {row.id: row for row in rows}
+        outcome = await asyncio.to_thread(self._store, messages, done, singles, waiting, by_id)
+        singles = sorted(singles + [by_id[i] for i in outcome.single], key=lambda r: r.id)
+        return ([(row, parsed[row.id]) for row in singles], outcome.queued, outcome.erased,
+                len(rows) == PROCESS_BATCH)
+
+    def _pending(self):
+        with self.db.engine.connect() as conn:  # a read: the writer is not held
+            rows, held = telegram_inbound.pending(conn, limit=PROCESS_BATCH, now=utcnow())
+            conn.rollback()
+        return rows, held
+
+    def _store(self, messages, done, singles, waiting, by_id) -> inbound_batch.Outcome:
+        """The batch's write transaction; if it fails, every message in it is handled one by one instead."""
+        now = utcnow()
+        try:
+            return self._write(messages, done, singles, waiting, now)
+        except Exception:
+            log.exception("telegram: storing a batch of %d messages failed; handling them one by one", len(messages))
+            every = sorted(singles + [by_id[m.row_id] for m in messages], key=lambda r: r.id)
+            outcome = self._write([], done, every, set(), now)
+            outcome.single = [m.row_id for m in messages]
+            return outcome
+
+    def _write(self, messages, done, singles, waiting, now) -> inbound_batch.Outcome:
+        with self.db.write_connection() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+            still = self._still_pending(conn, [m.row_id for m in messages] + done + [r.id for r in singles], now)
+            messages = [m for m in messages if m.row_id in still]
+            outcome = inbound_batch.store_messages(conn, messages, settings=self.adapter.settings,
+                                                   relay=self.adapter.customers.relay_to_team, now=now,
+                                                   handed_back=waiting)
+            telegram_inbound.mark_processed(conn, outcome.done + [i for i in done if i in still], now=now)
+            leased = [r.id for r in singles if r.id in still] + outcome.single
+            telegram_inbound.lease(conn, leased, holder=self.holder, now=now)
+        return outcome
+
+    @staticmethod
+    def _still_pending(conn, ids: list[int], now) -> set[int]:
+        """Of ``ids``, the rows nobody processed or took since they were read (another instance may have)."""
+        if not ids:
+            return set()
+        table = telegram_inbound.TABLE
+        return set(conn.execute(select(table.c.id).where(
+            table.c.id.in_(ids), table.c.processed_at.is_(None),
+            or_(table.c.lease_until.is_(None), table.c.lease_until <= now))).scalars())
+
+    def _parse(self, row) -> Update | None:
+        from integrations.telegram.adapter import loads_update, note_unparseable
+
+        try:
+            data = self.adapter.inbound.parsed.pop(row.update_id, None) or loads_update(row.body)
+        except ValueError:
+            log.warning("telegram: stored update %s is not JSON; dropped", row.update_id)
+            return None
+        try:
+            return Update.de_json(data, self.adapter.application.bot)
+        except Exception as exc:
+            # an update Telegram sent that python-telegram-bot cannot read: a retry would fail the same way
+            note_unparseable(data, exc, metrics_of(self.adapter.app))
+            return None
+
+    # ---------------------------------------------------------------- one by one
+
+    async def _single(self, row, update: Update) -> None:
+        try:
+            try:
+                ok = await self.adapter.process(update)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # process() logs and counts its own failures; this is anything else
+                log.exception("telegram: update %s failed", row.update_id)
+                ok = False
+            if await asyncio.to_thread(self._settle, row, ok):
+                await asyncio.to_thread(compact_store, self.db.engine)
+            if not ok:
+                self.wake()
+        finally:
+            self._inflight[row.chat_id] -= 1
+            if self._inflight[row.chat_id] <= 0:
+                del self._inflight[row.chat_id]
+
+    def _settle(self, row, ok: bool) -> bool:
+        """Marks a row handled on its own; True when its chat's customer was erased (so its raw copy,
+        cleared now, must not linger in the WAL or free pages: the caller compacts the store)."""
+        now = utcnow()
+        with self.db.write_connection() as conn:
+            if ok:
+                telegram_inbound.mark_processed(conn, [row.id], now=now)
+                return row.chat_id is not None and conn.execute(
+                    select(ErasedChat.key).where(ErasedChat.key == chat_key("telegram", row.chat_id))).first() is not None
+            else:
+                telegram_inbound.failed(conn, row.id, holder=self.holder, now=now, attempts=row.attempts + 1,
+                                        error="handling failed; see the log")
+        return False
+
+    def _release_all(self) -> None:
+        with self.db.write_connection() as conn:
+            telegram_inbound.release_all(conn)
+
+    def _prune(self) -> None:
+        try:
+            with self.db.write_connection() as conn:
+                telegram_inbound.prune(conn, now=utcnow())
+        except Exception:
+            log.warning("telegram: pruning processed updates failed", exc_info=True)

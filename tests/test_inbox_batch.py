@@ -1,0 +1,94 @@
+"""crm/inbox/batch.py writes what the per-message ORM path writes (crm.inbox.tickets.store_inbound), and hands
+back what it does not handle; the two are compared row by row on twin customers."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from sqlmodel import select
+
+from crm.inbox import batch
+from crm.inbox.binding import ChatPerson, ensure_customer
+from crm.inbox.tickets import store_inbound
+from crm.models import Customer, InboxOutbox, Interaction, ProcessedEvent, Ticket
+from crm.types import utcnow
+
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+# a question, a thanks, an urgent question (a reading note in the thread), and one naming a product
+TEXTS = ["when does my order ship? 订单什么时候发货？", "ok thanks 👍", "where is my tracking number? I need it urgently",
+         "能告诉我发票什么时候开吗？急"]
+
+
+def _twin(db, settings, chat_id: int) -> tuple[int, int]:
+    """A customer bound to ``chat_id`` with an open ticket (its first message, stored the ORM way)."""
+    with db.write_session() as s:
+        customer, _ = ensure_customer(s, ChatPerson(chat_id=chat_id, first_name="Twin", language_code="en"))
+        stored = store_inbound(s, customer, chat_id=chat_id, message_id=1, text="hello", occurred_at=T0,
+                               settings=settings, relay=True, details={"raw_text": "hello"})
+        return customer.id, stored.ticket.id
+
+
+def _rows(db, customer_id: int, ticket_id: int) -> dict:
+    with db.session() as s:
+        customer = s.get(Customer, customer_id)
+        ticket = s.get(Ticket, ticket_id)
+        interactions = s.exec(select(Interaction).where(Interaction.customer_id == customer_id)
+                              .order_by(Interaction.id)).all()
+        outbox = s.exec(select(InboxOutbox).where(InboxOutbox.customer_id == customer_id)
+                        .order_by(InboxOutbox.id)).all()
+        return {
+            "interactions": [(i.kind, i.direction, i.channel, i.text, i.occurred_at, i.source_message_id.split(":")[1],
+                              i.ticket_id == ticket_id) for i in interactions],
+            "ticket": (ticket.status, ticket.last_inbound_at, ticket.intent, ticket.intent_at, ticket.sentiment,
+                       ticket.urgency, ticket.tags),
+            "customer": (customer.last_contact_at, customer.telegram_blocked),
+            "outbox": [(o.target, o.kind, o.status, json.loads(o.payload), o.ticket_id == ticket_id,
+                        o.interaction_id is not None) for o in outbox],
+        }
+
+
+def test_a_batch_stores_ordinary_messages_as_the_orm_path_does(db, settings):
+    settings = settings.model_copy(update={"business_hours": "00:00-23:59",
+                                           "business_days": "mon,tue,wed,thu,fri,sat,sun"})
+    orm_customer, orm_ticket = _twin(db, settings, 81_001)
+    batch_customer, batch_ticket = _twin(db, settings, 81_002)
+    with db.write_session() as s:
+        customer = s.get(Customer, orm_customer)
+        for n, text in enumerate(TEXTS, 2):
+            store_inbound(s, customer, chat_id=81_001, message_id=n, text=text, occurred_at=T0 + timedelta(minutes=n),
+                          settings=settings, relay=True, details={"raw_text": text})
+    messages = [batch.Message(row_id=n, update_id=500 + n, chat_id=81_002, user_id=81_002, message_id=n,
+                              date=T0 + timedelta(minutes=n), text=text, details={"raw_text": text})
+                for n, text in enumerate(TEXTS, 2)]
+    batch.read_all(messages)
+    with db.engine.begin() as conn:
+        outcome = batch.store_messages(conn, messages, settings=settings, relay=True, now=utcnow())
+    assert outcome.single == [] and outcome.done == [2, 3, 4, 5] and outcome.stored == 4 and outcome.queued
+    assert _rows(db, batch_customer, batch_ticket) == _rows(db, orm_customer, orm_ticket)
+    with db.session() as s:
+        claims = set(s.exec(select(ProcessedEvent.event_id).where(ProcessedEvent.platform == "telegram")).all())
+    assert {f"update:{500 + n}" for n in range(2, 6)} <= claims
+    # the same updates again (a redelivery that reached the queue twice): nothing more
+    with db.engine.begin() as conn:
+        again = batch.store_messages(conn, messages, settings=settings, relay=True, now=utcnow())
+    assert again.stored == 0 and again.done == [2, 3, 4, 5]
+    assert len(_rows(db, batch_customer, batch_ticket)["interactions"]) == 5
+
+
+def test_a_batch_hands_back_what_the_orm_path_must_do_and_keeps_each_chats_order(db, settings):
+    settings = settings.model_copy(update={"business_hours": "00:00-23:59",
+                                           "business_days": "mon,tue,wed,thu,fri,sat,sun"})
+    _twin(db, settings, 82_001)
+
+    def message(row: int, chat: int, text: str) -> batch.Message:
+        return batch.Message(row_id=row, update_id=900 + row, chat_id=chat, user_id=chat, message_id=row,
+                             date=T0 + timedelta(minutes=row), text=text)
+
+    messages = [message(1, 82_001, "fine, thanks"),
+                message(2, 82_002, "a chat nobody knows yet"),  # no customer: a lead is the ORM path's work
+                message(3, 82_001, "I want to cancel my subscription"),  # churn risk: the ORM path
+                message(4, 82_001, "and one more thing"),  # after a handed-back one of its chat: waits in line
+                message(5, 82_001, "5")]  # may be a rating
+    with db.engine.begin() as conn:
+        outcome = batch.store_messages(conn, messages, settings=settings, relay=True, now=utcnow())
+    assert outcome.done == [1] and outcome.single == [2, 3, 4, 5]
