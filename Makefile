@@ -18,11 +18,19 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/crm-bot demo
 
+# Everything, in two phases: the suite on two workers (pytest-xdist), the store-at-rest tests also on a
+# SQLCipher-encrypted store (--sqlcipher-too); then the `solo` tests (load bursts, kill -9 and restart,
+# relay pacing) one at a time, since what they measure needs the CPU to themselves. Both phases always
+# run; make fails if either failed. The slow tests are handed out first and two at a time
+# (--maxschedchunk 2), so that the workers share them instead of one worker getting them all.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
-	$(MAKE) test-encrypted
+	@status=0; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --maxschedchunk 2 --sqlcipher-too -m "not solo" || status=$$?; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m solo || status=$$?; \
+	exit $$status
 
-# the store's tests once more, on SQLite encrypted with SQLCipher (CRM_DB_KEY's path)
+# every SQLite test of the store, commands, erasure and encryption on an encrypted store (what
+# `make test` covers with --sqlcipher-too, as a run of its own)
 test-encrypted: $(STAMP)
 	CRM_TEST_SQLCIPHER=1 $(BIN)/python -m pytest -q -p no:cacheprovider -k "not postgresql" \
 		tests/test_store.py tests/commands tests/test_erasure.py tests/test_encryption.py

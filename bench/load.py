@@ -135,7 +135,7 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 120) -> None:
         self.starts += 1
         log = open(self.workdir / f"{self.name}-{self.starts}.log", "wb")
         command = [str(CRM_BOT)] if self.code is None else [sys.executable, "-m", "bot.cli"]
@@ -147,7 +147,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {log.name}")
             try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.base + "/healthz", timeout=5).status_code == 200:  # a loaded machine is slow to start
                     return
             except httpx.HTTPError:
                 pass
@@ -360,6 +360,7 @@ class Result:
     duplicated: int
     answers: int
     answers_lag: float  # seconds from the end of the burst until the last command was answered
+    answers_time: float  # seconds from the start of the burst until the last command was answered
     instances: int
     crashed: bool
     peak_rss_mb: float
@@ -509,6 +510,7 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
                 await redeliver(traffic, cmd_requests, chat_requests)
                 return times, traffic.sent - before
 
+        burst_began = time.perf_counter()
         (slack_time, telegram_time), redelivered = asyncio.run(drive())
         burst_over = time.perf_counter()
         # acknowledged Telegram updates are stored as they came and processed just after: wait for that
@@ -543,7 +545,8 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
                       slow_acks=sum(1 for lat in slack_lat + telegram_lat if lat >= ACK_LIMIT), slowest=slowest,
                       redelivered=redelivered, lost=lost, duplicated=duplicated,
                       answers=sum(1 for r in cmd_requests if r.body["response_url"].rsplit("/", 1)[1] in answers),
-                      answers_lag=answers_lag, instances=instances, crashed=crash, peak_rss_mb=peak_rss_mb,
+                      answers_lag=answers_lag, answers_time=burst_over - burst_began + answers_lag,
+                      instances=instances, crashed=crash, peak_rss_mb=peak_rss_mb,
                       telegram_stored_time=telegram_stored_time)
     finally:
         for server in servers:
@@ -574,16 +577,18 @@ def stop_profiler(profiler: subprocess.Popen) -> None:
 
 def report(result: Result, label: str, bench_lines: bool = True) -> None:
     def row(name, n, seconds, lat):
-        return (f"{name:<22}{n:>7,}{n / seconds:>10.1f}{percentile(lat, 50) * 1000:>10.1f}"
+        return (f"{name:<22}{n:>7,}{n / max(seconds, 1e-9):>10.1f}{percentile(lat, 50) * 1000:>10.1f}"
                 f"{percentile(lat, 99) * 1000:>10.1f}{max(lat, default=0) * 1000:>10.1f}")
 
     print(f"\nLoad on `crm-bot run` ({label}; {result.instances} instance(s){', kill -9 mid-burst' if result.crashed else ''})")
     print(f"{'stream':<22}{'n':>7}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     print(row("slack slash commands", result.commands, result.slack_time, result.slack_latencies))
     print(row("telegram updates", result.updates, result.telegram_time, result.telegram_latencies))
-    if result.telegram_stored_time == result.telegram_stored_time:  # not NaN
+    if result.updates and result.telegram_stored_time == result.telegram_stored_time:  # not NaN
         print(f"{'  ... all processed':<22}{result.updates:>7,}{result.updates / result.telegram_stored_time:>10.1f}"
               "  (acknowledged = stored as received; processed into messages, tickets and relays by then)")
+    print(f"{'slash command answers':<22}{result.answers:>7,}{result.answers / result.answers_time:>10.1f}"
+          f"   (posted at the response_url, from the start of the burst until the last one)")
     print(f"errors: {len(result.errors)}   acks >= {ACK_LIMIT:.0f} s: {result.slow_acks}   redelivered/retried: "
           f"{result.redelivered}   lost: {result.lost}   stored twice: {result.duplicated}   "
           f"answered commands: {result.answers}/{result.commands} (the last {result.answers_lag:.1f} s after the "
@@ -600,7 +605,8 @@ def report(result: Result, label: str, bench_lines: bool = True) -> None:
     print(f"BENCH load.{mode}.slack_rps={result.commands / result.slack_time:.1f} req/s")
     print(f"BENCH load.{mode}.slack_p50={percentile(result.slack_latencies, 50) * 1000:.1f} ms")
     print(f"BENCH load.{mode}.slack_p99={percentile(result.slack_latencies, 99) * 1000:.1f} ms")
-    print(f"BENCH load.{mode}.telegram_rps={result.updates / result.telegram_time:.1f} req/s")
+    print(f"BENCH load.{mode}.slack_answered_rps={result.answers / result.answers_time:.1f} req/s")
+    print(f"BENCH load.{mode}.telegram_rps={result.updates / max(result.telegram_time, 1e-9):.1f} req/s")
     print(f"BENCH load.{mode}.telegram_p50={percentile(result.telegram_latencies, 50) * 1000:.1f} ms")
     print(f"BENCH load.{mode}.telegram_p99={percentile(result.telegram_latencies, 99) * 1000:.1f} ms")
     print(f"BENCH load.{mode}.errors={len(result.errors) + result.lost + result.duplicated} count")
@@ -651,11 +657,16 @@ def main() -> int:
 def compare(pairs: list[tuple[Result, Result]], ref: str) -> None:
     """This code against the baseline, measured in the same run, round by round."""
     print(f"\nSame run, this code / {ref} (throughput ratio; p99 ack this / baseline):")
-    ratios = {"slack": [], "telegram": []}
+    ratios = {"slack": [], "telegram": [], "slack_answered": []}
     for n, (before, after) in enumerate(pairs, 1):
         line = []
+        mine, theirs = after.answers / after.answers_time, before.answers / before.answers_time
+        ratios["slack_answered"].append(mine / theirs)
+        line.append(f"slash answers {mine:.1f}/{theirs:.1f} /s = x{mine / theirs:.2f}")
         for stream, count, seconds, lat in (("slack", "commands", "slack_time", "slack_latencies"),
                                             ("telegram", "updates", "telegram_time", "telegram_latencies")):
+            if not getattr(after, count) or not getattr(before, count):
+                continue  # a stream left out of this run (--chats 0)
             mine = getattr(after, count) / getattr(after, seconds)
             theirs = getattr(before, count) / getattr(before, seconds)
             ratios[stream].append(mine / theirs)
@@ -663,6 +674,8 @@ def compare(pairs: list[tuple[Result, Result]], ref: str) -> None:
                         f"{percentile(getattr(after, lat), 99) * 1000:.0f}/{percentile(getattr(before, lat), 99) * 1000:.0f} ms")
         print(f"  round {n}: " + ";  ".join(line))
     for stream, values in ratios.items():
+        if not values:
+            continue
         print(f"BENCH load.baseline.{stream}_ratio={sorted(values)[len(values) // 2]:.2f} x")
 
 

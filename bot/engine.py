@@ -13,7 +13,7 @@ from typing import Callable
 
 from bot.context import Context
 from bot.errors import Ambiguous, UserError
-from bot.identity import find_staff, link_by_email
+from bot.identity import StaffCache, link_by_email
 from bot.messages import IncomingMessage
 from bot.parser import as_note, looks_like_command_typo, parse, parse_or_note, starts_a_sentence
 from bot.ports import Ports
@@ -21,6 +21,7 @@ from bot.registry import COMMANDS, lookup
 from bot.replies import Button, Item, Reply
 from bot.roles import authorize
 from bot.settings import Settings
+from crm.command_journal import claim_work_in
 from crm.db import Database
 from crm.events import claim_event_in
 from crm.i18n import catalogue, gettext
@@ -44,6 +45,7 @@ class Engine:
         self.clock = clock or utcnow  # the one clock: handlers and adapters read engine.clock
         # what handlers may ask of the adapters; filled in at composition (bot/app.py, bot/cli.py)
         self.ports = ports if ports is not None else Ports()
+        self.staff = StaffCache()  # who a platform user is, between commands; invalidated by any staff write
         catalogue("zh")  # the Chinese texts are read once, here, rather than on the first Chinese reply
 
     def handle(self, message: IncomingMessage) -> Reply:
@@ -82,7 +84,7 @@ class Engine:
             # a command that only reads runs in a read session: on SQLite it neither waits for nor
             # holds the one writer, and a repeated delivery is simply answered again
             with self.db.read_session() as session:
-                actor = find_staff(session, message.platform, message.user_id)
+                actor = self.staff.find(session, message.platform, message.user_id)
                 if actor is not None:
                     return self._run(session, actor, message, parsed, spec)
             if not message.user_email:
@@ -93,8 +95,8 @@ class Engine:
         # delivery the platform may repeat (a retried slash command) is claimed in the same
         # transaction as its work: a repeat after a crash either finds it done or redoes it, never twice
         with self.db.write_session() as session:
-            actor = find_staff(session, message.platform, message.user_id)
-            if once and not claim_event_in(session, message.platform, f"once:{message.message_id}"):
+            actor = self.staff.find(session, message.platform, message.user_id)
+            if once and not self._claim(session, message):
                 lang = actor.language if actor is not None and actor.language in ("en", "zh") \
                     else self.settings.crm_language
                 return Reply(text=gettext(lang, "Already done: I had carried out this command before (the answer "
@@ -104,6 +106,21 @@ class Engine:
             if actor is None:
                 return Reply.fail(UNKNOWN_USER)
             return self._run(session, actor, message, parsed, spec)
+
+    @staticmethod
+    def _claim(session, message: IncomingMessage) -> bool:
+        """The delivery's exactly-once claim, in the work's transaction. A journaled command (a slash
+        command) is claimed on its journal row, so its trigger id is written once; other deliveries
+        claim a processed_event row."""
+        journal_id = message.extra.get("journal_id")
+        if journal_id is not None:
+            # a rerun may be of a command an older version had claimed in processed_event
+            legacy = f"once:{message.message_id}" if message.extra.get("rerun") else None
+            # the handler's rows keep their source (message id) without claiming it again
+            message.extra["claimed"] = claim_work_in(session, journal_id, legacy_key=legacy,
+                                                     platform=message.platform)
+            return message.extra["claimed"]
+        return claim_event_in(session, message.platform, f"once:{message.message_id}")
 
     def _run(self, session, actor, message: IncomingMessage, parsed, spec) -> Reply:
         ctx = Context(session=session, actor=actor, message=message, command=parsed, spec=spec,
@@ -130,7 +147,7 @@ class Engine:
         fallback = self.settings.crm_language if self.settings.crm_language in ("en", "zh") else "en"
         try:
             with self.db.read_session() as session:
-                staff = find_staff(session, message.platform, message.user_id)
+                staff = self.staff.find(session, message.platform, message.user_id)
                 language = staff.language if staff is not None else None
         except Exception:  # the answer to bad input must not depend on the store answering
             log.warning("could not read the sender's language", exc_info=True)

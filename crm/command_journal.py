@@ -1,8 +1,10 @@
 """Commands accepted from a platform but not yet answered, so an ack is a promise kept.
 
 Slack never resends a slash command it got an ack for. The adapter therefore writes the
-command here before acking and marks it answered once the answer is out; a recovery pass
-answers whatever a crashed instance left behind (see ``AcceptedCommand``).
+command here before acking (many acks share one INSERT: ``accept_many_in``) and marks it
+answered once the answer is out; a recovery pass answers whatever a crashed instance left
+behind (see ``AcceptedCommand``). The row is also the command's exactly-once claim
+(``claim_work_in``), so a trigger id is written once.
 """
 from __future__ import annotations
 
@@ -11,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from crm.claims import Lease
 from crm.db import Database
-from crm.models import AcceptedCommand
+from crm.models import AcceptedCommand, ProcessedEvent
 from crm.types import utcnow
 
 KEEP_ANSWERED = timedelta(days=1)  # long past any platform's retries
@@ -45,29 +46,94 @@ class Accepted:
                    row.attempts)
 
 
+@dataclass(frozen=True)
+class NewCommand:
+    """A command as it arrives, to be journaled before its ack."""
+
+    platform: str
+    delivery_id: str
+    user_id: str
+    text: str
+    instance: str
+    user_name: str | None = None
+    channel_id: str | None = None
+    reply_to: str | None = None
+
+    def row(self, now: datetime) -> dict:
+        return {"platform": self.platform[:16], "delivery_id": self.delivery_id[:200], "user_id": self.user_id[:64],
+                "user_name": (self.user_name or None) and self.user_name[:100],
+                "channel_id": (self.channel_id or None) and self.channel_id[:64],
+                "text": self.text.replace("\x00", ""), "reply_to": (self.reply_to or None) and self.reply_to[:500],
+                "attempts": 1, "claimed_by": self.instance[:100], "claimed_at": now, "created_at": now}
+
+
 def accept(db: Database, platform: str, delivery_id: str, *, user_id: str, text: str, instance: str,
            user_name: str | None = None, channel_id: str | None = None, reply_to: str | None = None) -> int | None:
     """Journals a command before it is acknowledged; None when this delivery is already journaled."""
-    with db.write_session(urgent=True) as session:  # the ack waits for this row
-        return accept_in(session, platform, delivery_id, user_id=user_id, text=text, instance=instance,
-                         user_name=user_name, channel_id=channel_id, reply_to=reply_to)
+    return accept_many(db, [NewCommand(platform, delivery_id, user_id, text, instance, user_name, channel_id,
+                                       reply_to)])[0]
 
 
-def accept_in(session, platform: str, delivery_id: str, *, user_id: str, text: str, instance: str,
-              user_name: str | None = None, channel_id: str | None = None, reply_to: str | None = None) -> int | None:
-    """``accept`` inside the caller's transaction (a group commit of many acks); the row commits with it."""
-    try:
-        with session.begin_nested():
-            row = AcceptedCommand(platform=platform, delivery_id=delivery_id[:200], user_id=user_id[:64],
-                                  user_name=(user_name or None) and user_name[:100],
-                                  channel_id=(channel_id or None) and channel_id[:64],
-                                  text=text.replace("\x00", ""), reply_to=(reply_to or None) and reply_to[:500],
-                                  attempts=1, claimed_by=instance[:100])
-            session.add(row)
-            session.flush()
-            return row.id
-    except IntegrityError:
-        return None
+def accept_many(db: Database, commands: list[NewCommand]) -> list[int | None]:
+    with db.write_session(urgent=True) as session:  # the acks wait for these rows
+        return accept_many_in(session, commands)
+
+
+def accept_many_in(session, commands: list[NewCommand], *, now: datetime | None = None) -> list[int | None]:
+    """Journals many commands with one INSERT in the caller's transaction (a batch of acks). Returns
+    each one's row id in order, None for a delivery journaled already (before, or earlier in the batch).
+
+    ``ON CONFLICT DO NOTHING`` instead of a savepoint per row: a repeat is not an error to recover
+    from, and on PostgreSQL a concurrent insert of the same delivery by another instance waits for
+    that one's commit and then inserts nothing."""
+    now = now or utcnow()
+    first: dict[tuple[str, str], int] = {}  # (platform, delivery id) -> its first position in the batch
+    rows = []
+    for position, command in enumerate(commands):
+        row = command.row(now)
+        key = (row["platform"], row["delivery_id"])
+        if key not in first:
+            first[key] = position
+            rows.append(row)
+    ids: list[int | None] = [None] * len(commands)
+    if not rows:
+        return ids
+    insert = _insert_for(session)
+    statement = (insert(AcceptedCommand).values(rows)
+                 .on_conflict_do_nothing(index_elements=["platform", "delivery_id"])
+                 .returning(AcceptedCommand.id, AcceptedCommand.platform, AcceptedCommand.delivery_id))
+    for command_id, platform, delivery_id in session.execute(statement).all():
+        ids[first[(platform, delivery_id)]] = command_id
+    return ids
+
+
+def _insert_for(session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def claim_work_in(session, command_id: int, *, legacy_key: str | None = None, platform: str = "slack",
+                  now: datetime | None = None) -> bool:
+    """The command's exactly-once claim, in the transaction of its work: True the first time, False
+    when its work has committed before (a rerun after a crash, or another instance's takeover).
+
+    One conditional UPDATE of the journal row: on PostgreSQL a concurrent claimant waits for the
+    first one's commit, then matches nothing; on SQLite writers are serialised. A claim rolled back
+    with its work (an error reply, a failure) can be taken again.
+    ``legacy_key``: the ``processed_event`` claim an older version wrote for this command (a rerun of
+    a command journaled before an upgrade): if it is there, the work is done."""
+    if legacy_key is not None and session.exec(select(ProcessedEvent.id).where(
+            ProcessedEvent.platform == platform, ProcessedEvent.event_id == legacy_key[:200])).first() is not None:
+        claimed = False
+    else:
+        claimed = True
+    taken = session.execute(update(AcceptedCommand).where(AcceptedCommand.id == command_id,
+                                                          AcceptedCommand.done_at.is_(None))
+                            .values(done_at=now or utcnow()).execution_options(synchronize_session=False)).rowcount
+    return claimed and taken == 1
 
 
 def answered(db: Database, command_id: int) -> None:
@@ -78,8 +144,14 @@ def answered(db: Database, command_id: int) -> None:
 
 def answered_in(session, command_id: int) -> None:
     """``answered`` inside the caller's transaction."""
-    session.exec(update(AcceptedCommand).where(AcceptedCommand.id == command_id)
-                 .values(answered_at=utcnow(), text=""))
+    answered_many_in(session, [command_id])
+
+
+def answered_many_in(session, command_ids: list[int], *, now: datetime | None = None) -> None:
+    """``answered`` for many commands in one UPDATE (the answered marks of a batch)."""
+    if command_ids:
+        session.execute(update(AcceptedCommand).where(AcceptedCommand.id.in_(command_ids))
+                        .values(answered_at=now or utcnow(), text="").execution_options(synchronize_session=False))
 
 
 def renew(db: Database, command_ids: list[int], *, now: datetime | None = None) -> int:

@@ -402,8 +402,10 @@ class AcceptedCommand(SQLModel, table=True):
 
     The row commits before the ack, so a crash after the ack delays the answer instead of
     losing the command: another pass (this instance after a restart, or any other) finds
-    rows whose lease ran out, runs them again (the engine's claim makes that a no-op when the
-    work had committed) and answers. Answered rows are deleted: nothing typed lingers here.
+    rows whose lease ran out, runs them again and answers. The row is also the command's
+    exactly-once claim: the engine stamps ``done_at`` in the transaction of the command's work,
+    so a rerun of work that had committed is a no-op. Answered rows are deleted: nothing typed
+    lingers here.
     """
 
     __tablename__ = "accepted_command"
@@ -420,6 +422,8 @@ class AcceptedCommand(SQLModel, table=True):
     attempts: int = Field(default=0)
     claimed_by: Optional[str] = Field(default=None, max_length=100)
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+    # the command's work committed (stamped in the work's own transaction: the exactly-once claim)
+    done_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     answered_at: Optional[datetime] = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
 

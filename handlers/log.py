@@ -40,7 +40,8 @@ def log(ctx) -> Reply:
     interaction = log_interaction(
         ctx.session, customer, kind=kind, text=summary, staff=ctx.actor, occurred_at=when or ctx.now,
         channel=ctx.message.platform, direction="internal" if kind == "note" else "outbound",
-        source=(ctx.message.platform, ctx.message.message_id) if ctx.message.message_id else None)
+        source=(ctx.message.platform, ctx.message.message_id) if ctx.message.message_id else None,
+        source_claimed=bool(ctx.message.extra.get("claimed")))
     ctx.audit("interaction.create", customer, kind=kind, interaction_id=interaction.id)
     return Reply(text=ctx.t("Logged {kind} with {who}, {at}.",
                             kind=with_article(kind) if ctx.lang == "en" else kind_label(kind, ctx.lang),

@@ -41,10 +41,17 @@ def free_port() -> int:
 class Server:
     """uvicorn in a background thread, with lifespan (adapters start and stop)."""
 
-    def __init__(self, asgi, port: int):
-        self.server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning",
+    def __init__(self, asgi, port: int = 0):
+        # the listening socket is bound here, not by uvicorn, so port 0 takes a free port without a race
+        # against other test processes (pytest-xdist workers) between choosing a port and binding it
+        self.socket = socket.socket()
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", port))
+        self.port = self.socket.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=self.port, log_level="warning",
                                                     lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, name="crm-bot-http", daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
+                                       name="crm-bot-http", daemon=True)
 
     def start(self) -> "Server":
         self.thread.start()
@@ -58,6 +65,7 @@ class Server:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(20)
+        self.socket.close()
 
 
 class AppHost:
@@ -66,11 +74,11 @@ class AppHost:
     Requests while nothing is mounted get 503."""
 
     def __init__(self, port: int | None = None):
-        self.port = port or free_port()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.app: App | None = None
         self._asgi = None
-        self._server = Server(self, self.port)
+        self._server = Server(self, port or 0)
+        self.port = self._server.port
 
     def start(self) -> "AppHost":
         self._server.start()  # runs the lifespan below, which records the loop

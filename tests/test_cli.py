@@ -10,18 +10,8 @@ import sys
 import pytest
 from sqlmodel import select
 
-from bot.cli import main
 from bot.settings import get_settings
 from crm.models import AuditEvent, Customer, Interaction, Staff
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)  # no stray .env, files land in tmp
-    get_settings.cache_clear()
-    yield main
-    get_settings.cache_clear()
 
 
 def test_staff_add_and_errors(cli, db, capsys):

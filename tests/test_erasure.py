@@ -21,7 +21,7 @@ from crm.models import Customer, InsightBlob, Interaction
 from tests.telegram_support import eventually
 from tests.test_telegram_inbox import staff_says, ticket_of
 
-sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+sqlite_only = pytest.mark.sqlite_only  # the raw file is the subject: SQLite (and SQLCipher under --sqlcipher-too)
 WANG_CHAT = 7401
 
 

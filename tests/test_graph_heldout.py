@@ -16,20 +16,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
-from bot.cli import main
 from bot.settings import get_settings
 from crm.insights import centrality
 
 KITE = ["Andre", "Beverly", "Carol", "Diane", "Ed", "Fernando", "Garth", "Heather", "Ike", "Jane"]
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield main
-    get_settings.cache_clear()
 
 
 def _write(path, header: list[str], rows) -> str:

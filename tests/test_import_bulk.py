@@ -10,21 +10,10 @@ import time
 import pytest
 from sqlmodel import func, select
 
-from bot.cli import main
-from bot.settings import get_settings
 from crm.bulk_import import import_relationships
 from crm.models import Customer, Interaction, Relationship
 
 pytestmark = pytest.mark.store  # SQLite and PostgreSQL: bulk inserts and the partial unique index on both
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield main
-    get_settings.cache_clear()
 
 
 CUSTOMERS = ("name,company,email,external_id\n"
@@ -32,6 +21,13 @@ CUSTOMERS = ("name,company,email,external_id\n"
              "Bea Corp CFO,Bea Corp,bea@bea.example,SF-002\n"
              "Cy Inc CTO,Cy Inc,cy@cy.example,SF-003\n"
              "Dup External,,dup@x.example,SF-003\n")
+
+
+def _import(cli, capsys, kind: str, path) -> tuple[str, str]:
+    """`crm-bot import KIND PATH`, which must succeed; what it printed (stdout, stderr)."""
+    capsys.readouterr()
+    assert cli(["import", kind, str(path)]) == 0
+    return capsys.readouterr()
 
 
 def _customers(cli, tmp_path, capsys):
@@ -52,8 +48,7 @@ def test_customer_import_reports_created_ids_and_matches_known_external_ids_on_r
     assert "Imported 3 customers" in out
     assert f"Created: #{min(ids.values())}–#{max(ids.values())}" in out
     assert "line 5" in out  # the repeated external id matched the customer created on line 4
-    assert cli(["import", "customers", str(path)]) == 0
-    out, err = capsys.readouterr()
+    out, err = _import(cli, capsys, "customers", path)
     assert "Imported 0 customers" in out and f"line 2 → #{ids['SF-001']}" in out
     with db.session() as s:
         assert s.exec(select(func.count()).select_from(Customer)).one() == 3
@@ -70,9 +65,7 @@ def test_relationships_import_by_external_id_reports_bad_lines_and_is_idempotent
                     "SF-001,SF-003,enemies,0.5\n"
                     "SF-001,SF-003,knows,7\n"
                     "bea@bea.example,SF-003,works-with,0.6\n", encoding="utf-8")
-    capsys.readouterr()
-    assert cli(["import", "relationships", str(path)]) == 0
-    out, err = capsys.readouterr()
+    out, err = _import(cli, capsys, "relationships", path)
     assert "Imported 3 relationships; 0 already there; skipped 4 bad rows." in out
     assert "line 4: no customer “SF-999”" in err
     assert "line 5: a customer cannot be related to themselves" in err
@@ -84,8 +77,7 @@ def test_relationships_import_by_external_id_reports_bad_lines_and_is_idempotent
     by_pair = {(r.from_customer_id, r.to_customer_id, r.kind): r.strength for r in rows}
     assert by_pair[(ids["SF-001"], ids["SF-002"], "referred")] == pytest.approx(0.9)
     assert by_pair[(ids["SF-002"], ids["SF-003"], "knows")] == pytest.approx(0.5)  # /crm link's default
-    assert cli(["import", "relationships", str(path)]) == 0
-    out, _ = capsys.readouterr()
+    out, _ = _import(cli, capsys, "relationships", path)
     assert "Imported 0 relationships; 3 already there" in out
     with db.session() as s:
         assert s.exec(select(func.count()).select_from(Relationship)).one() == 3
@@ -102,16 +94,13 @@ def test_interactions_import_is_idempotent_and_moves_last_contact(cli, db, tmp_p
                     "SF-003,Alice Rep,call,outbound,yesterday,x\n"
                     "SF-404,Alice Rep,call,outbound,2026-11-19,x\n"
                     "SF-003,Alice Rep,fax,outbound,2026-11-19,x\n", encoding="utf-8")
-    capsys.readouterr()
-    assert cli(["import", "interactions", str(path)]) == 0
-    out, err = capsys.readouterr()
+    out, err = _import(cli, capsys, "interactions", path)
     assert "Imported 3 interactions; 0 already there; skipped 4 bad rows." in out
     assert "line 5: staff “Nobody” is not a staff member" in err
     assert "line 6: occurred_at “yesterday” is not a date" in err
     assert "line 7: no customer “SF-404”" in err
     assert "line 8: kind “fax”" in err
-    assert cli(["import", "interactions", str(path)]) == 0
-    out, _ = capsys.readouterr()
+    out, _ = _import(cli, capsys, "interactions", path)
     assert "Imported 0 interactions; 3 already there" in out
     with db.session() as s:
         assert s.exec(select(func.count()).select_from(Interaction)).one() == 3

@@ -50,6 +50,7 @@ def assert_guarantees(result, crashed: bool = False):
 
 
 @pytest.mark.slow
+@pytest.mark.solo
 def test_burst_on_sqlite_stores_everything_exactly_once(tmp_path):
     result = run_load(commands=100, users=20, chats=60, per_chat=5, workdir=tmp_path)
     assert_guarantees(result)
@@ -57,6 +58,7 @@ def test_burst_on_sqlite_stores_everything_exactly_once(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.crash
+@pytest.mark.solo
 def test_kill_9_mid_burst_then_restart_loses_nothing_acknowledged(tmp_path, short_lease):
     result = run_load(commands=100, users=20, chats=60, per_chat=5, crash=True, workdir=tmp_path, seed=2)
     assert_guarantees(result, crashed=True)
@@ -64,6 +66,7 @@ def test_kill_9_mid_burst_then_restart_loses_nothing_acknowledged(tmp_path, shor
 
 @pytest.mark.slow
 @pytest.mark.crash
+@pytest.mark.solo
 def test_two_instances_on_one_postgresql_with_one_killed_mid_burst(pg_server, tmp_path, short_lease):
     name = f"load_{next(_databases)}"
     with psycopg.connect(pg_server.replace("+psycopg", ""), autocommit=True) as conn:

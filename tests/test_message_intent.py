@@ -36,6 +36,7 @@ def test_runtime_training_set_is_the_corpus():
     assert shipped == [{"text": r["text"], "intent": r["intent"]} for r in messages()]
 
 
+@pytest.mark.slow  # trains ten models
 def test_intent_macro_f1_cross_validated_per_language():
     """5 folds that keep every variant of one hand-written core on one side (new wording, not new typos)."""
     result = intent_cross_validation(messages(), folds=5, seed=0)

@@ -38,6 +38,7 @@ def test_corpus_is_big_and_varied_enough():
     assert {r["lang"] for r in check} == {"en", "zh"} and len(check) >= 60
 
 
+@pytest.mark.slow  # 560 notes per language, each searched against the store
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_generated_notes_each_field_right_in_90_percent(corpus_db, lang):
     accuracy, misses = note_accuracy(corpus_db, load(f"staff_notes_{lang}.jsonl"))

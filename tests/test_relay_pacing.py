@@ -126,6 +126,7 @@ def burst_into_one_channel(db, settings, clock, telegram_api, slack_api, team, *
     return bot, chats
 
 
+@pytest.mark.solo  # spacing between posts is the subject: a busy second worker would add jitter
 def test_a_burst_reaches_slack_within_the_rate_limit_in_order_none_lost(db, settings, clock, telegram_api,  # noqa: F811
                                                                        slack_api, team, monkeypatch):  # noqa: F811
     # Slack's 1/s scaled up 2× (both sides), so the test takes seconds, not minutes; the stand-in's

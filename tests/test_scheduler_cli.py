@@ -7,23 +7,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.cli import main
 from bot.settings import get_settings
 from crm.models import DigestRun
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("CRM_CHART_DIR", str(tmp_path / "charts"))
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "TELEGRAM_BOT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    yield main
-    get_settings.cache_clear()
 
 
 def test_print_shows_every_managers_digest_and_the_chart_path(cli, team, capsys, tmp_path):

@@ -8,12 +8,21 @@ sources as the test corpus). Sentiment and urgency are rules over word lists, em
 punctuation: they need to be explainable more than clever.
 
 The model is trained once per process on first use (about a second) — ``warm_up()`` does it ahead.
+With ``CRM_INTENT_MODEL_CACHE`` set to a folder, the trained model is kept there and later processes
+load it instead (the test suite sets it: a dozen `crm-bot run` processes and two workers need not
+train the same model each); the file's name is a hash of the training data, this module, the
+lexicon and the library versions, so a change to any of them trains anew.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import pickle
 import re
+import sys
+import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -191,12 +200,44 @@ _model: IntentModel | None = None
 _lock = threading.Lock()
 
 
+def _cache_file(folder: Path) -> Path:
+    import scipy
+    import sklearn
+
+    digest = hashlib.sha256()
+    for path in (TRAINING_FILE, Path(__file__), Path(lexicon.__file__)):
+        digest.update(path.read_bytes())
+    digest.update(f"{sys.version} {np.__version__} {scipy.__version__} {sklearn.__version__}".encode())
+    return folder / f"intent-{digest.hexdigest()[:20]}.pickle"
+
+
+def _trained() -> IntentModel:
+    folder = os.environ.get("CRM_INTENT_MODEL_CACHE")
+    if not folder:
+        return IntentModel.train(*load_training())
+    path = _cache_file(Path(folder))
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        pass
+    trained = IntentModel.train(*load_training())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as fh:
+            pickle.dump(trained, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(fh.name, path)  # whole or not at all: another process may be reading it
+    except OSError:
+        pass
+    return trained
+
+
 def model() -> IntentModel:
     global _model
     if _model is None:
         with _lock:
             if _model is None:
-                _model = IntentModel.train(*load_training())
+                _model = _trained()
     return _model
 
 

@@ -17,11 +17,14 @@ wires them: the Bolt app, its middleware and routes, start and stop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import weakref
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -36,7 +39,7 @@ from starlette.routing import Route
 
 from bot.metrics import metrics_of
 from crm.events import claim_event
-from integrations.group_commit import GroupCommit
+from integrations.journal_writer import JournalWriter
 from integrations.slack import blocks as kit
 from integrations.slack.answering import Answering
 from integrations.slack.identity import SlackIdentity
@@ -48,14 +51,29 @@ from integrations.slack.listeners.shortcuts import ShortcutListeners
 from integrations.slack.listeners.views import ViewListeners
 from integrations.slack.team_inbox import SlackTeamInbox
 from integrations.slack.uploads import Uploads
-from integrations.slack.wire import dedup_key, malformed_body
+from integrations.slack.wire import dedup_key, malformed_body, shape_problem
 from integrations.slack.workspace import REFUSAL, is_foreign
 
 log = logging.getLogger("crm.slack")
+STOP_GRACE_SECONDS = 5.0  # on stop, how long answers already queued may still go out
 
 
 async def _ack(ack) -> None:
     await ack()
+
+
+class _Gate(AsyncMiddleware):
+    """Our global middleware as one Bolt middleware object: a function middleware has its arguments
+    injected on every request (Bolt inspects its signature each time), an object is called as is."""
+
+    def __init__(self, adapter: "SlackAdapter"):
+        self.adapter = adapter
+
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse, next) -> BoltResponse | None:
+        refused = await self.adapter._same_workspace(req.context, req.body) or await self.adapter._once(req.body)
+        if refused is not None:
+            return refused
+        return await next()
 
 
 class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutListeners, HomeListeners,
@@ -77,11 +95,12 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
                              # answer leaves as soon as ack() is called (no polling for the ack)
                              process_before_response=True, raise_error_for_unhandled_request=False)
         self.identity = SlackIdentity(app.db, self.client)
-        # journal rows of many commands share transactions: acks (urgent) and "answered" marks (not)
-        self.journal_writes = GroupCommit(app.db, metrics=metrics_of(app))
-        self.answered_marks = GroupCommit(app.db, urgent=False)
+        # journal rows of many commands share transactions: acks and "answered" marks, one INSERT each batch
+        self.journal = JournalWriter(app.db, metrics=metrics_of(app))
         self._in_hand: set[int] = set()  # journal rows of commands this instance is still answering
-        self._answering: set[asyncio.Task] = set()
+        self._answer_pools = weakref.WeakKeyDictionary()  # event loop -> its bounded pool of answer workers
+        self._loop: asyncio.AbstractEventLoop | None = None  # the app's, from start() on
+        self._webhook = None  # one keep-alive HTTP session for response_url posts on that loop
         self._recovery: asyncio.Task | None = None
         self._renewal: asyncio.Task | None = None
         self.events = SlackEvents(self)
@@ -93,21 +112,28 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
             self.socket_handler = AsyncSocketModeHandler(self.bolt, settings.slack_app_token)
             self.routes: list[Route] = []
         else:
-            self.http_handler = AsyncSlackRequestHandler(self.bolt)
             self.verifier = SignatureVerifier(settings.slack_signing_secret or "")
             self.routes = [Route("/slack/events", self._http, methods=["POST"])]
         app.delivery.register("slack", self.send_dm)
         app.engine.ports.team_inbox = SlackTeamInbox(self)
 
     async def _http(self, request: Request):
-        raw = await request.body()  # starlette keeps it for Bolt's own read
-        problem = malformed_body(raw, request.headers.get("content-type"))
+        """Bolt's request handling, with the body parsed once: the request Bolt builds (its parse) is
+        checked for shapes Bolt would crash on (a 400, not a 500), then dispatched (signature checks,
+        middleware, listeners), as Bolt's own Starlette adapter does."""
+        raw = await request.body()
+        try:
+            bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_params,
+                                            headers=request.headers)
+            body = bolt_request.body
+            problem = shape_problem(body) if isinstance(body, dict) else "the body is not a JSON object"
+        except Exception:  # not UTF-8, not JSON, or a shape Bolt's own parsing trips on: say which
+            problem = malformed_body(raw, request.headers.get("content-type")) or "not a request Slack sends"
         if problem is None:
             try:
-                return await self.http_handler.handle(request)
+                return to_starlette_response(await self.bolt.async_dispatch(bolt_request))
             except Exception:
                 # listeners run after the ack, so what escapes Bolt is a body of a shape Slack never sends
-                # (e.g. "actions": null): a 400, not a 500
                 log.warning("Slack request Bolt could not handle; answered 400", exc_info=True)
                 problem = "not a request Slack sends"
         # unsigned junk is 401 like any unsigned request
@@ -116,6 +142,7 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
         return PlainTextResponse(f"malformed request: {problem}", status_code=400)
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._recovery = asyncio.create_task(self._recover_forever(), name="slack-command-recovery")
         self._renewal = asyncio.create_task(self._renew_forever(), name="slack-command-leases")
         if self.socket_handler is not None:
@@ -127,14 +154,22 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
             if task is not None:
                 task.cancel()
         self._recovery = self._renewal = None
+        pool = self._answer_pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:  # answers in hand get a moment; what is left is in the journal for recovery
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(pool.queue.join(), STOP_GRACE_SECONDS)
+            for worker in pool.workers:
+                worker.cancel()
+        if self._webhook is not None:
+            await self._webhook.close()
+            self._webhook = None
         if self.socket_handler is not None:
             await self.socket_handler.close_async()
 
     # ---- wiring ---------------------------------------------------------------------------
     def _register(self) -> None:
         bolt = self.bolt
-        bolt.middleware(self._same_workspace)
-        bolt.middleware(self._once)
+        bolt.middleware(_Gate(self))  # the workspace, then redeliveries
         bolt.command("/crm")(self._ack_command)
         bolt.action(re.compile(rf"^{kit.RUN}:"))(ack=_ack, lazy=[self._on_run_button])
         bolt.action(re.compile(rf"^{kit.FORM}:"))(ack=_ack, lazy=[self._on_form_button])
@@ -149,23 +184,21 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
         self.events.register_fallback(bolt, _ack)  # any other event: 200, not Bolt's 404
         bolt.error(self._on_error)
 
-    async def _same_workspace(self, context, body: dict, next) -> BoltResponse | None:
+    async def _same_workspace(self, context, body: dict) -> BoltResponse | None:
         """Signed, but from a workspace this app is not installed in: a polite no (workspace.py)."""
         installed = context.authorize_result
         if installed is not None and is_foreign(installed.team_id, installed.enterprise_id,
                                                 context.team_id, context.enterprise_id):
             log.warning("refused a Slack request from workspace %s (org %s)", context.team_id, context.enterprise_id)
             return BoltResponse(status=200, body=REFUSAL if body.get("command") else "")
-        await next()
         return None
 
-    async def _once(self, body: dict, next, logger) -> BoltResponse | None:
+    async def _once(self, body: dict) -> BoltResponse | None:
         """Slack retries (X-Slack-Retry-Num) and redeliveries act once, across restarts and instances."""
         key = dedup_key(body)
         if key is not None and not await asyncio.to_thread(claim_event, self.app.db, "slack", key):
             log.info("ignoring a repeated Slack delivery %s", key)
             return BoltResponse(status=200, body="")
-        await next()
         return None
 
     async def _on_error(self, error, body, logger) -> None:

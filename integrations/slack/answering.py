@@ -4,10 +4,12 @@ sender for digests, reminders and notices. Mixed into ``SlackAdapter``.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, replace
 
+import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery import DeliveryError
@@ -17,6 +19,7 @@ from integrations.slack import blocks as kit
 
 log = logging.getLogger("crm.slack")
 
+WEBHOOK_TIMEOUT_SECONDS = 30  # the SDK's own default for a response_url post
 APOLOGY = ("Sorry, something went wrong on my side and nothing more was done. "
            "Please try again; if it keeps happening, tell an admin (ref {ref}).")
 
@@ -41,7 +44,8 @@ class Origin:
 
 
 class Answering:
-    """``SlackAdapter``'s answering half (needs ``self.client`` and ``self.publish_home``)."""
+    """``SlackAdapter``'s answering half (needs ``self.client``, ``self.publish_home``, ``self._loop``
+    (the app's event loop, set on start) and ``self._webhook``)."""
 
     async def _guarded(self, origin: Origin, work) -> bool:
         """Runs after the ack: any failure is logged with a reference and the user gets a short apology.
@@ -77,7 +81,7 @@ class Answering:
         # a reply past Slack's 50 blocks arrives as several messages, in order
         for text, blocks in kit.render_messages(reply_text):
             if origin.response_url:
-                webhook = AsyncWebhookClient(origin.response_url)
+                webhook = AsyncWebhookClient(origin.response_url, session=self._webhook_session())
                 response = await webhook.send(text=text, blocks=blocks, replace_original=False,
                                               response_type="in_channel" if reply.public and not reply.error
                                               else "ephemeral")
@@ -86,6 +90,16 @@ class Answering:
                 log.warning("response_url answered %s; sending the reply as a DM", response.status_code)
             await self.client.chat_postMessage(channel=await self._dm_channel(origin.user_id), text=text,
                                                blocks=blocks)
+
+    def _webhook_session(self) -> aiohttp.ClientSession | None:
+        """One keep-alive HTTP session for every response_url post of the app's event loop (the SDK's
+        default opens a session, and a connection, per post). None on another loop (a test driving the
+        recovery from its own): the SDK's session per post then, closed with it."""
+        if self._loop is not asyncio.get_running_loop():
+            return None
+        if self._webhook is None or self._webhook.closed:
+            self._webhook = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT_SECONDS))
+        return self._webhook
 
     async def _dm_channel(self, user_id: str) -> str:
         opened = await self.client.conversations_open(users=user_id)

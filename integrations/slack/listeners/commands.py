@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from bot.messages import IncomingMessage
 from bot.replies import Reply
@@ -19,16 +21,51 @@ log = logging.getLogger("crm.slack")
 RECOVERY_SECONDS = 15.0  # how often acknowledged commands a crashed instance left unanswered are looked for
 
 
+ANSWER_WORKERS = 16  # answers being worked on at once (engine, then the post to the response_url)
+# of those, how many run their command in the engine at once: each is a thread taking turns at the GIL
+# with the event loop (the acks), and on SQLite one of them holds the single writer, which the acks'
+# journal batches wait for; more threads only make that holder wait longer for its turns at the GIL
+ENGINE_SLOTS = 2
+
+
+@dataclass
+class _Job:
+    """A command to answer after its ack: what to run, where the answer goes, its journal row."""
+
+    command_id: int | None
+    origin: Origin
+    make_reply: Callable[[], Awaitable[Reply]]
+    last_try: bool
+    done: asyncio.Future  # resolved once answered and marked so (or given up)
+
+
+class _Pool:
+    """The answer workers of one event loop and their queue (in the app there is one loop; tests
+    also drive the recovery from loops of their own, and asyncio queues belong to one loop)."""
+
+    def __init__(self, adapter: "CommandListeners", workers: int):
+        self.queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self.engine_slots = asyncio.Semaphore(ENGINE_SLOTS)
+        self.workers = [asyncio.create_task(adapter._answer_worker(self), name=f"slack-answer-{n}")
+                        for n in range(workers)]
+
+
 class CommandListeners:
-    """Slash commands and their recovery (needs the adapter's app, identity, journal writers)."""
+    """Slash commands and their recovery (needs the adapter's app, identity, journal writer)."""
+
+    answer_workers = ANSWER_WORKERS
 
     async def run(self, user_id: str, text: str, *, channel_id: str | None = None, message_id: str | None = None,
-                  user_name: str | None = None, once: bool = False) -> Reply:
-        """One `/crm` line through the engine, as this Slack user (``once``: claimed with its work)."""
+                  user_name: str | None = None, once: bool = False, journal_id: int | None = None,
+                  rerun: bool = False) -> Reply:
+        """One `/crm` line through the engine, as this Slack user (``once``: claimed with its work, on
+        its journal row ``journal_id`` when it has one; ``rerun``: a recovered command)."""
         email = await self.identity.email_if_unknown(user_id)
+        extra = {"once": once}
+        if journal_id is not None:
+            extra.update(journal_id=journal_id, rerun=rerun)
         message = IncomingMessage(platform="slack", user_id=user_id, text=text, chat_id=channel_id,
-                                  message_id=message_id, user_name=user_name, user_email=email,
-                                  extra={"once": once})
+                                  message_id=message_id, user_name=user_name, user_email=email, extra=extra)
         return await self.app.in_background(self.app.engine.handle, message)
 
     async def _ack_command(self, ack, body: dict) -> None:
@@ -37,11 +74,11 @@ class CommandListeners:
         at the response_url. A retried delivery is already journaled and runs nothing."""
         trigger = str(body.get("trigger_id") or f"none.{uuid.uuid4().hex}")
         user_id, text = str(body.get("user_id") or ""), unescape(str(body.get("text") or ""))
-        try:
-            command_id = await self.journal_writes.run(  # shared with the other acks of the moment
-                journal.accept_in, "slack", f"cmd:{trigger}", user_id=user_id, text=text,
-                instance=self.app.instance, user_name=body.get("user_name"), channel_id=body.get("channel_id"),
-                reply_to=body.get("response_url"))
+        channel_id, user_name = body.get("channel_id"), body.get("user_name")
+        try:  # one INSERT and one COMMIT shared with the other acks of the moment
+            command_id = await self.journal.accept(journal.NewCommand(
+                "slack", f"cmd:{trigger}", user_id, text, self.app.instance, user_name=user_name,
+                channel_id=channel_id, reply_to=body.get("response_url")))
             if command_id is None:
                 log.info("ignoring a repeated slash command %s", trigger)
                 await ack()
@@ -49,37 +86,60 @@ class CommandListeners:
         except Exception:  # the store is down: still answer (with the engine's apology) rather than time out
             log.exception("could not journal a slash command; running it unjournaled")
             command_id = None
-        origin = Origin(user_id, body.get("channel_id"), body.get("response_url"))
+        origin = Origin(user_id, channel_id, body.get("response_url"))
         self._answer_later(command_id, origin, lambda: self.run(
-            user_id, text, channel_id=body.get("channel_id"), message_id=f"cmd:{trigger}",
-            user_name=body.get("user_name"), once=True))
+            user_id, text, channel_id=channel_id, message_id=f"cmd:{trigger}", user_name=user_name, once=True,
+            journal_id=command_id))
         await ack()
 
     def _answer_later(self, command_id: int | None, origin: Origin, make_reply, *,
-                      last_try: bool = False) -> asyncio.Task:
-        """Runs ``make_reply()`` after the ack, answers with it and marks the journal row answered
-        (``last_try``: even when the answer could not be sent). Our own task rather than a Bolt
-        lazy listener: no copy of the request, and the row is known to be in hand (its lease
-        renewed) exactly as long as the task runs."""
+                      last_try: bool = False) -> asyncio.Future:
+        """Queues ``make_reply()`` for the answer pool: run after the ack, answered with, and the
+        journal row marked answered (``last_try``: even when the answer could not be sent). The
+        row is in hand (its lease renewed) from now until it is marked. Returns a future done then.
+        A bounded pool rather than a task per command: under a burst the backlog waits in the
+        queue (and in the journal), instead of thousands of tasks taking turns with the acks."""
+        loop = asyncio.get_running_loop()
         if command_id is not None:
             self._in_hand.add(command_id)
+        job = _Job(command_id, origin, make_reply, last_try, loop.create_future())
+        pool = self._answer_pools.get(loop)
+        if pool is None:
+            pool = self._answer_pools[loop] = _Pool(self, self.answer_workers)
+        pool.queue.put_nowait(job)
+        return job.done
 
-        async def answer():
+    async def _answer_worker(self, pool: _Pool) -> None:
+        queue = pool.queue
+        while True:
+            job = await queue.get()
             try:
-                async def work():
-                    await self._answer(origin, await make_reply())
-
-                if (await self._guarded(origin, work) or last_try) and command_id is not None:
-                    await self.answered_marks.run(journal.answered_in, command_id)
-            except Exception:  # the answer is out; the store is not answering
-                log.exception("could not mark slash command %s answered; it may be answered again", command_id)
+                await self._answer_job(job, pool.engine_slots)
+            except Exception:
+                log.exception("answering slash command %s failed", job.command_id)
+                self._finished(job)
             finally:
-                self._in_hand.discard(command_id)
+                queue.task_done()
 
-        task = asyncio.create_task(answer())
-        self._answering.add(task)  # the loop keeps only weak references to tasks
-        task.add_done_callback(self._answering.discard)
-        return task
+    async def _answer_job(self, job: _Job, engine_slots: asyncio.Semaphore) -> None:
+        async def work():
+            async with engine_slots:
+                reply = await job.make_reply()
+            await self._answer(job.origin, reply)
+
+        if (await self._guarded(job.origin, work) or job.last_try) and job.command_id is not None:
+            # marked in the journal writer's next batch; the worker goes on to the next command meanwhile
+            self.journal.answered(job.command_id).add_done_callback(lambda marked: self._finished(job, marked))
+        else:
+            self._finished(job)
+
+    def _finished(self, job: _Job, marked: asyncio.Future | None = None) -> None:
+        if marked is not None and not marked.cancelled() and marked.exception() is not None:
+            log.error("could not mark slash command %s answered; it may be answered again", job.command_id,
+                      exc_info=marked.exception())
+        self._in_hand.discard(job.command_id)
+        if not job.done.done():
+            job.done.set_result(None)
 
     async def _recover_forever(self) -> None:
         while True:
@@ -119,4 +179,5 @@ class CommandListeners:
             return Reply.fail(f"Sorry, I could not finish `/crm {command.text[:200]}`. "
                               "Please check whether it was done and try again.")
         return await self.run(command.user_id, command.text, channel_id=command.channel_id,
-                              message_id=command.delivery_id, user_name=command.user_name, once=True)
+                              message_id=command.delivery_id, user_name=command.user_name, once=True,
+                              journal_id=command.id, rerun=True)
