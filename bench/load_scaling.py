@@ -1,6 +1,6 @@
 """Two instances against one, on one PostgreSQL: does a second `crm-bot run` add throughput?
 
-    .venv/bin/python bench/load_scaling.py [--rounds 2] [--commands 600] [--chats 200] [--per-chat 10]
+    .venv/bin/python bench/load_scaling.py [--rounds 2] [--commands 1000] [--chats 500] [--per-chat 10]
                                            [--database-url postgresql+psycopg://user@host:port/postgres]
 
 Starts a throw-away PostgreSQL server (tests/pg.py: initdb in a temp folder, fsync off) unless
@@ -188,9 +188,9 @@ def main() -> int:
     p.add_argument("--database-url", help="an existing PostgreSQL server (its admin database); default: a "
                                           "throw-away server started here")
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--commands", type=int, default=600)
+    p.add_argument("--commands", type=int, default=1000)
     p.add_argument("--users", type=int, default=50)
-    p.add_argument("--chats", type=int, default=200)
+    p.add_argument("--chats", type=int, default=500)
     p.add_argument("--per-chat", type=int, default=10)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--profile", type=Path, help="py-spy profiles of every server into this folder "
