@@ -20,6 +20,7 @@ Nothing here imports a chat SDK: rows are JSON text.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,7 +30,9 @@ from crm.models import TelegramInbound
 from crm.types import utcnow
 
 TABLE = TelegramInbound.__table__
-LEASE = timedelta(seconds=60)  # an update handled on its own; a dead instance's lease lapses after this
+# an update handled on its own; a dead instance's lease lapses after this (CRM_INBOUND_LEASE_SECONDS
+# shortens it where a test kills an instance and waits for the takeover)
+LEASE = timedelta(seconds=float(os.environ.get("CRM_INBOUND_LEASE_SECONDS") or 60))
 RETRY_AFTER = timedelta(seconds=2)  # a failed update waits this long (times its attempts) before the next try
 KEEP = timedelta(days=2)  # processed rows guard against redeliveries this long, then are pruned
 MAX_BODY_CHARS = 1_000_000  # Telegram's updates are a few KB; anything near this is not from Telegram

@@ -27,8 +27,8 @@ from crm.types import utcnow
 from tests.fakes.slack_api import FakeSlackApi
 
 _databases = itertools.count()
-# the killed instance's commands are taken over once their lease runs out: 5 s instead of 45 s of
-# waiting per crash test (renewed every third of it, so a busy live instance still keeps its own)
+# the killed instance's commands and Telegram updates are taken over once their lease runs out: 5 s
+# instead of 45 s (commands) and 60 s (updates) of waiting per crash test (renewed every third of it, so a busy live instance still keeps its own)
 CRASH_LEASE_SECONDS = "5"
 
 
@@ -36,6 +36,7 @@ CRASH_LEASE_SECONDS = "5"
 def short_lease(monkeypatch):
     """The `crm-bot run` subprocesses inherit this environment (bench/load.py server_env)."""
     monkeypatch.setenv("CRM_COMMAND_LEASE_SECONDS", CRASH_LEASE_SECONDS)
+    monkeypatch.setenv("CRM_INBOUND_LEASE_SECONDS", CRASH_LEASE_SECONDS)
 
 
 def assert_guarantees(result, crashed: bool = False):

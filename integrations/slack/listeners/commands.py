@@ -18,7 +18,9 @@ from integrations.slack.wire import unescape
 
 log = logging.getLogger("crm.slack")
 
-RECOVERY_SECONDS = 15.0  # how often acknowledged commands a crashed instance left unanswered are looked for
+# how often acknowledged commands a crashed instance left unanswered are looked for: every 15 s, and at
+# least three times a lease (a shortened lease is taken over within a third of it, not 15 s later)
+RECOVERY_SECONDS = min(15.0, journal.LEASE.total_seconds() / 3)
 
 
 ANSWER_WORKERS = 16  # answers being worked on at once (engine, then the post to the response_url)
