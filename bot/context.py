@@ -17,8 +17,7 @@ from bot.roles import authorize
 from bot.settings import Settings
 from crm import audit
 from crm.customers import resolve_customer
-from crm.i18n import (LOCALES, catalogue, day_with_weekday, format_money, full_date, ngettext, number, pgettext,
-                      translate)
+from crm.i18n import LOCALES, Speaks, day_with_weekday, format_money, full_date
 from crm.models import Customer, Staff
 
 def format_moment(moment: datetime | None, tz, lang: str, this_year: int, with_time: bool = True) -> str:
@@ -31,7 +30,7 @@ def format_moment(moment: datetime | None, tz, lang: str, this_year: int, with_t
 
 
 @dataclass
-class Context:
+class Context(Speaks):
     session: Session
     actor: Staff
     message: IncomingMessage
@@ -59,23 +58,6 @@ class Context:
         if self.actor.language in ("en", "zh"):
             return self.actor.language
         return self.settings.crm_language
-
-    def t(self, en: str, zh: str | None = None, /, **values) -> str:
-        """``en`` in the reader's language from the catalogue (crm/locale), fields filled from ``values``.
-
-        ``zh`` is only for a branch written before the catalogue: used when the catalogue lacks ``en``
-        (tools/i18n_codemod.py moves such pairs into it; a test fails while any is left)."""
-        return translate(self.lang, en, zh, values)
-
-    def pt(self, context: str, en: str, /, **values) -> str:
-        """As ``t`` for an English text whose Chinese depends on where it is used (gettext's msgctxt)."""
-        return pgettext(self.lang, context, en, **values)
-
-    def plural(self, n: int, en_one: str, en_other: str, zh: str | None = None, /, **values) -> str:
-        """"1 day" / "3 days" / "3 天" by CLDR's plural rules (Babel) and the catalogue; ``{n}`` is ``n``."""
-        if zh is not None and self.lang == "zh" and (None, en_one) not in catalogue("zh"):
-            return zh.format(n=number(n, "zh"), **values)
-        return ngettext(self.lang, n, en_one, en_other, **values)
 
     def money(self, amount: float, currency: str | None = None) -> str:
         return format_money(amount, currency or self.settings.crm_currency, self.lang)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.context import format_moment
 from bot.settings import Settings
-from crm.i18n import catalogue, day_with_weekday, ngettext, number, pgettext, translate
+from crm.i18n import Speaks, day_with_weekday
 from crm.models import Staff
 
 
@@ -28,7 +28,7 @@ def local_moment(day, hhmm: str, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=zone)
 
 
-class Voice:
+class Voice(Speaks):
     def __init__(self, staff: Staff, settings: Settings, now: datetime):
         self.staff = staff
         self.settings = settings
@@ -49,23 +49,6 @@ class Voice:
         start = datetime.combine(day, time(0), tzinfo=self.tz)
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
         return start, end
-
-    def t(self, en: str, zh: str | None = None, /, **values) -> str:
-        """``en`` in the reader's language from the catalogue (crm/locale), fields filled from ``values``.
-
-        ``zh`` is only for a branch written before the catalogue: used when the catalogue lacks ``en``
-        (tools/i18n_codemod.py moves such pairs into it; a test fails while any is left)."""
-        return translate(self.lang, en, zh, values)
-
-    def pt(self, context: str, en: str, /, **values) -> str:
-        """As ``t`` for an English text whose Chinese depends on where it is used (gettext's msgctxt)."""
-        return pgettext(self.lang, context, en, **values)
-
-    def plural(self, n: int, en_one: str, en_other: str, zh: str | None = None, /, **values) -> str:
-        """"1 day" / "3 days" / "3 天" by CLDR's plural rules (Babel) and the catalogue; ``{n}`` is ``n``."""
-        if zh is not None and self.lang == "zh" and (None, en_one) not in catalogue("zh"):
-            return zh.format(n=number(n, "zh"), **values)
-        return ngettext(self.lang, n, en_one, en_other, **values)
 
     def fmt(self, moment: datetime | None, with_time: bool = True) -> str:
         return format_moment(moment, self.tz, self.lang, self.local_now.year, with_time)
