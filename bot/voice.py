@@ -22,6 +22,11 @@ def staff_zone(staff: Staff, settings: Settings) -> ZoneInfo:
         return settings.zone
 
 
+def staff_language(staff: Staff, settings: Settings) -> str:
+    """Their own setting, else the business's: never guessed from the script they type."""
+    return staff.language if staff.language in ("en", "zh") else settings.crm_language
+
+
 def local_moment(day, hhmm: str, zone: ZoneInfo) -> datetime:
     """``day`` at ``hh:mm`` wall time in ``zone`` (a time skipped by DST lands just after the jump)."""
     hour, minute = (int(part) for part in hhmm.strip().split(":"))
@@ -34,7 +39,7 @@ class Voice(Speaks):
         self.settings = settings
         self.now = now
         self.tz = staff_zone(staff, settings)
-        self.lang = staff.language if staff.language in ("en", "zh") else settings.crm_language
+        self.lang = staff_language(staff, settings)
 
     @property
     def local_now(self) -> datetime:

@@ -94,7 +94,7 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
                              # listeners ack inline and hand slow work to lazy listeners, so the HTTP
                              # answer leaves as soon as ack() is called (no polling for the ack)
                              process_before_response=True, raise_error_for_unhandled_request=False)
-        self.identity = SlackIdentity(app.db, self.client)
+        self.identity = SlackIdentity(app.db, self.client, settings)
         # journal rows of many commands share transactions: acks and "answered" marks, one INSERT each batch
         self.journal = JournalWriter(app.db, metrics=metrics_of(app))
         self._in_hand: set[int] = set()  # journal rows of commands this instance is still answering

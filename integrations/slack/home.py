@@ -11,6 +11,7 @@ from bot.engine import UNKNOWN_USER
 from bot.identity import find_staff
 from bot.messages import IncomingMessage
 from bot.replies import Button, Item, Reply
+from bot.voice import staff_language
 from crm.customers import quiet_customers
 from crm.i18n import days_ago, gettext
 
@@ -32,7 +33,7 @@ def build_home(app, user_id: str, email: str | None, known: bool) -> list[tuple[
         staff = find_staff(session, "slack", user_id)
         if staff is None:
             return [("CRM", Reply(text=UNKNOWN_USER))]
-        lang = "zh" if staff.language == "zh" else "en"
+        lang = staff_language(staff, app.settings)
         tasks_title = gettext(lang, "Your open follow-ups")
         quiet_title = gettext(lang, "Your customers not contacted in {d}+ days", d=QUIET_DAYS)
         next_title = gettext(lang, "Recommended next")

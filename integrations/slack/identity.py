@@ -15,6 +15,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity import find_staff, link_by_email
+from bot.settings import Settings
+from bot.voice import staff_language, staff_zone
 from crm.models import Staff
 
 log = logging.getLogger("crm.slack")
@@ -24,32 +26,27 @@ EMAIL_CACHE_SECONDS = 60
 
 @dataclass(frozen=True)
 class StaffView:
-    """What the adapter needs of a staff member, read inside a session."""
+    """What the adapter needs of a staff member, read inside a session: their zone and language as
+    everything else reads them (their own setting, else CRM_TIMEZONE / CRM_LANGUAGE; bot/voice.py)."""
 
     id: int
     name: str
-    timezone: str
+    zone: ZoneInfo
     language: str
 
     @classmethod
-    def of(cls, staff: Staff | None) -> "StaffView | None":
+    def of(cls, staff: Staff | None, settings: Settings) -> "StaffView | None":
         if staff is None:
             return None
-        return cls(staff.id, staff.name, staff.timezone or "UTC", staff.language or "en")
-
-    @property
-    def zone(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.timezone)
-        except Exception:
-            return ZoneInfo("UTC")
+        return cls(staff.id, staff.name, staff_zone(staff, settings), staff_language(staff, settings))
 
 
 class SlackIdentity:
     """A Slack user is the staff member with that Slack id, or the one with their email (linked once)."""
 
-    def __init__(self, db, client: AsyncWebClient):
+    def __init__(self, db, client: AsyncWebClient, settings: Settings):
         self.db = db
+        self.settings = settings
         self.client = client
         self._emails: dict[str, tuple[float, str | None]] = {}
         self._known: dict[str, float] = {}  # Slack ids found to be staff, until when that is trusted
@@ -92,10 +89,10 @@ class SlackIdentity:
 
     def _find(self, user_id: str) -> StaffView | None:
         with self.db.session() as session:
-            return StaffView.of(find_staff(session, "slack", user_id))
+            return StaffView.of(find_staff(session, "slack", user_id), self.settings)
 
     def _link(self, user_id: str, email: str) -> StaffView | None:
         with self.db.session() as session:
             return StaffView.of(find_staff(session, "slack", user_id)
-                                or link_by_email(session, "slack", user_id, email))
+                                or link_by_email(session, "slack", user_id, email), self.settings)
 
