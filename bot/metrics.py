@@ -57,7 +57,7 @@ class Metrics:
         self.db = db
         self.registry = CollectorRegistry(auto_describe=True)
         self._routes = set(routes or ())
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or utcnow
         r = self.registry
         self.requests = Counter("crm_http_requests", "HTTP requests answered, by route, platform and status",
                                 ["route", "platform", "status"], registry=r)

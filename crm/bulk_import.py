@@ -30,6 +30,7 @@ from crm import audit
 from crm.db import Database
 from crm.importer import read_csv
 from crm.models import Customer, Interaction, Relationship, Staff
+from crm.types import utcnow
 
 CHUNK = 5_000
 SOURCE = "csv"
@@ -148,7 +149,7 @@ def import_relationships(db: Database, path: str | Path, *, actor_label: str = "
     columns = _columns(header, REL_ALIASES, ("from", "to"), "relationships")
     report = BulkReport("relationships", errors=list(problems))
     scale = _weight_scale(rows, columns, report)
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     with db.engine.begin() as conn:
         refs = CustomerRefs(conn)
         existing = {(a, b, k): (rid, w) for rid, a, b, k, w in conn.execute(
@@ -263,7 +264,7 @@ def import_interactions(db: Database, path: str | Path, *, zone: ZoneInfo | None
     header, rows, problems = read_csv(path)
     columns = _columns(header, INT_ALIASES, ("customer", "occurred_at"), "interactions")
     report = BulkReport("interactions", errors=list(problems))
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     with db.engine.begin() as conn:
         refs = CustomerRefs(conn)
         staff_rows = conn.execute(select(Staff.id, Staff.name, Staff.email, Staff.slack_user_id)).all()

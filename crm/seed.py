@@ -25,7 +25,7 @@ import math
 import random
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import delete, func, insert, select, text
@@ -34,6 +34,7 @@ from crm.customers import phone_key
 from crm.db import Database
 from crm.models import Company, Customer, Deal, InsightBlob, Interaction, Relationship, Staff, Task, Ticket
 from crm.search import build_search_cjk, build_search_text
+from crm.types import utcnow
 
 FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
          "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Carlos", "Karen",
@@ -145,7 +146,7 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
          progress: Callable[[str], None] | None = None) -> SeedResult:
     """Add a realistic CRM with planted structure to the store (staff, companies, customers, history)."""
     rnd = random.Random(seed)
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     say = progress or (lambda _msg: None)
     n_reps = max(4, min(60, customers // 2000 + 6))
     n_managers = max(1, n_reps // 8)

@@ -171,3 +171,41 @@ def test_the_write_check_sees_adds_statements_and_models(tmp_path, monkeypatch):
     assert sorted(handler_writes(handler, _table_models())) == [
         "handlers/x.py:5 calls ctx.session.add", "handlers/x.py:5 constructs Task",
         "handlers/x.py:6 runs update(…) itself"]
+
+
+# ---- one clock: the wall clock is read in one place (crm.types.utcnow; the engine's clock wraps it) ----
+
+CLOCK_MODULE = ROOT / "crm" / "types.py"
+
+
+def wall_clock_reads(path: Path) -> list[str]:
+    return [f"{path.relative_to(ROOT)}:{line}" for line in _clock_lines(path)]
+
+
+def wall_clock_reads_at(path: Path) -> list[str]:
+    return [f"{path}:{line}" for line in _clock_lines(path)]
+
+
+def _clock_lines(path: Path) -> list[int]:
+    """Lines of ``datetime.now(...)`` / ``datetime.utcnow()`` / ``datetime.datetime.now(...)`` calls."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("now", "utcnow"):
+            owner = node.func.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", None)
+            if name == "datetime":
+                found.append(node.lineno)
+    return found
+
+
+def test_the_wall_clock_is_read_only_through_utcnow():
+    reads = [hit for path in our_modules() if path != CLOCK_MODULE and "migrations" not in path.parts
+             for hit in wall_clock_reads(path)]
+    assert reads == [], "use crm.types.utcnow (or the engine's clock) instead of datetime.now: " + ", ".join(reads)
+
+
+def test_the_clock_check_sees_direct_reads(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import datetime as dt\nfrom datetime import datetime\n"
+                      "a = datetime.now()\nb = dt.datetime.now()\nc = datetime.utcnow()\n")
+    assert [hit.rsplit(":", 1)[1] for hit in wall_clock_reads_at(module)] == ["3", "4", "5"]

@@ -12,7 +12,7 @@ import pickle
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
 from scipy import sparse
@@ -29,6 +29,7 @@ from crm.insights.risk import MIN_LABELS, train_risk
 from crm.insights.similar import similarity_index
 from crm.insights.snapshot import DAY, Snapshot, fingerprint, load_snapshot, load_texts
 from crm.models import CustomerInsight
+from crm.types import utcnow
 
 PEAK_KEY = "peak MiB"
 PARALLEL_FROM = 20_000  # customers; smaller stores are done in well under a second without forking
@@ -80,7 +81,7 @@ def refresh_insights(db, now: datetime | None = None, *, currency: str = "USD",
     engine = getattr(db, "engine", db)
     report = JobReport()
     with engine.connect() as conn:
-        result = compute(conn, now or datetime.now(timezone.utc), report, currency=currency, rates=rates)
+        result = compute(conn, now or utcnow(), report, currency=currency, rates=rates)
     report.summary = result.summary
     with report.stage("write"):
         with engine.begin() as conn:

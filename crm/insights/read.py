@@ -15,6 +15,7 @@ from crm.i18n import count, day_month, gettext, in_both, money_totals
 from crm.insights import store
 from crm.insights.reasons import describe, describe_all
 from crm.models import Company, Customer, CustomerInsight, RecommendationFeedback, Staff
+from crm.types import utcnow
 
 
 @dataclass
@@ -151,7 +152,7 @@ def top_recommendations(session: Session, staff_id: int, limit: int = 10, *, now
     ``owner_ids`` widens the list to other owners' customers (a manager's team); by default,
     the person's own customers. Customers contacted since the job ran are left out.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     owners = owner_ids or {staff_id}
     hidden = hidden_customers(session, staff_id, now)
     if owners - {staff_id}:

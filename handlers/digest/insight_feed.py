@@ -19,6 +19,7 @@ from crm.i18n import count, gettext
 from crm.insights import read
 from crm.insights.reasons import describe, describe_all
 from crm.models import Customer, CustomerInsight, Staff
+from crm.types import utcnow
 
 KEY_TIERS = ("vip", "gold")
 DECAYING_RISK = 0.6
@@ -135,7 +136,7 @@ def _single_thread_words(a, lang: str, currency: str) -> str:
 def _decay_words(d, lang: str, now: datetime | None) -> str:
     from datetime import timezone
 
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     then, now_ = float(d.strength_then or 0), float(d.strength_now or 0)
     drop = max(0, round(100 * (1 - now_ / then))) if then > 0 else 0
     last = d.last_at

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from integrations.slack import blocks as kit
+from crm.types import utcnow
 
 
 def form_command(form: str, command: str, view: dict, now_stamp: str = "") -> tuple[str, dict[str, str]]:
@@ -75,5 +76,5 @@ def view_metadata(view: dict) -> dict:
 
 def message_time(ts: str | None, zone: ZoneInfo) -> str:
     """The message's own time, written so the engine takes it as the interaction's date."""
-    moment = datetime.fromtimestamp(float(ts), timezone.utc) if ts else datetime.now(timezone.utc)
+    moment = datetime.fromtimestamp(float(ts), timezone.utc) if ts else utcnow()
     return kit.local_stamp(moment.astimezone(zone))

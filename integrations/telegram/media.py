@@ -30,6 +30,7 @@ from integrations import inbox_live
 from integrations.formatting import html_to_plain
 from integrations.inbox_relay import Blocked, Undeliverable
 from integrations.telegram.render import split_text, units
+from crm.types import utcnow
 
 log = logging.getLogger("crm.telegram")
 
@@ -400,4 +401,4 @@ def _older_than_window(created_at: datetime | None) -> bool:
         return False
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc) - created_at > inbox_live.EDIT_WINDOW
+    return utcnow() - created_at > inbox_live.EDIT_WINDOW
