@@ -9,7 +9,6 @@ from sqlmodel import col, select
 from bot.registry import command
 from bot.replies import Button, Item, Reply, mention
 from crm.customers import resolve_staff
-from crm.i18n import gettext, ngettext
 from crm.models import ROLES, Customer, Staff
 from crm.staff import add_staff, save_staff, set_active
 
@@ -40,13 +39,12 @@ def _directory(ctx) -> Reply:
     owned = dict(ctx.session.exec(select(Customer.owner_id, func.count()).group_by(Customer.owner_id)).all())
     items = []
     for p in people:
-        # the directory is the team's shared reference, written in English whoever reads it (the
-        # commands tests pin this); "1 customer" / "2 customers" by ngettext all the same
-        details = [p.role, gettext("en", "reports to {name}", name=names[p.manager_id]) if p.manager_id in names
+        # in the reader's language like every other reply; the role stays the word `/crm staff set` takes
+        details = [p.role, ctx.t("reports to {name}", name=names[p.manager_id]) if p.manager_id in names
                    else None, p.timezone, p.email,
                    f"Slack {mention(p.name, p.slack_user_id)}" if p.slack_user_id else None,
-                   ngettext("en", owned.get(p.id, 0), "{n} customer", "{n} customers"),
-                   None if p.active else gettext("en", "inactive")]
+                   ctx.plural(owned.get(p.id, 0), "{n} customer", "{n} customers"),
+                   None if p.active else ctx.t("inactive")]
         items.append(Item(f"{p.name} (#{p.id}): " + " · ".join(d for d in details if d)))
     return Reply(text=ctx.t("{n} staff members.", n=len(people)), items=items)
 

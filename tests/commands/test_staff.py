@@ -10,11 +10,18 @@ from tests.helpers import audit_rows, say
 
 
 def test_the_directory_lists_everyone_with_role_manager_and_customers(chat, team):
-    reply = chat.push("/crm staff", as_="bob")
+    reply = chat.push("/crm staff", as_="alice")
     lines = {item.text.split(" (#")[0]: item.text for item in reply.items}
     assert set(lines) == {"Ada Admin", "Maria Manager", "Alice Rep", "Bob Rep"}
     assert "rep" in lines["Bob Rep"] and "reports to Maria Manager" in lines["Bob Rep"]
     assert "2 customers" in lines["Bob Rep"] and "Asia/Shanghai" in lines["Bob Rep"]
+
+
+def test_the_directory_reads_in_chinese_for_a_chinese_reader(chat, team):
+    reply = chat.push("/crm staff", as_="bob")  # Bob's language is zh
+    lines = {item.text.split(" (#")[0]: item.text for item in reply.items}
+    assert "汇报给 Maria Manager" in lines["Bob Rep"] and "2 位客户" in lines["Bob Rep"]
+    assert "reports to" not in reply.text + " ".join(lines.values())
 
 
 def test_admin_adds_a_colleague_who_can_then_use_slack(chat, engine, db, team):
