@@ -60,16 +60,20 @@ class ChannelPacer:
         self._tat: dict[str, float] = {}  # theoretical arrival time of the next post, per channel
         self._left: dict[str, float] = {}  # the same, counted on the moments posts actually left
 
+    def _take(self, table: dict[str, float], channel: str, now: float) -> float:
+        """One step of the cell rate count in ``table``: the seconds until the channel's next post
+        conforms (0: now), that post counted."""
+        tat = max(table.get(channel, now), now)
+        table[channel] = tat + self.interval
+        return max(0.0, tat - self.tolerance - now)
+
     def reserve(self, channel: str) -> float:
         """Takes the channel's next slot; returns the seconds to wait for it (0: go now)."""
         now = self.clock()
-        tat = max(self._tat.get(channel, now), now)
         # nor sooner than the posts that actually left allow (``spaced``): a wait here is what makes the
         # lane gather the rows that pile up meanwhile into one post
         left = self._left.get(channel, now)
-        wait = max(0.0, tat - self.tolerance - now, left - self.tolerance - now)
-        self._tat[channel] = tat + self.interval
-        return wait
+        return max(self._take(self._tat, channel, now), left - self.tolerance - now)
 
     async def slot(self, channel: str) -> float:
         wait = self.reserve(channel)
@@ -84,10 +88,7 @@ class ChannelPacer:
         one post late and the next ones on time, and they would reach Slack back to back, beyond the
         burst. Pacing the moments posts actually leave keeps them within it whatever delayed the first.
         """
-        now = self.clock()
-        tat = max(self._left.get(channel, now), now)
-        wait = max(0.0, tat - self.tolerance - now)
-        self._left[channel] = tat + self.interval  # taken before awaiting: the next post queues behind
+        wait = self._take(self._left, channel, self.clock())  # before awaiting: the next post queues behind
         if wait > 0:
             await asyncio.sleep(wait)
 
