@@ -323,11 +323,12 @@ def growth_store(n: int, million_db: str | None) -> Path:
     return path
 
 
-def _stages(summary: str) -> dict[str, float]:
+def _stages(summary: str, prefix: str = "Stages: ") -> dict[str, float]:
     import re
 
-    line = next((x for x in summary.splitlines() if x.startswith("Stages: ")), "")
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r"([^,]+?) (\d+\.\d+)s(?:,|$)", line[8:])}
+    line = next((x for x in summary.splitlines() if x.startswith(prefix)), "")
+    return {m.group(1).strip(): float(m.group(2))
+            for m in re.finditer(r"([^,]+?) (\d+\.\d+)s(?:,|$)", line[len(prefix):])}
 
 
 def growth_run(n: int, store: Path, nx_timeout: float) -> dict:
@@ -346,7 +347,8 @@ def growth_run(n: int, store: Path, nx_timeout: float) -> dict:
                          check=True)
     job = json.loads(out.stdout.strip().splitlines()[-1])
     result = dict(customers=n, load_before=load, load_after=os.getloadavg()[0], wall=job["wall"], cpu=job.get("cpu"),
-                  job_peak_mb=job["peak_mb"], summary=job["summary"], stages=_stages(job["summary"]))
+                  job_peak_mb=job["peak_mb"], summary=job["summary"], stages=_stages(job["summary"]),
+                  stage_cpu=_stages(job["summary"], "Stage CPU: "))
     import re
 
     worker = re.search(r"Graph worker process peak memory: (\d+) MiB", job["summary"])
@@ -490,8 +492,13 @@ def growth_table(sizes) -> None:
     stages = []
     for r in runs:
         stages += [k for k in r["stages"] if k not in stages]
-    rows += [(f"  {k}", *(_fmt_s(r["stages"].get(k)) for r in runs)) for k in stages]
-    print("\nnightly job growth (bulk-seeded stores: 5 relationships, ~10 interactions per customer)")
+    def cell(r, k):
+        wall, cpu = r["stages"].get(k), r.get("stage_cpu", {}).get(k)
+        return _fmt_s(wall) + (f" ({_fmt_s(cpu)} CPU)" if cpu is not None else "")
+
+    rows += [(f"  {k}", *(cell(r, k) for r in runs)) for k in stages]
+    print("\nnightly job growth (bulk-seeded stores: 5 relationships, ~10 interactions per customer); per stage: "
+          "wall (CPU of the job process; '(parallel)' stages ran in the graph worker)")
     print(table(rows, heads))
     nx_rows = []
     for key, label in (("pagerank", "PageRank: product (hand-written) / networkx"),
