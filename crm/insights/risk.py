@@ -80,10 +80,10 @@ def train_risk(feat: Features, texts: sparse.csr_matrix, vocabulary: list[str], 
         # nightly budget) and scores everyone
         rng = np.random.default_rng(seed)
         sample = np.zeros(len(labels), dtype=bool)
-        for value in (0, 1):
-            pool = np.flatnonzero(usable & (labels == value))
-            take = int(round(TRAIN_AT_MOST * len(pool) / usable.sum()))
-            sample[rng.choice(pool, take, replace=False)] = True
+        positive = np.flatnonzero(usable & (labels == 1))
+        take = max(MIN_LABELS, int(round(TRAIN_AT_MOST * len(positive) / usable.sum())))
+        for pool, k in ((positive, take), (np.flatnonzero(usable & (labels == 0)), TRAIN_AT_MOST - take)):
+            sample[rng.choice(pool, k, replace=False)] = True
         usable, sampled = sample, int(sample.sum())
     numeric = feat.model[:, CHURN_COLUMNS]
     scaler = StandardScaler().fit(numeric[usable])
