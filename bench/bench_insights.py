@@ -331,7 +331,7 @@ def _stages(summary: str, prefix: str = "Stages: ") -> dict[str, float]:
             for m in re.finditer(r"([^,]+?) (\d+\.\d+)s(?:,|$)", line[len(prefix):])}
 
 
-def growth_run(n: int, store: Path, nx_timeout: float) -> dict:
+def growth_run(n: int, store: Path, nx_timeout: float, nx_wall: float = 3600.0) -> dict:
     """The nightly job on a copy of the store (the job writes; the store itself may be copied by others),
     in a fresh process, then the networkx comparison on the graph the job built. Saved as JSON."""
     import shutil
@@ -356,13 +356,18 @@ def growth_run(n: int, store: Path, nx_timeout: float) -> dict:
     worker_cpu = re.search(r"Graph worker process peak memory: \d+ MiB, CPU (\d+) s", job["summary"])
     result["cpu"] = (result["cpu"] or 0.0) + (float(worker_cpu.group(1)) if worker_cpu else 0.0)
     print(job["summary"], flush=True)
+    # it prints what it has after each step: a run stopped by the wall-clock bound keeps its measured part
     try:
         out = subprocess.run([sys.executable, __file__, "--nx-ratios", str(work), "--nx-timeout", str(nx_timeout)],
-                             capture_output=True, text=True, timeout=nx_timeout * 4 + 1800)
-        result["nx"] = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else \
-            dict(error=out.stderr.strip().splitlines()[-1:])
-    except subprocess.TimeoutExpired:
-        result["nx"] = dict(error="networkx comparison timed out")
+                             capture_output=True, text=True, timeout=nx_wall)
+        stdout, failed = out.stdout, out.returncode != 0 and (out.stderr.strip().splitlines() or ["failed"])[-1]
+    except subprocess.TimeoutExpired as stopped:
+        stdout = stopped.stdout.decode() if isinstance(stopped.stdout, bytes) else (stopped.stdout or "")
+        failed = f"stopped after {nx_wall:.0f} s wall"
+    lines = [x for x in stdout.strip().splitlines() if x.startswith("{")]
+    result["nx"] = json.loads(lines[-1]) if lines else {}
+    if failed:
+        result["nx"]["error" if not lines else "stopped"] = failed
     (BENCH_DIR / f"growth-{n}.json").write_text(json.dumps(result, indent=1))
     for suffix in ("", "-wal", "-shm"):
         Path(str(work) + suffix).unlink(missing_ok=True)
@@ -373,28 +378,36 @@ class _Timeout(Exception):
     pass
 
 
+def _cpu_timed(fn):
+    """(CPU seconds, value): on a machine shared with other work the ratio of CPU times is the fair one."""
+    started = time.process_time()
+    value = fn()
+    return time.process_time() - started, value
+
+
 def _bounded(fn, seconds: float):
-    """(seconds, value) or (None, None) when ``fn`` (pure Python, networkx) runs past ``seconds``."""
+    """(CPU seconds, value) or (None, None) when ``fn`` (pure Python, networkx) uses more than ``seconds``
+    of CPU (a CPU-time alarm: other people's load does not stop it early)."""
     import signal
 
     def stop(*_):
         raise _Timeout
 
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signal.SIGPROF, stop)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
-        return _timed(fn)
+        return _cpu_timed(fn)
     except _Timeout:
         return None, None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 def nx_ratios(db_path: str, timeout: float) -> None:
     """The product's graph algorithms against networkx on the graph the job stored; one JSON line.
 
-    PageRank: measured both ways. Communities: Leiden against networkx's Louvain (bounded by ``timeout``).
+    All figures are CPU seconds of this process (threads included). PageRank: measured both ways. Communities: Leiden against networkx's Louvain (bounded by ``timeout``).
     Betweenness: seconds per source measured from NX_RATIO_SOURCES sources each (igraph, networkx); a full
     exact run is then extrapolated as seconds per source x linked nodes (printed as extrapolated)."""
     import gc
@@ -414,7 +427,7 @@ def nx_ratios(db_path: str, timeout: float) -> None:
     n = a.shape[0]
     linked = int((np.diff(a.indptr) > 0).sum())
     out = dict(nodes=n, edges=int(a.nnz // 2), linked=linked)
-    out["igraph_build"], g = _timed(lambda: centrality.to_igraph(a))
+    out["igraph_build"], g = _cpu_timed(lambda: centrality.to_igraph(a))
     upper = sparse.triu(a, k=1).tocoo()
 
     def build():
@@ -423,16 +436,19 @@ def nx_ratios(db_path: str, timeout: float) -> None:
         nxg.add_weighted_edges_from(zip(upper.row.tolist(), upper.col.tolist(), upper.data.tolist()))
         return nxg
 
-    out["nx_build"], nxg = _timed(build)
-    out["pagerank_product"], pr = _timed(lambda: centrality.pagerank(a, graph=g))
-    out["pagerank_igraph"], _ = _timed(lambda: g.pagerank(damping=0.85, weights="weight", directed=False))
+    out["nx_build"], nxg = _cpu_timed(build)
+    print(json.dumps(out | {"nx_timeout": timeout, "partial": True}), flush=True)
+    out["pagerank_product"], pr = _cpu_timed(lambda: centrality.pagerank(a, graph=g))
+    out["pagerank_igraph"], _ = _cpu_timed(lambda: g.pagerank(damping=0.85, weights="weight", directed=False))
     out["pagerank_nx"], pr_nx = _bounded(lambda: nx.pagerank(nxg, weight="weight", tol=1e-10, max_iter=1000), timeout)
     if pr_nx is not None:
         out["pagerank_max_diff"] = float(np.abs(pr - np.array([pr_nx[i] for i in range(n)])).max())
     del pr_nx
     gc.collect()
+    print(json.dumps(out | {"nx_timeout": timeout, "partial": True}), flush=True)
     sources = centrality.sample_sources(a, node_keys(graph), NX_RATIO_SOURCES)
-    t, _ = _timed(lambda: centrality.betweenness(a, sources=sources, graph=centrality.to_igraph(a, weighted=False)))
+    hops = centrality.to_igraph(a, weighted=False)
+    t, _ = _cpu_timed(lambda: centrality.betweenness(a, sources=sources, graph=hops))
     out["betweenness_per_source_igraph"] = t / len(sources)
     per_nx = []
     for src in sources.tolist():
@@ -445,11 +461,13 @@ def nx_ratios(db_path: str, timeout: float) -> None:
     out["betweenness_exact_extrapolated_igraph"] = out["betweenness_per_source_igraph"] * linked
     if per_nx:
         out["betweenness_exact_extrapolated_nx"] = out["betweenness_per_source_nx"] * linked
-    out["leiden"], found = _timed(lambda: centrality.detect_communities(a, graph=g))
+    print(json.dumps(out | {"nx_timeout": timeout, "partial": True}), flush=True)
+    out["leiden"], found = _cpu_timed(lambda: centrality.detect_communities(a, graph=g))
     out["leiden_modularity"] = float(found.modularity[-1])
     out["louvain_nx"], parts = _bounded(lambda: nx.community.louvain_communities(nxg, weight="weight", seed=7), timeout)
     if parts is not None:
         out["louvain_nx_modularity"] = float(g.modularity(_labels(parts, n), weights="weight"))
+    print(json.dumps(out | {"nx_timeout": timeout, "partial": True}), flush=True)
     out["nx_timeout"] = timeout
     print(json.dumps(out))
 
@@ -501,36 +519,45 @@ def growth_table(sizes) -> None:
           "wall (CPU of the job process; '(parallel)' stages ran in the graph worker)")
     print(table(rows, heads))
     nx_rows = []
+    stop = lambda x: f"> {x.get('nx_timeout', 0):.0f} s CPU, stopped"  # noqa: E731
     for key, label in (("pagerank", "PageRank: product (hand-written) / networkx"),
                        ("louvain", "communities: Leiden / networkx Louvain"),
                        ("between", "betweenness per source: igraph / networkx")):
         cells = []
         for r in runs:
             x = r.get("nx", {})
-            if "error" in x:
-                cells.append(str(x["error"])[:40])
-                continue
-            if key == "pagerank":
-                cells.append(f"{_fmt_s(x['pagerank_product'])} / {_fmt_s(x.get('pagerank_nx'))} "
-                             f"{_ratio(x.get('pagerank_nx'), x['pagerank_product'])}"
-                             + ("" if x.get("pagerank_nx") is not None else f" (> {x['nx_timeout']:.0f} s)"))
-            elif key == "louvain":
+            if key == "pagerank" and "pagerank_product" in x:
+                nx_s = x.get("pagerank_nx")
+                cells.append(f"{_fmt_s(x['pagerank_product'])} / "
+                             + (f"{_fmt_s(nx_s)} {_ratio(nx_s, x['pagerank_product'])}" if nx_s is not None
+                                else stop(x)))
+            elif key == "louvain" and "leiden" in x:
+                nx_s = x.get("louvain_nx")
                 cells.append(f"{_fmt_s(x['leiden'])} (Q {x['leiden_modularity']:.3f}) / "
-                             + (f"{_fmt_s(x['louvain_nx'])} (Q {x['louvain_nx_modularity']:.3f}) "
-                                f"{_ratio(x['louvain_nx'], x['leiden'])}" if x.get("louvain_nx") is not None
-                                else f"> {x['nx_timeout']:.0f} s, stopped"))
-            else:
+                             + (f"{_fmt_s(nx_s)} (Q {x['louvain_nx_modularity']:.3f}) {_ratio(nx_s, x['leiden'])}"
+                                if nx_s is not None else stop(x)))
+            elif key == "between" and "betweenness_per_source_igraph" in x:
+                nx_s = x.get("betweenness_per_source_nx")
                 cells.append(f"{_fmt_s(x['betweenness_per_source_igraph'])} / "
-                             f"{_fmt_s(x.get('betweenness_per_source_nx'))} "
-                             f"{_ratio(x.get('betweenness_per_source_nx'), x['betweenness_per_source_igraph'])}")
+                             + (f"{_fmt_s(nx_s)} {_ratio(nx_s, x['betweenness_per_source_igraph'])}"
+                                if nx_s is not None else stop(x)))
+            else:
+                cells.append(str(x.get("error") or x.get("stopped") or "not reached")[:40])
         nx_rows.append((label, *cells))
-    nx_rows.append(("exact betweenness, extrapolated: igraph / networkx", *(
-        f"{_fmt_s(r['nx']['betweenness_exact_extrapolated_igraph'])} / "
-        f"{_fmt_s(r['nx'].get('betweenness_exact_extrapolated_nx'))}" if "error" not in r.get("nx", {"error": 1})
+
+    def extrapolated(x):
+        if "betweenness_exact_extrapolated_igraph" not in x:
+            return "—"
+        return (f"{_fmt_s(x['betweenness_exact_extrapolated_igraph'])} / "
+                f"{_fmt_s(x.get('betweenness_exact_extrapolated_nx'))}")
+
+    nx_rows.append(("exact betweenness, extrapolated: igraph / networkx", *(extrapolated(r.get("nx", {})) for r in runs)))
+    nx_rows.append(("building the graph: igraph / networkx", *(
+        f"{_fmt_s(r['nx']['igraph_build'])} / {_fmt_s(r['nx']['nx_build'])}" if "nx_build" in r.get("nx", {})
         else "—" for r in runs)))
-    nx_rows.append(("graph (nodes / edges)", *(f"{r['nx'].get('nodes', 0):,} / {r['nx'].get('edges', 0):,}"
-                                              if "error" not in r.get("nx", {"error": 1}) else "—" for r in runs)))
-    print("\nthe same algorithms through networkx on the same graph (measured; betweenness per source measured "
+    nx_rows.append(("graph (nodes / edges)", *(f"{r['nx']['nodes']:,} / {r['nx']['edges']:,}"
+                                              if "nodes" in r.get("nx", {}) else "—" for r in runs)))
+    print("\nthe same algorithms through networkx on the same graph, CPU seconds (measured; betweenness per source measured "
           f"from {NX_RATIO_SOURCES} sources, the exact run extrapolated as per-source time x linked nodes)")
     print(table(nx_rows, heads))
 

@@ -51,12 +51,13 @@ def main() -> None:
     wall = time.perf_counter() - started
     db.dispose()
     size = sum(f.stat().st_size for f in target.parent.glob(target.name + "*"))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
     stages.pop("start", None)
     print(f"\nseeded {result.customers:,} customers, {result.companies:,} companies, {result.interactions:,} "
           f"interactions, {result.relationships:,} relationships, {result.deals:,} deals, {result.tasks:,} tasks, "
           f"{result.tickets:,} tickets in {wall:.0f} s (load average {os.getloadavg()[0]:.1f}); "
-          f"{size / 2**30:.2f} GiB on disk; peak RSS {peak:.0f} MiB")
+          f"{size / 2**30:.2f} GiB on disk; peak RSS {peak:.0f} MiB; {cpu:.0f} CPU seconds")
     print("stages: " + ", ".join(f"{k} {v:.0f} s" for k, v in stages.items() if k != "done"))
     if args.ready:
         commit = subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "rev-parse", "HEAD"],
@@ -65,7 +66,7 @@ def main() -> None:
             commit=commit, path=str(target), customers=result.customers, companies=result.companies,
             interactions=result.interactions, relationships=result.relationships, deals=result.deals,
             tasks=result.tasks, tickets=result.tickets, staff=result.staff, seed=args.seed,
-            seconds=round(wall), bytes=size), indent=1) + "\n")
+            seconds=round(wall), cpu_seconds=round(cpu), bytes=size), indent=1) + "\n")
 
 
 if __name__ == "__main__":
