@@ -369,9 +369,7 @@ def growth_run(n: int, store: Path, nx_timeout: float, nx_wall: float = 3600.0) 
     if failed:
         result["nx"]["error" if not lines else "stopped"] = failed
     (BENCH_DIR / f"growth-{n}.json").write_text(json.dumps(result, indent=1))
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(work) + suffix).unlink(missing_ok=True)
-    return result
+    return result  # the store with its insights stays (growth-N.db): the command benchmarks can use it
 
 
 class _Timeout(Exception):
