@@ -181,7 +181,11 @@ class IntentModel:
         return list(self.pipeline.predict([normalize(t) for t in texts]))
 
     def probabilities(self, text: str) -> dict[str, float]:
-        probs = self.fast.probabilities(normalize(text))
+        return self.normalized_probabilities(normalize(text))
+
+    def normalized_probabilities(self, normalized: str) -> dict[str, float]:
+        """``probabilities`` of a text already ``normalize``d."""
+        probs = self.fast.probabilities(normalized)
         return dict(zip((str(c) for c in self.classes), (float(p) for p in probs)))
 
 
@@ -247,7 +251,11 @@ def warm_up() -> None:
 
 
 def sentiment_of(text: str, intent: str | None = None) -> str:
-    t = normalize(text)
+    return _sentiment(normalize(text), intent)
+
+
+def _sentiment(t: str, intent: str | None) -> str:
+    """``sentiment_of`` a normalized text."""
     neg = 0.0
     for start, _end, _w in lexicon.find_all(t, lexicon.NEGATIVE_WORDS, folded=True):
         neg += 1
@@ -274,7 +282,11 @@ def sentiment_of(text: str, intent: str | None = None) -> str:
 
 
 def urgency_of(text: str, intent: str) -> str:
-    t = normalize(text)
+    return _urgency(text, normalize(text), intent)
+
+
+def _urgency(text: str, t: str, intent: str) -> str:
+    """``urgency_of`` ``text``, ``t`` being it normalized."""
     hits = lexicon.count(t, lexicon.URGENT_WORDS, folded=True)
     shouting = sum(1 for w in re.findall(r"\b[A-Z]{3,}\b", text or "") if w not in ("API", "SLA", "USD", "CNY", "VIP"))
     exclaim = t.count("!") + t.count("！")
@@ -286,7 +298,11 @@ def urgency_of(text: str, intent: str) -> str:
 
 
 def products_of(text: str) -> list[str]:
-    t = normalize(text)
+    return _products(normalize(text))
+
+
+def _products(t: str) -> list[str]:
+    """``products_of`` a normalized text."""
     named = []
     for product, words in lexicon.PRODUCT_WORDS.items():
         if lexicon.count(t, words, folded=True):
@@ -297,9 +313,10 @@ def products_of(text: str) -> list[str]:
 
 def read_message(text: str, *, classifier: IntentModel | None = None) -> MessageReading:
     clf = classifier or model()
-    probs = clf.probabilities(text)
+    folded = normalize(text)  # once, not once per reader (issue 17)
+    probs = clf.normalized_probabilities(folded)
     intent = str(max(probs, key=probs.get))
     amounts = [a.text for a in find_amounts(text)][:3]
-    return MessageReading(intent=intent, confidence=probs[intent], sentiment=sentiment_of(text, intent),
-                          urgency=urgency_of(text, intent), products=products_of(text), amounts=amounts,
+    return MessageReading(intent=intent, confidence=probs[intent], sentiment=_sentiment(folded, intent),
+                          urgency=_urgency(text, folded, intent), products=_products(folded), amounts=amounts,
                           scores=probs)

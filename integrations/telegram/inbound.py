@@ -192,6 +192,7 @@ class InboundProcessor:
         if not rows:
             return [], False, False, False
         parsed: dict[int, Update] = {}
+        unparsed: dict[int, dict] = {}
         done, singles, messages = [], [], []
         waiting = set(inflight)  # chats whose earlier updates are in hand: theirs queue behind them
         for n, row in enumerate(rows, 1):
@@ -199,7 +200,17 @@ class InboundProcessor:
                 await asyncio.sleep(0)  # the webhook's requests go in between
             if row.chat_id in held and row.chat_id not in inflight:
                 continue  # another instance holds an earlier update of this chat
-            update = self._parse(row)
+            data = self._data(row)
+            if data is None:
+                done.append(row.id)
+                continue
+            # the bulk, plain text, read from the JSON as it is (PTB's reading of it, without its objects)
+            message = self.adapter.customers.plain_text_message(data, row.id)
+            if message is not None and message.chat_id not in waiting:
+                messages.append(message)
+                unparsed[row.id] = data  # parsed only if the batch store hands it back
+                continue
+            update = self._parse(data)
             if update is None:
                 done.append(row.id)
                 continue
@@ -223,8 +234,14 @@ class InboundProcessor:
         by_id = {row.id: row for row in rows}
         outcome = await asyncio.to_thread(self._store, messages, done, singles, waiting, by_id)
         singles = sorted(singles + [by_id[i] for i in outcome.single], key=lambda r: r.id)
-        return ([(row, parsed[row.id]) for row in singles], outcome.queued, outcome.erased,
-                len(rows) == PROCESS_BATCH)
+        handed = []
+        for row in singles:
+            update = parsed.get(row.id) or self._parse(unparsed[row.id])
+            if update is None:  # not expected (the plain reader takes only what PTB reads): nothing to do with it
+                await asyncio.to_thread(self._settle, row, True)
+                continue
+            handed.append((row, update))
+        return handed, outcome.queued, outcome.erased, len(rows) == PROCESS_BATCH
 
     def _pending(self):
         with self.db.engine.connect() as conn:  # a read: the writer is not held
@@ -268,14 +285,25 @@ class InboundProcessor:
             table.c.id.in_(ids), table.c.processed_at.is_(None),
             or_(table.c.lease_until.is_(None), table.c.lease_until <= now))).scalars())
 
-    def _parse(self, row) -> Update | None:
-        from integrations.telegram.adapter import loads_update, note_unparseable
+    def _data(self, row) -> dict | None:
+        """The update's JSON: as the webhook parsed it (this instance's own recent updates), else the stored text."""
+        from integrations.telegram.adapter import loads_update
 
+        data = self.adapter.inbound.parsed.pop(row.update_id, None)
+        if data is not None:
+            return data
         try:
-            data = self.adapter.inbound.parsed.pop(row.update_id, None) or loads_update(row.body)
+            data = loads_update(row.body)
         except ValueError:
+            data = None
+        if not isinstance(data, dict):
             log.warning("telegram: stored update %s is not JSON; dropped", row.update_id)
             return None
+        return data
+
+    def _parse(self, data: dict) -> Update | None:
+        from integrations.telegram.adapter import note_unparseable
+
         try:
             return Update.de_json(data, self.adapter.application.bot)
         except Exception as exc:
