@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,29 +136,33 @@ class _FastScorer:
             if isinstance(transformer, TfidfVectorizer):
                 size = len(transformer.vocabulary_)
                 self.blocks.append(("tfidf", transformer.build_analyzer(), transformer.vocabulary_,
-                                    transformer.idf_, coef[:, offset:offset + size] * weight))
+                                    transformer.idf_, np.ascontiguousarray((coef[:, offset:offset + size] * weight).T)))
             else:
                 size = transformer.transform(["x"]).shape[1]
-                self.blocks.append(("dense", transformer, None, None, coef[:, offset:offset + size] * weight))
+                self.blocks.append(("dense", transformer, None, None,
+                                    np.ascontiguousarray((coef[:, offset:offset + size] * weight).T)))
             offset += size
 
     def decision(self, text: str) -> np.ndarray:
+        # weights are kept features × classes (C order): a message's few hundred features are whole rows to
+        # gather, not a strided column of each class; grams counted by Counter (C), looked up once each
         total = self.intercepts.copy()
         for kind, analyzer, vocabulary, idf, weights in self.blocks:
             if kind == "dense":  # KeywordCounts: its row directly, not through a sparse matrix
-                total += weights @ np.asarray(analyzer.row(text), dtype=float)
+                total += np.asarray(analyzer.row(text), dtype=float) @ weights
                 continue
+            get = vocabulary.get
             counts: dict[int, int] = {}
-            for gram in analyzer(text):
-                index = vocabulary.get(gram)
+            for gram, n in Counter(analyzer(text)).items():
+                index = get(gram)
                 if index is not None:
-                    counts[index] = counts.get(index, 0) + 1
+                    counts[index] = n
             if not counts:
                 continue
             idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             values = (1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))) * idf[idx]
             values /= np.sqrt((values ** 2).sum())
-            total += weights[:, idx] @ values
+            total += values @ weights[idx]
         return total
 
     def probabilities(self, text: str) -> np.ndarray:
