@@ -176,6 +176,12 @@ class IntentModel:
         self.classes = list(pipeline.classes_)
         self.fast = _FastScorer(pipeline)
 
+    def __getstate__(self) -> dict:
+        return {"pipeline": self.pipeline}  # the fast scorer is derived: a cached model never carries a stale one
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["pipeline"])
+
     @classmethod
     def train(cls, texts: list[str], labels: list[str], seed: int = 0) -> "IntentModel":
         pipeline = build_pipeline(seed=seed)

@@ -32,6 +32,7 @@ from crm.inbox import batch as inbound_batch
 from crm.erasure import chat_key, compact_store
 from crm.models import ErasedChat
 from crm.types import utcnow
+from integrations.batching import Batcher
 
 log = logging.getLogger("crm.telegram")
 
@@ -69,47 +70,28 @@ def chat_of(data: dict) -> int | None:
 
 
 class InboundWriter:
-    """Group commit of raw updates: many webhook requests, one transaction."""
+    """Group commit of raw updates: many webhook requests, one transaction (on integrations/batching.py)."""
 
     def __init__(self, db, metrics=None):
         self.db = db
-        self.metrics = metrics
-        self._waiting: list[tuple[tuple[int, int | None, str], asyncio.Future]] = []
-        self._writer: asyncio.Task | None = None
+        self._batcher = Batcher(self._commit, max_batch=APPEND_BATCH, name="telegram-inbound-writer",
+                                on_batch=metrics.observe_batch if metrics is not None else None)
         self.parsed: dict[int, dict] = {}  # update id → its JSON, until the processor takes it
 
     async def append(self, update_id: int, chat_id: int | None, body: str, data: dict | None = None) -> None:
         """Returns once the update is durably stored (or was already); raises when the commit failed.
         ``data``: the body already parsed, kept for this instance's processor (it need not parse it again)."""
-        loop = asyncio.get_running_loop()
         if data is not None:
             if len(self.parsed) >= KEEP_PARSED:  # redeliveries of processed updates are never taken: start afresh
                 self.parsed.clear()
             self.parsed[update_id] = data
-        done = loop.create_future()
-        self._waiting.append(((update_id, chat_id, body), done))
-        if self._writer is None or self._writer.done():
-            self._writer = loop.create_task(self._write(), name="telegram-inbound-writer")
-        await done
+        await self._batcher.submit((update_id, chat_id, body))
 
-    async def _write(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting[:APPEND_BATCH], self._waiting[APPEND_BATCH:]
-            try:
-                await asyncio.to_thread(self._commit, [row for row, _ in batch])
-                error = None
-            except Exception as exc:  # nothing of this batch is stored: each caller answers 500
-                log.warning("telegram: storing %d update(s) failed: %r", len(batch), exc)
-                error = exc
-            if self.metrics is not None:
-                self.metrics.observe_batch(len(batch))
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(error) if error else done.set_result(None)
-
-    def _commit(self, rows) -> None:
+    def _commit(self, rows) -> list[None]:
+        """One transaction for the batch: all stored, or (raising) none, and each caller answers 500."""
         with self.db.write_connection(urgent=True) as conn:  # Telegram waits on this for its 200
             telegram_inbound.append(conn, rows)
+        return [None] * len(rows)
 
 
 class InboundProcessor:
