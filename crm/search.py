@@ -21,6 +21,7 @@ from crm.models import Company, Customer
 CANDIDATES = 100  # per source (name prefix, index): enough to rank the best 10; fetching and scoring is the cost
 # the misspelling stage ranks (bm25) at most this many documents: its cost must not follow the store's size
 RANKED = 1_000
+PG_RANKED = 300  # PostgreSQL: texts word_similarity ranks for a misspelling (each costs ~50 µs to recheck)
 MAX_GRAMS = 40  # trigrams of a long query looked at for that stage (a query is at most 200 characters)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
@@ -140,12 +141,19 @@ def _postgres_candidates(session: Session, q: str) -> list[Row]:
     if _is_short_cjk(q):
         return _rows(session, "SELECT id, name, search_text FROM customer WHERE to_tsvector('simple', search_cjk) "
                               "@@ to_tsquery('simple', :q) AND forgotten_at IS NULL LIMIT :n", q=q, n=CANDIDATES)
+    if len(q) < 3:
+        # pg_trgm cannot index fewer than three letters: ILIKE '%li%' read the whole table when few
+        # matched. As on SQLite, two Latin letters are a name prefix (above)
+        return []
     rows = _rows(session, "SELECT id, name, search_text FROM customer WHERE search_text ILIKE :p ESCAPE '\\' "
                           "AND forgotten_at IS NULL LIMIT :n", p=_like(q), n=CANDIDATES)
-    if len(rows) < 10 and len(q) >= 3:
-        rows += _rows(session, "SELECT id, name, search_text FROM customer WHERE :q <% search_text "
-                               "AND forgotten_at IS NULL ORDER BY word_similarity(:q, search_text) DESC LIMIT :n",
-                      q=q, n=100)
+    if len(rows) < 10:
+        # a misspelling: similar texts by trigrams, ranked. A common name's typo ("smithx") is similar to
+        # tens of thousands of customers at 1,000,000; ranking is bounded to the first PG_RANKED of them
+        rows += _rows(session, "SELECT id, name, search_text FROM (SELECT id, name, search_text FROM customer "
+                               "WHERE :q <% search_text AND forgotten_at IS NULL LIMIT :cap) AS alike "
+                               "ORDER BY word_similarity(:q, search_text) DESC LIMIT :n",
+                      q=q, cap=PG_RANKED, n=100)
     return rows
 
 

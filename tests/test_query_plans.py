@@ -115,3 +115,36 @@ def test_misspelt_search_ranks_a_bounded_number_of_documents(db, team, monkeypat
             documents = s.execute(text("SELECT count(*) FROM customer_fts WHERE customer_fts MATCH :m"),
                                   {"m": match}).scalar()
             assert documents <= 40, (match, documents)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgres_two_letters_never_read_the_table(db, team):
+    """pg_trgm cannot index two letters: ILIKE '%qz%' read every customer when few matched. Two Latin
+    letters are a name prefix there, as on SQLite."""
+    sent: list[str] = []
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        with db.session() as s:
+            assert [c.name for c, _ in search_customers(s, "li")] == ["Li Na"]
+            assert search_customers(s, "qz") == []
+    finally:
+        event.remove(db.engine, "after_cursor_execute", after)
+    assert not [sql for sql in sent if "ILIKE" in sql.upper()]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgres_misspelling_ranks_a_bounded_number_of_texts(db, team, monkeypatch):
+    """A common name's typo is similar to tens of thousands of customers at 1,000,000: word_similarity
+    ranks at most PG_RANKED of them, not all."""
+    monkeypatch.setattr(search, "PG_RANKED", 3)
+    with db.session() as s:
+        for i in range(12):
+            create_customer(s, f"Smithson {i}", email=f"s{i}@example.com")
+    with db.session() as s:
+        hits = search_customers(s, "smithsonx")
+    assert 1 <= len(hits) <= 3
+    assert all(c.name.startswith("Smithson") for c, _ in hits)
