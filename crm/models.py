@@ -171,6 +171,9 @@ class Interaction(SQLModel, table=True):
         UniqueConstraint("source_platform", "source_message_id", name="uq_interaction_source"),
         Index("ix_interaction_customer_occurred", "customer_id", "occurred_at"),
         Index("ix_interaction_staff_occurred", "staff_id", "occurred_at"),
+        # a colleague's last interaction with one customer (`/crm intro`): without it SQLite walked the
+        # colleague's whole history, newest first, until that customer came up (0019)
+        Index("ix_interaction_customer_staff_occurred", "customer_id", "staff_id", "occurred_at"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -148,3 +148,16 @@ def test_postgres_misspelling_ranks_a_bounded_number_of_texts(db, team, monkeypa
         hits = search_customers(s, "smithsonx")
     assert 1 <= len(hits) <= 3
     assert all(c.name.startswith("Smithson") for c, _ in hits)
+
+
+def test_intro_reads_a_colleagues_last_interaction_with_one_seek(chat, db, team, chain):
+    """`/crm intro` names each hop's basis: the colleague's last interaction with that customer. SQLite
+    chose the (staff_id, occurred_at) index for it and walked the colleague's whole history, newest
+    first, until that customer came up (~770,000 rows per colleague at 1,000,000 customers)."""
+    replies = []
+    planned = _plans(db, lambda: replies.append(chat.push(f"/crm intro #{chain['target']}", as_="alice")))
+    assert "renewal call with Li" in replies[0].plain_text()
+    lookups = [lines for sql, lines in planned if "FROM interaction" in sql and "interaction.staff_id =" in sql]
+    assert lookups
+    for lines in lookups:
+        assert any("(customer_id=? AND staff_id=?)" in line for line in lines), lines
