@@ -356,7 +356,14 @@ def growth_run(n: int, store: Path, nx_timeout: float, nx_wall: float = 3600.0) 
     worker_cpu = re.search(r"Graph worker process peak memory: \d+ MiB, CPU (\d+) s", job["summary"])
     result["cpu"] = (result["cpu"] or 0.0) + (float(worker_cpu.group(1)) if worker_cpu else 0.0)
     print(job["summary"], flush=True)
-    # it prints what it has after each step: a run stopped by the wall-clock bound keeps its measured part
+    result["nx"] = growth_nx(work, nx_timeout, nx_wall)
+    (BENCH_DIR / f"growth-{n}.json").write_text(json.dumps(result, indent=1))
+    return result  # the store with its insights stays (growth-N.db): the command benchmarks can use it
+
+
+def growth_nx(work: Path, nx_timeout: float, nx_wall: float = 3600.0) -> dict:
+    """``nx_ratios`` in a fresh process; it prints what it has after each step: a run stopped by the
+    wall-clock bound keeps its measured part."""
     try:
         out = subprocess.run([sys.executable, __file__, "--nx-ratios", str(work), "--nx-timeout", str(nx_timeout)],
                              capture_output=True, text=True, timeout=nx_wall)
@@ -365,11 +372,10 @@ def growth_run(n: int, store: Path, nx_timeout: float, nx_wall: float = 3600.0) 
         stdout = stopped.stdout.decode() if isinstance(stopped.stdout, bytes) else (stopped.stdout or "")
         failed = f"stopped after {nx_wall:.0f} s wall"
     lines = [x for x in stdout.strip().splitlines() if x.startswith("{")]
-    result["nx"] = json.loads(lines[-1]) if lines else {}
+    out = json.loads(lines[-1]) if lines else {}
     if failed:
-        result["nx"]["error" if not lines else "stopped"] = failed
-    (BENCH_DIR / f"growth-{n}.json").write_text(json.dumps(result, indent=1))
-    return result  # the store with its insights stays (growth-N.db): the command benchmarks can use it
+        out["error" if not lines else "stopped"] = failed
+    return out
 
 
 class _Timeout(Exception):
@@ -584,6 +590,7 @@ def main() -> None:
     p.add_argument("--million-db", help="an already seeded 1M store to use for --growth")
     p.add_argument("--nx-timeout", type=float, default=900.0, help="seconds per networkx run before it is stopped")
     p.add_argument("--nx-ratios", help=argparse.SUPPRESS)
+    p.add_argument("--nx-again", type=int, nargs="*", help="rerun only the networkx comparison of saved growth runs")
     p.add_argument("--million", action="store_true",
                    help="also the 1,000,000-customer store (seeding takes long; run on a quiet machine)")
     args = p.parse_args()
@@ -592,6 +599,16 @@ def main() -> None:
         return
     if args.nx_ratios:
         nx_ratios(args.nx_ratios, args.nx_timeout)
+        return
+    if args.nx_again:
+        from bench.common import BENCH_DIR
+
+        for n in args.nx_again:  # the networkx side again on a growth run's store (after a stopped run)
+            saved = BENCH_DIR / f"growth-{n}.json"
+            result = json.loads(saved.read_text())
+            result["nx"] = growth_nx(BENCH_DIR / f"growth-{n}.db", args.nx_timeout)
+            saved.write_text(json.dumps(result, indent=1))
+        growth_table(GROWTH_SIZES)
         return
     if args.growth is not None or args.growth_table:
         sizes = args.growth or GROWTH_SIZES
