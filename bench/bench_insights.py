@@ -494,7 +494,12 @@ def _ratio(nx_s, ours) -> str:
     return "—" if nx_s is None or not ours else f"×{nx_s / ours:.0f}" if nx_s / ours >= 10 else f"×{nx_s / ours:.1f}"
 
 
-def growth_table(sizes) -> None:
+def _md(rows, heads) -> str:
+    line = lambda r: "| " + " | ".join(str(x).strip() for x in r) + " |"  # noqa: E731
+    return "\n".join([line(heads), line(["---"] * len(heads))] + [line(r) for r in rows])
+
+
+def growth_table(sizes, markdown: bool = False) -> None:
     """The saved growth runs side by side: job time, peak memory, each stage, and networkx ratios."""
     from bench.common import BENCH_DIR
 
@@ -527,7 +532,8 @@ def growth_table(sizes) -> None:
     print("\nnightly job growth (bulk-seeded stores: 5 relationships, ~10 interactions per customer); per stage: "
           "wall (CPU of the job process); † graph metrics, in the graph worker process from 20,000 customers "
           "(its CPU is in the CPU time row), in parallel with texts, risk, similarity and next actions")
-    print(table(rows, heads))
+    show = _md if markdown else table
+    print(show(rows, heads))
     nx_rows = []
     stop = lambda x: f"> {x.get('nx_timeout', 0):.0f} s CPU, stopped"  # noqa: E731
     for key, label in (("pagerank", "PageRank: product (hand-written) / networkx"),
@@ -569,7 +575,7 @@ def growth_table(sizes) -> None:
                                               if "nodes" in r.get("nx", {}) else "—" for r in runs)))
     print("\nthe same algorithms through networkx on the same graph, CPU seconds (measured; betweenness per source measured "
           f"from {NX_RATIO_SOURCES} sources, the exact run extrapolated as per-source time x linked nodes)")
-    print(table(nx_rows, heads))
+    print(show(nx_rows, heads))
 
 
 def main() -> None:
@@ -587,6 +593,7 @@ def main() -> None:
                    help="job + networkx ratios on bulk-seeded stores of these sizes (default 10k 100k 1M), then "
                         "the side-by-side table")
     p.add_argument("--growth-table", action="store_true", help="only print the saved growth runs side by side")
+    p.add_argument("--markdown", action="store_true", help="the growth tables as Markdown (for the README)")
     p.add_argument("--million-db", help="an already seeded 1M store to use for --growth")
     p.add_argument("--nx-timeout", type=float, default=900.0, help="seconds per networkx run before it is stopped")
     p.add_argument("--nx-ratios", help=argparse.SUPPRESS)
@@ -608,13 +615,13 @@ def main() -> None:
             result = json.loads(saved.read_text())
             result["nx"] = growth_nx(BENCH_DIR / f"growth-{n}.db", args.nx_timeout)
             saved.write_text(json.dumps(result, indent=1))
-        growth_table(GROWTH_SIZES)
+        growth_table(GROWTH_SIZES, args.markdown)
         return
     if args.growth is not None or args.growth_table:
         sizes = args.growth or GROWTH_SIZES
         for n in ([] if args.growth_table else sizes):
             growth_run(n, growth_store(n, args.million_db), args.nx_timeout)
-        growth_table(GROWTH_SIZES)
+        growth_table(GROWTH_SIZES, args.markdown)
         return
     global KADABRA
     KADABRA = not args.no_kadabra
