@@ -315,6 +315,8 @@ def products_of(text: str) -> list[str]:
 def _products(t: str) -> list[str]:
     """``products_of`` a normalized text."""
     named = []
+    if not lexicon.may_name_any(t, lexicon.PRODUCT_WORDS.values()):
+        return named  # most messages name no product: one search instead of one per product
     for product, words in lexicon.PRODUCT_WORDS.items():
         if lexicon.count(t, words, folded=True):
             named.append(product)
