@@ -61,12 +61,17 @@ LEIDEN_PASSES = 2
 # additive error on normalised betweenness; the top-20 order is what it guarantees. 0.0015: two seeds share
 # 19 of 20 at 100k in 23-65 s; 0.001 took ~500 s there, 0.002 shared 18 (bench/bench_betweenness.py)
 KADABRA_ERR = 0.0015
-# linked nodes above which connectors are not computed: KADABRA first computes the graph's exact vertex
-# diameter, 22 s at 100k customers (125k nodes) but more than 11 min at 1M (1.25M nodes) on this 2-core
-# machine under load 13, before its first sample; sampled sources cost 20 s each at 1M (load 20)
-# and 1,000 of them shared 5 of 20 at 100k (bench/bench_betweenness.py --million)
-KADABRA_MAX_LINKED = 300_000
-SKIPPED = "not computed"
+# above EXACT_WORK, the top 20 by sampled shortest paths (crm/insights/path_sampling.py): sampling stops when
+# the candidates for the top 20 are known within PATH_REL_ERR of their value (probability 1 - PATH_DELTA), or
+# when the sampled searches have scanned PATH_WORK edges: a budget in work, not seconds, so that two runs agree
+# whatever the machine's load. PATH_WORK = 2.5e9 edges: ~1.3M paths at 100k customers, ~2 min at load 10 on
+# this 2-core machine; ~125k paths at 1M (bench/bench_betweenness.py)
+PATH_REL_ERR = 0.05
+PATH_DELTA = 0.1
+PATH_WORK = 2.5e9
+PATH_SECONDS = 900.0  # a safety net only (it would make the result depend on the load); never reached in the bench
+TOP = 20
+SKIPPED = "not computed"  # written by jobs before sampled paths (older summaries say so)
 _rng_lock = threading.Lock()
 
 
@@ -260,14 +265,45 @@ def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: 
     return out
 
 
+def sampled_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: int = TOP, seed: int = 7,
+                        rel_err: float | None = None, work: float | None = None, delta: float | None = None
+                        ) -> tuple[np.ndarray, "path_sampling.TopK | None"]:
+    """Betweenness estimated from sampled shortest paths, the top ``top`` ranked with a confidence bound;
+    normalised like networkx. Runs on the linked nodes only, numbered in the order of their keys' hash,
+    so neither positions nor unlinked customers change what it samples."""
+    from crm.insights import path_sampling
+
+    n = adjacency.shape[0]
+    linked = np.flatnonzero(np.diff(adjacency.indptr) > 0)
+    if n < 3 or len(linked) < 3:
+        return np.zeros(n), None
+    order = linked[np.argsort(stable_hash(keys[linked]), kind="stable")]
+    sub = adjacency[order][:, order].tocsr()
+    sub.sort_indices()  # neighbour order follows the hash order too, not positions
+    found = path_sampling.top_k(sub.indptr, sub.indices, k=min(top, len(order)),
+                                rel_err=PATH_REL_ERR if rel_err is None else rel_err,
+                                delta=PATH_DELTA if delta is None else delta, seed=seed,
+                                budget_edges=PATH_WORK if work is None else work, budget_seconds=PATH_SECONDS)
+    m = len(order)
+    out = np.zeros(n)
+    # the sampler's values are over ordered pairs of the m linked nodes; networkx divides by (n-1)(n-2)
+    out[order] = found.scores * m * (m - 1) / ((n - 1) * (n - 2))
+    return out, found
+
+
 def connector_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, seed: int = 7,
-                          graph: ig.Graph | None = None) -> tuple[np.ndarray, str]:
-    """What the nightly job uses: exact while affordable, else KADABRA's top 20 with its error guarantee;
-    above ``KADABRA_MAX_LINKED`` linked nodes nothing (zeros, method ``SKIPPED``): no estimate we measured
-    ranks the top 20 there within the nightly budget, and a list of noise is what issue 16 was about."""
+                          graph: ig.Graph | None = None) -> tuple[np.ndarray, str, dict]:
+    """What the nightly job uses: exact while affordable, else sampled shortest paths with the top 20's
+    confidence bound. Returns the values, the method in words and what a reader needs to judge the
+    numbers: ``betweenness_error`` (the widest half-interval among the top-20 candidates, relative to
+    their values; None when exact), ``betweenness_settled`` (the top 20 known within ``PATH_REL_ERR``)."""
     linked = int((np.diff(adjacency.indptr) > 0).sum())
     if sources_for(linked, adjacency.nnz // 2) is None:
-        return betweenness(adjacency, graph=graph), "exact"
-    if linked > KADABRA_MAX_LINKED:
-        return np.zeros(adjacency.shape[0]), f"{SKIPPED}: {linked:,} linked accounts"
-    return kadabra_betweenness(adjacency, keys, seed=seed), f"KADABRA top-20, err {KADABRA_ERR}"
+        return betweenness(adjacency, graph=graph), "exact", dict(betweenness_error=None, betweenness_settled=True)
+    values, found = sampled_betweenness(adjacency, keys, seed=seed)
+    if found is None:
+        return values, "exact", dict(betweenness_error=None, betweenness_settled=True)
+    method = (f"sampled shortest paths: {found.samples:,} paths, top {TOP} within ±{100 * found.achieved_rel_err:.0f}% "
+              f"(probability {1 - PATH_DELTA:.0%}; stopped: {found.reason})")
+    return values, method, dict(betweenness_error=round(float(found.achieved_rel_err), 4),
+                                betweenness_settled=bool(found.settled), betweenness_samples=int(found.samples))
