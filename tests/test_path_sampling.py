@@ -109,3 +109,36 @@ def test_job_entry_point_ignores_unlinked_customers_and_node_positions():
     perm = np.random.default_rng(1).permutation(300)
     shuffled, _ = centrality.sampled_betweenness(a[perm][:, perm].tocsr(), keys[perm], seed=5, work=3e6)
     assert np.allclose(shuffled, before[perm])
+
+
+# igraph's exact betweenness (Brandes) on bench/synthetic_graph.py's seeder-shaped graph of 20,000 customers
+# (25,000 nodes, 119,732 edges): the 20 planted connectors, in this order; the 21st is 23% below the 20th.
+# centrality.betweenness(a) took 642 s under load 15 (51 s on a quiet machine).
+EXACT_TOP20_AT_20K = [18252, 7269, 8731, 10075, 5423, 3811, 5519, 16868, 17274, 16233, 19741, 12322, 14227, 3655,
+                      13287, 2386, 1301, 17436, 10945, 4036]
+
+
+@pytest.mark.slow
+def test_at_20000_customers_the_jobs_top_20_overlaps_the_exact_top_20_by_at_least_18():
+    """Issue 16's target, with the job's own settings (seed, error, work budget). Sampled hashed sources
+    had put the exact first at rank 34 and matched a handful of the exact top 20."""
+    from bench.synthetic_graph import seeder_shaped_graph
+
+    a, keys = seeder_shaped_graph(20_000)
+    assert a.nnz // 2 == 119_732, "the generator changed: record the exact top 20 again"
+    values, found = centrality.sampled_betweenness(a, keys, seed=7)
+    top = np.argsort(-values, kind="stable")[:20].tolist()
+    assert len(set(top) & set(EXACT_TOP20_AT_20K)) >= 18, (top, found.reason)
+    assert top[:3] == EXACT_TOP20_AT_20K[:3]
+
+
+def test_two_threads_sampling_at_once_both_finish_with_their_own_answer():
+    """numba's default threading layer aborts the whole process on concurrent parallel launches; the
+    server refreshes stores from threads, so the sampler takes turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = _csr(nx.connected_watts_strogatz_graph(500, 6, 0.1, seed=1))
+    run = lambda seed: path_sampling.top_k(a.indptr, a.indices, k=5, seed=seed, budget_edges=3e6).scores  # noqa: E731
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, [1, 2, 1, 2]))
+    assert np.array_equal(results[0], results[2]) and np.array_equal(results[1], results[3])

@@ -31,6 +31,7 @@ on its own thread with its own workspace, so the result does not depend on threa
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ import numpy as np
 
 CHUNKS = 2  # parallel streams (the machine has two cores); fixed, so results do not depend on the core count
 UNREACHED = -1
+# numba's default threading layer (workqueue) aborts the process when two threads launch parallel kernels
+# at once (two stores refreshed in one server process, tests in threads): one run at a time
+_launch = threading.Lock()
 
 
 @numba.njit(cache=True, inline="always")
@@ -245,7 +249,8 @@ def top_k(indptr: np.ndarray, indices: np.ndarray, *, k: int = 20, rel_err: floa
                           for c in range(CHUNKS)], dtype=np.uint64)
         counts = np.zeros((CHUNKS, m), dtype=np.int32)
         scanned = np.zeros(CHUNKS, dtype=np.int64)
-        _sample_batch(indptr, indices, per_chunk, state, *work, counts, scanned)
+        with _launch:
+            _sample_batch(indptr, indices, per_chunk, state, *work, counts, scanned)
         return counts.sum(axis=0, dtype=np.int64), per_chunk * CHUNKS, int(scanned.sum())
 
     # pilot (its own stream, not counted): where to spend the failure probability, as KADABRA does
