@@ -32,8 +32,13 @@ removed 3% of the nodes). networkit's EstimateBetweenness (sampled sources, 2 th
 632 s at 100k, 32 sources 656 s at 1M (~20 s per source). The probe itself (16:00-16:23, limit 360 s,
 load 10-15): diameter and KADABRA err 0.005 did not finish; EstimateBetweenness 16 sources 183 s / 85 s
 (5-11 s per source), two seeds 0/20; networkx's betweenness_centrality(k=2) 45-72 s per source (its
-graph built in 22-38 s), 0/20 -- networkx per source 4-13x networkit's. No option meets two seeds
->= 18/20 within the nightly budget at 1M, so the job computes no connectors above ``KADABRA_MAX_LINKED``.
+graph built in 22-38 s), 0/20 -- networkx per source 4-13x networkit's. No option met two seeds
+>= 18/20 within the nightly budget at 1M, so the job computed no connectors above 300,000 linked nodes.
+
+``paths`` is ours (crm/insights/path_sampling.py: KADABRA's sampling with the exact diameter replaced by a
+bound from one BFS per component), in ``compare`` and as a ``--million`` option (``paths`` or ``paths:<edges
+budget>``); ``--shape ba`` runs the probe on a heavy-tailed Barabasi-Albert graph of that many nodes instead
+of the seeder's shape. Figures: crm/insights/centrality.py's docstring and README's benchmark table.
 """
 from __future__ import annotations
 
