@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 import sys
 import tempfile
@@ -38,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
+import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench.fakes_process import FakesProcess  # noqa: E402
@@ -101,6 +103,30 @@ async def post_all(url: str, per_chat: dict[int, list[dict]], clients: int) -> t
         return time.perf_counter() - started, refused
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far, from /proc (Linux); 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def commit_batches(base: str) -> float | None:
+    """Mean units per group commit since the server started (/metrics' crm_group_commit_units), if it has them."""
+    try:
+        text_ = httpx.get(base + "/metrics", timeout=30).text
+    except httpx.HTTPError:
+        return None
+    values = {}
+    for line in text_.splitlines():
+        if line.startswith(("crm_group_commit_units_sum ", "crm_group_commit_units_count ")):
+            name, value = line.split()
+            values[name] = float(value)
+    count = values.get("crm_group_commit_units_count")
+    return values["crm_group_commit_units_sum"] / count if count else None
+
+
 def count_interactions(db: Database) -> int:
     with db.engine.connect() as conn:
         return conn.execute(text("SELECT count(*), count(DISTINCT source_message_id) FROM interaction "
@@ -128,12 +154,15 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None,
         while count_interactions(db)[0] < chats and time.monotonic() < deadline:
             time.sleep(0.05)
         profiler = start_profiler(server, profile) if profile else None
+        cpu_before = cpu_seconds(server.proc.pid)
         started = time.perf_counter()
         ack_seconds, refused = asyncio.run(post_all(webhook, rest, clients))
         deadline = time.monotonic() + 600
         while count_interactions(db)[0] < chats + n and time.monotonic() < deadline:
             time.sleep(0.01)
         stored_seconds = time.perf_counter() - started
+        cpu = cpu_seconds(server.proc.pid) - cpu_before
+        batches = commit_batches(server.base)
         total, distinct = count_interactions(db)
         if profiler:
             stop_profiler(profiler)
@@ -142,7 +171,8 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None,
         fakes.stop()
         db.dispose()
     return {"ack": n / ack_seconds, "stored": n / stored_seconds, "ack_s": ack_seconds, "stored_s": stored_seconds,
-            "lost": max(0, chats + n - distinct), "duplicated": total - distinct, "refused": refused}
+            "lost": max(0, chats + n - distinct), "duplicated": total - distinct, "refused": refused,
+            "cpu_ms": cpu * 1000 / n, "batch": batches}
 
 
 def raw_ceiling(folder: Path, n: int) -> float:
@@ -203,7 +233,8 @@ def main() -> None:
             continue
         print(f"  {label:<22} acknowledged {r['ack']:7,.0f}/s = x{r['ack'] / raw:.3f} of ceiling;  stored "
               f"{r['stored']:7,.0f}/s = x{r['stored'] / raw:.3f};  lost {r['lost']}, duplicated {r['duplicated']}, "
-              f"refused-and-redelivered {r['refused']}")
+              f"refused-and-redelivered {r['refused']};  server CPU {r['cpu_ms']:.2f} ms per update"
+              + (f", {r['batch']:.1f} updates per group commit" if r.get("batch") else ""))
     if before:
         print(f"  after / before: acknowledged x{after['ack'] / before['ack']:.2f}, stored x{after['stored'] / before['stored']:.2f}")
     print(f"BENCH telegram_ingest.raw_rate={raw:.0f} rows/s")
@@ -211,6 +242,7 @@ def main() -> None:
     print(f"BENCH telegram_ingest.stored_rate={after['stored']:.0f} msg/s")
     print(f"BENCH telegram_ingest.ack_ratio={after['ack'] / raw:.3f} x")
     print(f"BENCH telegram_ingest.stored_ratio={after['stored'] / raw:.3f} x")
+    print(f"BENCH telegram_ingest.server_cpu_per_update={after['cpu_ms']:.2f} ms")
     if before:
         print(f"BENCH telegram_ingest.before_ref={args.baseline} ref")
         print(f"BENCH telegram_ingest.before_stored_rate={before['stored']:.0f} msg/s")
