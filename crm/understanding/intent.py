@@ -151,12 +151,8 @@ class _FastScorer:
             if kind == "dense":  # KeywordCounts: its row directly, not through a sparse matrix
                 total += np.asarray(analyzer.row(text), dtype=float) @ weights
                 continue
-            get = vocabulary.get
-            counts: dict[int, int] = {}
-            for gram, n in Counter(analyzer(text)).items():
-                index = get(gram)
-                if index is not None:
-                    counts[index] = n
+            counts = Counter(map(vocabulary.get, analyzer(text)))  # feature index → count (None: not a feature)
+            counts.pop(None, None)
             if not counts:
                 continue
             idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
