@@ -293,7 +293,7 @@ async def test_answers_run_at_full_speed_when_no_request_is_arriving():
 async def test_while_requests_arrive_answers_take_turns_at_a_bounded_share_and_still_progress():
     from integrations.slack.listeners.commands import AckFirst
 
-    pacing = AckFirst(share=0.25, quiet=0.05)
+    pacing = AckFirst(share=0.25, quiet=0.05, crowd=1)
     running, most, done = 0, 0, 0
 
     async def answer():
@@ -315,14 +315,36 @@ async def test_while_requests_arrive_answers_take_turns_at_a_bounded_share_and_s
     assert not pacing.arriving
 
 
-async def test_answers_queued_during_a_burst_go_at_full_speed_once_it_is_over():
+async def test_a_crowd_of_requests_makes_answers_yield_until_it_has_been_gone_for_a_moment():
     from integrations.slack.listeners.commands import AckFirst
 
-    pacing = AckFirst(share=0.1, quiet=0.02)
+    pacing = AckFirst(share=0.1, quiet=0.02, crowd=2)
     with pacing.acking():
-        assert pacing.busy()
+        assert not pacing.busy()  # one request at a time is a trickle the server keeps up with
+        with pacing.acking():
+            assert pacing.busy()  # a crowd
+        assert pacing.busy()  # and for ``quiet`` after it
     await asyncio.sleep(0.03)
     assert not pacing.busy()  # quiet for longer than ``quiet``: the burst is over
+
+
+async def test_a_trickle_of_requests_does_not_slow_answers_down():
+    from integrations.slack.listeners.commands import AckFirst
+
+    pacing = AckFirst(share=0.1, quiet=0.05, crowd=4)
+    running, most = 0, 0
+
+    async def answer():
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+
+    with pacing.acking(), pacing.acking():  # two requests in flight: fewer than the crowd
+        started = time.monotonic()
+        await asyncio.gather(*(pacing.run(answer) for _ in range(10)))
+        assert most == 10 and time.monotonic() - started < 0.5
 
 
 def test_a_slash_burst_marks_the_ack_path_busy_while_it_is_handled(slack_bot, monkeypatch):
