@@ -342,6 +342,14 @@ def growth_run(n: int, store: Path, nx_timeout: float, nx_wall: float = 3600.0) 
     for suffix in ("", "-wal", "-shm"):
         Path(str(work) + suffix).unlink(missing_ok=True)
     shutil.copy(store, work)
+    result = growth_job(n, work)
+    result["nx"] = growth_nx(work, nx_timeout, nx_wall)
+    (BENCH_DIR / f"growth-{n}.json").write_text(json.dumps(result, indent=1))
+    return result  # the store with its insights stays (growth-N.db): the command benchmarks can use it
+
+
+def growth_job(n: int, work: Path) -> dict:
+    """The nightly job on ``work`` in a fresh process: wall, CPU, peak RSS and stages."""
     load = os.getloadavg()[0]
     out = subprocess.run([sys.executable, __file__, "--job-only", str(work)], capture_output=True, text=True,
                          check=True)
@@ -356,9 +364,7 @@ def growth_run(n: int, store: Path, nx_timeout: float, nx_wall: float = 3600.0) 
     worker_cpu = re.search(r"Graph worker process peak memory: \d+ MiB, CPU (\d+) s", job["summary"])
     result["cpu"] = (result["cpu"] or 0.0) + (float(worker_cpu.group(1)) if worker_cpu else 0.0)
     print(job["summary"], flush=True)
-    result["nx"] = growth_nx(work, nx_timeout, nx_wall)
-    (BENCH_DIR / f"growth-{n}.json").write_text(json.dumps(result, indent=1))
-    return result  # the store with its insights stays (growth-N.db): the command benchmarks can use it
+    return result
 
 
 def growth_nx(work: Path, nx_timeout: float, nx_wall: float = 3600.0) -> dict:
@@ -597,6 +603,8 @@ def main() -> None:
     p.add_argument("--million-db", help="an already seeded 1M store to use for --growth")
     p.add_argument("--nx-timeout", type=float, default=900.0, help="seconds per networkx run before it is stopped")
     p.add_argument("--nx-ratios", help=argparse.SUPPRESS)
+    p.add_argument("--job-again", nargs=2, metavar=("N", "STORE_COPY"),
+                   help="rerun only the job of a saved growth run, on STORE_COPY (it is written to)")
     p.add_argument("--nx-again", type=int, nargs="*", help="rerun only the networkx comparison of saved growth runs")
     p.add_argument("--million", action="store_true",
                    help="also the 1,000,000-customer store (seeding takes long; run on a quiet machine)")
@@ -606,6 +614,17 @@ def main() -> None:
         return
     if args.nx_ratios:
         nx_ratios(args.nx_ratios, args.nx_timeout)
+        return
+    if args.job_again:  # the job side again on a copy of a store (the networkx side of the saved run kept)
+        from bench.common import BENCH_DIR
+
+        n, work = int(args.job_again[0]), Path(args.job_again[1])
+        saved = BENCH_DIR / f"growth-{n}.json"
+        old = json.loads(saved.read_text()) if saved.exists() else {}
+        result = growth_job(n, work)
+        result["nx"] = old.get("nx", {})
+        saved.write_text(json.dumps(result, indent=1))
+        growth_table(GROWTH_SIZES, args.markdown)
         return
     if args.nx_again:
         from bench.common import BENCH_DIR
