@@ -84,6 +84,7 @@ class Meter:
     def __init__(self, postmaster: int | None, dsn: str):
         self.postmaster, self.dsn = postmaster, dsn
         self.states: Counter = Counter()
+        self.blocked: Counter = Counter()  # (waiter's statement, blocker's state and last statement): samples
         self.samples = 0
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
@@ -126,6 +127,15 @@ class Meter:
                     else:
                         key = state or "?"
                     self.states[key] += 1
+                # who waits on whom: the waiter's statement and the blocker's last one (for a blocker
+                # "idle in transaction", the statement its open transaction ran last)
+                for wait, waiter, state, blocker in conn.execute(
+                        "SELECT w.wait_event, left(regexp_replace(w.query, '\\s+', ' ', 'g'), 110), b.state, "
+                        "left(regexp_replace(b.query, '\\s+', ' ', 'g'), 110) FROM pg_stat_activity w "
+                        "CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS blocking(pid) "
+                        "JOIN pg_stat_activity b ON b.pid = blocking.pid "
+                        "WHERE w.datname = current_database() AND w.wait_event_type = 'Lock'").fetchall():
+                    self.blocked[(wait, waiter, state, blocker)] += 1
 
     @property
     def wall(self) -> float:
@@ -178,6 +188,9 @@ def one_run(admin_url: str, postmaster: int | None, instances: int, n: int, args
         for g in GROUPS))
     print("  PostgreSQL backends (mean number, sampled every 100 ms): " + ", ".join(
         f"{state} {mean:.2f}" for state, mean in meter.mean_backends().items()))
+    for (wait, waiter, state, blocker), count in meter.blocked.most_common(6):
+        print(f"    {count / max(1, meter.samples):.2f} waiting on {wait}: {waiter!r}\n"
+              f"         blocked by ({state}) {blocker!r}")
     for line in result.errors[:5]:
         print("    " + line)
     return run
