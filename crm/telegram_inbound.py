@@ -83,11 +83,10 @@ def pending(conn, *, limit: int, now: datetime) -> tuple[list[Pending], set[int]
     return [Pending(r.id, r.update_id, r.chat_id, r.body or "", r.attempts) for r in rows], set(held)
 
 
-def claim(conn, *, limit: int, now: datetime, holder: str,
-          inflight: frozenset = frozenset()) -> tuple[list[Pending], bool]:
-    """PostgreSQL, several instances: leases to ``holder`` the oldest unprocessed rows nobody holds, of chats
-    no other instance holds (nor, of ``holder``'s own, a chat that is not ``inflight``, i.e. whose held row
-    waits for its retry), in arrival order: (those rows, whether ``limit`` rows were read, i.e. more may
+def claim(conn, *, limit: int, now: datetime, holder: str) -> tuple[list[Pending], bool]:
+    """PostgreSQL, several instances: leases to ``holder`` the oldest unprocessed rows of chats nobody holds
+    a row of (``holder`` included: a chat whose update is being handled one by one, or waits for its
+    retry, waits whole), in arrival order: (those rows, whether ``limit`` rows were read, i.e. more may
     be waiting). Commit right after: the lease is the claim.
 
     Why: every instance's processor used to read and parse the same oldest rows, and the one that wrote
@@ -95,11 +94,16 @@ def claim(conn, *, limit: int, now: datetime, holder: str,
     A chat's rows are claimed under its advisory lock, taken with ``pg_try_advisory_xact_lock`` (never
     waited for: a chat another instance is claiming or writing right now is simply left to it), and
     the ``UPDATE`` re-reads which chats are held after the lock is taken, so two instances never hold
-    rows of one chat at once: each chat's order holds across instances."""
+    rows of one chat at once: each chat's order holds across instances.
+
+    A chat's later rows are not claimed while one of its updates is handled one by one (a new chat's
+    first message makes its lead and ticket on that path): claimed then, they would have to queue
+    behind it one by one too, through the ORM path; claimed after it, they are plain messages of an
+    open ticket and go in a batch (a burst of new chats was processed ~10x slower the first way)."""
     holder = holder[:100]
     live = and_(TABLE.c.processed_at.is_(None), TABLE.c.lease_until > now, TABLE.c.chat_id.is_not(None))
-    barred = {chat for chat, by in conn.execute(select(TABLE.c.chat_id, TABLE.c.claimed_by).distinct().where(live))
-              if by != holder or chat not in inflight}
+    held = select(TABLE.c.chat_id).where(live)
+    barred = set(conn.execute(held.distinct()).scalars())
     free = or_(TABLE.c.lease_until.is_(None), TABLE.c.lease_until <= now)
     query = select(TABLE.c.id, TABLE.c.update_id, TABLE.c.chat_id, TABLE.c.body, TABLE.c.attempts) \
         .where(TABLE.c.processed_at.is_(None), free)
@@ -115,10 +119,9 @@ def claim(conn, *, limit: int, now: datetime, holder: str,
     if not ids:
         return [], full
     # a new statement, so a new snapshot: it sees a claim another instance committed before we got the lock
-    others = select(TABLE.c.chat_id).where(live, TABLE.c.claimed_by != holder)
     taken = set(conn.execute(update(TABLE).where(
         TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None), free,
-        or_(TABLE.c.chat_id.is_(None), TABLE.c.chat_id.not_in(others)))
+        or_(TABLE.c.chat_id.is_(None), TABLE.c.chat_id.not_in(held)))
         .values(lease_until=now + LEASE, claimed_by=holder).returning(TABLE.c.id)).scalars())
     return [Pending(r.id, r.update_id, r.chat_id, r.body or "", r.attempts) for r in rows if r.id in taken], full
 

@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -76,6 +77,10 @@ class LocalCells:
     def hold(self, channel: str, until: float) -> None:
         self._tat[channel] = max(self._tat.get(channel, until), until)
 
+    def give_back(self, channel: str, now: float, interval: float) -> None:
+        if channel in self._tat:
+            self._tat[channel] = max(now, self._tat[channel] - interval)
+
 
 class StoreCells:
     """The counts in the store (``relay_pace``, crm/inbox/pace.py): every instance shares them."""
@@ -85,17 +90,33 @@ class StoreCells:
     def __init__(self, db):
         self.db = db
 
+    @contextmanager
+    def _transaction(self):
+        """Each step is one statement. On PostgreSQL it commits as it runs (autocommit): in a transaction,
+        the channel's row stayed locked until this thread got the GIL back to send COMMIT, and every
+        other instance's step waited that long (bench/load_scaling.py, 2 busy cores)."""
+        if self.db.dialect != "postgresql":
+            with self.db.write_connection() as conn:  # SQLite: its one writer, queued as every write is
+                yield conn
+            return
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+
     def take_slot(self, channel: str, now: float, interval: float) -> tuple[float, float | None]:
-        with self.db.write_connection() as conn:
+        with self._transaction() as conn:
             return pace.take_slot(conn, channel=channel, now=now, interval=interval)
 
     def take_departure(self, channel: str, now: float, interval: float) -> float:
-        with self.db.write_connection() as conn:
+        with self._transaction() as conn:
             return pace.take_departure(conn, channel=channel, now=now, interval=interval)
 
     def hold(self, channel: str, until: float) -> None:
-        with self.db.write_connection() as conn:
+        with self._transaction() as conn:
             pace.hold(conn, channel=channel, until=until)
+
+    def give_back(self, channel: str, now: float, interval: float) -> None:
+        with self._transaction() as conn:
+            pace.give_back(conn, channel=channel, now=now, interval=interval)
 
 
 def wall_clock() -> float:
@@ -155,6 +176,12 @@ class ChannelPacer:
     async def paused(self, channel: str, seconds: float) -> None:
         """``pause`` from the event loop (with the store, on a worker thread); every instance then waits."""
         await self._step(self.pause, channel, seconds)
+
+    async def unused(self, channel: str) -> None:
+        """A slot taken (``slot``) and not used: the thread had nothing left to claim (another instance
+        took its rows meanwhile). Given back, so that a channel's pace is not spent on empty slots: with
+        the pace shared, two instances' lanes for one thread each took one."""
+        await self._step(self.cells.give_back, channel, self.clock(), self.interval)
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -273,6 +300,8 @@ class SlackThreadLane:
                             self._pacing.discard(ticket_id)
                     rows = await self.app.in_background(self._claim, ticket_id, False)
                     if not rows:
+                        if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
+                            await self.pacer.unused(target.pace_key)
                         break
                     if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
                         await self.pacer.spaced(target.pace_key)
@@ -288,6 +317,7 @@ class SlackThreadLane:
                 # only when Slack's pace made us wait do rows share a post: a quiet chat reads as typed
                 rows = await self.app.in_background(self._claim, ticket_id, waited > 0)
                 if not rows:
+                    await self.pacer.unused(target.pace_key)
                     break
                 await self.pacer.spaced(target.pace_key)
                 if len(rows) == 1:  # alone: the relay's own path (formatting, links for edits, files)

@@ -52,3 +52,9 @@ def take_departure(conn, *, channel: str, now: float, interval: float) -> float:
 def hold(conn, *, channel: str, until: float) -> None:
     """Nothing more is prepared for ``channel`` before ``until`` (Slack answered 429 with Retry-After)."""
     conn.execute(_upsert(conn, channel, {"slot_at": until}, {"slot_at": _later(TABLE.c.slot_at, until)}))
+
+
+def give_back(conn, *, channel: str, now: float, interval: float) -> None:
+    """Uncounts one slot taken by ``take_slot`` and not used (never earlier than ``now``)."""
+    conn.execute(TABLE.update().where(TABLE.c.channel == channel[:100])
+                 .values(slot_at=_later(TABLE.c.slot_at - interval, now)))

@@ -194,7 +194,7 @@ class InboundProcessor:
         time between yields, not on a worker thread: a worker thread busy with them holds the GIL for
         its whole switch interval at a time, and the webhook's requests on the loop waited behind it
         (acks were slow while the server's CPU was not even busy). Store reads and writes run on a thread."""
-        rows, held, more = await asyncio.to_thread(self._pending, inflight)
+        rows, held, more = await asyncio.to_thread(self._pending)
         if not rows:
             return [], False, False, False
         parsed: dict[int, Update] = {}
@@ -231,12 +231,11 @@ class InboundProcessor:
         singles = sorted([r for r in singles if r.id in kept] + [by_id[i] for i in outcome.single], key=lambda r: r.id)
         return [(row, parsed[row.id]) for row in singles], outcome.queued, outcome.erased, more
 
-    def _pending(self, inflight: frozenset):
+    def _pending(self):
         """(rows to handle, chats held elsewhere whose rows must be skipped, whether more may be waiting)."""
         if self.db.dialect == "postgresql":  # several instances may share the queue: claim our share
             with self.db.write_connection() as conn:
-                rows, full = telegram_inbound.claim(conn, limit=PROCESS_BATCH, now=utcnow(), holder=self.holder,
-                                                    inflight=inflight)
+                rows, full = telegram_inbound.claim(conn, limit=PROCESS_BATCH, now=utcnow(), holder=self.holder)
                 self._claimed = [r.id for r in rows]
             # none claimed: what is left is other instances' (they go on with it; a wake or the poll brings us back)
             return rows, set(), full and bool(rows)
@@ -316,7 +315,7 @@ class InboundProcessor:
                 ok = False
             if await asyncio.to_thread(self._settle, row, ok):
                 await asyncio.to_thread(compact_store, self.db.engine)
-            if not ok:
+            if not ok or self.db.dialect == "postgresql":  # PostgreSQL: its chat's later rows are claimable now
                 self.wake()
         finally:
             self._inflight[row.chat_id] -= 1
