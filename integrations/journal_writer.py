@@ -2,9 +2,9 @@
 
 A slash command is journaled before its ack (``crm/command_journal.py``). Written one by one,
 each journal row was a transaction of its own (a turn at SQLite's single writer, a savepoint, an
-ORM flush, a commit) and each "answered" mark another. Here, what arrives while a batch is being
-written waits for the next one, which journals every waiting command with one INSERT and marks
-every waiting answer with one UPDATE, in one transaction:
+ORM flush, a commit) and each "answered" mark another. Here (on ``integrations/batching.py``),
+what arrives while a batch is being written waits for the next one, which journals every waiting
+command with one INSERT and marks every waiting answer with one UPDATE, in one transaction:
 
 * an ack is sent only after that COMMIT, so an acknowledged command is in the store;
 * a failed batch fails every ack waiting on it (the adapter then runs those commands unjournaled,
@@ -18,94 +18,51 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 
 from crm import command_journal as journal
+from integrations.batching import Batcher
 
 log = logging.getLogger("crm.db")
 
-MAX_BATCH = 256  # commands per INSERT; bounds one transaction's time
-MARK_RETRIES = 3
+MAX_BATCH = 256  # journal rows and marks per transaction; bounds one transaction's time
+MARK_RETRIES = 3  # tries of an "answered" mark whose batch failed
 
 
 class JournalWriter:
-    """The batches of one store; each event loop that writes gets batches of its own (futures belong
-    to one loop: the app has one, tests also drive the recovery from loops of their own)."""
+    """The journal batches of one store (each event loop that writes gets batches of its own)."""
 
     def __init__(self, db, *, metrics=None, max_batch: int = MAX_BATCH):
         self.db = db
-        self.metrics = metrics
-        self.max_batch = max_batch
-        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches] = weakref.WeakKeyDictionary()
+        self._batcher = Batcher(lambda batch: self._commit(batch), max_batch=max_batch, name="journal-writer",
+                                retries=lambda item: MARK_RETRIES - 1 if isinstance(item, int) else 0,
+                                on_batch=metrics.observe_batch if metrics is not None else None)
 
-    def _here(self) -> "_Batches":
-        loop = asyncio.get_running_loop()
-        batches = self._batches.get(loop)
-        if batches is None:
-            batches = self._batches[loop] = _Batches(self)
-        return batches
+    @property
+    def max_batch(self) -> int:
+        return self._batcher.max_batch
+
+    @max_batch.setter
+    def max_batch(self, value: int) -> None:  # bench/bench_slack_ack_path.py sets 1 for "before"
+        self._batcher.max_batch = value
 
     def pending(self) -> int:
-        return sum(len(b.accepts) + len(b.marks) for b in list(self._batches.values()))
+        return self._batcher.pending()
 
     async def accept(self, command: journal.NewCommand) -> int | None:
         """Journals the command; its row id once committed, None when it was journaled before."""
-        batches = self._here()
-        done = asyncio.get_running_loop().create_future()
-        batches.accepts.append((command, done))
-        batches.kick()
-        return await done
+        return await self._batcher.submit(command)
 
     def answered(self, command_id: int) -> asyncio.Future:
         """Marks the command answered in the next batch; the future is done once that committed."""
-        batches = self._here()
-        done = asyncio.get_running_loop().create_future()
-        batches.marks.append((command_id, done, 0))
-        batches.kick()
-        return done
+        return self._batcher.submit(command_id)
 
-    def _commit(self, accepts: list[journal.NewCommand], marks: list[int]) -> list[int | None]:
+    async def drain(self) -> None:
+        await self._batcher.drain()
+
+    def _commit(self, items: list[journal.NewCommand | int]) -> list[int | None]:
+        """Items are commands to journal (their row id, or None) and ids to mark answered (None)."""
+        accepts = [item for item in items if not isinstance(item, int)]
         with self.db.write_session(urgent=True) as session:
-            journal.answered_many_in(session, marks)
-            return journal.accept_many_in(session, accepts) if accepts else []
-
-
-class _Batches:
-    def __init__(self, writer: JournalWriter):
-        self.writer = writer
-        self.accepts: list[tuple[journal.NewCommand, asyncio.Future]] = []
-        self.marks: list[tuple[int, asyncio.Future, int]] = []  # (command id, its future, tries so far)
-        self.task: asyncio.Task | None = None
-
-    def kick(self) -> None:
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self.write(), name="journal-writer")
-
-    async def write(self) -> None:
-        writer = self.writer
-        while self.accepts or self.marks:
-            accepts, self.accepts = self.accepts[:writer.max_batch], self.accepts[writer.max_batch:]
-            marks, self.marks = self.marks, []
-            try:
-                ids = await asyncio.to_thread(writer._commit, [c for c, _ in accepts], [m for m, _, _ in marks])
-            except Exception as exc:  # BEGIN, the INSERT or the COMMIT failed: nothing of the batch is stored
-                log.warning("journal batch of %d command(s) and %d mark(s) failed: %r", len(accepts), len(marks), exc)
-                for _, done in accepts:
-                    if not done.done():
-                        done.set_exception(exc)
-                for command_id, done, tries in marks:
-                    if tries + 1 < MARK_RETRIES:
-                        self.marks.append((command_id, done, tries + 1))
-                    elif not done.done():
-                        done.set_exception(exc)
-                if not self.accepts and self.marks:
-                    await asyncio.sleep(0.5)  # only marks left to retry: do not spin on a store that is down
-                continue
-            if writer.metrics is not None:
-                writer.metrics.observe_batch(len(accepts) + len(marks))
-            for (_, done), command_id in zip(accepts, ids):
-                if not done.done():  # else the caller went away (client disconnected); the row stands
-                    done.set_result(command_id)
-            for _, done, _ in marks:
-                if not done.done():
-                    done.set_result(None)
+            journal.answered_many_in(session, [item for item in items if isinstance(item, int)])
+            ids = iter(journal.accept_many_in(session, accepts) if accepts else [])
+        return [None if isinstance(item, int) else next(ids) for item in items]

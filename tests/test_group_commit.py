@@ -60,7 +60,7 @@ async def test_a_failed_commit_fails_every_caller_and_stores_nothing(db, monkeyp
 
     def broken_commit(batch):
         with db.write_session() as session:
-            for work, args, _ in batch:
+            for work, args in batch:
                 work(session, *args)
             raise OSError("disk I/O error")
 

@@ -31,7 +31,11 @@ def test_the_money_reason_in_both_languages():
     reason = {"kind": "deal", "stage": "proposal", "days": 30, "amount": 62000.0,
               "amounts": {"USD": 12000.0, "CNY": 50000.0}}
     assert describe(reason, "en") == "$12,000 + CN¥50,000 deal in proposal stage, no movement in 30 days"
-    assert describe(reason, "zh") == "proposal 阶段商机 US$12,000 + ¥50,000 已 30 天无进展"
+    # the stage in the reader's words, as the card and the digest show it (crm/labels.py)
+    assert describe(reason, "zh") == "报价阶段商机 US$12,000 + ¥50,000 已 30 天无进展"
+    stalled = {"kind": "stalled_deal", "stage": "negotiation", "days": 40}
+    assert describe(stalled, "zh") == "谈判阶段的商机已停滞 40 天"
+    assert describe(stalled, "en") == "deal stuck in negotiation for 40 days"
     # a reason stored before currencies were known: no figure rather than a wrong one in dollars
     legacy = {"kind": "deal", "stage": "proposal", "days": 5, "amount": 62000.0}
     assert "$" not in describe(legacy, "en") and "62" not in describe(legacy, "zh")

@@ -204,3 +204,20 @@ def test_broken_response_url_falls_back_to_a_dm(slack_bot):
     slack_bot.command("show globex")
     dm = slack_bot.fake.wait_for("chat.postMessage")[0]
     assert dm.params["channel"] == "DALICE" and "Globex Corporation" in all_text(dm.params)
+
+
+def test_the_last_resort_apology_is_in_the_readers_language(slack_bot, db):
+    """The apology after the ack reads their language like every other reply (it was English only)."""
+    from crm.models import Staff
+    from sqlmodel import select
+
+    with db.session() as session:
+        ada = session.exec(select(Staff).where(Staff.slack_user_id == "UADA")).one()
+        ada.language = "zh"
+        session.add(ada)
+        session.commit()
+    slack_bot.fake.fail_next("conversations.open", error="fatal_error")
+    sent = slack_bot.command("export globex", user="UADA")
+    text = all_text(slack_bot.answer(sent))
+    assert "抱歉" in text and "编号" in text and "Sorry" not in text, text
+    assert "fatal_error" not in text

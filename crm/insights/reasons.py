@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from crm.i18n import count, gettext, list_of, money_totals, pgettext
+from crm.labels import stage_label
 
 
 def reason_kinds(reasons: list[dict]) -> str:
@@ -25,21 +26,23 @@ def describe(reason: dict, lang: str = "en") -> str:
     if k == "bad_rating":
         return count(lang, reason["count"], "{n} bad rating (≤2/5) in 6 months", "{n} bad ratings (≤2/5) in 6 months")
     if k == "stalled_deal":
-        return gettext(lang, "deal stuck in {stage} for {days} days", stage=reason["stage"], days=reason["days"])
+        return gettext(lang, "deal stuck in {stage} for {days} days", stage=stage_label(reason["stage"], lang),
+                       days=reason["days"])
     if k == "deal":
         # per currency, in Babel's CLDR formats as deals show them; a reason stored before deals had a
         # currency ("amount" only) gets no figure rather than a wrong one in dollars
         amounts = [(v, c) for c, v in (reason.get("amounts") or {}).items() if v]
         amount = money_totals(amounts, lang) if amounts else ""
+        stage = stage_label(reason["stage"], lang)  # the reader's word for it, as the card and digest say it
         if reason["days"] >= 21:
             if amount:
                 return gettext(lang, "{amount} deal in {stage} stage, no movement in {days} days", amount=amount,
-                               stage=reason["stage"], days=reason["days"])
-            return gettext(lang, "deal in {stage} stage, no movement in {days} days", stage=reason["stage"],
+                               stage=stage, days=reason["days"])
+            return gettext(lang, "deal in {stage} stage, no movement in {days} days", stage=stage,
                            days=reason["days"])
         if amount:
-            return gettext(lang, "{amount} deal open in {stage} stage", amount=amount, stage=reason["stage"])
-        return gettext(lang, "deal open in {stage} stage", stage=reason["stage"])
+            return gettext(lang, "{amount} deal open in {stage} stage", amount=amount, stage=stage)
+        return gettext(lang, "deal open in {stage} stage", stage=stage)
     if k == "messages":
         return count(lang, reason["count"], "{n} Telegram message in 90 days", "{n} Telegram messages in 90 days")
     if k == "lost_deals":

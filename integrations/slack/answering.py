@@ -14,6 +14,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery import DeliveryError
 from bot.replies import Reply
+from crm.i18n import gettext
 from crm.models import Staff
 from integrations.slack import blocks as kit
 
@@ -22,6 +23,11 @@ log = logging.getLogger("crm.slack")
 WEBHOOK_TIMEOUT_SECONDS = 30  # the SDK's own default for a response_url post
 APOLOGY = ("Sorry, something went wrong on my side and nothing more was done. "
            "Please try again; if it keeps happening, tell an admin (ref {ref}).")
+
+
+def apology(ref: str, lang: str) -> str:
+    """The last-resort answer, in the reader's language (``SlackIdentity.language_of``)."""
+    return gettext(lang, APOLOGY, ref=ref)
 
 
 @dataclass
@@ -57,7 +63,8 @@ class Answering:
             ref = uuid.uuid4().hex[:8]
             log.exception("Slack handler failed (ref %s) user=%s", ref, origin.user_id)
             try:
-                await self._answer(origin, Reply.fail(APOLOGY.format(ref=ref)))
+                lang = await self.identity.language_of(origin.user_id)
+                await self._answer(origin, Reply.fail(apology(ref, lang)))
                 return True
             except Exception:
                 log.exception("could not send the apology (ref %s)", ref)

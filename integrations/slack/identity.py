@@ -87,6 +87,16 @@ class SlackIdentity:
             self._known[user_id] = time.monotonic() + EMAIL_CACHE_SECONDS
         return email
 
+    async def language_of(self, user_id: str) -> str:
+        """The language to apologise in when something failed: theirs if they are known staff, else
+        CRM_LANGUAGE. Never raises (the failure being apologised for may be the store's)."""
+        try:
+            staff = await asyncio.to_thread(self._find, user_id)
+        except Exception:
+            log.warning("no language for %s: the store did not answer", user_id)
+            staff = None
+        return staff.language if staff is not None else self.settings.crm_language
+
     def _find(self, user_id: str) -> StaffView | None:
         with self.db.session() as session:
             return StaffView.of(find_staff(session, "slack", user_id), self.settings)

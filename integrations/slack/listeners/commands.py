@@ -13,10 +13,14 @@ from typing import Awaitable, Callable
 from bot.messages import IncomingMessage
 from bot.replies import Reply
 from crm import command_journal as journal
+from crm.i18n import gettext
 from integrations.slack.answering import Origin
 from integrations.slack.wire import unescape
 
 log = logging.getLogger("crm.slack")
+
+# a command retried past journal.GIVE_UP_AFTER: it may or may not have been done
+GAVE_UP = "Sorry, I could not finish `/crm {command}`. Please check whether it was done and try again."
 
 # how often acknowledged commands a crashed instance left unanswered are looked for: every 15 s, and at
 # least three times a lease (a shortened lease is taken over within a third of it, not 15 s later)
@@ -178,8 +182,8 @@ class CommandListeners:
 
     async def _rerun(self, command: journal.Accepted) -> Reply:
         if command.attempts > journal.GIVE_UP_AFTER:
-            return Reply.fail(f"Sorry, I could not finish `/crm {command.text[:200]}`. "
-                              "Please check whether it was done and try again.")
+            lang = await self.identity.language_of(command.user_id)
+            return Reply.fail(gettext(lang, GAVE_UP, command=command.text[:200]))
         return await self.run(command.user_id, command.text, channel_id=command.channel_id,
                               message_id=command.delivery_id, user_name=command.user_name, once=True,
                               journal_id=command.id, rerun=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
@@ -29,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from bot.replies import Reply
 from integrations import formatting
 from integrations.slack import blocks as kit
+from integrations.slack.answering import apology
 from integrations.slack.wire import unescape
 
 log = logging.getLogger("crm.slack")
@@ -280,9 +282,10 @@ class SlackEvents:
         except Exception:
             log.exception("answering a mention in %s failed", channel)
             try:
-                await self.adapter.client.chat_postMessage(
-                    channel=channel, thread_ts=thread_ts,
-                    text="Sorry, something went wrong on my side; nothing more was done. Please try again.")
+                ref = uuid.uuid4().hex[:8]
+                log.error("the mention's apology carries ref %s", ref)
+                lang = await self.adapter.identity.language_of(event["user"])
+                await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=apology(ref, lang))
             except SlackApiError:
                 pass
 

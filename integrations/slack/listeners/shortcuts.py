@@ -15,7 +15,7 @@ from bot.engine import UNKNOWN_USER
 from bot.replies import Reply
 from crm.search import search_customers
 from integrations.slack import blocks as kit
-from integrations.slack.answering import APOLOGY, Origin
+from integrations.slack.answering import Origin, apology
 from integrations.slack.forms import error_block, message_time, short, view_metadata
 from integrations.slack.wire import unescape
 
@@ -91,6 +91,6 @@ class ShortcutListeners:
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("shortcut submission failed (ref %s)", ref)
-            await ack(response_action="errors", errors={"summary": APOLOGY.format(ref=ref)[:150]})
+            await ack(response_action="errors", errors={"summary": apology(ref, await self.identity.language_of(user_id))[:150]})
             return
         await self._guarded(origin, lambda: self._answer(origin, reply))

@@ -14,7 +14,7 @@ from bot.engine import UNKNOWN_USER
 from bot.replies import Button, Reply
 from crm.models import Customer, Task
 from integrations.slack import blocks as kit
-from integrations.slack.answering import APOLOGY, Origin
+from integrations.slack.answering import Origin, apology
 from integrations.slack.forms import error_block, form_command, last_input, short, view_metadata
 
 log = logging.getLogger("crm.slack")
@@ -85,6 +85,6 @@ class ViewListeners:
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("modal submission failed (ref %s)", ref)
-            await ack(response_action="errors", errors={last_input(view): APOLOGY.format(ref=ref)[:150]})
+            await ack(response_action="errors", errors={last_input(view): apology(ref, await self.identity.language_of(user_id))[:150]})
             return
         await self._guarded(origin, lambda: self._answer(origin, reply))
