@@ -199,12 +199,21 @@ class InboundProcessor:
             return [], False, False, False
         parsed: dict[int, Update] = {}
         done, singles, messages = [], [], []
+        deferred: list[int] = []  # PostgreSQL: claimed rows given back, to be claimed after their chat's single
+        claimed = self.db.dialect == "postgresql"
         waiting = set(inflight)  # chats whose earlier updates are in hand: theirs queue behind them
         for n, row in enumerate(rows, 1):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # the webhook's requests go in between
             if row.chat_id in held and row.chat_id not in inflight:
                 continue  # another instance holds an earlier update of this chat
+            if claimed and row.chat_id is not None and row.chat_id in waiting:
+                # an earlier update of this chat goes one by one (a new chat's first message makes its lead):
+                # this one is claimed again after it, most likely a plain message of an open ticket by then,
+                # for a batch, instead of queueing behind it one by one through the ORM path (in a burst of
+                # new chats nearly every update went that way, ~10x slower: bench/load_scaling.py)
+                deferred.append(row.id)
+                continue
             update = self._parse(row)
             if update is None:
                 done.append(row.id)
@@ -227,7 +236,7 @@ class InboundProcessor:
             inbound_batch.read_all(messages[start:start + YIELD_EVERY])
             await asyncio.sleep(0)
         by_id = {row.id: row for row in rows}
-        outcome, kept = await asyncio.to_thread(self._store, messages, done, singles, waiting, by_id)
+        outcome, kept = await asyncio.to_thread(self._store, messages, done, singles, waiting, by_id, deferred)
         singles = sorted([r for r in singles if r.id in kept] + [by_id[i] for i in outcome.single], key=lambda r: r.id)
         return [(row, parsed[row.id]) for row in singles], outcome.queued, outcome.erased, more
 
@@ -244,27 +253,30 @@ class InboundProcessor:
             conn.rollback()
         return rows, held, len(rows) == PROCESS_BATCH
 
-    def _store(self, messages, done, singles, waiting, by_id) -> tuple[inbound_batch.Outcome, set[int]]:
+    def _store(self, messages, done, singles, waiting, by_id, deferred=()) -> tuple[inbound_batch.Outcome, set[int]]:
         """The batch's write transaction; if it fails, every message in it is handled one by one instead.
         Returns its outcome and the rows still ours to handle (the others were taken meanwhile)."""
         now = utcnow()
-        chats = {row.chat_id for row in by_id.values()}
+        chats = {row.id: row.chat_id for row in by_id.values()}
         try:
-            return self._write(messages, done, singles, waiting, now, chats)
+            return self._write(messages, done, singles, waiting, now, chats, deferred)
         except Exception:
             log.exception("telegram: storing a batch of %d messages failed; handling them one by one", len(messages))
             every = sorted(singles + [by_id[m.row_id] for m in messages], key=lambda r: r.id)
-            outcome, kept = self._write([], done, every, set(), now, chats)
+            outcome, kept = self._write([], done, every, set(), now, chats, deferred)
             outcome.single = [m.row_id for m in messages if m.row_id in kept]
             return outcome, kept
 
-    def _write(self, messages, done, singles, waiting, now, chats) -> tuple[inbound_batch.Outcome, set[int]]:
+    def _write(self, messages, done, singles, waiting, now, chats: dict, deferred=()) -> tuple[inbound_batch.Outcome,
+                                                                                                set[int]]:
+        """``chats``: row id → chat id of every row of the round; ``deferred``: rows given back (PostgreSQL)."""
         ids = [m.row_id for m in messages] + done + [r.id for r in singles]
+        claimed = self.db.dialect == "postgresql"
         with self.db.write_connection() as conn:
-            if conn.dialect.name == "postgresql":
+            if claimed:
                 # rows this instance claimed: no other instance takes the chats' locks (to claim) meanwhile,
                 # and a row whose claim lapsed and was taken by another instance is theirs now
-                telegram_inbound.lock_chats(conn, chats)
+                telegram_inbound.lock_chats(conn, chats.values())
                 still = telegram_inbound.held_by(conn, ids, holder=self.holder)
             else:
                 still = self._still_pending(conn, ids, now)
@@ -274,6 +286,18 @@ class InboundProcessor:
                                                    handed_back=waiting)
             telegram_inbound.mark_processed(conn, outcome.done + [i for i in done if i in still], now=now)
             leased = [r.id for r in singles if r.id in still] + outcome.single
+            if claimed:  # of each chat only its first update goes one by one; the rest are claimed after it
+                first, later, seen = [], [], set()
+                for row_id in sorted(leased):
+                    chat = chats.get(row_id)
+                    if chat is not None and chat in seen:
+                        later.append(row_id)
+                    else:
+                        first.append(row_id)
+                        seen.add(chat)
+                telegram_inbound.release(conn, later + list(deferred), holder=self.holder)
+                leased, still = first, still - set(later)
+                outcome.single = [i for i in outcome.single if i in still]
             telegram_inbound.lease(conn, leased, holder=self.holder, now=now)
         return outcome, still
 
