@@ -114,9 +114,12 @@ def job_only(db_path: str) -> None:
     started = time.perf_counter()
     summary = refresh_insights(db)
     wall = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"summary": summary, "wall": wall, "peak_mb": own, "child_peak_mb": child}))
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = me.ru_maxrss / 1024
+    child = kids.ru_maxrss / 1024
+    # CPU seconds of the job and its graph worker: on a machine loaded by others, wall time says little alone
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    print(json.dumps({"summary": summary, "wall": wall, "peak_mb": own, "child_peak_mb": child, "cpu": cpu}))
 
 
 def speed(customers: int, db_path: str | None, n: int) -> None:
@@ -301,6 +304,230 @@ def latency(db, n: int) -> None:
                  for k, v in samples.items()], ("command", "cold ms", "median ms", "p99 ms", "target ms")))
 
 
+# --- growth: the same job and the same algorithms at 10k, 100k and 1M ----------------------------------------
+
+GROWTH_SIZES = (10_000, 100_000, 1_000_000)
+NX_RATIO_SOURCES = 3  # betweenness sources timed per library (the per-source cost is then extrapolated)
+
+
+def growth_store(n: int, million_db: str | None) -> Path:
+    """A bulk-seeded store (crm/seed_bulk.py, 5 relationships and ~10 interactions per customer) per size."""
+    from bench.common import BENCH_DIR
+
+    if n >= 1_000_000 and million_db:
+        return Path(million_db)
+    path = BENCH_DIR / f"bulk-{n}-42.db"
+    if not path.exists():
+        subprocess.run([sys.executable, str(Path(__file__).with_name("seed_million.py")), str(path),
+                        "--customers", str(n)], check=True)
+    return path
+
+
+def _stages(summary: str) -> dict[str, float]:
+    import re
+
+    line = next((x for x in summary.splitlines() if x.startswith("Stages: ")), "")
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"([^,]+?) (\d+\.\d+)s(?:,|$)", line[8:])}
+
+
+def growth_run(n: int, store: Path, nx_timeout: float) -> dict:
+    """The nightly job on a copy of the store (the job writes; the store itself may be copied by others),
+    in a fresh process, then the networkx comparison on the graph the job built. Saved as JSON."""
+    import shutil
+
+    from bench.common import BENCH_DIR
+
+    work = BENCH_DIR / f"growth-{n}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(work) + suffix).unlink(missing_ok=True)
+    shutil.copy(store, work)
+    load = os.getloadavg()[0]
+    out = subprocess.run([sys.executable, __file__, "--job-only", str(work)], capture_output=True, text=True,
+                         check=True)
+    job = json.loads(out.stdout.strip().splitlines()[-1])
+    result = dict(customers=n, load_before=load, load_after=os.getloadavg()[0], wall=job["wall"], cpu=job.get("cpu"),
+                  job_peak_mb=job["peak_mb"], summary=job["summary"], stages=_stages(job["summary"]))
+    import re
+
+    worker = re.search(r"Graph worker process peak memory: (\d+) MiB", job["summary"])
+    result["worker_peak_mb"] = float(worker.group(1)) if worker else 0.0
+    worker_cpu = re.search(r"Graph worker process peak memory: \d+ MiB, CPU (\d+) s", job["summary"])
+    result["cpu"] = (result["cpu"] or 0.0) + (float(worker_cpu.group(1)) if worker_cpu else 0.0)
+    print(job["summary"], flush=True)
+    try:
+        out = subprocess.run([sys.executable, __file__, "--nx-ratios", str(work), "--nx-timeout", str(nx_timeout)],
+                             capture_output=True, text=True, timeout=nx_timeout * 4 + 1800)
+        result["nx"] = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else \
+            dict(error=out.stderr.strip().splitlines()[-1:])
+    except subprocess.TimeoutExpired:
+        result["nx"] = dict(error="networkx comparison timed out")
+    (BENCH_DIR / f"growth-{n}.json").write_text(json.dumps(result, indent=1))
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(work) + suffix).unlink(missing_ok=True)
+    return result
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _bounded(fn, seconds: float):
+    """(seconds, value) or (None, None) when ``fn`` (pure Python, networkx) runs past ``seconds``."""
+    import signal
+
+    def stop(*_):
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return _timed(fn)
+    except _Timeout:
+        return None, None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def nx_ratios(db_path: str, timeout: float) -> None:
+    """The product's graph algorithms against networkx on the graph the job stored; one JSON line.
+
+    PageRank: measured both ways. Communities: Leiden against networkx's Louvain (bounded by ``timeout``).
+    Betweenness: seconds per source measured from NX_RATIO_SOURCES sources each (igraph, networkx); a full
+    exact run is then extrapolated as seconds per source x linked nodes (printed as extrapolated)."""
+    import gc
+
+    import networkx as nx
+    from scipy import sparse
+
+    from crm.db import Database
+    from crm.insights import centrality, store
+    from crm.insights.graph import RelationGraph
+    from crm.insights.job import node_keys
+
+    db = Database(f"sqlite:///{db_path}")
+    with db.session() as s:
+        graph = store.cached(s, store.GRAPH, RelationGraph.from_bytes)
+    a = graph.adjacency
+    n = a.shape[0]
+    linked = int((np.diff(a.indptr) > 0).sum())
+    out = dict(nodes=n, edges=int(a.nnz // 2), linked=linked)
+    out["igraph_build"], g = _timed(lambda: centrality.to_igraph(a))
+    upper = sparse.triu(a, k=1).tocoo()
+
+    def build():
+        nxg = nx.Graph()
+        nxg.add_nodes_from(range(n))
+        nxg.add_weighted_edges_from(zip(upper.row.tolist(), upper.col.tolist(), upper.data.tolist()))
+        return nxg
+
+    out["nx_build"], nxg = _timed(build)
+    out["pagerank_product"], pr = _timed(lambda: centrality.pagerank(a, graph=g))
+    out["pagerank_igraph"], _ = _timed(lambda: g.pagerank(damping=0.85, weights="weight", directed=False))
+    out["pagerank_nx"], pr_nx = _bounded(lambda: nx.pagerank(nxg, weight="weight", tol=1e-10, max_iter=1000), timeout)
+    if pr_nx is not None:
+        out["pagerank_max_diff"] = float(np.abs(pr - np.array([pr_nx[i] for i in range(n)])).max())
+    del pr_nx
+    gc.collect()
+    sources = centrality.sample_sources(a, node_keys(graph), NX_RATIO_SOURCES)
+    t, _ = _timed(lambda: centrality.betweenness(a, sources=sources, graph=centrality.to_igraph(a, weighted=False)))
+    out["betweenness_per_source_igraph"] = t / len(sources)
+    per_nx = []
+    for src in sources.tolist():
+        t, value = _bounded(lambda: nx.betweenness_centrality_subset(nxg, sources=[src], targets=list(range(n))),
+                            timeout)
+        if t is None:
+            break
+        per_nx.append(t)
+    out["betweenness_per_source_nx"] = float(np.mean(per_nx)) if per_nx else None
+    out["betweenness_exact_extrapolated_igraph"] = out["betweenness_per_source_igraph"] * linked
+    if per_nx:
+        out["betweenness_exact_extrapolated_nx"] = out["betweenness_per_source_nx"] * linked
+    out["leiden"], found = _timed(lambda: centrality.detect_communities(a, graph=g))
+    out["leiden_modularity"] = float(found.modularity[-1])
+    out["louvain_nx"], parts = _bounded(lambda: nx.community.louvain_communities(nxg, weight="weight", seed=7), timeout)
+    if parts is not None:
+        out["louvain_nx_modularity"] = float(g.modularity(_labels(parts, n), weights="weight"))
+    out["nx_timeout"] = timeout
+    print(json.dumps(out))
+
+
+def _labels(parts, n: int) -> list[int]:
+    labels = [0] * n
+    for k, members in enumerate(parts):
+        for v in members:
+            labels[v] = k
+    return labels
+
+
+def _fmt_s(x) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.0f} s" if x >= 100 else f"{x:.1f} s" if x >= 1 else f"{x * 1000:.0f} ms"
+
+
+def _ratio(nx_s, ours) -> str:
+    return "—" if nx_s is None or not ours else f"×{nx_s / ours:.0f}" if nx_s / ours >= 10 else f"×{nx_s / ours:.1f}"
+
+
+def growth_table(sizes) -> None:
+    """The saved growth runs side by side: job time, peak memory, each stage, and networkx ratios."""
+    from bench.common import BENCH_DIR
+
+    runs = []
+    for n in sizes:
+        path = BENCH_DIR / f"growth-{n}.json"
+        if path.exists():
+            runs.append(json.loads(path.read_text()))
+    if not runs:
+        print("no growth runs saved (run --growth first)")
+        return
+    heads = ("",) + tuple(f"{r['customers']:,} customers" for r in runs)
+    rows = [("whole job (wall)", *(_fmt_s(r["wall"]) for r in runs)),
+            ("CPU time, job + graph worker", *(_fmt_s(r.get("cpu")) for r in runs)),
+            ("peak RSS job + graph worker", *(f"{r['job_peak_mb']:.0f} + {r['worker_peak_mb']:.0f} MiB" for r in runs)),
+            ("load average before / after", *(f"{r['load_before']:.1f} / {r['load_after']:.1f}" for r in runs))]
+    stages = []
+    for r in runs:
+        stages += [k for k in r["stages"] if k not in stages]
+    rows += [(f"  {k}", *(_fmt_s(r["stages"].get(k)) for r in runs)) for k in stages]
+    print("\nnightly job growth (bulk-seeded stores: 5 relationships, ~10 interactions per customer)")
+    print(table(rows, heads))
+    nx_rows = []
+    for key, label in (("pagerank", "PageRank: product (hand-written) / networkx"),
+                       ("louvain", "communities: Leiden / networkx Louvain"),
+                       ("between", "betweenness per source: igraph / networkx")):
+        cells = []
+        for r in runs:
+            x = r.get("nx", {})
+            if "error" in x:
+                cells.append(str(x["error"])[:40])
+                continue
+            if key == "pagerank":
+                cells.append(f"{_fmt_s(x['pagerank_product'])} / {_fmt_s(x.get('pagerank_nx'))} "
+                             f"{_ratio(x.get('pagerank_nx'), x['pagerank_product'])}"
+                             + ("" if x.get("pagerank_nx") is not None else f" (> {x['nx_timeout']:.0f} s)"))
+            elif key == "louvain":
+                cells.append(f"{_fmt_s(x['leiden'])} (Q {x['leiden_modularity']:.3f}) / "
+                             + (f"{_fmt_s(x['louvain_nx'])} (Q {x['louvain_nx_modularity']:.3f}) "
+                                f"{_ratio(x['louvain_nx'], x['leiden'])}" if x.get("louvain_nx") is not None
+                                else f"> {x['nx_timeout']:.0f} s, stopped"))
+            else:
+                cells.append(f"{_fmt_s(x['betweenness_per_source_igraph'])} / "
+                             f"{_fmt_s(x.get('betweenness_per_source_nx'))} "
+                             f"{_ratio(x.get('betweenness_per_source_nx'), x['betweenness_per_source_igraph'])}")
+        nx_rows.append((label, *cells))
+    nx_rows.append(("exact betweenness, extrapolated: igraph / networkx", *(
+        f"{_fmt_s(r['nx']['betweenness_exact_extrapolated_igraph'])} / "
+        f"{_fmt_s(r['nx'].get('betweenness_exact_extrapolated_nx'))}" if "error" not in r.get("nx", {"error": 1})
+        else "—" for r in runs)))
+    nx_rows.append(("graph (nodes / edges)", *(f"{r['nx'].get('nodes', 0):,} / {r['nx'].get('edges', 0):,}"
+                                              if "error" not in r.get("nx", {"error": 1}) else "—" for r in runs)))
+    print("\nthe same algorithms through networkx on the same graph (measured; betweenness per source measured "
+          f"from {NX_RATIO_SOURCES} sources, the exact run extrapolated as per-source time x linked nodes)")
+    print(table(nx_rows, heads))
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--quality-customers", type=int, default=20_000)
@@ -312,11 +539,27 @@ def main() -> None:
     p.add_argument("--job-only")
     p.add_argument("--lfr", type=int, nargs="*", default=[], help="LFR graph sizes to compare on (e.g. 10000 100000)")
     p.add_argument("--no-kadabra", action="store_true", help="skip networkit's KADABRA comparison")
+    p.add_argument("--growth", type=int, nargs="*", default=None,
+                   help="job + networkx ratios on bulk-seeded stores of these sizes (default 10k 100k 1M), then "
+                        "the side-by-side table")
+    p.add_argument("--growth-table", action="store_true", help="only print the saved growth runs side by side")
+    p.add_argument("--million-db", help="an already seeded 1M store to use for --growth")
+    p.add_argument("--nx-timeout", type=float, default=900.0, help="seconds per networkx run before it is stopped")
+    p.add_argument("--nx-ratios", help=argparse.SUPPRESS)
     p.add_argument("--million", action="store_true",
                    help="also the 1,000,000-customer store (seeding takes long; run on a quiet machine)")
     args = p.parse_args()
     if args.job_only:
         job_only(args.job_only)
+        return
+    if args.nx_ratios:
+        nx_ratios(args.nx_ratios, args.nx_timeout)
+        return
+    if args.growth is not None or args.growth_table:
+        sizes = args.growth or GROWTH_SIZES
+        for n in ([] if args.growth_table else sizes):
+            growth_run(n, growth_store(n, args.million_db), args.nx_timeout)
+        growth_table(GROWTH_SIZES)
         return
     global KADABRA
     KADABRA = not args.no_kadabra

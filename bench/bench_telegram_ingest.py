@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 import sys
 import tempfile
@@ -101,6 +102,15 @@ async def post_all(url: str, per_chat: dict[int, list[dict]], clients: int) -> t
         return time.perf_counter() - started, refused
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far, from /proc (Linux); 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def count_interactions(db: Database) -> int:
     with db.engine.connect() as conn:
         return conn.execute(text("SELECT count(*), count(DISTINCT source_message_id) FROM interaction "
@@ -128,12 +138,14 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None,
         while count_interactions(db)[0] < chats and time.monotonic() < deadline:
             time.sleep(0.05)
         profiler = start_profiler(server, profile) if profile else None
+        cpu_before = cpu_seconds(server.proc.pid)
         started = time.perf_counter()
         ack_seconds, refused = asyncio.run(post_all(webhook, rest, clients))
         deadline = time.monotonic() + 600
         while count_interactions(db)[0] < chats + n and time.monotonic() < deadline:
             time.sleep(0.01)
         stored_seconds = time.perf_counter() - started
+        cpu = cpu_seconds(server.proc.pid) - cpu_before
         total, distinct = count_interactions(db)
         if profiler:
             stop_profiler(profiler)
@@ -142,7 +154,8 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None,
         fakes.stop()
         db.dispose()
     return {"ack": n / ack_seconds, "stored": n / stored_seconds, "ack_s": ack_seconds, "stored_s": stored_seconds,
-            "lost": max(0, chats + n - distinct), "duplicated": total - distinct, "refused": refused}
+            "lost": max(0, chats + n - distinct), "duplicated": total - distinct, "refused": refused,
+            "cpu_ms": cpu * 1000 / n}
 
 
 def raw_ceiling(folder: Path, n: int) -> float:
@@ -203,7 +216,7 @@ def main() -> None:
             continue
         print(f"  {label:<22} acknowledged {r['ack']:7,.0f}/s = x{r['ack'] / raw:.3f} of ceiling;  stored "
               f"{r['stored']:7,.0f}/s = x{r['stored'] / raw:.3f};  lost {r['lost']}, duplicated {r['duplicated']}, "
-              f"refused-and-redelivered {r['refused']}")
+              f"refused-and-redelivered {r['refused']};  server CPU {r['cpu_ms']:.2f} ms per update")
     if before:
         print(f"  after / before: acknowledged x{after['ack'] / before['ack']:.2f}, stored x{after['stored'] / before['stored']:.2f}")
     print(f"BENCH telegram_ingest.raw_rate={raw:.0f} rows/s")
@@ -211,6 +224,7 @@ def main() -> None:
     print(f"BENCH telegram_ingest.stored_rate={after['stored']:.0f} msg/s")
     print(f"BENCH telegram_ingest.ack_ratio={after['ack'] / raw:.3f} x")
     print(f"BENCH telegram_ingest.stored_ratio={after['stored'] / raw:.3f} x")
+    print(f"BENCH telegram_ingest.server_cpu_per_update={after['cpu_ms']:.2f} ms")
     if before:
         print(f"BENCH telegram_ingest.before_ref={args.baseline} ref")
         print(f"BENCH telegram_ingest.before_stored_rate={before['stored']:.0f} msg/s")

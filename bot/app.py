@@ -156,10 +156,13 @@ class App:
             from integrations.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
 
             secret_headers[WEBHOOK_PATH] = (SECRET_HEADER, webhook_secret(self.settings))
+        answers = {}  # routes an adapter answers at the edge, without Starlette (Telegram's webhook)
+        for adapter in self.adapters:
+            answers.update(getattr(adapter, "edge_answers", {}))
         for route in self.routes:
             self.metrics.add_route(route.path)
         # outermost: requests the edge refuses (signatures, sizes, deadlines) are counted too
-        return MetricsMiddleware(edge_for(self.settings, inner, secret_headers), self.metrics)
+        return MetricsMiddleware(edge_for(self.settings, inner, secret_headers, answers), self.metrics)
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn

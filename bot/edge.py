@@ -7,6 +7,9 @@ Two layers, both ours, both independent of the routes behind them:
   token). It refuses an oversized ``Content-Length`` before reading a byte (413), reads the body
   itself under a size cap (413 while streaming, for chunked bodies) and a deadline (408), checks
   the Slack signature over exactly those bytes, and only then hands the route a replayed body.
+  A route may instead be *answered at the edge* (``RouteLimits.answer``: Telegram's webhook, issue
+  17): the checked body goes straight to an async function that returns the status and JSON bytes,
+  without Starlette's middleware stack, router and Request objects in between (~0.2 ms a request).
   So an unsigned body is never held beyond the route's cap, and every buffered byte counts
   against one process-wide budget. Any exception that escapes a route becomes a 400 with a
   reference (the traceback goes to the debug log only); a client that went away is dropped
@@ -38,6 +41,7 @@ BODY_BUDGET = 64 * 1024 * 1024  # bytes of request bodies held at once, all conn
 
 Check = Callable[[dict[str, str]], "Refusal | None"]
 BodyCheck = Callable[[dict[str, str], bytes], "Refusal | None"]
+Answer = Callable[[bytes], Awaitable[tuple[int, bytes]]]  # the checked body → (status, JSON body)
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,14 @@ class Refusal:
 @dataclass(frozen=True)
 class RouteLimits:
     """What a route accepts: ``max_body`` bytes; ``before_body`` runs on the headers (nothing read
-    yet), ``after_body`` on the headers and the complete body (e.g. an HMAC signature)."""
+    yet), ``after_body`` on the headers and the complete body (e.g. an HMAC signature). ``answer``: a POST to
+    the route is answered here from its checked body (status and JSON), not by the app behind the edge
+    (other methods still go to the app, which answers 405)."""
 
     max_body: int
     before_body: Check | None = None
     after_body: BodyCheck | None = None
+    answer: Answer | None = None
 
 
 @dataclass
@@ -92,6 +99,12 @@ def _headers(scope) -> dict[str, str]:
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         out[name] = f"{out[name]}\n{value}" if name in out else value
     return out
+
+
+async def _send_json(send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def _send_plain(send, status: int, text: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
@@ -151,8 +164,10 @@ class Edge:
             await _send_plain(send, refusal.status, refusal.message, refusal.headers)
             return
         try:
-            body = await asyncio.wait_for(self._read_body(receive, limits.max_body), self.body_timeout)
-        except asyncio.TimeoutError:
+            # asyncio.timeout, not wait_for: no task of its own per request (wait_for's cost ~20 µs each)
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._read_body(receive, limits.max_body)
+        except TimeoutError:
             await _send_plain(send, 408, "the request body did not arrive in time")
             return
         except _TooLarge:
@@ -167,6 +182,10 @@ class Edge:
                 if refusal is not None:
                     await _send_plain(send, refusal.status, refusal.message, refusal.headers)
                     return
+            if limits.answer is not None and scope.get("method") == "POST":
+                status, answer = await limits.answer(body)
+                await _send_json(send, status, answer)
+                return
             replayed = False
 
             async def replay():

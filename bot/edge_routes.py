@@ -12,20 +12,25 @@ SMALL_BODY = 1024  # GET routes (/healthz, /metrics) take no body
 OTHER_BODY = 64 * 1024
 
 
-def route_limits(settings, secret_headers: dict[str, tuple[str, str]] | None = None) -> dict[str, edge.RouteLimits]:
-    """``secret_headers``: path → (header, secret) of webhook routes (Telegram's), from the composition."""
+def route_limits(settings, secret_headers: dict[str, tuple[str, str]] | None = None,
+                 answers: dict[str, edge.Answer] | None = None) -> dict[str, edge.RouteLimits]:
+    """``secret_headers``: path → (header, secret) of webhook routes (Telegram's), from the composition;
+    ``answers``: path → the function that answers a POST there at the edge (``RouteLimits.answer``)."""
     limits = {"/healthz": edge.RouteLimits(SMALL_BODY), "/metrics": edge.RouteLimits(SMALL_BODY)}
     if settings.slack_enabled and not settings.slack_app_token:
         limits["/slack/events"] = edge.RouteLimits(
             SLACK_MAX_BODY, before_body=edge.slack_headers_check(),
             after_body=edge.slack_signature_check(settings.slack_signing_secret or ""))
     for path, (header, secret) in (secret_headers or {}).items():
-        limits[path] = edge.RouteLimits(TELEGRAM_MAX_BODY, before_body=edge.secret_header_check(header, secret))
+        limits[path] = edge.RouteLimits(TELEGRAM_MAX_BODY, before_body=edge.secret_header_check(header, secret),
+                                        answer=(answers or {}).get(path))
     return limits
 
 
-def edge_for(settings, inner, secret_headers: dict[str, tuple[str, str]] | None = None) -> edge.Edge:
-    return edge.Edge(inner, routes=route_limits(settings, secret_headers), default=edge.RouteLimits(OTHER_BODY))
+def edge_for(settings, inner, secret_headers: dict[str, tuple[str, str]] | None = None,
+             answers: dict[str, edge.Answer] | None = None) -> edge.Edge:
+    return edge.Edge(inner, routes=route_limits(settings, secret_headers, answers),
+                     default=edge.RouteLimits(OTHER_BODY))
 
 
 def uvicorn_options() -> dict:

@@ -50,6 +50,8 @@ class Staff(SQLModel, table=True):
 
 class Company(SQLModel, table=True):
     __tablename__ = "company"
+    # a company is named case-insensitively (`/crm show "globex corporation"`): lower(name) (0019)
+    __table_args__ = (Index("ix_company_lower_name", text("lower(name)")),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
@@ -63,6 +65,8 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         Index("ix_customer_owner_last_contact", "owner_id", "last_contact_at"),
         Index("ix_customer_lower_name", "name_key"),
+        # a customer named by email (`/crm show ops@globex.com`) is found by lower(email) (0019)
+        Index("ix_customer_lower_email", text("lower(email)")),
         # the id a customer has in the system it was imported from; later imports refer to it
         Index("uq_customer_external_id", "external_id", unique=True,
               sqlite_where=text("external_id IS NOT NULL"), postgresql_where=text("external_id IS NOT NULL")),
@@ -167,6 +171,9 @@ class Interaction(SQLModel, table=True):
         UniqueConstraint("source_platform", "source_message_id", name="uq_interaction_source"),
         Index("ix_interaction_customer_occurred", "customer_id", "occurred_at"),
         Index("ix_interaction_staff_occurred", "staff_id", "occurred_at"),
+        # a colleague's last interaction with one customer (`/crm intro`): without it SQLite walked the
+        # colleague's whole history, newest first, until that customer came up (0019)
+        Index("ix_interaction_customer_staff_occurred", "customer_id", "staff_id", "occurred_at"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -186,6 +193,8 @@ class Interaction(SQLModel, table=True):
 
 class Deal(SQLModel, table=True):
     __tablename__ = "deal"
+    # the card's open deals, biggest first, read in index order rather than sorted (0019)
+    __table_args__ = (Index("ix_deal_customer_amount", "customer_id", "amount"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)

@@ -5,7 +5,8 @@ PostgreSQL pg_trgm, plus a range scan on the casefolded name); rapidfuzz ranks t
 Python on plain tuples. Nothing scans all customers.
 
 Misspellings are found in stages, cheapest first: the text as typed, then each word cut
-back to its first letters ("globx" finds "glob…"), then any shared trigram, ranked by bm25.
+back to its first letters ("globx" finds "glob…"), then any shared trigram among the query's rare
+ones (at most ``RANKED`` documents), ranked by bm25.
 """
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ from sqlmodel import Session, col, select
 
 from crm.models import Company, Customer
 
-CANDIDATES = 300
+CANDIDATES = 100  # per source (name prefix, index): enough to rank the best 10; fetching and scoring is the cost
+# the misspelling stage ranks (bm25) at most this many documents: its cost must not follow the store's size
+RANKED = 1_000
+PG_RANKED = 300  # PostgreSQL: texts word_similarity ranks for a misspelling (each costs ~50 µs to recheck)
+MAX_GRAMS = 40  # trigrams of a long query looked at for that stage (a query is at most 200 characters)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _NAME_WORDS = re.compile(r"[\s\-_,.]+")
@@ -98,8 +103,34 @@ def _sqlite_candidates(session: Session, q: str) -> list[Row]:
                 return rows
     grams = sorted({q[i:i + 3] for i in range(len(q) - 2) if q[i:i + 3].strip()})
     if len(grams) >= 2:
-        return _rows(session, base + " ORDER BY f.rank LIMIT 100", m=" OR ".join(_phrase(g) for g in grams))
+        rare = _rare_grams(session, grams)
+        if rare:
+            return _rows(session, base + " ORDER BY f.rank LIMIT 100", m=" OR ".join(_phrase(g) for g in rare))
     return []
+
+
+def _rare_grams(session: Session, grams: list[str]) -> list[str]:
+    """The query's rarest trigrams whose documents together stay within ``RANKED``.
+
+    bm25 reads every document it ranks: at 1,000,000 customers a trigram like "ith" or "son" is in
+    tens of thousands of them, and ranking their union took seconds. A misspelt word keeps most of
+    its trigrams, and the rare ones are the ones that tell customers apart. Each count stops at
+    ``RANKED + 1`` documents, so asking costs at most that much per trigram.
+    """
+    cap = RANKED + 1
+    counts = []
+    for gram in grams[:MAX_GRAMS]:
+        found = session.execute(text("SELECT count(*) FROM (SELECT rowid FROM customer_fts WHERE customer_fts "
+                                     "MATCH :m LIMIT :cap)"), {"m": _phrase(gram), "cap": cap}).scalar()
+        if found:
+            counts.append((found, gram))
+    chosen, total = [], 0
+    for found, gram in sorted(counts):
+        if total + found > RANKED:
+            break
+        chosen.append(gram)
+        total += found
+    return chosen
 
 
 def _is_short_cjk(q: str) -> bool:
@@ -110,12 +141,19 @@ def _postgres_candidates(session: Session, q: str) -> list[Row]:
     if _is_short_cjk(q):
         return _rows(session, "SELECT id, name, search_text FROM customer WHERE to_tsvector('simple', search_cjk) "
                               "@@ to_tsquery('simple', :q) AND forgotten_at IS NULL LIMIT :n", q=q, n=CANDIDATES)
+    if len(q) < 3:
+        # pg_trgm cannot index fewer than three letters: ILIKE '%li%' read the whole table when few
+        # matched. As on SQLite, two Latin letters are a name prefix (above)
+        return []
     rows = _rows(session, "SELECT id, name, search_text FROM customer WHERE search_text ILIKE :p ESCAPE '\\' "
                           "AND forgotten_at IS NULL LIMIT :n", p=_like(q), n=CANDIDATES)
-    if len(rows) < 10 and len(q) >= 3:
-        rows += _rows(session, "SELECT id, name, search_text FROM customer WHERE :q <% search_text "
-                               "AND forgotten_at IS NULL ORDER BY word_similarity(:q, search_text) DESC LIMIT :n",
-                      q=q, n=100)
+    if len(rows) < 10:
+        # a misspelling: similar texts by trigrams, ranked. A common name's typo ("smithx") is similar to
+        # tens of thousands of customers at 1,000,000; ranking is bounded to the first PG_RANKED of them
+        rows += _rows(session, "SELECT id, name, search_text FROM (SELECT id, name, search_text FROM customer "
+                               "WHERE :q <% search_text AND forgotten_at IS NULL LIMIT :cap) AS alike "
+                               "ORDER BY word_similarity(:q, search_text) DESC LIMIT :n",
+                      q=q, cap=PG_RANKED, n=100)
     return rows
 
 

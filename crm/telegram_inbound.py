@@ -146,15 +146,16 @@ def held_by(conn, ids: list[int], *, holder: str) -> set[int]:
                             .with_for_update()).scalars())
 
 
-def release(conn, ids: list[int] | None, *, holder: str) -> int:
-    """Gives back rows ``holder`` claimed and did not finish (``None``: all of them; a failed round, a clean
-    stop): the next claim, here or in another instance, takes them at once instead of after the lease."""
-    mine = and_(TABLE.c.processed_at.is_(None), TABLE.c.claimed_by == holder[:100], TABLE.c.lease_until.is_not(None))
-    if ids is not None:
-        if not ids:
-            return 0
-        mine = and_(mine, TABLE.c.id.in_(ids))
-    return conn.execute(update(TABLE).where(mine).values(lease_until=None)).rowcount
+def release(conn, ids: list[int], *, holder: str) -> int:
+    """Gives back rows ``holder`` claimed and did not finish (a failed round, a clean stop, a chat's later
+    rows): the next claim, here or in another instance, takes them at once instead of after the lease.
+    ``claimed_by`` is cleared too, so that a write of ``holder``'s still under way (a stopped round's, on
+    its thread) finds them no longer its own (``held_by``) and leaves them to whoever claims them next."""
+    if not ids:
+        return 0
+    return conn.execute(update(TABLE).where(TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None),
+                                            TABLE.c.claimed_by == holder[:100])
+                        .values(lease_until=None, claimed_by=None)).rowcount
 
 
 def mark_processed(conn, ids: list[int], *, now: datetime, error: str | None = None) -> None:

@@ -44,14 +44,16 @@ def _processor_call(bot: TelegramBot, name: str) -> None:
 
 
 def _record_parses(monkeypatch) -> list[tuple[str, int]]:
+    """(processor, update id) of every stored update a processor reads to handle it (``_data``: its JSON,
+    then read as plain text or parsed by python-telegram-bot)."""
     parsed: list[tuple[str, int]] = []
-    real = inbound.InboundProcessor._parse
+    real = inbound.InboundProcessor._data
 
     def recording(self, row):
         parsed.append((self.holder, row.update_id))
         return real(self, row)
 
-    monkeypatch.setattr(inbound.InboundProcessor, "_parse", recording)
+    monkeypatch.setattr(inbound.InboundProcessor, "_data", recording)
     return parsed
 
 
@@ -70,8 +72,16 @@ def test_two_processors_store_disjoint_shares_in_each_chats_order(two_instances,
     _open_chats(a, chats)
     for bot in (a, b):
         _processor_call(bot, "stop")
-    # small claims, so that both instances get a share of a backlog this size
+    # small claims, each held a while before its write (as on a busy machine), so that both instances get a
+    # share of a backlog this size: unslowed, the first one to start can drain it before the other's first look
     monkeypatch.setattr(inbound, "PROCESS_BATCH", 10)
+    write = inbound.InboundProcessor._write
+
+    def slow_write(self, *args, **kw):
+        time.sleep(0.05)  # a worker thread: the event loops go on meanwhile
+        return write(self, *args, **kw)
+
+    monkeypatch.setattr(inbound.InboundProcessor, "_write", slow_write)
     parsed = _record_parses(monkeypatch)
     headers = {SECRET_HEADER: WEBHOOK_SECRET}
     expected = {chat: [f"hello from {chat}"] for chat in chats}

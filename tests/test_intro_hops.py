@@ -88,3 +88,25 @@ def test_the_hop_limit_is_configurable(engine, team, long_chain, monkeypatch):
     monkeypatch.setattr(engine.settings, "intro_max_hops", 6)
     text = say(engine, "UALICE", f"/crm intro #{long_chain['far']}").plain_text()
     assert "Warmest path from you to Far End" in text and "over 6 hops" in text
+
+
+def test_warm_paths_read_only_the_staff_edges_around_the_target_sorted_or_not(db, team, long_chain):
+    """warm_paths looks up the staff edges of the customers near the target by binary search (the job
+    stores them sorted by customer); a graph whose edges are not sorted gives the same paths."""
+    import dataclasses
+
+    import numpy as np
+
+    graph = _graph(db)
+    sorted_paths = warm_paths(graph, long_chain["chain"][1], limit=4, max_hops=3)
+    assert sorted_paths and sorted_paths[0].staff_id == team.alice
+    se = graph.staff_edges
+    shuffled = np.random.default_rng(1).permutation(len(se.customer))
+    mixed = dataclasses.replace(graph, staff_edges=dataclasses.replace(
+        se, **{f.name: getattr(se, f.name)[shuffled] for f in dataclasses.fields(se)}), _by_customer=None)
+    assert [(p.staff_id, p.nodes, p.hops) for p in warm_paths(mixed, long_chain["chain"][1], limit=4, max_hops=3)] \
+        == [(p.staff_id, p.nodes, p.hops) for p in sorted_paths]
+    li = graph.customer_position(team.li)
+    rows = mixed.staff_rows(np.array([li]))
+    assert len(rows) == int((se.customer == li).sum()) >= 1
+    assert set(mixed.staff_edges.customer[rows].tolist()) == {li}

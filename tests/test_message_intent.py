@@ -151,6 +151,20 @@ def test_fast_scorer_gives_the_pipelines_own_probabilities():
     assert np.abs(expected - got).max() < 1e-9
 
 
+def test_a_cached_model_rebuilds_its_fast_scorer_from_the_pipeline():
+    """CRM_INTENT_MODEL_CACHE holds pickles: one written by a process running older code (its file name hashes
+    the code on disk, not the code it runs) must not bring that code's scorer layout along."""
+    import pickle
+
+    from crm.understanding.intent import model
+
+    shipped = model()
+    stale = pickle.loads(pickle.dumps(shipped))
+    stale.fast.blocks = [(kind, a, v, i, w.T.copy()) for kind, a, v, i, w in stale.fast.blocks]  # another layout
+    again = pickle.loads(pickle.dumps(stale))
+    assert again.probabilities("where is my refund?? 退款呢") == shipped.probabilities("where is my refund?? 退款呢")
+
+
 def test_the_fast_keyword_search_on_folded_text_finds_what_the_case_blind_one_finds():
     """lexicon's folded patterns (no re.I, issue 17's speed-up) against the original ones, on every message
     of the corpus and on text holding the characters re.I pairs with ASCII (İ ı ſ K)."""

@@ -100,6 +100,7 @@ class RelationGraph:
     pagerank: np.ndarray | None = None
     betweenness: np.ndarray | None = None
     _cost: sparse.csr_matrix | None = field(default=None, repr=False)
+    _by_customer: tuple | None = field(default=None, repr=False)  # staff edges' customers sorted, and the order
 
     @property
     def n_customers(self) -> int:
@@ -108,6 +109,24 @@ class RelationGraph:
     @property
     def n_nodes(self) -> int:
         return len(self.customer_ids) + len(self.company_ids)
+
+    def staff_rows(self, positions: np.ndarray) -> np.ndarray:
+        """Rows of ``staff_edges`` whose customer is at one of ``positions``, ascending. The job writes
+        them sorted by customer, so each customer's rows are found by binary search."""
+        customers = self.staff_edges.customer
+        if self._by_customer is None:
+            ordered = len(customers) < 2 or bool(np.all(customers[1:] >= customers[:-1]))
+            order = None if ordered else np.argsort(customers, kind="stable")
+            self._by_customer = (customers if ordered else customers[order], order)
+        keys, order = self._by_customer
+        positions = np.asarray(positions, dtype=keys.dtype if len(keys) else np.int64)
+        lo, hi = np.searchsorted(keys, positions, "left"), np.searchsorted(keys, positions, "right")
+        counts = hi - lo
+        if not counts.sum():
+            return np.zeros(0, dtype=np.int64)
+        starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        rows = starts + np.arange(counts.sum())
+        return np.sort(rows if order is None else order[rows])
 
     def customer_position(self, customer_id: int) -> int | None:
         i = int(np.searchsorted(self.customer_ids, customer_id))
@@ -227,11 +246,23 @@ def _ball(adjacency: sparse.csr_matrix, start: int, radius: int) -> np.ndarray:
     return seen
 
 
+def _induced(matrix: sparse.csr_matrix, nodes: np.ndarray) -> sparse.coo_matrix:
+    """The submatrix on ``nodes`` (sorted), renumbered 0..len-1: as ``matrix[nodes][:, nodes]`` but
+    without scipy's column step, which allocates arrays as long as the whole graph (1.25M nodes at 1M)."""
+    rows = matrix[nodes]
+    counts = np.diff(rows.indptr)
+    row = np.repeat(np.arange(len(nodes)), counts)
+    col = np.searchsorted(nodes, rows.indices)
+    inside = col < len(nodes)
+    inside[inside] = nodes[col[inside]] == rows.indices[inside]
+    return sparse.coo_matrix((rows.data[inside], (row[inside], col[inside])), shape=(len(nodes), len(nodes)))
+
+
 def _hop_limited_costs(cost: sparse.csr_matrix, target: int, edges: int):
     """Cheapest cost from ``target`` to every node using at most ``edges`` account edges
     (Bellman-Ford by levels on the ball around the target); with the parents to walk back."""
     ball = _ball(cost, target, edges)
-    local = cost[ball][:, ball].tocoo()
+    local = _induced(cost, ball)
     dist = np.full(len(ball), np.inf)
     dist[np.searchsorted(ball, target)] = 0.0
     parents = []
@@ -265,22 +296,26 @@ def warm_paths(graph: RelationGraph, target_customer_id: int, *, limit: int = 5,
         return []
     ball, dist, parents = _hop_limited_costs(graph.cost, target, max_hops - 1)
     se = graph.staff_edges
-    pos = np.minimum(np.searchsorted(ball, se.customer), len(ball) - 1)
-    inside = (ball[pos] == se.customer) & (se.strength > 0)
-    first_hop = -np.log(np.clip(se.strength, 1e-9, 1.0))
-    total = np.where(inside, dist[pos] + first_hop, np.inf)
-    reachable = np.isfinite(total)
-    if not reachable.any():
+    # only the staff edges of customers in the ball: at 1,000,000 customers there are ~1.5M staff
+    # edges and a ball of a few hundred nodes, so arithmetic over all of them was most of the time
+    rows = graph.staff_rows(ball[ball < graph.n_customers])
+    rows = rows[se.strength[rows] > 0]
+    pos = np.searchsorted(ball, se.customer[rows])  # each row's customer, as a place in the ball
+    total = dist[pos] - np.log(np.clip(se.strength[rows], 1e-9, 1.0))
+    keep = np.isfinite(total)
+    rows, pos, total = rows[keep], pos[keep], total[keep]
+    if not len(rows):
         return []
-    rows = np.nonzero(reachable)[0]
-    rows = rows[np.lexsort((total[rows], se.staff[rows]))]
+    order = np.lexsort((total, se.staff[rows]))
+    rows, pos, total = rows[order], pos[order], total[order]
     first_of_staff = np.ones(len(rows), dtype=bool)
     first_of_staff[1:] = se.staff[rows][1:] != se.staff[rows][:-1]
-    best = rows[first_of_staff]
+    best = np.nonzero(first_of_staff)[0]
     best = best[np.argsort(total[best], kind="stable")][:limit]
     paths = []
-    for row in best:
-        local, level, nodes = int(pos[row]), len(parents), []
+    for k in best:
+        row = rows[k]
+        local, level, nodes = int(pos[k]), len(parents), []
         nodes.append(int(ball[local]))
         while level > 0:
             parent = int(parents[level - 1][local])
@@ -301,8 +336,9 @@ def staff_strength(graph: RelationGraph, staff_id: int, customer_id: int) -> flo
     if position is None or len(staff) == 0:
         return 0.0
     se = graph.staff_edges
-    hit = (se.customer == position) & (se.staff == staff[0])
-    return float(se.strength[hit][0]) if hit.any() else 0.0
+    rows = graph.staff_rows(np.array([position]))
+    hit = rows[se.staff[rows] == staff[0]]
+    return float(se.strength[hit[0]]) if len(hit) else 0.0
 
 
 def neighbourhood(graph: RelationGraph, customer_position: int, *, max_nodes: int = 30) -> np.ndarray:

@@ -32,6 +32,7 @@ from crm.models import CustomerInsight
 from crm.types import utcnow
 
 PEAK_KEY = "peak MiB"
+CPU_KEY = "cpu s"
 PARALLEL_FROM = 20_000  # customers; smaller stores are done in well under a second without forking
 DECAY_WINDOW_DAYS = 90
 TEXT_TERMS_KEPT = 16  # per customer in the similarity index: enough to explain, small to cache
@@ -68,7 +69,9 @@ class JobReport:
                      f"{self.summary.get('staff_edges', 0):,} staff–customer relationships.")
         lines.append("Stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))
         if self.summary.get("graph_worker_peak_mb"):
-            lines.append(f"Graph worker process peak memory: {self.summary['graph_worker_peak_mb']} MiB.")
+            lines.append(f"Graph worker process peak memory: {self.summary['graph_worker_peak_mb']} MiB"
+                         + (f", CPU {self.summary['graph_worker_cpu_s']:.0f} s"
+                            if self.summary.get("graph_worker_cpu_s") is not None else "") + ".")
         return "\n".join(lines)
 
 
@@ -125,7 +128,9 @@ def graph_metrics(adjacency, keys: np.ndarray | None = None, salt: int = 0
     times["communities"] = time.perf_counter() - started
     import resource
 
-    times[PEAK_KEY] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    times[PEAK_KEY] = usage.ru_maxrss / 1024
+    times[CPU_KEY] = usage.ru_utime + usage.ru_stime  # the worker's CPU seconds (its own process)
     info = dict(betweenness_method=method, modularity=[round(q, 4) for q in found.modularity])
     return (pr, between, found.labels, info), times
 
@@ -192,6 +197,7 @@ def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str
     # a graph too large for a trustworthy estimate has no betweenness: NULL per customer, no connectors
     between_known = not str(metric_info.get("betweenness_method", "")).startswith(centrality.SKIPPED)
     worker_peak = metric_times.pop(PEAK_KEY)
+    worker_cpu = metric_times.pop(CPU_KEY)
     for name, seconds in metric_times.items():
         report.timings[name + (" (parallel)" if pending is not None else "")] = seconds
     with report.stage("graph findings"):
@@ -217,6 +223,7 @@ def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str
         feedback_answers=len(feedback), fingerprint=stamp, **metric_info,
         connectors_skipped=None if between_known else int((np.diff(graph.adjacency.indptr) > 0).sum()),
         graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
+        graph_worker_cpu_s=round(worker_cpu, 1) if pending is not None else None,
         **findings)
     blobs = {
         store.GRAPH: graph.to_bytes(),

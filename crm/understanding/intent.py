@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,29 +136,33 @@ class _FastScorer:
             if isinstance(transformer, TfidfVectorizer):
                 size = len(transformer.vocabulary_)
                 self.blocks.append(("tfidf", transformer.build_analyzer(), transformer.vocabulary_,
-                                    transformer.idf_, coef[:, offset:offset + size] * weight))
+                                    transformer.idf_, np.ascontiguousarray((coef[:, offset:offset + size] * weight).T)))
             else:
                 size = transformer.transform(["x"]).shape[1]
-                self.blocks.append(("dense", transformer, None, None, coef[:, offset:offset + size] * weight))
+                self.blocks.append(("dense", transformer, None, None,
+                                    np.ascontiguousarray((coef[:, offset:offset + size] * weight).T)))
             offset += size
 
     def decision(self, text: str) -> np.ndarray:
+        # weights are kept features × classes (C order): a message's few hundred features are whole rows to
+        # gather, not a strided column of each class; grams counted by Counter (C), looked up once each
         total = self.intercepts.copy()
         for kind, analyzer, vocabulary, idf, weights in self.blocks:
             if kind == "dense":  # KeywordCounts: its row directly, not through a sparse matrix
-                total += weights @ np.asarray(analyzer.row(text), dtype=float)
+                total += np.asarray(analyzer.row(text), dtype=float) @ weights
                 continue
+            get = vocabulary.get
             counts: dict[int, int] = {}
-            for gram in analyzer(text):
-                index = vocabulary.get(gram)
+            for gram, n in Counter(analyzer(text)).items():
+                index = get(gram)
                 if index is not None:
-                    counts[index] = counts.get(index, 0) + 1
+                    counts[index] = n
             if not counts:
                 continue
             idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             values = (1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))) * idf[idx]
             values /= np.sqrt((values ** 2).sum())
-            total += weights[:, idx] @ values
+            total += values @ weights[idx]
         return total
 
     def probabilities(self, text: str) -> np.ndarray:
@@ -171,6 +176,12 @@ class IntentModel:
         self.classes = list(pipeline.classes_)
         self.fast = _FastScorer(pipeline)
 
+    def __getstate__(self) -> dict:
+        return {"pipeline": self.pipeline}  # the fast scorer is derived: a cached model never carries a stale one
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["pipeline"])
+
     @classmethod
     def train(cls, texts: list[str], labels: list[str], seed: int = 0) -> "IntentModel":
         pipeline = build_pipeline(seed=seed)
@@ -181,7 +192,11 @@ class IntentModel:
         return list(self.pipeline.predict([normalize(t) for t in texts]))
 
     def probabilities(self, text: str) -> dict[str, float]:
-        probs = self.fast.probabilities(normalize(text))
+        return self.normalized_probabilities(normalize(text))
+
+    def normalized_probabilities(self, normalized: str) -> dict[str, float]:
+        """``probabilities`` of a text already ``normalize``d."""
+        probs = self.fast.probabilities(normalized)
         return dict(zip((str(c) for c in self.classes), (float(p) for p in probs)))
 
 
@@ -247,7 +262,11 @@ def warm_up() -> None:
 
 
 def sentiment_of(text: str, intent: str | None = None) -> str:
-    t = normalize(text)
+    return _sentiment(normalize(text), intent)
+
+
+def _sentiment(t: str, intent: str | None) -> str:
+    """``sentiment_of`` a normalized text."""
     neg = 0.0
     for start, _end, _w in lexicon.find_all(t, lexicon.NEGATIVE_WORDS, folded=True):
         neg += 1
@@ -274,7 +293,11 @@ def sentiment_of(text: str, intent: str | None = None) -> str:
 
 
 def urgency_of(text: str, intent: str) -> str:
-    t = normalize(text)
+    return _urgency(text, normalize(text), intent)
+
+
+def _urgency(text: str, t: str, intent: str) -> str:
+    """``urgency_of`` ``text``, ``t`` being it normalized."""
     hits = lexicon.count(t, lexicon.URGENT_WORDS, folded=True)
     shouting = sum(1 for w in re.findall(r"\b[A-Z]{3,}\b", text or "") if w not in ("API", "SLA", "USD", "CNY", "VIP"))
     exclaim = t.count("!") + t.count("！")
@@ -286,7 +309,11 @@ def urgency_of(text: str, intent: str) -> str:
 
 
 def products_of(text: str) -> list[str]:
-    t = normalize(text)
+    return _products(normalize(text))
+
+
+def _products(t: str) -> list[str]:
+    """``products_of`` a normalized text."""
     named = []
     for product, words in lexicon.PRODUCT_WORDS.items():
         if lexicon.count(t, words, folded=True):
@@ -297,9 +324,10 @@ def products_of(text: str) -> list[str]:
 
 def read_message(text: str, *, classifier: IntentModel | None = None) -> MessageReading:
     clf = classifier or model()
-    probs = clf.probabilities(text)
+    folded = normalize(text)  # once, not once per reader (issue 17)
+    probs = clf.normalized_probabilities(folded)
     intent = str(max(probs, key=probs.get))
     amounts = [a.text for a in find_amounts(text)][:3]
-    return MessageReading(intent=intent, confidence=probs[intent], sentiment=sentiment_of(text, intent),
-                          urgency=urgency_of(text, intent), products=products_of(text), amounts=amounts,
+    return MessageReading(intent=intent, confidence=probs[intent], sentiment=_sentiment(folded, intent),
+                          urgency=_urgency(text, folded, intent), products=_products(folded), amounts=amounts,
                           scores=probs)

@@ -219,20 +219,26 @@ def _folded_pattern(words: tuple[str, ...]) -> re.Pattern:
     Why it is the same: the lexicon's words are lowercase ASCII or uncased (Chinese), and casefolded text
     holds no character that IGNORECASE would match with an ASCII letter, digit or _, except those in
     ``_CASE_TWINS`` (checked by the caller). tests/test_message_intent.py compares both on the corpus.
+    Its branches are grouped by their first character, in their order (``c(?:rest1|rest2)``): at a place only
+    the group of the character there can match, and within it the branches keep their order, so the same
+    branch wins; the engine tests one literal per group instead of one per word (~25% faster, issue 17).
     """
-    parts = []
+    groups: dict[str, list[str]] = {}
     for w in sorted(words, key=lambda w: len(w.rstrip("*")), reverse=True):
         star = w.endswith("*")
         plain = w.rstrip("*")
-        body = re.escape(plain[0])
-        if re.match(r"[a-z0-9]", plain, re.I):
-            body += r"(?<![a-z0-9_][\s\S])"
-        body += re.escape(plain[1:]).replace(r"\ ", r"\s+")
+        body = re.escape(plain[1:]).replace(r"\ ", r"\s+")
         if star:
             body += r"[\w'-]*"
         if re.search(r"[a-z0-9]$", plain, re.I) and not star:
             body += r"(?![a-z0-9_])"
-        parts.append(body)
+        groups.setdefault(plain[0], []).append(body)
+    parts = []
+    for first, bodies in groups.items():
+        head = re.escape(first)
+        if re.match(r"[a-z0-9]", first, re.I):  # the word-edge test, the same for every word of the group
+            head += r"(?<![a-z0-9_][\s\S])"
+        parts.append(head + (bodies[0] if len(bodies) == 1 else "(?:" + "|".join(bodies) + ")"))
     return re.compile("|".join(parts))
 
 
@@ -248,15 +254,31 @@ def _anchors(words: tuple[str, ...]) -> re.Pattern:
     return re.compile("|".join(re.escape(a) for a in anchors))
 
 
+_COMPILED: dict[int, tuple] = {}  # id(word list) → (the list, its length, anchors, folded pattern, pattern)
+
+
+def _compiled(words) -> tuple:
+    """The patterns of a word list, found by the list's identity: ``tuple(words)`` and hashing it for the
+    caches above cost more than the search itself for the big lists (issue 17). The entry holds the list
+    (its id cannot be reused meanwhile) and its length (the lists grow only at import, by ``+=``)."""
+    entry = _COMPILED.get(id(words))
+    if entry is None or entry[0] is not words or entry[1] != len(words):
+        key = tuple(words)
+        entry = (words, len(words), _anchors(key), _folded_pattern(key), _pattern(key))
+        if len(_COMPILED) < 1024:  # the lexicon's lists; a caller building lists on the fly is not cached
+            _COMPILED[id(words)] = entry
+    return entry
+
+
 def _chosen(text: str, words, folded: bool) -> re.Pattern | None:
     """The pattern to search ``text`` with; None when no word can match (folded text holding none of the
     words' anchors: a handful of substring tests instead of a regex scan)."""
+    _, _, anchors, folded_pattern, pattern = _compiled(words)
     if folded and not _CASE_TWINS.search(text):
-        key = tuple(words)
-        if _anchors(key).search(text) is None:
+        if anchors.search(text) is None:
             return None
-        return _folded_pattern(key)
-    return _pattern(tuple(words))
+        return folded_pattern
+    return pattern
 
 
 def find_all(text: str, words, *, folded: bool = False) -> list[tuple[int, int, str]]:

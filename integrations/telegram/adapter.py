@@ -33,7 +33,7 @@ import warnings
 from collections import Counter
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
                       ReplyKeyboardRemove, Update)
@@ -66,6 +66,11 @@ MAX_UPDATE_BYTES = 1_000_000  # Telegram's updates are a few KB; a bigger body i
 MAX_FAILURES_PER_UPDATE = 5  # then the update is dropped (logged) instead of blocking the chat forever
 RATE_LIMIT_RETRIES = 3
 POLL_TIMEOUT = 25
+ANSWER_OK = b'{"ok":true}'
+ANSWER_STARTING = b'{"ok":false,"error":"starting up"}'
+ANSWER_TOO_LARGE = b'{"ok":false,"error":"update too large"}'
+ANSWER_MALFORMED = b'{"ok":false,"error":"malformed update"}'
+ANSWER_NOT_STORED = b'{"ok":false,"error":"not stored; please redeliver"}'
 
 # the customer's command menu, described in each language Telegram is told about
 CUSTOMER_COMMANDS = [("start", NP_("telegram menu", "connect with us")), ("help", NP_("telegram menu", "what you can do")),
@@ -142,6 +147,7 @@ class TelegramAdapter:
         self.webhook_mode = bool(self.settings.telegram_webhook_url)
         self.secret = webhook_secret(self.settings)
         self.routes = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] if self.webhook_mode else []
+        self.edge_answers = {WEBHOOK_PATH: self.accept} if self.webhook_mode else {}  # bot/edge.py answers it
         self.ingest = GroupCommit(app.db, metrics=metrics_of(app))  # customers' updates: one transaction per burst
         self.inbound = InboundWriter(app.db, metrics=metrics_of(app))  # webhook updates, stored before the 200
         self.processor = InboundProcessor(self)
@@ -217,32 +223,43 @@ class TelegramAdapter:
     # ------------------------------------------------------------ webhook
 
     async def webhook(self, request: Request) -> JSONResponse:
+        """The route as Starlette serves it: only where no edge answers it (``accept``, below, is the path)."""
         given = request.headers.get(SECRET_HEADER)
         if given is None or not hmac.compare_digest(given.encode(), self.secret.encode()):
             return JSONResponse({"ok": False, "error": "wrong or missing secret token"}, status_code=403)
+        status, body = await self.accept(await request.body())
+        return Response(body, status_code=status, media_type="application/json")
+
+    async def accept(self, body: bytes) -> tuple[int, bytes]:
+        """One webhook update, its secret already checked: (status, JSON answer). Answered at the edge
+        (``edge_answers``; bot/edge.py checks the secret token in constant time and caps the size first),
+        so an update costs no Starlette request/response objects or middleware stack on its way in."""
         if self.application is None:
-            return JSONResponse({"ok": False, "error": "starting up"}, status_code=503)
-        body = await request.body()
+            return 503, ANSWER_STARTING
         if len(body) > MAX_UPDATE_BYTES:
-            return JSONResponse({"ok": False, "error": "update too large"}, status_code=413)
+            return 413, ANSWER_TOO_LARGE
         try:
             # PostgreSQL text cannot hold NUL: a forged or broken update must not fail (and be redelivered) forever
-            data = loads_update(body)
+            try:
+                raw = body.decode("utf-8")  # stored as sent (valid JSON holds no NUL byte; escaped ones go at parsing)
+            except UnicodeDecodeError:  # JSON in UTF-16/32 (json.loads detects it): stored as UTF-8 text
+                data = loads_update(body)
+                raw = json.dumps(data, ensure_ascii=False)
+            else:
+                raw = raw[1:] if raw[:1] == "\ufeff" else raw  # a byte-order mark json.loads(bytes) would skip
+                data = loads_update(raw)
             if not isinstance(data, dict) or not is_int64(data.get("update_id")):
                 raise ValueError("not an update")
-            raw = body.decode("utf-8")  # stored as sent (valid JSON holds no NUL byte; escaped ones go at parsing)
-        except UnicodeDecodeError:
-            raw = json.dumps(data, ensure_ascii=False)
         except Exception:
-            return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
-        # stored before the 200 (one commit shared with the updates arriving meanwhile); python-telegram-bot
-        # parses it and the store takes it in when the processor's turn comes (integrations/telegram/inbound.py)
+            return 400, ANSWER_MALFORMED
+        # stored before the 200 (one commit shared with the updates arriving meanwhile); the processor reads
+        # it when its turn comes (integrations/telegram/inbound.py)
         try:
             await self.inbound.append(data["update_id"], chat_of(data), raw, data)
         except Exception:
-            return JSONResponse({"ok": False, "error": "not stored; please redeliver"}, status_code=500)
+            return 500, ANSWER_NOT_STORED
         self.processor.wake()
-        return JSONResponse({"ok": True})
+        return 200, ANSWER_OK
 
     async def process(self, update: Update) -> bool:
         """Handles one update; False when it should be delivered again (nothing was acknowledged)."""

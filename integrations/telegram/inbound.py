@@ -34,6 +34,7 @@ from crm.inbox import batch as inbound_batch
 from crm.erasure import chat_key, compact_store
 from crm.models import ErasedChat
 from crm.types import utcnow
+from integrations.batching import Batcher
 
 log = logging.getLogger("crm.telegram")
 
@@ -70,47 +71,28 @@ def chat_of(data: dict) -> int | None:
 
 
 class InboundWriter:
-    """Group commit of raw updates: many webhook requests, one transaction."""
+    """Group commit of raw updates: many webhook requests, one transaction (on integrations/batching.py)."""
 
     def __init__(self, db, metrics=None):
         self.db = db
-        self.metrics = metrics
-        self._waiting: list[tuple[tuple[int, int | None, str], asyncio.Future]] = []
-        self._writer: asyncio.Task | None = None
+        self._batcher = Batcher(self._commit, max_batch=APPEND_BATCH, name="telegram-inbound-writer",
+                                on_batch=metrics.observe_batch if metrics is not None else None)
         self.parsed: dict[int, dict] = {}  # update id → its JSON, until the processor takes it
 
     async def append(self, update_id: int, chat_id: int | None, body: str, data: dict | None = None) -> None:
         """Returns once the update is durably stored (or was already); raises when the commit failed.
         ``data``: the body already parsed, kept for this instance's processor (it need not parse it again)."""
-        loop = asyncio.get_running_loop()
         if data is not None:
             if len(self.parsed) >= KEEP_PARSED:  # redeliveries of processed updates are never taken: start afresh
                 self.parsed.clear()
             self.parsed[update_id] = data
-        done = loop.create_future()
-        self._waiting.append(((update_id, chat_id, body), done))
-        if self._writer is None or self._writer.done():
-            self._writer = loop.create_task(self._write(), name="telegram-inbound-writer")
-        await done
+        await self._batcher.submit((update_id, chat_id, body))
 
-    async def _write(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting[:APPEND_BATCH], self._waiting[APPEND_BATCH:]
-            try:
-                await asyncio.to_thread(self._commit, [row for row, _ in batch])
-                error = None
-            except Exception as exc:  # nothing of this batch is stored: each caller answers 500
-                log.warning("telegram: storing %d update(s) failed: %r", len(batch), exc)
-                error = exc
-            if self.metrics is not None:
-                self.metrics.observe_batch(len(batch))
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(error) if error else done.set_result(None)
-
-    def _commit(self, rows) -> None:
+    def _commit(self, rows) -> list[None]:
+        """One transaction for the batch: all stored, or (raising) none, and each caller answers 500."""
         with self.db.write_connection(urgent=True) as conn:  # Telegram waits on this for its 200
             telegram_inbound.append(conn, rows)
+        return [None] * len(rows)
 
 
 class InboundProcessor:
@@ -141,7 +123,10 @@ class InboundProcessor:
                 except (asyncio.CancelledError, Exception):
                     pass
         self._task = None
-        await asyncio.to_thread(self._release, None)  # all this processor holds: another instance goes on at once
+        # the rows of a round cut short: another instance goes on with them at once. Not the updates handed
+        # to be handled one by one: a cancelled one's work may still be running on a thread (it lapses instead)
+        await asyncio.to_thread(self._release, self._claimed)
+        self._claimed = []
 
     def wake(self) -> None:
         self._wake.set()
@@ -198,6 +183,7 @@ class InboundProcessor:
         if not rows:
             return [], False, False, False
         parsed: dict[int, Update] = {}
+        unparsed: dict[int, dict] = {}
         done, singles, messages = [], [], []
         deferred: list[int] = []  # PostgreSQL: claimed rows given back, to be claimed after their chat's single
         claimed = self.db.dialect == "postgresql"
@@ -214,7 +200,17 @@ class InboundProcessor:
                 # new chats nearly every update went that way, ~10x slower: bench/load_scaling.py)
                 deferred.append(row.id)
                 continue
-            update = self._parse(row)
+            data = self._data(row)
+            if data is None:
+                done.append(row.id)
+                continue
+            # the bulk, plain text, read from the JSON as it is (PTB's reading of it, without its objects)
+            message = self.adapter.customers.plain_text_message(data, row.id)
+            if message is not None and message.chat_id not in waiting:
+                messages.append(message)
+                unparsed[row.id] = data  # parsed only if the batch store hands it back
+                continue
+            update = self._parse(data)
             if update is None:
                 done.append(row.id)
                 continue
@@ -238,7 +234,14 @@ class InboundProcessor:
         by_id = {row.id: row for row in rows}
         outcome, kept = await asyncio.to_thread(self._store, messages, done, singles, waiting, by_id, deferred)
         singles = sorted([r for r in singles if r.id in kept] + [by_id[i] for i in outcome.single], key=lambda r: r.id)
-        return [(row, parsed[row.id]) for row in singles], outcome.queued, outcome.erased, more
+        handed = []
+        for row in singles:
+            update = parsed.get(row.id) or self._parse(unparsed[row.id])
+            if update is None:  # not expected (the plain reader takes only what PTB reads): nothing to do with it
+                await asyncio.to_thread(self._settle, row, True)
+                continue
+            handed.append((row, update))
+        return handed, outcome.queued, outcome.erased, more
 
     def _pending(self):
         """(rows to handle, chats held elsewhere whose rows must be skipped, whether more may be waiting)."""
@@ -311,14 +314,25 @@ class InboundProcessor:
             table.c.id.in_(ids), table.c.processed_at.is_(None),
             or_(table.c.lease_until.is_(None), table.c.lease_until <= now))).scalars())
 
-    def _parse(self, row) -> Update | None:
-        from integrations.telegram.adapter import loads_update, note_unparseable
+    def _data(self, row) -> dict | None:
+        """The update's JSON: as the webhook parsed it (this instance's own recent updates), else the stored text."""
+        from integrations.telegram.adapter import loads_update
 
+        data = self.adapter.inbound.parsed.pop(row.update_id, None)
+        if data is not None:
+            return data
         try:
-            data = self.adapter.inbound.parsed.pop(row.update_id, None) or loads_update(row.body)
+            data = loads_update(row.body)
         except ValueError:
+            data = None
+        if not isinstance(data, dict):
             log.warning("telegram: stored update %s is not JSON; dropped", row.update_id)
             return None
+        return data
+
+    def _parse(self, data: dict) -> Update | None:
+        from integrations.telegram.adapter import note_unparseable
+
         try:
             return Update.de_json(data, self.adapter.application.bot)
         except Exception as exc:
@@ -360,9 +374,9 @@ class InboundProcessor:
                                         error="handling failed; see the log")
         return False
 
-    def _release(self, ids: list[int] | None) -> None:
-        """PostgreSQL: gives back claimed rows not finished (``None``: every one this processor holds)."""
-        if ids == [] or self.db.dialect != "postgresql":
+    def _release(self, ids: list[int]) -> None:
+        """PostgreSQL: gives back claimed rows not finished."""
+        if not ids or self.db.dialect != "postgresql":
             return
         try:
             with self.db.write_connection() as conn:

@@ -4,13 +4,13 @@ Each instance kept its own count of posts per channel, so two instances relaying
 channel could post twice Slack's allowance there. The count now lives in one row per channel.
 
 Revision ID: 0023_relay_pace
-Revises: 0017_command_done
+Revises: 0019_query_indexes
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_relay_pace"
-down_revision = "0017_command_done"
+down_revision = "0019_query_indexes"
 branch_labels = None
 depends_on = None
 
