@@ -32,8 +32,13 @@ removed 3% of the nodes). networkit's EstimateBetweenness (sampled sources, 2 th
 632 s at 100k, 32 sources 656 s at 1M (~20 s per source). The probe itself (16:00-16:23, limit 360 s,
 load 10-15): diameter and KADABRA err 0.005 did not finish; EstimateBetweenness 16 sources 183 s / 85 s
 (5-11 s per source), two seeds 0/20; networkx's betweenness_centrality(k=2) 45-72 s per source (its
-graph built in 22-38 s), 0/20 -- networkx per source 4-13x networkit's. No option meets two seeds
->= 18/20 within the nightly budget at 1M, so the job computes no connectors above ``KADABRA_MAX_LINKED``.
+graph built in 22-38 s), 0/20 -- networkx per source 4-13x networkit's. No option met two seeds
+>= 18/20 within the nightly budget at 1M, so the job computed no connectors above 300,000 linked nodes.
+
+``paths`` is ours (crm/insights/path_sampling.py: KADABRA's sampling with the exact diameter replaced by a
+bound from one BFS per component), in ``compare`` and as a ``--million`` option (``paths`` or ``paths:<edges
+budget>``); ``--shape ba`` runs the probe on a heavy-tailed Barabasi-Albert graph of that many nodes instead
+of the seeder's shape. Figures: crm/insights/centrality.py's docstring and README's benchmark table.
 """
 from __future__ import annotations
 
@@ -97,6 +102,16 @@ def compare(customers: int, errs: list[float], exact_up_to: int, nk_exact_up_to:
         scores = np.asarray(algo.scores())
         rows.append(("networkit exact, 2 threads", time.perf_counter() - started,
                      f"{len(top20(scores) & top20(exact))}/20" if exact is not None else "—", "—"))
+    runs = []
+    for seed in (1, 2):
+        started, cpu = time.perf_counter(), time.process_time()
+        values, found = centrality.sampled_betweenness(a, keys, seed=seed)
+        runs.append((values, time.perf_counter() - started, time.process_time() - cpu, found))
+    (first, took, cpu, found), (second, _, _, _) = runs
+    rows.append((f"sampled paths (ours), {found.samples:,} paths, ±{100 * found.achieved_rel_err:.0f}% "
+                 f"({found.reason}; CPU {cpu:.0f} s)", took,
+                 f"{len(top20(first) & top20(exact))}/20" if exact is not None else "—",
+                 f"{len(top20(first) & top20(second))}/20"))
     for err in errs:
         started = time.perf_counter()
         first = centrality.kadabra_betweenness(a, keys, seed=1, err=err)
@@ -140,7 +155,7 @@ def million_proxy(copies: int = 10, rewired: float = 0.02, timeout_note: str = "
 
 # ---- the 1M probe: every option in its own process, under a time limit --------------------------------
 
-def probe_graph(customers: int, relationships_per_customer: float) -> tuple[Path, str]:
+def probe_graph(customers: int, relationships_per_customer: float, shape: str = "seeder") -> tuple[Path, str]:
     """The graph the probe runs on, saved once as .npz: the seeded store's when it is complete (its seed
     truth is the seeder's last write), else the seeder-shaped synthetic graph (bench/synthetic_graph.py)."""
     from scipy import sparse
@@ -158,25 +173,59 @@ def probe_graph(customers: int, relationships_per_customer: float) -> tuple[Path
                 complete = conn.execute("SELECT 1 FROM insight_blob WHERE key = 'seed_truth'").fetchone() is not None
             except sqlite3.Error:
                 complete = False
-    source = "store" if complete else "synthetic"
-    target = BENCH_DIR / f"probe-{customers}-{source}.npz"
+    if shape != "seeder":
+        complete = False
+    source = "store" if complete else ("synthetic" if shape == "seeder" else shape)
+    # the seeder's connectors became heavy-tailed (crm.seed.connector_links): "-zipf" keeps older probe files apart
+    target = BENCH_DIR / f"probe-{customers}-{source}{'-zipf' if source == 'synthetic' else ''}.npz"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         if complete:
             a, keys = store_graph(customers)
             a = a.copy()
             a.data[:] = 1.0
-        else:
+        elif shape == "seeder":
             from bench.synthetic_graph import seeder_shaped_graph
 
             a, keys = seeder_shaped_graph(customers, relationships_per_customer)
+        else:
+            a, keys = real_like_graph(customers, shape)
         sparse.save_npz(target.with_suffix(".adj.npz"), a)
         np.save(target.with_suffix(".keys.npy"), keys)
         target.touch()
     label = f"seeded store {store.name}" if complete else (
         f"seeder-shaped synthetic graph ({relationships_per_customer:g} relationships per customer; "
-        f"{store.name} {'incomplete' if store.exists() else 'absent'})")
+        f"{store.name} {'incomplete' if store.exists() else 'absent'})") if shape == "seeder" else REAL_LIKE[shape]
     return target, label
+
+
+REAL_LIKE = {
+    "ba": "Barabási-Albert graph (igraph, 3 links per new node; heavy-tailed degrees like social graphs)",
+}
+
+
+def real_like_graph(nodes: int, shape: str, seed: int = 42):
+    """Heavy-tailed graphs standing in for real social/collaboration graphs of 300k-1M nodes (no internet
+    here for SNAP's files): nodes shuffled, keys = positions."""
+    import random
+
+    import igraph as ig
+    from scipy import sparse
+
+    from crm.insights.centrality import seeded
+
+    with seeded(seed):
+        if shape == "ba":
+            g = ig.Graph.Barabasi(nodes, 3, directed=False)
+        else:
+            raise SystemExit(f"unknown graph shape {shape}")
+    g.simplify()
+    e = np.asarray(g.get_edgelist(), dtype=np.int64)
+    perm = np.random.default_rng(random.Random(seed).randrange(2 ** 32)).permutation(nodes)
+    r, c = perm[e[:, 0]], perm[e[:, 1]]
+    a = sparse.csr_matrix((np.ones(2 * len(r)), (np.r_[r, c], np.r_[c, r])), shape=(nodes, nodes))
+    a.data[:] = 1.0
+    return a, np.arange(nodes, dtype=np.int64)
 
 
 def probe_child(path: str, option: str, seed: int) -> None:
@@ -226,6 +275,16 @@ def probe_child(path: str, option: str, seed: int) -> None:
     elif name == "kadabra":
         scores = centrality.kadabra_betweenness(a, keys, seed=seed, err=float(arg))
         top = np.argsort(-scores, kind="stable")[:20].tolist()
+    elif name == "paths":  # ours: sampled shortest paths, bounded vertex diameter (crm/insights/path_sampling.py)
+        cpu = time.process_time()
+        scores, found = centrality.sampled_betweenness(a, keys, seed=seed, work=float(arg) if arg else None)
+        top = np.argsort(-scores, kind="stable")[:20].tolist()
+        import resource
+
+        note = (f"{found.samples:,} paths, {found.edges_scanned / found.samples:,.0f} edges each, top 20 within "
+                f"±{100 * found.achieved_rel_err:.0f}% ({found.reason}); vertex diameter <= {found.vertex_diameter_bound}; "
+                f"CPU {time.process_time() - cpu:.0f} s; peak RSS "
+                f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     elif name == "estimate":
         g, order = nk_graph()
         nk.engineering.setSeed(seed, True)
@@ -251,11 +310,12 @@ def probe_child(path: str, option: str, seed: int) -> None:
     print(json.dumps(dict(seconds=time.perf_counter() - started, top=[int(x) for x in top], note=note)))
 
 
-def million(customers: int, limit: float, options: list[str], relationships_per_customer: float) -> None:
+def million(customers: int, limit: float, options: list[str], relationships_per_customer: float,
+            shape: str = "seeder") -> None:
     import json
     import subprocess
 
-    path, label = probe_graph(customers, relationships_per_customer)
+    path, label = probe_graph(customers, relationships_per_customer, shape)
     from scipy import sparse
 
     a = sparse.load_npz(path.with_suffix(".adj.npz"))
@@ -299,13 +359,15 @@ def main() -> None:
     p.add_argument("--options", nargs="*", default=["diameter", "diameter-2core", "kadabra:0.0015", "kadabra:0.005",
                                                     "estimate:64", "networkx:4"])
     p.add_argument("--relationships-per-customer", type=float, default=5.0)
+    p.add_argument("--shape", default="seeder", choices=["seeder", *REAL_LIKE],
+                   help="the --million graph: the seeder's shape, or a heavy-tailed real-like graph of that many nodes")
     p.add_argument("--probe-child", nargs=3, metavar=("GRAPH", "OPTION", "SEED"))
     args = p.parse_args()
     if args.probe_child:
         probe_child(args.probe_child[0], args.probe_child[1], int(args.probe_child[2]))
         return
     if args.million:
-        million(args.million, args.limit, args.options, args.relationships_per_customer)
+        million(args.million, args.limit, args.options, args.relationships_per_customer, args.shape)
         return
     if args.million_proxy:
         million_proxy()

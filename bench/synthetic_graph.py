@@ -3,7 +3,8 @@
 For the 1M betweenness probe while (or instead of) seeding 1,000,000 customers into SQLite, which takes
 most of an hour on this shared machine. Same generator shape as ``crm.seed.seed``: contiguous planted
 clusters of ~150 customers, ``relationships_per_customer`` draws per customer of which 92% stay inside
-the cluster, one connector per 1,000 customers with 40 links anywhere, a company per 4 customers (each
+the cluster, one connector per 1,000 customers with links anywhere, heavy-tailed like the seeder's
+(``crm.seed.connector_links``: Zipf's law, 40 x n / r links for the r-th), a company per 4 customers (each
 customer a member of a company of its own cluster). Unweighted (betweenness is by hops). The seeded
 store's own graph is used whenever it exists (bench/bench_betweenness.py says which it used).
 """
@@ -12,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from crm.seed import CONNECTOR_LINKS, connector_links  # noqa: F401 (one connector shape for the seeder and this)
+
 CLUSTER_SIZE = 150
 INSIDE_CLUSTER = 0.92
-CONNECTOR_LINKS = 40
 
 
 def seeder_shaped_graph(customers: int, relationships_per_customer: float = 5.0, seed: int = 42
@@ -31,8 +33,9 @@ def seeder_shaped_graph(customers: int, relationships_per_customer: float = 5.0,
     inside = start[k] + (rng.random(draws) * (end[k] - start[k])).astype(np.int64)
     b = np.where(rng.random(draws) < INSIDE_CLUSTER, inside, rng.integers(0, customers, draws))
     connectors = rng.choice(customers, max(3, customers // 1000), replace=False)
-    a = np.r_[a, np.repeat(connectors, CONNECTOR_LINKS)]
-    b = np.r_[b, rng.integers(0, customers, len(connectors) * CONNECTOR_LINKS)]
+    links = np.asarray(connector_links(len(connectors)), dtype=np.int64)
+    a = np.r_[a, np.repeat(connectors, links)]
+    b = np.r_[b, rng.integers(0, customers, int(links.sum()))]
     n_companies = max(5, customers // 4)
     company_cluster = np.minimum(n_clusters - 1, np.arange(n_companies) * n_clusters // n_companies)
     first = np.searchsorted(company_cluster, np.arange(n_clusters))

@@ -8,7 +8,9 @@ The data has planted structure, so the insight job can be measured against known
 
 * communities: customers belong to clusters (an ecosystem of companies around one industry
   and territory); relationships and companies stay mostly inside a cluster;
-* connectors: a few customers with many relationships across clusters;
+* connectors: a few customers with many relationships across clusters, heavy-tailed like real account
+  graphs (``connector_links``: the r-th of them has ``CONNECTOR_LINKS`` x n / r links, Zipf's law), so
+  the top 20 by betweenness is a real ranking rather than a draw among identical connectors;
 * churn with known causes: silence, unresolved tickets, bad ratings and stalled deals raise
   the odds that a customer churned (``stage="churned"``, ``churned_at``); a churned
   customer's history stops at its churn date;
@@ -74,7 +76,7 @@ CHUNK = 20_000
 SEED_TRUTH_KEY = "seed_truth"
 CLUSTER_SIZE = 150  # customers per planted cluster, on average
 INSIDE_CLUSTER = 0.92  # share of ordinary relationships that stay inside the cluster
-CONNECTOR_LINKS = 40
+CONNECTOR_LINKS = 40  # the fewest links a planted connector has (the last of them); the first has n times more
 MUST_CONTACT_PER_REP = 12
 DAY = timedelta(days=1)
 
@@ -139,6 +141,14 @@ def read_seed_truth(db: Database) -> dict | None:
     truth["must_contact"] = {int(k): v for k, v in truth["must_contact"].items()}
     truth["churn_causes"] = {int(k): v for k, v in truth["churn_causes"].items()}
     return truth
+
+
+def connector_links(n_connectors: int) -> list[int]:
+    """Links of each planted connector, heaviest first: Zipf's law, the r-th has ``CONNECTOR_LINKS`` x n / r
+    (1,000 connectors at 1M customers: 40,000 links for the first, 2,000 for the 20th, 40 for the last).
+    Real account graphs are heavy-tailed (a few key accounts with very many links); 1,000 identical
+    connectors made the top 20 by betweenness a draw that no estimate can repeat."""
+    return [CONNECTOR_LINKS * n_connectors // r for r in range(1, n_connectors + 1)]
 
 
 def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime | None = None,
@@ -226,7 +236,8 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
 
         say("customers")
         n_connectors = max(3, customers // 1000) if customers >= 200 else 0
-        connectors = set(rnd.sample(range(customers), n_connectors)) if n_connectors else set()
+        connector_order = rnd.sample(range(customers), n_connectors) if n_connectors else []
+        connectors = set(connector_order)
         customer_rows, zh_flags, owners, profiles = [], [], [], []
         for i in range(customers):
             cid = start_customer + 1 + i
@@ -273,7 +284,7 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
         rel_rows, seen, rel_total = [], set(), 0
         kinds = ["referred", "knows", "works-with"]
 
-        def relate(a: int, b: int) -> None:
+        def relate(a: int, b: int, rnd: random.Random = rnd) -> None:
             kind = rnd.choice(kinds)
             if a == b or (a, b, kind) in seen:
                 return
@@ -299,6 +310,12 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
         for a in connectors:
             for _ in range(CONNECTOR_LINKS):
                 relate(a, rnd.randrange(customers))
+        # the heavy tail beyond the first CONNECTOR_LINKS, from a generator of its own: the main stream
+        # (interactions, churn, must-contact) stays what it was before the tail was added
+        tail = random.Random(f"{seed}-connector-tail")
+        for a, links in zip(connector_order, connector_links(len(connector_order))):
+            for _ in range(links - CONNECTOR_LINKS):
+                relate(a, tail.randrange(customers), tail)
         flush_relationships()
         seen.clear()
 

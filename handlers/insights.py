@@ -25,14 +25,17 @@ def insights(ctx) -> Reply:
     sections = []
     connectors = read.key_connectors(ctx.session, LIMIT)
     if connectors:
-        sections.append(Section(ctx.t("Key connectors"), items=[
-            Item(f"{c.name} (#{c.customer_id})" + (f" · {c.company}" if c.company else "") + f" — {why(c)}",
-                 [Button(ctx.t("Graph"), f"graph #{c.customer_id}")]) for c in connectors]))
-    elif status and status.connectors_skipped:
-        sections.append(Section(ctx.t("Key connectors"), items=[Item(ctx.t(
-            "not computed for a graph this large ({linked} linked accounts): no estimate ranks the top 20 "
-            "reliably within the nightly job's time; clusters and PageRank are current",
-            linked=f"{status.connectors_skipped:,}"))]))
+        items = [Item(f"{c.name} (#{c.customer_id})" + (f" · {c.company}" if c.company else "") + f" — {why(c)}",
+                      [Button(ctx.t("Graph"), f"graph #{c.customer_id}")]) for c in connectors]
+        if status and status.connectors_error is not None:
+            # a large graph: the numbers are estimates, and the reader is told how good
+            note = ctx.t("estimated from {paths} sampled shortest routes: each share within ±{error} of its value "
+                         "(probability 90%)", paths=f"{status.connectors_samples or 0:,}",
+                         error=f"{100 * status.connectors_error:.0f}%")
+            if not status.connectors_settled:
+                note += ctx.t("; connectors closer than that may swap places from one night to the next")
+            items.append(Item(note))
+        sections.append(Section(ctx.t("Key connectors"), items=items))
     brokers = read.brokers(ctx.session, 3)
     if brokers:
         sections.append(Section(ctx.t("Brokers between clusters"), items=[

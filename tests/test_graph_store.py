@@ -58,10 +58,10 @@ def test_les_miserables_brokers_link_separate_groups(db):
 
 
 def test_an_unlinked_customer_changes_nothing_even_when_sampling(db, monkeypatch):
-    """The sampled estimate (KADABRA, forced here on a small graph, with a coarser error to stay quick)
-    numbers nodes by the hash of their ids, not by position, and leaves unlinked customers out."""
+    """The sampled estimate (sampled shortest paths, forced here on a small graph, with a small work budget
+    to stay quick) numbers nodes by the hash of their ids, not by position, and leaves unlinked customers out."""
     monkeypatch.setattr(centrality, "EXACT_WORK", 0)
-    monkeypatch.setattr(centrality, "KADABRA_ERR", 0.02)
+    monkeypatch.setattr(centrality, "PATH_WORK", 5e6)
     g = nx.relabel_nodes(nx.connected_watts_strogatz_graph(150, 4, 0.15, seed=4), lambda v: f"Node {v:03d}")
     ids = _load(db, g)
     with db.session() as s:  # company nodes sit after every customer: a new customer shifts their positions

@@ -9,26 +9,33 @@ igraph reaches 0.89, and their sampled betweenness picked sources by position):
   run showed it clearly better, 3 ms against igraph's 1.3-10 s on the 10k seeded store.
 * Betweenness (by hops, unweighted, undirected, no cutoff: brokerage is about who sits between whom):
   exact with igraph (Brandes) while the graph is small (``EXACT_WORK`` = linked nodes x edges, up to
-  about 5,000 customers, ~2 s); above that, networkit's KADABRA, which samples shortest paths
-  adaptively until the top 20 are ranked within an error of ``KADABRA_ERR`` (with probability 0.9),
-  on both cores. It runs on the linked nodes only, numbered by a hash of each customer's or company's
-  id, so adding or removing an unlinked customer changes nothing, and its seeded, deterministic mode
-  makes two runs agree. Measured side by side (``bench/bench_betweenness.py``, same machine, same run):
-  exact Brandes costs O(nodes x edges) -- 10-16 s at 10,000 customers with igraph, 53 s with
-  networkit's exact on 2 threads, so the former 20,000-customer exact threshold cost about a minute;
-  KADABRA at err 0.0015 takes 1-3 s at 10k with 19-20 of the exact top 20, and at 100,000 customers
-  23-65 s with two seeds sharing 19 of 20 (err 0.001: ~500 s; err 0.002: 18 of 20; err 0.005: 15).
-  Sources sampled by hash (igraph), the other option, shared only 5 of 20 at 100k with 1,000
-  sources (96 s), so they remain in ``betweenness(k=...)`` for the bench comparison only.
-  At 1,000,000 customers nothing we measured fits (``bench/bench_betweenness.py --million``, the
-  seeder-shaped graphs with 5 relationships per customer, 1.25M nodes and 5.9M edges at 1M, 2 cores
-  under load 9-20 from seven other developers): KADABRA computes the graph's exact vertex diameter
-  before its first sample, whatever the error -- 22 s at 100k, still running after 11 min at 1M; the 2-core is no cheaper (61 s at
-  100k, against 24 s on the largest component: peeling pendants removes 3% of the nodes and
-  none of the work); networkit's sampled sources (EstimateBetweenness) cost 5-20 s per source at 1M
-  (32 sources: 656 s; 16 sources twice: 183 s and 85 s, sharing 0 of their top 20), so a 10-minute
-  budget buys a few dozen sources where 1,000 share 5 of 20 at 100k; networkx 45-72 s per source. Above ``KADABRA_MAX_LINKED`` linked nodes connectors are therefore not computed: the job
-  stores no betweenness and ``/crm insights`` says why, rather than ranking noise.
+  about 5,000 customers, ~2 s); above that, at every size, the top 20 from sampled shortest paths
+  (``crm/insights/path_sampling.py``: KADABRA's adaptive sampling, hand-written with numba because
+  networkit's KADABRA cannot skip its exact-diameter step). It runs on the linked nodes only, numbered by
+  a hash of each customer's or company's id, so adding or removing an unlinked customer changes nothing;
+  its budget is counted in edges scanned (``PATH_WORK``), not seconds, so two runs with one seed give the
+  same numbers whatever the load; it reports the error it reached, which ``/crm insights`` prints.
+  History, side by side in ``bench/bench_betweenness.py`` (same machine, same run): exact Brandes costs
+  O(nodes x edges) -- 10-16 s at 10,000 customers with igraph, 51 s at 20k on a quiet machine (642 s
+  under load 15); networkit's KADABRA at err 0.0015 took 23-65 s at 100k with two seeds sharing 19 of
+  20 (270-500 s inside the loaded nightly job), but at 1M (seeder-shaped graph, 1.25M nodes, 5.9M edges)
+  its first step, the graph's EXACT vertex diameter, ran for more than 11 minutes; networkit 11.3 is
+  the newest wheel and exposes no way to bound that step. The diameter only sets the ceiling on the
+  sample count through log2(VD - 2), so path_sampling bounds it by one BFS per component (VD <= 2 x
+  eccentricity + 1). Sources sampled by hash (igraph) shared 5 of 20 at 100k with 1,000 sources;
+  networkit's EstimateBetweenness 0 of 20 at 1M with 16; igraph's ``cutoff`` (bounded hops) 9-14 of 20
+  at 100k: all stay out of the product.
+  Sampled paths, measured 2026-11-30 under load 11-21 from the other developers (wall seconds are
+  inflated 3-10x; CPU seconds say more): at 20k (seeder-shaped, heavy-tailed connectors) two seeds each
+  20/20 with the exact top 20, 542k-678k paths until the top 20 separated from the rest, 76-96 s wall,
+  ~12 CPU-s; at 100k, two seeds 20/20 (2e9-edge budget, 1.06M paths, 127-130 s wall at load 11-14,
+  against KADABRA's 270-500 s); 1M: see README (``bench_betweenness.py --million --options paths``,
+  ``--shape ba`` for the heavy-tailed Barabasi-Albert graph). The seeder's old connectors (1,000 with
+  exactly 40 links each) made the top 20 a draw among near-equal values: two seeds shared 15 of 20 at
+  100k with 230k paths, and 2 of 20 at 1M with 45k; the seeder now gives them Zipf link counts
+  (``crm.seed.connector_links``), as real account graphs are heavy-tailed. When the top 20 cannot be
+  separated within the budget, the job says so (error bound, "may swap places") rather than ranking
+  silently.
 * Communities: Leiden (igraph's ``community_leiden``, modularity objective), a fixed number of
   passes, each starting from the previous partition, so modularity never decreases from one pass
   to the next. On the LFR graph (n=100,000, mixing 0.3) it reaches NMI 0.888 against the planted
@@ -51,22 +58,26 @@ from scipy import sparse
 
 # linked nodes x edges up to which betweenness is exact: a store of 5,000 customers (~6k linked nodes,
 # ~20k edges) is exact, ~2 s; exact Brandes grows as nodes x edges (10-16 s at 10k customers, about a
-# minute at 20k), where KADABRA's top 20 match the exact ones (19-20 of 20) in 1-3 s
+# minute at 20k), where the sampled top 20 match the exact ones (20 of 20)
 EXACT_WORK = 150_000_000
-# above it, edges x sources is the budget of the sampled estimate: ~2,500 sources at 100k customers,
-# never fewer than 500 (1M customers: a few minutes of the nightly job), never more than 4,000
+# hashed sources for ``betweenness(k=...)``, the bench's comparison only (5 of 20 shared at 100k): edges x
+# sources is their budget, ~2,500 sources at 100k customers, never fewer than 500 nor more than 4,000
 MIN_SOURCES, MAX_SOURCES = 500, 4_000
 SOURCE_WORK = 1_000_000_000
 LEIDEN_PASSES = 2
-# additive error on normalised betweenness; the top-20 order is what it guarantees. 0.0015: two seeds share
-# 19 of 20 at 100k in 23-65 s; 0.001 took ~500 s there, 0.002 shared 18 (bench/bench_betweenness.py)
+# networkit's KADABRA, the bench's comparison only: additive error on normalised betweenness. 0.0015: two
+# seeds share 19 of 20 at 100k in 23-65 s; 0.001 took ~500 s there, 0.002 shared 18; > 11 min at 1M
 KADABRA_ERR = 0.0015
-# linked nodes above which connectors are not computed: KADABRA first computes the graph's exact vertex
-# diameter, 22 s at 100k customers (125k nodes) but more than 11 min at 1M (1.25M nodes) on this 2-core
-# machine under load 13, before its first sample; sampled sources cost 20 s each at 1M (load 20)
-# and 1,000 of them shared 5 of 20 at 100k (bench/bench_betweenness.py --million)
-KADABRA_MAX_LINKED = 300_000
-SKIPPED = "not computed"
+# above EXACT_WORK, the top 20 by sampled shortest paths (crm/insights/path_sampling.py): sampling stops when
+# the candidates for the top 20 are known within PATH_REL_ERR of their value (probability 1 - PATH_DELTA), or
+# when the sampled searches have scanned PATH_WORK edges: a budget in work, not seconds, so that two runs agree
+# whatever the machine's load. PATH_WORK = 2.5e9 edges: ~1.3M paths at 100k customers, ~2 min at load 10 on
+# this 2-core machine; ~125k paths at 1M (bench/bench_betweenness.py)
+PATH_REL_ERR = 0.05
+PATH_DELTA = 0.1
+PATH_WORK = 2.5e9
+PATH_SECONDS = 900.0  # a safety net only (it would make the result depend on the load); never reached in the bench
+TOP = 20
 _rng_lock = threading.Lock()
 
 
@@ -232,7 +243,8 @@ def competition_rank(values: np.ndarray, *, tolerance: float = 1e-9) -> np.ndarr
 def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: int = 20, err: float | None = None,
                         delta: float = 0.1, seed: int = 7, threads: int = 2) -> np.ndarray:
     """networkit's KADABRA (adaptive sampling of shortest paths): the top ``top`` ranked with an
-    error guarantee, every other node approximated; normalised like networkx.
+    error guarantee, every other node approximated; normalised like networkx. The bench's side-by-side
+    only: before its first sample it computes the exact vertex diameter (> 11 min at 1M nodes).
 
     It runs on the linked nodes only, numbered in the order of their keys' hash, so neither
     positions nor unlinked customers change what it samples."""
@@ -260,14 +272,45 @@ def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: 
     return out
 
 
+def sampled_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: int = TOP, seed: int = 7,
+                        rel_err: float | None = None, work: float | None = None, delta: float | None = None
+                        ) -> tuple[np.ndarray, "path_sampling.TopK | None"]:
+    """Betweenness estimated from sampled shortest paths, the top ``top`` ranked with a confidence bound;
+    normalised like networkx. Runs on the linked nodes only, numbered in the order of their keys' hash,
+    so neither positions nor unlinked customers change what it samples."""
+    from crm.insights import path_sampling
+
+    n = adjacency.shape[0]
+    linked = np.flatnonzero(np.diff(adjacency.indptr) > 0)
+    if n < 3 or len(linked) < 3:
+        return np.zeros(n), None
+    order = linked[np.argsort(stable_hash(keys[linked]), kind="stable")]
+    sub = adjacency[order][:, order].tocsr()
+    sub.sort_indices()  # neighbour order follows the hash order too, not positions
+    found = path_sampling.top_k(sub.indptr, sub.indices, k=min(top, len(order)),
+                                rel_err=PATH_REL_ERR if rel_err is None else rel_err,
+                                delta=PATH_DELTA if delta is None else delta, seed=seed,
+                                budget_edges=PATH_WORK if work is None else work, budget_seconds=PATH_SECONDS)
+    m = len(order)
+    out = np.zeros(n)
+    # the sampler's values are over ordered pairs of the m linked nodes; networkx divides by (n-1)(n-2)
+    out[order] = found.scores * m * (m - 1) / ((n - 1) * (n - 2))
+    return out, found
+
+
 def connector_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, seed: int = 7,
-                          graph: ig.Graph | None = None) -> tuple[np.ndarray, str]:
-    """What the nightly job uses: exact while affordable, else KADABRA's top 20 with its error guarantee;
-    above ``KADABRA_MAX_LINKED`` linked nodes nothing (zeros, method ``SKIPPED``): no estimate we measured
-    ranks the top 20 there within the nightly budget, and a list of noise is what issue 16 was about."""
+                          graph: ig.Graph | None = None) -> tuple[np.ndarray, str, dict]:
+    """What the nightly job uses: exact while affordable, else sampled shortest paths with the top 20's
+    confidence bound. Returns the values, the method in words and what a reader needs to judge the
+    numbers: ``betweenness_error`` (the widest half-interval among the top-20 candidates, relative to
+    their values; None when exact), ``betweenness_settled`` (the top 20 known within ``PATH_REL_ERR``)."""
     linked = int((np.diff(adjacency.indptr) > 0).sum())
     if sources_for(linked, adjacency.nnz // 2) is None:
-        return betweenness(adjacency, graph=graph), "exact"
-    if linked > KADABRA_MAX_LINKED:
-        return np.zeros(adjacency.shape[0]), f"{SKIPPED}: {linked:,} linked accounts"
-    return kadabra_betweenness(adjacency, keys, seed=seed), f"KADABRA top-20, err {KADABRA_ERR}"
+        return betweenness(adjacency, graph=graph), "exact", dict(betweenness_error=None, betweenness_settled=True)
+    values, found = sampled_betweenness(adjacency, keys, seed=seed)
+    if found is None:
+        return values, "exact", dict(betweenness_error=None, betweenness_settled=True)
+    method = (f"sampled shortest paths: {found.samples:,} paths, top {TOP} within ±{100 * found.achieved_rel_err:.0f}% "
+              f"(probability {1 - PATH_DELTA:.0%}; stopped: {found.reason})")
+    return values, method, dict(betweenness_error=round(float(found.achieved_rel_err), 4),
+                                betweenness_settled=bool(found.settled), betweenness_samples=int(found.samples))

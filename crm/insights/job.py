@@ -111,7 +111,7 @@ def node_keys(graph: RelationGraph) -> np.ndarray:
 
 def graph_metrics(adjacency, keys: np.ndarray | None = None, salt: int = 0
                   ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, dict], dict[str, float]]:
-    """PageRank and communities (igraph), betweenness (igraph exact, or networkit's KADABRA on large graphs);
+    """PageRank and communities (igraph), betweenness (igraph exact, or sampled shortest paths on large graphs);
     ``keys`` (stable per node) make the sampled estimate independent of positions and unlinked nodes."""
     times = {}
     started = time.perf_counter()
@@ -121,7 +121,7 @@ def graph_metrics(adjacency, keys: np.ndarray | None = None, salt: int = 0
     started = time.perf_counter()
     if keys is None:
         keys = np.arange(adjacency.shape[0], dtype=np.int64)
-    between, method = centrality.connector_betweenness(adjacency, keys, seed=7 + salt, graph=g)
+    between, method, between_info = centrality.connector_betweenness(adjacency, keys, seed=7 + salt, graph=g)
     times["betweenness"] = time.perf_counter() - started
     started = time.perf_counter()
     found = centrality.detect_communities(adjacency, graph=g)
@@ -131,7 +131,7 @@ def graph_metrics(adjacency, keys: np.ndarray | None = None, salt: int = 0
     usage = resource.getrusage(resource.RUSAGE_SELF)
     times[PEAK_KEY] = usage.ru_maxrss / 1024
     times[CPU_KEY] = usage.ru_utime + usage.ru_stime  # the worker's CPU seconds (its own process)
-    info = dict(betweenness_method=method, modularity=[round(q, 4) for q in found.modularity])
+    info = dict(betweenness_method=method, modularity=[round(q, 4) for q in found.modularity], **between_info)
     return (pr, between, found.labels, info), times
 
 
@@ -194,8 +194,6 @@ def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str
             metrics, metric_times = pending.result()
         pool.shutdown()
     graph.pagerank, graph.betweenness, graph.community, metric_info = metrics
-    # a graph too large for a trustworthy estimate has no betweenness: NULL per customer, no connectors
-    between_known = not str(metric_info.get("betweenness_method", "")).startswith(centrality.SKIPPED)
     worker_peak = metric_times.pop(PEAK_KEY)
     worker_cpu = metric_times.pop(CPU_KEY)
     for name, seconds in metric_times.items():
@@ -210,7 +208,7 @@ def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str
             customer_id=int(snap.customer_ids[i]), risk=float(risk.risk[i]),
             risk_reasons=json.dumps([r | {"text": describe(r)} for r in risk.reasons[i]], ensure_ascii=False),
             community=int(graph.community[i]), pagerank=float(graph.pagerank[i]),
-            betweenness=float(graph.betweenness[i]) if between_known else None,
+            betweenness=float(graph.betweenness[i]),
             priority=float(prio.score[i]) if prio.score[i] > 0 else None,
             priority_reasons=json.dumps([r | {"text": describe(r)} for r in prio.reasons[i]],
                                         ensure_ascii=False),
@@ -221,7 +219,6 @@ def compute(conn: Connection, now: datetime, report: JobReport, *, currency: str
         risk=dict(source=risk.source, churned=risk.churned, stayed=risk.stayed, auc_cv=risk.auc_cv,
                   min_labels=MIN_LABELS, coefficients=risk.detail.get("coefficients", {})),
         feedback_answers=len(feedback), fingerprint=stamp, **metric_info,
-        connectors_skipped=None if between_known else int((np.diff(graph.adjacency.indptr) > 0).sum()),
         graph_worker_peak_mb=round(worker_peak) if pending is not None else None,
         graph_worker_cpu_s=round(worker_cpu, 1) if pending is not None else None,
         **findings)

@@ -27,7 +27,11 @@ class InsightStatus:
     stayed: int
     auc_cv: float | None
     min_labels: int
-    connectors_skipped: int | None = None  # linked accounts, when the graph was too large to rank connectors
+    # betweenness estimated from sampled paths (large graphs): the widest half-interval among the top-20
+    # candidates relative to their values, with probability 0.9; None when exact
+    connectors_error: float | None = None
+    connectors_settled: bool = True  # the top 20 known within that error (else close ranks may swap)
+    connectors_samples: int | None = None
 
 
 @dataclass
@@ -125,7 +129,8 @@ def status(session: Session) -> InsightStatus | None:
     risk = s.get("risk", {})
     return InsightStatus(datetime.fromisoformat(s["computed_at"]), s.get("customers", 0), risk.get("source", "?"),
                          risk.get("churned", 0), risk.get("stayed", 0), risk.get("auc_cv"),
-                         risk.get("min_labels", 0), s.get("connectors_skipped"))
+                         risk.get("min_labels", 0), s.get("betweenness_error"), bool(s.get("betweenness_settled", True)),
+                         s.get("betweenness_samples"))
 
 
 def _names(session: Session, model, ids) -> dict[int, str]:
