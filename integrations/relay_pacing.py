@@ -155,7 +155,13 @@ class ChannelPacer:
     async def slot(self, channel: str) -> float:
         wait = await self._step(self.reserve, channel)
         if wait > 0:
-            await asyncio.sleep(wait)
+            try:
+                await asyncio.sleep(wait)
+            except asyncio.CancelledError:
+                # a stopping instance's queued lanes: their slots are given back, or (the count being the
+                # store's) every instance would wait for slots nobody uses
+                await self.unused(channel)
+                raise
         return wait
 
     async def spaced(self, channel: str) -> None:

@@ -89,6 +89,22 @@ def test_pacer_stops_a_channel_for_retry_after():
     assert pacer.reserve("C2") == 0
 
 
+async def test_a_lane_stopped_while_waiting_gives_its_slot_back():
+    """The pace is shared through the store: a stopping instance's queued lanes must not leave slots that
+    nobody will use, or every instance would wait for them."""
+    import asyncio
+
+    clock = FakeClock()
+    pacer = ChannelPacer(rate=1.0, burst=1, clock=clock)
+    assert pacer.reserve("C1") == 0
+    waiting = asyncio.create_task(pacer.slot("C1"))  # the next slot: a second from now
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert pacer.reserve("C1") == pytest.approx(1.0)  # that slot again, not the one after it
+
+
 def test_retry_after_reads_slack_sdk_errors():
     from slack_sdk.errors import SlackApiError
     from slack_sdk.web.async_slack_response import AsyncSlackResponse
