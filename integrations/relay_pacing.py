@@ -160,7 +160,10 @@ class ChannelPacer:
             except asyncio.CancelledError:
                 # a stopping instance's queued lanes: their slots are given back, or (the count being the
                 # store's) every instance would wait for slots nobody uses
-                await self.unused(channel)
+                try:
+                    await self.unused(channel)
+                except Exception:  # the store is gone too: the slot lapses with time
+                    log.warning("relay pace: giving back a slot of %s failed", channel, exc_info=True)
                 raise
         return wait
 
