@@ -30,9 +30,11 @@ igraph reaches 0.89, and their sampled betweenness picked sources by position):
   inflated 5-15x; CPU seconds are the figure): at 20k (seeder-shaped, heavy-tailed connectors) both seeds
   20/20 with the exact top 20 (542k-678k paths until the top 20 separated, ~12 CPU-s; exact 642 s wall in
   the same run); at 100k (125k nodes) two seeds 20/20, 1.32M paths, 48 CPU-s each (KADABRA: 270-500 s
-  in the nightly job); at 1M seeder-shaped (1.2M linked nodes, 6.1M edges) two seeds 20/20 with 58k
-  paths each (stopped by the ``PATH_SECONDS`` net at nice 15), 39 CPU-s, 875 MiB peak for the probe;
-  on a 1M Barabasi-Albert graph (heavy-tailed like social graphs) two seeds 19/20, 222k paths, 45 CPU-s.
+  in the nightly job); at 1M seeder-shaped (1.2M linked nodes, 6.1M edges) two seeds 20/20, the 20
+  most-linked planted connectors, 114k paths each in 250-256 s wall at load 4.5-9 (stopped by the
+  ``PATH_SECONDS`` net), 72 CPU-s, 899 MiB peak for the probe (under load 15-21: 58k paths, still 20/20);
+  on a 1M Barabasi-Albert graph (heavy-tailed like social graphs) two seeds 19/20, 347k paths in
+  268-292 s wall at load 6-15, 66 CPU-s, 679 MiB (under load 15-21: 222k paths, 19/20).
   The seeder's old connectors (1,000 with exactly 40 links each) made the top 20 a draw among near-equal
   values: two seeds shared 15 of 20 at 100k with 230k paths, and 2 of 20 at 1M with 45k; the seeder now
   gives them Zipf link counts (``crm.seed.connector_links``), as real account graphs are heavy-tailed.
