@@ -93,6 +93,29 @@ def find_queries(rows: list[tuple], rnd: random.Random) -> list[tuple[str, str]]
     return out
 
 
+def write_graph_only(db: Database) -> None:
+    """The relation graph `/crm intro` reads, as the nightly job writes it (crm.insights.graph.build_graph
+    over the store's snapshot), without the job's communities, centralities and models: for a bench
+    store whose nightly job was not run (at 1M it takes tens of minutes here). Marked in the summary."""
+    from datetime import datetime, timezone
+
+    from crm.insights import store
+    from crm.insights.graph import build_graph
+    from crm.insights.snapshot import load_snapshot
+
+    started = time.perf_counter()
+    now = datetime.now(timezone.utc)
+    with db.engine.connect() as conn:
+        graph = build_graph(load_snapshot(conn, now))
+    summary = dict(computed_at=now.isoformat(), customers=int(graph.n_customers), nodes=int(graph.n_nodes),
+                   edges=int(graph.adjacency.nnz // 2), staff_edges=int(len(graph.staff_edges.strength)),
+                   note="graph only (bench_commands.py --graph-only): no communities, centralities or models")
+    with db.engine.begin() as conn:
+        store.write_blobs(conn, {store.GRAPH: graph.to_bytes(), store.SUMMARY: store.json_blob(summary)}, now)
+    print(f"graph only: {graph.n_nodes:,} nodes, {graph.adjacency.nnz // 2:,} edges, "
+          f"{len(graph.staff_edges.strength):,} staff edges in {time.perf_counter() - started:.0f} s")
+
+
 def _has_graph(db: Database) -> bool:
     with db.session() as s:
         return s.exec(select(InsightBlob.key).where(InsightBlob.key == "insights_graph")).first() is not None
@@ -163,6 +186,8 @@ def main() -> None:
     parser.add_argument("--db", action="append", default=[],
                         help="N=path: the store of N customers is this file (else bench/common.py's cache)")
     parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--graph-only", action="store_true",
+                        help="a store without the nightly job's graph gets the graph alone first (write_graph_only)")
     args = parser.parse_args()
     paths = dict(item.split("=", 1) for item in args.db)
     results = {}
@@ -171,6 +196,8 @@ def main() -> None:
         db = Database(f"sqlite:///{path}") if path and Path(path).exists() else seeded_sqlite(customers, path)
         if path:
             db.upgrade()
+        if args.graph_only and not _has_graph(db):
+            write_graph_only(db)
         result = results[customers] = run(db, args.n)
         before, after = result["load"]
         print(f"\nCommand latency through Engine.handle at {customers:,} customers (SQLite); load average "

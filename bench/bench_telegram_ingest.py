@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
+import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench.fakes_process import FakesProcess  # noqa: E402
@@ -111,6 +112,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def commit_batches(base: str) -> float | None:
+    """Mean units per group commit since the server started (/metrics' crm_group_commit_units), if it has them."""
+    try:
+        text_ = httpx.get(base + "/metrics", timeout=30).text
+    except httpx.HTTPError:
+        return None
+    values = {}
+    for line in text_.splitlines():
+        if line.startswith(("crm_group_commit_units_sum ", "crm_group_commit_units_count ")):
+            name, value = line.split()
+            values[name] = float(value)
+    count = values.get("crm_group_commit_units_count")
+    return values["crm_group_commit_units_sum"] / count if count else None
+
+
 def count_interactions(db: Database) -> int:
     with db.engine.connect() as conn:
         return conn.execute(text("SELECT count(*), count(DISTINCT source_message_id) FROM interaction "
@@ -146,6 +162,7 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None,
             time.sleep(0.01)
         stored_seconds = time.perf_counter() - started
         cpu = cpu_seconds(server.proc.pid) - cpu_before
+        batches = commit_batches(server.base)
         total, distinct = count_interactions(db)
         if profiler:
             stop_profiler(profiler)
@@ -155,7 +172,7 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None,
         db.dispose()
     return {"ack": n / ack_seconds, "stored": n / stored_seconds, "ack_s": ack_seconds, "stored_s": stored_seconds,
             "lost": max(0, chats + n - distinct), "duplicated": total - distinct, "refused": refused,
-            "cpu_ms": cpu * 1000 / n}
+            "cpu_ms": cpu * 1000 / n, "batch": batches}
 
 
 def raw_ceiling(folder: Path, n: int) -> float:
@@ -216,7 +233,8 @@ def main() -> None:
             continue
         print(f"  {label:<22} acknowledged {r['ack']:7,.0f}/s = x{r['ack'] / raw:.3f} of ceiling;  stored "
               f"{r['stored']:7,.0f}/s = x{r['stored'] / raw:.3f};  lost {r['lost']}, duplicated {r['duplicated']}, "
-              f"refused-and-redelivered {r['refused']};  server CPU {r['cpu_ms']:.2f} ms per update")
+              f"refused-and-redelivered {r['refused']};  server CPU {r['cpu_ms']:.2f} ms per update"
+              + (f", {r['batch']:.1f} updates per group commit" if r.get("batch") else ""))
     if before:
         print(f"  after / before: acknowledged x{after['ack'] / before['ack']:.2f}, stored x{after['stored'] / before['stored']:.2f}")
     print(f"BENCH telegram_ingest.raw_rate={raw:.0f} rows/s")

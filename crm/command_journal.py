@@ -98,21 +98,30 @@ def accept_many_in(session, commands: list[NewCommand], *, now: datetime | None 
     ids: list[int | None] = [None] * len(commands)
     if not rows:
         return ids
-    insert = _insert_for(session)
-    statement = (insert(AcceptedCommand).values(rows)
-                 .on_conflict_do_nothing(index_elements=["platform", "delivery_id"])
-                 .returning(AcceptedCommand.id, AcceptedCommand.platform, AcceptedCommand.delivery_id))
-    for command_id, platform, delivery_id in session.execute(statement).all():
+    # one cached statement run with the rows as parameters (SQLAlchemy renders them as multi-row VALUES
+    # batches, "insertmanyvalues"): a statement built with .values(rows) was compiled anew for every
+    # batch, 0.75 ms a row at a batch of 50 against 0.1 ms (bench: the journal's share of an ack)
+    for command_id, platform, delivery_id in session.connection().execute(_accept_statement(session), rows):
         ids[first[(platform, delivery_id)]] = command_id
     return ids
 
 
-def _insert_for(session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+_ACCEPT_STATEMENTS: dict[str, object] = {}
+
+
+def _accept_statement(session):
+    dialect = session.get_bind().dialect.name
+    statement = _ACCEPT_STATEMENTS.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        table = AcceptedCommand.__table__
+        statement = _ACCEPT_STATEMENTS[dialect] = (
+            insert(table).on_conflict_do_nothing(index_elements=["platform", "delivery_id"])
+            .returning(table.c.id, table.c.platform, table.c.delivery_id))
+    return statement
 
 
 def claim_work_in(session, command_id: int, *, legacy_key: str | None = None, platform: str = "slack",

@@ -30,8 +30,11 @@ log = logging.getLogger("crm.insights")
 
 
 def customer_count(ctx) -> int:
-    return ctx.session.exec(select(func.count()).select_from(Customer)
-                            .where(col(Customer.forgotten_at).is_(None))).one()
+    """Live customers, counted up to ``SMALL_STORE + 1``: all any caller asks is whether the store is
+    small, and counting a 1,000,000-customer store read the whole table (~200 ms) on every insight
+    command while its insights were not computed yet."""
+    live = select(Customer.id).where(col(Customer.forgotten_at).is_(None)).limit(SMALL_STORE + 1).subquery()
+    return ctx.session.exec(select(func.count()).select_from(live)).one()
 
 
 def not_ready(ctx) -> UserError:

@@ -186,3 +186,20 @@ def test_the_fast_keyword_search_on_folded_text_finds_what_the_case_blind_one_fi
             assert lexicon.count(folded, words, folded=True) == len(slow)
             compared += bool(slow)
     assert compared > 1000  # the corpus does hit the word lists
+
+
+def test_one_search_for_all_product_lists_declines_only_texts_that_name_none():
+    """lexicon.may_name_any (products_of's shortcut) against counting each product's words, on the corpus."""
+    from crm.understanding import lexicon
+    from crm.understanding.intent import normalize
+
+    texts = [row["text"] for name in ("customer_messages_en.jsonl", "customer_messages_zh.jsonl",
+                                      "customer_messages_check.jsonl") for row in load(HERE / name)]
+    texts += ["ıNVOICE for 20 ſeats", "İnvoice urgent", "our API is down", "需要专业版", ""]
+    named = 0
+    for text in texts:
+        folded = normalize(text)
+        counted = any(lexicon.count(folded, words, folded=True) for words in lexicon.PRODUCT_WORDS.values())
+        named += counted
+        assert lexicon.may_name_any(folded, lexicon.PRODUCT_WORDS.values()) or not counted, text
+    assert named > 100

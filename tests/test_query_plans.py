@@ -161,3 +161,51 @@ def test_intro_reads_a_colleagues_last_interaction_with_one_seek(chat, db, team,
     assert lookups
     for lines in lookups:
         assert any("(customer_id=? AND staff_id=?)" in line for line in lines), lines
+
+
+def test_insight_commands_count_a_big_store_only_as_far_as_small(chat, db, team, monkeypatch):
+    """Before the nightly job has run, `/crm intro` (and `similar`, `next`) ask whether the store is
+    small enough to compute now. Counting every customer read the whole table at 1,000,000 (~200 ms
+    per command); the count stops past SMALL_STORE, so its work does not grow with the store."""
+    from handlers import _insights
+
+    monkeypatch.setattr(_insights, "SMALL_STORE", 5)
+    with db.session() as s:
+        for i in range(20):
+            create_customer(s, f"Filler {i}")
+    sent: list[tuple[str, object]] = []
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if "count(" in statement.lower() and "customer" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        reply = chat.push(f"/crm intro #{team.globex}", as_="alice")
+    finally:
+        event.remove(db.engine, "after_cursor_execute", after)
+    assert reply.error and "not been computed" in reply.text
+    assert sent
+
+    def steps(statement, params) -> int:
+        """SQLite virtual-machine steps the statement takes (its work, whatever the machine's load)."""
+        taken = {"n": 0}
+
+        def tick():
+            taken["n"] += 1
+            return 0
+
+        raw = db.engine.raw_connection()
+        try:
+            raw.driver_connection.set_progress_handler(tick, 1)
+            raw.cursor().execute(statement, params or ()).fetchall()
+        finally:
+            raw.driver_connection.set_progress_handler(None, 1)
+            raw.close()
+        return taken["n"]
+
+    before = [steps(*statement) for statement in sent]
+    with db.session() as s:
+        for i in range(300):
+            create_customer(s, f"More {i}")
+    assert [steps(*statement) for statement in sent] == before

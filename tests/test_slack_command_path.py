@@ -267,3 +267,112 @@ def test_a_claimed_log_command_writes_its_interaction_without_a_second_claim(eng
     with db.session() as s:
         logged = s.exec(select(Interaction).where(Interaction.source_message_id == "cmd:trig.one-claim")).all()
     assert len(logged) == 1 and logged[0].source_platform == "slack"
+
+
+# ---- acks first: answers yield to arriving requests, and are never starved -----------------------------
+
+async def test_answers_run_at_full_speed_when_no_request_is_arriving():
+    from integrations.slack.listeners.commands import AckFirst
+
+    pacing = AckFirst(share=0.1, quiet=0.01)
+    running, most = 0, 0
+
+    async def answer():
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(pacing.run(answer) for _ in range(10)))
+    assert most == 10  # side by side, no turns taken
+    assert time.monotonic() - started < 0.5
+
+
+async def test_while_requests_arrive_answers_take_turns_at_a_bounded_share_and_still_progress():
+    from integrations.slack.listeners.commands import AckFirst
+
+    pacing = AckFirst(share=0.25, quiet=0.05, crowd=1)
+    running, most, done = 0, 0, 0
+
+    async def answer():
+        nonlocal running, most, done
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.02)  # an answer's work: 20 ms
+        running -= 1
+        done += 1
+
+    with pacing.acking():  # a request is being acknowledged the whole time
+        started = time.monotonic()
+        await asyncio.gather(*(pacing.run(answer) for _ in range(5)))
+        elapsed = time.monotonic() - started
+    assert done == 5  # not starved
+    assert most == 1  # one at a time while acks wait
+    # each 20 ms answer is followed by a 60 ms rest (share 1/4): ~0.4 s, not 0.1 s
+    assert 0.3 <= elapsed < 2.0
+    assert not pacing.arriving
+
+
+async def test_a_crowd_of_requests_makes_answers_yield_until_it_has_been_gone_for_a_moment():
+    from integrations.slack.listeners.commands import AckFirst
+
+    pacing = AckFirst(share=0.1, quiet=0.02, crowd=2)
+    with pacing.acking():
+        assert not pacing.busy()  # one request at a time is a trickle the server keeps up with
+        with pacing.acking():
+            assert pacing.busy()  # a crowd
+        assert pacing.busy()  # and for ``quiet`` after it
+    await asyncio.sleep(0.03)
+    assert not pacing.busy()  # quiet for longer than ``quiet``: the burst is over
+
+
+async def test_a_trickle_of_requests_does_not_slow_answers_down():
+    from integrations.slack.listeners.commands import AckFirst
+
+    pacing = AckFirst(share=0.1, quiet=0.05, crowd=4)
+    running, most = 0, 0
+
+    async def answer():
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+
+    with pacing.acking(), pacing.acking():  # two requests in flight: fewer than the crowd
+        started = time.monotonic()
+        await asyncio.gather(*(pacing.run(answer) for _ in range(10)))
+        assert most == 10 and time.monotonic() - started < 0.5
+
+
+def test_a_slash_burst_marks_the_ack_path_busy_while_it_is_handled(slack_bot, monkeypatch):
+    adapter = next(a for a in slack_bot.app.adapters if a.name == "slack")
+    seen = []
+    original = adapter.journal.accept
+
+    async def watching(command):
+        seen.append(adapter.ack_first.arriving)  # inside the ack: the journal row is written before it
+        return await original(command)
+
+    monkeypatch.setattr(adapter.journal, "accept", watching)
+    sent = slack_bot.command("find glob")
+    assert sent.status == 200
+    slack_bot.answer(sent)
+    assert seen == [1] and adapter.ack_first.arriving == 0
+
+
+def test_the_server_freezes_its_start_up_heap_so_full_collections_do_not_walk_it():
+    import gc
+
+    from bot.app import settle_heap
+
+    before = gc.get_freeze_count()
+    junk = [[n] for n in range(10_000)]  # long-lived, like the libraries and models loaded at start
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() >= before + 10_000
+    finally:
+        gc.unfreeze()
+        del junk

@@ -151,12 +151,8 @@ class _FastScorer:
             if kind == "dense":  # KeywordCounts: its row directly, not through a sparse matrix
                 total += np.asarray(analyzer.row(text), dtype=float) @ weights
                 continue
-            get = vocabulary.get
-            counts: dict[int, int] = {}
-            for gram, n in Counter(analyzer(text)).items():
-                index = get(gram)
-                if index is not None:
-                    counts[index] = n
+            counts = Counter(map(vocabulary.get, analyzer(text)))  # feature index → count (None: not a feature)
+            counts.pop(None, None)
             if not counts:
                 continue
             idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -315,6 +311,8 @@ def products_of(text: str) -> list[str]:
 def _products(t: str) -> list[str]:
     """``products_of`` a normalized text."""
     named = []
+    if not lexicon.may_name_any(t, lexicon.PRODUCT_WORDS.values()):
+        return named  # most messages name no product: one search instead of one per product
     for product, words in lexicon.PRODUCT_WORDS.items():
         if lexicon.count(t, words, folded=True):
             named.append(product)

@@ -281,6 +281,22 @@ def _chosen(text: str, words, folded: bool) -> re.Pattern | None:
     return pattern
 
 
+def may_name_any(text: str, lists) -> bool:
+    """False only when ``count(text, words, folded=True)`` is 0 for every list (casefolded ``text``
+    holding none of their anchors): one search for several lists that are mostly absent."""
+    lists = tuple(lists)
+    key = tuple(id(words) for words in lists)
+    entry = _ANY.get(key)
+    if entry is None or any(a is not b for a, b in zip(entry[0], lists)) or entry[1] != sum(map(len, lists)):
+        entry = (lists, sum(map(len, lists)), _anchors(tuple(w for words in lists for w in words)))
+        if len(_ANY) < 64:
+            _ANY[key] = entry
+    return bool(_CASE_TWINS.search(text)) or entry[2].search(text) is not None
+
+
+_ANY: dict[tuple, tuple] = {}
+
+
 def find_all(text: str, words, *, folded: bool = False) -> list[tuple[int, int, str]]:
     """Every non-overlapping (start, end, matched text) of ``words`` in ``text``, longest first at a place.
     ``folded``: the text is casefolded already (``intent.normalize``), which allows a faster search."""

@@ -44,7 +44,7 @@ from integrations.slack import blocks as kit
 from integrations.slack.answering import Answering
 from integrations.slack.identity import SlackIdentity
 from integrations.slack.listeners.actions import ActionListeners
-from integrations.slack.listeners.commands import CommandListeners
+from integrations.slack.listeners.commands import AckFirst, CommandListeners
 from integrations.slack.listeners.events import SlackEvents
 from integrations.slack.listeners.home import HomeListeners
 from integrations.slack.listeners.shortcuts import ShortcutListeners
@@ -97,6 +97,7 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
         self.identity = SlackIdentity(app.db, self.client, settings)
         # journal rows of many commands share transactions: acks and "answered" marks, one INSERT each batch
         self.journal = JournalWriter(app.db, metrics=metrics_of(app))
+        self.ack_first = AckFirst()  # answers at a bounded share of the time while acks are waiting
         self._in_hand: set[int] = set()  # journal rows of commands this instance is still answering
         self._answer_pools = weakref.WeakKeyDictionary()  # event loop -> its bounded pool of answer workers
         self._loop: asyncio.AbstractEventLoop | None = None  # the app's, from start() on
@@ -121,6 +122,10 @@ class SlackAdapter(CommandListeners, ActionListeners, ViewListeners, ShortcutLis
         """Bolt's request handling, with the body parsed once: the request Bolt builds (its parse) is
         checked for shapes Bolt would crash on (a 400, not a 500), then dispatched (signature checks,
         middleware, listeners), as Bolt's own Starlette adapter does."""
+        with self.ack_first.acking():  # answers yield to acks while requests arrive
+            return await self._handle_http(request)
+
+    async def _handle_http(self, request: Request):
         raw = await request.body()
         try:
             bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_params,
