@@ -323,14 +323,15 @@ def growth_store(n: int, million_db: str | None) -> Path:
     return path
 
 
-def _stages(summary: str) -> dict[str, float]:
+def _stages(summary: str, prefix: str = "Stages: ") -> dict[str, float]:
     import re
 
-    line = next((x for x in summary.splitlines() if x.startswith("Stages: ")), "")
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r"([^,]+?) (\d+\.\d+)s(?:,|$)", line[8:])}
+    line = next((x for x in summary.splitlines() if x.startswith(prefix)), "")
+    return {m.group(1).strip(): float(m.group(2))
+            for m in re.finditer(r"([^,]+?) (\d+\.\d+)s(?:,|$)", line[len(prefix):])}
 
 
-def growth_run(n: int, store: Path, nx_timeout: float) -> dict:
+def growth_run(n: int, store: Path, nx_timeout: float, nx_wall: float = 3600.0) -> dict:
     """The nightly job on a copy of the store (the job writes; the store itself may be copied by others),
     in a fresh process, then the networkx comparison on the graph the job built. Saved as JSON."""
     import shutil
@@ -346,7 +347,8 @@ def growth_run(n: int, store: Path, nx_timeout: float) -> dict:
                          check=True)
     job = json.loads(out.stdout.strip().splitlines()[-1])
     result = dict(customers=n, load_before=load, load_after=os.getloadavg()[0], wall=job["wall"], cpu=job.get("cpu"),
-                  job_peak_mb=job["peak_mb"], summary=job["summary"], stages=_stages(job["summary"]))
+                  job_peak_mb=job["peak_mb"], summary=job["summary"], stages=_stages(job["summary"]),
+                  stage_cpu=_stages(job["summary"], "Stage CPU: "))
     import re
 
     worker = re.search(r"Graph worker process peak memory: (\d+) MiB", job["summary"])
@@ -354,45 +356,62 @@ def growth_run(n: int, store: Path, nx_timeout: float) -> dict:
     worker_cpu = re.search(r"Graph worker process peak memory: \d+ MiB, CPU (\d+) s", job["summary"])
     result["cpu"] = (result["cpu"] or 0.0) + (float(worker_cpu.group(1)) if worker_cpu else 0.0)
     print(job["summary"], flush=True)
+    result["nx"] = growth_nx(work, nx_timeout, nx_wall)
+    (BENCH_DIR / f"growth-{n}.json").write_text(json.dumps(result, indent=1))
+    return result  # the store with its insights stays (growth-N.db): the command benchmarks can use it
+
+
+def growth_nx(work: Path, nx_timeout: float, nx_wall: float = 3600.0) -> dict:
+    """``nx_ratios`` in a fresh process; it prints what it has after each step: a run stopped by the
+    wall-clock bound keeps its measured part."""
     try:
         out = subprocess.run([sys.executable, __file__, "--nx-ratios", str(work), "--nx-timeout", str(nx_timeout)],
-                             capture_output=True, text=True, timeout=nx_timeout * 4 + 1800)
-        result["nx"] = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else \
-            dict(error=out.stderr.strip().splitlines()[-1:])
-    except subprocess.TimeoutExpired:
-        result["nx"] = dict(error="networkx comparison timed out")
-    (BENCH_DIR / f"growth-{n}.json").write_text(json.dumps(result, indent=1))
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(work) + suffix).unlink(missing_ok=True)
-    return result
+                             capture_output=True, text=True, timeout=nx_wall)
+        stdout, failed = out.stdout, out.returncode != 0 and (out.stderr.strip().splitlines() or ["failed"])[-1]
+    except subprocess.TimeoutExpired as stopped:
+        stdout = stopped.stdout.decode() if isinstance(stopped.stdout, bytes) else (stopped.stdout or "")
+        failed = f"stopped after {nx_wall:.0f} s wall"
+    lines = [x for x in stdout.strip().splitlines() if x.startswith("{")]
+    out = json.loads(lines[-1]) if lines else {}
+    if failed:
+        out["error" if not lines else "stopped"] = failed
+    return out
 
 
 class _Timeout(Exception):
     pass
 
 
+def _cpu_timed(fn):
+    """(CPU seconds, value): on a machine shared with other work the ratio of CPU times is the fair one."""
+    started = time.process_time()
+    value = fn()
+    return time.process_time() - started, value
+
+
 def _bounded(fn, seconds: float):
-    """(seconds, value) or (None, None) when ``fn`` (pure Python, networkx) runs past ``seconds``."""
+    """(CPU seconds, value) or (None, None) when ``fn`` (pure Python, networkx) uses more than ``seconds``
+    of CPU (a CPU-time alarm: other people's load does not stop it early)."""
     import signal
 
     def stop(*_):
         raise _Timeout
 
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signal.SIGPROF, stop)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
-        return _timed(fn)
+        return _cpu_timed(fn)
     except _Timeout:
         return None, None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 def nx_ratios(db_path: str, timeout: float) -> None:
     """The product's graph algorithms against networkx on the graph the job stored; one JSON line.
 
-    PageRank: measured both ways. Communities: Leiden against networkx's Louvain (bounded by ``timeout``).
+    All figures are CPU seconds of this process (threads included). PageRank: measured both ways. Communities: Leiden against networkx's Louvain (bounded by ``timeout``).
     Betweenness: seconds per source measured from NX_RATIO_SOURCES sources each (igraph, networkx); a full
     exact run is then extrapolated as seconds per source x linked nodes (printed as extrapolated)."""
     import gc
@@ -412,7 +431,7 @@ def nx_ratios(db_path: str, timeout: float) -> None:
     n = a.shape[0]
     linked = int((np.diff(a.indptr) > 0).sum())
     out = dict(nodes=n, edges=int(a.nnz // 2), linked=linked)
-    out["igraph_build"], g = _timed(lambda: centrality.to_igraph(a))
+    out["igraph_build"], g = _cpu_timed(lambda: centrality.to_igraph(a))
     upper = sparse.triu(a, k=1).tocoo()
 
     def build():
@@ -421,16 +440,19 @@ def nx_ratios(db_path: str, timeout: float) -> None:
         nxg.add_weighted_edges_from(zip(upper.row.tolist(), upper.col.tolist(), upper.data.tolist()))
         return nxg
 
-    out["nx_build"], nxg = _timed(build)
-    out["pagerank_product"], pr = _timed(lambda: centrality.pagerank(a, graph=g))
-    out["pagerank_igraph"], _ = _timed(lambda: g.pagerank(damping=0.85, weights="weight", directed=False))
+    out["nx_build"], nxg = _cpu_timed(build)
+    print(json.dumps(out | {"nx_timeout": timeout, "partial": True}), flush=True)
+    out["pagerank_product"], pr = _cpu_timed(lambda: centrality.pagerank(a, graph=g))
+    out["pagerank_igraph"], _ = _cpu_timed(lambda: g.pagerank(damping=0.85, weights="weight", directed=False))
     out["pagerank_nx"], pr_nx = _bounded(lambda: nx.pagerank(nxg, weight="weight", tol=1e-10, max_iter=1000), timeout)
     if pr_nx is not None:
         out["pagerank_max_diff"] = float(np.abs(pr - np.array([pr_nx[i] for i in range(n)])).max())
     del pr_nx
     gc.collect()
+    print(json.dumps(out | {"nx_timeout": timeout, "partial": True}), flush=True)
     sources = centrality.sample_sources(a, node_keys(graph), NX_RATIO_SOURCES)
-    t, _ = _timed(lambda: centrality.betweenness(a, sources=sources, graph=centrality.to_igraph(a, weighted=False)))
+    hops = centrality.to_igraph(a, weighted=False)
+    t, _ = _cpu_timed(lambda: centrality.betweenness(a, sources=sources, graph=hops))
     out["betweenness_per_source_igraph"] = t / len(sources)
     per_nx = []
     for src in sources.tolist():
@@ -443,11 +465,13 @@ def nx_ratios(db_path: str, timeout: float) -> None:
     out["betweenness_exact_extrapolated_igraph"] = out["betweenness_per_source_igraph"] * linked
     if per_nx:
         out["betweenness_exact_extrapolated_nx"] = out["betweenness_per_source_nx"] * linked
-    out["leiden"], found = _timed(lambda: centrality.detect_communities(a, graph=g))
+    print(json.dumps(out | {"nx_timeout": timeout, "partial": True}), flush=True)
+    out["leiden"], found = _cpu_timed(lambda: centrality.detect_communities(a, graph=g))
     out["leiden_modularity"] = float(found.modularity[-1])
     out["louvain_nx"], parts = _bounded(lambda: nx.community.louvain_communities(nxg, weight="weight", seed=7), timeout)
     if parts is not None:
         out["louvain_nx_modularity"] = float(g.modularity(_labels(parts, n), weights="weight"))
+    print(json.dumps(out | {"nx_timeout": timeout, "partial": True}), flush=True)
     out["nx_timeout"] = timeout
     print(json.dumps(out))
 
@@ -470,7 +494,12 @@ def _ratio(nx_s, ours) -> str:
     return "—" if nx_s is None or not ours else f"×{nx_s / ours:.0f}" if nx_s / ours >= 10 else f"×{nx_s / ours:.1f}"
 
 
-def growth_table(sizes) -> None:
+def _md(rows, heads) -> str:
+    line = lambda r: "| " + " | ".join(str(x).strip() for x in r) + " |"  # noqa: E731
+    return "\n".join([line(heads), line(["---"] * len(heads))] + [line(r) for r in rows])
+
+
+def growth_table(sizes, markdown: bool = False) -> None:
     """The saved growth runs side by side: job time, peak memory, each stage, and networkx ratios."""
     from bench.common import BENCH_DIR
 
@@ -487,45 +516,66 @@ def growth_table(sizes) -> None:
             ("CPU time, job + graph worker", *(_fmt_s(r.get("cpu")) for r in runs)),
             ("peak RSS job + graph worker", *(f"{r['job_peak_mb']:.0f} + {r['worker_peak_mb']:.0f} MiB" for r in runs)),
             ("load average before / after", *(f"{r['load_before']:.1f} / {r['load_after']:.1f}" for r in runs))]
+    for r in runs:  # the graph metrics run in a worker process from 20k customers: one row either way
+        r["stages"] = {k.replace(" (parallel)", " †"): v for k, v in r["stages"].items()}
+        for k in ("pagerank", "betweenness", "communities"):
+            if k in r["stages"]:
+                r["stages"][k + " †"] = r["stages"].pop(k)
     stages = []
     for r in runs:
         stages += [k for k in r["stages"] if k not in stages]
-    rows += [(f"  {k}", *(_fmt_s(r["stages"].get(k)) for r in runs)) for k in stages]
-    print("\nnightly job growth (bulk-seeded stores: 5 relationships, ~10 interactions per customer)")
-    print(table(rows, heads))
+    def cell(r, k):
+        wall, cpu = r["stages"].get(k), r.get("stage_cpu", {}).get(k)
+        return _fmt_s(wall) + (f" ({_fmt_s(cpu)} CPU)" if cpu is not None else "")
+
+    rows += [(f"  {k}", *(cell(r, k) for r in runs)) for k in stages]
+    print("\nnightly job growth (bulk-seeded stores: 5 relationships, ~10 interactions per customer); per stage: "
+          "wall (CPU of the job process); † graph metrics, in the graph worker process from 20,000 customers "
+          "(its CPU is in the CPU time row), in parallel with texts, risk, similarity and next actions")
+    show = _md if markdown else table
+    print(show(rows, heads))
     nx_rows = []
+    stop = lambda x: f"> {x.get('nx_timeout', 0):.0f} s CPU, stopped"  # noqa: E731
     for key, label in (("pagerank", "PageRank: product (hand-written) / networkx"),
                        ("louvain", "communities: Leiden / networkx Louvain"),
                        ("between", "betweenness per source: igraph / networkx")):
         cells = []
         for r in runs:
             x = r.get("nx", {})
-            if "error" in x:
-                cells.append(str(x["error"])[:40])
-                continue
-            if key == "pagerank":
-                cells.append(f"{_fmt_s(x['pagerank_product'])} / {_fmt_s(x.get('pagerank_nx'))} "
-                             f"{_ratio(x.get('pagerank_nx'), x['pagerank_product'])}"
-                             + ("" if x.get("pagerank_nx") is not None else f" (> {x['nx_timeout']:.0f} s)"))
-            elif key == "louvain":
+            if key == "pagerank" and "pagerank_product" in x:
+                nx_s = x.get("pagerank_nx")
+                cells.append(f"{_fmt_s(x['pagerank_product'])} / "
+                             + (f"{_fmt_s(nx_s)} {_ratio(nx_s, x['pagerank_product'])}" if nx_s is not None
+                                else stop(x)))
+            elif key == "louvain" and "leiden" in x:
+                nx_s = x.get("louvain_nx")
                 cells.append(f"{_fmt_s(x['leiden'])} (Q {x['leiden_modularity']:.3f}) / "
-                             + (f"{_fmt_s(x['louvain_nx'])} (Q {x['louvain_nx_modularity']:.3f}) "
-                                f"{_ratio(x['louvain_nx'], x['leiden'])}" if x.get("louvain_nx") is not None
-                                else f"> {x['nx_timeout']:.0f} s, stopped"))
-            else:
+                             + (f"{_fmt_s(nx_s)} (Q {x['louvain_nx_modularity']:.3f}) {_ratio(nx_s, x['leiden'])}"
+                                if nx_s is not None else stop(x)))
+            elif key == "between" and "betweenness_per_source_igraph" in x:
+                nx_s = x.get("betweenness_per_source_nx")
                 cells.append(f"{_fmt_s(x['betweenness_per_source_igraph'])} / "
-                             f"{_fmt_s(x.get('betweenness_per_source_nx'))} "
-                             f"{_ratio(x.get('betweenness_per_source_nx'), x['betweenness_per_source_igraph'])}")
+                             + (f"{_fmt_s(nx_s)} {_ratio(nx_s, x['betweenness_per_source_igraph'])}"
+                                if nx_s is not None else stop(x)))
+            else:
+                cells.append(str(x.get("error") or x.get("stopped") or "not reached")[:40])
         nx_rows.append((label, *cells))
-    nx_rows.append(("exact betweenness, extrapolated: igraph / networkx", *(
-        f"{_fmt_s(r['nx']['betweenness_exact_extrapolated_igraph'])} / "
-        f"{_fmt_s(r['nx'].get('betweenness_exact_extrapolated_nx'))}" if "error" not in r.get("nx", {"error": 1})
+
+    def extrapolated(x):
+        if "betweenness_exact_extrapolated_igraph" not in x:
+            return "—"
+        return (f"{_fmt_s(x['betweenness_exact_extrapolated_igraph'])} / "
+                f"{_fmt_s(x.get('betweenness_exact_extrapolated_nx'))}")
+
+    nx_rows.append(("exact betweenness, extrapolated: igraph / networkx", *(extrapolated(r.get("nx", {})) for r in runs)))
+    nx_rows.append(("building the graph: igraph / networkx", *(
+        f"{_fmt_s(r['nx']['igraph_build'])} / {_fmt_s(r['nx']['nx_build'])}" if "nx_build" in r.get("nx", {})
         else "—" for r in runs)))
-    nx_rows.append(("graph (nodes / edges)", *(f"{r['nx'].get('nodes', 0):,} / {r['nx'].get('edges', 0):,}"
-                                              if "error" not in r.get("nx", {"error": 1}) else "—" for r in runs)))
-    print("\nthe same algorithms through networkx on the same graph (measured; betweenness per source measured "
+    nx_rows.append(("graph (nodes / edges)", *(f"{r['nx']['nodes']:,} / {r['nx']['edges']:,}"
+                                              if "nodes" in r.get("nx", {}) else "—" for r in runs)))
+    print("\nthe same algorithms through networkx on the same graph, CPU seconds (measured; betweenness per source measured "
           f"from {NX_RATIO_SOURCES} sources, the exact run extrapolated as per-source time x linked nodes)")
-    print(table(nx_rows, heads))
+    print(show(nx_rows, heads))
 
 
 def main() -> None:
@@ -543,9 +593,11 @@ def main() -> None:
                    help="job + networkx ratios on bulk-seeded stores of these sizes (default 10k 100k 1M), then "
                         "the side-by-side table")
     p.add_argument("--growth-table", action="store_true", help="only print the saved growth runs side by side")
+    p.add_argument("--markdown", action="store_true", help="the growth tables as Markdown (for the README)")
     p.add_argument("--million-db", help="an already seeded 1M store to use for --growth")
     p.add_argument("--nx-timeout", type=float, default=900.0, help="seconds per networkx run before it is stopped")
     p.add_argument("--nx-ratios", help=argparse.SUPPRESS)
+    p.add_argument("--nx-again", type=int, nargs="*", help="rerun only the networkx comparison of saved growth runs")
     p.add_argument("--million", action="store_true",
                    help="also the 1,000,000-customer store (seeding takes long; run on a quiet machine)")
     args = p.parse_args()
@@ -555,11 +607,21 @@ def main() -> None:
     if args.nx_ratios:
         nx_ratios(args.nx_ratios, args.nx_timeout)
         return
+    if args.nx_again:
+        from bench.common import BENCH_DIR
+
+        for n in args.nx_again:  # the networkx side again on a growth run's store (after a stopped run)
+            saved = BENCH_DIR / f"growth-{n}.json"
+            result = json.loads(saved.read_text())
+            result["nx"] = growth_nx(BENCH_DIR / f"growth-{n}.db", args.nx_timeout)
+            saved.write_text(json.dumps(result, indent=1))
+        growth_table(GROWTH_SIZES, args.markdown)
+        return
     if args.growth is not None or args.growth_table:
         sizes = args.growth or GROWTH_SIZES
         for n in ([] if args.growth_table else sizes):
             growth_run(n, growth_store(n, args.million_db), args.nx_timeout)
-        growth_table(GROWTH_SIZES)
+        growth_table(GROWTH_SIZES, args.markdown)
         return
     global KADABRA
     KADABRA = not args.no_kadabra

@@ -545,7 +545,10 @@ def _begin_bulk(driver, dialect: str) -> list[str]:
     cur = driver.cursor()
     cur.execute("PRAGMA foreign_keys=OFF")
     cur.execute("PRAGMA synchronous=OFF")
-    cur.execute("PRAGMA journal_mode=MEMORY")
+    try:  # leaving WAL needs the only connection to the file; with others open (a running bot) it stays WAL
+        cur.execute("PRAGMA journal_mode=MEMORY")
+    except driver.OperationalError:
+        pass
     cur.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache during the load
     cur.execute("BEGIN")  # one transaction, the index drops included: a failed seed leaves the store as it was
     marks = ",".join("?" * len(BIG_TABLES))

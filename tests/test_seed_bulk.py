@@ -114,3 +114,21 @@ def test_find_show_log_intro_and_the_insight_job_work_on_a_bulk_seeded_store(db,
     intro = say(engine, "UADA", f"/crm intro #{linked}")
     assert not intro.error, intro.plain_text()
     assert intro.plain_text().strip()
+
+
+@pytest.mark.slow
+def test_the_cli_seeds_large_stores_in_bulk_and_small_ones_as_before(cli, db, capsys, monkeypatch):
+    import crm.seed_bulk
+
+    called = []
+    real = crm.seed_bulk.seed_bulk
+    monkeypatch.setattr(crm.seed_bulk, "seed_bulk", lambda *a, **kw: called.append(a[1]) or real(*a, **kw))
+    monkeypatch.setattr(crm.seed_bulk, "BULK_FROM", 500)  # what is 200,000 customers in production
+    assert cli(["seed", "--customers", "499", "--seed", "3"]) == 0  # below: crm.seed, planted truth as pinned
+    assert called == [] and "Seeded 499 customers" in capsys.readouterr().out
+    assert cli(["seed", "--customers", "600", "--seed", "3"]) == 0
+    assert called == [600]
+    out = capsys.readouterr().out
+    assert "Seeded 600 customers, 150 companies" in out
+    assert _count(db, Customer) == 1_099
+    assert min(read_seed_truth(db)["community"]) == 500  # the second seed appended after the first

@@ -125,8 +125,29 @@ STOP_WORDS = sorted(set("the a an and or of to in on for with at by from is are 
                         "them their we our us you your he she his her as about after new not no".split()))
 
 
+_WORD = re.compile(r"[a-z][a-z'\-]+")
+_STOP = frozenset(STOP_WORDS)
+
+
+def words(text: str) -> list[str]:
+    """The TF-IDF tokens of one document: lower-case words, and Chinese as overlapping character pairs
+    (讨论续约 -> 讨论 论续 续约). The same tokens as ``split_chinese`` then ``TOKEN`` (a bag of words: only
+    their order differs), in one pass without rewriting the text: a third of the text stage's time at
+    a million customers."""
+    text = text.lower()
+    tokens = _WORD.findall(text)
+    for run in _CJK_RUN.findall(text):
+        tokens.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return tokens
+
+
+def words_without_stop_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in _STOP]
+
+
 def split_chinese(text: str) -> str:
-    """Chinese has no spaces: runs become overlapping character pairs (讨论续约 -> 讨论 论续 续约)."""
+    """Chinese has no spaces: runs become overlapping character pairs (讨论续约 -> 讨论 论续 续约).
+    (Kept: churn models pickled before ``words`` refer to it.)"""
     text = text.lower()
     if not _CJK_RUN.search(text):
         return text
@@ -141,8 +162,8 @@ def text_matrix(docs: list[str], max_features: int = 2000):
     # large corpora: words in more than half the documents are dropped (stop words among them) and
     # the per-token stop-word filter is skipped, it costs seconds at a million interactions
     large = len(docs) >= 5_000
-    vectorizer = TfidfVectorizer(preprocessor=split_chinese, token_pattern=TOKEN,
-                                 stop_words=None if large else STOP_WORDS, min_df=3 if len(docs) >= 50 else 1,
+    vectorizer = TfidfVectorizer(analyzer=words if large else words_without_stop_words,
+                                 min_df=3 if len(docs) >= 50 else 1,
                                  max_df=0.5 if len(docs) >= 50 else 1.0, max_features=max_features,
                                  sublinear_tf=True, dtype=np.float32)
     try:

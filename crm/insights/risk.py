@@ -20,6 +20,7 @@ from crm.insights.snapshot import DEAL_STAGES
 
 MIN_LABELS = 30  # churned and stayed customers each, before a model is trained
 TEXT_WEIGHT = 0.5
+TRAIN_AT_MOST = 200_000  # customers the model is fitted on (stratified sample above that)
 
 
 @dataclass
@@ -72,6 +73,18 @@ def train_risk(feat: Features, texts: sparse.csr_matrix, vocabulary: list[str], 
     from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import StandardScaler
 
+    sampled = None
+    if usable.sum() > TRAIN_AT_MOST:
+        # a large store: the model learns from a stratified random sample (a few thousand weights need
+        # nowhere near a million rows; fitting and cross-validating on all of them was minutes of the
+        # nightly budget) and scores everyone
+        rng = np.random.default_rng(seed)
+        sample = np.zeros(len(labels), dtype=bool)
+        positive = np.flatnonzero(usable & (labels == 1))
+        take = max(MIN_LABELS, int(round(TRAIN_AT_MOST * len(positive) / usable.sum())))
+        for pool, k in ((positive, take), (np.flatnonzero(usable & (labels == 0)), TRAIN_AT_MOST - take)):
+            sample[rng.choice(pool, k, replace=False)] = True
+        usable, sampled = sample, int(sample.sum())
     numeric = feat.model[:, CHURN_COLUMNS]
     scaler = StandardScaler().fit(numeric[usable])
     z = scaler.transform(numeric)
@@ -96,7 +109,8 @@ def train_risk(feat: Features, texts: sparse.csr_matrix, vocabulary: list[str], 
     text_coef = coef[len(CHURN_COLUMNS):] * TEXT_WEIGHT
     reasons = _model_reasons(feat, contributions_numeric, texts, text_coef, vocabulary)
     return RiskResult(risk, reasons, "model", churned, stayed, auc_cv=auc, model=(scaler, lr, platt),
-                      detail={"coefficients": {FEATURE_NAMES[c]: round(float(w), 3)
+                      detail={"sample": sampled,
+                              "coefficients": {FEATURE_NAMES[c]: round(float(w), 3)
                                                for c, w in zip(CHURN_COLUMNS, coef[: len(CHURN_COLUMNS)])}})
 
 
