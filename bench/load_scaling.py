@@ -84,6 +84,7 @@ class Meter:
     def __init__(self, postmaster: int | None, dsn: str):
         self.postmaster, self.dsn = postmaster, dsn
         self.states: Counter = Counter()
+        self.blocked: Counter = Counter()  # (waiter's statement, blocker's state and last statement): samples
         self.samples = 0
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
@@ -126,6 +127,15 @@ class Meter:
                     else:
                         key = state or "?"
                     self.states[key] += 1
+                # who waits on whom: the waiter's statement and the blocker's last one (for a blocker
+                # "idle in transaction", the statement its open transaction ran last)
+                for wait, waiter, state, blocker in conn.execute(
+                        "SELECT w.wait_event, left(regexp_replace(w.query, '\\s+', ' ', 'g'), 110), b.state, "
+                        "left(regexp_replace(b.query, '\\s+', ' ', 'g'), 110) FROM pg_stat_activity w "
+                        "CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS blocking(pid) "
+                        "JOIN pg_stat_activity b ON b.pid = blocking.pid "
+                        "WHERE w.datname = current_database() AND w.wait_event_type = 'Lock'").fetchall():
+                    self.blocked[(wait, waiter, state, blocker)] += 1
 
     @property
     def wall(self) -> float:
@@ -163,12 +173,15 @@ def one_run(admin_url: str, postmaster: int | None, instances: int, n: int, args
                       profile=args.profile / f"round{n}-x{instances}" if args.profile else None)
     requests = result.commands + result.updates
     run = {"instances": instances, "result": result, "meter": meter, "rps": requests / meter.wall,
-           "slack_rps": result.commands / result.slack_time, "telegram_rps": result.updates / result.telegram_time}
+           "slack_rps": result.commands / result.slack_time, "telegram_rps": result.updates / result.telegram_time,
+           # acknowledged is not processed: updates are stored first and turned into messages just after
+           "stored_rps": result.updates / result.telegram_stored_time}
     cpu = {g: meter.cpu(g) for g in GROUPS}
     ours = sum(cpu.values())
     print(f"\n{instances} instance(s), round {n}: {requests:,} requests in {meter.wall:.1f} s = {run['rps']:.1f} req/s "
           f"(slash commands {run['slack_rps']:.1f}/s, p99 {percentile(result.slack_latencies, 99) * 1000:.0f} ms; "
-          f"Telegram {run['telegram_rps']:.1f}/s, p99 {percentile(result.telegram_latencies, 99) * 1000:.0f} ms); "
+          f"Telegram {run['telegram_rps']:.1f}/s, p99 {percentile(result.telegram_latencies, 99) * 1000:.0f} ms, "
+          f"processed {run['stored_rps']:.1f}/s); "
           f"errors {len(result.errors)}, lost {result.lost}, twice {result.duplicated}, "
           f"answered {result.answers}/{result.commands}")
     print(f"  load average {meter.load_before:.1f} -> {meter.load_after:.1f}; machine busy "
@@ -178,6 +191,9 @@ def one_run(admin_url: str, postmaster: int | None, instances: int, n: int, args
         for g in GROUPS))
     print("  PostgreSQL backends (mean number, sampled every 100 ms): " + ", ".join(
         f"{state} {mean:.2f}" for state, mean in meter.mean_backends().items()))
+    for (wait, waiter, state, blocker), count in meter.blocked.most_common(6):
+        print(f"    {count / max(1, meter.samples):.2f} waiting on {wait}: {waiter!r}\n"
+              f"         blocked by ({state}) {blocker!r}")
     for line in result.errors[:5]:
         print("    " + line)
     return run
@@ -219,7 +235,8 @@ def main() -> int:
           f"{args.chats * args.per_chat:,} Telegram updates at once, same run):")
     for n, (one, two, ratio) in enumerate(zip(runs[::2], runs[1::2], ratios), 1):
         print(f"  round {n}: {two['rps']:.1f} / {one['rps']:.1f} req/s = x{ratio:.2f} (slash commands "
-              f"x{two['slack_rps'] / one['slack_rps']:.2f}, Telegram x{two['telegram_rps'] / one['telegram_rps']:.2f});"
+              f"x{two['slack_rps'] / one['slack_rps']:.2f}, Telegram x{two['telegram_rps'] / one['telegram_rps']:.2f}, "
+              f"Telegram processed x{two['stored_rps'] / one['stored_rps']:.2f});"
               f" load average {one['meter'].load_before:.1f} / {two['meter'].load_before:.1f}")
     median = statistics.median(ratios)
     ones, twos = [r for r in runs if r["instances"] == 1], [r for r in runs if r["instances"] == 2]

@@ -516,3 +516,20 @@ class TelegramInbound(SQLModel, table=True):
     claimed_by: Optional[str] = Field(default=None, max_length=100)
     attempts: int = Field(default=0)
     last_error: Optional[str] = Field(default=None, max_length=300)
+
+
+class RelayPace(SQLModel, table=True):
+    """Slack's per-channel pace, shared by every instance (crm/inbox/pace.py, integrations/relay_pacing.py).
+
+    chat.postMessage allows about one post per second per channel; each instance used to keep its
+    own count, so N instances relaying into one inbox channel posted up to N a second and were
+    refused. One row per channel holds the generic cell rate's next conforming moments (epoch
+    seconds, every instance's wall clock): ``slot_at`` for posts being prepared, pushed out by a
+    429's Retry-After, and ``left_at`` for posts leaving. Taken with one conditional upsert each.
+    """
+
+    __tablename__ = "relay_pace"
+
+    channel: str = Field(primary_key=True, max_length=100)
+    slot_at: float = Field(default=0.0)
+    left_at: Optional[float] = Field(default=None)

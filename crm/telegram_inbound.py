@@ -13,6 +13,11 @@ work; on restart it resumes from what is unprocessed.
 * **Order**: rows of one chat are handled in arrival (``id``) order. An update handled on its own
   is *leased* (``lease_until``, ``claimed_by``) while in hand; later rows of a chat with a live
   lease wait for it.
+* **Several instances (PostgreSQL)**: each processor *claims* the rows it reads (``claim``): it
+  leases them to itself, whole chats at a time, so two instances never read, parse or store the
+  same update and never hold rows of one chat at once. A claim and a batch's write take the chat's
+  advisory lock (``CHAT_LOCKS``), so they never overlap for one chat; a dead instance's rows are
+  claimed by another once their lease lapses. SQLite (one process) reads without claiming.
 * **Privacy**: the raw body is cleared when the row is processed; processed rows are kept
   ``KEEP`` (Telegram redelivers for about a day) and then pruned.
 
@@ -24,7 +29,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 
 from crm.models import TelegramInbound
 from crm.types import utcnow
@@ -35,6 +40,8 @@ TABLE = TelegramInbound.__table__
 LEASE = timedelta(seconds=float(os.environ.get("CRM_INBOUND_LEASE_SECONDS") or 60))
 RETRY_AFTER = timedelta(seconds=2)  # a failed update waits this long (times its attempts) before the next try
 KEEP = timedelta(days=2)  # processed rows guard against redeliveries this long, then are pruned
+# PostgreSQL: the first key of the per-chat advisory locks (two-int form: (CHAT_LOCKS, hashtext(chat id)))
+CHAT_LOCKS = 0x7E1E6
 MAX_BODY_CHARS = 1_000_000  # Telegram's updates are a few KB; anything near this is not from Telegram
 
 
@@ -74,6 +81,81 @@ def pending(conn, *, limit: int, now: datetime) -> tuple[list[Pending], set[int]
     held = conn.execute(select(TABLE.c.chat_id).distinct()
                         .where(TABLE.c.processed_at.is_(None), TABLE.c.lease_until > now)).scalars().all()
     return [Pending(r.id, r.update_id, r.chat_id, r.body or "", r.attempts) for r in rows], set(held)
+
+
+def claim(conn, *, limit: int, now: datetime, holder: str) -> tuple[list[Pending], bool]:
+    """PostgreSQL, several instances: leases to ``holder`` the oldest unprocessed rows of chats nobody holds
+    a row of (``holder`` included: a chat whose update is being handled one by one, or waits for its
+    retry, waits whole), in arrival order: (those rows, whether ``limit`` rows were read, i.e. more may
+    be waiting). Commit right after: the lease is the claim.
+
+    Why: every instance's processor used to read and parse the same oldest rows, and the one that wrote
+    second dropped what the first had stored, all behind one store-wide lock (bench/load_scaling.py).
+    A chat's rows are claimed under its advisory lock, taken with ``pg_try_advisory_xact_lock`` (never
+    waited for: a chat another instance is claiming or writing right now is simply left to it), and
+    the ``UPDATE`` re-reads which chats are held after the lock is taken, so two instances never hold
+    rows of one chat at once: each chat's order holds across instances.
+
+    A chat's later rows are not claimed while one of its updates is handled one by one (a new chat's
+    first message makes its lead and ticket on that path): claimed then, they would have to queue
+    behind it one by one too, through the ORM path; claimed after it, they are plain messages of an
+    open ticket and go in a batch (a burst of new chats was processed ~10x slower the first way)."""
+    holder = holder[:100]
+    live = and_(TABLE.c.processed_at.is_(None), TABLE.c.lease_until > now, TABLE.c.chat_id.is_not(None))
+    held = select(TABLE.c.chat_id).where(live)
+    barred = set(conn.execute(held.distinct()).scalars())
+    free = or_(TABLE.c.lease_until.is_(None), TABLE.c.lease_until <= now)
+    query = select(TABLE.c.id, TABLE.c.update_id, TABLE.c.chat_id, TABLE.c.body, TABLE.c.attempts) \
+        .where(TABLE.c.processed_at.is_(None), free)
+    if barred:
+        query = query.where(or_(TABLE.c.chat_id.is_(None), TABLE.c.chat_id.not_in(sorted(barred))))
+    rows = conn.execute(query.order_by(TABLE.c.id).limit(limit)).all()
+    chats = sorted({r.chat_id for r in rows if r.chat_id is not None})
+    locked = set(conn.execute(text(
+        "SELECT c FROM unnest(CAST(:chats AS bigint[])) AS c WHERE pg_try_advisory_xact_lock(:ns, hashtext(c::text))"),
+        {"chats": chats, "ns": CHAT_LOCKS}).scalars()) if chats else set()
+    ids = [r.id for r in rows if r.chat_id is None or r.chat_id in locked]
+    full = len(rows) == limit
+    if not ids:
+        return [], full
+    # a new statement, so a new snapshot: it sees a claim another instance committed before we got the lock
+    taken = set(conn.execute(update(TABLE).where(
+        TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None), free,
+        or_(TABLE.c.chat_id.is_(None), TABLE.c.chat_id.not_in(held)))
+        .values(lease_until=now + LEASE, claimed_by=holder).returning(TABLE.c.id)).scalars())
+    return [Pending(r.id, r.update_id, r.chat_id, r.body or "", r.attempts) for r in rows if r.id in taken], full
+
+
+def lock_chats(conn, chats) -> None:
+    """PostgreSQL: waits for the advisory locks of ``chats`` (in one order: two writers never deadlock),
+    so no claim of theirs overlaps the caller's transaction."""
+    chats = sorted({c for c in chats if c is not None})
+    if chats:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, k) FROM (SELECT DISTINCT hashtext(c::text) AS k "
+                          "FROM unnest(CAST(:chats AS bigint[])) AS c ORDER BY k) AS keys"),
+                     {"chats": chats, "ns": CHAT_LOCKS})
+
+
+def held_by(conn, ids: list[int], *, holder: str) -> set[int]:
+    """Of ``ids``, the unprocessed rows ``holder`` still holds (locked until the transaction ends): what it
+    may store. A row whose lease lapsed while it worked may have been claimed by another instance."""
+    if not ids:
+        return set()
+    return set(conn.execute(select(TABLE.c.id).where(TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None),
+                                                     TABLE.c.claimed_by == holder[:100])
+                            .with_for_update()).scalars())
+
+
+def release(conn, ids: list[int], *, holder: str) -> int:
+    """Gives back rows ``holder`` claimed and did not finish (a failed round, a clean stop, a chat's later
+    rows): the next claim, here or in another instance, takes them at once instead of after the lease.
+    ``claimed_by`` is cleared too, so that a write of ``holder``'s still under way (a stopped round's, on
+    its thread) finds them no longer its own (``held_by``) and leaves them to whoever claims them next."""
+    if not ids:
+        return 0
+    return conn.execute(update(TABLE).where(TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None),
+                                            TABLE.c.claimed_by == holder[:100])
+                        .values(lease_until=None, claimed_by=None)).rowcount
 
 
 def mark_processed(conn, ids: list[int], *, now: datetime, error: str | None = None) -> None:

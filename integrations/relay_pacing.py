@@ -6,7 +6,9 @@ with ``Retry-After``. When customers write faster than that — one busy chat, o
 landing in one inbox channel — single posts would queue for minutes. So:
 
 * ``ChannelPacer`` spaces posts per channel (GCRA: a steady rate plus a small burst) and stops
-  a channel for ``Retry-After`` seconds when Slack answers 429;
+  a channel for ``Retry-After`` seconds when Slack answers 429. The relay's pacer keeps its counts
+  in the store (``StoreCells``, crm/inbox/pace.py), so every instance relaying into one channel
+  shares one pace and one Retry-After: Slack's limit is per channel, not per instance;
 * ``SlackThreadLane`` delivers one ticket thread's outbox rows: it waits for the channel's
   slot *before* claiming (a claim never sits for minutes, so crash recovery cannot mistake it
   for a dead instance's), and when it had to wait, it claims every text row that piled up in
@@ -24,12 +26,13 @@ import asyncio
 import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlmodel import col, select
 
 from bot.metrics import metrics_of
-from crm.inbox import outbox
+from crm.inbox import outbox, pace
 from crm.models import InboxOutbox, Ticket
 from crm.types import utcnow
 from bot.replies import Reply
@@ -50,35 +53,118 @@ DM_CHANNELS = "direct-messages"  # threads opened in owners' DMs share one (cons
 REST_SECONDS = 1.0  # a thread another instance is sending is looked at again after this long
 
 
-class ChannelPacer:
-    """Per-channel spacing of posts (generic cell rate algorithm) that honours Retry-After."""
+class LocalCells:
+    """The cell rate counts in this process only (a pacer of its own; the unit tests' fake clock)."""
 
-    def __init__(self, rate: float | None = None, burst: int | None = None, clock=time.monotonic):
-        self.interval = 1.0 / (rate or RATE_PER_CHANNEL)
-        self.tolerance = self.interval * max(0, (burst or BURST) - 1)
-        self.clock = clock
+    shared = False
+
+    def __init__(self):
         self._tat: dict[str, float] = {}  # theoretical arrival time of the next post, per channel
         self._left: dict[str, float] = {}  # the same, counted on the moments posts actually left
 
-    def _take(self, table: dict[str, float], channel: str, now: float) -> float:
-        """One step of the cell rate count in ``table``: the seconds until the channel's next post
-        conforms (0: now), that post counted."""
+    @staticmethod
+    def _take(table: dict[str, float], channel: str, now: float, interval: float) -> float:
         tat = max(table.get(channel, now), now)
-        table[channel] = tat + self.interval
-        return max(0.0, tat - self.tolerance - now)
+        table[channel] = tat + interval
+        return tat
+
+    def take_slot(self, channel: str, now: float, interval: float) -> tuple[float, float | None]:
+        return self._take(self._tat, channel, now, interval), self._left.get(channel)
+
+    def take_departure(self, channel: str, now: float, interval: float) -> float:
+        return self._take(self._left, channel, now, interval)
+
+    def hold(self, channel: str, until: float) -> None:
+        self._tat[channel] = max(self._tat.get(channel, until), until)
+
+    def give_back(self, channel: str, now: float, interval: float) -> None:
+        if channel in self._tat:
+            self._tat[channel] = max(now, self._tat[channel] - interval)
+
+
+class StoreCells:
+    """The counts in the store (``relay_pace``, crm/inbox/pace.py): every instance shares them."""
+
+    shared = True
+
+    def __init__(self, db):
+        self.db = db
+
+    @contextmanager
+    def _transaction(self):
+        """Each step is one statement. On PostgreSQL it commits as it runs (autocommit): in a transaction,
+        the channel's row stayed locked until this thread got the GIL back to send COMMIT, and every
+        other instance's step waited that long (bench/load_scaling.py, 2 busy cores)."""
+        if self.db.dialect != "postgresql":
+            with self.db.write_connection() as conn:  # SQLite: its one writer, queued as every write is
+                yield conn
+            return
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+
+    def take_slot(self, channel: str, now: float, interval: float) -> tuple[float, float | None]:
+        with self._transaction() as conn:
+            return pace.take_slot(conn, channel=channel, now=now, interval=interval)
+
+    def take_departure(self, channel: str, now: float, interval: float) -> float:
+        with self._transaction() as conn:
+            return pace.take_departure(conn, channel=channel, now=now, interval=interval)
+
+    def hold(self, channel: str, until: float) -> None:
+        with self._transaction() as conn:
+            pace.hold(conn, channel=channel, until=until)
+
+    def give_back(self, channel: str, now: float, interval: float) -> None:
+        with self._transaction() as conn:
+            pace.give_back(conn, channel=channel, now=now, interval=interval)
+
+
+def wall_clock() -> float:
+    """Epoch seconds: the one clock every instance sharing ``StoreCells`` reads alike."""
+    return utcnow().timestamp()
+
+
+class ChannelPacer:
+    """Per-channel spacing of posts (generic cell rate algorithm) that honours Retry-After.
+
+    ``cells``: where the counts live: this process (default), or ``StoreCells`` with ``wall_clock``,
+    shared by every instance. With the store, each step is a short write run on a worker thread."""
+
+    def __init__(self, rate: float | None = None, burst: int | None = None, clock=time.monotonic, cells=None):
+        self.interval = 1.0 / (rate or RATE_PER_CHANNEL)
+        self.tolerance = self.interval * max(0, (burst or BURST) - 1)
+        self.clock = clock
+        self.cells = cells or LocalCells()
 
     def reserve(self, channel: str) -> float:
         """Takes the channel's next slot; returns the seconds to wait for it (0: go now)."""
         now = self.clock()
+        tat, left = self.cells.take_slot(channel, now, self.interval)
         # nor sooner than the posts that actually left allow (``spaced``): a wait here is what makes the
         # lane gather the rows that pile up meanwhile into one post
-        left = self._left.get(channel, now)
-        return max(self._take(self._tat, channel, now), left - self.tolerance - now)
+        return max(0.0, tat - self.tolerance - now, (now if left is None else left) - self.tolerance - now)
+
+    def depart(self, channel: str) -> float:
+        """Counts a post leaving now; returns the seconds it must wait to conform (0: go now)."""
+        now = self.clock()
+        return max(0.0, self.cells.take_departure(channel, now, self.interval) - self.tolerance - now)
+
+    async def _step(self, method, *args):
+        return await asyncio.to_thread(method, *args) if self.cells.shared else method(*args)
 
     async def slot(self, channel: str) -> float:
-        wait = self.reserve(channel)
+        wait = await self._step(self.reserve, channel)
         if wait > 0:
-            await asyncio.sleep(wait)
+            try:
+                await asyncio.sleep(wait)
+            except asyncio.CancelledError:
+                # a stopping instance's queued lanes: their slots are given back, or (the count being the
+                # store's) every instance would wait for slots nobody uses
+                try:
+                    await self.unused(channel)
+                except Exception:  # the store is gone too: the slot lapses with time
+                    log.warning("relay pace: giving back a slot of %s failed", channel, exc_info=True)
+                raise
         return wait
 
     async def spaced(self, channel: str) -> None:
@@ -88,14 +174,23 @@ class ChannelPacer:
         one post late and the next ones on time, and they would reach Slack back to back, beyond the
         burst. Pacing the moments posts actually leave keeps them within it whatever delayed the first.
         """
-        wait = self._take(self._left, channel, self.clock())  # before awaiting: the next post queues behind
+        wait = await self._step(self.depart, channel)  # counted before sleeping: the next post queues behind
         if wait > 0:
             await asyncio.sleep(wait)
 
     def pause(self, channel: str, seconds: float) -> None:
         """Slack said 429: nothing more to this channel for ``seconds``; then one post at a time."""
-        now = self.clock()
-        self._tat[channel] = max(self._tat.get(channel, now), now + seconds + self.tolerance)
+        self.cells.hold(channel, self.clock() + seconds + self.tolerance)
+
+    async def paused(self, channel: str, seconds: float) -> None:
+        """``pause`` from the event loop (with the store, on a worker thread); every instance then waits."""
+        await self._step(self.pause, channel, seconds)
+
+    async def unused(self, channel: str) -> None:
+        """A slot taken (``slot``) and not used: the thread had nothing left to claim (another instance
+        took its rows meanwhile). Given back, so that a channel's pace is not spent on empty slots: with
+        the pace shared, two instances' lanes for one thread each took one."""
+        await self._step(self.cells.give_back, channel, self.clock(), self.interval)
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -152,7 +247,8 @@ class SlackThreadLane:
         self.relay = relay
         self.app = relay.app
         self.db = relay.db
-        self.pacer = pacer or ChannelPacer()
+        # one pace per channel for every instance sharing the store (Slack counts per channel)
+        self.pacer = pacer or ChannelPacer(clock=wall_clock, cells=StoreCells(self.db))
         self._busy: dict[int, asyncio.Task] = {}
         self._pacing: set[int] = set()  # lanes waiting for their channel's next slot, holding no row
         # threads whose first row another instance holds (or that wait for a retry): every stored update
@@ -213,6 +309,8 @@ class SlackThreadLane:
                             self._pacing.discard(ticket_id)
                     rows = await self.app.in_background(self._claim, ticket_id, False)
                     if not rows:
+                        if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
+                            await self.pacer.unused(target.pace_key)
                         break
                     if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
                         await self.pacer.spaced(target.pace_key)
@@ -228,6 +326,7 @@ class SlackThreadLane:
                 # only when Slack's pace made us wait do rows share a post: a quiet chat reads as typed
                 rows = await self.app.in_background(self._claim, ticket_id, waited > 0)
                 if not rows:
+                    await self.pacer.unused(target.pace_key)
                     break
                 await self.pacer.spaced(target.pace_key)
                 if len(rows) == 1:  # alone: the relay's own path (formatting, links for edits, files)
@@ -268,7 +367,7 @@ class SlackThreadLane:
             await self.app.in_background(self._release, rows[1:] if wait is None else rows)
             if wait is not None:
                 log.info("Slack rate limit on %s: waiting %.0f s", target.channel, wait)
-                self.pacer.pause(target.pace_key, wait)
+                await self.pacer.paused(target.pace_key, wait)
                 if metrics is not None:
                     metrics.record_rate_limited("slack", "chat.postMessage")
                 return "rate-limited"
@@ -297,7 +396,7 @@ class SlackThreadLane:
         target = await self.app.in_background(self._target, row.ticket_id, False) if row.ticket_id else None
         key = target.pace_key if target is not None else DM_CHANNELS
         log.info("Slack rate limit on %s: waiting %.0f s", key, wait)
-        self.pacer.pause(key, wait)
+        await self.pacer.paused(key, wait)
         await self.app.in_background(self._release, [row])
         metrics = metrics_of(self.app)
         if metrics is not None:

@@ -155,7 +155,7 @@ def test_no_error_reply_is_written_as_an_f_string():
 
 # Modules whose Chinese is input the product READS (date words, note understanding, amounts, seeded demo
 # data), not text it writes: they keep their own word lists.
-READS_CHINESE = ("bot/dates/", "crm/understanding/", "crm/seed.py")
+READS_CHINESE = ("bot/dates/", "crm/understanding/", "crm/seed.py", "crm/seed_bulk.py")  # seeds: made-up data, not replies
 # Han characters and the punctuation of Chinese sentences (not full-width letters, which input may hold)
 _CJK = re.compile(r"[\u3400-\u9fff\u3001\u3002\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f]")
 _TRANSLATED = {"t", "pt", "plural", "gettext", "pgettext", "ngettext", "count", "N_", "NP_", "UserError",

@@ -133,12 +133,29 @@ def test_at_20000_customers_the_jobs_top_20_overlaps_the_exact_top_20_by_at_leas
 
 
 def test_two_threads_sampling_at_once_both_finish_with_their_own_answer():
-    """numba's default threading layer aborts the whole process on concurrent parallel launches; the
-    server refreshes stores from threads, so the sampler takes turns."""
-    from concurrent.futures import ThreadPoolExecutor
+    """numba's workqueue threading layer (the one it falls back to where OpenMP and TBB are missing) aborts
+    the whole process on concurrent parallel launches; the server refreshes stores from threads, so the
+    sampler takes turns. Run in a child process with that layer forced."""
+    import subprocess
+    import sys
+    import textwrap
 
-    a = _csr(nx.connected_watts_strogatz_graph(500, 6, 0.1, seed=1))
-    run = lambda seed: path_sampling.top_k(a.indptr, a.indices, k=5, seed=seed, budget_edges=3e6).scores  # noqa: E731
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(run, [1, 2, 1, 2]))
-    assert np.array_equal(results[0], results[2]) and np.array_equal(results[1], results[3])
+    code = textwrap.dedent("""
+        import networkx as nx, numpy as np
+        from concurrent.futures import ThreadPoolExecutor
+        from scipy import sparse
+        from crm.insights import path_sampling
+        g = nx.connected_watts_strogatz_graph(500, 6, 0.1, seed=1)
+        a = sparse.csr_matrix(nx.to_scipy_sparse_array(g, format="csr"))
+        run = lambda seed: path_sampling.top_k(a.indptr, a.indices, k=5, seed=seed, budget_edges=3e6).scores
+        with ThreadPoolExecutor(4) as pool:
+            r = list(pool.map(run, [1, 2, 1, 2]))
+        import numba
+        print(numba.threading_layer(), np.array_equal(r[0], r[2]) and np.array_equal(r[1], r[3]))
+    """)
+    import os
+
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=240)
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.split() == ["workqueue", "True"]

@@ -89,6 +89,22 @@ def test_pacer_stops_a_channel_for_retry_after():
     assert pacer.reserve("C2") == 0
 
 
+async def test_a_lane_stopped_while_waiting_gives_its_slot_back():
+    """The pace is shared through the store: a stopping instance's queued lanes must not leave slots that
+    nobody will use, or every instance would wait for them."""
+    import asyncio
+
+    clock = FakeClock()
+    pacer = ChannelPacer(rate=1.0, burst=1, clock=clock)
+    assert pacer.reserve("C1") == 0
+    waiting = asyncio.create_task(pacer.slot("C1"))  # the next slot: a second from now
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert pacer.reserve("C1") == pytest.approx(1.0)  # that slot again, not the one after it
+
+
 def test_retry_after_reads_slack_sdk_errors():
     from slack_sdk.errors import SlackApiError
     from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -261,3 +277,53 @@ def test_a_thread_another_instance_is_sending_is_left_to_it_not_polled_on_every_
         assert [r.status for r in rows[-5:]] == ["sending"] + ["pending"] * 4  # left to the other instance
     finally:
         bot.close()
+
+
+@pytest.mark.solo  # spacing between posts is the subject
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_instances_relaying_into_one_channel_share_its_pace(db, settings, clock, telegram_api,  # noqa: F811
+                                                                slack_api, team, monkeypatch):  # noqa: F811
+    """Slack's limit is per channel, not per instance: two instances on one store, each relaying some of
+    the threads of one inbox channel, together stay within it (each used to pace only its own posts,
+    and together posted twice the allowance)."""
+    monkeypatch.setattr(relay_pacing, "RATE_PER_CHANNEL", 2.0)  # Slack's 1/s scaled up 2×, as above
+    slack_api.limit_rate("chat.postMessage", per_second=2.0, burst=4)
+    config = telegram_settings(settings, telegram_api, slack=slack_api)
+    bots = [TelegramBot(db, config, clock, telegram_api, slack=slack_api),
+            TelegramBot(db, config, clock, telegram_api, slack=slack_api)]
+    bots[1].updates = bots[0].updates  # one Telegram: update ids never repeat
+    customers, each = 6, 30
+    chats = [7600 + n for n in range(customers)]
+    try:
+        def write(chat: int) -> None:
+            for n in range(each):
+                bots[(chat + n) % 2].say(chat, f"m{chat}-{n:04d} " + "words " * (n % 5))
+
+        writers = [threading.Thread(target=write, args=(chat,)) for chat in chats]
+        for w in writers:
+            w.start()
+        for w in writers:
+            w.join()
+        for bot in bots:
+            bot.settle(timeout=120)
+        posts = [c for c in slack_api.calls_to("chat.postMessage") if c.params.get("channel") == "C0INBOX"]
+        refused = [c for c in posts if not c.ok]
+        accepted = [c.at for c in posts if c.ok]
+        busiest = max(sum(1 for t in accepted if start <= t < start + 1.0) for start in accepted)
+        print(f"\n{len(posts)} posts into one channel from two instances: {len(accepted)} accepted, {len(refused)} "
+              f"refused (429); at most {busiest} accepted in any second (the stand-in allows 2/s after a burst of 4)")
+        assert not refused, f"{len(refused)} of {len(posts)} posts over Slack's limit"
+        assert _within_rate(accepted, rate=2.0, burst=4)
+        seen: dict[int, list[int]] = {chat: [] for chat in chats}
+        for call in posts:
+            for chat, n in dict.fromkeys(re.findall(r"m(\d+)-(\d{4})", json.dumps(call.params, ensure_ascii=False))):
+                seen[int(chat)].append(int(n))
+        for chat in chats:
+            assert seen[chat] == list(range(each)), chat  # every message once, in the order written
+        rows = bots[0].outbox(target="slack")
+        assert len(rows) == customers * each and {r.status for r in rows} == {"sent"}
+        relayed_by = {row.claimed_by for row in rows}
+        assert relayed_by == {bot.app.instance for bot in bots}, relayed_by  # both relayed: the pace was shared
+    finally:
+        for bot in bots:
+            bot.close()

@@ -14,7 +14,8 @@ igraph reaches 0.89, and their sampled betweenness picked sources by position):
   networkit's KADABRA cannot skip its exact-diameter step). It runs on the linked nodes only, numbered by
   a hash of each customer's or company's id, so adding or removing an unlinked customer changes nothing;
   its budget is counted in edges scanned (``PATH_WORK``), not seconds, so two runs with one seed give the
-  same numbers whatever the load; it reports the error it reached, which ``/crm insights`` prints.
+  same numbers whatever the load (unless the ``PATH_SECONDS`` safety net stops it first, which the
+  result says); it reports the error it reached, which ``/crm insights`` prints.
   History, side by side in ``bench/bench_betweenness.py`` (same machine, same run): exact Brandes costs
   O(nodes x edges) -- 10-16 s at 10,000 customers with igraph, 51 s at 20k on a quiet machine (642 s
   under load 15); networkit's KADABRA at err 0.0015 took 23-65 s at 100k with two seeds sharing 19 of
@@ -25,17 +26,20 @@ igraph reaches 0.89, and their sampled betweenness picked sources by position):
   eccentricity + 1). Sources sampled by hash (igraph) shared 5 of 20 at 100k with 1,000 sources;
   networkit's EstimateBetweenness 0 of 20 at 1M with 16; igraph's ``cutoff`` (bounded hops) 9-14 of 20
   at 100k: all stay out of the product.
-  Sampled paths, measured 2026-11-30 under load 11-21 from the other developers (wall seconds are
-  inflated 3-10x; CPU seconds say more): at 20k (seeder-shaped, heavy-tailed connectors) two seeds each
-  20/20 with the exact top 20, 542k-678k paths until the top 20 separated from the rest, 76-96 s wall,
-  ~12 CPU-s; at 100k, two seeds 20/20 (2e9-edge budget, 1.06M paths, 127-130 s wall at load 11-14,
-  against KADABRA's 270-500 s); 1M: see README (``bench_betweenness.py --million --options paths``,
-  ``--shape ba`` for the heavy-tailed Barabasi-Albert graph). The seeder's old connectors (1,000 with
-  exactly 40 links each) made the top 20 a draw among near-equal values: two seeds shared 15 of 20 at
-  100k with 230k paths, and 2 of 20 at 1M with 45k; the seeder now gives them Zipf link counts
-  (``crm.seed.connector_links``), as real account graphs are heavy-tailed. When the top 20 cannot be
-  separated within the budget, the job says so (error bound, "may swap places") rather than ranking
-  silently.
+  Sampled paths, measured 2026-11-30 at nice 15 under load 15-21 from the other developers (wall seconds
+  inflated 5-15x; CPU seconds are the figure): at 20k (seeder-shaped, heavy-tailed connectors) both seeds
+  20/20 with the exact top 20 (542k-678k paths until the top 20 separated, ~12 CPU-s; exact 642 s wall in
+  the same run); at 100k (125k nodes) two seeds 20/20, 1.32M paths, 48 CPU-s each (KADABRA: 270-500 s
+  in the nightly job); at 1M seeder-shaped (1.2M linked nodes, 6.1M edges) two seeds 20/20, the 20
+  most-linked planted connectors, 114k paths each in 250-256 s wall at load 4.5-9 (stopped by the
+  ``PATH_SECONDS`` net), 72 CPU-s, 899 MiB peak for the probe (under load 15-21: 58k paths, still 20/20);
+  on a 1M Barabasi-Albert graph (heavy-tailed like social graphs) two seeds 19/20, 347k paths in
+  268-292 s wall at load 6-15, 66 CPU-s, 679 MiB (under load 15-21: 222k paths, 19/20).
+  The seeder's old connectors (1,000 with exactly 40 links each) made the top 20 a draw among near-equal
+  values: two seeds shared 15 of 20 at 100k with 230k paths, and 2 of 20 at 1M with 45k; the seeder now
+  gives them Zipf link counts (``crm.seed.connector_links``), as real account graphs are heavy-tailed.
+  When the top 20 cannot be separated within the budget, the job says so (error bound, "may swap
+  places") rather than ranking silently.
 * Communities: Leiden (igraph's ``community_leiden``, modularity objective), a fixed number of
   passes, each starting from the previous partition, so modularity never decreases from one pass
   to the next. On the LFR graph (n=100,000, mixing 0.3) it reaches NMI 0.888 against the planted
@@ -76,7 +80,9 @@ KADABRA_ERR = 0.0015
 PATH_REL_ERR = 0.05
 PATH_DELTA = 0.1
 PATH_WORK = 2.5e9
-PATH_SECONDS = 900.0  # a safety net only (it would make the result depend on the load); never reached in the bench
+# a safety net for the nightly job's 10 minutes at 1M (Leiden, PageRank and the graph build take ~4 of them):
+# when it stops a run, the result depends on the machine's load and says so ("time budget", the error reached)
+PATH_SECONDS = 300.0
 TOP = 20
 _rng_lock = threading.Lock()
 

@@ -6,7 +6,9 @@ flight wait together and go into the next one (``crm.telegram_inbound.append``, 
 "acknowledged" means stored; a failed commit answers 500 and Telegram redelivers.
 
 ``InboundProcessor``: one task per instance drains ``telegram_inbound`` in arrival order.
-Each round reads a batch (no write lock), parses every update with python-telegram-bot (the parser
+Each round reads a batch (on SQLite without the write lock; on PostgreSQL, where several instances
+share the queue, it claims it: ``telegram_inbound.claim`` leases whole chats' rows to this instance,
+so each instance parses and stores only its own share and a chat's order holds across them), parses every update with python-telegram-bot (the parser
 of record) and reads the customers' messages (crm/understanding) outside any transaction, then in
 one write transaction stores the plain customer messages with Core statements
 (``crm.inbox.batch``) and marks them processed. Everything else (commands, new chats, buttons,
@@ -23,7 +25,7 @@ import os
 import socket
 from collections import Counter
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select
 from telegram import Update
 
 from bot.metrics import metrics_of
@@ -42,7 +44,6 @@ PROCESS_BATCH = 200
 YIELD_EVERY = 4  # updates parsed or read between two yields to the event loop (~1 ms each)  # rows per processing round (bounds one write transaction's length)
 IDLE_POLL = 1.0  # seconds between looks at the table when nothing woke the processor (another instance's rows)
 PRUNE_EVERY = 3600.0
-ADVISORY_LOCK = 0x7E1E6  # PostgreSQL: one instance's processor writes a batch at a time (keeps chats in order)
 
 
 def is_int64(value) -> bool:
@@ -104,6 +105,7 @@ class InboundProcessor:
         self._inflight: Counter = Counter()  # chats with updates being handled one by one, here
         self._singles: set[asyncio.Task] = set()
         self._pruned_at = 0.0
+        self._claimed: list[int] = []  # PostgreSQL: rows this round claimed, given back if it fails
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -121,6 +123,10 @@ class InboundProcessor:
                 except (asyncio.CancelledError, Exception):
                     pass
         self._task = None
+        # the rows of a round cut short: another instance goes on with them at once. Not the updates handed
+        # to be handled one by one: a cancelled one's work may still be running on a thread (it lapses instead)
+        await asyncio.to_thread(self._release, self._claimed)
+        self._claimed = []
 
     def wake(self) -> None:
         self._wake.set()
@@ -140,8 +146,11 @@ class InboundProcessor:
                 raise
             except Exception:
                 log.exception("telegram: processing stored updates failed; trying again in 1 s")
+                await asyncio.to_thread(self._release, self._claimed)
+                self._claimed = []
                 await asyncio.sleep(1)
                 continue
+            self._claimed = []
             if queued:
                 self.adapter.wake()
             if erased:
@@ -170,18 +179,27 @@ class InboundProcessor:
         time between yields, not on a worker thread: a worker thread busy with them holds the GIL for
         its whole switch interval at a time, and the webhook's requests on the loop waited behind it
         (acks were slow while the server's CPU was not even busy). Store reads and writes run on a thread."""
-        rows, held = await asyncio.to_thread(self._pending)
+        rows, held, more = await asyncio.to_thread(self._pending)
         if not rows:
             return [], False, False, False
         parsed: dict[int, Update] = {}
         unparsed: dict[int, dict] = {}
         done, singles, messages = [], [], []
+        deferred: list[int] = []  # PostgreSQL: claimed rows given back, to be claimed after their chat's single
+        claimed = self.db.dialect == "postgresql"
         waiting = set(inflight)  # chats whose earlier updates are in hand: theirs queue behind them
         for n, row in enumerate(rows, 1):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # the webhook's requests go in between
             if row.chat_id in held and row.chat_id not in inflight:
                 continue  # another instance holds an earlier update of this chat
+            if claimed and row.chat_id is not None and row.chat_id in waiting:
+                # an earlier update of this chat goes one by one (a new chat's first message makes its lead):
+                # this one is claimed again after it, most likely a plain message of an open ticket by then,
+                # for a batch, instead of queueing behind it one by one through the ORM path (in a burst of
+                # new chats nearly every update went that way, ~10x slower: bench/load_scaling.py)
+                deferred.append(row.id)
+                continue
             data = self._data(row)
             if data is None:
                 done.append(row.id)
@@ -214,8 +232,8 @@ class InboundProcessor:
             inbound_batch.read_all(messages[start:start + YIELD_EVERY])
             await asyncio.sleep(0)
         by_id = {row.id: row for row in rows}
-        outcome = await asyncio.to_thread(self._store, messages, done, singles, waiting, by_id)
-        singles = sorted(singles + [by_id[i] for i in outcome.single], key=lambda r: r.id)
+        outcome, kept = await asyncio.to_thread(self._store, messages, done, singles, waiting, by_id, deferred)
+        singles = sorted([r for r in singles if r.id in kept] + [by_id[i] for i in outcome.single], key=lambda r: r.id)
         handed = []
         for row in singles:
             update = parsed.get(row.id) or self._parse(unparsed[row.id])
@@ -223,39 +241,68 @@ class InboundProcessor:
                 await asyncio.to_thread(self._settle, row, True)
                 continue
             handed.append((row, update))
-        return handed, outcome.queued, outcome.erased, len(rows) == PROCESS_BATCH
+        return handed, outcome.queued, outcome.erased, more
 
     def _pending(self):
+        """(rows to handle, chats held elsewhere whose rows must be skipped, whether more may be waiting)."""
+        if self.db.dialect == "postgresql":  # several instances may share the queue: claim our share
+            with self.db.write_connection() as conn:
+                rows, full = telegram_inbound.claim(conn, limit=PROCESS_BATCH, now=utcnow(), holder=self.holder)
+                self._claimed = [r.id for r in rows]
+            # none claimed: what is left is other instances' (they go on with it; a wake or the poll brings us back)
+            return rows, set(), full and bool(rows)
         with self.db.engine.connect() as conn:  # a read: the writer is not held
             rows, held = telegram_inbound.pending(conn, limit=PROCESS_BATCH, now=utcnow())
             conn.rollback()
-        return rows, held
+        return rows, held, len(rows) == PROCESS_BATCH
 
-    def _store(self, messages, done, singles, waiting, by_id) -> inbound_batch.Outcome:
-        """The batch's write transaction; if it fails, every message in it is handled one by one instead."""
+    def _store(self, messages, done, singles, waiting, by_id, deferred=()) -> tuple[inbound_batch.Outcome, set[int]]:
+        """The batch's write transaction; if it fails, every message in it is handled one by one instead.
+        Returns its outcome and the rows still ours to handle (the others were taken meanwhile)."""
         now = utcnow()
+        chats = {row.id: row.chat_id for row in by_id.values()}
         try:
-            return self._write(messages, done, singles, waiting, now)
+            return self._write(messages, done, singles, waiting, now, chats, deferred)
         except Exception:
             log.exception("telegram: storing a batch of %d messages failed; handling them one by one", len(messages))
             every = sorted(singles + [by_id[m.row_id] for m in messages], key=lambda r: r.id)
-            outcome = self._write([], done, every, set(), now)
-            outcome.single = [m.row_id for m in messages]
-            return outcome
+            outcome, kept = self._write([], done, every, set(), now, chats, deferred)
+            outcome.single = [m.row_id for m in messages if m.row_id in kept]
+            return outcome, kept
 
-    def _write(self, messages, done, singles, waiting, now) -> inbound_batch.Outcome:
+    def _write(self, messages, done, singles, waiting, now, chats: dict, deferred=()) -> tuple[inbound_batch.Outcome,
+                                                                                                set[int]]:
+        """``chats``: row id → chat id of every row of the round; ``deferred``: rows given back (PostgreSQL)."""
+        ids = [m.row_id for m in messages] + done + [r.id for r in singles]
+        claimed = self.db.dialect == "postgresql"
         with self.db.write_connection() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
-            still = self._still_pending(conn, [m.row_id for m in messages] + done + [r.id for r in singles], now)
+            if claimed:
+                # rows this instance claimed: no other instance takes the chats' locks (to claim) meanwhile,
+                # and a row whose claim lapsed and was taken by another instance is theirs now
+                telegram_inbound.lock_chats(conn, chats.values())
+                still = telegram_inbound.held_by(conn, ids, holder=self.holder)
+            else:
+                still = self._still_pending(conn, ids, now)
             messages = [m for m in messages if m.row_id in still]
             outcome = inbound_batch.store_messages(conn, messages, settings=self.adapter.settings,
                                                    relay=self.adapter.customers.relay_to_team, now=now,
                                                    handed_back=waiting)
             telegram_inbound.mark_processed(conn, outcome.done + [i for i in done if i in still], now=now)
             leased = [r.id for r in singles if r.id in still] + outcome.single
+            if claimed:  # of each chat only its first update goes one by one; the rest are claimed after it
+                first, later, seen = [], [], set()
+                for row_id in sorted(leased):
+                    chat = chats.get(row_id)
+                    if chat is not None and chat in seen:
+                        later.append(row_id)
+                    else:
+                        first.append(row_id)
+                        seen.add(chat)
+                telegram_inbound.release(conn, later + list(deferred), holder=self.holder)
+                leased, still = first, still - set(later)
+                outcome.single = [i for i in outcome.single if i in still]
             telegram_inbound.lease(conn, leased, holder=self.holder, now=now)
-        return outcome
+        return outcome, still
 
     @staticmethod
     def _still_pending(conn, ids: list[int], now) -> set[int]:
@@ -306,7 +353,7 @@ class InboundProcessor:
                 ok = False
             if await asyncio.to_thread(self._settle, row, ok):
                 await asyncio.to_thread(compact_store, self.db.engine)
-            if not ok:
+            if not ok or self.db.dialect == "postgresql":  # PostgreSQL: its chat's later rows are claimable now
                 self.wake()
         finally:
             self._inflight[row.chat_id] -= 1
@@ -326,6 +373,16 @@ class InboundProcessor:
                 telegram_inbound.failed(conn, row.id, holder=self.holder, now=now, attempts=row.attempts + 1,
                                         error="handling failed; see the log")
         return False
+
+    def _release(self, ids: list[int]) -> None:
+        """PostgreSQL: gives back claimed rows not finished."""
+        if not ids or self.db.dialect != "postgresql":
+            return
+        try:
+            with self.db.write_connection() as conn:
+                telegram_inbound.release(conn, ids, holder=self.holder)
+        except Exception:  # they lapse after the lease instead
+            log.warning("telegram: giving back claimed updates failed; they lapse after the lease", exc_info=True)
 
     def _release_all(self) -> None:
         with self.db.write_connection() as conn:
