@@ -23,7 +23,7 @@ one KADABRA run at err 0.0015 did not finish in 7.5 min, one at err 0.003 not in
 
 ``--million [N]`` runs each option on the 1M graph in its own process under ``--limit`` seconds, two seeds
 each, and prints seconds and the two seeds' top-20 overlap (the seeded store's graph when its seed
-finished, else the seeder-shaped synthetic graph of bench/synthetic_graph.py, 5 relationships per
+finished, else the seeder-shaped synthetic graph of crm/seed_graph.py, 5 relationships per
 customer: 1.25M nodes, 5.9M edges). Measured 2026-11-30 afternoon, load 9-20 (seven other developers):
 KADABRA's first step, the exact vertex diameter (networkit's Diameter, estimated range with error 0,
 which KADABRA runs whatever its error), took 21.9 s at 100k and was still running after 11 min at 1M;
@@ -157,7 +157,7 @@ def million_proxy(copies: int = 10, rewired: float = 0.02, timeout_note: str = "
 
 def probe_graph(customers: int, relationships_per_customer: float, shape: str = "seeder") -> tuple[Path, str]:
     """The graph the probe runs on, saved once as .npz: the seeded store's when it is complete (its seed
-    truth is the seeder's last write), else the seeder-shaped synthetic graph (bench/synthetic_graph.py)."""
+    truth is the seeder's last write), else the seeder-shaped synthetic graph (crm/seed_graph.py)."""
     from scipy import sparse
 
     from bench.common import BENCH_DIR, MILLION, RELATIONSHIPS_AT_MILLION
@@ -185,7 +185,7 @@ def probe_graph(customers: int, relationships_per_customer: float, shape: str = 
             a = a.copy()
             a.data[:] = 1.0
         elif shape == "seeder":
-            from bench.synthetic_graph import seeder_shaped_graph
+            from crm.seed_graph import seeder_shaped_graph
 
             a, keys = seeder_shaped_graph(customers, relationships_per_customer)
         else:

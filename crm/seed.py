@@ -151,6 +151,19 @@ def connector_links(n_connectors: int) -> list[int]:
     return [CONNECTOR_LINKS * n_connectors // r for r in range(1, n_connectors + 1)]
 
 
+def unique_names(taken: set[str]) -> Callable[[str], str]:
+    """Staff names not yet in ``taken`` ("Ada Admin", else "Ada Admin 2", ...), each added as it is given:
+    a second seed into the same store must not make two staff members of one name."""
+    def unique(name: str) -> str:
+        candidate, k = name, 1
+        while candidate in taken:
+            k += 1
+            candidate = f"{name} {k}"
+        taken.add(candidate)
+        return candidate
+    return unique
+
+
 def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime | None = None,
          interactions_per_customer: float = 10.0, relationships_per_customer: float = 3.0,
          progress: Callable[[str], None] | None = None) -> SeedResult:
@@ -169,14 +182,7 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
 
         say("staff")
         taken = {n for (n,) in conn.execute(select(Staff.name))}
-
-        def unique(name: str) -> str:
-            candidate, k = name, 1
-            while candidate in taken:
-                k += 1
-                candidate = f"{name} {k}"
-            taken.add(candidate)
-            return candidate
+        unique = unique_names(taken)
 
         staff_rows = [dict(id=start_staff + 1, name=unique("Ada Admin"), role="admin",
                            email=f"admin{('.' + tag) if tag else ''}@crm.example", timezone="UTC", language="en",

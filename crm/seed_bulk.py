@@ -15,20 +15,18 @@ bad ratings, stalled deals → stage ``churned`` with ``churned_at``; a churned 
 its churn date), must-contact customers per rep, interactions across kinds, directions and channels,
 deals, follow-ups and tickets, and the planted truth in ``InsightBlob`` ``seed_truth``. The account
 graph (customer–customer relationships and each customer's company) is
-``bench.synthetic_graph.seeder_shaped_graph``: the graph the betweenness benchmarks measure, so a seeded
+``crm.seed_graph.seeder_shaped_graph``: the graph the betweenness benchmarks measure, so a seeded
 store and the synthetic graph are the same graph. Planted clusters are the companies' clusters; the
-planted connectors are the customers with the most relationships (40 extra links each).
+planted connectors are the customers with the most relationships (heavy-tailed extra links, ``crm.seed.connector_links``).
 
 ``search_text``, ``search_cjk``, ``name_key`` and ``phone_key`` are filled by the product's own
 functions (``crm.search``, ``crm.customers.phone_key``), row by row, exactly as the ORM path fills them.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import zlib
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -38,7 +36,9 @@ from crm.db import Database
 from crm.search import build_search_cjk, build_search_text
 from crm.seed import (BAD_RATING_EN, BAD_RATING_ZH, CO_A, CO_B, COMPLAINTS_EN, COMPLAINTS_ZH, FIRST, HAPPY_EN,
                       HAPPY_ZH, INDUSTRIES, LAST, MUST_CONTACT_PER_REP, NOTES_EN, NOTES_ZH, SEED_TRUTH_KEY, TASKS,
-                      TIMEZONES, TOPICS_EN, TOPICS_ZH, ZH_CO_A, ZH_CO_B, ZH_GIVEN, ZH_SURNAMES, SeedResult)
+                      TIMEZONES, TOPICS_EN, TOPICS_ZH, ZH_CO_A, ZH_CO_B, ZH_GIVEN, ZH_SURNAMES, SeedResult,
+                      unique_names)
+from crm.seed_graph import seeder_shaped_graph
 from crm.types import utcnow
 
 BULK_FROM = 200_000  # customers; below this `crm-bot seed` keeps crm.seed (pinned planted truth, a minute at most)
@@ -55,21 +55,10 @@ DEAL_TITLES = np.array(["Annual renewal", "Expansion", "Pilot", "New licences", 
 DAY_S = 86_400.0
 
 
-SYNTHETIC_GRAPH = Path(__file__).resolve().parents[1] / "bench" / "synthetic_graph.py"
-
-
-def bulk_available() -> bool:
-    """The account graph comes from the repository's bench/ (a checkout; not part of an installed wheel)."""
-    return SYNTHETIC_GRAPH.exists()
-
-
 def account_graph(customers: int, relationships_per_customer: float, seed: int):
-    """The seeder-shaped account graph (symmetric adjacency over customers 0..C-1 then companies), from
-    ``bench/synthetic_graph.py`` of this checkout: the seeded store and the benchmarks' graph are one graph."""
-    spec = importlib.util.spec_from_file_location("bench.synthetic_graph", SYNTHETIC_GRAPH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.seeder_shaped_graph(customers, relationships_per_customer, seed)
+    """The seeder-shaped account graph (symmetric adjacency over customers 0..C-1 then companies):
+    the seeded store and the benchmarks' graph are one graph."""
+    return seeder_shaped_graph(customers, relationships_per_customer, seed)
 
 
 def _stamp(seconds: np.ndarray, dialect: str) -> np.ndarray:
@@ -287,13 +276,7 @@ def _company_of(adjacency, customers: int) -> np.ndarray:
 # --- staff and customers ---------------------------------------------------------------------------------------
 
 def _staff(rng, n_reps: int, n_managers: int, start: int, tag: str, taken: set[str]):
-    def unique(name: str) -> str:
-        candidate, k = name, 1
-        while candidate in taken:
-            k += 1
-            candidate = f"{name} {k}"
-        taken.add(candidate)
-        return candidate
+    unique = unique_names(taken)
 
     rows = [(start + 1, unique("Ada Admin"), "admin", f"admin{('.' + tag) if tag else ''}@crm.example", None, "UTC",
              "en", False, False, True)]

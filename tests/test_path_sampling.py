@@ -111,7 +111,7 @@ def test_job_entry_point_ignores_unlinked_customers_and_node_positions():
     assert np.allclose(shuffled, before[perm])
 
 
-# igraph's exact betweenness (Brandes) on bench/synthetic_graph.py's seeder-shaped graph of 20,000 customers
+# igraph's exact betweenness (Brandes) on crm/seed_graph.py's seeder-shaped graph of 20,000 customers
 # (25,000 nodes, 119,732 edges): the 20 planted connectors, in this order; the 21st is 23% below the 20th.
 # centrality.betweenness(a) took 642 s under load 15 (51 s on a quiet machine).
 EXACT_TOP20_AT_20K = [18252, 7269, 8731, 10075, 5423, 3811, 5519, 16868, 17274, 16233, 19741, 12322, 14227, 3655,
@@ -122,7 +122,7 @@ EXACT_TOP20_AT_20K = [18252, 7269, 8731, 10075, 5423, 3811, 5519, 16868, 17274, 
 def test_at_20000_customers_the_jobs_top_20_overlaps_the_exact_top_20_by_at_least_18():
     """Issue 16's target, with the job's own settings (seed, error, work budget). Sampled hashed sources
     had put the exact first at rank 34 and matched a handful of the exact top 20."""
-    from bench.synthetic_graph import seeder_shaped_graph
+    from crm.seed_graph import seeder_shaped_graph
 
     a, keys = seeder_shaped_graph(20_000)
     assert a.nnz // 2 == 119_732, "the generator changed: record the exact top 20 again"

@@ -1,7 +1,8 @@
 """The seeder's account graph without the store: the same shape as ``crm/seed.py`` in numpy, in seconds.
 
-For the 1M betweenness probe while (or instead of) seeding 1,000,000 customers into SQLite, which takes
-most of an hour on this shared machine. Same generator shape as ``crm.seed.seed``: contiguous planted
+One graph for two users: ``crm/seed_bulk.py`` writes it into a store (so a bulk-seeded store and the
+benchmarks' graph are the same graph) and ``bench/bench_betweenness.py`` measures it directly when no
+seeded store exists. Same generator shape as ``crm.seed.seed``: contiguous planted
 clusters of ~150 customers, ``relationships_per_customer`` draws per customer of which 92% stay inside
 the cluster, one connector per 1,000 customers with links anywhere, heavy-tailed like the seeder's
 (``crm.seed.connector_links``: Zipf's law, 40 x n / r links for the r-th), a company per 4 customers (each
