@@ -16,9 +16,11 @@ exception lines get the same treatment. Our own records name ids and kinds thems
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+from datetime import datetime, timezone
 
 REDACTIONS = [
     (re.compile(r"xox[abposre]-[A-Za-z0-9-]{6,}"), "xox?-[redacted]"),
@@ -123,6 +125,35 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# --- LOG_FORMAT=json: one JSON object per line, for log shippers (Loki, ELK, CloudWatch) -----------------
+# Redaction is not done by the formatter: RedactingFilter sits on the same handler and has already
+# rewritten the record's message and traceback when it runs, so JSON and text logs hide exactly the same
+# things. Only the stack of ``stack_info=True`` (which the filter does not see) is redacted here.
+
+# attributes every LogRecord has; anything else was passed with ``extra=`` and is kept as a field
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:  # no filter ran (a handler without redaction)
+            record.exc_text = redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = redact(self.formatStack(record.stack_info))
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value if isinstance(value, (int, float, bool, type(None))) else redact(str(value))
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def install_redaction(logger: logging.Logger | None = None) -> None:
     """Attach the filter to every handler of the root logger, and of every logger that writes on its
     own (uvicorn's configure handlers with propagate off), so no record bypasses it (idempotent)."""
@@ -138,8 +169,6 @@ def configure(level: str = "WARNING", log_format: str | None = None) -> None:
     """Root logging for `crm-bot`; ``log_format`` "json" (or LOG_FORMAT=json): one JSON object a line."""
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if (log_format or os.environ.get("LOG_FORMAT") or "text").strip().lower() == "json":
-        from bot.json_logs import JsonFormatter
-
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
     install_redaction()

@@ -317,7 +317,7 @@ def test_a_customers_edit_updates_the_relayed_slack_message_marked_edited(inbox)
 
 
 def test_an_update_ptb_cannot_parse_is_acknowledged_logged_and_counted(inbox, caplog):
-    from integrations.telegram.adapter import UNPARSEABLE
+    from integrations.telegram.updates import UNPARSEABLE
 
     before = UNPARSEABLE["message"]
     with caplog.at_level(logging.WARNING, logger="crm.telegram"):
@@ -395,7 +395,7 @@ def test_editing_the_text_of_a_reply_with_a_file_edits_the_caption(inbox):
 
 
 def test_polling_survives_an_update_ptb_cannot_parse(db, settings, clock, telegram_api, team):
-    from integrations.telegram.adapter import UNPARSEABLE
+    from integrations.telegram.updates import UNPARSEABLE
 
     bot = TelegramBot(db, telegram_settings(settings, telegram_api, webhook=False), clock, telegram_api)
     try:

@@ -30,7 +30,6 @@ import hmac
 import json
 import logging
 import warnings
-from collections import Counter
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -52,6 +51,7 @@ from integrations.telegram.inbound import InboundProcessor, InboundWriter, chat_
 from integrations.telegram.media import TelegramSends
 from integrations.telegram.render import split_text
 from integrations.telegram.staff import StaffChat
+from integrations.telegram.updates import loads_update, note_unparseable, strip_nul
 
 log = logging.getLogger("crm.telegram")
 
@@ -92,49 +92,6 @@ def webhook_secret(settings) -> str:
     if settings.telegram_webhook_secret:
         return settings.telegram_webhook_secret
     return hmac.new(settings.telegram_bot_token.encode(), b"crm-bot telegram webhook", hashlib.sha256).hexdigest()
-
-
-UNPARSEABLE: Counter = Counter()  # unparseable updates by kind, since the start (for /metrics)
-
-
-def update_kind(data: dict) -> str:
-    """``message``, ``edited_message`` … : the update's field other than its id."""
-    kinds = [k for k in data if k != "update_id"]
-    return kinds[0] if len(kinds) == 1 else ",".join(sorted(kinds)) or "empty"
-
-
-def note_unparseable(data: dict, exc: Exception, metrics=None) -> None:
-    """Logs (through the redacting filter, without the update's content) and counts an update PTB could not read
-    (in memory and, when the app has them, on /metrics as crm_telegram_unparseable_updates_total)."""
-    kind = update_kind(data)
-    UNPARSEABLE[kind] += 1
-    if metrics is not None:
-        metrics.record_unparseable(kind)
-    inner = data.get(kind) if isinstance(data.get(kind), dict) else {}
-    log.warning("telegram: acknowledged update %s (%s) that python-telegram-bot cannot parse: %s: %s; fields: %s "
-                "(%d such updates since start)", data.get("update_id"), kind, type(exc).__name__, str(exc)[:200],
-                ",".join(sorted(inner)) if inner else "-", sum(UNPARSEABLE.values()))
-
-
-def _strip_nul(value):
-    if isinstance(value, dict):
-        return {k: _strip_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strip_nul(v) for v in value]
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-def loads_update(body: bytes | str):
-    """The update's JSON, with NUL characters taken out of its strings (PostgreSQL text cannot hold them).
-    In JSON a NUL can only be written ``\\u0000``: without that, there is nothing to take out (and no
-    object_hook to run on every object, which cost as much as the parsing)."""
-    data = json.loads(body)
-    marker = b"\\u0000" if isinstance(body, bytes) else "\\u0000"
-    return json.loads(body, object_hook=_without_nul) if marker in body else data
-
-
-def _without_nul(obj: dict) -> dict:
-    return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in obj.items()}
 
 
 class TelegramAdapter:
@@ -333,7 +290,7 @@ class TelegramAdapter:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 continue
             try:
-                parsed.append(Update.de_json(_strip_nul(data), self.application.bot))
+                parsed.append(Update.de_json(strip_nul(data), self.application.bot))
             except Exception as exc:
                 note_unparseable(data, exc, metrics_of(self.app))
                 parsed.append(data["update_id"])

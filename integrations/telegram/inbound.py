@@ -19,7 +19,6 @@ once that is committed; its update-id claim makes a repeat after a crash harmles
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -35,6 +34,7 @@ from crm.erasure import chat_key, compact_store
 from crm.models import ErasedChat
 from crm.types import utcnow
 from integrations.batching import Batcher
+from integrations.telegram.updates import loads_update, note_unparseable
 
 log = logging.getLogger("crm.telegram")
 
@@ -316,8 +316,6 @@ class InboundProcessor:
 
     def _data(self, row) -> dict | None:
         """The update's JSON: as the webhook parsed it (this instance's own recent updates), else the stored text."""
-        from integrations.telegram.adapter import loads_update
-
         data = self.adapter.inbound.parsed.pop(row.update_id, None)
         if data is not None:
             return data
@@ -331,8 +329,6 @@ class InboundProcessor:
         return data
 
     def _parse(self, data: dict) -> Update | None:
-        from integrations.telegram.adapter import note_unparseable
-
         try:
             return Update.de_json(data, self.adapter.application.bot)
         except Exception as exc:
