@@ -1,4 +1,4 @@
-"""Centralities and communities of the account graph: igraph (C++) and our compiled path sampler, one hand-written piece.
+"""Centralities and communities of the account graph: igraph (C++) and our compiled path sampler.
 
 Choices, measured side by side in ``bench/bench_insights.py`` (the hand-written numpy versions
 this module used to hold were deleted: on an LFR graph of 100,000 nodes their Louvain lost
