@@ -28,6 +28,7 @@ import aiohttp  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench.bench_telegram_ingest import raw_ceiling  # noqa: E402
+from bench.common import wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
 from bench.load import (SIGNING_SECRET, Server, free_port, prepare_store, server_env, start_profiler,  # noqa: E402
                         stop_profiler)
@@ -123,9 +124,7 @@ def main() -> None:
             started = time.perf_counter()
             ack_seconds, failed = asyncio.run(post_all(server.base + "/slack/events",
                                                        events(args.n, args.tickets, staff), args.clients))
-            deadline = time.monotonic() + 300
-            while sent(db) < args.n and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: sent(db) >= args.n, 300)
             delivered_seconds = time.perf_counter() - started
             delivered = sent(db)
             cpu = cpu_seconds(server.proc.pid) - cpu_before

@@ -42,6 +42,7 @@ import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from bench.common import wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
 from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
                         server_env, start_profiler, stop_profiler)
@@ -150,16 +151,12 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None,
         server.start()
         webhook = server.base + "/telegram/webhook"
         asyncio.run(post_all(webhook, first, clients))
-        deadline = time.monotonic() + 120
-        while count_interactions(db)[0] < chats and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: count_interactions(db)[0] >= chats, 120)
         profiler = start_profiler(server, profile) if profile else None
         cpu_before = cpu_seconds(server.proc.pid)
         started = time.perf_counter()
         ack_seconds, refused = asyncio.run(post_all(webhook, rest, clients))
-        deadline = time.monotonic() + 600
-        while count_interactions(db)[0] < chats + n and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: count_interactions(db)[0] >= chats + n, 600, interval=0.01)
         stored_seconds = time.perf_counter() - started
         cpu = cpu_seconds(server.proc.pid) - cpu_before
         batches = commit_batches(server.base)

@@ -37,6 +37,16 @@ def seeded_sqlite(customers: int, path: str | None = None, seed: int = 42):
     return db
 
 
+def wait_until(done, timeout: float, interval: float = 0.05) -> bool:
+    """Polls ``done()`` until it is true (True) or ``timeout`` seconds have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))

@@ -271,45 +271,40 @@ def test_a_claimed_log_command_writes_its_interaction_without_a_second_claim(eng
 
 # ---- acks first: answers yield to arriving requests, and are never starved -----------------------------
 
+class Answers:
+    """Answers of 20 ms each, counting how many ran at once and how many finished."""
+
+    def __init__(self):
+        self.running = self.most = self.done = 0
+
+    async def answer(self):
+        self.running += 1
+        self.most = max(self.most, self.running)
+        await asyncio.sleep(0.02)  # an answer's work: 20 ms
+        self.running -= 1
+        self.done += 1
+
+
 async def test_answers_run_at_full_speed_when_no_request_is_arriving():
     from integrations.slack.listeners.commands import AckFirst
 
-    pacing = AckFirst(share=0.1, quiet=0.01)
-    running, most = 0, 0
-
-    async def answer():
-        nonlocal running, most
-        running += 1
-        most = max(most, running)
-        await asyncio.sleep(0.02)
-        running -= 1
-
+    pacing, answers = AckFirst(share=0.1, quiet=0.01), Answers()
     started = time.monotonic()
-    await asyncio.gather(*(pacing.run(answer) for _ in range(10)))
-    assert most == 10  # side by side, no turns taken
+    await asyncio.gather(*(pacing.run(answers.answer) for _ in range(10)))
+    assert answers.most == 10  # side by side, no turns taken
     assert time.monotonic() - started < 0.5
 
 
 async def test_while_requests_arrive_answers_take_turns_at_a_bounded_share_and_still_progress():
     from integrations.slack.listeners.commands import AckFirst
 
-    pacing = AckFirst(share=0.25, quiet=0.05, crowd=1)
-    running, most, done = 0, 0, 0
-
-    async def answer():
-        nonlocal running, most, done
-        running += 1
-        most = max(most, running)
-        await asyncio.sleep(0.02)  # an answer's work: 20 ms
-        running -= 1
-        done += 1
-
+    pacing, answers = AckFirst(share=0.25, quiet=0.05, crowd=1), Answers()
     with pacing.acking():  # a request is being acknowledged the whole time
         started = time.monotonic()
-        await asyncio.gather(*(pacing.run(answer) for _ in range(5)))
+        await asyncio.gather(*(pacing.run(answers.answer) for _ in range(5)))
         elapsed = time.monotonic() - started
-    assert done == 5  # not starved
-    assert most == 1  # one at a time while acks wait
+    assert answers.done == 5  # not starved
+    assert answers.most == 1  # one at a time while acks wait
     # each 20 ms answer is followed by a 60 ms rest (share 1/4): ~0.4 s, not 0.1 s
     assert 0.3 <= elapsed < 2.0
     assert not pacing.arriving
@@ -331,20 +326,11 @@ async def test_a_crowd_of_requests_makes_answers_yield_until_it_has_been_gone_fo
 async def test_a_trickle_of_requests_does_not_slow_answers_down():
     from integrations.slack.listeners.commands import AckFirst
 
-    pacing = AckFirst(share=0.1, quiet=0.05, crowd=4)
-    running, most = 0, 0
-
-    async def answer():
-        nonlocal running, most
-        running += 1
-        most = max(most, running)
-        await asyncio.sleep(0.02)
-        running -= 1
-
+    pacing, answers = AckFirst(share=0.1, quiet=0.05, crowd=4), Answers()
     with pacing.acking(), pacing.acking():  # two requests in flight: fewer than the crowd
         started = time.monotonic()
-        await asyncio.gather(*(pacing.run(answer) for _ in range(10)))
-        assert most == 10 and time.monotonic() - started < 0.5
+        await asyncio.gather(*(pacing.run(answers.answer) for _ in range(10)))
+        assert answers.most == 10 and time.monotonic() - started < 0.5
 
 
 def test_a_slash_burst_marks_the_ack_path_busy_while_it_is_handled(slack_bot, monkeypatch):
