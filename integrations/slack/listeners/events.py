@@ -280,10 +280,9 @@ class SlackEvents:
                                            message_id=f"mention:{channel}:{event.get('ts')}", once=True)
             await self._post(channel, reply, thread_ts=thread_ts)
         except Exception:
-            log.exception("answering a mention in %s failed", channel)
+            ref = uuid.uuid4().hex[:8]
+            log.exception("answering a mention in %s failed (ref %s)", channel, ref)
             try:
-                ref = uuid.uuid4().hex[:8]
-                log.error("the mention's apology carries ref %s", ref)
                 lang = await self.adapter.identity.language_of(event["user"])
                 await self.adapter.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=apology(ref, lang))
             except SlackApiError:
