@@ -89,7 +89,6 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
     erased = {keys[r.key]: r.erased_at for r in conn.execute(_ERASED, {"keys": list(keys)})}
     claims = set(conn.execute(_CLAIMS, {"ids": [f"update:{m.update_id}" for m in messages]}).scalars())
     seen = set(conn.execute(_SEEN, {"sources": [f"{m.chat_id}:{m.message_id}" for m in messages]}).scalars())
-    ooo_at: dict[datetime, bool] = {}  # outside business hours, per message date (a burst shares a few)
 
     waiting = set(handed_back)
     new_claims, interactions, relays = [], [], []  # relays: (index into interactions or None, outbox row)
@@ -126,11 +125,7 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
             out.done.append(m.row_id)
             continue
         reading = m.reading or read_message(text)
-        ooo_due = False
-        if not ticket.out_of_office_sent:
-            ooo_due = ooo_at.get(m.date)
-            if ooo_due is None:
-                ooo_due = ooo_at[m.date] = outside_business_hours(settings, m.date)
+        ooo_due = not ticket.out_of_office_sent and outside_business_hours(settings, m.date)
         if ooo_due or reading.intent in RISK_BUMP or reading.intent == "purchase":
             out.single.append(m.row_id)  # risk, suggestions, an out-of-office reply: the ORM path's work
             waiting.add(m.chat_id)

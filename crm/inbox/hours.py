@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 from crm.inbox.texts import WEEKDAYS, day_name, say
 
@@ -11,11 +12,18 @@ def _hhmm(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
+@lru_cache(maxsize=16)
+def _window(business_hours: str) -> tuple[time, time]:
+    """BUSINESS_HOURS ("09:00-18:00") parsed once per value: every stored customer message asks."""
+    start, end = (_hhmm(p) for p in business_hours.split("-"))
+    return start, end
+
+
 def outside_business_hours(settings, moment: datetime) -> bool:
     """Whether ``moment`` falls outside BUSINESS_HOURS on BUSINESS_DAYS, in CRM_TIMEZONE."""
     local = moment.astimezone(settings.zone)
     days = settings.business_weekdays
-    start, end = (_hhmm(p) for p in settings.business_hours.split("-"))
+    start, end = _window(settings.business_hours)
     day = WEEKDAYS[local.weekday()]
     now = local.time()
     if start <= end:
