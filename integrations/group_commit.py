@@ -35,14 +35,6 @@ class GroupCommit:
         self._batcher = Batcher(lambda batch: self._commit(batch), max_batch=max_batch or MAX_BATCH, name="group-commit",
                                 on_batch=metrics.observe_batch if metrics is not None else None)
 
-    @property
-    def max_batch(self) -> int:
-        return self._batcher.max_batch
-
-    @max_batch.setter
-    def max_batch(self, value: int) -> None:  # bench/bench_telegram_ingest.py sets 1 for "before"
-        self._batcher.max_batch = value
-
     async def run(self, work: Callable[..., Any], *args, **kwargs) -> Any:
         """``work(session, *args, **kwargs)`` in the next shared transaction; its result once that committed."""
         return await self._batcher.submit((functools.partial(work, **kwargs) if kwargs else work, args))

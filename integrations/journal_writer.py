@@ -17,12 +17,9 @@ rather than taking turns of their own at the writer.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from crm import command_journal as journal
 from integrations.batching import Batcher
-
-log = logging.getLogger("crm.db")
 
 MAX_BATCH = 256  # journal rows and marks per transaction; bounds one transaction's time
 MARK_RETRIES = 3  # tries of an "answered" mark whose batch failed
@@ -55,9 +52,6 @@ class JournalWriter:
     def answered(self, command_id: int) -> asyncio.Future:
         """Marks the command answered in the next batch; the future is done once that committed."""
         return self._batcher.submit(command_id)
-
-    async def drain(self) -> None:
-        await self._batcher.drain()
 
     def _commit(self, items: list[journal.NewCommand | int]) -> list[int | None]:
         """Items are commands to journal (their row id, or None) and ids to mark answered (None)."""

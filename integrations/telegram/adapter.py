@@ -47,11 +47,11 @@ from crm.inbox.texts import say
 from integrations.group_commit import GroupCommit
 from integrations.inbox_relay import Blocked, InboxRelay, Undeliverable
 from integrations.telegram.customer import CustomerChat
-from integrations.telegram.inbound import InboundProcessor, InboundWriter, chat_of, is_int64
+from integrations.telegram.inbound import InboundProcessor, InboundWriter, chat_of
 from integrations.telegram.media import TelegramSends
 from integrations.telegram.render import split_text
 from integrations.telegram.staff import StaffChat
-from integrations.telegram.updates import loads_update, note_unparseable, strip_nul
+from integrations.telegram.updates import is_int64, loads_update, note_unparseable, strip_nul
 
 log = logging.getLogger("crm.telegram")
 

@@ -26,6 +26,7 @@ from crm.models import Staff, Ticket
 from integrations.inbox_live import file_line
 from integrations.telegram.media import (context_lines, describe_other, describe_venue, forwarded_from,
                                          inbound_details, media_of)
+from integrations.telegram.updates import is_int64
 
 COMMANDS = ("start", "help", "status", "language", "stop", "forgetme")
 # a message with only these fields is plain text (CustomerChat.plain_text_message); any other field, PTB reads
@@ -151,7 +152,7 @@ class CustomerChat:
             return None
         update_id, chat_id, user_id = data["update_id"], chat.get("id"), user.get("id")
         message_id, date = message.get("message_id"), message.get("date")
-        if not all(type(v) is int and -2 ** 63 <= v < 2 ** 63 for v in (update_id, chat_id, user_id, message_id, date)):
+        if not all(is_int64(v) for v in (update_id, chat_id, user_id, message_id, date)):
             return None
         try:
             when = datetime.fromtimestamp(date, tz=timezone.utc)  # PTB's from_timestamp, no bot defaults

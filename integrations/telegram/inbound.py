@@ -34,7 +34,7 @@ from crm.erasure import chat_key, compact_store
 from crm.models import ErasedChat
 from crm.types import utcnow
 from integrations.batching import Batcher
-from integrations.telegram.updates import loads_update, note_unparseable
+from integrations.telegram.updates import is_int64, loads_update, note_unparseable
 
 log = logging.getLogger("crm.telegram")
 
@@ -44,11 +44,6 @@ PROCESS_BATCH = 200
 YIELD_EVERY = 4  # updates parsed or read between two yields to the event loop (~1 ms each)  # rows per processing round (bounds one write transaction's length)
 IDLE_POLL = 1.0  # seconds between looks at the table when nothing woke the processor (another instance's rows)
 PRUNE_EVERY = 3600.0
-
-
-def is_int64(value) -> bool:
-    """Telegram's ids fit a signed 64-bit integer (the store's BIGINT); anything else is not from Telegram."""
-    return isinstance(value, int) and not isinstance(value, bool) and -2 ** 63 <= value < 2 ** 63
 
 
 def chat_of(data: dict) -> int | None:

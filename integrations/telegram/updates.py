@@ -11,6 +11,11 @@ from collections import Counter
 
 log = logging.getLogger("crm.telegram")
 
+def is_int64(value) -> bool:
+    """Telegram's ids fit a signed 64-bit integer (the store's BIGINT); anything else is not from Telegram."""
+    return isinstance(value, int) and not isinstance(value, bool) and -2 ** 63 <= value < 2 ** 63
+
+
 UNPARSEABLE: Counter = Counter()  # unparseable updates by kind, since the start (for /metrics)
 
 
