@@ -38,7 +38,7 @@ from crm.seed import (BAD_RATING_EN, BAD_RATING_ZH, CO_A, CO_B, COMPLAINTS_EN, C
                       HAPPY_ZH, INDUSTRIES, LAST, MUST_CONTACT_PER_REP, NOTES_EN, NOTES_ZH, SEED_TRUTH_KEY, TASKS,
                       TIMEZONES, TOPICS_EN, TOPICS_ZH, ZH_CO_A, ZH_CO_B, ZH_GIVEN, ZH_SURNAMES, SeedResult,
                       unique_names)
-from crm.seed_graph import seeder_shaped_graph
+from crm.seed_graph import cluster_count, company_clusters, seeder_shaped_graph
 from crm.types import utcnow
 
 BULK_FROM = 200_000  # customers; below this `crm-bot seed` keeps crm.seed (pinned planted truth, a minute at most)
@@ -53,12 +53,6 @@ REL_KINDS = np.array(["referred", "knows", "works-with"])
 DEAL_STAGES = np.array(["lead", "qualified", "proposal", "negotiation", "won", "lost"])
 DEAL_TITLES = np.array(["Annual renewal", "Expansion", "Pilot", "New licences", "续约", "扩容"])
 DAY_S = 86_400.0
-
-
-def account_graph(customers: int, relationships_per_customer: float, seed: int):
-    """The seeder-shaped account graph (symmetric adjacency over customers 0..C-1 then companies):
-    the seeded store and the benchmarks' graph are one graph."""
-    return seeder_shaped_graph(customers, relationships_per_customer, seed)
 
 
 def _stamp(seconds: np.ndarray, dialect: str) -> np.ndarray:
@@ -112,12 +106,12 @@ def seed_bulk(db: Database, customers: int, *, seed: int = 42, now: datetime | N
     stamp = lambda s: _stamp(np.asarray(s, dtype=np.float64), dialect)  # noqa: E731
 
     say("account graph")
-    adjacency, _keys = account_graph(customers, relationships_per_customer, seed)
+    adjacency, _keys = seeder_shaped_graph(customers, relationships_per_customer, seed)
     upper = _upper_customer_edges(adjacency, customers)
     company_of = _company_of(adjacency, customers)
     n_companies = adjacency.shape[0] - customers
-    n_clusters = max(2, round(customers / 150))
-    company_cluster = np.minimum(n_clusters - 1, np.arange(n_companies) * n_clusters // n_companies)
+    n_clusters = cluster_count(customers)
+    company_cluster = company_clusters(customers, n_companies)
     cluster_of = company_cluster[company_of]
     degree = np.bincount(np.r_[upper[0], upper[1]], minlength=customers)
     n_connectors = max(3, customers // 1000)

@@ -14,17 +14,25 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from crm.seed import CONNECTOR_LINKS, connector_links  # noqa: F401 (one connector shape for the seeder and this)
+# one shape for both seeders: cluster size, inside share and connector links are crm/seed.py's
+from crm.seed import CLUSTER_SIZE, INSIDE_CLUSTER, connector_links
 
-CLUSTER_SIZE = 150
-INSIDE_CLUSTER = 0.92
+
+def cluster_count(customers: int) -> int:
+    return max(2, round(customers / CLUSTER_SIZE))
+
+
+def company_clusters(customers: int, n_companies: int) -> np.ndarray:
+    """The planted cluster of each company (companies are handed out to clusters in order)."""
+    n_clusters = cluster_count(customers)
+    return np.minimum(n_clusters - 1, np.arange(n_companies) * n_clusters // n_companies)
 
 
 def seeder_shaped_graph(customers: int, relationships_per_customer: float = 5.0, seed: int = 42
                         ) -> tuple[sparse.csr_matrix, np.ndarray]:
     """(symmetric adjacency, node keys): customers ``0..C-1`` then companies, keys like the job's node_keys."""
     rng = np.random.default_rng(seed)
-    n_clusters = max(2, round(customers / CLUSTER_SIZE))
+    n_clusters = cluster_count(customers)
     bounds = np.sort(rng.choice(np.arange(1, customers), n_clusters - 1, replace=False))
     start, end = np.r_[0, bounds], np.r_[bounds, customers]
     cluster = np.repeat(np.arange(n_clusters), end - start)
@@ -38,7 +46,7 @@ def seeder_shaped_graph(customers: int, relationships_per_customer: float = 5.0,
     a = np.r_[a, np.repeat(connectors, links)]
     b = np.r_[b, rng.integers(0, customers, int(links.sum()))]
     n_companies = max(5, customers // 4)
-    company_cluster = np.minimum(n_clusters - 1, np.arange(n_companies) * n_clusters // n_companies)
+    company_cluster = company_clusters(customers, n_companies)
     first = np.searchsorted(company_cluster, np.arange(n_clusters))
     count = np.searchsorted(company_cluster, np.arange(n_clusters), side="right") - first
     own = count[cluster] > 0
