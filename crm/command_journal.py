@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import select
 
 from crm.claims import Lease
-from crm.db import Database
+from crm.db import Database, upsert_insert
 from crm.models import AcceptedCommand, ProcessedEvent
 from crm.types import utcnow
 
@@ -113,13 +113,9 @@ def _accept_statement(session):
     dialect = session.get_bind().dialect.name
     statement = _ACCEPT_STATEMENTS.get(dialect)
     if statement is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
         table = AcceptedCommand.__table__
         statement = _ACCEPT_STATEMENTS[dialect] = (
-            insert(table).on_conflict_do_nothing(index_elements=["platform", "delivery_id"])
+            upsert_insert(dialect, table).on_conflict_do_nothing(index_elements=["platform", "delivery_id"])
             .returning(table.c.id, table.c.platform, table.c.delivery_id))
     return statement
 

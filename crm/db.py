@@ -122,6 +122,16 @@ class WalCheckpointer:
 _checkpointer_lock = threading.Lock()
 
 
+def upsert_insert(dialect: str, table):
+    """``INSERT`` with ``ON CONFLICT`` (``on_conflict_do_nothing`` / ``_do_update``) for the store's dialect:
+    PostgreSQL's and SQLite's take the same arguments, SQLAlchemy's generic insert has neither."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         connect_args = {"check_same_thread": False, "timeout": 30}

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 
+from crm.db import upsert_insert
 from crm.models import TelegramInbound
 from crm.types import utcnow
 
@@ -55,11 +56,7 @@ class Pending:
 
 
 def _insert_ignoring_duplicates(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(TABLE).on_conflict_do_nothing(index_elements=["update_id"])
+    return upsert_insert(dialect, TABLE).on_conflict_do_nothing(index_elements=["update_id"])
 
 
 def append(conn, updates: list[tuple[int, int | None, str]], *, now: datetime | None = None) -> int:

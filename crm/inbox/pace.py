@@ -12,17 +12,14 @@ from __future__ import annotations
 
 from sqlalchemy import case
 
+from crm.db import upsert_insert
 from crm.models import RelayPace
 
 TABLE = RelayPace.__table__
 
 
 def _upsert(conn, channel: str, inserted: dict, changed: dict):
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(TABLE).values(channel=channel[:100], **inserted) \
+    return upsert_insert(conn.dialect.name, TABLE).values(channel=channel[:100], **inserted) \
         .on_conflict_do_update(index_elements=["channel"], set_=changed)
 
 
