@@ -301,7 +301,9 @@ class SlackThreadLane:
                     # comes before the claim, as below: a claimed row never waits for the pace (a
                     # queue of new threads in one channel can be minutes long, longer than STALE, after
                     # which another instance would take the row over and open the thread twice)
-                    if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
+                    # inside this branch: Slack's pace applies exactly when there is a Slack inbox
+                    paced = self.app.engine.ports.team_inbox is not None
+                    if paced:
                         self._pacing.add(ticket_id)
                         try:
                             await self.pacer.slot(target.pace_key)
@@ -309,10 +311,10 @@ class SlackThreadLane:
                             self._pacing.discard(ticket_id)
                     rows = await self.app.in_background(self._claim, ticket_id, False)
                     if not rows:
-                        if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
+                        if paced:
                             await self.pacer.unused(target.pace_key)
                         break
-                    if target.thread_ts is None and self.app.engine.ports.team_inbox is not None:
+                    if paced:
                         await self.pacer.spaced(target.pace_key)
                     if not await self.relay._deliver(rows[0]):
                         break
