@@ -94,6 +94,9 @@ class InboundProcessor:
     def __init__(self, adapter):
         self.adapter = adapter
         self.db = adapter.db
+        # PostgreSQL: several instances may share the queue, so each claims whole chats' rows before handling
+        # them; SQLite: one process per store, which reads without claiming
+        self.claims = self.db.dialect == "postgresql"
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -129,7 +132,7 @@ class InboundProcessor:
     # ---------------------------------------------------------------- the loop
 
     async def _run(self) -> None:
-        if self.db.dialect == "sqlite":
+        if not self.claims:
             # one process uses a SQLite store: leases still standing are its previous process's, dead now
             await asyncio.to_thread(self._release_all)
         loop = asyncio.get_running_loop()
@@ -181,14 +184,13 @@ class InboundProcessor:
         unparsed: dict[int, dict] = {}
         done, singles, messages = [], [], []
         deferred: list[int] = []  # PostgreSQL: claimed rows given back, to be claimed after their chat's single
-        claimed = self.db.dialect == "postgresql"
         waiting = set(inflight)  # chats whose earlier updates are in hand: theirs queue behind them
         for n, row in enumerate(rows, 1):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # the webhook's requests go in between
             if row.chat_id in held and row.chat_id not in inflight:
                 continue  # another instance holds an earlier update of this chat
-            if claimed and row.chat_id is not None and row.chat_id in waiting:
+            if self.claims and row.chat_id is not None and row.chat_id in waiting:
                 # an earlier update of this chat goes one by one (a new chat's first message makes its lead):
                 # this one is claimed again after it, most likely a plain message of an open ticket by then,
                 # for a batch, instead of queueing behind it one by one through the ORM path (in a burst of
@@ -240,7 +242,7 @@ class InboundProcessor:
 
     def _pending(self):
         """(rows to handle, chats held elsewhere whose rows must be skipped, whether more may be waiting)."""
-        if self.db.dialect == "postgresql":  # several instances may share the queue: claim our share
+        if self.claims:  # several instances may share the queue: claim our share
             with self.db.write_connection() as conn:
                 rows, full = telegram_inbound.claim(conn, limit=PROCESS_BATCH, now=utcnow(), holder=self.holder)
                 self._claimed = [r.id for r in rows]
@@ -269,9 +271,8 @@ class InboundProcessor:
                                                                                                 set[int]]:
         """``chats``: row id → chat id of every row of the round; ``deferred``: rows given back (PostgreSQL)."""
         ids = [m.row_id for m in messages] + done + [r.id for r in singles]
-        claimed = self.db.dialect == "postgresql"
         with self.db.write_connection() as conn:
-            if claimed:
+            if self.claims:
                 # rows this instance claimed: no other instance takes the chats' locks (to claim) meanwhile,
                 # and a row whose claim lapsed and was taken by another instance is theirs now
                 telegram_inbound.lock_chats(conn, chats.values())
@@ -284,7 +285,7 @@ class InboundProcessor:
                                                    handed_back=waiting)
             telegram_inbound.mark_processed(conn, outcome.done + [i for i in done if i in still], now=now)
             leased = [r.id for r in singles if r.id in still] + outcome.single
-            if claimed:  # of each chat only its first update goes one by one; the rest are claimed after it
+            if self.claims:  # of each chat only its first update goes one by one; the rest are claimed after it
                 first, later, seen = [], [], set()
                 for row_id in sorted(leased):
                     chat = chats.get(row_id)
@@ -344,7 +345,7 @@ class InboundProcessor:
                 ok = False
             if await asyncio.to_thread(self._settle, row, ok):
                 await asyncio.to_thread(compact_store, self.db.engine)
-            if not ok or self.db.dialect == "postgresql":  # PostgreSQL: its chat's later rows are claimable now
+            if not ok or self.claims:  # PostgreSQL: its chat's later rows are claimable now
                 self.wake()
         finally:
             self._inflight[row.chat_id] -= 1
@@ -367,7 +368,7 @@ class InboundProcessor:
 
     def _release(self, ids: list[int]) -> None:
         """PostgreSQL: gives back claimed rows not finished."""
-        if not ids or self.db.dialect != "postgresql":
+        if not ids or not self.claims:
             return
         try:
             with self.db.write_connection() as conn:
