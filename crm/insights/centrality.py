@@ -246,6 +246,15 @@ def competition_rank(values: np.ndarray, *, tolerance: float = 1e-9) -> np.ndarr
     return ranks
 
 
+def linked_in_hash_order(adjacency: sparse.csr_matrix, keys: np.ndarray) -> np.ndarray | None:
+    """The linked nodes in the order of their keys' hash, which is how the samplers number them: neither
+    positions nor unlinked customers change what they sample. None when fewer than 3 (nothing between)."""
+    linked = np.flatnonzero(np.diff(adjacency.indptr) > 0)
+    if adjacency.shape[0] < 3 or len(linked) < 3:
+        return None
+    return linked[np.argsort(stable_hash(keys[linked]), kind="stable")]
+
+
 def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: int = 20, err: float | None = None,
                         delta: float = 0.1, seed: int = 7, threads: int = 2) -> np.ndarray:
     """networkit's KADABRA (adaptive sampling of shortest paths): the top ``top`` ranked with an
@@ -258,10 +267,9 @@ def kadabra_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: 
 
     err = KADABRA_ERR if err is None else err
     n = adjacency.shape[0]
-    linked = np.flatnonzero(np.diff(adjacency.indptr) > 0)
-    if n < 3 or len(linked) < 3:
+    order = linked_in_hash_order(adjacency, keys)
+    if order is None:
         return np.zeros(n)
-    order = linked[np.argsort(stable_hash(keys[linked]), kind="stable")]
     index = np.full(n, -1, dtype=np.int64)
     index[order] = np.arange(len(order))
     upper = sparse.triu(adjacency, k=1).tocoo()
@@ -287,10 +295,9 @@ def sampled_betweenness(adjacency: sparse.csr_matrix, keys: np.ndarray, *, top: 
     from crm.insights import path_sampling
 
     n = adjacency.shape[0]
-    linked = np.flatnonzero(np.diff(adjacency.indptr) > 0)
-    if n < 3 or len(linked) < 3:
+    order = linked_in_hash_order(adjacency, keys)
+    if order is None:
         return np.zeros(n), None
-    order = linked[np.argsort(stable_hash(keys[linked]), kind="stable")]
     sub = adjacency[order][:, order].tocsr()
     sub.sort_indices()  # neighbour order follows the hash order too, not positions
     found = path_sampling.top_k(sub.indptr, sub.indices, k=min(top, len(order)),
