@@ -239,9 +239,9 @@ def seed_bulk(db: Database, customers: int, *, seed: int = 42, now: datetime | N
         _end_bulk(driver, dialect, saved_indexes)
     except BaseException:
         raw.driver_connection.rollback()
-        raw.invalidate()  # its PRAGMAs were the load's: the pool opens a fresh one
         raise
     finally:
+        raw.invalidate()  # the load's PRAGMAs (no fsync or foreign keys, big cache) go with it
         raw.close()
     return SeedResult(len(staff_rows), customers, n_companies, total, n_rel, n_deals, n_tasks, n_tickets,
                       connectors=n_connectors, clusters=n_clusters, churned=int((c["stage"] == 3).sum()),
@@ -554,9 +554,7 @@ def _end_bulk(driver, dialect: str, saved_indexes: list[str]) -> None:
             if any(f"INSERT INTO {table}(" in sql for sql in saved_indexes):
                 cur.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")
         driver.commit()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")  # the file's mode, not the connection's (which is dropped after)
     else:
         driver.commit()
         for table in ("staff", "company", "customer"):  # explicit ids were inserted: move the sequences past them

@@ -132,3 +132,13 @@ def test_the_cli_seeds_large_stores_in_bulk_and_small_ones_as_before(cli, db, ca
     assert "Seeded 600 customers, 150 companies" in out
     assert _count(db, Customer) == 1_099
     assert min(read_seed_truth(db)["community"]) == 500  # the second seed appended after the first
+
+
+def test_the_loads_connection_settings_do_not_outlive_the_seed(db, bulk):
+    """The load turns fsync and foreign keys off and takes a 256 MiB page cache; the pool must not hand
+    that connection to the product afterwards (the cache size used to stay behind)."""
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        assert conn.execute(text("PRAGMA cache_size")).scalar() != -262144
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
