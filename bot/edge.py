@@ -101,19 +101,21 @@ def _headers(scope) -> dict[str, str]:
     return out
 
 
-async def _send_json(send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+async def _send(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _send_json(send, status: int, body: bytes) -> None:
+    await _send(send, status, body, [(b"content-type", b"application/json")])
 
 
 async def _send_plain(send, status: int, text: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
-    body = text.encode("utf-8")
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+    headers = [(b"content-type", b"text/plain; charset=utf-8"),
                (b"connection", b"close")]  # the rest of a refused body is never read: close, don't resync
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await _send(send, status, text.encode("utf-8"), headers)
 
 
 @dataclass

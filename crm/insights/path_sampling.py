@@ -63,7 +63,6 @@ def _uniform(state, i):
 @numba.njit(cache=True)
 def _one_path(indptr, indices, s, t, dist_s, dist_t, sig_s, sig_t, front, nxt, touched, counts, state, c):
     """Sample one shortest s-t path uniformly and add 1 to each inner node's count; the edges it scanned."""
-    n_touched = 0
     dist_s[s] = 0
     sig_s[s] = 1.0
     dist_t[t] = 0
