@@ -69,15 +69,36 @@ def append(conn, updates: list[tuple[int, int | None, str]], *, now: datetime | 
     return conn.execute(_insert_ignoring_duplicates(conn.dialect.name), rows).rowcount
 
 
+def _free(now: datetime):
+    """Rows nobody holds: never leased, or the lease lapsed."""
+    return or_(TABLE.c.lease_until.is_(None), TABLE.c.lease_until <= now)
+
+
+def _unheld_rows(now: datetime):
+    """The unprocessed rows nobody holds (before ordering and limiting)."""
+    return select(TABLE.c.id, TABLE.c.update_id, TABLE.c.chat_id, TABLE.c.body, TABLE.c.attempts) \
+        .where(TABLE.c.processed_at.is_(None), _free(now))
+
+
+def _pending(row) -> Pending:
+    return Pending(row.id, row.update_id, row.chat_id, row.body or "", row.attempts)
+
+
 def pending(conn, *, limit: int, now: datetime) -> tuple[list[Pending], set[int]]:
     """The oldest unprocessed rows nobody holds, in arrival order, and the chats whose rows are held
     (leased) right now: their later rows must wait for the held one."""
-    free = or_(TABLE.c.lease_until.is_(None), TABLE.c.lease_until <= now)
-    rows = conn.execute(select(TABLE.c.id, TABLE.c.update_id, TABLE.c.chat_id, TABLE.c.body, TABLE.c.attempts)
-                        .where(TABLE.c.processed_at.is_(None), free).order_by(TABLE.c.id).limit(limit)).all()
+    rows = conn.execute(_unheld_rows(now).order_by(TABLE.c.id).limit(limit)).all()
     held = conn.execute(select(TABLE.c.chat_id).distinct()
                         .where(TABLE.c.processed_at.is_(None), TABLE.c.lease_until > now)).scalars().all()
-    return [Pending(r.id, r.update_id, r.chat_id, r.body or "", r.attempts) for r in rows], set(held)
+    return [_pending(r) for r in rows], set(held)
+
+
+def still_pending(conn, ids: list[int], *, now: datetime) -> set[int]:
+    """Of ``ids``, the rows nobody processed or took since they were read (another instance may have)."""
+    if not ids:
+        return set()
+    return set(conn.execute(select(TABLE.c.id).where(
+        TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None), _free(now))).scalars())
 
 
 def claim(conn, *, limit: int, now: datetime, holder: str) -> tuple[list[Pending], bool]:
@@ -101,9 +122,7 @@ def claim(conn, *, limit: int, now: datetime, holder: str) -> tuple[list[Pending
     live = and_(TABLE.c.processed_at.is_(None), TABLE.c.lease_until > now, TABLE.c.chat_id.is_not(None))
     held = select(TABLE.c.chat_id).where(live)
     barred = set(conn.execute(held.distinct()).scalars())
-    free = or_(TABLE.c.lease_until.is_(None), TABLE.c.lease_until <= now)
-    query = select(TABLE.c.id, TABLE.c.update_id, TABLE.c.chat_id, TABLE.c.body, TABLE.c.attempts) \
-        .where(TABLE.c.processed_at.is_(None), free)
+    query = _unheld_rows(now)
     if barred:
         query = query.where(or_(TABLE.c.chat_id.is_(None), TABLE.c.chat_id.not_in(sorted(barred))))
     rows = conn.execute(query.order_by(TABLE.c.id).limit(limit)).all()
@@ -117,10 +136,10 @@ def claim(conn, *, limit: int, now: datetime, holder: str) -> tuple[list[Pending
         return [], full
     # a new statement, so a new snapshot: it sees a claim another instance committed before we got the lock
     taken = set(conn.execute(update(TABLE).where(
-        TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None), free,
+        TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None), _free(now),
         or_(TABLE.c.chat_id.is_(None), TABLE.c.chat_id.not_in(held)))
         .values(lease_until=now + LEASE, claimed_by=holder).returning(TABLE.c.id)).scalars())
-    return [Pending(r.id, r.update_id, r.chat_id, r.body or "", r.attempts) for r in rows if r.id in taken], full
+    return [_pending(r) for r in rows if r.id in taken], full
 
 
 def lock_chats(conn, chats) -> None:

@@ -24,7 +24,7 @@ import os
 import socket
 from collections import Counter
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from telegram import Update
 
 from bot.metrics import metrics_of
@@ -278,7 +278,7 @@ class InboundProcessor:
                 telegram_inbound.lock_chats(conn, chats.values())
                 still = telegram_inbound.held_by(conn, ids, holder=self.holder)
             else:
-                still = self._still_pending(conn, ids, now)
+                still = telegram_inbound.still_pending(conn, ids, now=now)
             messages = [m for m in messages if m.row_id in still]
             outcome = inbound_batch.store_messages(conn, messages, settings=self.adapter.settings,
                                                    relay=self.adapter.customers.relay_to_team, now=now,
@@ -299,16 +299,6 @@ class InboundProcessor:
                 outcome.single = [i for i in outcome.single if i in still]
             telegram_inbound.lease(conn, leased, holder=self.holder, now=now)
         return outcome, still
-
-    @staticmethod
-    def _still_pending(conn, ids: list[int], now) -> set[int]:
-        """Of ``ids``, the rows nobody processed or took since they were read (another instance may have)."""
-        if not ids:
-            return set()
-        table = telegram_inbound.TABLE
-        return set(conn.execute(select(table.c.id).where(
-            table.c.id.in_(ids), table.c.processed_at.is_(None),
-            or_(table.c.lease_until.is_(None), table.c.lease_until <= now))).scalars())
 
     def _data(self, row) -> dict | None:
         """The update's JSON: as the webhook parsed it (this instance's own recent updates), else the stored text."""
