@@ -278,7 +278,11 @@ class InboundProcessor:
                 telegram_inbound.lock_chats(conn, chats.values())
                 still = telegram_inbound.held_by(conn, ids, holder=self.holder)
             else:
-                still = telegram_inbound.still_pending(conn, ids, now=now)
+                # SQLite: one process uses the store (``_run`` lapses its leases at start on that ground), and
+                # nothing else in it takes a row this round read (free rows; a single takes only its own
+                # leased row): every row read is still pending. Were it not, the update-id claims written
+                # with the work would still make a second handling a no-op.
+                still = set(ids)
             messages = [m for m in messages if m.row_id in still]
             outcome = inbound_batch.store_messages(conn, messages, settings=self.adapter.settings,
                                                    relay=self.adapter.customers.relay_to_team, now=now,
