@@ -29,7 +29,7 @@ FIELDS = ("intent", "sentiment", "urgency", "products", "amounts", "keyword_coun
 # what the corpus has little of: casing twins re.I pairs with ASCII (İ ı ſ K), other scripts' case rules,
 # whitespace of every kind, emoji, mixed languages, amounts in both, shouting, very long and empty texts
 AWKWARD = [
-    "", " ", "\n\t ", "\u3000", "\u00a0\u2003", "\x1c\x1d", "?", "!!!", "？！", "👍", "🙏🙏", "❤️ love it", "😡😡 the app is down!!! 🚨",
+    "", " ", "\n\t ", "\u3000", "\u00a0\u2003", "\x1c\x1d", "a\u2028b\x85c\u200bd", "\u00a0urgent\u00a0\u00a0refund\u3000 ", "?", "!!!", "？！", "👍", "🙏🙏", "❤️ love it", "😡😡 the app is down!!! 🚨",
     "ıNVOICE refund ſtop KEEP cancel", "İnvoice urgent ASAP", "ſeats for the ENTERPRISE plan, KEEP it",
     "Kelvin \u212a urgent \u212aeep", "İSTANBUL office: thanks!", "help_me refund", "re-fund x_refund refund_",
     "mobile\n  app crashed!!", "退款 发票 急", "STRAẞE ß ﬁx the ﬂow", "ΟΔΟΣ σς ς", "Ꭰ ꭰ ᏸ Cherokee", "café naïve Å",
