@@ -226,7 +226,8 @@ class _FastScorer:
                 lengths.append(len(features))
                 bases.append(part * width + offset)
                 part += 1
-        total = np.asarray(keyword_rows, dtype=float) @ self.keyword_weights
+        # not matmul: BLAS rounds differently with the batch's size, and a message reads the same in any batch
+        total = np.einsum("mf,fc->mc", np.asarray(keyword_rows, dtype=float), self.keyword_weights)
         total += self.intercepts
         if found:
             features = np.array(found, dtype=np.int64)
@@ -238,8 +239,10 @@ class _FastScorer:
             values = (1.0 + np.log(counts)) * self.idf[features]  # sublinear tf × idf
             values /= np.sqrt(np.bincount(parts, weights=values * values))[parts]  # l2 of each message's block
             messages = parts // len(self.blocks)
-            starts = np.flatnonzero(np.diff(messages, prepend=-1))
-            total[messages[starts]] += np.add.reduceat(self.weights[features] * values[:, None], starts, axis=0)
+            starts = np.flatnonzero(np.concatenate(([True], messages[1:] != messages[:-1])))  # each message's first
+            contributions = np.take(self.weights, features, axis=0)  # take: ~3x faster than fancy indexing here
+            contributions *= values[:, None]
+            total[messages[starts]] += np.add.reduceat(contributions, starts, axis=0)
         p = 1.0 / (1.0 + np.exp(-total))
         p /= p.sum(axis=1, keepdims=True)
         return p.tolist()
