@@ -135,6 +135,7 @@ def run(n: int, chats: int, repeat: int, profile: Path | None, with_relay: bool,
         texts = {TEXT.format(i=i) for i in range(n)}
         readings = {t: inbound_batch.read_message(t) for t in texts}
         inbound_batch.read_message = readings.__getitem__
+        inbound_batch.read_messages = lambda batch: [readings[t] for t in batch]
         relay = stub_relay(db, settings) if with_relay else None
         for r in range(repeat):
             batch = updates(chats, n, 1_000_000 * (r + 1))

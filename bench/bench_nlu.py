@@ -9,13 +9,19 @@ Prints, on the labelled corpus in tests/corpus:
 - time per customer message of ``read_message`` (intent + sentiment + urgency + products +
   amounts), median and p99, against the 5 ms target and against the keyword-count pass alone
   (the reference measured in the same run);
+- CPU per customer message read the way the Telegram processor reads them (``read_messages`` on
+  batches of ``READ_EVERY``) and one at a time, against the reader of ``--baseline`` (git archive of its
+  crm/understanding, loaded beside this one), in the same run, alternating: the ratio is the speed-up
+  (issue 17). ``--reading-only`` prints just that;
 - staff notes: each field's accuracy and the time per note, looked up in a real SQLite store
   (the corpus directory, plus ``--customers`` seeded ones to show the search cost at scale).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,11 +46,79 @@ def timed(fn, items, clock=time.perf_counter) -> list[float]:
     return samples
 
 
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = "1bdeb89"  # main before issue 17's batch reader: read_message one message at a time
+BENCH_TEXT = "message {i}: when does my order ship? 订单什么时候发货？"
+
+
+def baseline_intent(ref: str):
+    """crm/understanding as it was at git ``ref``, imported beside this one as ``baseline_understanding``."""
+    folder = Path(tempfile.mkdtemp(prefix="crm-nlu-baseline-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "crm/understanding"], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    package = folder / "baseline_understanding"
+    (folder / "crm" / "understanding").rename(package)
+    for source in package.glob("*.py"):  # its own modules, not ours (crm.labels and the rest are shared)
+        source.write_text(source.read_text(encoding="utf-8").replace("crm.understanding", "baseline_understanding"),
+                          encoding="utf-8")
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("baseline_understanding.intent")
+
+
+def reading_side_by_side(ref: str, corpus: list[str], rounds: int = 5) -> None:
+    """CPU per message, this reader against ``ref``'s, alternating round by round (the machine is shared)."""
+    from crm.understanding.intent import read_messages
+    from integrations.telegram.inbound import READ_EVERY
+
+    old = baseline_intent(ref)
+    old.model()
+    model()
+    bench = [BENCH_TEXT.format(i=i) for i in range(len(corpus))]
+
+    def processor_old(texts):  # its processor: read_all called read_message for each message
+        for text in texts:
+            old.read_message(text)
+
+    def processor_new(texts):
+        for start in range(0, len(texts), READ_EVERY):
+            read_messages(texts[start:start + READ_EVERY])
+
+    def single_old(texts):
+        for text in texts:
+            old.read_message(text)
+
+    def single_new(texts):
+        for text in texts:
+            read_message(text)
+
+    for name, texts in (("bench text", bench), ("corpus", corpus)):
+        for way, run_old, run_new in ((f"batches of {READ_EVERY}", processor_old, processor_new),
+                                      ("one at a time", single_old, single_new)):
+            spent_old = spent_new = 0.0
+            for _ in range(rounds):
+                start = time.thread_time()
+                run_old(texts)
+                spent_old += time.thread_time() - start
+                start = time.thread_time()
+                run_new(texts)
+                spent_new += time.thread_time() - start
+            n = rounds * len(texts)
+            print(f"reading, {name}, {way}: {spent_new / n * 1e6:.1f} µs CPU per message against {ref}'s "
+                  f"{spent_old / n * 1e6:.1f} µs (x{spent_old / spent_new:.2f} faster, same run)")
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--customers", type=int, default=0, help="extra seeded customers in the notes store")
+    p.add_argument("--baseline", default=BASELINE, help="git ref whose message reader is the reference")
+    p.add_argument("--reading-only", action="store_true", help="only the reader against --baseline")
     args = p.parse_args()
+    if args.reading_only:
+        rows = load("customer_messages_en.jsonl") + load("customer_messages_zh.jsonl")
+        reading_side_by_side(args.baseline, [r["text"] for r in rows])
+        return 0
 
     rows = load("customer_messages_en.jsonl") + load("customer_messages_zh.jsonl")
     print(f"customer messages: {len(rows)} labelled ({sum(r['lang'] == 'en' for r in rows)} en, "
@@ -82,6 +156,7 @@ def main() -> int:
     c50, c99 = statistics.median(cpu) * 1000, percentile(cpu, 99) * 1000
     print(f"read_message CPU time per message: p50 {c50:.2f} ms, p99 {c99:.2f} ms "
           f"(wall-clock p99 includes waiting for a core on a shared machine)")
+    reading_side_by_side(args.baseline, texts)
 
     notes = load("staff_notes_en.jsonl") + load("staff_notes_zh.jsonl") + load("staff_notes_check.jsonl")
     from bot.dates import extract_when

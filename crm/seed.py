@@ -164,6 +164,43 @@ def unique_names(taken: set[str]) -> Callable[[str], str]:
     return unique
 
 
+
+def team_size(customers: int) -> tuple[int, int]:
+    """(reps, managers) for a store of ``customers``: a rep per ~2,000 customers, 4 to 60, a manager per 8."""
+    n_reps = max(4, min(60, customers // 2000 + 6))
+    return n_reps, max(1, n_reps // 8)
+
+
+def staff_members(*, start: int, n_reps: int, n_managers: int, tag: str, unique: Callable[[str], str],
+                  now: datetime, chinese_name: Callable[[], str]) -> tuple[list[dict], list[int], list[int]]:
+    """The seeded team (an admin, managers, reps; every fifth rep Chinese, named by ``chinese_name()``,
+    called once per such rep in order): (staff rows naming every column, manager ids, rep ids).
+    Shared by ``seed`` and crm.seed_bulk, which draw the Chinese names from their own generators."""
+    rows = [dict(id=start + 1, name=unique("Ada Admin"), role="admin",
+                 email=f"admin{('.' + tag) if tag else ''}@crm.example", timezone="UTC", language="en",
+                 # every row names every column: executemany takes the first row's keys
+                 manager_id=None, prefers_telegram=False, digest_subscribed=False, active=True, created_at=now)]
+    manager_ids, rep_ids = [], []
+    for i in range(n_managers):
+        sid = start + 2 + i
+        manager_ids.append(sid)
+        rows.append(dict(id=sid, name=unique(f"{FIRST[(i * 13 + 5) % 50]} {LAST[(i * 7 + 3) % 50]}"),
+                         role="manager", email=f"manager{i + 1}{tag}@crm.example", manager_id=None,
+                         timezone=TIMEZONES[i % len(TIMEZONES)], language="en", prefers_telegram=False,
+                         digest_subscribed=True, active=True, created_at=now))
+    for i in range(n_reps):
+        sid = start + 2 + n_managers + i
+        rep_ids.append(sid)
+        zh = i % 5 == 4
+        name = chinese_name() if zh else f"{FIRST[(i * 3) % 50]} {LAST[(i * 11) % 50]}"
+        rows.append(dict(id=sid, name=unique(name), role="rep", email=f"rep{i + 1}{tag}@crm.example",
+                         manager_id=manager_ids[i % n_managers],
+                         timezone="Asia/Shanghai" if zh else TIMEZONES[i % len(TIMEZONES)],
+                         language="zh" if zh else "en", prefers_telegram=False, digest_subscribed=False,
+                         active=True, created_at=now))
+    return rows, manager_ids, rep_ids
+
+
 def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime | None = None,
          interactions_per_customer: float = 10.0, relationships_per_customer: float = 3.0,
          progress: Callable[[str], None] | None = None) -> SeedResult:
@@ -171,8 +208,7 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
     rnd = random.Random(seed)
     now = now or utcnow()
     say = progress or (lambda _msg: None)
-    n_reps = max(4, min(60, customers // 2000 + 6))
-    n_managers = max(1, n_reps // 8)
+    n_reps, n_managers = team_size(customers)
 
     with db.engine.begin() as conn:
         start_staff = conn.execute(select(func.coalesce(func.max(Staff.id), 0))).scalar_one()
@@ -184,29 +220,9 @@ def seed(db: Database, customers: int = 1000, *, seed: int = 42, now: datetime |
         taken = {n for (n,) in conn.execute(select(Staff.name))}
         unique = unique_names(taken)
 
-        staff_rows = [dict(id=start_staff + 1, name=unique("Ada Admin"), role="admin",
-                           email=f"admin{('.' + tag) if tag else ''}@crm.example", timezone="UTC", language="en",
-                           # every row names every column: executemany takes the first row's keys
-                           manager_id=None, prefers_telegram=False, digest_subscribed=False, active=True,
-                           created_at=now)]
-        manager_ids, rep_ids = [], []
-        for i in range(n_managers):
-            sid = start_staff + 2 + i
-            manager_ids.append(sid)
-            staff_rows.append(dict(id=sid, name=unique(f"{FIRST[(i * 13 + 5) % 50]} {LAST[(i * 7 + 3) % 50]}"),
-                                   role="manager", email=f"manager{i + 1}{tag}@crm.example", manager_id=None,
-                                   timezone=TIMEZONES[i % len(TIMEZONES)], language="en", prefers_telegram=False,
-                                   digest_subscribed=True, active=True, created_at=now))
-        for i in range(n_reps):
-            sid = start_staff + 2 + n_managers + i
-            rep_ids.append(sid)
-            zh = i % 5 == 4
-            name = (rnd.choice(ZH_SURNAMES) + rnd.choice(ZH_GIVEN)) if zh else f"{FIRST[(i * 3) % 50]} {LAST[(i * 11) % 50]}"
-            staff_rows.append(dict(id=sid, name=unique(name), role="rep",
-                                   email=f"rep{i + 1}{tag}@crm.example", manager_id=manager_ids[i % n_managers],
-                                   timezone="Asia/Shanghai" if zh else TIMEZONES[i % len(TIMEZONES)],
-                                   language="zh" if zh else "en", prefers_telegram=False, digest_subscribed=False,
-                                   active=True, created_at=now))
+        staff_rows, manager_ids, rep_ids = staff_members(
+            start=start_staff, n_reps=n_reps, n_managers=n_managers, tag=tag, unique=unique, now=now,
+            chinese_name=lambda: rnd.choice(ZH_SURNAMES) + rnd.choice(ZH_GIVEN))
         _insert(conn, Staff.__table__, staff_rows)
 
         # planted clusters: contiguous runs of customers with their own companies, industry and reps

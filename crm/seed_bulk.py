@@ -36,8 +36,8 @@ from crm.db import Database
 from crm.search import build_search_cjk, build_search_text
 from crm.seed import (BAD_RATING_EN, BAD_RATING_ZH, CO_A, CO_B, COMPLAINTS_EN, COMPLAINTS_ZH, FIRST, HAPPY_EN,
                       HAPPY_ZH, INDUSTRIES, LAST, MUST_CONTACT_PER_REP, NOTES_EN, NOTES_ZH, SEED_TRUTH_KEY, TASKS,
-                      TIMEZONES, TOPICS_EN, TOPICS_ZH, ZH_CO_A, ZH_CO_B, ZH_GIVEN, ZH_SURNAMES, SeedResult,
-                      unique_names)
+                      TOPICS_EN, TOPICS_ZH, ZH_CO_A, ZH_CO_B, ZH_GIVEN, ZH_SURNAMES, SeedResult, staff_members,
+                      team_size, unique_names)
 from crm.seed_graph import cluster_count, company_clusters, seeder_shaped_graph
 from crm.types import utcnow
 
@@ -131,13 +131,14 @@ def seed_bulk(db: Database, customers: int, *, seed: int = 42, now: datetime | N
         tag = f"s{seed}-{start_customer}" if start_customer else ""
 
         say("staff")
-        n_reps = max(4, min(60, customers // 2000 + 6))
-        n_managers = max(1, n_reps // 8)
+        n_reps, n_managers = team_size(customers)
         taken = {n for (n,) in _all(cur, "SELECT name FROM staff")}
-        staff_rows, manager_ids, rep_ids, rep_zh = _staff(rng, n_reps, n_managers, start_staff, tag, taken)
-        writer.write("staff", ["id", "name", "role", "email", "manager_id", "timezone", "language",
-                               "prefers_telegram", "digest_subscribed", "active", "created_at"],
-                     list(zip(*[r + (str(stamp([t_now])[0]),) for r in staff_rows])))
+        staff_rows, manager_ids, rep_ids = staff_members(
+            start=start_staff, n_reps=n_reps, n_managers=n_managers, tag=tag, unique=unique_names(taken),
+            now=str(stamp([t_now])[0]), chinese_name=lambda: ZH_SURNAMES[int(rng.integers(len(ZH_SURNAMES)))]
+            + ZH_GIVEN[int(rng.integers(len(ZH_GIVEN)))])
+        columns = list(staff_rows[0])
+        writer.write("staff", columns, [[row[c] for row in staff_rows] for c in columns])
         rep_ids = np.array(rep_ids)
         cluster_reps = rng.choice(rep_ids, (n_clusters, 2))
         cluster_industry = rng.integers(0, len(INDUSTRIES), n_clusters)
@@ -268,30 +269,6 @@ def _company_of(adjacency, customers: int) -> np.ndarray:
 
 
 # --- staff and customers ---------------------------------------------------------------------------------------
-
-def _staff(rng, n_reps: int, n_managers: int, start: int, tag: str, taken: set[str]):
-    unique = unique_names(taken)
-
-    rows = [(start + 1, unique("Ada Admin"), "admin", f"admin{('.' + tag) if tag else ''}@crm.example", None, "UTC",
-             "en", False, False, True)]
-    manager_ids, rep_ids, rep_zh = [], [], []
-    for i in range(n_managers):
-        sid = start + 2 + i
-        manager_ids.append(sid)
-        rows.append((sid, unique(f"{FIRST[(i * 13 + 5) % 50]} {LAST[(i * 7 + 3) % 50]}"), "manager",
-                     f"manager{i + 1}{tag}@crm.example", None, TIMEZONES[i % len(TIMEZONES)], "en", False, True, True))
-    for i in range(n_reps):
-        sid = start + 2 + n_managers + i
-        rep_ids.append(sid)
-        zh = i % 5 == 4
-        name = (ZH_SURNAMES[int(rng.integers(len(ZH_SURNAMES)))] + ZH_GIVEN[int(rng.integers(len(ZH_GIVEN)))]) if zh \
-            else f"{FIRST[(i * 3) % 50]} {LAST[(i * 11) % 50]}"
-        rows.append((sid, unique(name), "rep", f"rep{i + 1}{tag}@crm.example", manager_ids[i % n_managers],
-                     "Asia/Shanghai" if zh else TIMEZONES[i % len(TIMEZONES)], "zh" if zh else "en", False, False,
-                     True))
-        rep_zh.append(zh)
-    return rows, manager_ids, rep_ids, rep_zh
-
 
 def _customers(rng, n: int, t_now: float, cluster_of, cluster_reps, rep_ids, is_connector) -> dict:
     """Owners, tiers and each customer's hidden churn story (crm.seed._profile, as arrays)."""

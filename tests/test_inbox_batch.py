@@ -98,6 +98,38 @@ def test_a_batch_hands_back_what_the_orm_path_must_do_and_keeps_each_chats_order
     assert outcome.done == [1] and outcome.single == [2, 3, 4, 5]
 
 
+def test_read_all_reads_the_batch_at_once_as_each_alone_and_one_bad_text_spoils_none(monkeypatch):
+    """read_all hands the batch to read_messages in one call; ratings and blank texts are left to the ORM path;
+    when the batch cannot be read, each message is read alone and only the one that fails stays unread."""
+    from crm.understanding import intent
+
+    def message(n: int, text: str) -> batch.Message:
+        return batch.Message(row_id=n, update_id=n, chat_id=n, user_id=n, message_id=n, date=T0, text=text)
+
+    texts = TEXTS + ["3", "  ", "the app crashed again\x00!! 退款", "boom"]
+    messages = [message(n, text) for n, text in enumerate(texts)]
+    calls = []
+    real = batch.read_messages
+    monkeypatch.setattr(batch, "read_messages", lambda texts: calls.append(list(texts)) or real(texts))
+    batch.read_all(messages)
+    assert calls == [TEXTS + ["the app crashed again!! 退款", "boom"]]  # one call, NUL removed as stored
+    for m in messages:
+        want = intent.read_message(m.text.replace("\x00", "")) if m.text.strip() not in ("3", "") else None
+        assert m.reading == want
+
+    def unreadable(text: str):
+        if text == "boom":
+            raise ValueError("cannot read this one")
+        return real([text])[0]
+
+    monkeypatch.setattr(batch, "read_messages", lambda texts: [unreadable(t) for t in texts])
+    monkeypatch.setattr(batch, "read_message", unreadable)
+    messages = [message(n, text) for n, text in enumerate(texts)]
+    batch.read_all(messages)
+    assert [m.reading is None for m in messages] == [False] * len(TEXTS) + [True, True, False, True]
+    assert messages[0].reading == intent.read_message(TEXTS[0])
+
+
 def _claims(db) -> set[str]:
     with db.session() as s:
         return set(s.exec(select(ProcessedEvent.event_id).where(ProcessedEvent.platform == "telegram")).all())

@@ -30,7 +30,7 @@ from crm.inbox.hours import outside_business_hours
 from crm.inbox.tickets import OPEN_STATUSES
 from crm.message_reading import NOTEWORTHY, RISK_BUMP, apply_reading, reading_line
 from crm.models import Customer, ErasedChat, InboxOutbox, Interaction, ProcessedEvent, Staff, Ticket
-from crm.understanding.intent import MessageReading, read_message
+from crm.understanding.intent import MessageReading, read_message, read_messages
 
 RATING_REPLIES = ("1", "2", "3", "4", "5")  # may answer a rating request: the ORM path decides
 
@@ -60,13 +60,26 @@ class Outcome:
 
 
 def read_all(messages: list[Message]) -> None:
-    """Reads every message now (the CPU-heavy part), so the write transaction does not wait for it."""
-    for m in messages:
-        if m.reading is None and m.text.strip() and m.text.strip() not in RATING_REPLIES:
-            try:
-                m.reading = read_message(m.text.replace("\x00", ""))
-            except Exception:  # read again (and logged) by the path that stores it
-                m.reading = None
+    """Reads every message now (the CPU-heavy part), so the write transaction does not wait for it: all in one
+    ``read_messages`` (its arithmetic done once for the batch, issue 17)."""
+    unread = [m for m in messages
+              if m.reading is None and (body := m.text.strip()) and body not in RATING_REPLIES]
+    if not unread:
+        return
+    texts = [m.text.replace("\x00", "") for m in unread]
+    try:
+        readings = read_messages(texts)
+    except Exception:  # one cannot be read: the others still are, one by one
+        readings = [_read_or_none(text) for text in texts]
+    for m, reading in zip(unread, readings):
+        m.reading = reading
+
+
+def _read_or_none(text: str) -> MessageReading | None:
+    try:
+        return read_message(text)
+    except Exception:  # read again (and logged) by the path that stores it
+        return None
 
 
 def store_messages(conn, messages: list[Message], *, settings, relay: bool, now: datetime,

@@ -35,6 +35,7 @@ _MULT = r"thousand|grand|million|billion|mio|mn|bn|百万|亿|万|千|[kKmMbwW]"
 _SIGN = r"us\$|[$€£¥￥]|rmb"
 _CUR_WORD = "|".join(sorted((re.escape(w) for w in CURRENCY_WORDS), key=len, reverse=True))
 
+_A_NUMBER = re.compile(r"\d|[零〇一二两三四五六七八九十百千]")  # what every amount below holds (_NUM or _CN_NUM)
 _MONEY_SIGN = re.compile(rf"(?P<sign>{_SIGN})\s?(?P<num>{_NUM})\s?(?P<mult>{_MULT})?(?![a-zA-Z])", re.I)
 _MONEY_WORD = re.compile(rf"(?P<num>{_NUM}|{_CN_NUM})\s?(?P<mult>{_MULT})?\s?(?P<cur>{_CUR_WORD})(?![a-zA-Z])",
                          re.I)
@@ -96,6 +97,8 @@ def _number(num: str, mult: str | None) -> float | None:
 
 def find_amounts(text: str) -> list[Amount]:
     """Money first, then quantities, each in order of appearance; overlapping matches dropped."""
+    if _A_NUMBER.search(text) is None:
+        return []  # most messages hold no number: one search instead of five (issue 17)
     found: list[Amount] = []
     taken: list[tuple[int, int]] = []
 

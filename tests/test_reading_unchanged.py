@@ -1,0 +1,146 @@
+"""Reading a customer's message gives what it gave before issue 17's speed-ups, message for message.
+
+The reference is frozen: ``tests/corpus/customer_readings_frozen.jsonl`` holds, for every message of the
+training file, the test corpus and the awkward texts below (in ``texts()``'s order), what ``read_message`` answered on
+2026-11-30 (commit 1bdeb89, before the batch reader): intent, sentiment, urgency, products, amounts and
+the keyword-count features. Probabilities are compared with scikit-learn's own ``predict_proba`` of the
+shipped pipeline, whose keyword features are checked against the frozen ones.
+
+To regenerate the file (only when the corpus or the lexicon changes on purpose, with the old code):
+    .venv/bin/python -m tests.test_reading_unchanged
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from crm.understanding import intent
+from crm.understanding.intent import TRAINING_FILE, KeywordCounts, load_training, model, normalize, read_message
+from tests.corpus.evaluate import HERE, load
+
+FROZEN = HERE / "customer_readings_frozen.jsonl"
+FIELDS = ("intent", "sentiment", "urgency", "products", "amounts", "keyword_counts", "length")  # a row per text
+
+# what the corpus has little of: casing twins re.I pairs with ASCII (İ ı ſ K), other scripts' case rules,
+# whitespace of every kind, emoji, mixed languages, amounts in both, shouting, very long and empty texts
+AWKWARD = [
+    "", " ", "\n\t ", "\u3000", "\u00a0\u2003", "\x1c\x1d", "a\u2028b\x85c\u200bd", "\u00a0urgent\u00a0\u00a0refund\u3000 ", "?", "!!!", "？！", "👍", "🙏🙏", "❤️ love it", "😡😡 the app is down!!! 🚨",
+    "ıNVOICE refund ſtop KEEP cancel", "İnvoice urgent ASAP", "ſeats for the ENTERPRISE plan, KEEP it",
+    "Kelvin \u212a urgent \u212aeep", "İSTANBUL office: thanks!", "help_me refund", "re-fund x_refund refund_",
+    "mobile\n  app crashed!!", "退款 发票 急", "STRAẞE ß ﬁx the ﬂow", "ΟΔΟΣ σς ς", "Ꭰ ꭰ ᏸ Cherokee", "café naïve Å",
+    "ＡＰＩ ｄｏｗｎ！！ ＵＲＧＥＮＴ", "THIS IS NOT WORKING FIX IT NOW API SLA USD VIP OK", "not good, not happy at all",
+    "don't renew our subscription, we're moving to a competitor", "不满意，不好用，要退款！！", "没有问题，谢谢",
+    "We'd like 20 more seats on the enterprise plan, budget $12k", "我们要 20个席位 on the pro plan，预算¥5万",
+    "两万块 and 3个月 and 5个人来开会 and 30台打印机", "€3.5m deal, 12,000 USD, 5m wait, £20 bucks", "rmb 300 or us$ 40",
+    "when does my order ship? 订单什么时候发货？", "message 7: when does my order ship? 订单什么时候发货？",
+    "Hi! Does your plan include phone support or only email?", "CANCEL CANCEL cancel cancelled cancellation",
+    "urgent!!! urgent!!! ‼ 🚨 now! asap a.s.a.p", "x" * 3000, "订单 " * 400,
+    "The app has been down all morning and we can't work, fix it ASAP!!", "我们要取消订阅，下个月换别家了",
+    "Thanks so much, works perfectly now 🙏", "where is my refund?? 退款呢", "a\x00b urgent",
+]
+
+
+def texts() -> list[str]:
+    """Every text the reference covers, in a fixed order, without repeats."""
+    found = load_training()[0] + [r["text"] for name in ("customer_messages_en.jsonl", "customer_messages_zh.jsonl",
+                                                           "customer_messages_check.jsonl") for r in load(name)]
+    long = " ".join(found[::97])  # a long mixed message
+    return list(dict.fromkeys(found + AWKWARD + [long]))
+
+
+def digest(items: list[str]) -> str:
+    return hashlib.sha256(json.dumps(items, ensure_ascii=False).encode()).hexdigest()
+
+
+def frozen_row(text: str) -> dict:
+    """What today's reader says of ``text``; the keyword features as the counts they are log1p of."""
+    reading = read_message(text)
+    row = KeywordCounts.row(normalize(text))
+    counts = [round(math.expm1(x)) for x in row[:-1]]
+    assert [math.log1p(n) for n in counts] == row[:-1]
+    return {"intent": reading.intent, "sentiment": reading.sentiment, "urgency": reading.urgency,
+            "products": reading.products, "amounts": reading.amounts, "keyword_counts": counts,
+            "length": row[-1]}
+
+
+@pytest.fixture(scope="module")
+def frozen() -> list[dict]:
+    with open(FROZEN, encoding="utf-8") as fh:
+        head, fields, *rows = [json.loads(line) for line in fh if line.strip()]
+    assert fields == list(FIELDS)
+    rows = [dict(zip(FIELDS, row, strict=True)) for row in rows]
+    covered = texts()
+    assert head == {"texts": len(covered), "sha256": digest(covered)}  # the frozen file covers exactly these texts
+    assert len(rows) == len(covered) > 2000
+    assert sum(bool(r["products"]) for r in rows) > 200 and sum(bool(r["amounts"]) for r in rows) > 50
+    assert {r["intent"] for r in rows} == set(intent.INTENTS) and {r["urgency"] for r in rows} == {"high", "normal"}
+    return [{"text": text, **row} for text, row in zip(covered, rows)]
+
+
+def _same(got, want: dict) -> None:
+    assert (got.intent, got.sentiment, got.urgency, got.products, got.amounts) == (
+        want["intent"], want["sentiment"], want["urgency"], want["products"], want["amounts"]), want["text"]
+
+
+def test_each_message_reads_as_it_did(frozen):
+    for want in frozen:
+        _same(read_message(want["text"]), want)
+
+
+def test_a_batch_reads_as_each_message_alone(frozen):
+    """read_messages (the processor's way, several at once) against the frozen one-by-one readings, in batches
+    of several sizes, so that every message sits at every place of a batch and beside every kind of text."""
+    for size in (1, 2, 4, 7, 16, 64):
+        for start in range(0, len(frozen), size):
+            chunk = frozen[start:start + size]
+            for got, want in zip(intent.read_messages([w["text"] for w in chunk]), chunk, strict=True):
+                _same(got, want)
+                if size == 7:  # to the last bit: a message reads the same whatever the batch around it
+                    assert got == read_message(want["text"]), want["text"]
+    assert intent.read_messages([]) == []
+
+
+def test_keyword_features_are_the_frozen_ones(frozen):
+    for want in frozen:
+        row = KeywordCounts.row(normalize(want["text"]))
+        assert row == [math.log1p(n) for n in want["keyword_counts"]] + [want["length"]], want["text"]
+
+
+def test_probabilities_are_the_pipelines_own(frozen):
+    """Whatever the reader's arithmetic, its probabilities are scikit-learn's predict_proba of the shipped
+    pipeline to 1e-9, one by one and in batches; the intent is the most probable class."""
+    all_texts = [w["text"] for w in frozen]
+    shipped = model()
+    expected = shipped.pipeline.predict_proba([normalize(t) for t in all_texts])
+    classes = [str(c) for c in shipped.classes]
+    for size in (1, 4, 64):
+        got = []
+        for start in range(0, len(all_texts), size):
+            got += intent.read_messages(all_texts[start:start + size])
+        scores = np.array([[r.scores[c] for c in classes] for r in got])
+        assert np.abs(scores - expected).max() < 1e-9
+        assert [r.intent for r in got] == [classes[i] for i in expected.argmax(axis=1)]
+        assert all(r.confidence == r.scores[r.intent] for r in got)
+    one = read_message(all_texts[5])
+    assert np.abs(np.array([one.scores[c] for c in classes]) - expected[5]).max() < 1e-9
+
+
+def test_reading_does_not_depend_on_the_training_file_being_read_here():
+    """The training file is the corpus (a guard that texts() covers the whole training file)."""
+    assert set(load_training(TRAINING_FILE)[0]) <= set(texts())
+
+
+if __name__ == "__main__":
+    covered = texts()
+    with open(FROZEN, "w", encoding="utf-8") as out:
+        out.write(json.dumps({"texts": len(covered), "sha256": digest(covered)}) + "\n")
+        out.write(json.dumps(FIELDS) + "\n")
+        for text in covered:
+            row = frozen_row(text)
+            out.write(json.dumps([row[f] for f in FIELDS], ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"wrote {FROZEN}", file=sys.stderr)
