@@ -2,6 +2,10 @@
 
 Keep entries lower-case. English entries are matched on word boundaries (a trailing ``*`` means
 "any ending": ``call*`` matches called, calling); Chinese entries are matched as substrings.
+
+Each list is one regex (``_pattern``; ``_folded_pattern`` for casefolded text). ``Scanner`` finds
+several lists' matches in one text at once: pyahocorasick (C) finds where any of their words' anchors
+occur, and only there is a list's regex tried (the regex stays the definition of a match).
 """
 from __future__ import annotations
 
