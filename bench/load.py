@@ -554,7 +554,7 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
         fakes.stop()
 
 
-def start_profiler(server: Server, folder: Path) -> subprocess.Popen:
+def start_profiler(server: Server, folder: Path, gil: bool = True) -> subprocess.Popen:
     """py-spy sampling the server process (100 Hz) into ``folder``/<name>.txt, as
     collapsed stacks. Only samples of a thread holding the GIL count (``--gil``): threads waiting for
     a lock, a queue or the network are not CPU, and the GIL is what one process's threads share.
@@ -563,7 +563,7 @@ def start_profiler(server: Server, folder: Path) -> subprocess.Popen:
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{server.name}.txt"
     return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.proc.pid),
-                             "--rate", "100", "--gil", "--format", "raw", "--output", str(out)],
+                             "--rate", "100", *(["--gil"] if gil else []), "--format", "raw", "--output", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -70,7 +70,7 @@ class App:
         self.adapters: list = []
         self.scheduler = None
         self._server = None  # uvicorn's, while serve() runs
-        self._settle_heap = False  # serve(): the heap is collected and frozen before the first request
+        self.edge = None  # bot/edge.py's, once asgi() built it
         self.metrics = Metrics(self.db, clock=self.engine.clock)  # GET /metrics; a registry of this app's own
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"]),
                                     Route("/metrics", self.metrics.endpoint, methods=["GET"])]
@@ -127,9 +127,10 @@ class App:
         understanding = self._background.submit(warm_up_understanding)
         # matplotlib and the CJK font load in about a second: before the first chart, not inside it
         charts = self._background.submit(warm_up_charts)
-        if self.settings.telegram_enabled or self._settle_heap:
+        serving = self._server is not None  # serve(): the heap is collected and frozen before the first request
+        if self.settings.telegram_enabled or serving:
             await asyncio.wrap_future(understanding)
-        if self._settle_heap:
+        if serving:
             await asyncio.wrap_future(charts)
             settle_heap()
         for adapter in self.adapters:
@@ -155,26 +156,23 @@ class App:
         # Starlette's outermost middleware turns an exception into a 500 before the edge sees it:
         # the edge's handler answers 400 instead (and the edge logs it without a traceback)
         inner = Starlette(routes=self.routes, lifespan=self.lifespan, exception_handlers={Exception: answer_400})
-        secret_headers = {}
-        if self.settings.telegram_enabled and self.settings.telegram_webhook_url:
-            from integrations.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
-
-            secret_headers[WEBHOOK_PATH] = (SECRET_HEADER, webhook_secret(self.settings))
-        answers = {}  # routes an adapter answers at the edge, without Starlette (Telegram's webhook)
+        answers = {}  # webhook routes an adapter answers at the edge, without Starlette (Telegram's): their secret too
         for adapter in self.adapters:
             answers.update(getattr(adapter, "edge_answers", {}))
         for route in self.routes:
             self.metrics.add_route(route.path)
+        self.edge = edge_for(self.settings, inner, answers)
         # outermost: requests the edge refuses (signatures, sizes, deadlines) are counted too
-        return MetricsMiddleware(edge_for(self.settings, inner, secret_headers, answers), self.metrics)
+        return MetricsMiddleware(self.edge, self.metrics)
 
     async def serve(self, host: str, port: int) -> None:
         import uvicorn
 
         from bot.edge_routes import uvicorn_config
 
-        self._settle_heap = True
-        self._server = uvicorn.Server(uvicorn_config(self.asgi(), host, port))
+        asgi = self.asgi()
+        # the edge's answered routes (Telegram's webhook) are served by the HTTP protocol itself
+        self._server = uvicorn.Server(uvicorn_config(asgi, host, port, self.edge, self.metrics))
         await self._server.serve()
 
     def request_shutdown(self) -> None:

@@ -12,29 +12,27 @@ SMALL_BODY = 1024  # GET routes (/healthz, /metrics) take no body
 OTHER_BODY = 64 * 1024
 
 
-def route_limits(settings, secret_headers: dict[str, tuple[str, str]] | None = None,
-                 answers: dict[str, edge.Answer] | None = None) -> dict[str, edge.RouteLimits]:
-    """``secret_headers``: path → (header, secret) of webhook routes (Telegram's), from the composition;
-    ``answers``: path → the function that answers a POST there at the edge (``RouteLimits.answer``)."""
+def route_limits(settings, answers: dict[str, tuple[str, str, edge.Answer]] | None = None) -> dict[str, edge.RouteLimits]:
+    """``answers``: path → (secret header, its secret, the function that answers a POST there at the edge,
+    ``RouteLimits.answer``) of the webhook routes adapters answer themselves (Telegram's)."""
     limits = {"/healthz": edge.RouteLimits(SMALL_BODY), "/metrics": edge.RouteLimits(SMALL_BODY)}
     if settings.slack_enabled and not settings.slack_app_token:
         limits["/slack/events"] = edge.RouteLimits(
             SLACK_MAX_BODY, before_body=edge.slack_headers_check(),
             after_body=edge.slack_signature_check(settings.slack_signing_secret or ""))
-    for path, (header, secret) in (secret_headers or {}).items():
+    for path, (header, secret, answer) in (answers or {}).items():
         limits[path] = edge.RouteLimits(TELEGRAM_MAX_BODY, before_body=edge.secret_header_check(header, secret),
-                                        answer=(answers or {}).get(path))
+                                        answer=answer)
     return limits
 
 
-def edge_for(settings, inner, secret_headers: dict[str, tuple[str, str]] | None = None,
-             answers: dict[str, edge.Answer] | None = None) -> edge.Edge:
-    return edge.Edge(inner, routes=route_limits(settings, secret_headers, answers),
-                     default=edge.RouteLimits(OTHER_BODY))
+def edge_for(settings, inner, answers: dict[str, tuple[str, str, edge.Answer]] | None = None) -> edge.Edge:
+    return edge.Edge(inner, routes=route_limits(settings, answers), default=edge.RouteLimits(OTHER_BODY))
 
 
-def uvicorn_options() -> dict:
-    """Header deadline and connection cap in the protocol; idle keep-alive connections closed after 5 s.
+def uvicorn_options(front: edge.Edge | None = None, metrics=None) -> dict:
+    """Header deadline and connection cap in the protocol; idle keep-alive connections closed after 5 s;
+    ``front``'s answered routes (and their ``metrics``) served by the protocol itself (``edge.edge_protocol``).
 
     uvicorn's own ``limit_concurrency`` is not used: past it, uvicorn answers 503 to *new*
     requests (health checks and Slack included) while the stalled connections stay; ours sheds
@@ -44,19 +42,20 @@ def uvicorn_options() -> dict:
     # no "server: uvicorn" header: what we run is nobody's business outside
     options: dict = {"timeout_keep_alive": 5, "h11_max_incomplete_event_size": 16 * 1024, "server_header": False}
     if importlib.util.find_spec("httptools") is not None:
-        options["http"] = edge.edge_protocol()
+        options["http"] = edge.edge_protocol(edge=front, metrics=metrics)
     else:  # pragma: no cover - httptools is a dependency; h11 still gets the ASGI edge
         logging.getLogger("crm.edge").warning("httptools missing: no header deadline or connection cap")
     return options
 
 
-def uvicorn_config(asgi, host: str, port: int):
-    """`crm-bot run`'s server: the edge protocol, and uvicorn's loggers left unconfigured
-    (``log_config=None``) so their records propagate to ours, through the redaction filter."""
+def uvicorn_config(asgi, host: str, port: int, front: edge.Edge | None = None, metrics=None):
+    """`crm-bot run`'s server: the edge protocol (``front``: the app's ``Edge``, see ``uvicorn_options``), and
+    uvicorn's loggers left unconfigured (``log_config=None``) so their records propagate to ours, through the
+    redaction filter."""
     import uvicorn
 
     config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", lifespan="on", log_config=None,
-                            **uvicorn_options())
+                            **uvicorn_options(front, metrics))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         own = logging.getLogger(name)  # handlers of an earlier dictConfig would write unfiltered
         own.handlers.clear()

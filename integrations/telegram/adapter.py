@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -32,7 +33,7 @@ import logging
 import warnings
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
                       ReplyKeyboardRemove, Update)
@@ -87,6 +88,12 @@ def file_url_for(api_url: str) -> str:
     return base[: -len("bot")] + "file/bot" if base.endswith("bot") else base + "/file/bot"
 
 
+def _answer_when_stored(answer: asyncio.Future, stored: asyncio.Future) -> None:
+    if not answer.done():  # else the request went away; its update stands (or not) all the same
+        failed = stored.cancelled() or stored.exception() is not None
+        answer.set_result((500, ANSWER_NOT_STORED) if failed else (200, ANSWER_OK))
+
+
 def webhook_secret(settings) -> str:
     """TELEGRAM_WEBHOOK_SECRET, or one derived from the bot token so every instance agrees on it."""
     if settings.telegram_webhook_secret:
@@ -103,10 +110,13 @@ class TelegramAdapter:
         self.db = app.db
         self.webhook_mode = bool(self.settings.telegram_webhook_url)
         self.secret = webhook_secret(self.settings)
+        # the route is Starlette's for its other methods (405); a POST is answered at the edge (bot/edge.py), which
+        # checks the secret header first, in constant time: the one place it is checked
         self.routes = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] if self.webhook_mode else []
-        self.edge_answers = {WEBHOOK_PATH: self.accept} if self.webhook_mode else {}  # bot/edge.py answers it
+        self.edge_answers = {WEBHOOK_PATH: (SECRET_HEADER, self.secret, self.accept)} if self.webhook_mode else {}
         self.ingest = GroupCommit(app.db, metrics=metrics_of(app))  # customers' updates: one transaction per burst
-        self.inbound = InboundWriter(app.db, metrics=metrics_of(app))  # webhook updates, stored before the 200
+        # webhook updates, stored before the 200; each committed batch wakes the processor
+        self.inbound = InboundWriter(app.db, metrics=metrics_of(app), on_stored=self._stored)
         self.processor = InboundProcessor(self)
         self.application = None
         self.bot_name = "us"
@@ -180,17 +190,15 @@ class TelegramAdapter:
     # ------------------------------------------------------------ webhook
 
     async def webhook(self, request: Request) -> JSONResponse:
-        """The route as Starlette serves it: only where no edge answers it (``accept``, below, is the path)."""
-        given = request.headers.get(SECRET_HEADER)
-        if given is None or not hmac.compare_digest(given.encode(), self.secret.encode()):
-            return JSONResponse({"ok": False, "error": "wrong or missing secret token"}, status_code=403)
-        status, body = await self.accept(await request.body())
-        return Response(body, status_code=status, media_type="application/json")
+        """Starlette's endpoint of the route, never reached for a POST behind the edge (``edge_answers``): without
+        the edge in front nothing has checked the secret, so nothing is taken here."""
+        return JSONResponse({"ok": False, "error": "wrong or missing secret token"}, status_code=403)
 
-    async def accept(self, body: bytes) -> tuple[int, bytes]:
-        """One webhook update, its secret already checked: (status, JSON answer). Answered at the edge
-        (``edge_answers``; bot/edge.py checks the secret token in constant time and caps the size first),
-        so an update costs no Starlette request/response objects or middleware stack on its way in."""
+    def accept(self, body: bytes) -> tuple[int, bytes] | asyncio.Future:
+        """One webhook update, its secret already checked: (status, JSON answer) at once, or a future of it that
+        resolves when the update's group commit is durable (200) or failed (500: Telegram redelivers). Answered
+        at the edge (``edge_answers``; bot/edge.py checks the secret token in constant time and caps the size
+        first, and its HTTP protocol serves the request itself): no Starlette objects, no task of its own."""
         if self.application is None:
             return 503, ANSWER_STARTING
         if len(body) > MAX_UPDATE_BYTES:
@@ -211,12 +219,13 @@ class TelegramAdapter:
             return 400, ANSWER_MALFORMED
         # stored before the 200 (one commit shared with the updates arriving meanwhile); the processor reads
         # it when its turn comes (integrations/telegram/inbound.py)
-        try:
-            await self.inbound.append(data["update_id"], chat_of(data), raw, data)
-        except Exception:
-            return 500, ANSWER_NOT_STORED
+        stored = self.inbound.submit(data["update_id"], chat_of(data), raw, data)
+        answer = stored.get_loop().create_future()
+        stored.add_done_callback(functools.partial(_answer_when_stored, answer))
+        return answer
+
+    def _stored(self) -> None:
         self.processor.wake()
-        return 200, ANSWER_OK
 
     async def process(self, update: Update) -> bool:
         """Handles one update; False when it should be delivered again (nothing was acknowledged)."""

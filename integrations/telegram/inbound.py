@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 from collections import Counter
+from typing import Callable
 
 from sqlalchemy import select
 from telegram import Update
@@ -68,22 +69,31 @@ def chat_of(data: dict) -> int | None:
 
 
 class InboundWriter:
-    """Group commit of raw updates: many webhook requests, one transaction (on integrations/batching.py)."""
+    """Group commit of raw updates: many webhook requests, one transaction (on integrations/batching.py).
+    ``on_stored()``: called after each committed batch (the processor's wake-up: once a batch, not an update)."""
 
-    def __init__(self, db, metrics=None):
+    def __init__(self, db, metrics=None, on_stored: Callable[[], None] | None = None):
         self.db = db
+        self.metrics = metrics
+        self.on_stored = on_stored
         self._batcher = Batcher(self._commit, max_batch=APPEND_BATCH, name="telegram-inbound-writer",
-                                on_batch=metrics.observe_batch if metrics is not None else None)
+                                on_batch=self._committed)
         self.parsed: dict[int, dict] = {}  # update id → its JSON, until the processor takes it
 
-    async def append(self, update_id: int, chat_id: int | None, body: str, data: dict | None = None) -> None:
-        """Returns once the update is durably stored (or was already); raises when the commit failed.
+    def submit(self, update_id: int, chat_id: int | None, body: str, data: dict | None = None) -> asyncio.Future:
+        """A future resolved once the update is durably stored (or was already); failed when the commit failed.
         ``data``: the body already parsed, kept for this instance's processor (it need not parse it again)."""
         if data is not None:
             if len(self.parsed) >= KEEP_PARSED:  # redeliveries of processed updates are never taken: start afresh
                 self.parsed.clear()
             self.parsed[update_id] = data
-        await self._batcher.submit((update_id, chat_id, body))
+        return self._batcher.submit((update_id, chat_id, body))
+
+    def _committed(self, n: int) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_batch(n)
+        if self.on_stored is not None:
+            self.on_stored()
 
     def _commit(self, rows) -> list[None]:
         """One transaction for the batch: all stored, or (raising) none, and each caller answers 500."""

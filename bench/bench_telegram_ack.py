@@ -1,0 +1,252 @@
+"""The Telegram webhook's acknowledgement path alone: server CPU per update from the request's bytes to the 200.
+
+    .venv/bin/python bench/bench_telegram_ack.py [--n 20000] [--clients 10] [--rounds 3] [--baseline REF]
+
+What it runs: the real `crm-bot run` (uvicorn, the edge, the metrics middleware, the secret check, the parse,
+the group commit into ``telegram_inbound``), with one change made by the launcher below: the inbound
+processor is not started, so nothing drains the queue and the server's CPU is the ack path's (plus its idle
+background: the scheduler's and relay's polls, the WAL checkpoint thread, measured for a second before the
+traffic and subtracted). The same launcher runs ``--baseline REF``'s code (git archive into a temporary
+folder) in the same run; rounds alternate baseline and this code (ABBA), each on a fresh store.
+
+This process is Telegram: ``--clients`` keep-alive connections (Telegram's webhook max_connections is 10
+here, 40 by default), each posting one update and waiting for its answer, with Telegram's own headers, over
+plain asyncio streams (a cheap client, so the generator takes little of the machine's two cores). A refused
+update is posted again, as Telegram does. Every update must be in ``telegram_inbound`` exactly once.
+
+Printed per variant: the median over rounds of server CPU ms per update (user + system from /proc, all
+threads, so SQLite's C time is in it), acknowledgements per second, and this code's CPU as a ratio to the
+baseline's measured in the same round.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from bench.fakes_process import FakesProcess  # noqa: E402
+from bench.load import (WEBHOOK_SECRET, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
+                        server_env, start_profiler, stop_profiler)
+from crm.db import Database  # noqa: E402
+
+# `crm-bot run` with the inbound processor not started (the queue is not drained: only the ack path runs)
+LAUNCHER = ("import sys\n"
+            "from integrations.telegram.inbound import InboundProcessor\n"
+            "InboundProcessor.start = lambda self: None\n"
+            "from bot.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+TEXT = "message {i}: when does my order ship? 订单什么时候发货？"
+FIRST_CHAT = 700_000
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process, all its threads, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
+
+
+class AckServer:
+    """`crm-bot run` through LAUNCHER, on ``code`` (None: this checkout)."""
+
+    def __init__(self, env: dict, folder: Path, name: str, code: Path | None):
+        self.env, self.folder, self.name, self.code = env, folder, name, code
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120) -> None:
+        log = open(self.folder / f"{self.name}.log", "wb")
+        env = {**self.env, "PYTHONPATH": str(self.code or ROOT)}
+        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, "run", "--host", "127.0.0.1", "--port",
+                                      str(self.port)], env=env, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {log.name}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer /healthz within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def bodies(n: int, chats: int, start_id: int) -> list[bytes]:
+    now = 1_795_000_000
+    out = []
+    for i in range(n):
+        chat = FIRST_CHAT + i % chats
+        person = {"id": chat, "is_bot": False, "first_name": f"Bench{chat - FIRST_CHAT}", "language_code": "en"}
+        out.append(json.dumps({"update_id": start_id + i, "message": {
+            "message_id": i // chats + 1, "date": now, "from": person,
+            "chat": {"id": chat, "type": "private", "first_name": person["first_name"]},
+            "text": TEXT.format(i=i)}}, ensure_ascii=False).encode())
+    return out
+
+
+def request_of(port: int, body: bytes) -> bytes:
+    """As Telegram's webhook requests look (its headers, keep-alive)."""
+    return (f"POST /telegram/webhook HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\nAccept-Encoding: gzip, deflate\r\n"
+            f"X-Telegram-Bot-Api-Secret-Token: {WEBHOOK_SECRET}\r\n\r\n").encode() + body
+
+
+async def post_all(port: int, payloads: list[bytes], clients: int) -> tuple[float, int]:
+    """(seconds, refused answers): ``clients`` connections take the next update as each answer comes."""
+    requests = iter([request_of(port, b) for b in payloads])
+    refused = 0
+
+    async def connection() -> None:
+        nonlocal refused
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for request in requests:
+                while True:
+                    writer.write(request)
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    status = int(head[9:12])
+                    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length:"))
+                    await reader.readexactly(length)
+                    if status == 200:
+                        break
+                    refused += 1
+                    if b"connection: close" in head.lower():
+                        writer.close()
+                        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    await asyncio.sleep(0.05)
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(clients)))
+    return time.perf_counter() - started, refused
+
+
+def stored(url: str) -> tuple[int, int]:
+    db = Database(url)
+    try:
+        with db.engine.connect() as conn:
+            return tuple(conn.execute(text("SELECT count(*), count(DISTINCT update_id) FROM telegram_inbound")).one())
+    finally:
+        db.dispose()
+
+
+def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fakes, profile: Path | None,
+            gil: bool = True) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{folder / 'app.db'}"
+    if code is None:
+        prepare_store(url, staff=1, customers=0)
+    else:
+        prepare_store_with(code, url, 1, 0)
+    env = server_env(url, fakes.slack, fakes.telegram)
+    server = AckServer(env, folder, name, code)
+    warm = bodies(1000, 100, 1)
+    payloads = bodies(n, 100, 10_000_000)
+    try:
+        server.start()
+        asyncio.run(post_all(server.port, warm, clients))  # warm: connections, caches, the first batches
+        idle_before = cpu_seconds(server.proc.pid)
+        time.sleep(1.0)
+        idle = cpu_seconds(server.proc.pid) - idle_before  # background per second (scheduler, polls, WAL thread)
+        profiler = start_profiler(server, profile, gil=gil) if profile else None
+        user_before, system_before = cpu_times(server.proc.pid)
+        seconds, refused = asyncio.run(post_all(server.port, payloads, clients))
+        user, system = (a - b for a, b in zip(cpu_times(server.proc.pid), (user_before, system_before)))
+        cpu = user + system
+        if profiler:
+            stop_profiler(profiler)
+        metrics = httpx.get(server.base + "/metrics", timeout=30).text
+    finally:
+        server.stop()
+    total, distinct = stored(url)
+    expected = len(warm) + n
+    if total != expected or distinct != expected:
+        raise SystemExit(f"{name}: {total} rows, {distinct} distinct update ids; expected {expected}")
+    if 'route="/telegram/webhook"' not in metrics:
+        raise SystemExit(f"{name}: /metrics lost the webhook's request series")
+    return {"cpu_ms": max(0.0, cpu - idle * seconds) * 1000 / n, "raw_cpu_ms": cpu * 1000 / n,
+            "rate": n / seconds, "refused": refused, "idle": idle, "system_share": system / cpu if cpu else 0.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=10, help="connections in flight (Telegram's max_connections)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", default="main", help="git ref of the reference code ('' to skip)")
+    parser.add_argument("--profile", type=Path, help="py-spy (--gil) profiles of each run into this folder")
+    parser.add_argument("--all-threads", action="store_true", help="profile every busy thread, not only the "
+                        "GIL holder (SQLite's C time shows under the Python call that runs it)")
+    args = parser.parse_args()
+    variants: list[tuple[str, Path | None]] = [("this code", None)]
+    if args.baseline:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        variants.insert(0, (f"baseline {commit}", checkout(commit)))
+    results: dict[str, list[dict]] = {label: [] for label, _ in variants}
+    fakes = FakesProcess()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-telegram-ack-") as tmp:
+            for r in range(args.rounds):
+                order = variants if r % 2 == 0 else list(reversed(variants))
+                for label, code in order:
+                    name = f"{'base' if code else 'this'}-{r}"
+                    result = one_run(Path(tmp) / name, code, name, args.n, args.clients, fakes,
+                                     args.profile / name if args.profile else None, gil=not args.all_threads)
+                    results[label].append(result)
+                    print(f"  round {r + 1} {label:<18} {result['cpu_ms']:.3f} ms CPU per update "
+                          f"(raw {result['raw_cpu_ms']:.3f}, {result['system_share']:.0%} in the kernel, "
+                          f"idle {result['idle'] * 1000:.0f} ms/s), "
+                          f"{result['rate']:7,.0f} acks/s, refused {result['refused']}", flush=True)
+    finally:
+        fakes.stop()
+    print(f"Telegram webhook ack path, {args.n:,} updates per run, {args.clients} connections, processor not "
+          f"draining; medians of {args.rounds} rounds")
+    for label, runs in results.items():
+        print(f"  {label:<18} {statistics.median(r['cpu_ms'] for r in runs):.3f} ms CPU per update, "
+              f"{statistics.median(r['rate'] for r in runs):7,.0f} acks/s")
+    if len(variants) == 2:
+        base, this = (results[label] for label, _ in variants)
+        ratios = [t["cpu_ms"] / b["cpu_ms"] for b, t in zip(base, this)]
+        rates = [t["rate"] / b["rate"] for b, t in zip(base, this)]
+        print(f"  this / baseline, per round: CPU per update {', '.join(f'x{x:.2f}' for x in ratios)}; "
+              f"acks/s {', '.join(f'x{x:.2f}' for x in rates)}")
+        print(f"BENCH telegram_ack.cpu_ratio={statistics.median(ratios):.2f} x")
+    print(f"BENCH telegram_ack.cpu_per_update={statistics.median(r['cpu_ms'] for r in results['this code']):.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""Routes answered at the edge (Telegram's webhook) are served by the HTTP protocol itself (bot/edge.py
+``edge_protocol(edge=...)``, issue 17): no ASGI cycle or task per request, one write per answer. These tests run
+the real uvicorn server with `crm-bot run`'s protocol on loopback and send raw HTTP, and check every answer
+against the same request served the ASGI way (the same ``Edge`` behind plain uvicorn), byte for byte but for
+the date and the failure reference."""
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from bot.edge import Edge, RouteLimits, _Budget, secret_header_check
+from bot.edge_routes import uvicorn_config
+from bot.metrics import Metrics, MetricsMiddleware
+
+SECRET = "s3cret"
+CAP = 1024
+
+
+class Answers:
+    """The answered route's function; records how it was called."""
+
+    def __init__(self):
+        self.bodies: list[bytes] = []
+        self.in_task: list[bool] = []
+        self.delay = 0.0
+
+    def __call__(self, body: bytes):
+        self.bodies.append(body)
+        self.in_task.append(asyncio.current_task() is not None)
+        if body.startswith(b"raise"):
+            raise ValueError("broken")
+        if body.startswith(b"now"):
+            return 200, b'{"now":true}'
+        if body.startswith(b"coro"):
+            async def later():
+                await asyncio.sleep(0.01)
+                return 202, b'{"coro":true}'
+            return later()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if body.startswith(b"fail"):
+            loop.call_later(0.01, future.set_exception, RuntimeError("commit failed"))
+        elif body.startswith(b"stored500"):
+            loop.call_later(0.01, future.set_result, (500, b'{"ok":false}'))
+        else:
+            loop.call_later(self.delay if not body.startswith(b"quick") else 0.0, future.set_result,
+                            (200, b'{"ok":true,"n":' + str(len(body)).encode() + b"}"))
+        return future
+
+
+@contextmanager
+def serving(direct: bool, budget: int = 64 * 1024 * 1024, body_timeout: float = 0.5):
+    answers = Answers()
+
+    async def inner_post(request):
+        return PlainTextResponse("Starlette answered", status_code=299)
+
+    inner = Starlette(routes=[Route("/hook", inner_post, methods=["POST"])])
+    metrics = Metrics(routes=["/hook"])
+    edge = Edge(inner, routes={"/hook": RouteLimits(CAP, before_body=secret_header_check("X-Secret", SECRET),
+                                                    answer=answers)},
+                budget=_Budget(budget), body_timeout=body_timeout)
+    asgi = MetricsMiddleware(edge, metrics)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn_config(asgi, "127.0.0.1", port, edge if direct else None, metrics if direct else None)
+    config.lifespan = "off"
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.01)
+    try:
+        yield port, answers, metrics
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        sock.close()
+
+
+def post(body: bytes, secret: str | None = SECRET, path: str = "/hook", extra: str = "", length: int | None = None,
+         chunked: bool = False) -> bytes:
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    if secret is not None:
+        head += f"X-Secret: {secret}\r\n"
+    if chunked:
+        head += "Transfer-Encoding: chunked\r\n"
+        body = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n" if body else b"0\r\n\r\n"
+    else:
+        head += f"Content-Length: {len(body) if length is None else length}\r\n"
+    return (head + extra + "\r\n").encode() + body
+
+
+_readers: dict = {}  # socket's fd → its buffered reader
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One response (several may arrive in one segment: what is left waits in the socket's reader)."""
+    reader = _readers.get(sock.fileno())
+    if reader is None:
+        reader = _readers[sock.fileno()] = sock.makefile("rb")
+    status_line = reader.readline()
+    if not status_line:
+        raise ConnectionError("closed")
+    status = int(status_line.split()[1])
+    headers = {}
+    while (line := reader.readline().decode("latin-1").strip()):
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, reader.read(int(headers.get("content-length", 0)))
+
+
+@contextmanager
+def connection(port: int, timeout: float = 5):
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        try:
+            yield sock
+        finally:
+            reader = _readers.pop(sock.fileno(), None)
+            if reader is not None:
+                reader.close()
+
+
+def exchange(port: int, raw: bytes, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
+    with connection(port, timeout) as sock:
+        sock.sendall(raw)
+        return read_response(sock)
+
+
+def comparable(response) -> tuple:
+    status, headers, body = response
+    body = re.sub(rb"ref [0-9a-f]{8}", b"ref *", body)
+    return status, {k: v for k, v in headers.items() if k != "date"}, body
+
+
+def counted(metrics: Metrics, status: str) -> float:
+    return metrics.registry.get_sample_value("crm_http_requests_total", {"route": "/hook", "platform": "none",
+                                                                         "status": status}) or 0.0
+
+
+def test_posts_are_answered_by_the_protocol_without_a_task_on_one_connection():
+    with serving(direct=True) as (port, answers, metrics):
+        with connection(port) as sock:
+            for n in range(3):
+                body = b'{"update_id": %d}' % n
+                sock.sendall(post(body))
+                status, headers, answer = read_response(sock)
+                assert (status, answer) == (200, b'{"ok":true,"n":%d}' % len(body))
+                assert headers["content-type"] == "application/json" and "date" in headers
+                assert "connection" not in headers  # kept alive
+        assert answers.bodies == [b'{"update_id": %d}' % n for n in range(3)]
+        assert answers.in_task == [False, False, False]  # called from the parser's callback, not an ASGI task
+        assert counted(metrics, "200") == 3
+        assert metrics.registry.get_sample_value("crm_http_request_duration_seconds_count",
+                                                 {"route": "/hook", "platform": "none"}) == 3
+
+
+CASES = {
+    "stored": post(b'{"update_id": 1}'),
+    "answered at once": post(b"now"),
+    "a coroutine": post(b"coro"),
+    "a 500 answer": post(b"stored500"),
+    "wrong secret": post(b"{}", secret="nope"),
+    "no secret": post(b"{}", secret=None),
+    "a repeated secret": post(b"{}", extra=f"X-Secret: {SECRET}\r\n"),
+    "content-length over the cap": post(b"x", length=CAP + 1),
+    "chunked over the cap": post(b"x" * (CAP + 1), chunked=True),
+    "chunked within the cap": post(b'{"update_id": 2}', chunked=True),
+    "empty body": post(b""),
+    "the answer raises": post(b"raise"),
+    "the answer's future fails": post(b"fail"),
+    "another method": b"GET /hook HTTP/1.1\r\nHost: x\r\nX-Secret: " + SECRET.encode() + b"\r\n\r\n",
+    "HTTP/1.0": post(b'{"update_id": 3}').replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+    "connection: close": post(b'{"update_id": 4}', extra="Connection: close\r\n"),
+    "a query string": post(b'{"update_id": 5}', path="/hook?x=1"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_answer_is_the_asgi_edges_answer(case):
+    answers = {}
+    for direct in (False, True):
+        with serving(direct=direct) as (port, _, metrics):
+            answers[direct] = comparable(exchange(port, CASES[case]))
+            status = answers[direct][0]
+            if case != "another method":
+                assert counted(metrics, str(status)) == 1  # counted either way
+    assert answers[True] == answers[False]
+    if case in ("wrong secret", "no secret", "a repeated secret"):
+        assert answers[True][0] == 403
+    if "over the cap" in case:
+        assert answers[True][0] == 413
+
+
+def test_a_body_that_does_not_arrive_in_time_is_408():
+    with serving(direct=True, body_timeout=0.3) as (port, answers, metrics):
+        with connection(port) as sock:
+            sock.sendall(post(b'{"update_id": 1}', length=50))  # 34 bytes short
+            status, headers, body = read_response(sock)
+        assert status == 408 and headers["connection"] == "close"
+        assert answers.bodies == [] and counted(metrics, "408") == 1
+
+
+def test_expect_100_continue_is_answered_before_the_body():
+    with serving(direct=True) as (port, answers, _):
+        with connection(port) as sock:
+            body = b'{"update_id": 9}'
+            request = post(body, extra="Expect: 100-continue\r\n")
+            sock.sendall(request[:-len(body)])
+            assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            sock.sendall(body)
+            assert read_response(sock)[0] == 200
+        assert answers.bodies == [body]
+
+
+def test_pipelined_requests_are_answered_in_their_order():
+    with serving(direct=True) as (port, answers, _):
+        answers.delay = 0.2  # the first is answered late; the second would be at once
+        with connection(port) as sock:
+            sock.sendall(post(b'{"first": 1}') + post(b"quick 2nd"))
+            first, second = read_response(sock), read_response(sock)
+        assert first[2] == b'{"ok":true,"n":12}' and second[2] == b'{"ok":true,"n":9}'
+        assert answers.bodies == [b'{"first": 1}', b"quick 2nd"]
+
+
+def test_a_client_gone_before_its_answer_leaves_the_server_serving():
+    with serving(direct=True) as (port, answers, metrics):
+        answers.delay = 0.2
+        with connection(port) as sock:
+            sock.sendall(post(b'{"update_id": 1}'))
+        time.sleep(0.4)  # its answer came after it left: nothing to write to
+        answers.delay = 0.0
+        assert exchange(port, post(b'{"update_id": 2}'))[0] == 200
+        assert counted(metrics, "200") == 2
+
+
+def test_bodies_over_the_shared_budget_are_told_to_come_back():
+    with serving(direct=True, budget=10) as (port, answers, metrics):
+        status, headers, _ = exchange(port, post(b'{"update_id": 12345}'))
+        assert status == 429 and headers["retry-after"] == "1"
+        assert answers.bodies == [] and counted(metrics, "429") == 1
