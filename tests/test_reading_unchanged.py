@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import sys
 
 import numpy as np
@@ -144,3 +145,20 @@ if __name__ == "__main__":
             row = frozen_row(text)
             out.write(json.dumps([row[f] for f in FIELDS], ensure_ascii=False, separators=(",", ":")) + "\n")
     print(f"wrote {FROZEN}", file=sys.stderr)
+
+
+def test_amounts_tried_only_at_numbers_are_what_searching_everywhere_finds(monkeypatch):
+    """amounts.find_amounts tries its number-first patterns only where a number starts, and none in a text without
+    one (issue 17): against the same patterns tried at every place, on customer messages, staff notes (many amounts) and
+    numbers in awkward places."""
+    from crm.understanding import amounts
+
+    notes = [r["text"] for name in ("staff_notes_en.jsonl", "staff_notes_zh.jsonl", "staff_notes_check.jsonl")
+             for r in load(name)]
+    samples = texts() + notes + ["x123 dollars", "1234,567 dollars", "a1,000,000.5 usd", "v2 5k", "ab12k 3万块 两万元",
+                                 "12/3 4pm 5m 6M$ us$7 RMB8 ￥9万", "二十个席位 3个月 5个人 一百二十台", "٣ seats ３台"]
+    fast = [amounts.find_amounts(t) for t in samples]
+    # every place a number may start: the patterns tried everywhere, and no text skipped for holding no number
+    monkeypatch.setattr(amounts, "_A_NUMBER", re.compile(r"(?s:.)|$"))
+    assert fast == [amounts.find_amounts(t) for t in samples]
+    assert sum(bool(found) for found in fast) > 500

@@ -97,7 +97,8 @@ def _number(num: str, mult: str | None) -> float | None:
 
 def find_amounts(text: str) -> list[Amount]:
     """Money first, then quantities, each in order of appearance; overlapping matches dropped."""
-    if _A_NUMBER.search(text) is None:
+    numbers = [m.start() for m in _A_NUMBER.finditer(text)]
+    if not numbers:
         return []  # most messages hold no number: one search instead of five (issue 17)
     found: list[Amount] = []
     taken: list[tuple[int, int]] = []
@@ -106,7 +107,7 @@ def find_amounts(text: str) -> list[Amount]:
         return all(b <= s or a >= e for s, e in taken)
 
     for rx in (_MONEY_SIGN, _MONEY_WORD, _MONEY_MULT):
-        for m in rx.finditer(text):
+        for m in rx.finditer(text) if rx is _MONEY_SIGN else _starting_at(rx, text, numbers):
             if not free(m.start(), m.end()):
                 continue
             groups = m.groupdict()
@@ -126,7 +127,7 @@ def find_amounts(text: str) -> list[Amount]:
             taken.append((m.start(), m.end()))
             found.append(Amount(value, currency, None, m.start(), m.end(), m.group(0)))
     for rx in (_QTY_EN, _QTY_ZH):
-        for m in rx.finditer(text):
+        for m in _starting_at(rx, text, numbers):
             if not free(m.start(), m.end()):
                 continue
             unit = m.group("unit")
@@ -142,6 +143,20 @@ def find_amounts(text: str) -> list[Amount]:
     money = sorted((a for a in found if a.is_money), key=lambda a: a.start)
     qty = sorted((a for a in found if not a.is_money), key=lambda a: a.start)
     return money + qty
+
+
+def _starting_at(rx: re.Pattern, text: str, places: list[int]):
+    """``rx.finditer(text)`` for a pattern whose every match starts at one of ``places`` (ascending): the match
+    at each place that is not inside the previous match, without trying every other place of the text. All
+    but _MONEY_SIGN start with their number (_NUM or _CN_NUM: _A_NUMBER); their lookbehinds still see the text
+    before the place. Trying them only at the numbers' places is ~3x faster (issue 17)."""
+    free = 0
+    for place in places:
+        if place >= free:
+            m = rx.match(text, place)
+            if m is not None:
+                free = m.end()
+                yield m
 
 
 def _unit_name(unit: str) -> str:

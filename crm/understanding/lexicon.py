@@ -2,10 +2,16 @@
 
 Keep entries lower-case. English entries are matched on word boundaries (a trailing ``*`` means
 "any ending": ``call*`` matches called, calling); Chinese entries are matched as substrings.
+
+Each list is one regex (``_pattern``; ``_folded_pattern`` for casefolded text). ``Scanner`` finds
+several lists' matches in one text at once: pyahocorasick (C) finds where any of their words' anchors
+occur, and only there is a list's regex tried (the regex stays the definition of a match).
 """
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Sequence
 from functools import lru_cache
 
 import ahocorasick
@@ -291,7 +297,7 @@ def _chosen(text: str, words, folded: bool) -> re.Pattern | None:
 class Scanner:
     """Where the matches of each of several word lists start in one casefolded text, found together.
 
-    ``starts(text)[k]`` is ``[start for start, _, _ in find_all(text, lists[k], folded=True)]``. Reading a
+    ``starts(text)[k]`` holds ``[start for start, _, _ in find_all(text, lists[k], folded=True)]``. Reading a
     customer's message needs 23 lists (intents, feelings, urgency, products): one search per list was a
     third of reading it (issue 17). Here one Aho-Corasick pass (pyahocorasick, C) finds every place where
     any list's anchor (``_anchor``) occurs; a match of a word can only start at one of its anchors, so the
@@ -317,26 +323,25 @@ class Scanner:
             self._automaton.add_word(anchor, (len(anchor) - 1, tuple(holders)))
         self._automaton.make_automaton()
 
-    def starts(self, text: str) -> list[list[int]]:
+    def starts(self, text: str) -> list[Sequence[int]]:
         if _CASE_TWINS.search(text):
             return [[m.start() for m in pattern.finditer(text)] for pattern in self._case_blind]
-        found: list[list[int]] = [[] for _ in self.lists]
-        places: dict[int, list[int]] = {}
+        places: defaultdict[int, list[int]] = defaultdict(list)  # list → where its anchors start, as found
         for end, (back, holders) in self._automaton.iter(text):
             for k in holders:
-                if k in places:
-                    places[k].append(end - back)
-                else:
-                    places[k] = [end - back]
+                places[k].append(end - back)
+        found: list[Sequence[int]] = [()] * len(self._match)  # most lists match nothing: one shared empty
         for k, candidates in places.items():
             candidates.sort()
-            match, mine, free = self._match[k], found[k], 0
+            match, mine, free = self._match[k], [], 0
             for start in candidates:
                 if start >= free:
                     m = match(text, start)
                     if m is not None:
                         mine.append(start)
                         free = m.end()
+            if mine:
+                found[k] = mine
         return found
 
 
