@@ -71,7 +71,11 @@ def reading_side_by_side(ref: str, corpus: list[str], rounds: int = 5) -> None:
     from crm.understanding.intent import read_messages
     from integrations.telegram.inbound import READ_EVERY
 
-    old = baseline_intent(ref)
+    try:
+        old = baseline_intent(ref)
+    except (subprocess.CalledProcessError, OSError) as e:  # a shallow clone, no git: say so, the rest goes on
+        print(f"reading side by side: the reader of {ref} is not available here ({e})")
+        return
     old.model()
     model()
     bench = [BENCH_TEXT.format(i=i) for i in range(len(corpus))]
