@@ -19,8 +19,10 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from crm.understanding import intent
+from crm.understanding import intent, lexicon
 from crm.understanding.intent import TRAINING_FILE, KeywordCounts, load_training, model, normalize, read_message
 from tests.corpus.evaluate import HERE, load
 
@@ -162,3 +164,38 @@ def test_amounts_tried_only_at_numbers_are_what_searching_everywhere_finds(monke
     monkeypatch.setattr(amounts, "_A_NUMBER", re.compile(r"(?s:.)|$"))
     assert fast == [amounts.find_amounts(t) for t in samples]
     assert sum(bool(found) for found in fast) > 500
+
+
+# ---------------------------------------------------------------- texts nobody wrote down: generated
+
+_PIECES = sorted({w.rstrip("*") for words in (*lexicon.INTENT_WORDS.values(), lexicon.NEGATIVE_WORDS,
+                                              lexicon.POSITIVE_WORDS, lexicon.URGENT_WORDS,
+                                              *lexicon.PRODUCT_WORDS.values()) for w in words})
+_ODD = list("İıſKkKsSiI_-'!！?？.,:/$€£¥￥0123456789一两十万千 \t\n\u3000\u00a0\u2028\x85\x00😡🙏👍🚨‼❤️ꭰßﬁ") + [
+    "not ", "no ", "don't ", "不", "没", "x", "20 seats", "$12k", "5万", "两万块", "3个月", "  ", "ing", "ed", "s"]
+_TEXTS = st.lists(st.one_of(st.sampled_from(_PIECES), st.sampled_from(_ODD), st.text(max_size=3)), max_size=14).map(
+    lambda parts: "".join(parts))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_TEXTS, min_size=1, max_size=9))
+def test_generated_texts_read_as_the_pipeline_and_the_word_lists_say(batch):
+    """On texts made of the lexicon's words, casing twins, odd whitespace, emoji, amounts and noise: the
+    scanner's places are each list's own regex matches (case-blind, as searched before issue 17), the
+    probabilities are the pipeline's predict_proba, a batch reads as each text alone, and the amounts are
+    those found by trying every place."""
+    folded = [normalize(t) for t in batch]
+    lists = intent._word_lists().lists
+    for t in folded:
+        for words, starts in zip(lists, intent._word_lists().starts(t), strict=True):
+            assert list(starts) == [m.start() for m in lexicon._pattern(tuple(words)).finditer(t)], (t, words[:3])
+    got = intent.read_messages(batch)
+    expected = model().pipeline.predict_proba(folded)
+    classes = [str(c) for c in model().classes]
+    assert np.abs(np.array([[r.scores[c] for c in classes] for r in got]) - expected).max() < 1e-9
+    assert got == [read_message(t) for t in batch]
+    from crm.understanding import amounts
+
+    with pytest.MonkeyPatch.context() as patch:  # amounts tried at every place, as before issue 17
+        patch.setattr(amounts, "_A_NUMBER", re.compile(r"(?s:.)|$"))
+        assert [r.amounts for r in got] == [[a.text for a in amounts.find_amounts(t)][:3] for t in batch]
