@@ -333,9 +333,10 @@ class Scanner:
         found: list[Sequence[int]] = [()] * len(self._match)  # most lists match nothing: one shared empty
         for k, candidates in places.items():
             candidates.sort()
-            match, mine, free = self._match[k], [], 0
+            match, mine, free, tried = self._match[k], [], 0, -1
             for start in candidates:
-                if start >= free:
+                if start >= free and start != tried:  # two anchors of a list at one place: one try
+                    tried = start
                     m = match(text, start)
                     if m is not None:
                         mine.append(start)
