@@ -199,3 +199,12 @@ def test_generated_texts_read_as_the_pipeline_and_the_word_lists_say(batch):
     with pytest.MonkeyPatch.context() as patch:  # amounts tried at every place, as before issue 17
         patch.setattr(amounts, "_A_NUMBER", re.compile(r"(?s:.)|$"))
         assert [r.amounts for r in got] == [[a.text for a in amounts.find_amounts(t)][:3] for t in batch]
+
+
+def test_str_split_is_res_whitespace_for_every_character():
+    """normalize (and the char n-grams) split on str.split's whitespace where the code before used re's \\s:
+    the same set, checked on every code point."""
+    space = re.compile(r"\s")
+    differ = [i for i in range(0x110000) if (space.match(chr(i)) is not None) != (len(f"a{chr(i)}b".split()) == 2)]
+    assert differ == []
+    assert normalize(" a\u2028b\x85c\u3000\u00a0d\t\n") == "a b c d"
