@@ -150,18 +150,21 @@ if __name__ == "__main__":
 
 
 def test_amounts_tried_only_at_numbers_are_what_searching_everywhere_finds(monkeypatch):
-    """amounts.find_amounts tries its number-first patterns only where a number starts, and none in a text without
-    one (issue 17): against the same patterns tried at every place, on customer messages, staff notes (many amounts) and
+    """amounts.find_amounts tries its number-first patterns only where a number starts, none in a text without one,
+    and those needing a currency or unit word only in a text holding one (issue 17): against every pattern tried at
+    every place, on customer messages, staff notes (many amounts) and
     numbers in awkward places."""
     from crm.understanding import amounts
 
     notes = [r["text"] for name in ("staff_notes_en.jsonl", "staff_notes_zh.jsonl", "staff_notes_check.jsonl")
              for r in load(name)]
     samples = texts() + notes + ["x123 dollars", "1234,567 dollars", "a1,000,000.5 usd", "v2 5k", "ab12k 3万块 两万元",
-                                 "12/3 4pm 5m 6M$ us$7 RMB8 ￥9万", "二十个席位 3个月 5个人 一百二十台", "٣ seats ３台"]
+                                 "12/3 4pm 5m 6M$ us$7 RMB8 ￥9万", "二十个席位 3个月 5个人 一百二十台", "٣ seats ３台",
+                                 "20 ſeats", "5 UİSD", "3 KKG", "12 SEATS 4 Dollars", "7 Ｓｅａｔｓ"]
     fast = [amounts.find_amounts(t) for t in samples]
-    # every place a number may start: the patterns tried everywhere, and no text skipped for holding no number
+    # every place a number may start, every needed word held: the patterns tried everywhere on every text
     monkeypatch.setattr(amounts, "_A_NUMBER", re.compile(r"(?s:.)|$"))
+    monkeypatch.setattr(amounts, "_words_held", lambda text: amounts._CURRENCY | amounts._UNIT_EN | amounts._UNIT_ZH)
     assert fast == [amounts.find_amounts(t) for t in samples]
     assert sum(bool(found) for found in fast) > 500
 
@@ -198,6 +201,7 @@ def test_generated_texts_read_as_the_pipeline_and_the_word_lists_say(batch):
 
     with pytest.MonkeyPatch.context() as patch:  # amounts tried at every place, as before issue 17
         patch.setattr(amounts, "_A_NUMBER", re.compile(r"(?s:.)|$"))
+        patch.setattr(amounts, "_words_held", lambda text: amounts._CURRENCY | amounts._UNIT_EN | amounts._UNIT_ZH)
         assert [r.amounts for r in got] == [[a.text for a in amounts.find_amounts(t)][:3] for t in batch]
 
 
