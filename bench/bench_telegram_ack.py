@@ -197,7 +197,11 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
         raise SystemExit(f"{name}: {total} rows, {distinct} distinct update ids; expected {expected}")
     if 'route="/telegram/webhook"' not in metrics:
         raise SystemExit(f"{name}: /metrics lost the webhook's request series")
-    return {"cpu_ms": max(0.0, cpu - idle * seconds) * 1000 / n, "raw_cpu_ms": cpu * 1000 / n,
+    batch = dict(line.split()[:2] for line in metrics.splitlines()
+                 if line.startswith(("crm_group_commit_units_sum ", "crm_group_commit_units_count ")))
+    count = float(batch.get("crm_group_commit_units_count", 0))
+    return {"batch": float(batch["crm_group_commit_units_sum"]) / count if count else 0.0,
+            "cpu_ms": max(0.0, cpu - idle * seconds) * 1000 / n, "raw_cpu_ms": cpu * 1000 / n,
             "rate": n / seconds, "refused": refused, "idle": idle, "system_share": system / cpu if cpu else 0.0}
 
 
@@ -230,7 +234,7 @@ def main() -> None:
                     print(f"  round {r + 1} {label:<18} {result['cpu_ms']:.3f} ms CPU per update "
                           f"(raw {result['raw_cpu_ms']:.3f}, {result['system_share']:.0%} in the kernel, "
                           f"idle {result['idle'] * 1000:.0f} ms/s), "
-                          f"{result['rate']:7,.0f} acks/s, refused {result['refused']}", flush=True)
+                          f"{result['rate']:7,.0f} acks/s, {result['batch']:.1f} per commit, refused {result['refused']}", flush=True)
     finally:
         fakes.stop()
     print(f"Telegram webhook ack path, {args.n:,} updates per run, {args.clients} connections, processor not "
