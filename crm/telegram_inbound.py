@@ -33,6 +33,7 @@ from typing import Callable
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 
+from crm import direct_sql
 from crm.db import upsert_insert
 from crm.models import TelegramInbound
 from crm.types import utcnow
@@ -93,6 +94,19 @@ def _sqlite_append(dialect) -> tuple[str, Callable]:
 APPEND_COLUMNS = ("update_id", "chat_id", "body", "received_at", "attempts")
 
 
+def _pending_sql(dialect: str) -> tuple[str, str]:
+    mark = direct_sql.marker(dialect)
+    free = f"(lease_until IS NULL OR lease_until <= {mark})"
+    return (f"SELECT id, update_id, chat_id, body, attempts FROM telegram_inbound "
+            f"WHERE processed_at IS NULL AND {free} ORDER BY id LIMIT {mark}",
+            f"SELECT DISTINCT chat_id FROM telegram_inbound WHERE processed_at IS NULL AND lease_until > {mark}")
+
+
+_PENDING_SQL = {d: _pending_sql(d)[0] for d in ("sqlite", "postgresql")}
+_HELD_SQL = {d: _pending_sql(d)[1] for d in ("sqlite", "postgresql")}
+_PROCESSED_COLUMNS = ("processed_at", "last_error")
+
+
 def _free(now: datetime):
     """Rows nobody holds: never leased, or the lease lapsed."""
     return or_(TABLE.c.lease_until.is_(None), TABLE.c.lease_until <= now)
@@ -110,11 +124,19 @@ def _pending(row) -> Pending:
 
 def pending(conn, *, limit: int, now: datetime) -> tuple[list[Pending], set[int]]:
     """The oldest unprocessed rows nobody holds, in arrival order, and the chats whose rows are held
-    (leased) right now: their later rows must wait for the held one."""
-    rows = conn.execute(_unheld_rows(now).order_by(TABLE.c.id).limit(limit)).all()
-    held = conn.execute(select(TABLE.c.chat_id).distinct()
-                        .where(TABLE.c.processed_at.is_(None), TABLE.c.lease_until > now)).scalars().all()
-    return [_pending(r) for r in rows], set(held)
+    (leased) right now: their later rows must wait for the held one. Each round of the processor reads
+    them: sent on the DBAPI cursor (crm/direct_sql.py), the same SQL as ``_unheld_rows``."""
+    dialect = conn.dialect.name
+    at = direct_sql.time_param(dialect)(now)
+    cur = direct_sql.cursor(conn)
+    try:
+        cur.execute(_PENDING_SQL[dialect], (at, limit))
+        rows = [Pending(i, u, c, b or "", a) for i, u, c, b, a in cur.fetchall()]
+        cur.execute(_HELD_SQL[dialect], (at,))
+        held = {c for (c,) in cur.fetchall()}
+    finally:
+        cur.close()
+    return rows, held
 
 
 def still_pending(conn, ids: list[int], *, now: datetime) -> set[int]:
@@ -199,17 +221,20 @@ def release(conn, ids: list[int], *, holder: str) -> int:
 
 
 def mark_processed(conn, ids: list[int], *, now: datetime, error: str | None = None) -> None:
-    """Done (or given up on, with ``error``): the body is cleared, the row stays as the redelivery guard."""
+    """Done (or given up on, with ``error``): the body is cleared, the row stays as the redelivery guard.
+    Every round marks its rows: an ``executemany`` on the DBAPI cursor (crm/direct_sql.py)."""
     if ids:
-        conn.execute(update(TABLE).where(TABLE.c.id == bindparam("row_id"))
-                     .values(processed_at=now, body=None, lease_until=None, last_error=error),
-                     [{"row_id": i} for i in ids])
+        at = direct_sql.time_param(conn.dialect.name)(now)
+        direct_sql.execute_many(conn, direct_sql.update_sql(conn.dialect.name, TABLE, _PROCESSED_COLUMNS,
+                                                            literal="body = NULL, lease_until = NULL"),
+                                [(at, error, i) for i in ids])
 
 
 def lease(conn, ids: list[int], *, holder: str, now: datetime) -> None:
     if ids:
-        conn.execute(update(TABLE).where(TABLE.c.id == bindparam("row_id"))
-                     .values(lease_until=now + LEASE, claimed_by=holder[:100]), [{"row_id": i} for i in ids])
+        until = direct_sql.time_param(conn.dialect.name)(now + LEASE)
+        direct_sql.execute_many(conn, direct_sql.update_sql(conn.dialect.name, TABLE, ("lease_until", "claimed_by")),
+                                [(until, holder[:100], i) for i in ids])
 
 
 def failed(conn, row_id: int, *, holder: str, now: datetime, attempts: int, error: str) -> None:

@@ -202,10 +202,17 @@ def record_links(db, *, ticket_id: int | None, interaction_id: int | None, direc
                  slack_ts: str, chat_id: int, messages: list[tuple[int, str]]) -> None:
     """Remembers which Telegram message(s) a Slack message became, or the other way round."""
     with db.write_session() as s:
-        for message_id, part in messages:
-            s.add(RelayedMessage(ticket_id=ticket_id, interaction_id=interaction_id, direction=direction,
-                                 slack_channel=slack_channel, slack_ts=slack_ts, telegram_chat_id=chat_id,
-                                 telegram_message_id=message_id, part=part))
+        add_links(s, ticket_id=ticket_id, interaction_id=interaction_id, direction=direction,
+                  slack_channel=slack_channel, slack_ts=slack_ts, chat_id=chat_id, messages=messages)
+
+
+def add_links(session, *, ticket_id: int | None, interaction_id: int | None, direction: str, slack_channel: str,
+              slack_ts: str, chat_id: int, messages: list[tuple[int, str]]) -> None:
+    """``record_links`` in the caller's unit of work."""
+    for message_id, part in messages:
+        session.add(RelayedMessage(ticket_id=ticket_id, interaction_id=interaction_id, direction=direction,
+                                   slack_channel=slack_channel, slack_ts=slack_ts, telegram_chat_id=chat_id,
+                                   telegram_message_id=message_id, part=part))
 
 
 def links_for_slack(db, channel: str, ts: str, direction: str = "outbound") -> list[RelayedMessage]:

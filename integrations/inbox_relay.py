@@ -44,6 +44,10 @@ from integrations.relay_pacing import SlackThreadLane, retry_after
 log = logging.getLogger("crm.inbox")
 
 POLL_SECONDS = 2.0
+# a delivery round starts at most this often: every stored batch of customer messages wakes the relay (~80
+# times a second under a burst), and each round re-reads what is due, over the whole waiting backlog. Rounds
+# woken meanwhile are one, a little later (Slack's pace is a post a second per channel anyway)
+MIN_ROUND_SECONDS = 0.1
 PARALLEL_GROUPS = 16
 
 
@@ -143,8 +147,10 @@ class InboxRelay:
             pass
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             self._event.clear()
+            started = loop.time()
             try:
                 await self.drain()
             except Exception:
@@ -155,6 +161,9 @@ class InboxRelay:
                 await asyncio.wait_for(self._event.wait(), timeout=POLL_SECONDS)
             except asyncio.TimeoutError:
                 pass
+            rest = started + MIN_ROUND_SECONDS - loop.time()
+            if rest > 0 and not self._stopping:
+                await asyncio.sleep(rest)
 
     # ------------------------------------------------------------ delivery
 

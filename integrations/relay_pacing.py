@@ -379,14 +379,11 @@ class SlackThreadLane:
             if metrics is not None:
                 metrics.record_relay("slack", "retry")
             return "failed"
-        await self.app.in_background(self._mark_sent, rows, ts)
-        for row, payload in zip(rows, payloads):
-            telegram = payload.get("telegram") or {}
-            if telegram.get("message_id"):  # an edit of one of them is posted anew, not over the whole post
-                await self.app.in_background(
-                    inbox_live.record_links, self.db, ticket_id=target.ticket_id, interaction_id=row.interaction_id,
-                    direction="inbound", slack_channel=target.channel, slack_ts=ts, chat_id=telegram["chat_id"],
-                    messages=[(telegram["message_id"], BATCH_PART)])
+        # which Telegram message each row was (an edit of one of them is posted anew, not over the whole post),
+        # written with the rows' outcome: one transaction a post (it was one more for every row)
+        links = [(row.interaction_id, payload["telegram"]["chat_id"], payload["telegram"]["message_id"])
+                 for row, payload in zip(rows, payloads) if (payload.get("telegram") or {}).get("message_id")]
+        await self.app.in_background(self._mark_sent, rows, ts, target, links)
         if metrics is not None:
             metrics.record_post("slack")
             metrics.record_relay("slack", "sent", len(rows))
@@ -460,9 +457,14 @@ class SlackThreadLane:
             due = due.replace(tzinfo=now.tzinfo)
         return due is None or due <= now
 
-    def _mark_sent(self, rows: list[InboxOutbox], ts) -> None:
+    def _mark_sent(self, rows: list[InboxOutbox], ts, target: Target, links: list[tuple[int | None, int, int]]) -> None:
+        """The rows of one post sent, and ``links`` ((interaction, chat, Telegram message) of each) recorded."""
         with self.db.write_session() as s:
             outbox.mark_sent(s, rows, result=ts, now=utcnow())
+            for interaction_id, chat_id, message_id in links:
+                inbox_live.add_links(s, ticket_id=target.ticket_id, interaction_id=interaction_id, direction="inbound",
+                                     slack_channel=target.channel, slack_ts=ts, chat_id=chat_id,
+                                     messages=[(message_id, BATCH_PART)])
 
     def _release(self, rows: list[InboxOutbox]) -> None:
         """Gives rows back untouched (no attempt counted): they go out with the thread's next post."""

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlmodel import select
 
+from crm.erasure import remember_erased_chat
 from crm.inbox import batch
 from crm.inbox.binding import ChatPerson, ensure_customer
 from crm.inbox.tickets import store_inbound
 from crm.models import Customer, InboxOutbox, Interaction, ProcessedEvent, Ticket
 from crm.types import utcnow
+
+pytestmark = pytest.mark.store  # its statements are the dialect's own (crm/direct_sql.py): SQLite and PostgreSQL
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
 # a question, a thanks, an urgent question (a reading note in the thread), and one naming a product
@@ -124,3 +128,57 @@ def test_read_all_reads_the_batch_at_once_as_each_alone_and_one_bad_text_spoils_
     batch.read_all(messages)
     assert [m.reading is None for m in messages] == [False] * len(TEXTS) + [True, True, False, True]
     assert messages[0].reading == intent.read_message(TEXTS[0])
+
+
+def _claims(db) -> set[str]:
+    with db.session() as s:
+        return set(s.exec(select(ProcessedEvent.event_id).where(ProcessedEvent.platform == "telegram")).all())
+
+
+def test_one_message_under_two_update_ids_is_stored_once_in_a_batch_and_across_batches(db, settings):
+    settings = settings.model_copy(update={"business_hours": "00:00-23:59",
+                                           "business_days": "mon,tue,wed,thu,fri,sat,sun"})
+    customer_id, ticket_id = _twin(db, settings, 83_001)
+
+    def message(row: int, update_id: int, message_id: int) -> batch.Message:
+        return batch.Message(row_id=row, update_id=update_id, chat_id=83_001, user_id=83_001, message_id=message_id,
+                             date=T0 + timedelta(minutes=message_id), text=f"question number {message_id}?")
+
+    first = [message(1, 7001, 2), message(2, 7002, 2), message(3, 7003, 3)]  # 7002: 7001's message again
+    with db.engine.begin() as conn:
+        outcome = batch.store_messages(conn, first, settings=settings, relay=True, now=utcnow())
+    assert outcome.done == [1, 2, 3] and outcome.single == [] and outcome.stored == 2
+    later = [message(4, 7004, 3), message(5, 7005, 4)]  # 7004: 7003's message under another update id
+    with db.engine.begin() as conn:
+        outcome = batch.store_messages(conn, later, settings=settings, relay=True, now=utcnow())
+    assert outcome.done == [4, 5] and outcome.stored == 1
+    rows = _rows(db, customer_id, ticket_id)
+    assert [i[3] for i in rows["interactions"]] == ["hello", "question number 2?", "question number 3?",
+                                                    "question number 4?"]
+    assert [o[3]["text"] for o in rows["outbox"] if o[1] == "message"][1:] == \
+        ["question number 2?", "question number 3?", "question number 4?"]
+    assert all(o[5] for o in rows["outbox"] if o[1] == "message")  # each relay row points at its interaction
+    assert {f"update:{u}" for u in (7001, 7002, 7003, 7004, 7005)} <= _claims(db)
+    assert rows["ticket"][1] == T0 + timedelta(minutes=4)  # last inbound: the newest stored message
+
+
+def test_an_erased_customers_old_message_is_dropped_and_a_new_one_stored(db, settings):
+    settings = settings.model_copy(update={"business_hours": "00:00-23:59",
+                                           "business_days": "mon,tue,wed,thu,fri,sat,sun"})
+    customer_id, ticket_id = _twin(db, settings, 84_001)  # came back after an erasure: a new customer
+    with db.write_session() as s:
+        remember_erased_chat(s, "telegram", 84_001, T0 + timedelta(minutes=30))
+
+    def message(row: int, minutes: int) -> batch.Message:
+        return batch.Message(row_id=row, update_id=7100 + row, chat_id=84_001, user_id=84_001, message_id=row + 1,
+                             date=T0 + timedelta(minutes=minutes), text=f"question number {minutes}?")
+
+    with db.engine.begin() as conn:
+        outcome = batch.store_messages(conn, [message(1, 10), message(2, 40)], settings=settings, relay=True,
+                                       now=utcnow())
+    assert (outcome.done, outcome.single, outcome.stored, outcome.erased) == ([1, 2], [], 1, True)
+    assert [i[3] for i in _rows(db, customer_id, ticket_id)["interactions"]] == ["hello", "question number 40?"]
+    assert {"update:7101", "update:7102"} <= _claims(db)
+    with db.engine.begin() as conn:  # the old one again (a redelivery): nothing new, nothing more to compact
+        again = batch.store_messages(conn, [message(1, 10)], settings=settings, relay=True, now=utcnow())
+    assert again.done == [1] and again.stored == 0 and not again.erased

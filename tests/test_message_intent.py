@@ -208,6 +208,6 @@ def test_one_scan_for_all_word_lists_finds_what_each_lists_own_search_finds():
         folded = normalize(text)
         got = scanner.starts(folded)
         for words, starts in zip(lists, got, strict=True):
-            assert starts == [s for s, _, _ in lexicon.find_all(folded, words, folded=True)], (text, words[:3])
+            assert list(starts) == [s for s, _, _ in lexicon.find_all(folded, words, folded=True)], (text, words[:3])
             found += len(starts)
     assert found > 5000

@@ -14,12 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from crm.understanding import intent
+from crm.understanding import intent, lexicon
 from crm.understanding.intent import TRAINING_FILE, KeywordCounts, load_training, model, normalize, read_message
 from tests.corpus.evaluate import HERE, load
 
@@ -144,3 +147,68 @@ if __name__ == "__main__":
             row = frozen_row(text)
             out.write(json.dumps([row[f] for f in FIELDS], ensure_ascii=False, separators=(",", ":")) + "\n")
     print(f"wrote {FROZEN}", file=sys.stderr)
+
+
+def test_amounts_tried_only_at_numbers_are_what_searching_everywhere_finds(monkeypatch):
+    """amounts.find_amounts tries its number-first patterns only where a number starts, none in a text without one,
+    and those needing a currency or unit word only in a text holding one (issue 17): against every pattern tried at
+    every place, on customer messages, staff notes (many amounts) and
+    numbers in awkward places."""
+    from crm.understanding import amounts
+
+    notes = [r["text"] for name in ("staff_notes_en.jsonl", "staff_notes_zh.jsonl", "staff_notes_check.jsonl")
+             for r in load(name)]
+    samples = texts() + notes + ["x123 dollars", "1234,567 dollars", "a1,000,000.5 usd", "v2 5k", "ab12k 3万块 两万元",
+                                 "12/3 4pm 5m 6M$ us$7 RMB8 ￥9万", "二十个席位 3个月 5个人 一百二十台", "٣ seats ３台",
+                                 "20 ſeats", "5 UİSD", "3 KKG", "12 SEATS 4 Dollars", "7 Ｓｅａｔｓ"]
+    fast = [amounts.find_amounts(t) for t in samples]
+    # every place a number may start, every needed word held: the patterns tried everywhere on every text
+    monkeypatch.setattr(amounts, "_A_NUMBER", re.compile(r"(?s:.)|$"))
+    monkeypatch.setattr(amounts, "_words_held", lambda text: amounts._CURRENCY | amounts._UNIT_EN | amounts._UNIT_ZH)
+    assert fast == [amounts.find_amounts(t) for t in samples]
+    assert sum(bool(found) for found in fast) > 500
+
+
+# ---------------------------------------------------------------- texts nobody wrote down: generated
+
+_PIECES = sorted({w.rstrip("*") for words in (*lexicon.INTENT_WORDS.values(), lexicon.NEGATIVE_WORDS,
+                                              lexicon.POSITIVE_WORDS, lexicon.URGENT_WORDS,
+                                              *lexicon.PRODUCT_WORDS.values()) for w in words})
+_ODD = list("İıſKkKsSiI_-'!！?？.,:/$€£¥￥0123456789一两十万千 \t\n\u3000\u00a0\u2028\x85\x00😡🙏👍🚨‼❤️ꭰßﬁ") + [
+    "not ", "no ", "don't ", "不", "没", "x", "20 seats", "$12k", "5万", "两万块", "3个月", "  ", "ing", "ed", "s"]
+_TEXTS = st.lists(st.one_of(st.sampled_from(_PIECES), st.sampled_from(_ODD), st.text(max_size=3)), max_size=14).map(
+    lambda parts: "".join(parts))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_TEXTS, min_size=1, max_size=9))
+def test_generated_texts_read_as_the_pipeline_and_the_word_lists_say(batch):
+    """On texts made of the lexicon's words, casing twins, odd whitespace, emoji, amounts and noise: the
+    scanner's places are each list's own regex matches (case-blind, as searched before issue 17), the
+    probabilities are the pipeline's predict_proba, a batch reads as each text alone, and the amounts are
+    those found by trying every place."""
+    folded = [normalize(t) for t in batch]
+    lists = intent._word_lists().lists
+    for t in folded:
+        for words, starts in zip(lists, intent._word_lists().starts(t), strict=True):
+            assert list(starts) == [m.start() for m in lexicon._pattern(tuple(words)).finditer(t)], (t, words[:3])
+    got = intent.read_messages(batch)
+    expected = model().pipeline.predict_proba(folded)
+    classes = [str(c) for c in model().classes]
+    assert np.abs(np.array([[r.scores[c] for c in classes] for r in got]) - expected).max() < 1e-9
+    assert got == [read_message(t) for t in batch]
+    from crm.understanding import amounts
+
+    with pytest.MonkeyPatch.context() as patch:  # amounts tried at every place, as before issue 17
+        patch.setattr(amounts, "_A_NUMBER", re.compile(r"(?s:.)|$"))
+        patch.setattr(amounts, "_words_held", lambda text: amounts._CURRENCY | amounts._UNIT_EN | amounts._UNIT_ZH)
+        assert [r.amounts for r in got] == [[a.text for a in amounts.find_amounts(t)][:3] for t in batch]
+
+
+def test_str_split_is_res_whitespace_for_every_character():
+    """normalize (and the char n-grams) split on str.split's whitespace where the code before used re's \\s:
+    the same set, checked on every code point."""
+    space = re.compile(r"\s")
+    differ = [i for i in range(0x110000) if (space.match(chr(i)) is not None) != (len(f"a{chr(i)}b".split()) == 2)]
+    assert differ == []
+    assert normalize(" a\u2028b\x85c\u3000\u00a0d\t\n") == "a b c d"

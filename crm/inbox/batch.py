@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, select
 
+from crm import direct_sql
 from crm.erasure import chat_key
 from crm.inbox.hours import outside_business_hours
 from crm.inbox.tickets import OPEN_STATUSES
@@ -85,26 +86,43 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
                    handed_back: set[int] = frozenset()) -> Outcome:
     """Stores what it can of ``messages`` (in order) in the caller's transaction.
 
-    ``handed_back``: chats whose earlier updates are being handled one by one: theirs wait in line."""
+    ``handed_back``: chats whose earlier updates are being handled one by one: theirs wait in line.
+
+    First each message is decided on what the store holds (its chat's customer, open ticket, erasure,
+    staff): stored here, dropped (an erased customer's old message) or handed back. Then the update-id
+    claims of the stored and dropped ones are inserted, skipping a claim already there (``ON CONFLICT DO
+    NOTHING``: a redelivery handled before, done now without more), and the new interactions likewise
+    (a message already stored under another update id is stored once); only then are the tickets,
+    customers and relay rows written, for what was really inserted. Two statements instead of two
+    lookups before them, and no lock taken between a lookup and its insert."""
     out = Outcome()
     if not messages:
         return out
+    dialect = conn.dialect.name
+    stamp = direct_sql.time_param(dialect)
     chats = {m.chat_id for m in messages}
     users = {m.user_id for m in messages}
     staff = set(conn.execute(_STAFF, {"users": list(users)}).scalars())
-    customers = {r.telegram_chat_id: SimpleNamespace(**r._mapping) for r in conn.execute(
-        _CUSTOMERS, {"chats": list(chats)})}
+    customers: dict[int, SimpleNamespace] = {}
     tickets: dict[int, SimpleNamespace] = {}
-    if customers:
-        for r in conn.execute(_OPEN_TICKETS, {"customers": [c.id for c in customers.values()]}):
-            tickets[r.customer_id] = SimpleNamespace(**r._mapping, touched=False)  # the newest open one wins
+    for r in conn.execute(_CUSTOMERS_AND_TICKETS, {"chats": list(chats)}):
+        customer = customers.get(r.telegram_chat_id)
+        if customer is None:
+            customer = customers[r.telegram_chat_id] = SimpleNamespace(
+                id=r.id, name=r.name, telegram_chat_id=r.telegram_chat_id, last_contact_at=r.last_contact_at,
+                forgotten_at=r.forgotten_at, touched=False)
+        if r.ticket_id is not None:  # ordered by ticket id: the newest open one wins
+            tickets[customer.id] = SimpleNamespace(
+                id=r.ticket_id, customer_id=customer.id, status=r.status, out_of_office_sent=r.out_of_office_sent,
+                intent=r.intent, intent_at=r.intent_at, sentiment=r.sentiment, urgency=r.urgency, tags=r.tags,
+                last_inbound_at=r.last_inbound_at, touched=False)
     keys = {chat_key("telegram", c): c for c in chats}
     erased = {keys[r.key]: r.erased_at for r in conn.execute(_ERASED, {"keys": list(keys)})}
-    claims = set(conn.execute(_CLAIMS, {"ids": [f"update:{m.update_id}" for m in messages]}).scalars())
-    seen = set(conn.execute(_SEEN, {"sources": [f"{m.chat_id}:{m.message_id}" for m in messages]}).scalars())
 
     waiting = set(handed_back)
-    new_claims, interactions, relays = [], [], []  # relays: (index into interactions or None, outbox row)
+    claimed: list[tuple[Message, str, str | None]] = []  # (message, claim, source: None when not stored)
+    dropped: set[str] = set()  # claims of erased customers' old messages
+    batch_sources: set[str] = set()
     for m in messages:
         customer = customers.get(m.chat_id)
         ticket = tickets.get(customer.id) if customer is not None else None
@@ -114,16 +132,11 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
             waiting.add(m.chat_id)
             continue
         claim = f"update:{m.update_id}"
-        if claim in claims:  # handled before (a redelivery that reached the queue twice)
-            out.done.append(m.row_id)
-            continue
         erased_at = erased.get(m.chat_id)
         date = m.date if m.date.tzinfo is not None or erased_at is None else m.date.replace(tzinfo=erased_at.tzinfo)
         if erased_at is not None and date <= erased_at:  # an old message of an erased customer: dropped
-            out.erased = True
-            new_claims.append(claim)
-            claims.add(claim)
-            out.done.append(m.row_id)
+            claimed.append((m, claim, None))
+            dropped.add(claim)
             continue
         text = m.text.replace("\x00", "")
         body = text.strip()
@@ -131,93 +144,94 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
             out.single.append(m.row_id)
             waiting.add(m.chat_id)
             continue
-        source = f"{m.chat_id}:{m.message_id}"
-        if source in seen:  # the same message under another update id: stored once
-            new_claims.append(claim)
-            claims.add(claim)
-            out.done.append(m.row_id)
-            continue
         reading = m.reading or read_message(text)
+        m.reading = reading
         ooo_due = not ticket.out_of_office_sent and outside_business_hours(settings, m.date)
         if ooo_due or reading.intent in RISK_BUMP or reading.intent == "purchase":
             out.single.append(m.row_id)  # risk, suggestions, an out-of-office reply: the ORM path's work
             waiting.add(m.chat_id)
             continue
-        new_claims.append(claim)
-        claims.add(claim)
-        seen.add(source)
-        out.done.append(m.row_id)
-        index = len(interactions)
-        interactions.append({"customer_id": customer.id, "staff_id": None, "kind": "message", "direction": "inbound",
-                             "channel": "telegram", "text": text, "occurred_at": m.date, "created_at": now,
-                             "source_platform": "telegram", "source_message_id": source, "ticket_id": ticket.id,
-                             "campaign_id": None})
+        source = f"{m.chat_id}:{m.message_id}"
+        claimed.append((m, claim, None if source in batch_sources else source))  # twice in the batch: once
+        batch_sources.add(source)
+    if not claimed:
+        return out
+
+    # the claims: those already there are updates handled before (a redelivery that reached the queue twice)
+    new_claims = {claim for (claim,) in direct_sql.insert_rows(
+        conn, _PROCESSED_EVENT, ("platform", "event_id", "processed_at"),
+        [("telegram", claim, stamp(now)) for _, claim, _ in claimed],
+        conflict=("platform", "event_id"), returning=("event_id",))}
+    out.done = [m.row_id for m, _, _ in claimed]
+    to_store = [(m, source) for m, claim, source in claimed if source is not None and claim in new_claims]
+    out.erased = not dropped.isdisjoint(new_claims)
+    if not to_store:
+        return out
+    created = stamp(now)
+    # the new ids come back keyed by their message (unique in the batch): a message already stored (under
+    # another update id) is skipped by the unique source key and not returned
+    ids = dict(direct_sql.insert_rows(conn, _INTERACTION, _INTERACTION_COLUMNS, [
+        (customers[m.chat_id].id, None, "message", "inbound", "telegram", m.text.replace("\x00", ""), stamp(m.date),
+         created, "telegram", source, tickets[customers[m.chat_id].id].id, None) for m, source in to_store],
+        conflict=("source_platform", "source_message_id"), returning=("source_message_id", "id")))
+    out.stored = len(ids)
+    relays = []
+    for m, source in to_store:
+        interaction_id = ids.get(source)
+        if interaction_id is None:
+            continue
+        customer = customers[m.chat_id]
+        ticket = tickets[customer.id]
+        text, reading = m.text.replace("\x00", ""), m.reading
         ticket.status, ticket.last_inbound_at, ticket.touched = "open", m.date, True
         apply_reading(ticket, reading, m.date)
         if customer.last_contact_at is None or m.date > customer.last_contact_at:
             customer.last_contact_at = m.date
         customer.touched = True
         if relay:
-            relays.append((index, _outbox(ticket, "message", {"text": text, "author": customer.name, **m.details},
-                                          now)))
+            relays.append(_outbox(ticket, "message", {"text": text, "author": customer.name, **m.details},
+                                  interaction_id, created))
             if reading.intent in NOTEWORTHY or reading.urgency == "high":  # not a new ticket: it was open
-                relays.append((None, _outbox(ticket, "note", {"text": reading_line(reading)}, now)))
-
-    if new_claims:
-        conn.execute(ProcessedEvent.__table__.insert(),
-                     [{"platform": "telegram", "event_id": c, "processed_at": now} for c in new_claims])
-    if interactions:
-        # the new ids come back keyed by their message (unique in the batch: ``seen``), not in parameter order:
-        # ordered RETURNING made SQLAlchemy send SQLite one INSERT per row; unordered, it sends multi-row VALUES
-        ids = dict(conn.execute(_INTERACTION_INSERT, interactions).tuples().all())
-        out.stored = len(ids)
-        rows = []
-        for index, row in relays:
-            row["interaction_id"] = ids[interactions[index]["source_message_id"]] if index is not None else None
-            rows.append(row)
-        if rows:
-            conn.execute(InboxOutbox.__table__.insert(), rows)
-            out.queued = True
-        touched = [t for t in tickets.values() if t.touched]
-        if touched:
-            conn.execute(_TICKET_UPDATE, [
-                {"ticket_id": t.id, "status": t.status, "last_inbound_at": t.last_inbound_at, "intent": t.intent,
-                 "intent_at": t.intent_at, "sentiment": t.sentiment, "urgency": t.urgency, "tags": t.tags}
-                for t in touched])
-        contacted = [c for c in customers.values() if getattr(c, "touched", False)]
-        conn.execute(_CONTACTED, [{"customer_id": c.id, "last_contact_at": c.last_contact_at} for c in contacted])
+                relays.append(_outbox(ticket, "note", {"text": reading_line(reading)}, None, created))
+    if relays:
+        direct_sql.execute_many(conn, direct_sql.insert_sql(dialect, _OUTBOX, _OUTBOX_COLUMNS), relays)
+        out.queued = True
+    direct_sql.execute_many(conn, direct_sql.update_sql(dialect, _TICKETS, _TICKET_COLUMNS), [
+        (t.status, stamp(t.last_inbound_at), t.intent, stamp(t.intent_at), t.sentiment, t.urgency, t.tags, t.id)
+        for t in tickets.values() if t.touched])
+    # they are writing to the bot, so it is not blocked (as store_inbound does)
+    direct_sql.execute_many(conn, direct_sql.update_sql(dialect, _CUSTOMER_TABLE, ("telegram_blocked", "last_contact_at")),
+                            [(False, stamp(c.last_contact_at), c.id) for c in customers.values() if c.touched])
     return out
 
 
-# the statements, built once (building them per batch was ~10% of storing one): lists go in expanding binds
+# the lookups, built once (building them per batch was ~10% of storing one): lists go in expanding binds
 _STAFF = select(Staff.telegram_user_id).where(Staff.telegram_user_id.in_(bindparam("users", expanding=True)))
-_CUSTOMERS = select(Customer.id, Customer.name, Customer.telegram_chat_id, Customer.last_contact_at,
-                    Customer.forgotten_at).where(Customer.telegram_chat_id.in_(bindparam("chats", expanding=True)))
-_OPEN_TICKETS = (select(Ticket.id, Ticket.customer_id, Ticket.status, Ticket.out_of_office_sent, Ticket.intent,
-                        Ticket.intent_at, Ticket.sentiment, Ticket.urgency, Ticket.tags, Ticket.last_inbound_at)
-                 .where(Ticket.customer_id.in_(bindparam("customers", expanding=True)),
-                        Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id))
+# each customer of the batch's chats with its open tickets (a row per ticket, oldest first; none: one row of NULLs)
+_CUSTOMERS_AND_TICKETS = (
+    select(Customer.id, Customer.name, Customer.telegram_chat_id, Customer.last_contact_at, Customer.forgotten_at,
+           Ticket.id.label("ticket_id"), Ticket.status, Ticket.out_of_office_sent, Ticket.intent, Ticket.intent_at,
+           Ticket.sentiment, Ticket.urgency, Ticket.tags, Ticket.last_inbound_at)
+    .select_from(Customer)
+    .outerjoin(Ticket, and_(Ticket.customer_id == Customer.id, Ticket.status.in_(OPEN_STATUSES)))
+    .where(Customer.telegram_chat_id.in_(bindparam("chats", expanding=True)))
+    .order_by(Customer.id, Ticket.id))
 _ERASED = select(ErasedChat.key, ErasedChat.erased_at).where(ErasedChat.key.in_(bindparam("keys", expanding=True)))
-_CLAIMS = select(ProcessedEvent.event_id).where(ProcessedEvent.platform == "telegram",
-                                                ProcessedEvent.event_id.in_(bindparam("ids", expanding=True)))
-_SEEN = select(Interaction.source_message_id).where(
-    Interaction.source_platform == "telegram",
-    Interaction.source_message_id.in_(bindparam("sources", expanding=True)))
+# the writes go straight to the DBAPI (crm/direct_sql.py): parameters in these columns' order
+_PROCESSED_EVENT = ProcessedEvent.__table__
+_INTERACTION = Interaction.__table__
+_INTERACTION_COLUMNS = ("customer_id", "staff_id", "kind", "direction", "channel", "text", "occurred_at", "created_at",
+                        "source_platform", "source_message_id", "ticket_id", "campaign_id")
+_OUTBOX = InboxOutbox.__table__
+_OUTBOX_COLUMNS = ("target", "kind", "ticket_id", "customer_id", "chat_id", "interaction_id", "payload", "status",
+                   "attempts", "next_attempt_at", "claimed_by", "claimed_at", "last_error", "result", "created_at",
+                   "sent_at")
 _TICKETS = Ticket.__table__
-_TICKET_UPDATE = update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id")).values(
-    status=bindparam("status"), last_inbound_at=bindparam("last_inbound_at"), intent=bindparam("intent"),
-    intent_at=bindparam("intent_at"), sentiment=bindparam("sentiment"), urgency=bindparam("urgency"),
-    tags=bindparam("tags"))
+_TICKET_COLUMNS = ("status", "last_inbound_at", "intent", "intent_at", "sentiment", "urgency", "tags")
 _CUSTOMER_TABLE = Customer.__table__
-# they are writing to the bot, so it is not blocked (as store_inbound does)
-_CONTACTED = update(_CUSTOMER_TABLE).where(_CUSTOMER_TABLE.c.id == bindparam("customer_id")).values(
-    telegram_blocked=False, last_contact_at=bindparam("last_contact_at"))
-_INTERACTION_INSERT = Interaction.__table__.insert().returning(Interaction.__table__.c.source_message_id,
-                                                               Interaction.__table__.c.id)
 
 
-def _outbox(ticket, kind: str, payload: dict, now: datetime) -> dict:
-    return {"target": "slack", "kind": kind, "ticket_id": ticket.id, "customer_id": ticket.customer_id,
-            "chat_id": None, "interaction_id": None, "payload": json.dumps(payload, ensure_ascii=False),
-            "status": "pending", "attempts": 0, "next_attempt_at": None, "claimed_by": None, "claimed_at": None,
-            "last_error": None, "result": None, "created_at": now, "sent_at": None}
+def _outbox(ticket, kind: str, payload: dict, interaction_id: int | None, created) -> tuple:
+    """An outbox row in ``_OUTBOX_COLUMNS`` order (``created``: the time already as its DBAPI parameter)."""
+    return ("slack", kind, ticket.id, ticket.customer_id, None, interaction_id, json.dumps(payload, ensure_ascii=False),
+            "pending", 0, None, None, None, None, None, created, None)

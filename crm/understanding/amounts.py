@@ -3,11 +3,19 @@
 "$12k", "12,000 USD", "¥5万", "5万元", "两万块", "€3.5m" are money; "20 more seats", "50 licenses",
 "20个席位", "30台" are quantities. A number is never taken from a date or a time ("4pm", "3/11",
 "12月5日", "10点"): money needs a currency or a k/m/万 multiplier, a quantity needs a unit word.
+
+The regexes are the definition. For speed (issue 17: every customer message is read) they are tried only
+where they can match: not at all in a text without a number, or without the currency or unit word a pattern
+needs (one pyahocorasick pass finds which are there), and only at the places where a number starts.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+import ahocorasick
+
+from crm.understanding.lexicon import CASE_TWINS
 
 CURRENCY_SIGNS = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY", "￥": "CNY", "rmb": "CNY"}
 CURRENCY_WORDS = {
@@ -97,7 +105,8 @@ def _number(num: str, mult: str | None) -> float | None:
 
 def find_amounts(text: str) -> list[Amount]:
     """Money first, then quantities, each in order of appearance; overlapping matches dropped."""
-    if _A_NUMBER.search(text) is None:
+    numbers = [m.start() for m in _A_NUMBER.finditer(text)]
+    if not numbers:
         return []  # most messages hold no number: one search instead of five (issue 17)
     found: list[Amount] = []
     taken: list[tuple[int, int]] = []
@@ -105,8 +114,9 @@ def find_amounts(text: str) -> list[Amount]:
     def free(a: int, b: int) -> bool:
         return all(b <= s or a >= e for s, e in taken)
 
-    for rx in (_MONEY_SIGN, _MONEY_WORD, _MONEY_MULT):
-        for m in rx.finditer(text):
+    held = _words_held(text)
+    for rx in (_MONEY_SIGN, _MONEY_WORD, _MONEY_MULT) if held & _CURRENCY else (_MONEY_SIGN, _MONEY_MULT):
+        for m in rx.finditer(text) if rx is _MONEY_SIGN else _starting_at(rx, text, numbers):
             if not free(m.start(), m.end()):
                 continue
             groups = m.groupdict()
@@ -125,8 +135,8 @@ def find_amounts(text: str) -> list[Amount]:
                 continue
             taken.append((m.start(), m.end()))
             found.append(Amount(value, currency, None, m.start(), m.end(), m.group(0)))
-    for rx in (_QTY_EN, _QTY_ZH):
-        for m in rx.finditer(text):
+    for rx in [rx for rx, bit in ((_QTY_EN, _UNIT_EN), (_QTY_ZH, _UNIT_ZH)) if held & bit]:
+        for m in _starting_at(rx, text, numbers):
             if not free(m.start(), m.end()):
                 continue
             unit = m.group("unit")
@@ -142,6 +152,42 @@ def find_amounts(text: str) -> list[Amount]:
     money = sorted((a for a in found if a.is_money), key=lambda a: a.start)
     qty = sorted((a for a in found if not a.is_money), key=lambda a: a.start)
     return money + qty
+
+
+# the words a match of _MONEY_WORD, _QTY_EN or _QTY_ZH must hold (a currency word, an English unit, a Chinese
+# unit), found together in one Aho-Corasick pass (pyahocorasick, C): a pattern is not tried on a text holding none
+_CURRENCY, _UNIT_EN, _UNIT_ZH = 1, 2, 4
+_NEEDED_WORDS = ahocorasick.Automaton()
+for _word in {w.lower() for words in (CURRENCY_WORDS, UNITS_EN, UNITS_ZH) for w in words}:
+    _NEEDED_WORDS.add_word(_word, sum(bit for bit, words in ((_CURRENCY, CURRENCY_WORDS), (_UNIT_EN, UNITS_EN),
+                                                            (_UNIT_ZH, UNITS_ZH)) if _word in map(str.lower, words)))
+_NEEDED_WORDS.make_automaton()
+
+
+def _words_held(text: str) -> int:
+    """Which of the needed words (_CURRENCY, _UNIT_EN, _UNIT_ZH bits) ``text`` may hold. The words are lower-case
+    ASCII or uncased (Chinese): text.lower() holds them wherever the patterns (re.I for the English ones) would
+    find them, but for the casing twins re.I pairs with ASCII letters (İ ı ſ K): such a text may hold any."""
+    if CASE_TWINS.search(text):
+        return _CURRENCY | _UNIT_EN | _UNIT_ZH
+    held = 0
+    for _end, bits in _NEEDED_WORDS.iter(text.lower()):
+        held |= bits
+    return held
+
+
+def _starting_at(rx: re.Pattern, text: str, places: list[int]):
+    """``rx.finditer(text)`` for a pattern whose every match starts at one of ``places`` (ascending): the match
+    at each place that is not inside the previous match, without trying every other place of the text. All
+    but _MONEY_SIGN start with their number (_NUM or _CN_NUM: _A_NUMBER); their lookbehinds still see the text
+    before the place. Trying them only at the numbers' places is ~3x faster (issue 17)."""
+    free = 0
+    for place in places:
+        if place >= free:
+            m = rx.match(text, place)
+            if m is not None:
+                free = m.end()
+                yield m
 
 
 def _unit_name(unit: str) -> str:

@@ -2,10 +2,16 @@
 
 Keep entries lower-case. English entries are matched on word boundaries (a trailing ``*`` means
 "any ending": ``call*`` matches called, calling); Chinese entries are matched as substrings.
+
+Each list is one regex (``_pattern``; ``_folded_pattern`` for casefolded text). ``Scanner`` finds
+several lists' matches in one text at once: pyahocorasick (C) finds where any of their words' anchors
+occur, and only there is a list's regex tried (the regex stays the definition of a match).
 """
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Sequence
 from functools import lru_cache
 
 import ahocorasick
@@ -220,7 +226,7 @@ def _folded_pattern(words: tuple[str, ...]) -> re.Pattern:
     characters instead of trying every branch everywhere (issue 17: this was most of reading a message).
     Why it is the same: the lexicon's words are lowercase ASCII or uncased (Chinese), and casefolded text
     holds no character that IGNORECASE would match with an ASCII letter, digit or _, except those in
-    ``_CASE_TWINS`` (checked by the caller). tests/test_message_intent.py compares both on the corpus.
+    ``CASE_TWINS`` (checked by the caller). tests/test_message_intent.py compares both on the corpus.
     Its branches are grouped by their first character, in their order (``c(?:rest1|rest2)``): at a place only
     the group of the character there can match, and within it the branches keep their order, so the same
     branch wins; the engine tests one literal per group instead of one per word (~25% faster, issue 17).
@@ -245,7 +251,7 @@ def _folded_pattern(words: tuple[str, ...]) -> re.Pattern:
 
 
 # the only characters besides ASCII that IGNORECASE matches with [a-z0-9_]: İ ı ſ K (Kelvin)
-_CASE_TWINS = re.compile("[\u0130\u0131\u017f\u212a]")
+CASE_TWINS = re.compile("[\u0130\u0131\u017f\u212a]")
 
 
 def _anchor(word: str) -> str:
@@ -281,7 +287,7 @@ def _chosen(text: str, words, folded: bool) -> re.Pattern | None:
     """The pattern to search ``text`` with; None when no word can match (folded text holding none of the
     words' anchors: a handful of substring tests instead of a regex scan)."""
     _, _, anchors, folded_pattern, pattern = _compiled(words)
-    if folded and not _CASE_TWINS.search(text):
+    if folded and not CASE_TWINS.search(text):
         if anchors.search(text) is None:
             return None
         return folded_pattern
@@ -291,13 +297,13 @@ def _chosen(text: str, words, folded: bool) -> re.Pattern | None:
 class Scanner:
     """Where the matches of each of several word lists start in one casefolded text, found together.
 
-    ``starts(text)[k]`` is ``[start for start, _, _ in find_all(text, lists[k], folded=True)]``. Reading a
+    ``starts(text)[k]`` holds ``[start for start, _, _ in find_all(text, lists[k], folded=True)]``. Reading a
     customer's message needs 23 lists (intents, feelings, urgency, products): one search per list was a
     third of reading it (issue 17). Here one Aho-Corasick pass (pyahocorasick, C) finds every place where
     any list's anchor (``_anchor``) occurs; a match of a word can only start at one of its anchors, so the
     list's own folded pattern is tried there only (``match`` at those places, left to right, skipping
     places inside the previous match: what ``finditer`` does, without trying the places that cannot
-    match). Text holding a casing twin (``_CASE_TWINS``) takes the case-blind patterns, as ``count`` does.
+    match). Text holding a casing twin (``CASE_TWINS``) takes the case-blind patterns, as ``count`` does.
     The lists must be complete when it is built (the lexicon's lists grow only at import).
     """
 
@@ -317,26 +323,26 @@ class Scanner:
             self._automaton.add_word(anchor, (len(anchor) - 1, tuple(holders)))
         self._automaton.make_automaton()
 
-    def starts(self, text: str) -> list[list[int]]:
-        if _CASE_TWINS.search(text):
+    def starts(self, text: str) -> list[Sequence[int]]:
+        if CASE_TWINS.search(text):
             return [[m.start() for m in pattern.finditer(text)] for pattern in self._case_blind]
-        found: list[list[int]] = [[] for _ in self.lists]
-        places: dict[int, list[int]] = {}
+        places: defaultdict[int, list[int]] = defaultdict(list)  # list → where its anchors start, as found
         for end, (back, holders) in self._automaton.iter(text):
             for k in holders:
-                if k in places:
-                    places[k].append(end - back)
-                else:
-                    places[k] = [end - back]
+                places[k].append(end - back)
+        found: list[Sequence[int]] = [()] * len(self._match)  # most lists match nothing: one shared empty
         for k, candidates in places.items():
             candidates.sort()
-            match, mine, free = self._match[k], found[k], 0
+            match, mine, free, tried = self._match[k], [], 0, -1
             for start in candidates:
-                if start >= free:
+                if start >= free and start != tried:  # two anchors of a list at one place: one try
+                    tried = start
                     m = match(text, start)
                     if m is not None:
                         mine.append(start)
                         free = m.end()
+            if mine:
+                found[k] = mine
         return found
 
 

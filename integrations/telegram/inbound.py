@@ -22,6 +22,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections import Counter
 from typing import Callable
 
@@ -41,8 +42,10 @@ log = logging.getLogger("crm.telegram")
 
 KEEP_PARSED = 20_000  # parsed updates kept in memory for the processor; beyond that it parses the stored text
 APPEND_BATCH = 500  # updates per ack commit (bounds what one failed COMMIT sends back for redelivery)
-PROCESS_BATCH = 200
-YIELD_EVERY = 4  # updates parsed between two yields to the event loop (~1 ms each)  # rows per processing round (bounds one write transaction's length)
+PROCESS_BATCH = 200  # rows per processing round (bounds one write transaction's length)
+# the round's parsing yields to the event loop (the webhook's requests) once it has run this long: a count
+# of updates between yields (4) made a turn of the loop every ~40 µs of plain-text parsing
+YIELD_SECONDS = 0.001
 # messages read between two yields: read together (crm.understanding.intent.read_messages) ~50 µs each, ~1 ms
 READ_EVERY = 16
 IDLE_POLL = 1.0  # seconds between looks at the table when nothing woke the processor (another instance's rows)
@@ -116,6 +119,7 @@ class InboundProcessor:
         self._singles: set[asyncio.Task] = set()
         self._pruned_at = 0.0
         self._claimed: list[int] = []  # PostgreSQL: rows this round claimed, given back if it fails
+        self._next: tuple[list, set[int]] | None = None  # SQLite: the next round's rows, read by this one's write
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -156,6 +160,7 @@ class InboundProcessor:
                 raise
             except Exception:
                 log.exception("telegram: processing stored updates failed; trying again in 1 s")
+                self._next = None
                 await asyncio.to_thread(self._release, self._claimed)
                 self._claimed = []
                 await asyncio.sleep(1)
@@ -189,7 +194,11 @@ class InboundProcessor:
         time between yields, not on a worker thread: a worker thread busy with them holds the GIL for
         its whole switch interval at a time, and the webhook's requests on the loop waited behind it
         (acks were slow while the server's CPU was not even busy). Store reads and writes run on a thread."""
-        rows, held, more = await asyncio.to_thread(self._pending)
+        if self._next is not None:  # read at the end of the previous round's write (SQLite)
+            (rows, held), more = self._next, True
+            self._next = None
+        else:
+            rows, held, more = await asyncio.to_thread(self._pending)
         if not rows:
             return [], False, False, False
         parsed: dict[int, Update] = {}
@@ -197,9 +206,12 @@ class InboundProcessor:
         done, singles, messages = [], [], []
         deferred: list[int] = []  # PostgreSQL: claimed rows given back, to be claimed after their chat's single
         waiting = set(inflight)  # chats whose earlier updates are in hand: theirs queue behind them
-        for n, row in enumerate(rows, 1):
-            if n % YIELD_EVERY == 0:
+        clock = time.perf_counter
+        slice_end = clock() + YIELD_SECONDS
+        for row in rows:
+            if clock() >= slice_end:
                 await asyncio.sleep(0)  # the webhook's requests go in between
+                slice_end = clock() + YIELD_SECONDS
             if row.chat_id in held and row.chat_id not in inflight:
                 continue  # another instance holds an earlier update of this chat
             if self.claims and row.chat_id is not None and row.chat_id in waiting:
@@ -290,7 +302,11 @@ class InboundProcessor:
                 telegram_inbound.lock_chats(conn, chats.values())
                 still = telegram_inbound.held_by(conn, ids, holder=self.holder)
             else:
-                still = telegram_inbound.still_pending(conn, ids, now=now)
+                # SQLite: one process uses the store (``_run`` lapses its leases at start on that ground), and
+                # nothing else in it takes a row this round read (free rows; a single takes only its own
+                # leased row): every row read is still pending. Were it not, the update-id claims written
+                # with the work would still make a second handling a no-op.
+                still = set(ids)
             messages = [m for m in messages if m.row_id in still]
             outcome = inbound_batch.store_messages(conn, messages, settings=self.adapter.settings,
                                                    relay=self.adapter.customers.relay_to_team, now=now,
@@ -310,6 +326,11 @@ class InboundProcessor:
                 leased, still = first, still - set(later)
                 outcome.single = [i for i in outcome.single if i in still]
             telegram_inbound.lease(conn, leased, holder=self.holder, now=now)
+            if not self.claims:
+                # SQLite: the next round's rows, read here under the write lock instead of in a read transaction
+                # of their own on another thread hop: under a stream they are those acknowledged meanwhile
+                rows, held = telegram_inbound.pending(conn, limit=PROCESS_BATCH, now=utcnow())
+                self._next = (rows, held) if rows else None
         return outcome, still
 
     def _data(self, row) -> dict | None:

@@ -1,0 +1,68 @@
+"""crm/direct_sql.py writes what SQLAlchemy would: the same stored time text, rows readable through the ORM, and
+``ON CONFLICT DO NOTHING`` skipping (and not returning) a row that clashes, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from crm import direct_sql
+from crm.models import ProcessedEvent
+from crm.types import UTCDateTime
+
+pytestmark = pytest.mark.store
+
+UTC = timezone.utc
+MOMENTS = [datetime(2026, 11, 24, 10, 0, tzinfo=UTC), datetime(2026, 11, 24, 10, 0, 0, 1, tzinfo=UTC),
+           datetime(1999, 1, 2, 3, 4, 5, 999_999, tzinfo=UTC),
+           datetime(2026, 11, 24, 18, 30, 7, 120_000, tzinfo=timezone(timedelta(hours=8))),
+           datetime(2026, 3, 1, 0, 0, tzinfo=timezone(timedelta(hours=-5, minutes=-30)))]
+
+
+def test_sqlite_time_is_the_text_sqlalchemy_stores():
+    from sqlalchemy.dialects.sqlite import pysqlite
+
+    processor = UTCDateTime()._cached_bind_processor(pysqlite.dialect())  # as SQLAlchemy binds a value
+    for moment in MOMENTS:
+        assert direct_sql.sqlite_time(moment) == processor(moment)
+    assert direct_sql.sqlite_time(None) is None
+    with pytest.raises(ValueError):
+        direct_sql.sqlite_time(datetime(2026, 11, 24, 10, 0))
+
+
+def test_inserted_rows_read_back_through_sqlalchemy_and_conflicts_are_skipped(db):
+    stamp = direct_sql.time_param(db.dialect)
+    table = ProcessedEvent.__table__
+    with db.write_connection() as conn:
+        conn.execute(table.insert(), [{"platform": "test", "event_id": "e1", "processed_at": MOMENTS[0]}])
+    with db.write_connection() as conn:
+        returned = direct_sql.insert_rows(
+            conn, table, ("platform", "event_id", "processed_at"),
+            [("test", f"e{n}", stamp(moment)) for n, moment in enumerate(MOMENTS, 1)],
+            conflict=("platform", "event_id"), returning=("event_id",), chunk=2)
+    assert sorted(e for (e,) in returned) == [f"e{n}" for n in range(2, len(MOMENTS) + 1)]
+    with db.engine.connect() as conn:
+        stored = dict(conn.execute(select(table.c.event_id, table.c.processed_at).where(table.c.platform == "test")).all())
+        # the same comparisons the store makes, on the stored text (SQLite) or timestamptz (PostgreSQL)
+        later = conn.execute(select(table.c.event_id).where(table.c.platform == "test",
+                                                            table.c.processed_at > MOMENTS[0])).scalars().all()
+    assert stored == {f"e{n}": moment.astimezone(UTC) for n, moment in enumerate(MOMENTS, 1)}
+    assert sorted(later) == sorted(f"e{n}" for n, m in enumerate(MOMENTS, 1) if m > MOMENTS[0])
+
+
+def test_update_many_sets_each_row(db):
+    table = ProcessedEvent.__table__
+    with db.write_connection() as conn:
+        conn.execute(table.insert(), [{"platform": "test", "event_id": f"u{n}", "processed_at": MOMENTS[0]}
+                                      for n in range(3)])
+        ids = conn.execute(select(table.c.id).where(table.c.platform == "test").order_by(table.c.id)).scalars().all()
+        stamp = direct_sql.time_param(conn.dialect.name)
+        direct_sql.execute_many(conn, direct_sql.update_sql(conn.dialect.name, table, ("processed_at",),
+                                                            literal="event_id = event_id || '!'"),
+                                [(stamp(MOMENTS[n + 1]), i) for n, i in enumerate(ids[:2])])
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT event_id FROM processed_event WHERE platform = 'test' ORDER BY id")).scalars()
+        assert list(rows) == ["u0!", "u1!", "u2"]
+        got = conn.execute(select(table.c.processed_at).where(table.c.platform == "test").order_by(table.c.id)).scalars()
+        assert list(got) == [MOMENTS[1], MOMENTS[2].astimezone(UTC), MOMENTS[0]]
