@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from bench.common import wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
 from bench.load import (WEBHOOK_SECRET, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
                         server_env, start_profiler, stop_profiler)
@@ -48,6 +49,7 @@ LAUNCHER = ("import sys\n"
             "InboundProcessor.start = lambda self: None\n"
             "from bot.cli import main\n"
             "sys.exit(main(sys.argv[1:]))\n")
+WHOLE = "import sys\nfrom bot.cli import main\nsys.exit(main(sys.argv[1:]))\n"  # --drain: the processor runs
 TEXT = "message {i}: when does my order ship? 订单什么时候发货？"
 FIRST_CHAT = 700_000
 
@@ -63,11 +65,35 @@ def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of each thread of a process, by thread name (pool threads summed under their prefix)."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = "event loop" if task.name == str(pid) else name.rstrip("0123456789_").rstrip("-_") or name
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def unprocessed(url: str) -> int:
+    db = Database(url)
+    try:
+        with db.engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM telegram_inbound WHERE processed_at IS NULL")).scalar()
+    finally:
+        db.dispose()
+
+
 class AckServer:
     """`crm-bot run` through LAUNCHER, on ``code`` (None: this checkout)."""
 
-    def __init__(self, env: dict, folder: Path, name: str, code: Path | None):
-        self.env, self.folder, self.name, self.code = env, folder, name, code
+    def __init__(self, env: dict, folder: Path, name: str, code: Path | None, launcher: str = LAUNCHER):
+        self.env, self.folder, self.name, self.code, self.launcher = env, folder, name, code, launcher
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -78,7 +104,7 @@ class AckServer:
     def start(self, timeout: float = 120) -> None:
         log = open(self.folder / f"{self.name}.log", "wb")
         env = {**self.env, "PYTHONPATH": str(self.code or ROOT)}
-        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, "run", "--host", "127.0.0.1", "--port",
+        self.proc = subprocess.Popen([sys.executable, "-c", self.launcher, "run", "--host", "127.0.0.1", "--port",
                                       str(self.port)], env=env, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -109,7 +135,7 @@ def bodies(n: int, chats: int, start_id: int) -> list[bytes]:
         chat = FIRST_CHAT + i % chats
         person = {"id": chat, "is_bot": False, "first_name": f"Bench{chat - FIRST_CHAT}", "language_code": "en"}
         out.append(json.dumps({"update_id": start_id + i, "message": {
-            "message_id": i // chats + 1, "date": now, "from": person,
+            "message_id": start_id + i, "date": now, "from": person,
             "chat": {"id": chat, "type": "private", "first_name": person["first_name"]},
             "text": TEXT.format(i=i)}}, ensure_ascii=False).encode())
     return out
@@ -164,7 +190,7 @@ def stored(url: str) -> tuple[int, int]:
 
 
 def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fakes, profile: Path | None,
-            gil: bool = True) -> dict:
+            gil: bool = True, drain: bool = False) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'app.db'}"
     if code is None:
@@ -172,19 +198,29 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
     else:
         prepare_store_with(code, url, 1, 0)
     env = server_env(url, fakes.slack, fakes.telegram)
-    server = AckServer(env, folder, name, code)
+    server = AckServer(env, folder, name, code, WHOLE if drain else LAUNCHER)
     warm = bodies(1000, 100, 1)
     payloads = bodies(n, 100, 10_000_000)
     try:
         server.start()
-        asyncio.run(post_all(server.port, warm, clients))  # warm: connections, caches, the first batches
+        # warm: connections, caches, the first batches, and (--drain) every chat's first message, its lead and ticket
+        asyncio.run(post_all(server.port, warm, clients))
+        if drain:
+            wait_until(lambda: unprocessed(url) == 0, 300, interval=0.05)
+            time.sleep(0.5)  # the relay's posts of the warm-up
         idle_before = cpu_seconds(server.proc.pid)
         time.sleep(1.0)
         idle = cpu_seconds(server.proc.pid) - idle_before  # background per second (scheduler, polls, WAL thread)
         profiler = start_profiler(server, profile, gil=gil) if profile else None
+        threads_before = thread_cpu(server.proc.pid)
         user_before, system_before = cpu_times(server.proc.pid)
+        started = time.perf_counter()
         seconds, refused = asyncio.run(post_all(server.port, payloads, clients))
+        if drain:  # until every update is processed: the processor's CPU is part of it
+            wait_until(lambda: unprocessed(url) == 0, 600, interval=0.01)
+            seconds = time.perf_counter() - started
         user, system = (a - b for a, b in zip(cpu_times(server.proc.pid), (user_before, system_before)))
+        threads = {k: v - threads_before.get(k, 0.0) for k, v in thread_cpu(server.proc.pid).items()}
         cpu = user + system
         if profiler:
             stop_profiler(profiler)
@@ -197,8 +233,13 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
         raise SystemExit(f"{name}: {total} rows, {distinct} distinct update ids; expected {expected}")
     if 'route="/telegram/webhook"' not in metrics:
         raise SystemExit(f"{name}: /metrics lost the webhook's request series")
-    return {"cpu_ms": max(0.0, cpu - idle * seconds) * 1000 / n, "raw_cpu_ms": cpu * 1000 / n,
-            "rate": n / seconds, "refused": refused, "idle": idle, "system_share": system / cpu if cpu else 0.0}
+    batch = dict(line.split()[:2] for line in metrics.splitlines()
+                 if line.startswith(("crm_group_commit_units_sum ", "crm_group_commit_units_count ")))
+    count = float(batch.get("crm_group_commit_units_count", 0))
+    return {"batch": float(batch["crm_group_commit_units_sum"]) / count if count else 0.0,
+            "cpu_ms": max(0.0, cpu - idle * seconds) * 1000 / n, "raw_cpu_ms": cpu * 1000 / n,
+            "rate": n / seconds, "refused": refused, "idle": idle,
+            "threads": {k: v * 1000 / n for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v > 0}, "system_share": system / cpu if cpu else 0.0}
 
 
 def main() -> None:
@@ -208,6 +249,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", default="main", help="git ref of the reference code ('' to skip)")
     parser.add_argument("--profile", type=Path, help="py-spy (--gil) profiles of each run into this folder")
+    parser.add_argument("--drain", action="store_true", help="the whole path: the processor runs, and the CPU is "
+                        "counted until every update is processed (stored as an interaction, read, relayed)")
     parser.add_argument("--all-threads", action="store_true", help="profile every busy thread, not only the "
                         "GIL holder (SQLite's C time shows under the Python call that runs it)")
     args = parser.parse_args()
@@ -225,19 +268,23 @@ def main() -> None:
                 for label, code in order:
                     name = f"{'base' if code else 'this'}-{r}"
                     result = one_run(Path(tmp) / name, code, name, args.n, args.clients, fakes,
-                                     args.profile / name if args.profile else None, gil=not args.all_threads)
+                                     args.profile / name if args.profile else None, gil=not args.all_threads,
+                                     drain=args.drain)
                     results[label].append(result)
                     print(f"  round {r + 1} {label:<18} {result['cpu_ms']:.3f} ms CPU per update "
                           f"(raw {result['raw_cpu_ms']:.3f}, {result['system_share']:.0%} in the kernel, "
                           f"idle {result['idle'] * 1000:.0f} ms/s), "
-                          f"{result['rate']:7,.0f} acks/s, refused {result['refused']}", flush=True)
+                          f"{result['rate']:7,.0f} {'stored' if args.drain else 'acks'}/s, {result['batch']:.1f} per commit, refused {result['refused']}\n"
+                          f"      by thread (ms per update): "
+                          + ", ".join(f"{k} {v:.3f}" for k, v in result["threads"].items()), flush=True)
     finally:
         fakes.stop()
-    print(f"Telegram webhook ack path, {args.n:,} updates per run, {args.clients} connections, processor not "
-          f"draining; medians of {args.rounds} rounds")
+    print(f"Telegram webhook {'whole path (processor draining)' if args.drain else 'ack path'}, {args.n:,} updates "
+          f"per run, {args.clients} connections{'' if args.drain else ', processor not draining'}; medians of "
+          f"{args.rounds} rounds")
     for label, runs in results.items():
         print(f"  {label:<18} {statistics.median(r['cpu_ms'] for r in runs):.3f} ms CPU per update, "
-              f"{statistics.median(r['rate'] for r in runs):7,.0f} acks/s")
+              f"{statistics.median(r['rate'] for r in runs):7,.0f} {'stored' if args.drain else 'acks'}/s")
     if len(variants) == 2:
         base, this = (results[label] for label, _ in variants)
         ratios = [t["cpu_ms"] / b["cpu_ms"] for b, t in zip(base, this)]

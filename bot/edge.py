@@ -17,7 +17,9 @@ Two layers, both ours, both independent of the routes behind them:
 * ``edge_protocol()`` — uvicorn's httptools protocol with what uvicorn lacks: a deadline for the
   request line and headers (slowloris), also on a connection that sends nothing, and a cap on
   open connections that, when reached, closes the connection that has waited longest for its
-  headers rather than the new one, so /healthz and real Slack requests still get through.
+  headers rather than the new one, so /healthz and real Slack requests still get through. Given the
+  app's ``Edge``, it also serves the POSTs of the answered routes itself, with ``Edge``'s checks and
+  answers but without an ASGI cycle or task per request (issue 17: half the ack path's CPU).
 """
 from __future__ import annotations
 
@@ -350,18 +352,25 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
         _header_timer: asyncio.TimerHandle | None = None
         waiting_since: float | None = None
         _header_bytes = 0
+        _in_headers = False  # between a request's first byte and the end of its headers
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            # uvicorn formats an access-log line's arguments for every response whenever the logger has a handler
+            # (ours: the root's), then drops it below INFO: not formatted when it would be dropped
+            self.access_log = self.access_log and self.access_logger.isEnabledFor(logging.INFO)
 
         def data_received(self, data: bytes) -> None:
-            if self.waiting_since is None and self.cycle is not None and self.cycle.response_complete:
-                self._await_headers()  # keep-alive: the next request's headers are on their way
             super().data_received(data)
             direct = self.cycle
             if type(direct) is _Direct and direct.reading and direct.timer is None \
                     and not direct.response_complete and not self.transport.is_closing():
                 # the body did not come with the headers: it has the edge's deadline (armed only then)
                 direct.timer = self.loop.call_later(edge.body_timeout, self._direct_too_slow, direct)
-            if self.waiting_since is not None and not self.transport.is_closing():
-                # still no end of headers after this chunk: it was all request line and headers
+            if self._in_headers and not self.transport.is_closing():
+                # a request's line and headers did not all come in this chunk: their deadline runs (armed only
+                # now, not for every request: most come whole in one chunk), and this chunk counts against their cap
+                self._await_headers()
                 self._header_bytes += len(data)
                 if self._header_bytes > max_header_bytes:
                     self._headers_done()
@@ -402,9 +411,10 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._await_headers()
+            self._in_headers = True
 
         def on_headers_complete(self) -> None:
+            self._in_headers = False
             self._headers_done()
             limits = answered.get(self.url) if answered else None
             if limits is None or self.parser.get_method() != b"POST" or self.root_path \

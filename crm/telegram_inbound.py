@@ -25,16 +25,13 @@ Nothing here imports a chat SDK: rows are JSON text.
 """
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 
 from crm import direct_sql
-from crm.db import upsert_insert
 from crm.models import TelegramInbound
 from crm.types import utcnow
 
@@ -58,37 +55,22 @@ class Pending:
     attempts: int
 
 
-def _insert_ignoring_duplicates(dialect: str):
-    return upsert_insert(dialect, TABLE).on_conflict_do_nothing(index_elements=["update_id"])
-
-
 def append(conn, updates: list[tuple[int, int | None, str]], *, now: datetime | None = None) -> int:
     """Stores ``(update_id, chat_id, raw JSON)`` rows in the caller's transaction; a known update id is
-    skipped. Returns how many were new."""
+    skipped. Returns how many were new. Every webhook ack waits on this (issue 17): one ``executemany`` on
+    the DBAPI cursor (crm/direct_sql.py). Through Core, SQLAlchemy's per-statement and per-row parameter
+    work was ~35 µs of a ~75 µs commit of one update (bench/bench_telegram_ack.py)."""
     if not updates:
         return 0
-    now = now or utcnow()
-    if conn.dialect.name == "sqlite":
-        # every webhook ack waits on this (issue 17): the statement compiled once and the rows handed to the
-        # driver as tuples. Through Core, SQLAlchemy's per-statement and per-row parameter work cost ~35 µs of a
-        # ~75 µs commit of one update (bench/bench_telegram_ack.py; the same SQL, the same stored values)
-        sql, stamp = _sqlite_append(conn.dialect)
-        received = stamp(now)
-        return conn.connection.driver_connection.executemany(
-            sql, [(u, c, b, received, 0) for u, c, b in updates]).rowcount
-    rows = [{"update_id": u, "chat_id": c, "body": b, "received_at": now, "attempts": 0} for u, c, b in updates]
-    return conn.execute(_insert_ignoring_duplicates(conn.dialect.name), rows).rowcount
-
-
-@functools.lru_cache(maxsize=4)
-def _sqlite_append(dialect) -> tuple[str, Callable]:
-    """``append``'s statement as SQLite's driver takes it (positional, in ``APPEND_COLUMNS`` order) and the
-    column type's own conversion of ``received_at`` (so the stored text is what Core would have written)."""
-    statement = _insert_ignoring_duplicates("sqlite").values({name: None for name in APPEND_COLUMNS})
-    compiled = statement.compile(dialect=dialect)
-    if tuple(compiled.positiontup) != APPEND_COLUMNS:
-        raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
-    return str(compiled), TABLE.c.received_at.type.bind_processor(dialect) or (lambda value: value)
+    dialect = conn.dialect.name
+    at = direct_sql.time_param(dialect)(now or utcnow())
+    cur = direct_sql.cursor(conn)
+    try:
+        cur.executemany(direct_sql.insert_sql(dialect, TABLE, APPEND_COLUMNS, conflict=("update_id",)),
+                        [(u, c, b, at, 0) for u, c, b in updates])
+        return cur.rowcount
+    finally:
+        cur.close()
 
 
 APPEND_COLUMNS = ("update_id", "chat_id", "body", "received_at", "attempts")

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bot.edge import Edge, RouteLimits, _Budget, secret_header_check
+from bot.edge import Edge, RouteLimits, _Budget, edge_protocol, secret_header_check
 from bot.edge_routes import uvicorn_config
 from bot.metrics import Metrics, MetricsMiddleware
 
@@ -59,7 +59,7 @@ class Answers:
 
 
 @contextmanager
-def serving(direct: bool, budget: int = 64 * 1024 * 1024, body_timeout: float = 0.5):
+def serving(direct: bool, budget: int = 64 * 1024 * 1024, body_timeout: float = 0.5, header_timeout: float | None = None):
     answers = Answers()
 
     async def inner_post(request):
@@ -77,6 +77,9 @@ def serving(direct: bool, budget: int = 64 * 1024 * 1024, body_timeout: float = 
     port = sock.getsockname()[1]
     config = uvicorn_config(asgi, "127.0.0.1", port, edge if direct else None, metrics if direct else None)
     config.lifespan = "off"
+    if header_timeout is not None:
+        config.http = edge_protocol(header_timeout=header_timeout, max_header_bytes=4096,
+                                    edge=edge if direct else None, metrics=metrics if direct else None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -253,3 +256,44 @@ def test_bodies_over_the_shared_budget_are_told_to_come_back():
         status, headers, _ = exchange(port, post(b'{"update_id": 12345}'))
         assert status == 429 and headers["retry-after"] == "1"
         assert answers.bodies == [] and counted(metrics, "429") == 1
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bytes:
+    """What the server sent before it hung up, waiting at most ``seconds``."""
+    sock.settimeout(seconds)
+    got = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return got
+        got += chunk
+
+
+def test_the_next_requests_headers_on_a_kept_alive_connection_have_their_deadline():
+    with serving(direct=True, header_timeout=0.5) as (port, answers, _):
+        with connection(port) as sock:
+            sock.sendall(post(b'{"update_id": 1}'))
+            assert read_response(sock)[0] == 200
+            sock.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+            started = time.monotonic()
+            closed_within(sock, 5)
+            assert 0.3 < time.monotonic() - started < 3  # the header deadline, not uvicorn's 5 s keep-alive
+        assert answers.bodies == [b'{"update_id": 1}']
+
+
+def test_headers_over_the_cap_arriving_in_pieces_get_431():
+    with serving(direct=True, header_timeout=5) as (port, answers, _):
+        with connection(port) as sock:
+            sock.sendall(post(b'{"update_id": 1}'))
+            assert read_response(sock)[0] == 200
+            sock.sendall(b"POST /hook HTTP/1.1\r\n")
+            sent = 0
+            try:
+                for n in range(10):
+                    sock.sendall(b"X-Filler-%d: " % n + b"a" * 600 + b"\r\n")
+                    sent += 614
+                    time.sleep(0.05)
+            except OSError:  # hung up on: what it said is still to be read
+                pass
+            assert closed_within(sock, 5).split(b"\r\n")[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
+            assert 4096 - 614 <= sent <= 4096 + 2 * 614  # cut off at the cap (a piece may be in flight), counted over pieces

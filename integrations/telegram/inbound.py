@@ -1,7 +1,7 @@
 """Webhook updates: stored in one group commit before the 200, processed in batches after (issue 17).
 
 ``InboundWriter``: the webhook hands it the raw update; updates arriving while a commit is in
-flight wait together and go into the next one (``crm.telegram_inbound.append``, one Core
+flight wait together and go into the next one (``crm.telegram_inbound.append``, one
 ``executemany``). Each request is answered once the commit holding its update is durable, so
 "acknowledged" means stored; a failed commit answers 500 and Telegram redelivers.
 
