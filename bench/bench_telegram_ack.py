@@ -236,7 +236,13 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
     batch = dict(line.split()[:2] for line in metrics.splitlines()
                  if line.startswith(("crm_group_commit_units_sum ", "crm_group_commit_units_count ")))
     count = float(batch.get("crm_group_commit_units_count", 0))
-    return {"batch": float(batch["crm_group_commit_units_sum"]) / count if count else 0.0,
+    acks = {}  # the ack histogram's buckets (warm-up included): its median and p99 from them
+    for line in metrics.splitlines():
+        if line.startswith('crm_ack_duration_seconds_bucket{le="') and 'platform="telegram"' in line:
+            acks[float(line.split('le="')[1].split('"')[0])] = float(line.split()[-1])
+    total = acks.get(float("inf"), 0.0)
+    quantile = lambda q: next((le for le, n in sorted(acks.items()) if n >= q * total), float("inf"))  # noqa: E731
+    return {"ack_p50": quantile(0.5), "ack_p99": quantile(0.99), "batch": float(batch["crm_group_commit_units_sum"]) / count if count else 0.0,
             "cpu_ms": max(0.0, cpu - idle * seconds) * 1000 / n, "raw_cpu_ms": cpu * 1000 / n,
             "rate": n / seconds, "refused": refused, "idle": idle,
             "threads": {k: v * 1000 / n for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v > 0}, "system_share": system / cpu if cpu else 0.0}
@@ -274,7 +280,8 @@ def main() -> None:
                     print(f"  round {r + 1} {label:<18} {result['cpu_ms']:.3f} ms CPU per update "
                           f"(raw {result['raw_cpu_ms']:.3f}, {result['system_share']:.0%} in the kernel, "
                           f"idle {result['idle'] * 1000:.0f} ms/s), "
-                          f"{result['rate']:7,.0f} {'stored' if args.drain else 'acks'}/s, {result['batch']:.1f} per commit, refused {result['refused']}\n"
+                          f"{result['rate']:7,.0f} {'stored' if args.drain else 'acks'}/s, {result['batch']:.1f} per commit, ack ≤ {result['ack_p50'] * 1000:g} ms (p50) "
+                          f"≤ {result['ack_p99'] * 1000:g} ms (p99), refused {result['refused']}\n"
                           f"      by thread (ms per update): "
                           + ", ".join(f"{k} {v:.3f}" for k, v in result["threads"].items()), flush=True)
     finally:
