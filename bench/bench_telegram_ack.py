@@ -9,10 +9,10 @@ background: the scheduler's and relay's polls, the WAL checkpoint thread, measur
 traffic and subtracted). The same launcher runs ``--baseline REF``'s code (git archive into a temporary
 folder) in the same run; rounds alternate baseline and this code (ABBA), each on a fresh store.
 
-This process is Telegram: ``--clients`` keep-alive connections (Telegram's webhook max_connections is 10
-here, 40 by default), each posting one update and waiting for its answer, with Telegram's own headers, over
-plain asyncio streams (a cheap client, so the generator takes little of the machine's two cores). A refused
-update is posted again, as Telegram does. Every update must be in ``telegram_inbound`` exactly once.
+This process is Telegram (bench/webhook_client.py): each chat's updates in order, ``--clients`` keep-alive
+connections (Telegram's webhook max_connections), Telegram's own headers, over plain asyncio streams (a cheap
+client, so the generator takes little of the machine's two cores). A refused update is posted again, as
+Telegram does. Every update must be in ``telegram_inbound`` exactly once.
 
 Printed per variant: the median over rounds of server CPU ms per update (user + system from /proc, all
 threads, so SQLite's C time is in it), acknowledgements per second, and this code's CPU as a ratio to the
@@ -39,6 +39,7 @@ from sqlalchemy import text  # noqa: E402
 
 from bench.common import wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
+from bench.webhook_client import post_in_order  # noqa: E402
 from bench.load import (WEBHOOK_SECRET, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
                         server_env, start_profiler, stop_profiler)
 from crm.db import Database  # noqa: E402
@@ -77,6 +78,15 @@ def thread_cpu(pid: int) -> dict[str, float]:
             continue
         name = "event loop" if task.name == str(pid) else name.rstrip("0123456789_").rstrip("-_") or name
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def ack_buckets(metrics: str) -> dict[float, float]:
+    """crm_ack_duration_seconds' cumulative bucket counts for Telegram, by upper bound."""
+    out = {}
+    for line in metrics.splitlines():
+        if line.startswith('crm_ack_duration_seconds_bucket{le="') and 'platform="telegram"' in line:
+            out[float(line.split('le="')[1].split('"')[0])] = float(line.split()[-1])
     return out
 
 
@@ -128,6 +138,11 @@ class AckServer:
                 self.proc.wait()
 
 
+def per_chat(payloads: list[bytes], chats: int = 100) -> list[list[bytes]]:
+    """``bodies``' updates by chat (they go round the chats), each chat's in order."""
+    return [payloads[c::chats] for c in range(chats)]
+
+
 def bodies(n: int, chats: int, start_id: int) -> list[bytes]:
     now = 1_795_000_000
     out = []
@@ -139,45 +154,6 @@ def bodies(n: int, chats: int, start_id: int) -> list[bytes]:
             "chat": {"id": chat, "type": "private", "first_name": person["first_name"]},
             "text": TEXT.format(i=i)}}, ensure_ascii=False).encode())
     return out
-
-
-def request_of(port: int, body: bytes) -> bytes:
-    """As Telegram's webhook requests look (its headers, keep-alive)."""
-    return (f"POST /telegram/webhook HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\nAccept-Encoding: gzip, deflate\r\n"
-            f"X-Telegram-Bot-Api-Secret-Token: {WEBHOOK_SECRET}\r\n\r\n").encode() + body
-
-
-async def post_all(port: int, payloads: list[bytes], clients: int) -> tuple[float, int]:
-    """(seconds, refused answers): ``clients`` connections take the next update as each answer comes."""
-    requests = iter([request_of(port, b) for b in payloads])
-    refused = 0
-
-    async def connection() -> None:
-        nonlocal refused
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for request in requests:
-                while True:
-                    writer.write(request)
-                    head = await reader.readuntil(b"\r\n\r\n")
-                    status = int(head[9:12])
-                    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                                  if line.lower().startswith(b"content-length:"))
-                    await reader.readexactly(length)
-                    if status == 200:
-                        break
-                    refused += 1
-                    if b"connection: close" in head.lower():
-                        writer.close()
-                        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                    await asyncio.sleep(0.05)
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(clients)))
-    return time.perf_counter() - started, refused
 
 
 def stored(url: str) -> tuple[int, int]:
@@ -204,7 +180,7 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
     try:
         server.start()
         # warm: connections, caches, the first batches, and (--drain) every chat's first message, its lead and ticket
-        asyncio.run(post_all(server.port, warm, clients))
+        asyncio.run(post_in_order(server.port, per_chat(warm), clients, WEBHOOK_SECRET))
         if drain:
             wait_until(lambda: unprocessed(url) == 0, 300, interval=0.05)
             time.sleep(0.5)  # the relay's posts of the warm-up
@@ -212,10 +188,11 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
         time.sleep(1.0)
         idle = cpu_seconds(server.proc.pid) - idle_before  # background per second (scheduler, polls, WAL thread)
         profiler = start_profiler(server, profile, gil=gil) if profile else None
+        warm_acks = ack_buckets(httpx.get(server.base + "/metrics", timeout=30).text)
         threads_before = thread_cpu(server.proc.pid)
         user_before, system_before = cpu_times(server.proc.pid)
         started = time.perf_counter()
-        seconds, refused = asyncio.run(post_all(server.port, payloads, clients))
+        seconds, refused = asyncio.run(post_in_order(server.port, per_chat(payloads), clients, WEBHOOK_SECRET))
         if drain:  # until every update is processed: the processor's CPU is part of it
             wait_until(lambda: unprocessed(url) == 0, 600, interval=0.01)
             seconds = time.perf_counter() - started
@@ -236,7 +213,11 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
     batch = dict(line.split()[:2] for line in metrics.splitlines()
                  if line.startswith(("crm_group_commit_units_sum ", "crm_group_commit_units_count ")))
     count = float(batch.get("crm_group_commit_units_count", 0))
-    return {"batch": float(batch["crm_group_commit_units_sum"]) / count if count else 0.0,
+    # the ack histogram's buckets over the measured updates (read before and after): median and p99 from them
+    acks = {le: n - warm_acks.get(le, 0.0) for le, n in ack_buckets(metrics).items()}
+    total = acks.get(float("inf"), 0.0)
+    quantile = lambda q: next((le for le, n in sorted(acks.items()) if n >= q * total), float("inf"))  # noqa: E731
+    return {"ack_p50": quantile(0.5), "ack_p99": quantile(0.99), "batch": float(batch["crm_group_commit_units_sum"]) / count if count else 0.0,
             "cpu_ms": max(0.0, cpu - idle * seconds) * 1000 / n, "raw_cpu_ms": cpu * 1000 / n,
             "rate": n / seconds, "refused": refused, "idle": idle,
             "threads": {k: v * 1000 / n for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v > 0}, "system_share": system / cpu if cpu else 0.0}
@@ -274,7 +255,8 @@ def main() -> None:
                     print(f"  round {r + 1} {label:<18} {result['cpu_ms']:.3f} ms CPU per update "
                           f"(raw {result['raw_cpu_ms']:.3f}, {result['system_share']:.0%} in the kernel, "
                           f"idle {result['idle'] * 1000:.0f} ms/s), "
-                          f"{result['rate']:7,.0f} {'stored' if args.drain else 'acks'}/s, {result['batch']:.1f} per commit, refused {result['refused']}\n"
+                          f"{result['rate']:7,.0f} {'stored' if args.drain else 'acks'}/s, {result['batch']:.1f} per commit, ack ≤ {result['ack_p50'] * 1000:g} ms (p50) "
+                          f"≤ {result['ack_p99'] * 1000:g} ms (p99), refused {result['refused']}\n"
                           f"      by thread (ms per update): "
                           + ", ".join(f"{k} {v:.3f}" for k, v in result["threads"].items()), flush=True)
     finally:

@@ -5,8 +5,10 @@
 Full path: the real `crm-bot run` in a process of its own (uvicorn, Starlette, the secret check, the
 store), its Bot API and Slack Web API stand-ins in another (bench/fakes_process.py), and this process
 as Telegram: each chat's updates in order, chats concurrently, no more requests in flight than
-``--clients`` (Telegram's webhook max_connections). Every chat's first message (which creates its
-lead and ticket) is sent before the clock starts. Two rates are measured:
+``--clients`` (Telegram's webhook max_connections), on plain asyncio streams (bench/webhook_client.py:
+aiohttp's client took as much CPU per request as the server path it measured, on the same two cores).
+Every chat's first message (which creates its lead and ticket) is sent before the clock starts. Two
+rates are measured:
 
 * **acknowledged**: updates answered 200 per second. A 200 means the update is durably stored (in
   ``telegram_inbound`` since issue 17; fully processed, before it);
@@ -38,12 +40,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench.common import wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
+from bench.webhook_client import post_in_order  # noqa: E402
 from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
                         server_env, start_profiler, stop_profiler)
 from crm.db import Database  # noqa: E402
@@ -77,31 +79,12 @@ def updates_for(chats: int, n: int, start_id: int = 1) -> tuple[dict[int, list[d
     return first, rest
 
 
-async def post_all(url: str, per_chat: dict[int, list[dict]], clients: int) -> tuple[float, int]:
-    """Posts each chat's updates in order, at most ``clients`` in flight; (seconds, non-200 answers)."""
-    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
-    refused = 0
-    gate = asyncio.Semaphore(clients)
-    connector = aiohttp.TCPConnector(limit=clients, keepalive_timeout=2.0)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
-
-        async def chat(sequence: list[dict]) -> None:
-            nonlocal refused
-            for update in sequence:
-                body = json.dumps(update).encode()
-                while True:  # as Telegram does: a refused update is delivered again, the chat waits for it
-                    async with gate:
-                        async with http.post(url, data=body, headers=headers) as response:
-                            await response.read()
-                            ok = response.status == 200
-                    if ok:
-                        break
-                    refused += 1
-                    await asyncio.sleep(0.1)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(chat(seq) for seq in per_chat.values()))
-        return time.perf_counter() - started, refused
+def post_all(base: str, per_chat: dict[int, list[dict]], clients: int) -> tuple[float, int]:
+    """Posts each chat's updates in order, at most ``clients`` in flight (bench/webhook_client.py: plain asyncio
+    streams, so the generator takes little of the machine); (seconds, non-200 answers)."""
+    port = int(base.rsplit(":", 1)[1])
+    bodies = [[json.dumps(update).encode() for update in sequence] for sequence in per_chat.values()]
+    return asyncio.run(post_in_order(port, bodies, clients, WEBHOOK_SECRET))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -149,13 +132,12 @@ def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None,
     first, rest = updates_for(chats, n)
     try:
         server.start()
-        webhook = server.base + "/telegram/webhook"
-        asyncio.run(post_all(webhook, first, clients))
+        post_all(server.base, first, clients)
         wait_until(lambda: count_interactions(db)[0] >= chats, 120)
         profiler = start_profiler(server, profile) if profile else None
         cpu_before = cpu_seconds(server.proc.pid)
         started = time.perf_counter()
-        ack_seconds, refused = asyncio.run(post_all(webhook, rest, clients))
+        ack_seconds, refused = post_all(server.base, rest, clients)
         wait_until(lambda: count_interactions(db)[0] >= chats + n, 600, interval=0.01)
         stored_seconds = time.perf_counter() - started
         cpu = cpu_seconds(server.proc.pid) - cpu_before
