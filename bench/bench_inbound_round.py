@@ -107,7 +107,7 @@ async def drain(processor, relay=None) -> int:
         rounds += 1
         if relay is not None and queued:
             await relay.drain()
-        if not full:
+        if not full and getattr(processor, "_next", None) is None:  # (SQLite) as the processor's loop goes on
             return rounds
 
 

@@ -54,6 +54,38 @@ def time_param(dialect: str):
     return aware_time if dialect == "postgresql" else sqlite_time
 
 
+def sqlite_time_value(value: str | None) -> datetime | None:
+    """A stored ``UTCDateTime`` read back on SQLite, as SQLAlchemy reads it (``datetime.fromisoformat``, then
+    the column type makes it aware UTC)."""
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def aware_time_value(value: datetime | None) -> datetime | None:
+    """PostgreSQL: the driver's aware datetime in UTC, as ``UTCDateTime`` hands it back."""
+    return None if value is None else value.astimezone(UTC)
+
+
+def time_value(dialect: str):
+    """The function that turns a ``UTCDateTime`` column's DBAPI value into what SQLAlchemy would give."""
+    return aware_time_value if dialect == "postgresql" else sqlite_time_value
+
+
+@lru_cache(maxsize=512)
+def in_sql(dialect: str, template: str, n: int) -> str:
+    """``template`` with its ``{in}`` made a list of ``n`` parameter markers (a round's sizes repeat)."""
+    return template.replace("{in}", ", ".join([marker(dialect)] * n))
+
+
+def select_rows(conn: Connection, sql: str, params) -> list[tuple]:
+    """The rows of one ``SELECT`` (tuples), on the DBAPI cursor of ``conn``."""
+    cur = cursor(conn)
+    try:
+        cur.execute(sql, params)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
 def marker(dialect: str) -> str:
     """The DBAPI's positional parameter marker: sqlite3's qmark, psycopg's format."""
     return "%s" if dialect == "postgresql" else "?"

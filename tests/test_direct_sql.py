@@ -31,6 +31,32 @@ def test_sqlite_time_is_the_text_sqlalchemy_stores():
         direct_sql.sqlite_time(datetime(2026, 11, 24, 10, 0))
 
 
+def test_sqlite_time_value_reads_what_sqlalchemy_reads():
+    from sqlalchemy.dialects.sqlite import pysqlite
+
+    processor = UTCDateTime()._cached_result_processor(pysqlite.dialect(), None)
+    for text_ in ["2026-11-24 10:00:00.000000", "2026-11-24 10:00:00", "1999-01-02 03:04:05.999999",
+                  "2026-11-24 10:00:00.5", direct_sql.sqlite_time(MOMENTS[3])]:
+        assert direct_sql.sqlite_time_value(text_) == processor(text_)
+    assert direct_sql.sqlite_time_value(None) is None
+
+
+def test_a_select_of_a_list_reads_as_sqlalchemy_does(db):
+    table = ProcessedEvent.__table__
+    with db.write_connection() as conn:
+        conn.execute(table.insert(), [{"platform": "test", "event_id": f"s{n}", "processed_at": MOMENTS[n]}
+                                      for n in range(4)])
+    read = direct_sql.time_value(db.dialect)
+    with db.engine.connect() as conn:
+        names = ["s1", "s3", "nobody"]
+        sql = direct_sql.in_sql(conn.dialect.name, "SELECT event_id, processed_at FROM processed_event "
+                                "WHERE event_id IN ({in}) ORDER BY event_id", len(names))
+        got = [(e, read(at)) for e, at in direct_sql.select_rows(conn, sql, names)]
+        want = conn.execute(select(table.c.event_id, table.c.processed_at).where(table.c.event_id.in_(names))
+                            .order_by(table.c.event_id)).all()
+    assert got == [tuple(r) for r in want] == [("s1", MOMENTS[1]), ("s3", MOMENTS[3].astimezone(UTC))]
+
+
 def test_inserted_rows_read_back_through_sqlalchemy_and_conflicts_are_skipped(db):
     stamp = direct_sql.time_param(db.dialect)
     table = ProcessedEvent.__table__

@@ -22,14 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, select
-
 from crm import direct_sql
 from crm.erasure import chat_key
 from crm.inbox.hours import outside_business_hours
 from crm.inbox.tickets import OPEN_STATUSES
 from crm.message_reading import NOTEWORTHY, RISK_BUMP, apply_reading, reading_line
-from crm.models import Customer, ErasedChat, InboxOutbox, Interaction, ProcessedEvent, Staff, Ticket
+from crm.models import Customer, InboxOutbox, Interaction, ProcessedEvent, Ticket
 from crm.understanding.intent import MessageReading, read_message, read_messages
 
 RATING_REPLIES = ("1", "2", "3", "4", "5")  # may answer a rating request: the ORM path decides
@@ -103,22 +101,26 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
     outside_hours = _memo(lambda date: outside_business_hours(settings, date))
     chats = {m.chat_id for m in messages}
     users = {m.user_id for m in messages}
-    staff = set(conn.execute(_STAFF, {"users": list(users)}).scalars())
+    users, chats, keys = list(users), list(chats), {chat_key("telegram", c): c for c in chats}
+    read_time = direct_sql.time_value(dialect)
+    staff = {u for (u,) in direct_sql.select_rows(conn, direct_sql.in_sql(dialect, _STAFF, len(users)), users)}
     customers: dict[int, SimpleNamespace] = {}
     tickets: dict[int, SimpleNamespace] = {}
-    for r in conn.execute(_CUSTOMERS_AND_TICKETS, {"chats": list(chats)}):
-        customer = customers.get(r.telegram_chat_id)
+    for (customer_id, name, chat, last_contact_at, forgotten_at, ticket_id, status, out_of_office_sent, intent,
+         intent_at, sentiment, urgency, tags) in direct_sql.select_rows(
+            conn, direct_sql.in_sql(dialect, _CUSTOMERS_AND_TICKETS[dialect], len(chats)), [*OPEN_STATUSES, *chats]):
+        customer = customers.get(chat)
         if customer is None:
-            customer = customers[r.telegram_chat_id] = SimpleNamespace(
-                id=r.id, name=r.name, telegram_chat_id=r.telegram_chat_id, last_contact_at=r.last_contact_at,
-                forgotten_at=r.forgotten_at, touched=False)
-        if r.ticket_id is not None:  # ordered by ticket id: the newest open one wins
+            customer = customers[chat] = SimpleNamespace(
+                id=customer_id, name=name, telegram_chat_id=chat, last_contact_at=read_time(last_contact_at),
+                forgotten_at=forgotten_at, touched=False)
+        if ticket_id is not None:  # ordered by ticket id: the newest open one wins
             tickets[customer.id] = SimpleNamespace(
-                id=r.ticket_id, customer_id=customer.id, status=r.status, out_of_office_sent=r.out_of_office_sent,
-                intent=r.intent, intent_at=r.intent_at, sentiment=r.sentiment, urgency=r.urgency, tags=r.tags,
-                last_inbound_at=r.last_inbound_at, touched=False)
-    keys = {chat_key("telegram", c): c for c in chats}
-    erased = {keys[r.key]: r.erased_at for r in conn.execute(_ERASED, {"keys": list(keys)})}
+                id=ticket_id, customer_id=customer.id, status=status, out_of_office_sent=bool(out_of_office_sent),
+                intent=intent, intent_at=read_time(intent_at), sentiment=sentiment, urgency=urgency, tags=tags,
+                touched=False)
+    erased = {keys[key]: read_time(erased_at) for key, erased_at in direct_sql.select_rows(
+        conn, direct_sql.in_sql(dialect, _ERASED, len(keys)), list(keys))}
 
     waiting = set(handed_back)
     claimed: list[tuple[Message, str, str | None]] = []  # (message, claim, source: None when not stored)
@@ -206,18 +208,17 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
     return out
 
 
-# the lookups, built once (building them per batch was ~10% of storing one): lists go in expanding binds
-_STAFF = select(Staff.telegram_user_id).where(Staff.telegram_user_id.in_(bindparam("users", expanding=True)))
+# the lookups, on the DBAPI cursor too (crm/direct_sql.py: ``{in}`` becomes the list's markers). Through Core they
+# were ~15% of a round (expanding the lists, processing each value of the results)
+_STAFF = "SELECT telegram_user_id FROM staff WHERE telegram_user_id IN ({in})"
 # each customer of the batch's chats with its open tickets (a row per ticket, oldest first; none: one row of NULLs)
-_CUSTOMERS_AND_TICKETS = (
-    select(Customer.id, Customer.name, Customer.telegram_chat_id, Customer.last_contact_at, Customer.forgotten_at,
-           Ticket.id.label("ticket_id"), Ticket.status, Ticket.out_of_office_sent, Ticket.intent, Ticket.intent_at,
-           Ticket.sentiment, Ticket.urgency, Ticket.tags, Ticket.last_inbound_at)
-    .select_from(Customer)
-    .outerjoin(Ticket, and_(Ticket.customer_id == Customer.id, Ticket.status.in_(OPEN_STATUSES)))
-    .where(Customer.telegram_chat_id.in_(bindparam("chats", expanding=True)))
-    .order_by(Customer.id, Ticket.id))
-_ERASED = select(ErasedChat.key, ErasedChat.erased_at).where(ErasedChat.key.in_(bindparam("keys", expanding=True)))
+_CUSTOMERS_AND_TICKETS = {dialect: (
+    "SELECT customer.id, customer.name, customer.telegram_chat_id, customer.last_contact_at, customer.forgotten_at, "
+    "ticket.id, ticket.status, ticket.out_of_office_sent, ticket.intent, ticket.intent_at, ticket.sentiment, "
+    "ticket.urgency, ticket.tags FROM customer LEFT OUTER JOIN ticket ON ticket.customer_id = customer.id AND "
+    f"ticket.status IN ({', '.join([direct_sql.marker(dialect)] * len(OPEN_STATUSES))}) "
+    "WHERE customer.telegram_chat_id IN ({in}) ORDER BY customer.id, ticket.id") for dialect in ("sqlite", "postgresql")}
+_ERASED = 'SELECT "key", erased_at FROM erased_chat WHERE "key" IN ({in})'
 # the writes go straight to the DBAPI (crm/direct_sql.py): parameters in these columns' order
 _PROCESSED_EVENT = ProcessedEvent.__table__
 _INTERACTION = Interaction.__table__
