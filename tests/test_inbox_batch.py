@@ -182,3 +182,27 @@ def test_an_erased_customers_old_message_is_dropped_and_a_new_one_stored(db, set
     with db.engine.begin() as conn:  # the old one again (a redelivery): nothing new, nothing more to compact
         again = batch.store_messages(conn, [message(1, 10)], settings=settings, relay=True, now=utcnow())
     assert again.done == [1] and again.stored == 0 and not again.erased
+
+
+def test_a_pending_ticket_is_open_again_whether_or_not_its_intent_changes(db, settings):
+    settings = settings.model_copy(update={"business_hours": "00:00-23:59",
+                                           "business_days": "mon,tue,wed,thu,fri,sat,sun"})
+    tickets = {}
+    for chat in (85_001, 85_002):
+        customer_id, ticket_id = _twin(db, settings, chat)
+        with db.write_session() as s:
+            ticket = s.get(Ticket, ticket_id)
+            ticket.status, ticket.intent = "pending", "question"
+            s.add(ticket)
+        tickets[chat] = (customer_id, ticket_id)
+    with db.write_session() as s:  # the other: already open, its intent the one the message reads as
+        s.get(Ticket, tickets[85_002][1]).status = "open"
+    messages = [batch.Message(row_id=n, update_id=7200 + n, chat_id=chat, user_id=chat, message_id=2,
+                              date=T0 + timedelta(minutes=5), text="question number 5?")
+                for n, chat in enumerate((85_001, 85_002), 1)]
+    with db.engine.begin() as conn:
+        outcome = batch.store_messages(conn, messages, settings=settings, relay=True, now=utcnow())
+    assert outcome.stored == 2
+    for chat, (customer_id, ticket_id) in tickets.items():
+        status, last_inbound, intent = _rows(db, customer_id, ticket_id)["ticket"][:3]
+        assert (status, last_inbound, intent) == ("open", T0 + timedelta(minutes=5), "question"), chat
