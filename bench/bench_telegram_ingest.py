@@ -184,6 +184,8 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=100)
     parser.add_argument("--clients", type=int, default=40, help="requests in flight (Telegram's max_connections)")
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the 'before' code ('' to skip)")
+    parser.add_argument("--baseline-last", action="store_true",
+                        help="run this code first and the baseline after it (alternate runs for an ABBA comparison)")
     parser.add_argument("--profile", type=Path, help="py-spy profiles of both servers into this folder "
                                                      "(bench/profile_summary.py reads them)")
     args = parser.parse_args()
@@ -197,12 +199,20 @@ def main() -> None:
             except Exception as exc:  # a shallow clone may not hold the old commit: the after figures still stand
                 print(f"  (baseline {args.baseline} not available here: {exc}; before skipped)")
                 args.baseline = ""
-        before = full_path(folder / "before", args.n, args.chats, args.clients, code,
-                           args.profile / "before" if args.profile else None) if code else None
-        raw_before = raw_ceiling(folder / "before", args.n)
-        after = full_path(folder / "after", args.n, args.chats, args.clients, None,
-                          args.profile / "after" if args.profile else None)
-        raw_after = raw_ceiling(folder / "after", args.n)
+        def run_before():
+            result = full_path(folder / "before", args.n, args.chats, args.clients, code,
+                               args.profile / "before" if args.profile else None) if code else None
+            return result, raw_ceiling(folder / "before", args.n)
+
+        def run_after():
+            result = full_path(folder / "after", args.n, args.chats, args.clients, None,
+                               args.profile / "after" if args.profile else None)
+            return result, raw_ceiling(folder / "after", args.n)
+
+        if args.baseline_last:  # alternate the order between runs: the load of a shared machine drifts
+            (after, raw_after), (before, raw_before) = run_after(), run_before()
+        else:
+            (before, raw_before), (after, raw_after) = run_before(), run_after()
     raw = (raw_before + raw_after) / 2  # measured around both runs: the machine's load moves
     print(f"Telegram updates, {args.n:,} from {args.chats} chats, {args.clients} in flight; server, stand-ins and "
           f"this generator in separate processes")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import OrderedDict
 
 from sqlalchemy import update
@@ -48,6 +49,10 @@ POLL_SECONDS = 2.0
 # times a second under a burst), and each round re-reads what is due, over the whole waiting backlog. Rounds
 # woken meanwhile are one, a little later (Slack's pace is a post a second per channel anyway)
 MIN_ROUND_SECONDS = 0.1
+# between full looks at what is due (every pending row: its cost grows with a burst's backlog), a round reads
+# only the rows queued since the last look (outbox.due_since). A full look finds the rest (retries come due,
+# rows given back, a row committed out of id order) at most this late
+FULL_LOOK_SECONDS = 1.0
 PARALLEL_GROUPS = 16
 
 
@@ -112,6 +117,8 @@ class InboxRelay:
         self._stopping = False
         self._sem: asyncio.Semaphore | None = None
         self._last_recovery = None
+        self._full_look_at: float | None = None  # time.monotonic() of the last full look at what is due
+        self._looked_to = 0  # rows up to this id were looked at
         # ticket threads go to Slack paced per channel, coalesced when customers outpace it
         self.threads = SlackThreadLane(self)
 
@@ -177,6 +184,8 @@ class InboxRelay:
                 continue
             key = (target, chat_id) if target == "telegram" else (target, ticket_id)
             groups.setdefault(key, []).append(row_id)
+        if not groups:  # every due row is a Slack thread's, delivered by its lane (most rounds under a burst)
+            return 0
         # the first row of every chat and thread in one transaction: under load that is most rows
         heads = await self.app.in_background(self._claim, [ids[0] for ids in groups.values()])
         results = await asyncio.gather(*(self._deliver_group(ids, heads.get(ids[0])) for ids in groups.values()))
@@ -198,8 +207,14 @@ class InboxRelay:
             self._last_recovery = now
             with self.db.write_session() as s:
                 outbox.release_lapsed(s, now=now)  # rows a crashed instance was sending: someone has to finish them
-        with self.db.session() as s:
-            return outbox.due(s, now=now)
+        with self.db.read_session() as s:
+            if self._full_look_at is not None and time.monotonic() - self._full_look_at < FULL_LOOK_SECONDS:
+                due, self._looked_to = outbox.due_since(s, now=now, after=self._looked_to)
+                return due
+            top = outbox.last_id(s)  # read first: a row queued during the look is looked at again, not missed
+            due = outbox.due(s, now=now)
+        self._full_look_at, self._looked_to = time.monotonic(), top
+        return due
 
     def _claim(self, row_ids: list[int]) -> dict[int, InboxOutbox]:
         """Takes those of ``row_ids`` still due with nothing unfinished before them in their chat or thread."""

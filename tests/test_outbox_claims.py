@@ -15,7 +15,8 @@ import pytest
 from sqlmodel import select
 
 from crm.inbox import outbox
-from crm.models import InboxOutbox
+from crm.inbox.binding import ChatPerson, ensure_customer
+from crm.models import InboxOutbox, Ticket
 from crm.types import utcnow
 
 pytestmark = pytest.mark.store
@@ -101,3 +102,45 @@ def test_a_failed_attempt_is_retried_later_then_given_up(db, monkeypatch):
         [row] = outbox.claim_next(s, [row_id], now=row.next_attempt_at, holder="one").values()
         assert outbox.retry_later(s, row, error="502 again", now=now) == "failed"
     assert (_row(db, row_id).status, _row(db, row_id).attempts) == ("failed", 2)
+
+
+def test_a_look_since_a_row_sees_only_newer_due_rows_and_the_first_of_each_thread(db):
+    """The relay's look on a wake (outbox.due_since) against its full look (outbox.due)."""
+    with db.write_session() as s:
+        customer, _ = ensure_customer(s, ChatPerson(chat_id=990, first_name="Ann", language_code="en"))
+        tickets = [Ticket(customer_id=customer.id), Ticket(customer_id=customer.id)]
+        s.add_all(tickets)
+        s.flush()
+        first_ticket, second_ticket = (t.id for t in tickets)
+
+    def thread_rows(ticket: int, n: int) -> list[int]:
+        with db.write_session() as s:
+            rows = [InboxOutbox(target="slack", kind="message", ticket_id=ticket, payload='{"text": "hi"}')
+                    for _ in range(n)]
+            s.add_all(rows)
+            s.flush()
+            return [row.id for row in rows]
+
+    with db.session() as s:
+        assert outbox.last_id(s) == 0
+    old = thread_rows(first_ticket, 2) + _rows(db, 901)
+    with db.write_session() as s:  # an old row waiting for its retry, due now
+        s.get(InboxOutbox, old[2]).next_attempt_at = utcnow() - timedelta(seconds=1)
+    with db.session() as s:
+        mark = outbox.last_id(s)
+    assert mark == old[-1]
+    new = thread_rows(first_ticket, 2) + thread_rows(second_ticket, 3) + _rows(db, 902, 902)
+    later = _rows(db, 903)
+    with db.write_session() as s:  # not due yet: not seen by either look
+        s.get(InboxOutbox, later[0]).next_attempt_at = utcnow() + timedelta(minutes=5)
+    now = utcnow()
+    with db.session() as s:
+        everything = outbox.due(s, now=now)
+        since, looked_to = outbox.due_since(s, now=now, after=mark)
+        capped, capped_to = outbox.due_since(s, now=now, limit=3, after=mark)
+    assert everything == [(old[0], "slack", None, first_ticket), (old[2], "telegram", 901, None), (new[2], "slack", None, second_ticket),
+                          (new[5], "telegram", 902, None), (new[6], "telegram", 902, None)]
+    assert since == [(new[0], "slack", None, first_ticket), (new[2], "slack", None, second_ticket), (new[5], "telegram", 902, None),
+                     (new[6], "telegram", 902, None)]
+    assert looked_to == later[0]
+    assert capped == [(new[0], "slack", None, first_ticket), (new[2], "slack", None, second_ticket)] and capped_to == new[2]

@@ -99,7 +99,8 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
     if not messages:
         return out
     dialect = conn.dialect.name
-    stamp = direct_sql.time_param(dialect)
+    stamp = _memo(direct_sql.time_param(dialect))  # a batch's messages mostly share a few seconds
+    outside_hours = _memo(lambda date: outside_business_hours(settings, date))
     chats = {m.chat_id for m in messages}
     users = {m.user_id for m in messages}
     staff = set(conn.execute(_STAFF, {"users": list(users)}).scalars())
@@ -146,7 +147,7 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
             continue
         reading = m.reading or read_message(text)
         m.reading = reading
-        ooo_due = not ticket.out_of_office_sent and outside_business_hours(settings, m.date)
+        ooo_due = not ticket.out_of_office_sent and outside_hours(m.date)
         if ooo_due or reading.intent in RISK_BUMP or reading.intent == "purchase":
             out.single.append(m.row_id)  # risk, suggestions, an out-of-office reply: the ORM path's work
             waiting.add(m.chat_id)
@@ -156,18 +157,18 @@ def store_messages(conn, messages: list[Message], *, settings, relay: bool, now:
         batch_sources.add(source)
     if not claimed:
         return out
+    created = stamp(now)
 
     # the claims: those already there are updates handled before (a redelivery that reached the queue twice)
     new_claims = {claim for (claim,) in direct_sql.insert_rows(
         conn, _PROCESSED_EVENT, ("platform", "event_id", "processed_at"),
-        [("telegram", claim, stamp(now)) for _, claim, _ in claimed],
+        [("telegram", claim, created) for _, claim, _ in claimed],
         conflict=("platform", "event_id"), returning=("event_id",))}
     out.done = [m.row_id for m, _, _ in claimed]
     to_store = [(m, source) for m, claim, source in claimed if source is not None and claim in new_claims]
     out.erased = not dropped.isdisjoint(new_claims)
     if not to_store:
         return out
-    created = stamp(now)
     # the new ids come back keyed by their message (unique in the batch): a message already stored (under
     # another update id) is skipped by the unique source key and not returned
     ids = dict(direct_sql.insert_rows(conn, _INTERACTION, _INTERACTION_COLUMNS, [
@@ -231,7 +232,23 @@ _TICKET_COLUMNS = ("status", "last_inbound_at", "intent", "intent_at", "sentimen
 _CUSTOMER_TABLE = Customer.__table__
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(…, ensure_ascii=False) without a new encoder each
+
+
+def _memo(function):
+    """``function`` of one argument, each distinct value computed once (for one batch: the cache goes with it)."""
+    cache: dict = {}
+
+    def once(value):
+        try:
+            return cache[value]
+        except KeyError:
+            result = cache[value] = function(value)
+            return result
+    return once
+
+
 def _outbox(ticket, kind: str, payload: dict, interaction_id: int | None, created) -> tuple:
     """An outbox row in ``_OUTBOX_COLUMNS`` order (``created``: the time already as its DBAPI parameter)."""
-    return ("slack", kind, ticket.id, ticket.customer_id, None, interaction_id, json.dumps(payload, ensure_ascii=False),
+    return ("slack", kind, ticket.id, ticket.customer_id, None, interaction_id, _to_json(payload),
             "pending", 0, None, None, None, None, None, created, None)

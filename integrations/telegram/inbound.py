@@ -178,7 +178,7 @@ class InboundProcessor:
             if loop.time() - self._pruned_at > PRUNE_EVERY:
                 self._pruned_at = loop.time()
                 await asyncio.to_thread(self._prune)
-            if full:
+            if full or self._next is not None:  # (SQLite) the write read rows acknowledged meanwhile
                 await asyncio.sleep(0)  # let the webhook's requests in between rounds
                 continue
             try:
@@ -195,8 +195,12 @@ class InboundProcessor:
         its whole switch interval at a time, and the webhook's requests on the loop waited behind it
         (acks were slow while the server's CPU was not even busy). Store reads and writes run on a thread."""
         if self._next is not None:  # read at the end of the previous round's write (SQLite)
-            (rows, held), more = self._next, True
-            self._next = None
+            (rows, held), self._next = self._next, None
+            # rows that all wait for another update of their chat (held, e.g. a failed one's retry) would only be
+            # read again at once, round after round: they wait for a wake or the poll, as a short read does
+            if not any(row.chat_id not in held or row.chat_id in inflight for row in rows):
+                return [], False, False, False
+            more = False  # whether more came meanwhile: this round's write reads them (``_next``)
         else:
             rows, held, more = await asyncio.to_thread(self._pending)
         if not rows:

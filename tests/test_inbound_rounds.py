@@ -1,0 +1,109 @@
+"""The Telegram processor's rounds on SQLite (integrations/telegram/inbound.py): a round reads the next round's
+rows at the end of its write; rows that only wait for another update of their chat are not read again and again."""
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from crm import telegram_inbound
+from crm.inbox.binding import ChatPerson, ensure_customer
+from crm.inbox.tickets import store_inbound
+from crm.models import Interaction, TelegramInbound
+from crm.types import utcnow
+from integrations.telegram.customer import CustomerChat
+from integrations.telegram.inbound import InboundProcessor
+
+pytestmark = pytest.mark.sqlite_only  # PostgreSQL claims its rows instead (tests/test_inbound_claims.py)
+
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+
+
+def _processor(db, settings) -> InboundProcessor:
+    """The processor on what it uses of the Telegram adapter (plain messages of open tickets need no more)."""
+    adapter = SimpleNamespace(db=db, settings=settings, inbound=SimpleNamespace(parsed={}),
+                              application=SimpleNamespace(bot=None), wake=lambda: None)
+    adapter.app = SimpleNamespace(engine=SimpleNamespace(ports=SimpleNamespace(team_inbox=object()),
+                                                         clock=lambda: T0), state=SimpleNamespace())
+    adapter.customers = CustomerChat(adapter)
+    return InboundProcessor(adapter)
+
+
+def _open_ticket(db, settings, chat: int) -> None:
+    with db.write_session() as s:
+        customer, _ = ensure_customer(s, ChatPerson(chat_id=chat, first_name="Ann", language_code="en"))
+        store_inbound(s, customer, chat_id=chat, message_id=1, text="hello", occurred_at=T0, settings=settings,
+                      relay=True, details={"raw_text": "hello"})
+
+
+def _append(db, chat: int, update_id: int) -> None:
+    person = {"id": chat, "is_bot": False, "first_name": "Ann"}
+    body = {"update_id": update_id, "message": {"message_id": update_id, "date": int(T0.timestamp()) + update_id,
+                                                "from": person, "chat": {"id": chat, "type": "private"},
+                                                "text": f"question number {update_id}?"}}
+    with db.write_connection() as conn:
+        telegram_inbound.append(conn, [(update_id, chat, json.dumps(body))])
+
+
+def _stored(db, chat: int) -> list[str]:
+    with db.session() as s:
+        return list(s.exec(select(Interaction.source_message_id).where(
+            Interaction.source_message_id.like(f"{chat}:%")).order_by(Interaction.id)).scalars())
+
+
+def _settings(settings):
+    return settings.model_copy(update={"business_hours": "00:00-23:59", "business_days": "mon,tue,wed,thu,fri,sat,sun"})
+
+
+def test_a_round_reads_the_next_rounds_rows_in_its_write(db, settings, monkeypatch):
+    settings = _settings(settings)
+    _open_ticket(db, settings, 91_001)
+    processor = _processor(db, settings)
+    _append(db, 91_001, 11)
+    reads = []
+    pending = processor._pending
+    monkeypatch.setattr(processor, "_pending", lambda: reads.append(1) or pending())
+    write = processor._write
+
+    def write_and_meanwhile(*args, **kw):  # updates acknowledged while the round worked
+        _append(db, 91_001, 12)
+        _append(db, 91_001, 13)
+        return write(*args, **kw)
+
+    monkeypatch.setattr(processor, "_write", write_and_meanwhile)
+    singles, queued, erased, full = asyncio.run(processor._round(frozenset()))
+    assert (singles, queued) == ([], True) and len(reads) == 1
+    assert [row.update_id for row in processor._next[0]] == [12, 13]
+    monkeypatch.setattr(processor, "_write", write)
+    singles, queued, erased, full = asyncio.run(processor._round(frozenset()))
+    assert len(reads) == 1  # the second round's rows came from the first round's write
+    assert _stored(db, 91_001) == ["91001:1", "91001:11", "91001:12", "91001:13"]
+    assert processor._next is None and not full
+
+
+def test_rows_waiting_for_a_held_update_of_their_chat_are_not_read_round_after_round(db, settings):
+    settings = _settings(settings)
+    _open_ticket(db, settings, 92_001)
+    processor = _processor(db, settings)
+    _append(db, 92_001, 21)
+    _append(db, 92_001, 22)
+    with db.write_connection() as conn:  # 21 failed on its own and waits for its retry: its chat is held
+        row_id = conn.execute(select(TelegramInbound.id).where(TelegramInbound.update_id == 21)).scalar_one()
+        telegram_inbound.lease(conn, [row_id], holder=processor.holder, now=utcnow())
+        telegram_inbound.failed(conn, row_id, holder=processor.holder, now=utcnow(), attempts=1, error="test")
+    _append(db, 93_001, 31)  # another chat's update, not held, with no customer: handed to the per-update path
+    singles, _, _, full = asyncio.run(processor._round(frozenset()))
+    assert [row.update_id for row, _ in singles] == [31] and not full
+    assert [row.update_id for row in processor._next[0]] == [22]  # read again by the write, still held
+    assert asyncio.run(processor._round(frozenset())) == ([], False, False, False)  # not actionable: no write
+    assert processor._next is None
+    assert _stored(db, 92_001) == ["92001:1"]
+    with db.write_connection() as conn:  # the retry is due: both go, in order
+        conn.execute(TelegramInbound.__table__.update().where(TelegramInbound.id == row_id)
+                     .values(lease_until=utcnow() - timedelta(seconds=1)))
+    asyncio.run(processor._round(frozenset()))
+    assert _stored(db, 92_001) == ["92001:1", "92001:21", "92001:22"]
