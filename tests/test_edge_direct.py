@@ -394,3 +394,35 @@ def test_the_telegram_webhook_through_the_protocol_stores_before_its_200_and_500
     assert registry.get_sample_value("crm_ack_duration_seconds_count", {"platform": "telegram"}) == 4
     assert registry.get_sample_value("crm_http_request_duration_seconds_count", labels) == 4
     assert "/telegram/webhook" not in through_asgi  # served by the protocol, not the ASGI stack
+
+
+def test_crm_bot_run_serves_the_webhook_from_the_protocol_on_uvloop(db, settings, telegram_api, monkeypatch):
+    """What `crm-bot run` really runs (bot/cli.py → App.serve): uvloop's loop, httptools through our protocol,
+    and that protocol given the App's edge, so the webhook's POSTs are served by it."""
+    import bot.cli
+    from bot.app import App
+    from tests.telegram_support import telegram_settings
+
+    captured = {}
+
+    class NotServing:
+        def __init__(self, config):
+            captured["config"] = config
+
+        async def serve(self):
+            captured["loop"] = type(asyncio.get_running_loop()).__module__
+
+    monkeypatch.setattr(uvicorn, "Server", NotServing)
+    app = App(telegram_settings(settings, telegram_api), db)
+    app.configure_adapters()
+    bot.cli._run_server(app.serve("127.0.0.1", 0))
+    assert captured["loop"].startswith("uvloop")
+    protocol = captured["config"].http
+    assert protocol.__name__ == "EdgeHttpToolsProtocol"
+    assert protocol.answered_routes == {b"/telegram/webhook"}
+    state = type("ServerState", (), {"connections": set(), "tasks": set(), "default_headers": []})()
+    loop = asyncio.new_event_loop()
+    try:  # the access log is below the level (WARNING): its lines are not even formatted
+        assert protocol(config=captured["config"], server_state=state, app_state={}, _loop=loop).access_log is False
+    finally:
+        loop.close()
