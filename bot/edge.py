@@ -349,6 +349,7 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
     record = metrics.record_request if metrics is not None else None
 
     class EdgeHttpToolsProtocol(HttpToolsProtocol):
+        answered_routes = frozenset(answered)  # raw paths whose POSTs it serves itself
         _header_timer: asyncio.TimerHandle | None = None
         waiting_since: float | None = None
         _header_bytes = 0

@@ -297,3 +297,132 @@ def test_headers_over_the_cap_arriving_in_pieces_get_431():
                 pass
             assert closed_within(sock, 5).split(b"\r\n")[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
             assert 4096 - 614 <= sent <= 4096 + 2 * 614  # cut off at the cap (a piece may be in flight), counted over pieces
+
+
+# ---- the real Telegram adapter behind `crm-bot run`'s protocol ------------------------------------
+
+@pytest.fixture
+def served_bot(db, settings, clock, telegram_api, team):
+    """`crm-bot run`'s App with the Telegram adapter (webhook mode), served as App.serve serves it: uvicorn with
+    the edge protocol given the App's edge and metrics (the harness of tests/telegram_support.py runs plain
+    uvicorn, so there the webhook goes the ASGI way)."""
+    from bot.app import App
+    from tests.telegram_support import telegram_settings
+
+    app = App(telegram_settings(settings, telegram_api), db, clock=clock)
+    app.configure_adapters()
+    asgi = app.asgi()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(asgi, "127.0.0.1", port, app.edge, app.metrics))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.01)
+    try:
+        yield port, app
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+def telegram_post(body: bytes, secret: str | None = None) -> bytes:
+    from tests.telegram_support import WEBHOOK_SECRET
+
+    head = "POST /telegram/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head += f"X-Telegram-Bot-Api-Secret-Token: {secret or WEBHOOK_SECRET}\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+def test_the_telegram_webhook_through_the_protocol_stores_before_its_200_and_500s_a_failed_commit(served_bot,
+                                                                                                   monkeypatch):
+    import json
+
+    from sqlmodel import select
+
+    from crm.models import TelegramInbound
+
+    port, app = served_bot
+    adapter = next(a for a in app.adapters if a.name == "telegram")
+    update = {"update_id": 880001, "message": {"message_id": 1, "date": 1795000000, "text": "hello",
+                                               "chat": {"id": 880, "type": "private", "first_name": "Ann"},
+                                               "from": {"id": 880, "is_bot": False, "first_name": "Ann"}}}
+    seen = []
+
+    def append_seen(conn, updates, **kw):  # what is in the transaction when the 200 goes out
+        seen.extend(u for u, _, _ in updates)
+        return real_append(conn, updates, **kw)
+
+    from crm import telegram_inbound
+    real_append = telegram_inbound.append
+    monkeypatch.setattr(telegram_inbound, "append", append_seen)
+    through_asgi = []
+    asgi_call = MetricsMiddleware.__call__
+
+    async def noting(self, scope, receive, send):
+        through_asgi.append(scope.get("path"))
+        await asgi_call(self, scope, receive, send)
+
+    monkeypatch.setattr(MetricsMiddleware, "__call__", noting)
+    with connection(port) as sock:
+        sock.sendall(telegram_post(json.dumps(update).encode()))
+        assert read_response(sock)[:3:2] == (200, b'{"ok":true}')
+        assert seen == [880001]
+        with app.db.session() as s:  # committed before the answer
+            assert s.exec(select(TelegramInbound.update_id).where(TelegramInbound.update_id == 880001)).all()
+        sock.sendall(telegram_post(b'{"update_id": "not a number"}'))
+        assert read_response(sock)[0] == 400
+        sock.sendall(telegram_post(b"{}", secret="wrong"))
+        assert read_response(sock)[0] == 403
+
+    def broken(rows):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(adapter.inbound._batcher, "commit", broken)
+    update["update_id"] = 880002
+    status, _, body = exchange(port, telegram_post(json.dumps(update).encode()))
+    assert status == 500 and json.loads(body)["ok"] is False  # Telegram redelivers it
+    registry = app.metrics.registry
+    labels = {"route": "/telegram/webhook", "platform": "telegram"}
+    for code, n in (("200", 1), ("400", 1), ("403", 1), ("500", 1)):
+        assert registry.get_sample_value("crm_http_requests_total", {**labels, "status": code}) == n
+    assert registry.get_sample_value("crm_ack_duration_seconds_count", {"platform": "telegram"}) == 4
+    assert registry.get_sample_value("crm_http_request_duration_seconds_count", labels) == 4
+    assert "/telegram/webhook" not in through_asgi  # served by the protocol, not the ASGI stack
+
+
+def test_crm_bot_run_serves_the_webhook_from_the_protocol_on_uvloop(db, settings, telegram_api, monkeypatch):
+    """What `crm-bot run` really runs (bot/cli.py → App.serve): uvloop's loop, httptools through our protocol,
+    and that protocol given the App's edge, so the webhook's POSTs are served by it."""
+    import bot.cli
+    from bot.app import App
+    from tests.telegram_support import telegram_settings
+
+    captured = {}
+
+    class NotServing:
+        def __init__(self, config):
+            captured["config"] = config
+
+        async def serve(self):
+            captured["loop"] = type(asyncio.get_running_loop()).__module__
+
+    monkeypatch.setattr(uvicorn, "Server", NotServing)
+    app = App(telegram_settings(settings, telegram_api), db)
+    app.configure_adapters()
+    bot.cli._run_server(app.serve("127.0.0.1", 0))
+    assert captured["loop"].startswith("uvloop")
+    protocol = captured["config"].http
+    assert protocol.__name__ == "EdgeHttpToolsProtocol"
+    assert protocol.answered_routes == {b"/telegram/webhook"}
+    state = type("ServerState", (), {"connections": set(), "tasks": set(), "default_headers": []})()
+    loop = asyncio.new_event_loop()
+    try:  # the access log is below the level (WARNING): its lines are not even formatted
+        assert protocol(config=captured["config"], server_state=state, app_state={}, _loop=loop).access_log is False
+    finally:
+        loop.close()

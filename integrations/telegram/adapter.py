@@ -89,8 +89,8 @@ def file_url_for(api_url: str) -> str:
 
 
 def _answer_when_stored(answer: asyncio.Future, stored: asyncio.Future) -> None:
+    failed = stored.cancelled() or stored.exception() is not None  # (retrieved even if nobody waits any more)
     if not answer.done():  # else the request went away; its update stands (or not) all the same
-        failed = stored.cancelled() or stored.exception() is not None
         answer.set_result((500, ANSWER_NOT_STORED) if failed else (200, ANSWER_OK))
 
 
