@@ -71,7 +71,7 @@ class LocalCells:
     def take_slot(self, channel: str, now: float, interval: float) -> tuple[float, float | None]:
         return self._take(self._tat, channel, now, interval), self._left.get(channel)
 
-    def take_departure(self, channel: str, now: float, interval: float) -> float:
+    def take_departure(self, channel: str, now: float, interval: float, conn=None) -> float:
         return self._take(self._left, channel, now, interval)
 
     def hold(self, channel: str, until: float) -> None:
@@ -89,6 +89,9 @@ class StoreCells:
 
     def __init__(self, db):
         self.db = db
+        # SQLite: a step may run in the caller's write transaction (the lane's claim), one transaction fewer a
+        # post. Not on PostgreSQL: there the channel's row would stay locked for that whole transaction
+        self.joins_transactions = db.dialect != "postgresql"
 
     @contextmanager
     def _transaction(self):
@@ -106,7 +109,10 @@ class StoreCells:
         with self._transaction() as conn:
             return pace.take_slot(conn, channel=channel, now=now, interval=interval)
 
-    def take_departure(self, channel: str, now: float, interval: float) -> float:
+    def take_departure(self, channel: str, now: float, interval: float, conn=None) -> float:
+        """``conn``: the caller's transaction to count it in (``joins_transactions``), else one of its own."""
+        if conn is not None:
+            return pace.take_departure(conn, channel=channel, now=now, interval=interval)
         with self._transaction() as conn:
             return pace.take_departure(conn, channel=channel, now=now, interval=interval)
 
@@ -144,10 +150,23 @@ class ChannelPacer:
         # lane gather the rows that pile up meanwhile into one post
         return max(0.0, tat - self.tolerance - now, (now if left is None else left) - self.tolerance - now)
 
-    def depart(self, channel: str) -> float:
-        """Counts a post leaving now; returns the seconds it must wait to conform (0: go now)."""
+    def depart(self, channel: str, conn=None) -> float:
+        """Counts a post leaving now; returns the seconds it must wait to conform (0: go now). ``conn``: a
+        write transaction of the caller's to count it in, when ``departs_in_claims``."""
         now = self.clock()
-        return max(0.0, self.cells.take_departure(channel, now, self.interval) - self.tolerance - now)
+        return max(0.0, self.cells.take_departure(channel, now, self.interval, conn=conn) - self.tolerance - now)
+
+    @property
+    def departs_in_claims(self) -> bool:
+        """Whether a post's departure is counted in the transaction that claims its rows (``depart(…, conn)``)
+        instead of a transaction of its own (``spaced``): with the counts in a SQLite store. (In this process
+        they stay on the event loop, where every other step of theirs runs.)"""
+        return getattr(self.cells, "joins_transactions", False)
+
+    async def leave(self, wait: float) -> None:
+        """``spaced``'s wait, once ``depart`` counted the post in the claim's transaction."""
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _step(self, method, *args):
         return await asyncio.to_thread(method, *args) if self.cells.shared else method(*args)
@@ -309,13 +328,13 @@ class SlackThreadLane:
                             await self.pacer.slot(target.pace_key)
                         finally:
                             self._pacing.discard(ticket_id)
-                    rows = await self.app.in_background(self._claim, ticket_id, False)
+                    rows, leave = await self._take(ticket_id, False, target.pace_key if paced else None)
                     if not rows:
                         if paced:
                             await self.pacer.unused(target.pace_key)
                         break
                     if paced:
-                        await self.pacer.spaced(target.pace_key)
+                        await leave()
                     if not await self.relay._deliver(rows[0]):
                         break
                     sent += 1
@@ -326,11 +345,11 @@ class SlackThreadLane:
                 finally:
                     self._pacing.discard(ticket_id)
                 # only when Slack's pace made us wait do rows share a post: a quiet chat reads as typed
-                rows = await self.app.in_background(self._claim, ticket_id, waited > 0)
+                rows, leave = await self._take(ticket_id, waited > 0, target.pace_key)
                 if not rows:
                     await self.pacer.unused(target.pace_key)
                     break
-                await self.pacer.spaced(target.pace_key)
+                await leave()
                 if len(rows) == 1:  # alone: the relay's own path (formatting, links for edits, files)
                     if not await self.relay._deliver(rows[0]):
                         break
@@ -353,6 +372,16 @@ class SlackThreadLane:
             self._busy.pop(ticket_id, None)
             if sent:
                 self.relay.wake()  # rows that arrived meanwhile
+
+    async def _take(self, ticket_id: int, coalesce: bool, channel: str | None):
+        """The claim (``_claim``) and, for a paced post (``channel``), what makes it wait for its departure:
+        (rows, an awaitable to call right before posting). Where the pacer allows it, the departure is counted
+        in the claim's own transaction: one write transaction a post fewer on SQLite."""
+        if channel is not None and self.pacer.departs_in_claims:
+            rows, wait = await self.app.in_background(self._claim_leaving, ticket_id, coalesce, channel)
+            return rows, lambda: self.pacer.leave(wait)
+        rows = await self.app.in_background(self._claim, ticket_id, coalesce)
+        return rows, (lambda: self.pacer.spaced(channel)) if channel is not None else None
 
     async def _post(self, target: Target, rows: list[InboxOutbox]) -> str:
         """One post for ``rows`` (consecutive plain messages of the thread), each drawn as it would be
@@ -424,29 +453,39 @@ class SlackThreadLane:
         that fit one post, in one transaction; [] when the first is not ours to take (being sent by
         someone, or waiting for its retry). All-or-nothing: a row taken meanwhile by another instance
         makes the whole claim roll back."""
-        now, me = utcnow(), self.app.instance
         with self.db.write_session() as s:
-            waiting = s.exec(select(InboxOutbox).where(InboxOutbox.target == "slack", InboxOutbox.ticket_id == ticket_id,
-                                                       col(InboxOutbox.status).in_(outbox.UNFINISHED))
-                             .order_by(InboxOutbox.id).limit(COALESCE_ROWS if coalesce else 1)).all()
-            if not waiting or not self._due(waiting[0], now):
-                return []
-            take = [waiting[0]]
-            if coalesce and coalescable(waiting[0]):
-                size = len(json.loads(waiting[0].payload or "{}").get("text", ""))
-                for row in waiting[1:]:
-                    if not self._due(row, now) or not coalescable(row):
-                        break
-                    size += len(json.loads(row.payload or "{}").get("text", ""))
-                    if size > COALESCE_CHARS:
-                        break
-                    take.append(row)
-            if not outbox.claim_all(s, [row.id for row in take], now=now, holder=me):
-                return []
-            for row in take:
-                row.status, row.claimed_by, row.claimed_at = "sending", me, now
-            s.expunge_all()
-            return take
+            return self._claim_in(s, ticket_id, coalesce)
+
+    def _claim_leaving(self, ticket_id: int, coalesce: bool, channel: str) -> tuple[list[InboxOutbox], float]:
+        """``_claim``, and when rows were claimed their post's departure counted in the same transaction
+        (``ChannelPacer.depart``; ``departs_in_claims``): (the rows, the seconds to wait before posting)."""
+        with self.db.write_session() as s:
+            rows = self._claim_in(s, ticket_id, coalesce)
+            return rows, (self.pacer.depart(channel, conn=s.connection()) if rows else 0.0)
+
+    def _claim_in(self, s, ticket_id: int, coalesce: bool) -> list[InboxOutbox]:
+        now, me = utcnow(), self.app.instance
+        waiting = s.exec(select(InboxOutbox).where(InboxOutbox.target == "slack", InboxOutbox.ticket_id == ticket_id,
+                                                   col(InboxOutbox.status).in_(outbox.UNFINISHED))
+                         .order_by(InboxOutbox.id).limit(COALESCE_ROWS if coalesce else 1)).all()
+        if not waiting or not self._due(waiting[0], now):
+            return []
+        take = [waiting[0]]
+        if coalesce and coalescable(waiting[0]):
+            size = len(json.loads(waiting[0].payload or "{}").get("text", ""))
+            for row in waiting[1:]:
+                if not self._due(row, now) or not coalescable(row):
+                    break
+                size += len(json.loads(row.payload or "{}").get("text", ""))
+                if size > COALESCE_CHARS:
+                    break
+                take.append(row)
+        if not outbox.claim_all(s, [row.id for row in take], now=now, holder=me):
+            return []
+        for row in take:
+            row.status, row.claimed_by, row.claimed_at = "sending", me, now
+        s.expunge_all()
+        return take
 
     @staticmethod
     def _due(row: InboxOutbox, now) -> bool:

@@ -150,6 +150,10 @@ def test_a_burst_reaches_slack_within_the_rate_limit_in_order_none_lost(db, sett
     # its arrival (the claim and the rendering run in between; one interval of 250 ms at 4× was
     # breached on a quiet CI machine). Unpaced, the ~18 posts would still arrive at once and fail.
     monkeypatch.setattr(relay_pacing, "RATE_PER_CHANNEL", 2.0)
+    own_transaction = []  # per post leaving: whether its departure was counted in a transaction of its own
+    take_departure = relay_pacing.StoreCells.take_departure
+    monkeypatch.setattr(relay_pacing.StoreCells, "take_departure", lambda cells, *a, conn=None: (
+        own_transaction.append(conn is None) or take_departure(cells, *a, conn=conn)))
     customers, each = 4, 60
     bot, chats = burst_into_one_channel(db, settings, clock, telegram_api, slack_api, team, customers=customers,
                                         each=each, rate=2.0)
@@ -171,6 +175,8 @@ def test_a_burst_reaches_slack_within_the_rate_limit_in_order_none_lost(db, sett
             assert seen[chat] == list(range(each)), chat  # every message once, in the order written
         rows = bot.outbox(target="slack")
         assert len(rows) == customers * each and {r.status for r in rows} == {"sent"}
+        # SQLite: each post's departure was counted in the transaction that claimed its rows
+        assert len(own_transaction) >= len(inbox_posts) and not any(own_transaction)
         # the counter moves just after the rows are marked sent, so it may trail the outbox briefly
         sent_line = f'crm_relay_messages_total{{outcome="sent",target="slack"}} {float(customers * each)}'
         eventually(lambda: sent_line in bot.app.metrics.render().decode(), timeout=10,
@@ -261,7 +267,7 @@ def test_a_thread_another_instance_is_sending_is_left_to_it_not_polled_on_every_
             (rows_before + 2, "slack", None, ticket.id)]
         reads = []  # the lane's store reads of this thread: where it goes, and its claims
         lane = bot.adapter.relay.threads
-        for name in ("_target", "_claim"):
+        for name in ("_target", "_claim", "_claim_leaving"):
             original = getattr(lane, name)
             monkeypatch.setattr(lane, name, lambda *a, _name=name, _original=original: reads.append(_name)
                                 or _original(*a))
@@ -270,7 +276,7 @@ def test_a_thread_another_instance_is_sending_is_left_to_it_not_polled_on_every_
             threading.Event().wait(0.025)
         threading.Event().wait(0.3)
         assert 1 <= len(reads) <= 4, f"{len(reads)} reads of a thread another instance is sending: {reads}"
-        assert "_claim" not in reads  # its first row is not free: nothing to claim
+        assert "_claim" not in reads and "_claim_leaving" not in reads  # its first row is not free: nothing to claim
         with db.session() as s:
             rows = s.exec(select(InboxOutbox).where(InboxOutbox.ticket_id == ticket.id)
                           .order_by(InboxOutbox.id)).all()
