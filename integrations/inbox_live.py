@@ -23,6 +23,7 @@ import json
 import logging
 from datetime import timedelta
 
+from sqlalchemy import insert
 from sqlmodel import col, select
 
 from bot.identity import find_staff
@@ -30,6 +31,7 @@ from bot.replies import mention
 from crm.events import claim_event_in
 from crm.inbox import outbox, tickets
 from crm.models import Customer, InboxOutbox, Interaction, RelayedMessage, Ticket
+from crm.types import utcnow
 from integrations import formatting
 
 log = logging.getLogger("crm.inbox")
@@ -209,10 +211,23 @@ def record_links(db, *, ticket_id: int | None, interaction_id: int | None, direc
 def add_links(session, *, ticket_id: int | None, interaction_id: int | None, direction: str, slack_channel: str,
               slack_ts: str, chat_id: int, messages: list[tuple[int, str]]) -> None:
     """``record_links`` in the caller's unit of work."""
-    for message_id, part in messages:
-        session.add(RelayedMessage(ticket_id=ticket_id, interaction_id=interaction_id, direction=direction,
-                                   slack_channel=slack_channel, slack_ts=slack_ts, telegram_chat_id=chat_id,
-                                   telegram_message_id=message_id, part=part))
+    insert_links(session, [link_row(ticket_id=ticket_id, interaction_id=interaction_id, direction=direction,
+                                    slack_channel=slack_channel, slack_ts=slack_ts, chat_id=chat_id,
+                                    message_id=message_id, part=part) for message_id, part in messages])
+
+
+def link_row(*, ticket_id: int | None, interaction_id: int | None, direction: str, slack_channel: str,
+             slack_ts: str, chat_id: int, message_id: int, part: str) -> dict:
+    return {"ticket_id": ticket_id, "interaction_id": interaction_id, "direction": direction,
+            "slack_channel": slack_channel, "slack_ts": slack_ts, "telegram_chat_id": chat_id,
+            "telegram_message_id": message_id, "part": part, "deleted": False, "created_at": utcnow()}
+
+
+def insert_links(session, rows: list[dict]) -> None:
+    """Link rows (``link_row``) in one Core ``INSERT`` in the caller's unit of work: a coalesced post has one
+    per message it carries, and as ORM objects they were ~40% of marking the post sent."""
+    if rows:
+        session.execute(insert(RelayedMessage.__table__), rows)
 
 
 def links_for_slack(db, channel: str, ts: str, direction: str = "outbound") -> list[RelayedMessage]:

@@ -500,10 +500,10 @@ class SlackThreadLane:
         """The rows of one post sent, and ``links`` ((interaction, chat, Telegram message) of each) recorded."""
         with self.db.write_session() as s:
             outbox.mark_sent(s, rows, result=ts, now=utcnow())
-            for interaction_id, chat_id, message_id in links:
-                inbox_live.add_links(s, ticket_id=target.ticket_id, interaction_id=interaction_id, direction="inbound",
-                                     slack_channel=target.channel, slack_ts=ts, chat_id=chat_id,
-                                     messages=[(message_id, BATCH_PART)])
+            inbox_live.insert_links(s, [inbox_live.link_row(
+                ticket_id=target.ticket_id, interaction_id=interaction_id, direction="inbound",
+                slack_channel=target.channel, slack_ts=ts, chat_id=chat_id, message_id=message_id, part=BATCH_PART)
+                for interaction_id, chat_id, message_id in links])
 
     def _release(self, rows: list[InboxOutbox]) -> None:
         """Gives rows back untouched (no attempt counted): they go out with the thread's next post."""
