@@ -230,15 +230,24 @@ def retry_after(exc: BaseException) -> float | None:
 def coalescable(row: InboxOutbox) -> bool:
     """A customer's plain message (no file: its upload follows its own post; no forward or reply line),
     or a plain note of ours (e.g. what a message was understood as). Edits and cards go alone."""
+    return _coalescable(row.kind, _payload(row))
+
+
+def _payload(row: InboxOutbox) -> dict | None:
+    """The row's payload, None when it is not a JSON object."""
     try:
         payload = json.loads(row.payload or "{}")
     except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _coalescable(kind: str, payload: dict | None) -> bool:
+    if payload is None:
         return False
-    if not isinstance(payload, dict):
-        return False
-    if row.kind == "note":
+    if kind == "note":
         return set(payload) <= {"text", "author"}
-    return row.kind == "message" and not payload.get("media") and not payload.get("context")
+    return kind == "message" and not payload.get("media") and not payload.get("context")
 
 
 def drawn(row: InboxOutbox, payload: dict) -> tuple[str, list[dict]]:
@@ -471,12 +480,14 @@ class SlackThreadLane:
         if not waiting or not self._due(waiting[0], now):
             return []
         take = [waiting[0]]
-        if coalesce and coalescable(waiting[0]):
-            size = len(json.loads(waiting[0].payload or "{}").get("text", ""))
+        first = _payload(waiting[0]) if coalesce else None
+        if _coalescable(waiting[0].kind, first):  # each payload read once (it was twice a row)
+            size = len(first.get("text", ""))
             for row in waiting[1:]:
-                if not self._due(row, now) or not coalescable(row):
+                payload = _payload(row) if self._due(row, now) else None
+                if not _coalescable(row.kind, payload):
                     break
-                size += len(json.loads(row.payload or "{}").get("text", ""))
+                size += len(payload.get("text", ""))
                 if size > COALESCE_CHARS:
                     break
                 take.append(row)
