@@ -202,10 +202,17 @@ class StaffThreads:
 
 def record_links(db, *, ticket_id: int | None, interaction_id: int | None, direction: str, slack_channel: str,
                  slack_ts: str, chat_id: int, messages: list[tuple[int, str]]) -> None:
-    """Remembers which Telegram message(s) a Slack message became, or the other way round."""
-    with db.write_session() as s:
-        add_links(s, ticket_id=ticket_id, interaction_id=interaction_id, direction=direction,
-                  slack_channel=slack_channel, slack_ts=slack_ts, chat_id=chat_id, messages=messages)
+    """Remembers which Telegram message(s) a Slack message became, or the other way round. Called once the
+    message is sent: a failure here (an interaction erased meanwhile breaks the foreign key) is logged, never
+    raised, or the relay would count the send as failed and send the message again. Without its link, an
+    edit of the message is posted anew instead of updating it."""
+    try:
+        with db.write_session() as s:
+            add_links(s, ticket_id=ticket_id, interaction_id=interaction_id, direction=direction,
+                      slack_channel=slack_channel, slack_ts=slack_ts, chat_id=chat_id, messages=messages)
+    except Exception as exc:  # noqa: BLE001 - the message is already sent
+        log.warning("inbox: the links of Slack message %s (ticket %s) were not recorded: %r", slack_ts, ticket_id,
+                    exc)
 
 
 def add_links(session, *, ticket_id: int | None, interaction_id: int | None, direction: str, slack_channel: str,

@@ -257,6 +257,20 @@ def drawn(row: InboxOutbox, payload: dict) -> tuple[str, list[dict]]:
     return inbox_live.thread_rich_text(payload)
 
 
+def telegram_links(rows: list[InboxOutbox], payloads: list[dict]) -> list[tuple[int | None, int, int]]:
+    """(interaction, Telegram chat, Telegram message) of each row that names its Telegram message; a row
+    whose payload does not (or not as whole numbers) has none."""
+    links = []
+    for row, payload in zip(rows, payloads):
+        telegram = payload.get("telegram")
+        if not isinstance(telegram, dict):
+            continue
+        chat_id, message_id = telegram.get("chat_id"), telegram.get("message_id")
+        if isinstance(chat_id, int) and isinstance(message_id, int) and message_id:
+            links.append((row.interaction_id, chat_id, message_id))
+    return links
+
+
 @dataclass
 class Target:
     ticket_id: int
@@ -399,6 +413,9 @@ class SlackThreadLane:
         parts = [drawn(row, payload) for row, payload in zip(rows, payloads)]
         text = inbox_live.kit_clip("\n".join(fallback for fallback, _ in parts), 3000)
         blocks = [block for _, row_blocks in parts for block in row_blocks]
+        # which Telegram message each row was (an edit of one of them is posted anew, not over the whole post):
+        # read before posting, so that nothing about them can fail once the post is in Slack
+        links = telegram_links(rows, payloads)
         metrics = metrics_of(self.app)
         try:
             ts = await self.app.engine.ports.team_inbox.post_blocks(target.channel, target.thread_ts, text, blocks)
@@ -417,10 +434,6 @@ class SlackThreadLane:
             if metrics is not None:
                 metrics.record_relay("slack", "retry")
             return "failed"
-        # which Telegram message each row was (an edit of one of them is posted anew, not over the whole post),
-        # written with the rows' outcome: one transaction a post (it was one more for every row)
-        links = [(row.interaction_id, payload["telegram"]["chat_id"], payload["telegram"]["message_id"])
-                 for row, payload in zip(rows, payloads) if (payload.get("telegram") or {}).get("message_id")]
         await self.app.in_background(self._mark_sent, rows, ts, target, links)
         if metrics is not None:
             metrics.record_post("slack")
@@ -508,13 +521,23 @@ class SlackThreadLane:
         return due is None or due <= now
 
     def _mark_sent(self, rows: list[InboxOutbox], ts, target: Target, links: list[tuple[int | None, int, int]]) -> None:
-        """The rows of one post sent, and ``links`` ((interaction, chat, Telegram message) of each) recorded."""
+        """The rows of one post sent, and ``links`` ((interaction, chat, Telegram message) of each) recorded in
+        the same transaction (one a post), under a savepoint: the post is in Slack, so the rows are marked sent
+        whatever happens to its links (an interaction erased meanwhile breaks their foreign key). Without the
+        links, an edit of one of those messages is posted anew instead of updating the post: it does anyway."""
         with self.db.write_session() as s:
             outbox.mark_sent(s, rows, result=ts, now=utcnow())
-            inbox_live.insert_links(s, [inbox_live.link_row(
-                ticket_id=target.ticket_id, interaction_id=interaction_id, direction="inbound",
-                slack_channel=target.channel, slack_ts=ts, chat_id=chat_id, message_id=message_id, part=BATCH_PART)
-                for interaction_id, chat_id, message_id in links])
+            if not links:
+                return
+            try:
+                with s.begin_nested():
+                    inbox_live.insert_links(s, [inbox_live.link_row(
+                        ticket_id=target.ticket_id, interaction_id=interaction_id, direction="inbound",
+                        slack_channel=target.channel, slack_ts=ts, chat_id=chat_id, message_id=message_id,
+                        part=BATCH_PART) for interaction_id, chat_id, message_id in links])
+            except Exception as exc:  # noqa: BLE001 - the links are a convenience; the post's outcome is not
+                log.warning("inbox relay: the Telegram links of post %s (ticket %s) were not recorded: %r", ts,
+                            target.ticket_id, exc)
 
     def _release(self, rows: list[InboxOutbox]) -> None:
         """Gives rows back untouched (no attempt counted): they go out with the thread's next post."""

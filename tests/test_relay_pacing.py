@@ -333,3 +333,64 @@ def test_two_instances_relaying_into_one_channel_share_its_pace(db, settings, cl
     finally:
         for bot in bots:
             bot.close()
+
+
+@pytest.mark.parametrize("messages", [10, 1], ids=["coalesced", "alone"])
+def test_a_post_whose_links_cannot_be_written_is_still_marked_sent_and_posted_once(  # noqa: F811
+        db, settings, clock, telegram_api, slack_api, team, monkeypatch, messages):
+    """The customer's messages were erased between the post reaching Slack and its rows being marked sent:
+    the Telegram links of the post now break a foreign key (SQLite runs with foreign_keys=ON). The post is
+    in Slack; marking its rows sent must not depend on those links, or the rows stay "sending" (a coalesced
+    post) or are retried (one posted alone) and the same post goes out again."""
+    from datetime import timedelta
+
+    from sqlalchemy import text as sql
+
+    from crm.claims import Lease
+    from crm.inbox import outbox
+    from crm.models import InboxOutbox
+
+    monkeypatch.setattr(relay_pacing, "RATE_PER_CHANNEL", 2.0)
+    # a short lease, so that a post left "sending" goes out again within the test (it is 2 minutes)
+    monkeypatch.setattr(outbox, "SENDING", Lease(timedelta(seconds=2), stamp=InboxOutbox.claimed_at,
+                                                 holder=InboxOutbox.claimed_by))
+    bot = TelegramBot(db, telegram_settings(settings, telegram_api, slack=slack_api), clock, telegram_api,
+                      slack=slack_api)
+    try:
+        bot.say(7500, "e7500-opening the thread")
+        bot.settle(timeout=30)
+        customer_id = bot.customer(7500).id
+        team_inbox = bot.app.engine.ports.team_inbox
+        post_blocks = team_inbox.post_blocks
+        erased = []
+
+        def erase_interactions() -> None:  # what erasing the customer's messages meanwhile leaves behind
+            with db.write_session() as s:
+                ids = f"SELECT id FROM interaction WHERE customer_id = {customer_id}"
+                s.execute(sql(f"UPDATE inbox_outbox SET interaction_id = NULL WHERE interaction_id IN ({ids})"))
+                s.execute(sql(f"DELETE FROM relayed_message WHERE interaction_id IN ({ids})"))
+                s.execute(sql(f"DELETE FROM interaction WHERE customer_id = {customer_id}"))
+
+        async def post_then_erase(channel, thread_ts, text, blocks=None):
+            ts = await post_blocks(channel, thread_ts, text, blocks)
+            if not erased and len(set(re.findall(r"q7500-(\d\d)", json.dumps(blocks)))) >= min(messages, 2):
+                import asyncio
+                await asyncio.to_thread(erase_interactions)
+                erased.append(ts)
+            return ts
+
+        monkeypatch.setattr(team_inbox, "post_blocks", post_then_erase)
+        for n in range(messages):
+            bot.say(7500, f"q7500-{n:02d} is it in stock")
+        bot.settle(timeout=60)
+        threading.Event().wait(3)  # longer than the lease: a post left "sending" would have gone out again
+        bot.settle(timeout=30)
+        assert erased, "no post of the messages was made (coalesced, when there are several)"
+        posts = [c for c in slack_api.calls_to("chat.postMessage") if c.ok]
+        posted = [n for c in posts for n in dict.fromkeys(re.findall(r"q7500-(\d\d)", json.dumps(c.params)))]
+        assert posted == [f"{n:02d}" for n in range(messages)], posted  # each message once, in order
+        rows = [r for r in bot.outbox(target="slack") if "q7500-" in r.payload]
+        assert len(rows) == messages and {r.status for r in rows} == {"sent"}
+        assert {r.attempts for r in rows} == {1}
+    finally:
+        bot.close()
