@@ -23,15 +23,13 @@ import json
 import logging
 from datetime import timedelta
 
-from sqlalchemy import insert
 from sqlmodel import col, select
 
 from bot.identity import find_staff
 from bot.replies import mention
 from crm.events import claim_event_in
-from crm.inbox import outbox, tickets
+from crm.inbox import links, outbox, tickets
 from crm.models import Customer, InboxOutbox, Interaction, RelayedMessage, Ticket
-from crm.types import utcnow
 from integrations import formatting
 
 log = logging.getLogger("crm.inbox")
@@ -202,39 +200,18 @@ class StaffThreads:
 
 def record_links(db, *, ticket_id: int | None, interaction_id: int | None, direction: str, slack_channel: str,
                  slack_ts: str, chat_id: int, messages: list[tuple[int, str]]) -> None:
-    """Remembers which Telegram message(s) a Slack message became, or the other way round. Called once the
-    message is sent: a failure here (an interaction erased meanwhile breaks the foreign key) is logged, never
-    raised, or the relay would count the send as failed and send the message again. Without its link, an
-    edit of the message is posted anew instead of updating it."""
+    """Remembers which Telegram message(s) (id, part) a Slack message became, or the other way round. Called
+    once the message is sent: a failure here (an interaction erased meanwhile breaks the foreign key) is
+    logged, never raised, or the relay would count the send as failed and send the message again. Without
+    its link, an edit of the message is posted anew instead of updating it."""
     try:
         with db.write_session() as s:
-            add_links(s, ticket_id=ticket_id, interaction_id=interaction_id, direction=direction,
-                      slack_channel=slack_channel, slack_ts=slack_ts, chat_id=chat_id, messages=messages)
+            links.add_links(s, ticket_id=ticket_id, direction=direction, slack_channel=slack_channel,
+                            slack_ts=slack_ts, messages=[(interaction_id, chat_id, message_id, part)
+                                                         for message_id, part in messages])
     except Exception as exc:  # noqa: BLE001 - the message is already sent
         log.warning("inbox: the links of Slack message %s (ticket %s) were not recorded: %r", slack_ts, ticket_id,
                     exc)
-
-
-def add_links(session, *, ticket_id: int | None, interaction_id: int | None, direction: str, slack_channel: str,
-              slack_ts: str, chat_id: int, messages: list[tuple[int, str]]) -> None:
-    """``record_links`` in the caller's unit of work."""
-    insert_links(session, [link_row(ticket_id=ticket_id, interaction_id=interaction_id, direction=direction,
-                                    slack_channel=slack_channel, slack_ts=slack_ts, chat_id=chat_id,
-                                    message_id=message_id, part=part) for message_id, part in messages])
-
-
-def link_row(*, ticket_id: int | None, interaction_id: int | None, direction: str, slack_channel: str,
-             slack_ts: str, chat_id: int, message_id: int, part: str) -> dict:
-    return {"ticket_id": ticket_id, "interaction_id": interaction_id, "direction": direction,
-            "slack_channel": slack_channel, "slack_ts": slack_ts, "telegram_chat_id": chat_id,
-            "telegram_message_id": message_id, "part": part, "deleted": False, "created_at": utcnow()}
-
-
-def insert_links(session, rows: list[dict]) -> None:
-    """Link rows (``link_row``) in one Core ``INSERT`` in the caller's unit of work: a coalesced post has one
-    per message it carries, and as ORM objects they were ~40% of marking the post sent."""
-    if rows:
-        session.execute(insert(RelayedMessage.__table__), rows)
 
 
 def links_for_slack(db, channel: str, ts: str, direction: str = "outbound") -> list[RelayedMessage]:
@@ -256,11 +233,7 @@ def link_for_telegram(db, chat_id: int, message_id: int) -> RelayedMessage | Non
 
 def mark_deleted(db, link_ids: list[int]) -> None:
     with db.write_session() as s:
-        for link_id in link_ids:
-            link = s.get(RelayedMessage, link_id)
-            if link is not None:
-                link.deleted = True
-                s.add(link)
+        links.mark_deleted(s, link_ids=link_ids)
 
 
 def note_in_thread(db, ticket_id: int | None, text: str) -> None:

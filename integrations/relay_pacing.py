@@ -33,6 +33,7 @@ from sqlmodel import col, select
 
 from bot.metrics import metrics_of
 from crm.inbox import outbox, pace
+from crm.inbox.links import add_links
 from crm.models import InboxOutbox, Ticket
 from crm.types import utcnow
 from bot.replies import Reply
@@ -531,10 +532,9 @@ class SlackThreadLane:
                 return
             try:
                 with s.begin_nested():
-                    inbox_live.insert_links(s, [inbox_live.link_row(
-                        ticket_id=target.ticket_id, interaction_id=interaction_id, direction="inbound",
-                        slack_channel=target.channel, slack_ts=ts, chat_id=chat_id, message_id=message_id,
-                        part=BATCH_PART) for interaction_id, chat_id, message_id in links])
+                    add_links(s, ticket_id=target.ticket_id, direction="inbound", slack_channel=target.channel,
+                              slack_ts=ts, messages=[(interaction_id, chat_id, message_id, BATCH_PART)
+                                                     for interaction_id, chat_id, message_id in links])
             except Exception as exc:  # noqa: BLE001 - the links are a convenience; the post's outcome is not
                 log.warning("inbox relay: the Telegram links of post %s (ticket %s) were not recorded: %r", ts,
                             target.ticket_id, exc)

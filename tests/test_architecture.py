@@ -201,3 +201,36 @@ def test_the_clock_check_sees_direct_reads(tmp_path):
     module.write_text("import datetime as dt\nfrom datetime import datetime\n"
                       "a = datetime.now()\nb = dt.datetime.now()\nc = datetime.utcnow()\n")
     assert _clock_lines(module) == [3, 4, 5]
+
+
+# ---- the relay's message links (relayed_message) are written only by crm/ (crm/inbox/links.py) ----
+
+def statements_on(path: Path, model: str) -> list[str]:
+    """insert/update/delete statements on ``model``, or ``model`` objects built, in one module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+            continue
+        named = any(model in ast.unparse(arg) for arg in node.args)
+        if (node.func.id in SQL_WRITES and named) or node.func.id == model:
+            found.append((node.lineno, f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)[:60]}"))
+    return [what for _, what in sorted(found)]
+
+
+def test_relayed_messages_are_written_only_by_crm_functions():
+    outside = [p for path in our_modules() if _module_name(path).split(".")[0] != "crm"
+               for p in statements_on(path, "RelayedMessage")]
+    assert outside == [], "relayed_message written outside crm/ (use crm.inbox.links):\n" + "\n".join(outside)
+
+
+def test_the_relayed_message_check_sees_statements_and_objects(tmp_path, monkeypatch):
+    module = tmp_path / "integrations" / "x.py"
+    module.parent.mkdir()
+    module.write_text("def f(s, rows):\n"
+                      "    s.execute(insert(RelayedMessage.__table__), rows)\n"
+                      "    s.exec(update(RelayedMessage).values(deleted=True))\n"
+                      "    s.add(RelayedMessage(slack_ts='1'))\n"
+                      "    s.exec(select(RelayedMessage))\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert [line.split(" ")[0] for line in statements_on(module, "RelayedMessage")] == [
+        "integrations/x.py:2", "integrations/x.py:3", "integrations/x.py:4"]
