@@ -228,12 +228,6 @@ def retry_after(exc: BaseException) -> float | None:
         return 1.0
 
 
-def coalescable(row: InboxOutbox) -> bool:
-    """A customer's plain message (no file: its upload follows its own post; no forward or reply line),
-    or a plain note of ours (e.g. what a message was understood as). Edits and cards go alone."""
-    return _coalescable(row.kind, _payload(row))
-
-
 def _payload(row: InboxOutbox) -> dict | None:
     """The row's payload, None when it is not a JSON object."""
     try:
@@ -244,6 +238,9 @@ def _payload(row: InboxOutbox) -> dict | None:
 
 
 def _coalescable(kind: str, payload: dict | None) -> bool:
+    """Whether a row of ``kind`` with ``payload`` (``_payload``) may share a post: a customer's plain message
+    (no file: its upload follows its own post; no forward or reply line), or a plain note of ours (e.g. what
+    a message was understood as). Edits and cards go alone."""
     if payload is None:
         return False
     if kind == "note":
