@@ -137,7 +137,8 @@ def test_a_look_since_a_row_sees_only_newer_due_rows_and_the_first_of_each_threa
     with db.session() as s:
         everything = outbox.due(s, now=now)
         since, looked_to = outbox.due_since(s, now=now, after=mark)
-        capped, capped_to = outbox.due_since(s, now=now, limit=3, after=mark)
+        # at most ``limit`` threads and ``limit`` other rows, as ``due``: complete up to the second thread
+        capped, capped_to = outbox.due_since(s, now=now, limit=2, after=mark)
     assert everything == [(old[0], "slack", None, first_ticket), (old[2], "telegram", 901, None), (new[2], "slack", None, second_ticket),
                           (new[5], "telegram", 902, None), (new[6], "telegram", 902, None)]
     assert since == [(new[0], "slack", None, first_ticket), (new[2], "slack", None, second_ticket), (new[5], "telegram", 902, None),
