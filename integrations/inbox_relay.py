@@ -50,8 +50,10 @@ POLL_SECONDS = 2.0
 # woken meanwhile are one, a little later (Slack's pace is a post a second per channel anyway)
 MIN_ROUND_SECONDS = 0.1
 # between full looks at what is due (every pending row: its cost grows with a burst's backlog), a round reads
-# only the rows queued since the last look (outbox.due_since). A full look finds the rest (retries come due,
-# rows given back, a row committed out of id order) at most this late
+# only the rows queued since the last look (outbox.due_since). A full look, which finds the rest (retries come
+# due, rows given back, a row committed out of id order), is the first round at least this long after the
+# last one; a round runs on a wake or every POLL_SECONDS, so with nothing waking the relay such a row waits
+# up to POLL_SECONDS (2 s), plus the round itself
 FULL_LOOK_SECONDS = 1.0
 PARALLEL_GROUPS = 16
 
