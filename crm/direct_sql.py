@@ -43,7 +43,8 @@ def sqlite_time(value: datetime | None) -> str | None:
 
 
 def aware_time(value: datetime | None) -> datetime | None:
-    """PostgreSQL (``timestamptz``): the aware datetime itself, as SQLAlchemy's ``UTCDateTime`` sends it."""
+    """PostgreSQL (``timestamptz``): the aware datetime itself. ``UTCDateTime`` sends it converted to UTC; this
+    sends it in its own zone: the same instant, which is what ``timestamptz`` stores."""
     if value is not None and value.tzinfo is None:
         raise ValueError("naive datetime given to a UTCDateTime column")
     return value
@@ -56,8 +57,11 @@ def time_param(dialect: str):
 
 def sqlite_time_value(value: str | None) -> datetime | None:
     """A stored ``UTCDateTime`` read back on SQLite, as SQLAlchemy reads it (``datetime.fromisoformat``, then
-    the column type makes it aware UTC)."""
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+    the column type makes it aware UTC: a naive text is UTC, a text carrying an offset is converted)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def aware_time_value(value: datetime | None) -> datetime | None:

@@ -41,6 +41,29 @@ def test_sqlite_time_value_reads_what_sqlalchemy_reads():
     assert direct_sql.sqlite_time_value(None) is None
 
 
+def test_a_stored_time_with_an_offset_reads_back_as_sqlalchemy_reads_it(db):
+    """A UTCDateTime text carrying an offset (written by hand or another tool, not by us): SQLAlchemy converts it
+    to UTC (``astimezone``); relabelling it UTC would move it by the offset."""
+    from sqlalchemy.dialects.sqlite import pysqlite
+
+    processor = UTCDateTime()._cached_result_processor(pysqlite.dialect(), None)
+    for text_ in ["2026-11-24 18:30:07.120000+08:00", "2026-03-01 00:00:00-05:30", "2026-11-24 10:00:00+00:00"]:
+        got = direct_sql.sqlite_time_value(text_)
+        assert got == processor(text_) and got.utcoffset() == timedelta(0)
+        assert got.tzinfo == UTC
+    assert direct_sql.sqlite_time_value("2026-11-24 18:30:07+08:00") == datetime(2026, 11, 24, 10, 30, 7, tzinfo=UTC)
+    if db.dialect != "sqlite":
+        return
+    table = ProcessedEvent.__table__
+    with db.write_connection() as conn:
+        conn.execute(text("INSERT INTO processed_event (platform, event_id, processed_at) "
+                          "VALUES ('test', 'offset', '2026-11-24 18:30:07.120000+08:00')"))
+    with db.engine.connect() as conn:
+        raw = conn.execute(text("SELECT processed_at FROM processed_event WHERE event_id = 'offset'")).scalar()
+        want = conn.execute(select(table.c.processed_at).where(table.c.event_id == "offset")).scalar()
+    assert direct_sql.sqlite_time_value(raw) == want == datetime(2026, 11, 24, 10, 30, 7, 120_000, tzinfo=UTC)
+
+
 def test_a_select_of_a_list_reads_as_sqlalchemy_does(db):
     table = ProcessedEvent.__table__
     with db.write_connection() as conn:
