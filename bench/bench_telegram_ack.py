@@ -6,8 +6,10 @@ What it runs: the real `crm-bot run` (uvicorn, the edge, the metrics middleware,
 the group commit into ``telegram_inbound``), with one change made by the launcher below: the inbound
 processor is not started, so nothing drains the queue and the server's CPU is the ack path's (plus its idle
 background: the scheduler's and relay's polls, the WAL checkpoint thread, measured for a second before the
-traffic and subtracted). The same launcher runs ``--baseline REF``'s code (git archive into a temporary
-folder) in the same run; rounds alternate baseline and this code (ABBA), each on a fresh store.
+traffic and subtracted); every update must still be unprocessed after the run (a variant whose processor
+ran would count its CPU too). The same launcher runs ``--baseline REF``'s code (default: a pinned commit,
+main before issue 17's work; git archive into a temporary folder) in the same run; rounds alternate
+baseline and this code (ABBA), each on a fresh store.
 
 This process is Telegram (bench/webhook_client.py): each chat's updates in order, ``--clients`` keep-alive
 connections (Telegram's webhook max_connections), Telegram's own headers, over plain asyncio streams (a cheap
@@ -53,6 +55,7 @@ LAUNCHER = ("import sys\n"
 WHOLE = "import sys\nfrom bot.cli import main\nsys.exit(main(sys.argv[1:]))\n"  # --drain: the processor runs
 TEXT = "message {i}: when does my order ship? 订单什么时候发货？"
 FIRST_CHAT = 700_000
+BASELINE = "1bdeb89"  # main before this session's issue-17 work (not "main": once merged, that is this code)
 
 
 def cpu_times(pid: int) -> tuple[float, float]:
@@ -208,6 +211,8 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
     expected = len(warm) + n
     if total != expected or distinct != expected:
         raise SystemExit(f"{name}: {total} rows, {distinct} distinct update ids; expected {expected}")
+    if not drain and (left := unprocessed(url)) != expected:  # the processor stayed off: the CPU is the ack path's
+        raise SystemExit(f"{name}: {expected - left} of {expected} updates were processed; the processor ran")
     if 'route="/telegram/webhook"' not in metrics:
         raise SystemExit(f"{name}: /metrics lost the webhook's request series")
     batch = dict(line.split()[:2] for line in metrics.splitlines()
@@ -228,7 +233,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=10, help="connections in flight (Telegram's max_connections)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--baseline", default="main", help="git ref of the reference code ('' to skip)")
+    parser.add_argument("--baseline", default=BASELINE, help="git ref of the reference code ('' to skip)")
     parser.add_argument("--profile", type=Path, help="py-spy (--gil) profiles of each run into this folder")
     parser.add_argument("--drain", action="store_true", help="the whole path: the processor runs, and the CPU is "
                         "counted until every update is processed (stored as an interaction, read, relayed)")
