@@ -38,26 +38,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]  # the code measured: this checkout, or --baseline's copy of it
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from bench.common import TEXT, round_robin_updates, unprocessed  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from crm import telegram_inbound  # noqa: E402
 from crm.db import Database  # noqa: E402
 from crm.inbox import batch as inbound_batch  # noqa: E402
 from crm.inbox.binding import ChatPerson, ensure_customer  # noqa: E402
 from crm.inbox.tickets import store_inbound  # noqa: E402
-from crm.models import TelegramInbound  # noqa: E402
 from integrations.telegram.customer import CustomerChat  # noqa: E402
 from integrations.telegram.inbound import InboundProcessor  # noqa: E402
 
-TEXT = "message {i}: when does my order ship? 订单什么时候发货？"
 FIRST_CHAT = 600_000
 BASELINE = "1bdeb89"  # main before this session's issue-17 work
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
@@ -84,15 +83,8 @@ def seed(db, settings, chats: int) -> None:
 
 
 def updates(chats: int, n: int, start: int) -> list[dict]:
-    date = int(T0.timestamp()) + 60
-    out = []
-    for i in range(n):
-        chat = FIRST_CHAT + i % chats
-        person = {"id": chat, "is_bot": False, "first_name": f"Bench{chat - FIRST_CHAT}", "language_code": "en"}
-        out.append({"update_id": start + i, "message": {
-            "message_id": 2 + start + i, "date": date, "from": person,
-            "chat": {"id": chat, "type": "private", "first_name": person["first_name"]}, "text": TEXT.format(i=i)}})
-    return out
+    return round_robin_updates(n, chats, first_chat=FIRST_CHAT, start_id=start, date=int(T0.timestamp()) + 60,
+                               message_offset=2)
 
 
 def append(db, adapter, batch: list[dict]) -> None:
@@ -103,12 +95,6 @@ def append(db, adapter, batch: list[dict]) -> None:
             telegram_inbound.append(conn, [(u["update_id"], u["message"]["chat"]["id"], json.dumps(u)) for u in part])
         for u in part:
             adapter.inbound.parsed[u["update_id"]] = u
-
-
-def unprocessed(db) -> int:
-    with db.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(TelegramInbound)
-                            .where(TelegramInbound.processed_at.is_(None))).scalar_one()
 
 
 async def drain(processor, relay=None) -> int:
@@ -220,7 +206,7 @@ def worker_args(args, profile: Path | None) -> list[str]:
 
 def measure(code: Path, args, profile: Path | None) -> float:
     """One repeat of ``code``'s processor (this script run on that code, a fresh store): CPU ms per update."""
-    script = code / "bench" / Path(__file__).name
+    script = code / "bench" / Path(__file__).name  # with this checkout's bench/common.py beside it
     done = subprocess.run([sys.executable, str(script), *worker_args(args, profile)], cwd=code, timeout=1800,
                           env={**os.environ, "PYTHONPATH": str(code)}, capture_output=True, text=True)
     if done.returncode != 0:
@@ -260,7 +246,8 @@ def main() -> None:
                                 text=True, check=True).stdout.strip()
         folder = checkout(commit)
         (folder / "bench").mkdir(exist_ok=True)
-        shutil.copy(__file__, folder / "bench" / Path(__file__).name)  # this bench, run on that code
+        for name in (Path(__file__).name, "common.py"):  # this bench and its helpers, run on that code
+            shutil.copy(Path(__file__).with_name(name), folder / "bench" / name)
         variants.insert(0, (f"baseline {commit}", folder))
     results: dict[str, list[float]] = {label: [] for label, _ in variants}
     try:
