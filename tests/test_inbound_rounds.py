@@ -230,3 +230,48 @@ def test_a_stopped_processor_forgets_the_rows_it_read_ahead(db, settings):
         processor._next = telegram_inbound.pending(conn, limit=10, now=utcnow())
     asyncio.run(processor.stop())
     assert processor._next is None  # a restart reads afresh: these rows may be handled by then
+
+
+def _append_chatless(db, update_id: int) -> None:
+    """An update of no chat (a poll's new state): nothing to keep in order with."""
+    body = {"update_id": update_id, "poll": {"id": str(update_id), "question": "?", "options": [], "total_voter_count": 0,
+                                             "is_closed": True, "is_anonymous": True, "type": "regular",
+                                             "allows_multiple_answers": False}}
+    with db.write_connection() as conn:
+        telegram_inbound.append(conn, [(update_id, None, json.dumps(body))])
+
+
+def test_a_held_update_of_no_chat_holds_back_no_other(db, settings):
+    """``pending`` reads which chats are held by ``claim``'s rule: an update of no chat waiting for its retry
+    is no chat's earlier update (the hand-typed copy of the rule counted NULL as a held chat)."""
+    processor = _processor(db, _settings(settings))
+    _append_chatless(db, 71)
+    _append_chatless(db, 72)
+    _hold_for_retry(db, processor, 71)
+    with db.engine.connect() as conn:
+        rows, held = telegram_inbound.pending(conn, limit=10, now=utcnow())
+    assert [r.update_id for r in rows] == [72] and held == set()
+    asyncio.run(processor._round(frozenset()))
+    with db.engine.connect() as conn:
+        done = conn.execute(select(TelegramInbound.update_id).where(TelegramInbound.processed_at.is_not(None))).all()
+    assert [u for (u,) in done] == [72]
+
+
+def test_pending_follows_the_one_lease_rule(db, settings, monkeypatch):
+    """A change to the rule of which rows are free (``_free``, ``claim``'s) reaches ``pending`` too."""
+    processor = _processor(db, _settings(settings))
+    _append(db, 98_001, 81)
+    with db.write_connection() as conn:  # a lease that lapsed: free under today's rule
+        row_id = conn.execute(select(TelegramInbound.id).where(TelegramInbound.update_id == 81)).scalar_one()
+        telegram_inbound.lease(conn, [row_id], holder=processor.holder, now=utcnow() - timedelta(hours=1))
+    with db.engine.connect() as conn:
+        assert [r.update_id for r in telegram_inbound.pending(conn, limit=10, now=utcnow())[0]] == [81]
+    table = TelegramInbound.__table__
+    monkeypatch.setattr(telegram_inbound, "_free", lambda now: table.c.lease_until.is_(None))  # leases never lapse
+    cached = getattr(telegram_inbound, "_pending_sql", None)
+    getattr(cached, "cache_clear", lambda: None)()
+    try:
+        with db.engine.connect() as conn:
+            assert telegram_inbound.pending(conn, limit=10, now=utcnow())[0] == []
+    finally:
+        getattr(cached, "cache_clear", lambda: None)()
