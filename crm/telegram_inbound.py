@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 
@@ -128,14 +128,6 @@ def pending(conn, *, limit: int, now: datetime) -> tuple[list[Pending], set[int]
     finally:
         cur.close()
     return rows, held
-
-
-def still_pending(conn, ids: list[int], *, now: datetime) -> set[int]:
-    """Of ``ids``, the rows nobody processed or took since they were read (another instance may have)."""
-    if not ids:
-        return set()
-    return set(conn.execute(select(TABLE.c.id).where(
-        TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None), _free(now))).scalars())
 
 
 def claim(conn, *, limit: int, now: datetime, holder: str) -> tuple[list[Pending], bool]:
