@@ -102,12 +102,32 @@ def _names(dialect_name: str, table: Table, columns: tuple[str, ...]) -> tuple[s
 
 
 @lru_cache(maxsize=None)
-def _preparer(dialect_name: str):
+def _dialect(dialect_name: str):
+    """The dialect of our driver with the DBAPI's positional markers (``marker``)."""
     if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import psycopg
-        return psycopg.dialect().identifier_preparer
+        return psycopg.dialect(paramstyle="format")
     from sqlalchemy.dialects.sqlite import pysqlite
-    return pysqlite.dialect().identifier_preparer
+    return pysqlite.dialect(paramstyle="qmark")
+
+
+def _preparer(dialect_name: str):
+    return _dialect(dialect_name).identifier_preparer
+
+
+def positional(dialect: str, statement) -> tuple[str, tuple[tuple[str, object], ...]]:
+    """A Core statement compiled once for ``dialect``'s DBAPI: (its SQL with positional markers, its parameters
+    in order as (bind name, the value compiled in or None)). ``params`` makes the tuple to send. So a query
+    defined once in Core (and used there too) can be sent on the cursor without a copy typed by hand."""
+    compiled = statement.compile(dialect=_dialect(dialect))
+    defaults = compiled.params
+    return compiled.string, tuple((name, defaults.get(name)) for name in compiled.positiontup)
+
+
+def params(spec: tuple[tuple[str, object], ...], values: dict) -> tuple:
+    """The parameter tuple of a ``positional`` statement: ``values`` by bind name, else what was compiled in.
+    The values go to the DBAPI as they are (times: ``time_param``)."""
+    return tuple(values.get(name, default) for name, default in spec)
 
 
 @lru_cache(maxsize=512)
