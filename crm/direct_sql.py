@@ -5,9 +5,13 @@ processed (crm/telegram_inbound.py) is a handful of ``executemany`` and multi-ro
 round. Through SQLAlchemy Core each costs its execution context, a cache lookup and, per row and
 per column, a bind processor (a ``UTCDateTime`` value went through two Python calls and a
 ``datetime.replace``): bench/bench_inbound_round.py measured SQLAlchemy's share at ~40% of a
-processing round's CPU. Here the SQL is built once per dialect from the models' own tables
-(names quoted by the dialect), parameters are tuples in column order, and times are converted
-by one function: exactly the text SQLAlchemy stores on SQLite, the aware datetime on PostgreSQL.
+processing round's CPU. Here the ``INSERT`` and ``UPDATE`` statements are built once per dialect from
+the models' own tables (names quoted by the dialect), and a select defined in Core (and run through
+Core elsewhere, e.g. the inbound queue's) is compiled once per dialect to positional SQL
+(``positional``); parameters are tuples in column order, and times are converted by one function:
+exactly the text SQLAlchemy stores on SQLite, the aware datetime on PostgreSQL. Not built from the
+tables: the batch store's three lookups in crm/inbox/batch.py, typed by hand around ``in_sql``'s
+lists; tests/test_inbox_batch.py checks that every name in them is a table or column of the models.
 
 The cursor is the caller's connection's (``Connection.connection.driver_connection``), so the
 statements run in the caller's transaction. SQLAlchemy's cursor events do not see them; nothing

@@ -2,10 +2,10 @@
 
 Why: an update used to be acknowledged only once it was fully handled (customer, ticket, message,
 its reading, the relay row), one ORM unit of work per update: ~150 updates/s on SQLite. Now the
-webhook appends the raw update here, in a group commit of many updates (one Core ``executemany``),
-and answers 200 when that commit is durable. A processor (integrations/telegram/inbound.py) drains
-the rows in arrival order, in batches, and marks them processed in the same transaction as their
-work; on restart it resumes from what is unprocessed.
+webhook appends the raw update here, in a group commit of many updates (one ``executemany`` on the
+DBAPI cursor, crm/direct_sql.py), and answers 200 when that commit is durable. A processor
+(integrations/telegram/inbound.py) drains the rows in arrival order, in batches, and marks them
+processed in the same transaction as their work; on restart it resumes from what is unprocessed.
 
 * **Exactly once**: ``update_id`` is unique, so a redelivered update is a no-op here; a row's
   work and its ``processed_at`` commit together (batches), or the update id is claimed with the work

@@ -10,7 +10,7 @@ Each round reads a batch (on SQLite without the write lock; on PostgreSQL, where
 share the queue, it claims it: ``telegram_inbound.claim`` leases whole chats' rows to this instance,
 so each instance parses and stores only its own share and a chat's order holds across them), parses every update with python-telegram-bot (the parser
 of record) and reads the customers' messages (crm/understanding) outside any transaction, then in
-one write transaction stores the plain customer messages with Core statements
+one write transaction stores the plain customer messages with a few statements on the DBAPI cursor
 (``crm.inbox.batch``) and marks them processed. Everything else (commands, new chats, buttons,
 staff, edits …) is leased and handed to the adapter's usual per-update path
 (``TelegramAdapter.process``), one task per update behind its chat's lock, and marked processed
