@@ -190,7 +190,7 @@ class Edge:
                     return
             if limits.answer is not None and scope.get("method") == "POST":
                 answered = limits.answer(body)
-                status, answer = answered if isinstance(answered, tuple) else await answered
+                status, answer = answer_pair(answered if isinstance(answered, tuple) else await answered)
                 await _send_json(send, status, answer)
                 return
             replayed = False
@@ -238,6 +238,14 @@ class Edge:
         except BaseException:
             self.budget.give(size)
             raise
+
+
+def answer_pair(answered) -> tuple[int, bytes]:
+    """An answer's (status, JSON body), checked before a byte of it is written (a bad one fails the request: 400)."""
+    status, body = answered
+    if type(status) is not int or not 100 <= status < 600 or not isinstance(body, bytes):
+        raise ValueError(f"an answer must be (an HTTP status, bytes), not ({type(status).__name__}, {type(body).__name__})")
+    return status, body
 
 
 def failure_ref(method, path: str, exc: BaseException) -> str:
@@ -424,10 +432,14 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
                 return
             keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
             direct = self.cycle = _Direct(limits, self.url.decode("ascii"), keep_alive)
-            headers = header_dict(self.headers)
-            refusal = Edge._framing(headers, limits)
-            if refusal is None and limits.before_body is not None:
-                refusal = limits.before_body(headers)
+            try:
+                headers = header_dict(self.headers)
+                refusal = Edge._framing(headers, limits)
+                if refusal is None and limits.before_body is not None:
+                    refusal = limits.before_body(headers)
+            except Exception as exc:  # noqa: BLE001 - as Edge (a 400): never out of the parser's callback unanswered
+                self._direct_failed(direct, exc)
+                return
             if refusal is not None:
                 self._direct_refuse(direct, refusal)
             elif self.expect_100_continue:
@@ -470,7 +482,7 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
                         return
                 answer = limits.answer(body)
                 if isinstance(answer, tuple):
-                    self._direct_json(direct, *answer)
+                    self._direct_json(direct, *answer_pair(answer))
                     return
                 answer = asyncio.ensure_future(answer)  # a future as it is; a coroutine gets a task
             except Exception as exc:  # noqa: BLE001 - as Edge: nothing from outside becomes a 5xx
@@ -481,10 +493,11 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
         def _direct_answered(self, direct: _Direct, answer: asyncio.Future) -> None:
             if answer.cancelled():
                 self._direct_failed(direct, asyncio.CancelledError())
-            elif answer.exception() is not None:
-                self._direct_failed(direct, answer.exception())
-            else:
-                self._direct_json(direct, *answer.result())
+                return
+            try:
+                self._direct_json(direct, *answer_pair(answer.result()))  # raises what the answer raised
+            except Exception as exc:  # noqa: BLE001 - as Edge (a 400): a request is never left without its answer
+                self._direct_failed(direct, exc)
 
         def _direct_failed(self, direct: _Direct, exc: BaseException) -> None:
             ref = failure_ref("POST", direct.path, exc)
@@ -511,6 +524,7 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
             """The whole answer in one write (uvicorn writes the head and the body apart: two sends)."""
             if direct.response_complete:
                 return
+            status_line = STATUS_LINE[status]  # before the answer counts as given: an unknown status fails it (400)
             direct.response_complete = True
             self._direct_release(direct)
             if record is not None:  # the ack is the whole answer here: one write
@@ -519,7 +533,7 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
             if direct.disconnected or self.transport.is_closing():
                 return
             keep_alive = direct.keep_alive and not close
-            parts = [STATUS_LINE[status]]
+            parts = [status_line]
             for name, value in self.server_state.default_headers:
                 parts += (name, b": ", value, b"\r\n")
             parts += (head, b"content-length: ", str(len(body)).encode(), b"\r\n")
