@@ -425,6 +425,9 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
         def on_headers_complete(self) -> None:
             self._in_headers = False
             self._headers_done()
+            # a request that came in the same segment as one answered at once (inside feed_data, where
+            # on_response_complete saw no pipeline and armed uvicorn's keep-alive timer) must not run under it
+            self._unset_keepalive_if_required()
             limits = answered.get(self.url) if answered else None
             if limits is None or self.parser.get_method() != b"POST" or self.root_path \
                     or (self.cycle is not None and not self.cycle.response_complete) or self.parser.should_upgrade():

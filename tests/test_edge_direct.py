@@ -268,6 +268,21 @@ def test_pipelined_requests_are_answered_in_their_order():
         assert answers.bodies == [b'{"first": 1}', b"quick 2nd"]
 
 
+def test_a_request_pipelined_behind_one_answered_at_once_is_not_under_the_keep_alive_timer():
+    """The first answer is written inside the parser's feed (no pipeline yet: uvicorn arms its keep-alive timer);
+    the second request, in the same segment, takes longer than the keep-alive and must still get its answer."""
+    with serving(direct=True, keep_alive=0.2) as (port, answers, _):
+        answers.delay = 0.5
+        with connection(port) as sock:
+            sock.sendall(post(b"now") + post(b'{"slow": 1}'))
+            first, second = read_response(sock), read_response(sock)
+            assert (first[0], second[2]) == (200, b'{"ok":true,"n":11}')
+            started = time.monotonic()
+            assert closed_within(sock, 3) == b""  # idle afterwards: the keep-alive timer does close it
+            assert time.monotonic() - started < 1
+        assert answers.bodies == [b"now", b'{"slow": 1}']
+
+
 def test_a_client_gone_before_its_answer_leaves_the_server_serving():
     with serving(direct=True) as (port, answers, metrics):
         answers.delay = 0.2
