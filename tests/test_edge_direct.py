@@ -454,12 +454,14 @@ def test_crm_bot_run_serves_the_webhook_from_the_protocol_on_uvloop(db, settings
 
         async def serve(self):
             captured["loop"] = type(asyncio.get_running_loop()).__module__
+            captured["serving"] = app._server is self  # what App.start reads to know it is serve()'s
 
     monkeypatch.setattr(uvicorn, "Server", NotServing)
     app = App(telegram_settings(settings, telegram_api), db)
     app.configure_adapters()
     bot.cli._run_server(app.serve("127.0.0.1", 0))
     assert captured["loop"].startswith("uvloop")
+    assert captured["serving"] and app._server is None  # set while serve() ran, cleared once it returned
     protocol = captured["config"].http
     assert protocol.__name__ == "EdgeHttpToolsProtocol"
     assert protocol.answered_routes == {b"/telegram/webhook"}
