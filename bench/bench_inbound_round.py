@@ -1,16 +1,23 @@
 """CPU per update of the Telegram processor's store part, in-process: rounds of ``InboundProcessor`` over N
 stored raw updates (issue 17).
 
-    .venv/bin/python bench/bench_inbound_round.py [--n 6000] [--chats 100] [--repeat 3] [--profile FILE]
+    .venv/bin/python bench/bench_inbound_round.py [--n 6000] [--chats 100] [--repeat 3] [--baseline REF]
+                                                  [--profile FILE]
 
 What ``bench_telegram_ingest.py`` cannot separate: its 'server CPU per update' is the whole server (HTTP
 edge, ack group commit, reading the messages, the relay). Here the raw updates are already durable in
 ``telegram_inbound`` (as the webhook leaves them, with its parsed JSON handed over), every chat has a
 customer and an open ticket, and the messages' readings (crm/understanding, another part of the path) are
 computed before the clock starts and looked up during it. What is timed is what remains of a processor
-round: the ``_pending`` read, the plain-text reader, the write transaction (still-pending check, Core
-store of the claims, interactions, outbox rows, ticket and customer updates, mark processed), and the
-thread hops and yields between them. Process CPU (every thread: SQLite's C work included) per update.
+round: the ``_pending`` read, the plain-text reader, the write transaction (the batch store of the claims,
+interactions, outbox rows, ticket and customer updates on the DBAPI cursor, crm/direct_sql.py; mark
+processed; on SQLite the next round's rows, read under the same write lock), and the thread hops and
+yields between them. Process CPU (every thread: SQLite's C work included) per update.
+
+The reference, measured in the same run: ``--baseline REF``'s code (default 1bdeb89, main before this
+session's issue-17 work; git archive into a temporary folder) runs this same script in a process of its
+own, and so does this code; the repeats alternate them (ABBA), each on a fresh store, and the ratio of
+this code's CPU per update to the baseline's is printed per repeat and as their median.
 
 ``--relay``: then the relay's share of the same traffic: ``InboxRelay.drain`` once after every round (as
 the processor's wake does), with a Slack inbox whose posts return at once, its lanes stopped after they
@@ -23,31 +30,35 @@ import asyncio
 import cProfile
 import json
 import logging
+import os
 import pstats
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]  # the code measured: this checkout, or --baseline's copy of it
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from bench.common import TEXT, round_robin_updates, unprocessed  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from crm import telegram_inbound  # noqa: E402
 from crm.db import Database  # noqa: E402
 from crm.inbox import batch as inbound_batch  # noqa: E402
 from crm.inbox.binding import ChatPerson, ensure_customer  # noqa: E402
 from crm.inbox.tickets import store_inbound  # noqa: E402
-from crm.models import TelegramInbound  # noqa: E402
 from integrations.telegram.customer import CustomerChat  # noqa: E402
 from integrations.telegram.inbound import InboundProcessor  # noqa: E402
 
-TEXT = "message {i}: when does my order ship? 订单什么时候发货？"
 FIRST_CHAT = 600_000
+BASELINE = "1bdeb89"  # main before this session's issue-17 work
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
 
 
@@ -72,15 +83,8 @@ def seed(db, settings, chats: int) -> None:
 
 
 def updates(chats: int, n: int, start: int) -> list[dict]:
-    date = int(T0.timestamp()) + 60
-    out = []
-    for i in range(n):
-        chat = FIRST_CHAT + i % chats
-        person = {"id": chat, "is_bot": False, "first_name": f"Bench{chat - FIRST_CHAT}", "language_code": "en"}
-        out.append({"update_id": start + i, "message": {
-            "message_id": 2 + start + i, "date": date, "from": person,
-            "chat": {"id": chat, "type": "private", "first_name": person["first_name"]}, "text": TEXT.format(i=i)}})
-    return out
+    return round_robin_updates(n, chats, first_chat=FIRST_CHAT, start_id=start, date=int(T0.timestamp()) + 60,
+                               message_offset=2)
 
 
 def append(db, adapter, batch: list[dict]) -> None:
@@ -91,12 +95,6 @@ def append(db, adapter, batch: list[dict]) -> None:
             telegram_inbound.append(conn, [(u["update_id"], u["message"]["chat"]["id"], json.dumps(u)) for u in part])
         for u in part:
             adapter.inbound.parsed[u["update_id"]] = u
-
-
-def unprocessed(db) -> int:
-    with db.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(TelegramInbound)
-                            .where(TelegramInbound.processed_at.is_(None))).scalar_one()
 
 
 async def drain(processor, relay=None) -> int:
@@ -200,21 +198,77 @@ def stub_relay(db, settings):
     return relay
 
 
+def worker_args(args, profile: Path | None) -> list[str]:
+    return ["--worker", "--n", str(args.n), "--chats", str(args.chats), "--repeat", "1",
+            "--round-size", str(args.round_size), *(["--relay"] if args.relay else []),
+            *(["--profile", str(profile)] if profile else [])]
+
+
+def measure(code: Path, args, profile: Path | None) -> float:
+    """One repeat of ``code``'s processor (this script run on that code, a fresh store): CPU ms per update."""
+    script = code / "bench" / Path(__file__).name  # with this checkout's bench/common.py beside it
+    done = subprocess.run([sys.executable, str(script), *worker_args(args, profile)], cwd=code, timeout=1800,
+                          env={**os.environ, "PYTHONPATH": str(code)}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{code}: the bench failed\n{done.stdout}\n{done.stderr}")
+    *lines, last = done.stdout.strip().splitlines()
+    if profile:  # its cProfile's table
+        print("\n".join(lines))
+    result = json.loads(last)
+    if Path(result["code"]) != code:  # the modules measured are the code's own, not this checkout's
+        raise SystemExit(f"{code}: measured the code of {result['code']}")
+    return result["cpu_ms"][0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=6000)
     parser.add_argument("--chats", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--profile", type=Path, help="cProfile of the last repeat into this file (and printed)")
+    parser.add_argument("--baseline", default=BASELINE, help="git ref of the reference code ('' to skip)")
+    parser.add_argument("--profile", type=Path, help="cProfile of this code's last repeat into this file (and printed)")
     parser.add_argument("--relay", action="store_true", help="the relay's drain after each round too")
     parser.add_argument("--round-size", type=int, default=20, help="updates appended before each round, as the "
                         "server's group commits leave them (~20 in bench_telegram_ingest); 0: all, then rounds")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one code's repeats, as JSON
     args = parser.parse_args()
+    if args.worker:
+        results = run(args.n, args.chats, args.repeat, args.profile, args.relay, args.round_size)
+        print(json.dumps({"code": str(ROOT), "cpu_ms": results}))
+        return
     print(f"InboundProcessor rounds over {args.n:,} stored plain updates of {args.chats} open tickets"
-          + (", with the relay's drain" if args.relay else ""))
-    results = run(args.n, args.chats, args.repeat, args.profile, args.relay, args.round_size)
-    best = min(results)
-    print(f"BENCH inbound_round.cpu_per_update={best:.3f} ms (best of {len(results)})")
+          + (", with the relay's drain" if args.relay else ""), flush=True)
+    variants: list[tuple[str, Path]] = [("this code", ROOT)]
+    if args.baseline:
+        from bench.load import checkout
+
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        folder = checkout(commit)
+        (folder / "bench").mkdir(exist_ok=True)
+        for name in (Path(__file__).name, "common.py"):  # this bench and its helpers, run on that code
+            shutil.copy(Path(__file__).with_name(name), folder / "bench" / name)
+        variants.insert(0, (f"baseline {commit}", folder))
+    results: dict[str, list[float]] = {label: [] for label, _ in variants}
+    try:
+        for r in range(args.repeat):
+            for label, code in (variants if r % 2 == 0 else list(reversed(variants))):
+                profile = args.profile if args.profile and code == ROOT and r == args.repeat - 1 else None
+                results[label].append(measure(code, args, profile))
+                print(f"  repeat {r + 1} {label:<18} {results[label][-1]:.3f} ms CPU per update", flush=True)
+    finally:
+        for _, code in variants:
+            if code != ROOT:
+                shutil.rmtree(code, ignore_errors=True)
+    for label, runs in results.items():
+        print(f"  {label:<18} best {min(runs):.3f} ms, median {statistics.median(runs):.3f} ms CPU per update")
+    if len(variants) == 2:
+        base, this = (results[label] for label, _ in variants)
+        ratios = [t / b for b, t in zip(base, this)]
+        print(f"  this / baseline, per repeat: {', '.join(f'x{x:.2f}' for x in ratios)}")
+        print(f"BENCH inbound_round.cpu_ratio={statistics.median(ratios):.2f} x")
+    best = min(results["this code"])
+    print(f"BENCH inbound_round.cpu_per_update={best:.3f} ms (best of {len(results['this code'])})")
 
 
 if __name__ == "__main__":

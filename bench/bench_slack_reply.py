@@ -28,7 +28,7 @@ import aiohttp  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench.bench_telegram_ingest import raw_ceiling  # noqa: E402
-from bench.common import wait_until  # noqa: E402
+from bench.common import cpu_seconds, wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
 from bench.load import (SIGNING_SECRET, Server, free_port, prepare_store, server_env, start_profiler,  # noqa: E402
                         stop_profiler)
@@ -86,14 +86,6 @@ async def post_all(url: str, bodies: list[bytes], clients: int) -> tuple[float, 
         started = time.perf_counter()
         await asyncio.gather(*(one(b) for b in bodies))
         return time.perf_counter() - started, failed
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    import os
-
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sent(db: Database) -> int:

@@ -6,8 +6,10 @@ What it runs: the real `crm-bot run` (uvicorn, the edge, the metrics middleware,
 the group commit into ``telegram_inbound``), with one change made by the launcher below: the inbound
 processor is not started, so nothing drains the queue and the server's CPU is the ack path's (plus its idle
 background: the scheduler's and relay's polls, the WAL checkpoint thread, measured for a second before the
-traffic and subtracted). The same launcher runs ``--baseline REF``'s code (git archive into a temporary
-folder) in the same run; rounds alternate baseline and this code (ABBA), each on a fresh store.
+traffic and subtracted); every update must still be unprocessed after the run (a variant whose processor
+ran would count its CPU too). The same launcher runs ``--baseline REF``'s code (default: a pinned commit,
+main before issue 17's work; git archive into a temporary folder) in the same run; rounds alternate
+baseline and this code (ABBA), each on a fresh store.
 
 This process is Telegram (bench/webhook_client.py): each chat's updates in order, ``--clients`` keep-alive
 connections (Telegram's webhook max_connections), Telegram's own headers, over plain asyncio streams (a cheap
@@ -37,10 +39,10 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from bench.common import wait_until  # noqa: E402
+from bench.common import cpu_seconds, cpu_times, round_robin_updates, unprocessed, wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
 from bench.webhook_client import post_in_order  # noqa: E402
-from bench.load import (WEBHOOK_SECRET, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
+from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
                         server_env, start_profiler, stop_profiler)
 from crm.db import Database  # noqa: E402
 
@@ -51,19 +53,8 @@ LAUNCHER = ("import sys\n"
             "from bot.cli import main\n"
             "sys.exit(main(sys.argv[1:]))\n")
 WHOLE = "import sys\nfrom bot.cli import main\nsys.exit(main(sys.argv[1:]))\n"  # --drain: the processor runs
-TEXT = "message {i}: when does my order ship? 订单什么时候发货？"
 FIRST_CHAT = 700_000
-
-
-def cpu_times(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of a process, all its threads, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
-
-
-def cpu_seconds(pid: int) -> float:
-    return sum(cpu_times(pid))
+BASELINE = "1bdeb89"  # main before this session's issue-17 work (not "main": once merged, that is this code)
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
@@ -90,70 +81,22 @@ def ack_buckets(metrics: str) -> dict[float, float]:
     return out
 
 
-def unprocessed(url: str) -> int:
-    db = Database(url)
-    try:
-        with db.engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM telegram_inbound WHERE processed_at IS NULL")).scalar()
-    finally:
-        db.dispose()
-
-
-class AckServer:
-    """`crm-bot run` through LAUNCHER, on ``code`` (None: this checkout)."""
-
-    def __init__(self, env: dict, folder: Path, name: str, code: Path | None, launcher: str = LAUNCHER):
-        self.env, self.folder, self.name, self.code, self.launcher = env, folder, name, code, launcher
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 120) -> None:
-        log = open(self.folder / f"{self.name}.log", "wb")
-        env = {**self.env, "PYTHONPATH": str(self.code or ROOT)}
-        self.proc = subprocess.Popen([sys.executable, "-c", self.launcher, "run", "--host", "127.0.0.1", "--port",
-                                      str(self.port)], env=env, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {log.name}")
-            try:
-                if httpx.get(self.base + "/healthz", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer /healthz within {timeout:.0f} s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 def per_chat(payloads: list[bytes], chats: int = 100) -> list[list[bytes]]:
     """``bodies``' updates by chat (they go round the chats), each chat's in order."""
     return [payloads[c::chats] for c in range(chats)]
 
 
 def bodies(n: int, chats: int, start_id: int) -> list[bytes]:
-    now = 1_795_000_000
-    out = []
-    for i in range(n):
-        chat = FIRST_CHAT + i % chats
-        person = {"id": chat, "is_bot": False, "first_name": f"Bench{chat - FIRST_CHAT}", "language_code": "en"}
-        out.append(json.dumps({"update_id": start_id + i, "message": {
-            "message_id": start_id + i, "date": now, "from": person,
-            "chat": {"id": chat, "type": "private", "first_name": person["first_name"]},
-            "text": TEXT.format(i=i)}}, ensure_ascii=False).encode())
-    return out
+    return [json.dumps(update, ensure_ascii=False).encode() for update in
+            round_robin_updates(n, chats, first_chat=FIRST_CHAT, start_id=start_id, date=1_795_000_000)]
+
+
+def left_unprocessed(url: str) -> int:
+    db = Database(url)
+    try:
+        return unprocessed(db)
+    finally:
+        db.dispose()
 
 
 def stored(url: str) -> tuple[int, int]:
@@ -174,7 +117,7 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
     else:
         prepare_store_with(code, url, 1, 0)
     env = server_env(url, fakes.slack, fakes.telegram)
-    server = AckServer(env, folder, name, code, WHOLE if drain else LAUNCHER)
+    server = Server(env, free_port(), folder, name, code, launcher=WHOLE if drain else LAUNCHER)
     warm = bodies(1000, 100, 1)
     payloads = bodies(n, 100, 10_000_000)
     try:
@@ -182,7 +125,7 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
         # warm: connections, caches, the first batches, and (--drain) every chat's first message, its lead and ticket
         asyncio.run(post_in_order(server.port, per_chat(warm), clients, WEBHOOK_SECRET))
         if drain:
-            wait_until(lambda: unprocessed(url) == 0, 300, interval=0.05)
+            wait_until(lambda: left_unprocessed(url) == 0, 300, interval=0.05)
             time.sleep(0.5)  # the relay's posts of the warm-up
         idle_before = cpu_seconds(server.proc.pid)
         time.sleep(1.0)
@@ -194,7 +137,7 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
         started = time.perf_counter()
         seconds, refused = asyncio.run(post_in_order(server.port, per_chat(payloads), clients, WEBHOOK_SECRET))
         if drain:  # until every update is processed: the processor's CPU is part of it
-            wait_until(lambda: unprocessed(url) == 0, 600, interval=0.01)
+            wait_until(lambda: left_unprocessed(url) == 0, 600, interval=0.01)
             seconds = time.perf_counter() - started
         user, system = (a - b for a, b in zip(cpu_times(server.proc.pid), (user_before, system_before)))
         threads = {k: v - threads_before.get(k, 0.0) for k, v in thread_cpu(server.proc.pid).items()}
@@ -208,6 +151,8 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
     expected = len(warm) + n
     if total != expected or distinct != expected:
         raise SystemExit(f"{name}: {total} rows, {distinct} distinct update ids; expected {expected}")
+    if not drain and (left := left_unprocessed(url)) != expected:  # the processor stayed off: the CPU is the ack path's
+        raise SystemExit(f"{name}: {expected - left} of {expected} updates were processed; the processor ran")
     if 'route="/telegram/webhook"' not in metrics:
         raise SystemExit(f"{name}: /metrics lost the webhook's request series")
     batch = dict(line.split()[:2] for line in metrics.splitlines()
@@ -228,7 +173,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=10, help="connections in flight (Telegram's max_connections)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--baseline", default="main", help="git ref of the reference code ('' to skip)")
+    parser.add_argument("--baseline", default=BASELINE, help="git ref of the reference code ('' to skip)")
     parser.add_argument("--profile", type=Path, help="py-spy (--gil) profiles of each run into this folder")
     parser.add_argument("--drain", action="store_true", help="the whole path: the processor runs, and the CPU is "
                         "counted until every update is processed (stored as an interaction, read, relayed)")

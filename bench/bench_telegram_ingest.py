@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sqlite3
 import sys
 import tempfile
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from bench.common import wait_until  # noqa: E402
+from bench.common import TEXT, cpu_seconds, telegram_update, wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
 from bench.webhook_client import post_in_order  # noqa: E402
 from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
@@ -51,7 +50,6 @@ from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_sto
 from crm.db import Database  # noqa: E402
 
 BASELINE = "d312f1b"  # main before the inbound queue (issue 17, this round)
-TEXT = "message {i}: when does my order ship? 订单什么时候发货？"
 FIRST_CHAT = 600_000
 
 
@@ -65,10 +63,7 @@ def updates_for(chats: int, n: int, start_id: int = 1) -> tuple[dict[int, list[d
         nonlocal update_id
         update_id += 1
         message_ids[chat] = message_ids.get(chat, 0) + 1
-        person = {"id": chat, "is_bot": False, "first_name": f"Bench{chat - FIRST_CHAT}", "language_code": "en"}
-        return {"update_id": update_id, "message": {"message_id": message_ids[chat], "date": now, "from": person,
-                                                    "chat": {"id": chat, "type": "private", "first_name": person["first_name"]},
-                                                    "text": body}}
+        return telegram_update(update_id, chat, message_ids[chat], now, body, f"Bench{chat - FIRST_CHAT}")
 
     chat_ids = [FIRST_CHAT + c for c in range(chats)]
     first = {c: [update(c, "hello")] for c in chat_ids}
@@ -85,15 +80,6 @@ def post_all(base: str, per_chat: dict[int, list[dict]], clients: int) -> tuple[
     port = int(base.rsplit(":", 1)[1])
     bodies = [[json.dumps(update).encode() for update in sequence] for sequence in per_chat.values()]
     return asyncio.run(post_in_order(port, bodies, clients, WEBHOOK_SECRET))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads) so far, from /proc (Linux); 0 elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def commit_batches(base: str) -> float | None:

@@ -61,3 +61,46 @@ def table(rows: list[tuple], headers: tuple) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
     line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))  # noqa: E731
     return "\n".join([line(headers), line(tuple("-" * w for w in widths))] + [line(r) for r in rows])
+
+
+# ---- server processes: CPU from /proc (Linux) ----------------------------------------------------
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far, all its threads (SQLite's C work too), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (``cpu_times`` summed)."""
+    return sum(cpu_times(pid))
+
+
+# ---- Telegram updates as the webhook benches send and store them ---------------------------------
+
+TEXT = "message {i}: when does my order ship? 订单什么时候发货？"  # a plain message, English and Chinese
+
+
+def telegram_update(update_id: int, chat: int, message_id: int, date: int, text: str, name: str) -> dict:
+    """A private chat's text message, as Telegram's webhook sends it."""
+    person = {"id": chat, "is_bot": False, "first_name": name, "language_code": "en"}
+    return {"update_id": update_id, "message": {"message_id": message_id, "date": date, "from": person,
+                                                "chat": {"id": chat, "type": "private", "first_name": name},
+                                                "text": text}}
+
+
+def round_robin_updates(n: int, chats: int, *, first_chat: int, start_id: int, date: int,
+                        message_offset: int = 0) -> list[dict]:
+    """``n`` updates (``TEXT``) going round ``chats`` chats from ``first_chat``: update ``start_id + i`` is
+    message ``message_offset + start_id + i`` of chat ``first_chat + i % chats``."""
+    return [telegram_update(start_id + i, first_chat + i % chats, message_offset + start_id + i, date,
+                            TEXT.format(i=i), f"Bench{i % chats}") for i in range(n)]
+
+
+def unprocessed(db) -> int:
+    """Updates in ``telegram_inbound`` not processed yet (``db``: a crm.db.Database)."""
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM telegram_inbound WHERE processed_at IS NULL")).scalar_one()

@@ -125,9 +125,13 @@ def checkout(ref: str) -> Path:
 class Server:
     """One `crm-bot run` subprocess on a fixed port (so a restart comes back at the same address)."""
 
-    def __init__(self, env: dict, port: int, workdir: Path, name: str, code: Path | None = None):
+    def __init__(self, env: dict, port: int, workdir: Path, name: str, code: Path | None = None,
+                 launcher: str | None = None):
         self.env, self.port, self.workdir, self.name = env, port, workdir, name
         self.code = code  # another checkout's code (--baseline), else this one
+        # Python source run with ``-c`` instead of `crm-bot` (it calls bot.cli's main with the arguments),
+        # e.g. to change one thing first (bench_telegram_ack: the processor not started); on ``code`` too
+        self.launcher = launcher
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
@@ -138,8 +142,11 @@ class Server:
     def start(self, timeout: float = 120) -> None:
         self.starts += 1
         log = open(self.workdir / f"{self.name}-{self.starts}.log", "wb")
-        command = [str(CRM_BOT)] if self.code is None else [sys.executable, "-m", "bot.cli"]
-        env = self.env if self.code is None else {**self.env, "PYTHONPATH": str(self.code)}
+        if self.launcher is not None:
+            command = [sys.executable, "-c", self.launcher]
+        else:
+            command = [str(CRM_BOT)] if self.code is None else [sys.executable, "-m", "bot.cli"]
+        env = {**self.env, "PYTHONPATH": str(self.code or ROOT)} if self.code or self.launcher else self.env
         self.proc = subprocess.Popen([*command, "run", "--host", "127.0.0.1", "--port", str(self.port)],
                                      env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

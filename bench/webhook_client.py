@@ -8,7 +8,9 @@ nothing. Here a request is one prebuilt bytes object and an answer one ``readunt
 Semantics kept from the aiohttp version: each chat's updates in order, at most ``clients`` requests in flight
 on as many keep-alive connections (Telegram's webhook ``max_connections``), an update that is not answered
 200 is delivered again 0.1 s later and its chat waits for it (as Telegram does). A connection the server
-closed is opened again and the update resent (a redelivery is harmless: ``update_id`` is unique).
+closed, one that could not be opened and a request unanswered after ``TIMEOUT`` (the aiohttp client's
+60 s total) are tried again on a new connection, ``ATTEMPTS`` times in all, and then the bench fails:
+a hung server does not hang it (a redelivery is harmless: ``update_id`` is unique).
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ import time
 from typing import Iterable
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TIMEOUT = 60.0  # seconds for one request, connecting included (the aiohttp client's ClientTimeout(total=60))
+ATTEMPTS = 3
 
 
 def request_of(port: int, body: bytes, secret: str, path: str = "/telegram/webhook") -> bytes:
@@ -36,22 +40,28 @@ async def post_in_order(port: int, per_chat: Iterable[list[bytes]], clients: int
     async def exchange(request: bytes) -> int:
         connection = await pool.get()
         try:
-            for attempt in range(3):
-                if connection is None:
-                    connection = await asyncio.open_connection("127.0.0.1", port)
-                reader, writer = connection
+            for attempt in range(ATTEMPTS):
+                opened = connection is not None
                 try:
-                    writer.write(request)
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (OSError, asyncio.IncompleteReadError):
-                    writer.close()
-                    connection = None
-                    if attempt == 2:
+                    async with asyncio.timeout(TIMEOUT):  # a timer, not a task per request: the client stays cheap
+                        if connection is None:
+                            connection = await asyncio.open_connection("127.0.0.1", port)
+                        reader, writer = connection
+                        writer.write(request)
+                        head = await reader.readuntil(b"\r\n\r\n")
+                        lines = head.lower().split(b"\r\n")
+                        length = next((int(line.split(b":", 1)[1]) for line in lines
+                                       if line.startswith(b"content-length:")), 0)
+                        await reader.readexactly(length)
+                except (OSError, asyncio.IncompleteReadError, TimeoutError):
+                    if connection is not None:
+                        connection[1].close()
+                        connection = None
+                    if attempt == ATTEMPTS - 1:
                         raise
+                    if not opened:  # the server did not take a new connection: give it a moment
+                        await asyncio.sleep(0.1)
                     continue
-                lines = head.lower().split(b"\r\n")
-                length = next((int(line.split(b":", 1)[1]) for line in lines if line.startswith(b"content-length:")), 0)
-                await reader.readexactly(length)
                 if b"connection: close" in lines:
                     writer.close()
                     connection = None

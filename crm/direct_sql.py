@@ -5,9 +5,13 @@ processed (crm/telegram_inbound.py) is a handful of ``executemany`` and multi-ro
 round. Through SQLAlchemy Core each costs its execution context, a cache lookup and, per row and
 per column, a bind processor (a ``UTCDateTime`` value went through two Python calls and a
 ``datetime.replace``): bench/bench_inbound_round.py measured SQLAlchemy's share at ~40% of a
-processing round's CPU. Here the SQL is built once per dialect from the models' own tables
-(names quoted by the dialect), parameters are tuples in column order, and times are converted
-by one function: exactly the text SQLAlchemy stores on SQLite, the aware datetime on PostgreSQL.
+processing round's CPU. Here the ``INSERT`` and ``UPDATE`` statements are built once per dialect from
+the models' own tables (names quoted by the dialect), and a select defined in Core (and run through
+Core elsewhere, e.g. the inbound queue's) is compiled once per dialect to positional SQL
+(``positional``); parameters are tuples in column order, and times are converted by one function:
+exactly the text SQLAlchemy stores on SQLite, the aware datetime on PostgreSQL. Not built from the
+tables: the batch store's three lookups in crm/inbox/batch.py, typed by hand around ``in_sql``'s
+lists; tests/test_inbox_batch.py checks that every name in them is a table or column of the models.
 
 The cursor is the caller's connection's (``Connection.connection.driver_connection``), so the
 statements run in the caller's transaction. SQLAlchemy's cursor events do not see them; nothing
@@ -43,7 +47,8 @@ def sqlite_time(value: datetime | None) -> str | None:
 
 
 def aware_time(value: datetime | None) -> datetime | None:
-    """PostgreSQL (``timestamptz``): the aware datetime itself, as SQLAlchemy's ``UTCDateTime`` sends it."""
+    """PostgreSQL (``timestamptz``): the aware datetime itself. ``UTCDateTime`` sends it converted to UTC; this
+    sends it in its own zone: the same instant, which is what ``timestamptz`` stores."""
     if value is not None and value.tzinfo is None:
         raise ValueError("naive datetime given to a UTCDateTime column")
     return value
@@ -56,8 +61,11 @@ def time_param(dialect: str):
 
 def sqlite_time_value(value: str | None) -> datetime | None:
     """A stored ``UTCDateTime`` read back on SQLite, as SQLAlchemy reads it (``datetime.fromisoformat``, then
-    the column type makes it aware UTC)."""
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+    the column type makes it aware UTC: a naive text is UTC, a text carrying an offset is converted)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def aware_time_value(value: datetime | None) -> datetime | None:
@@ -98,12 +106,32 @@ def _names(dialect_name: str, table: Table, columns: tuple[str, ...]) -> tuple[s
 
 
 @lru_cache(maxsize=None)
-def _preparer(dialect_name: str):
+def _dialect(dialect_name: str):
+    """The dialect of our driver with the DBAPI's positional markers (``marker``)."""
     if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import psycopg
-        return psycopg.dialect().identifier_preparer
+        return psycopg.dialect(paramstyle="format")
     from sqlalchemy.dialects.sqlite import pysqlite
-    return pysqlite.dialect().identifier_preparer
+    return pysqlite.dialect(paramstyle="qmark")
+
+
+def _preparer(dialect_name: str):
+    return _dialect(dialect_name).identifier_preparer
+
+
+def positional(dialect: str, statement) -> tuple[str, tuple[tuple[str, object], ...]]:
+    """A Core statement compiled once for ``dialect``'s DBAPI: (its SQL with positional markers, its parameters
+    in order as (bind name, the value compiled in or None)). ``params`` makes the tuple to send. So a query
+    defined once in Core (and used there too) can be sent on the cursor without a copy typed by hand."""
+    compiled = statement.compile(dialect=_dialect(dialect))
+    defaults = compiled.params
+    return compiled.string, tuple((name, defaults.get(name)) for name in compiled.positiontup)
+
+
+def params(spec: tuple[tuple[str, object], ...], values: dict) -> tuple:
+    """The parameter tuple of a ``positional`` statement: ``values`` by bind name, else what was compiled in.
+    The values go to the DBAPI as they are (times: ``time_param``)."""
+    return tuple(values.get(name, default) for name, default in spec)
 
 
 @lru_cache(maxsize=512)

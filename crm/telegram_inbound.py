@@ -2,10 +2,10 @@
 
 Why: an update used to be acknowledged only once it was fully handled (customer, ticket, message,
 its reading, the relay row), one ORM unit of work per update: ~150 updates/s on SQLite. Now the
-webhook appends the raw update here, in a group commit of many updates (one Core ``executemany``),
-and answers 200 when that commit is durable. A processor (integrations/telegram/inbound.py) drains
-the rows in arrival order, in batches, and marks them processed in the same transaction as their
-work; on restart it resumes from what is unprocessed.
+webhook appends the raw update here, in a group commit of many updates (one ``executemany`` on the
+DBAPI cursor, crm/direct_sql.py), and answers 200 when that commit is durable. A processor
+(integrations/telegram/inbound.py) drains the rows in arrival order, in batches, and marks them
+processed in the same transaction as their work; on restart it resumes from what is unprocessed.
 
 * **Exactly once**: ``update_id`` is unique, so a redelivered update is a no-op here; a row's
   work and its ``processed_at`` commit together (batches), or the update id is claimed with the work
@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 
@@ -76,57 +77,57 @@ def append(conn, updates: list[tuple[int, int | None, str]], *, now: datetime | 
 APPEND_COLUMNS = ("update_id", "chat_id", "body", "received_at", "attempts")
 
 
-def _pending_sql(dialect: str) -> tuple[str, str]:
-    mark = direct_sql.marker(dialect)
-    free = f"(lease_until IS NULL OR lease_until <= {mark})"
-    return (f"SELECT id, update_id, chat_id, body, attempts FROM telegram_inbound "
-            f"WHERE processed_at IS NULL AND {free} ORDER BY id LIMIT {mark}",
-            f"SELECT DISTINCT chat_id FROM telegram_inbound WHERE processed_at IS NULL AND lease_until > {mark}")
-
-
-_PENDING_SQL = {d: _pending_sql(d)[0] for d in ("sqlite", "postgresql")}
-_HELD_SQL = {d: _pending_sql(d)[1] for d in ("sqlite", "postgresql")}
 _PROCESSED_COLUMNS = ("processed_at", "last_error")
 
 
-def _free(now: datetime):
-    """Rows nobody holds: never leased, or the lease lapsed."""
+def _free(now):
+    """Rows nobody holds: never leased, or the lease lapsed (``now``: a time, or a bind parameter for it)."""
     return or_(TABLE.c.lease_until.is_(None), TABLE.c.lease_until <= now)
 
 
-def _unheld_rows(now: datetime):
-    """The unprocessed rows nobody holds (before ordering and limiting)."""
+def _oldest_unheld(now, limit):
+    """The oldest unprocessed rows nobody holds, in arrival order, as ``_pending`` takes them (``pending`` and
+    ``claim``: one rule)."""
     return select(TABLE.c.id, TABLE.c.update_id, TABLE.c.chat_id, TABLE.c.body, TABLE.c.attempts) \
-        .where(TABLE.c.processed_at.is_(None), _free(now))
+        .where(TABLE.c.processed_at.is_(None), _free(now)).order_by(TABLE.c.id).limit(limit)
 
 
-def _pending(row) -> Pending:
-    return Pending(row.id, row.update_id, row.chat_id, row.body or "", row.attempts)
+def _held_chats(now):
+    """The chats with a row held (leased) right now: their later rows wait for it."""
+    return select(TABLE.c.chat_id).where(TABLE.c.processed_at.is_(None), TABLE.c.lease_until > now,
+                                         TABLE.c.chat_id.is_not(None))
+
+
+def _pending(row_id: int, update_id: int, chat_id: int | None, body: str | None, attempts: int) -> Pending:
+    """A row of ``_oldest_unheld`` (its columns, in order)."""
+    return Pending(row_id, update_id, chat_id, body or "", attempts)
+
+
+@lru_cache(maxsize=None)
+def _pending_sql(dialect: str):
+    """``_oldest_unheld`` and ``_held_chats`` compiled once for the DBAPI cursor (crm/direct_sql.py)."""
+    now = bindparam("now", type_=TABLE.c.lease_until.type)
+    return (direct_sql.positional(dialect, _oldest_unheld(now, bindparam("limit"))),
+            direct_sql.positional(dialect, _held_chats(now).distinct()))
 
 
 def pending(conn, *, limit: int, now: datetime) -> tuple[list[Pending], set[int]]:
     """The oldest unprocessed rows nobody holds, in arrival order, and the chats whose rows are held
     (leased) right now: their later rows must wait for the held one. Each round of the processor reads
-    them: sent on the DBAPI cursor (crm/direct_sql.py), the same SQL as ``_unheld_rows``."""
+    them: ``_oldest_unheld`` and ``_held_chats`` (``claim``'s too) sent on the DBAPI cursor (crm/direct_sql.py:
+    through Core, the statement's execution and each row's processing were a round's largest fixed cost)."""
     dialect = conn.dialect.name
-    at = direct_sql.time_param(dialect)(now)
+    values = {"now": direct_sql.time_param(dialect)(now), "limit": limit}
+    (rows_sql, rows_params), (held_sql, held_params) = _pending_sql(dialect)
     cur = direct_sql.cursor(conn)
     try:
-        cur.execute(_PENDING_SQL[dialect], (at, limit))
-        rows = [Pending(i, u, c, b or "", a) for i, u, c, b, a in cur.fetchall()]
-        cur.execute(_HELD_SQL[dialect], (at,))
+        cur.execute(rows_sql, direct_sql.params(rows_params, values))
+        rows = [_pending(*r) for r in cur.fetchall()]
+        cur.execute(held_sql, direct_sql.params(held_params, values))
         held = {c for (c,) in cur.fetchall()}
     finally:
         cur.close()
     return rows, held
-
-
-def still_pending(conn, ids: list[int], *, now: datetime) -> set[int]:
-    """Of ``ids``, the rows nobody processed or took since they were read (another instance may have)."""
-    if not ids:
-        return set()
-    return set(conn.execute(select(TABLE.c.id).where(
-        TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None), _free(now))).scalars())
 
 
 def claim(conn, *, limit: int, now: datetime, holder: str) -> tuple[list[Pending], bool]:
@@ -147,13 +148,12 @@ def claim(conn, *, limit: int, now: datetime, holder: str) -> tuple[list[Pending
     behind it one by one too, through the ORM path; claimed after it, they are plain messages of an
     open ticket and go in a batch (a burst of new chats was processed ~10x slower the first way)."""
     holder = holder[:100]
-    live = and_(TABLE.c.processed_at.is_(None), TABLE.c.lease_until > now, TABLE.c.chat_id.is_not(None))
-    held = select(TABLE.c.chat_id).where(live)
+    held = _held_chats(now)
     barred = set(conn.execute(held.distinct()).scalars())
-    query = _unheld_rows(now)
+    query = _oldest_unheld(now, limit)
     if barred:
         query = query.where(or_(TABLE.c.chat_id.is_(None), TABLE.c.chat_id.not_in(sorted(barred))))
-    rows = conn.execute(query.order_by(TABLE.c.id).limit(limit)).all()
+    rows = conn.execute(query).all()
     chats = sorted({r.chat_id for r in rows if r.chat_id is not None})
     locked = set(conn.execute(text(
         "SELECT c FROM unnest(CAST(:chats AS bigint[])) AS c WHERE pg_try_advisory_xact_lock(:ns, hashtext(c::text))"),
@@ -167,7 +167,7 @@ def claim(conn, *, limit: int, now: datetime, holder: str) -> tuple[list[Pending
         TABLE.c.id.in_(ids), TABLE.c.processed_at.is_(None), _free(now),
         or_(TABLE.c.chat_id.is_(None), TABLE.c.chat_id.not_in(held)))
         .values(lease_until=now + LEASE, claimed_by=holder).returning(TABLE.c.id)).scalars())
-    return [_pending(r) for r in rows if r.id in taken], full
+    return [_pending(*r) for r in rows if r.id in taken], full
 
 
 def lock_chats(conn, chats) -> None:

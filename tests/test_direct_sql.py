@@ -41,6 +41,29 @@ def test_sqlite_time_value_reads_what_sqlalchemy_reads():
     assert direct_sql.sqlite_time_value(None) is None
 
 
+def test_a_stored_time_with_an_offset_reads_back_as_sqlalchemy_reads_it(db):
+    """A UTCDateTime text carrying an offset (written by hand or another tool, not by us): SQLAlchemy converts it
+    to UTC (``astimezone``); relabelling it UTC would move it by the offset."""
+    from sqlalchemy.dialects.sqlite import pysqlite
+
+    processor = UTCDateTime()._cached_result_processor(pysqlite.dialect(), None)
+    for text_ in ["2026-11-24 18:30:07.120000+08:00", "2026-03-01 00:00:00-05:30", "2026-11-24 10:00:00+00:00"]:
+        got = direct_sql.sqlite_time_value(text_)
+        assert got == processor(text_) and got.utcoffset() == timedelta(0)
+        assert got.tzinfo == UTC
+    assert direct_sql.sqlite_time_value("2026-11-24 18:30:07+08:00") == datetime(2026, 11, 24, 10, 30, 7, tzinfo=UTC)
+    if db.dialect != "sqlite":
+        return
+    table = ProcessedEvent.__table__
+    with db.write_connection() as conn:
+        conn.execute(text("INSERT INTO processed_event (platform, event_id, processed_at) "
+                          "VALUES ('test', 'offset', '2026-11-24 18:30:07.120000+08:00')"))
+    with db.engine.connect() as conn:
+        raw = conn.execute(text("SELECT processed_at FROM processed_event WHERE event_id = 'offset'")).scalar()
+        want = conn.execute(select(table.c.processed_at).where(table.c.event_id == "offset")).scalar()
+    assert direct_sql.sqlite_time_value(raw) == want == datetime(2026, 11, 24, 10, 30, 7, 120_000, tzinfo=UTC)
+
+
 def test_a_select_of_a_list_reads_as_sqlalchemy_does(db):
     table = ProcessedEvent.__table__
     with db.write_connection() as conn:
@@ -92,3 +115,23 @@ def test_update_many_sets_each_row(db):
         assert list(rows) == ["u0!", "u1!", "u2"]
         got = conn.execute(select(table.c.processed_at).where(table.c.platform == "test").order_by(table.c.id)).scalars()
         assert list(got) == [MOMENTS[1], MOMENTS[2].astimezone(UTC), MOMENTS[0]]
+
+
+def test_a_core_select_compiled_for_the_cursor_reads_what_core_reads(db):
+    """``positional``: the queue's Core selects (``claim`` runs them through Core) sent on the DBAPI cursor by
+    ``pending`` read the same rows: held, lapsed, processed and chat-less rows on both dialects."""
+    from crm import telegram_inbound as queue
+
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    with db.write_connection() as conn:
+        queue.append(conn, [(1, 500, "{}"), (2, 500, "{}"), (3, 501, "{}"), (4, None, "{}"), (5, 502, "{}")], now=now)
+        queue.lease(conn, [1], holder="h", now=now)  # held: 500's later rows wait
+        queue.lease(conn, [3], holder="h", now=now - timedelta(hours=1))  # lapsed: free again
+        queue.mark_processed(conn, [5], now=now)
+    with db.engine.connect() as conn:
+        rows, held = queue.pending(conn, limit=10, now=now)
+        core_rows = [queue._pending(*r) for r in conn.execute(queue._oldest_unheld(now, 10)).all()]
+        core_held = set(conn.execute(queue._held_chats(now).distinct()).scalars())
+        assert queue.pending(conn, limit=2, now=now)[0] == rows[:2]
+    assert rows == core_rows and [r.update_id for r in rows] == [2, 3, 4]
+    assert held == core_held == {500}

@@ -206,3 +206,44 @@ def test_a_pending_ticket_is_open_again_whether_or_not_its_intent_changes(db, se
     for chat, (customer_id, ticket_id) in tickets.items():
         status, last_inbound, intent = _rows(db, customer_id, ticket_id)["ticket"][:3]
         assert (status, last_inbound, intent) == ("open", T0 + timedelta(minutes=5), "question"), chat
+
+
+_SQL_WORDS = {"select", "from", "where", "in", "left", "outer", "join", "on", "and", "or", "order", "by", "is", "not",
+              "null", "distinct", "as", "asc", "desc"}
+
+
+def _unknown_names(sql: str) -> list[str]:
+    """The names in a hand-typed select that are not the models' tables, or columns of the tables it reads
+    (qualified ``table.column``; unqualified only in a select of one table)."""
+    import re
+
+    from sqlmodel import SQLModel
+
+    tables = SQLModel.metadata.tables
+    sql = sql.replace("{in}", "").replace("%s", "")  # the parameter markers
+    names = [n.replace('"', "") for n in re.findall(r'"?[A-Za-z_]\w*"?(?:\."?[A-Za-z_]\w*"?)?', sql)]
+    read = [n for i, n in enumerate(names) if i and names[i - 1].lower() in ("from", "join")]
+    unknown = [t for t in read if t not in tables]
+    for name in names:
+        if name.lower() in _SQL_WORDS or name in read:
+            continue
+        table, _, column = name.rpartition(".")
+        if table:
+            if table not in read or table not in tables or column not in tables[table].c:
+                unknown.append(name)
+        elif len(read) != 1 or read[0] not in tables or column not in tables[read[0]].c:
+            unknown.append(name)
+    return sorted(set(unknown))
+
+
+def test_the_hand_typed_lookups_name_only_the_models_tables_and_columns():
+    """The batch's lookups are typed by hand (crm/direct_sql.py builds the writes from the tables): each name
+    in them must be a table of the models or a column of the table it reads, so a renamed column fails here."""
+    statements = [batch._STAFF, batch._ERASED, *batch._CUSTOMERS_AND_TICKETS.values()]
+    for sql in statements:
+        assert _unknown_names(sql) == [], sql
+    # the check itself catches a wrong name, qualified or not, and a wrong table
+    assert _unknown_names(batch._STAFF.replace("telegram_user_id IN", "telegram_id IN")) == ["telegram_id"]
+    assert _unknown_names(batch._CUSTOMERS_AND_TICKETS["sqlite"].replace("ticket.urgency", "ticket.urgent")) == [
+        "ticket.urgent"]
+    assert _unknown_names(batch._ERASED.replace("erased_chat", "erased_chats")) == ["erased_at", "erased_chats", "key"]

@@ -30,7 +30,8 @@ FROZEN = HERE / "customer_readings_frozen.jsonl"
 FIELDS = ("intent", "sentiment", "urgency", "products", "amounts", "keyword_counts", "length")  # a row per text
 
 # what the corpus has little of: casing twins re.I pairs with ASCII (İ ı ſ K), other scripts' case rules,
-# whitespace of every kind, emoji, mixed languages, amounts in both, shouting, very long and empty texts
+# whitespace of every kind, emoji, mixed languages, amounts in both, shouting, very long and empty texts, lone
+# surrogates (half an emoji: Python text may hold them, UTF-8 cannot)
 AWKWARD = [
     "", " ", "\n\t ", "\u3000", "\u00a0\u2003", "\x1c\x1d", "a\u2028b\x85c\u200bd", "\u00a0urgent\u00a0\u00a0refund\u3000 ", "?", "!!!", "？！", "👍", "🙏🙏", "❤️ love it", "😡😡 the app is down!!! 🚨",
     "ıNVOICE refund ſtop KEEP cancel", "İnvoice urgent ASAP", "ſeats for the ENTERPRISE plan, KEEP it",
@@ -45,6 +46,7 @@ AWKWARD = [
     "urgent!!! urgent!!! ‼ 🚨 now! asap a.s.a.p", "x" * 3000, "订单 " * 400,
     "The app has been down all morning and we can't work, fix it ASAP!!", "我们要取消订阅，下个月换别家了",
     "Thanks so much, works perfectly now 🙏", "where is my refund?? 退款呢", "a\x00b urgent",
+    "\ud83d", "the app is down \ud83d fix it \udc00 urgent 退款",
 ]
 
 
@@ -57,7 +59,7 @@ def texts() -> list[str]:
 
 
 def digest(items: list[str]) -> str:
-    return hashlib.sha256(json.dumps(items, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(items, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def frozen_row(text: str) -> dict:
@@ -175,7 +177,7 @@ _PIECES = sorted({w.rstrip("*") for words in (*lexicon.INTENT_WORDS.values(), le
                                               lexicon.POSITIVE_WORDS, lexicon.URGENT_WORDS,
                                               *lexicon.PRODUCT_WORDS.values()) for w in words})
 _ODD = list("İıſKkKsSiI_-'!！?？.,:/$€£¥￥0123456789一两十万千 \t\n\u3000\u00a0\u2028\x85\x00😡🙏👍🚨‼❤️ꭰßﬁ") + [
-    "not ", "no ", "don't ", "不", "没", "x", "20 seats", "$12k", "5万", "两万块", "3个月", "  ", "ing", "ed", "s"]
+    "not ", "no ", "don't ", "不", "没", "x", "20 seats", "$12k", "5万", "两万块", "3个月", "  ", "ing", "ed", "s", "\ud83d", "\udc00"]
 _TEXTS = st.lists(st.one_of(st.sampled_from(_PIECES), st.sampled_from(_ODD), st.text(max_size=3)), max_size=14).map(
     lambda parts: "".join(parts))
 

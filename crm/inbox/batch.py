@@ -1,11 +1,16 @@
-"""Customers' ordinary messages, many per transaction, in Core statements (issue 17).
+"""Customers' ordinary messages, many per transaction, in a few statements on the DBAPI cursor (issue 17).
 
 ``crm.inbox.tickets.store_inbound`` stores one message through the ORM: a unit of work, an identity map
 and a flush of the claim, ticket, interaction, customer and outbox rows, ~5 ms of CPU per message.
 Most traffic is the plainest case: a customer whose chat is already bound writes to their open
-ticket. This module stores a batch of those with a handful of statements: one lookup each for the
-batch's customers, open tickets, erased chats, claims and already-stored messages, then one
-``executemany`` per table. It writes exactly what the ORM path writes for that case (the update-id
+ticket. This module stores a batch of those with a handful of statements sent straight to the DBAPI
+cursor (crm/direct_sql.py): three lookups (which writers are staff; the customers with their open
+tickets, in one join; erased chats), then the update-id claims and the interactions as multi-row
+``INSERT … ON CONFLICT DO NOTHING RETURNING`` (one already there, a redelivery or the same message
+twice, is skipped and not returned), then one ``executemany`` each for the relay rows, tickets and
+customers. The lookups are typed by hand (their ``IN`` lists take a round's sizes); the writes are
+built from the models' tables; tests/test_inbox_batch.py checks every name in the lookups is a
+table or column of the models. It writes exactly what the ORM path writes for that case (the update-id
 claim, the interaction, the ticket's status, last message and reading, the customer's last contact,
 the relay row and the reading's note), and hands back everything else to be handled on its own by
 the ORM path (``Outcome.single``), so that path stays the one definition of every other case: new

@@ -6,7 +6,9 @@
 
 The regexes are the definition. For speed (issue 17: every customer message is read) they are tried only
 where they can match: not at all in a text without a number, or without the currency or unit word a pattern
-needs (one pyahocorasick pass finds which are there), and only at the places where a number starts.
+needs (one pyahocorasick pass finds which are there), and only at the places where a number starts. This
+hand-written narrowing pays: ``bench/bench_nlu.py`` prints the message reader (amounts are part of it) against
+the one before, in the same run; tests/test_reading_unchanged.py checks it finds what trying every place finds.
 """
 from __future__ import annotations
 

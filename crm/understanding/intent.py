@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import unicodedata
-from collections import Counter
 from functools import partial
 from itertools import chain, repeat
 from operator import itemgetter
@@ -159,8 +158,9 @@ class _FastScorer:
 
     The character n-grams (``char_wb``: n-grams of each word padded with a space) are found by one
     Aho-Corasick pass (pyahocorasick, C) of the vocabulary over the text with every word so padded: the
-    vocabulary's n-grams occurring there are exactly the word's n-grams in the vocabulary, since an
-    n-gram spanning two padded words holds two spaces and no vocabulary entry does. That is 3x faster
+    vocabulary's n-grams occurring there are exactly the word's n-grams in the vocabulary: the padded words
+    are joined by two adjacent spaces, so an n-gram spanning two of them holds two adjacent spaces, and no
+    vocabulary entry does (each word is padded with one space a side: " a " is one). That is 3x faster
     than cutting every n-gram out and looking each up (issue 17). It holds for the configuration
     ``build_pipeline`` fits (checked here: any other takes scikit-learn's own analyzer).
     """
@@ -256,10 +256,6 @@ class _FastScorer:
         p = 1.0 / (1.0 + np.exp(-total))
         p /= p.sum(axis=1, keepdims=True)
         return p.tolist()
-
-    def probabilities(self, text: str) -> np.ndarray:
-        """One normalized text's probabilities (``probabilities_of`` for one)."""
-        return np.array(self.probabilities_of([text], [KeywordCounts.row(text)])[0])
 
 
 _SECOND = itemgetter(1)

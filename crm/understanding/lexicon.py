@@ -3,9 +3,11 @@
 Keep entries lower-case. English entries are matched on word boundaries (a trailing ``*`` means
 "any ending": ``call*`` matches called, calling); Chinese entries are matched as substrings.
 
-Each list is one regex (``_pattern``; ``_folded_pattern`` for casefolded text). ``Scanner`` finds
-several lists' matches in one text at once: pyahocorasick (C) finds where any of their words' anchors
-occur, and only there is a list's regex tried (the regex stays the definition of a match).
+Each list is one regex (``_pattern``, case-blind: the definition of a match). ``Scanner`` finds several
+lists' matches in one casefolded text at once: pyahocorasick (C) finds where any of their words' anchors
+occur, and only there is a list's faster regex for casefolded text (``_folded_pattern``) tried. Hand-written
+around the libraries because a side-by-side run showed it pays: ``bench/bench_nlu.py`` prints the message
+reader against the one before (issue 17); tests/test_message_intent.py checks it finds what ``_pattern`` finds.
 """
 from __future__ import annotations
 
@@ -226,7 +228,7 @@ def _folded_pattern(words: tuple[str, ...]) -> re.Pattern:
     characters instead of trying every branch everywhere (issue 17: this was most of reading a message).
     Why it is the same: the lexicon's words are lowercase ASCII or uncased (Chinese), and casefolded text
     holds no character that IGNORECASE would match with an ASCII letter, digit or _, except those in
-    ``CASE_TWINS`` (checked by the caller). tests/test_message_intent.py compares both on the corpus.
+    ``CASE_TWINS`` (checked by ``Scanner``). tests/test_message_intent.py compares both on the corpus.
     Its branches are grouped by their first character, in their order (``c(?:rest1|rest2)``): at a place only
     the group of the character there can match, and within it the branches keep their order, so the same
     branch wins; the engine tests one literal per group instead of one per word (~25% faster, issue 17).
@@ -260,58 +262,38 @@ def _anchor(word: str) -> str:
     return word.rstrip("*").split(" ", 1)[0]
 
 
-@lru_cache(maxsize=None)
-def _anchors(words: tuple[str, ...]) -> re.Pattern:
-    """Finds any of the words' anchors (``_anchor``): one search of plain literals."""
-    anchors = sorted({_anchor(w) for w in words}, key=len, reverse=True)
-    return re.compile("|".join(re.escape(a) for a in anchors))
+_COMPILED: dict[int, tuple] = {}  # id(word list) → (the list, its length, its pattern)
 
 
-_COMPILED: dict[int, tuple] = {}  # id(word list) → (the list, its length, anchors, folded pattern, pattern)
-
-
-def _compiled(words) -> tuple:
-    """The patterns of a word list, found by the list's identity: ``tuple(words)`` and hashing it for the
-    caches above cost more than the search itself for the big lists (issue 17). The entry holds the list
+def _compiled(words) -> re.Pattern:
+    """The pattern of a word list, found by the list's identity: ``tuple(words)`` and hashing it for the
+    cache above cost more than the search itself for the big lists (issue 17). The entry holds the list
     (its id cannot be reused meanwhile) and its length (the lists grow only at import, by ``+=``)."""
     entry = _COMPILED.get(id(words))
     if entry is None or entry[0] is not words or entry[1] != len(words):
-        key = tuple(words)
-        entry = (words, len(words), _anchors(key), _folded_pattern(key), _pattern(key))
+        entry = (words, len(words), _pattern(tuple(words)))
         if len(_COMPILED) < 1024:  # the lexicon's lists; a caller building lists on the fly is not cached
             _COMPILED[id(words)] = entry
-    return entry
-
-
-def _chosen(text: str, words, folded: bool) -> re.Pattern | None:
-    """The pattern to search ``text`` with; None when no word can match (folded text holding none of the
-    words' anchors: a handful of substring tests instead of a regex scan)."""
-    _, _, anchors, folded_pattern, pattern = _compiled(words)
-    if folded and not CASE_TWINS.search(text):
-        if anchors.search(text) is None:
-            return None
-        return folded_pattern
-    return pattern
+    return entry[2]
 
 
 class Scanner:
     """Where the matches of each of several word lists start in one casefolded text, found together.
 
-    ``starts(text)[k]`` holds ``[start for start, _, _ in find_all(text, lists[k], folded=True)]``. Reading a
+    ``starts(text)[k]`` holds ``[start for start, _, _ in find_all(text, lists[k])]``. Reading a
     customer's message needs 23 lists (intents, feelings, urgency, products): one search per list was a
     third of reading it (issue 17). Here one Aho-Corasick pass (pyahocorasick, C) finds every place where
     any list's anchor (``_anchor``) occurs; a match of a word can only start at one of its anchors, so the
     list's own folded pattern is tried there only (``match`` at those places, left to right, skipping
     places inside the previous match: what ``finditer`` does, without trying the places that cannot
-    match). Text holding a casing twin (``CASE_TWINS``) takes the case-blind patterns, as ``count`` does.
+    match). Text holding a casing twin (``CASE_TWINS``) takes the case-blind patterns (``_pattern``).
     The lists must be complete when it is built (the lexicon's lists grow only at import).
     """
 
     def __init__(self, lists):
         self.lists = [list(words) for words in lists]
-        compiled = [_compiled(words) for words in lists]
-        self._match = [entry[3].match for entry in compiled]
-        self._case_blind = [entry[4] for entry in compiled]
+        self._match = [_folded_pattern(tuple(words)).match for words in self.lists]
+        self._case_blind = [_pattern(tuple(words)) for words in self.lists]
         owners: dict[str, list[int]] = {}
         for k, words in enumerate(self.lists):
             for word in words:
@@ -346,13 +328,10 @@ class Scanner:
         return found
 
 
-def find_all(text: str, words, *, folded: bool = False) -> list[tuple[int, int, str]]:
-    """Every non-overlapping (start, end, matched text) of ``words`` in ``text``, longest first at a place.
-    ``folded``: the text is casefolded already (``intent.normalize``), which allows a faster search."""
-    pattern = _chosen(text, words, folded)
-    return [] if pattern is None else [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)]
+def find_all(text: str, words) -> list[tuple[int, int, str]]:
+    """Every non-overlapping (start, end, matched text) of ``words`` in ``text``, longest first at a place."""
+    return [(m.start(), m.end(), m.group(0)) for m in _compiled(words).finditer(text)]
 
 
-def count(text: str, words, *, folded: bool = False) -> int:
-    pattern = _chosen(text, words, folded)
-    return 0 if pattern is None else sum(1 for _ in pattern.finditer(text))
+def count(text: str, words) -> int:
+    return sum(1 for _ in _compiled(words).finditer(text))

@@ -10,7 +10,7 @@ Each round reads a batch (on SQLite without the write lock; on PostgreSQL, where
 share the queue, it claims it: ``telegram_inbound.claim`` leases whole chats' rows to this instance,
 so each instance parses and stores only its own share and a chat's order holds across them), parses every update with python-telegram-bot (the parser
 of record) and reads the customers' messages (crm/understanding) outside any transaction, then in
-one write transaction stores the plain customer messages with Core statements
+one write transaction stores the plain customer messages with a few statements on the DBAPI cursor
 (``crm.inbox.batch``) and marks them processed. Everything else (commands, new chats, buttons,
 staff, edits …) is leased and handed to the adapter's usual per-update path
 (``TelegramAdapter.process``), one task per update behind its chat's lock, and marked processed
@@ -137,6 +137,7 @@ class InboundProcessor:
                 except (asyncio.CancelledError, Exception):
                     pass
         self._task = None
+        self._next = None  # read before the stop: a restarted processor reads afresh
         # the rows of a round cut short: another instance goes on with them at once. Not the updates handed
         # to be handled one by one: a cancelled one's work may still be running on a thread (it lapses instead)
         await asyncio.to_thread(self._release, self._claimed)
@@ -194,17 +195,20 @@ class InboundProcessor:
         time between yields, not on a worker thread: a worker thread busy with them holds the GIL for
         its whole switch interval at a time, and the webhook's requests on the loop waited behind it
         (acks were slow while the server's CPU was not even busy). Store reads and writes run on a thread."""
+        rows = held = None
+        more = False  # whether more came meanwhile: this round's write reads them (``_next``)
         if self._next is not None:  # read at the end of the previous round's write (SQLite)
             (rows, held), self._next = self._next, None
+            if not self._actionable(rows, held, inflight):
+                # read before this loop turn cleared the wake: rows acknowledged since (their wake spent) and a
+                # single of a held chat finished since are not in it. A fresh read sees both
+                rows = None
+        if rows is None:
+            rows, held, more = await asyncio.to_thread(self._pending)
             # rows that all wait for another update of their chat (held, e.g. a failed one's retry) would only be
             # read again at once, round after round: they wait for a wake or the poll, as a short read does
-            if not any(row.chat_id not in held or row.chat_id in inflight for row in rows):
+            if not self._actionable(rows, held, inflight):
                 return [], False, False, False
-            more = False  # whether more came meanwhile: this round's write reads them (``_next``)
-        else:
-            rows, held, more = await asyncio.to_thread(self._pending)
-        if not rows:
-            return [], False, False, False
         parsed: dict[int, Update] = {}
         unparsed: dict[int, dict] = {}
         done, singles, messages = [], [], []
@@ -267,6 +271,11 @@ class InboundProcessor:
                 continue
             handed.append((row, update))
         return handed, outcome.queued, outcome.erased, more
+
+    @staticmethod
+    def _actionable(rows, held: set[int], inflight: frozenset) -> bool:
+        """Whether any of ``rows`` can be handled now: not all wait for a held update of their chat."""
+        return any(row.chat_id not in held or row.chat_id in inflight for row in rows)
 
     def _pending(self):
         """(rows to handle, chats held elsewhere whose rows must be skipped, whether more may be waiting)."""
@@ -372,8 +381,9 @@ class InboundProcessor:
                 ok = False
             if await asyncio.to_thread(self._settle, row, ok):
                 await asyncio.to_thread(compact_store, self.db.engine)
-            if not ok or self.claims:  # PostgreSQL: its chat's later rows are claimable now
-                self.wake()
+            # its chat's later rows can go now (PostgreSQL: claimable; SQLite: a round that read them while this
+            # was in hand skips them as held): a look at the table, whatever this instance is waiting for
+            self.wake()
         finally:
             self._inflight[row.chat_id] -= 1
             if self._inflight[row.chat_id] <= 0:
