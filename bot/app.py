@@ -69,7 +69,7 @@ class App:
         self.instance = instance or f"{socket.gethostname()}-{id(self):x}"
         self.adapters: list = []
         self.scheduler = None
-        self._server = None  # uvicorn's, while serve() runs
+        self._server = None  # uvicorn's while serve() runs, else None (start() reads it: run by serve() or not)
         self.edge = None  # bot/edge.py's, once asgi() built it
         self.metrics = Metrics(self.db, clock=self.engine.clock)  # GET /metrics; a registry of this app's own
         self.routes: list[Route] = [Route("/healthz", self.healthz, methods=["GET"]),
@@ -127,7 +127,7 @@ class App:
         understanding = self._background.submit(warm_up_understanding)
         # matplotlib and the CJK font load in about a second: before the first chart, not inside it
         charts = self._background.submit(warm_up_charts)
-        serving = self._server is not None  # serve(): the heap is collected and frozen before the first request
+        serving = self._server is not None  # run by serve()'s lifespan: the heap is collected and frozen before the first request
         if self.settings.telegram_enabled or serving:
             await asyncio.wrap_future(understanding)
         if serving:
@@ -156,12 +156,12 @@ class App:
         # Starlette's outermost middleware turns an exception into a 500 before the edge sees it:
         # the edge's handler answers 400 instead (and the edge logs it without a traceback)
         inner = Starlette(routes=self.routes, lifespan=self.lifespan, exception_handlers={Exception: answer_400})
-        answers = {}  # webhook routes an adapter answers at the edge, without Starlette (Telegram's): their secret too
+        webhooks = {}  # webhook routes an adapter answers at the edge, without Starlette (Telegram's), and their secret
         for adapter in self.adapters:
-            answers.update(getattr(adapter, "edge_answers", {}))
+            webhooks.update(getattr(adapter, "edge_webhooks", {}))
         for route in self.routes:
             self.metrics.add_route(route.path)
-        self.edge = edge_for(self.settings, inner, answers)
+        self.edge = edge_for(self.settings, inner, webhooks)
         # outermost: requests the edge refuses (signatures, sizes, deadlines) are counted too
         return MetricsMiddleware(self.edge, self.metrics)
 
@@ -173,7 +173,10 @@ class App:
         asgi = self.asgi()
         # the edge's answered routes (Telegram's webhook) are served by the HTTP protocol itself
         self._server = uvicorn.Server(uvicorn_config(asgi, host, port, self.edge, self.metrics))
-        await self._server.serve()
+        try:
+            await self._server.serve()
+        finally:
+            self._server = None
 
     def request_shutdown(self) -> None:
         """From any thread: stop serving; the lifespan then stops the scheduler and adapters cleanly."""

@@ -8,8 +8,9 @@ Two layers, both ours, both independent of the routes behind them:
   itself under a size cap (413 while streaming, for chunked bodies) and a deadline (408), checks
   the Slack signature over exactly those bytes, and only then hands the route a replayed body.
   A route may instead be *answered at the edge* (``RouteLimits.answer``: Telegram's webhook, issue
-  17): the checked body goes straight to an async function that returns the status and JSON bytes,
-  without Starlette's middleware stack, router and Request objects in between (~0.2 ms a request).
+  17): the checked body goes straight to a plain function that returns the status and JSON bytes,
+  at once or as an awaitable (a future), without Starlette's middleware stack, router and Request
+  objects in between (~0.2 ms a request).
   So an unsigned body is never held beyond the route's cap, and every buffered byte counts
   against one process-wide budget. Any exception that escapes a route becomes a 400 with a
   reference (the traceback goes to the debug log only); a client that went away is dropped
@@ -19,7 +20,8 @@ Two layers, both ours, both independent of the routes behind them:
   open connections that, when reached, closes the connection that has waited longest for its
   headers rather than the new one, so /healthz and real Slack requests still get through. Given the
   app's ``Edge``, it also serves the POSTs of the answered routes itself, with ``Edge``'s checks and
-  answers but without an ASGI cycle or task per request (issue 17: half the ack path's CPU).
+  answers (the same functions: ``check_headers``, ``check_chunk``, ``check_body``, the same refusals)
+  but without an ASGI cycle or task per request (issue 17: half the ack path's CPU).
 """
 from __future__ import annotations
 
@@ -83,16 +85,85 @@ class _Budget:
         self.used = max(0, self.used - n)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class _Disconnected(Exception):
     pass
 
 
-class _OverBudget(Exception):
-    pass
+class _Refused(Exception):
+    """A body refused while it was read (over the route's cap or the shared budget)."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.status)
+        self.refusal = refusal
+
+
+# ---- the edge's checks, refusals and answers: one copy, used by ``Edge`` and by ``edge_protocol`` -------
+
+BAD_LENGTH = Refusal(400, "bad Content-Length")
+SLOW_BODY = Refusal(408, "the request body did not arrive in time")
+BUSY = Refusal(429, "busy; try again in a moment", (("retry-after", "1"),))
+JSON_HEADERS = ((b"content-type", b"application/json"),)
+
+
+def too_large(limits: RouteLimits) -> Refusal:
+    return Refusal(413, f"request body too large (at most {limits.max_body} bytes here)")
+
+
+def failed(method, path: str, exc: BaseException) -> Refusal:
+    """A route's failure, logged under a short reference (the traceback at debug level only): its 400."""
+    ref = uuid.uuid4().hex[:8]
+    log.warning("%s %s failed with %s (ref %s); answered 400", method, path[:100], type(exc).__name__, ref)
+    log.debug("traceback of ref %s", ref, exc_info=exc)
+    return Refusal(400, f"bad request (ref {ref})")
+
+
+def plain_headers(refusal: Refusal) -> list[tuple[bytes, bytes]]:
+    # the rest of a refused body is never read: close, don't resync
+    return [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
+            *((k.encode("latin-1"), v.encode("latin-1")) for k, v in refusal.headers)]
+
+
+def check_headers(headers: dict[str, str], limits: RouteLimits) -> Refusal | None:
+    """Before a byte of the body is read: its framing (a Content-Length over the route's cap), then ``before_body``."""
+    length = headers.get("content-length")
+    if length is not None:
+        if not length.isdigit() or len(length) > 15:
+            return BAD_LENGTH
+        if int(length) > limits.max_body:
+            return too_large(limits)
+    return limits.before_body(headers) if limits.before_body is not None else None
+
+
+def check_chunk(limits: RouteLimits, held: int, size: int, budget: _Budget) -> Refusal | None:
+    """A chunk of ``size`` body bytes after ``held``: within the route's cap, then taken from the shared budget
+    (taken only when the answer is None; the caller gives it back once the request is answered)."""
+    if held + size > limits.max_body:
+        return too_large(limits)
+    if not budget.take(size):
+        return BUSY
+    return None
+
+
+def check_body(limits: RouteLimits, headers: dict[str, str], body: bytes, answer: bool = True):
+    """The complete body: ``after_body``, then (``answer``: a POST) the route's answer. Returns a Refusal, the
+    answer's (status, JSON body) at once or an awaitable of it (checked with ``answer_pair``), or None: the
+    route has no answer here, the app behind the edge answers."""
+    if limits.after_body is not None:
+        refusal = limits.after_body(headers, body)
+        if refusal is not None:
+            return refusal
+    if not answer or limits.answer is None:
+        return None
+    answered = limits.answer(body)
+    return answer_pair(answered) if type(answered) is tuple else answered
+
+
+def answer_pair(answered) -> tuple[int, bytes]:
+    """An answer's (status, JSON body), checked before a byte of it is written (a bad one fails the request: 400)."""
+    status, body = answered
+    if type(status) is int and 100 <= status < 600 and type(body) is bytes:
+        return answered
+    raise ValueError(f"an answer must be (an HTTP status, bytes), not ({type(status).__name__}, {type(body).__name__})")
 
 
 def _headers(scope) -> dict[str, str]:
@@ -109,21 +180,14 @@ def header_dict(raw_headers) -> dict[str, str]:
     return out
 
 
-async def _send(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+async def _send(send, status: int, body: bytes, headers) -> None:
     headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _send_json(send, status: int, body: bytes) -> None:
-    await _send(send, status, body, [(b"content-type", b"application/json")])
-
-
-async def _send_plain(send, status: int, text: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
-    headers = [(b"content-type", b"text/plain; charset=utf-8"),
-               (b"connection", b"close")]  # the rest of a refused body is never read: close, don't resync
-    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra]
-    await _send(send, status, text.encode("utf-8"), headers)
+async def _send_refusal(send, refusal: Refusal) -> None:
+    await _send(send, refusal.status, refusal.message.encode("utf-8"), plain_headers(refusal))
 
 
 @dataclass
@@ -153,70 +217,52 @@ class Edge:
         except Exception as exc:  # noqa: BLE001 - the point: nothing from outside becomes a 5xx
             if type(exc).__name__ == "ClientDisconnect":
                 return
-            ref = failure_ref(scope.get("method"), scope.get("path", ""), exc)
+            refusal = failed(scope.get("method"), scope.get("path", ""), exc)
             if not started:
                 try:
-                    await _send_plain(send, 400, f"bad request (ref {ref})")
+                    await _send_refusal(send, refusal)
                 except Exception:  # noqa: BLE001 - the connection is gone
                     pass
 
     async def _handle(self, scope, receive, send) -> None:
         limits = self.routes.get(scope.get("path", ""), self.default)
         headers = _headers(scope)
-        refusal = self._framing(headers, limits)
-        if refusal is None and limits.before_body is not None:
-            refusal = limits.before_body(headers)
+        refusal = check_headers(headers, limits)
         if refusal is not None:
-            await _send_plain(send, refusal.status, refusal.message, refusal.headers)
+            await _send_refusal(send, refusal)
             return
         try:
             # asyncio.timeout, not wait_for: no task of its own per request (wait_for's cost ~20 µs each)
             async with asyncio.timeout(self.body_timeout):
-                body = await self._read_body(receive, limits.max_body)
+                body = await self._read_body(receive, limits)
         except TimeoutError:
-            await _send_plain(send, 408, "the request body did not arrive in time")
+            await _send_refusal(send, SLOW_BODY)
             return
-        except _TooLarge:
-            await _send_plain(send, 413, f"request body too large (at most {limits.max_body} bytes here)")
-            return
-        except _OverBudget:
-            await _send_plain(send, 429, "busy; try again in a moment", (("retry-after", "1"),))
+        except _Refused as refused:
+            await _send_refusal(send, refused.refusal)
             return
         try:
-            if limits.after_body is not None:
-                refusal = limits.after_body(headers, body)
-                if refusal is not None:
-                    await _send_plain(send, refusal.status, refusal.message, refusal.headers)
-                    return
-            if limits.answer is not None and scope.get("method") == "POST":
-                answered = limits.answer(body)
-                status, answer = answered if isinstance(answered, tuple) else await answered
-                await _send_json(send, status, answer)
-                return
-            replayed = False
+            outcome = check_body(limits, headers, body, scope.get("method") == "POST")
+            if type(outcome) is Refusal:
+                await _send_refusal(send, outcome)
+            elif outcome is not None:
+                status, answer = outcome if type(outcome) is tuple else answer_pair(await outcome)
+                await _send(send, status, answer, JSON_HEADERS)
+            else:
+                replayed = False
 
-            async def replay():
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
+                async def replay():
+                    nonlocal replayed
+                    if not replayed:
+                        replayed = True
+                        return {"type": "http.request", "body": body, "more_body": False}
+                    return await receive()
 
-            await self.app(scope, replay, send)
+                await self.app(scope, replay, send)
         finally:
             self.budget.give(len(body))
 
-    @staticmethod
-    def _framing(headers: dict[str, str], limits: RouteLimits) -> Refusal | None:
-        length = headers.get("content-length")
-        if length is not None:
-            if not length.isdigit() or len(length) > 15:
-                return Refusal(400, "bad Content-Length")
-            if int(length) > limits.max_body:
-                return Refusal(413, f"request body too large (at most {limits.max_body} bytes here)")
-        return None
-
-    async def _read_body(self, receive, cap: int) -> bytes:
+    async def _read_body(self, receive, limits: RouteLimits) -> bytes:
         chunks: list[bytes] = []
         size = 0
         try:
@@ -226,26 +272,16 @@ class Edge:
                     raise _Disconnected()
                 chunk = message.get("body") or b""
                 if chunk:
+                    refusal = check_chunk(limits, size, len(chunk), self.budget)
+                    if refusal is not None:
+                        raise _Refused(refusal)
                     size += len(chunk)
-                    if size > cap:
-                        raise _TooLarge()
-                    if not self.budget.take(len(chunk)):
-                        size -= len(chunk)
-                        raise _OverBudget()
                     chunks.append(chunk)
                 if not message.get("more_body"):
                     return b"".join(chunks)
         except BaseException:
             self.budget.give(size)
             raise
-
-
-def failure_ref(method, path: str, exc: BaseException) -> str:
-    """Logs a route's failure (answered 400) under a short reference: the traceback at debug level only."""
-    ref = uuid.uuid4().hex[:8]
-    log.warning("%s %s failed with %s (ref %s); answered 400", method, path[:100], type(exc).__name__, ref)
-    log.debug("traceback of ref %s", ref, exc_info=exc)
-    return ref
 
 
 async def answer_400(request, exc):
@@ -311,12 +347,12 @@ class _Direct:
     """A POST to a route answered at the edge, served by the protocol itself (``edge_protocol``): it stands
     where uvicorn keeps its RequestResponseCycle, with the attributes uvicorn's protocol reads of one."""
 
-    __slots__ = ("limits", "path", "started", "keep_alive", "chunks", "size", "reading", "response_complete",
-                 "disconnected", "timer")
+    __slots__ = ("limits", "path", "headers", "started", "keep_alive", "chunks", "size", "reading",
+                 "response_complete", "disconnected", "timer")
     message_event = _NoEvent  # uvicorn's connection_lost sets it
 
-    def __init__(self, limits: RouteLimits, path: str, keep_alive: bool):
-        self.limits, self.path, self.keep_alive = limits, path, keep_alive
+    def __init__(self, limits: RouteLimits, path: str, headers: dict[str, str], keep_alive: bool):
+        self.limits, self.path, self.headers, self.keep_alive = limits, path, headers, keep_alive
         self.started = time.perf_counter()
         self.chunks: list[bytes] = []
         self.size = 0  # body bytes held (taken from the edge's budget)
@@ -326,8 +362,11 @@ class _Direct:
         self.timer: asyncio.TimerHandle | None = None
 
 
-_JSON = b"content-type: application/json\r\n"
-_PLAIN = b"content-type: text/plain; charset=utf-8\r\n"
+def _header_lines(headers) -> bytes:
+    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+
+
+_JSON = _header_lines(JSON_HEADERS)
 
 
 def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
@@ -417,17 +456,22 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
         def on_headers_complete(self) -> None:
             self._in_headers = False
             self._headers_done()
+            # a request that came in the same segment as one answered at once (inside feed_data, where
+            # on_response_complete saw no pipeline and armed uvicorn's keep-alive timer) must not run under it
+            if self.timeout_keep_alive_task is not None:
+                self._unset_keepalive_if_required()
             limits = answered.get(self.url) if answered else None
             if limits is None or self.parser.get_method() != b"POST" or self.root_path \
                     or (self.cycle is not None and not self.cycle.response_complete) or self.parser.should_upgrade():
                 super().on_headers_complete()
                 return
             keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
-            direct = self.cycle = _Direct(limits, self.url.decode("ascii"), keep_alive)
-            headers = header_dict(self.headers)
-            refusal = Edge._framing(headers, limits)
-            if refusal is None and limits.before_body is not None:
-                refusal = limits.before_body(headers)
+            direct = self.cycle = _Direct(limits, self.url.decode("ascii"), header_dict(self.headers), keep_alive)
+            try:
+                refusal = check_headers(direct.headers, limits)
+            except Exception as exc:  # noqa: BLE001 - as Edge (a 400): never out of the parser's callback unanswered
+                self._direct_failed(direct, exc)
+                return
             if refusal is not None:
                 self._direct_refuse(direct, refusal)
             elif self.expect_100_continue:
@@ -440,10 +484,9 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
                 return
             if direct.response_complete:
                 return  # refused: the rest is not read
-            if direct.size + len(body) > direct.limits.max_body:
-                self._direct_plain(direct, 413, f"request body too large (at most {direct.limits.max_body} bytes here)")
-            elif not budget.take(len(body)):
-                self._direct_refuse(direct, Refusal(429, "busy; try again in a moment", (("retry-after", "1"),)))
+            refusal = check_chunk(direct.limits, direct.size, len(body), budget)
+            if refusal is not None:
+                self._direct_refuse(direct, refusal)
             else:
                 direct.size += len(body)
                 direct.chunks.append(body)
@@ -453,56 +496,45 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
             if type(direct) is not _Direct:
                 super().on_message_complete()
                 return
-            direct.reading = False
-            if direct.timer is not None:
-                direct.timer.cancel()
-                direct.timer = None
+            self._direct_body_in(direct)
             if direct.response_complete:
                 return
-            limits = direct.limits
             body = direct.chunks[0] if len(direct.chunks) == 1 else b"".join(direct.chunks)
             direct.chunks = []
             try:
-                if limits.after_body is not None:
-                    refusal = limits.after_body(header_dict(self.headers), body)
-                    if refusal is not None:
-                        self._direct_refuse(direct, refusal)
-                        return
-                answer = limits.answer(body)
-                if isinstance(answer, tuple):
-                    self._direct_json(direct, *answer)
+                outcome = check_body(direct.limits, direct.headers, body)
+                if type(outcome) is tuple:
+                    self._direct_json(direct, *outcome)
                     return
-                answer = asyncio.ensure_future(answer)  # a future as it is; a coroutine gets a task
+                if type(outcome) is Refusal:
+                    self._direct_refuse(direct, outcome)
+                    return
+                outcome = asyncio.ensure_future(outcome)  # a future as it is; a coroutine gets a task
             except Exception as exc:  # noqa: BLE001 - as Edge: nothing from outside becomes a 5xx
                 self._direct_failed(direct, exc)
                 return
-            answer.add_done_callback(functools.partial(self._direct_answered, direct))
+            outcome.add_done_callback(functools.partial(self._direct_answered, direct))
 
         def _direct_answered(self, direct: _Direct, answer: asyncio.Future) -> None:
             if answer.cancelled():
                 self._direct_failed(direct, asyncio.CancelledError())
-            elif answer.exception() is not None:
-                self._direct_failed(direct, answer.exception())
-            else:
-                self._direct_json(direct, *answer.result())
+                return
+            try:
+                self._direct_json(direct, *answer_pair(answer.result()))  # raises what the answer raised
+            except Exception as exc:  # noqa: BLE001 - as Edge (a 400): a request is never left without its answer
+                self._direct_failed(direct, exc)
 
         def _direct_failed(self, direct: _Direct, exc: BaseException) -> None:
-            ref = failure_ref("POST", direct.path, exc)
-            self._direct_plain(direct, 400, f"bad request (ref {ref})")
+            self._direct_refuse(direct, failed("POST", direct.path, exc))
 
         def _direct_too_slow(self, direct: _Direct) -> None:
             direct.timer = None
             if direct.reading:
-                self._direct_plain(direct, 408, "the request body did not arrive in time")
+                self._direct_refuse(direct, SLOW_BODY)
 
         def _direct_refuse(self, direct: _Direct, refusal: Refusal) -> None:
-            self._direct_plain(direct, refusal.status, refusal.message, refusal.headers)
-
-        def _direct_plain(self, direct: _Direct, status: int, text: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
-            # the rest of a refused body is never read: close, don't resync (as Edge's plain answers)
-            head = _PLAIN + b"connection: close\r\n" + b"".join(
-                k.encode("latin-1") + b": " + v.encode("latin-1") + b"\r\n" for k, v in extra)
-            self._direct_write(direct, status, head, text.encode("utf-8"), close=True)
+            self._direct_write(direct, refusal.status, _header_lines(plain_headers(refusal)),
+                               refusal.message.encode("utf-8"), close=True)
 
         def _direct_json(self, direct: _Direct, status: int, body: bytes) -> None:
             self._direct_write(direct, status, _JSON, body, close=False)
@@ -511,6 +543,7 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
             """The whole answer in one write (uvicorn writes the head and the body apart: two sends)."""
             if direct.response_complete:
                 return
+            status_line = STATUS_LINE[status]  # before the answer counts as given: an unknown status fails it (400)
             direct.response_complete = True
             self._direct_release(direct)
             if record is not None:  # the ack is the whole answer here: one write
@@ -519,7 +552,7 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
             if direct.disconnected or self.transport.is_closing():
                 return
             keep_alive = direct.keep_alive and not close
-            parts = [STATUS_LINE[status]]
+            parts = [status_line]
             for name, value in self.server_state.default_headers:
                 parts += (name, b": ", value, b"\r\n")
             parts += (head, b"content-length: ", str(len(body)).encode(), b"\r\n")
@@ -531,11 +564,17 @@ def edge_protocol(header_timeout: float = HEADER_TIMEOUT, max_connections: int =
                 self.transport.close()
             self.on_response_complete()
 
-        def _direct_release(self, direct: _Direct) -> None:
+        def _direct_body_in(self, direct: _Direct) -> None:
+            """No more of the body is read: its deadline is off."""
             direct.reading = False
             if direct.timer is not None:
                 direct.timer.cancel()
                 direct.timer = None
+
+        def _direct_release(self, direct: _Direct) -> None:
+            """Answered (or gone): its body's bytes go back to the budget."""
+            if direct.reading or direct.timer is not None:
+                self._direct_body_in(direct)
             if direct.size:
                 budget.give(direct.size)
                 direct.size = 0

@@ -70,7 +70,8 @@ class Batcher(Generic[Item]):
     ``retries(item)``: how many more times an item may be put back when its whole batch failed
     (default: never); when only such items are left, the next try waits ``retry_delay`` seconds.
     ``run``: how ``commit`` is called (default: ``asyncio.to_thread``).
-    ``on_batch(n)``: told the size of every committed batch (metrics)."""
+    ``on_batch(n)``: told the size of every committed batch, before its callers' futures are resolved
+    (metrics, and a consumer's wake-up: the Telegram inbound processor's)."""
 
     def __init__(self, commit: Callable[[list[Item]], Sequence[Any]], *, max_batch: int, name: str = "batcher",
                  retries: Callable[[Item], int] | None = None, retry_delay: float = 0.5,

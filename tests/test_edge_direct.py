@@ -39,6 +39,8 @@ class Answers:
         self.in_task.append(asyncio.current_task() is not None)
         if body.startswith(b"raise"):
             raise ValueError("broken")
+        if body.startswith(b"status 999"):  # no such status
+            return 999, b"{}"
         if body.startswith(b"now"):
             return 200, b'{"now":true}'
         if body.startswith(b"coro"):
@@ -52,6 +54,8 @@ class Answers:
             loop.call_later(0.01, future.set_exception, RuntimeError("commit failed"))
         elif body.startswith(b"stored500"):
             loop.call_later(0.01, future.set_result, (500, b'{"ok":false}'))
+        elif body.startswith(b"no pair"):  # resolved with what is not (status, body)
+            loop.call_later(0.01, future.set_result, None)
         else:
             loop.call_later(self.delay if not body.startswith(b"quick") else 0.0, future.set_result,
                             (200, b'{"ok":true,"n":' + str(len(body)).encode() + b"}"))
@@ -59,7 +63,8 @@ class Answers:
 
 
 @contextmanager
-def serving(direct: bool, budget: int = 64 * 1024 * 1024, body_timeout: float = 0.5, header_timeout: float | None = None):
+def serving(direct: bool, budget: int = 64 * 1024 * 1024, body_timeout: float = 0.5, header_timeout: float | None = None,
+            before_body=None, keep_alive: float | None = None):
     answers = Answers()
 
     async def inner_post(request):
@@ -67,7 +72,7 @@ def serving(direct: bool, budget: int = 64 * 1024 * 1024, body_timeout: float = 
 
     inner = Starlette(routes=[Route("/hook", inner_post, methods=["POST"])])
     metrics = Metrics(routes=["/hook"])
-    edge = Edge(inner, routes={"/hook": RouteLimits(CAP, before_body=secret_header_check("X-Secret", SECRET),
+    edge = Edge(inner, routes={"/hook": RouteLimits(CAP, before_body=before_body or secret_header_check("X-Secret", SECRET),
                                                     answer=answers)},
                 budget=_Budget(budget), body_timeout=body_timeout)
     asgi = MetricsMiddleware(edge, metrics)
@@ -77,6 +82,8 @@ def serving(direct: bool, budget: int = 64 * 1024 * 1024, body_timeout: float = 
     port = sock.getsockname()[1]
     config = uvicorn_config(asgi, "127.0.0.1", port, edge if direct else None, metrics if direct else None)
     config.lifespan = "off"
+    if keep_alive is not None:
+        config.timeout_keep_alive = keep_alive
     if header_timeout is not None:
         config.http = edge_protocol(header_timeout=header_timeout, max_header_bytes=4096,
                                     edge=edge if direct else None, metrics=metrics if direct else None)
@@ -186,6 +193,8 @@ CASES = {
     "empty body": post(b""),
     "the answer raises": post(b"raise"),
     "the answer's future fails": post(b"fail"),
+    "the answer's future gives no status and body": post(b"no pair"),
+    "the answer's status is no HTTP status": post(b"status 999"),
     "another method": b"GET /hook HTTP/1.1\r\nHost: x\r\nX-Secret: " + SECRET.encode() + b"\r\n\r\n",
     "HTTP/1.0": post(b'{"update_id": 3}').replace(b"HTTP/1.1", b"HTTP/1.0", 1),
     "connection: close": post(b'{"update_id": 4}', extra="Connection: close\r\n"),
@@ -207,6 +216,25 @@ def test_every_answer_is_the_asgi_edges_answer(case):
         assert answers[True][0] == 403
     if "over the cap" in case:
         assert answers[True][0] == 413
+
+
+def test_a_header_check_that_raises_is_answered_400_as_the_asgi_edge_answers_it(caplog):
+    def broken_check(headers):
+        raise RuntimeError("check broke")
+
+    answers = {}
+    for direct in (False, True):
+        with serving(direct=direct, before_body=broken_check) as (port, seen, metrics):
+            with connection(port) as sock:
+                sock.sendall(post(b'{"update_id": 1}'))
+                answers[direct] = comparable(read_response(sock))
+                assert closed_within(sock, 3) == b""  # then hung up on (the body is not read), not aborted before
+            assert seen.bodies == [] and counted(metrics, "400") == 1, f"direct={direct}: {answers[direct]}"
+            assert exchange(port, post(b"now"), timeout=3)[0] == 400  # still serving
+    assert answers[True] == answers[False]
+    assert answers[True][0] == 400 and answers[True][1]["connection"] == "close"
+    assert re.fullmatch(rb"bad request \(ref \*\)", answers[True][2])
+    assert "Exception in callback" not in caplog.text and "RuntimeError" in caplog.text  # logged as a route's failure
 
 
 def test_a_body_that_does_not_arrive_in_time_is_408():
@@ -238,6 +266,21 @@ def test_pipelined_requests_are_answered_in_their_order():
             first, second = read_response(sock), read_response(sock)
         assert first[2] == b'{"ok":true,"n":12}' and second[2] == b'{"ok":true,"n":9}'
         assert answers.bodies == [b'{"first": 1}', b"quick 2nd"]
+
+
+def test_a_request_pipelined_behind_one_answered_at_once_is_not_under_the_keep_alive_timer():
+    """The first answer is written inside the parser's feed (no pipeline yet: uvicorn arms its keep-alive timer);
+    the second request, in the same segment, takes longer than the keep-alive and must still get its answer."""
+    with serving(direct=True, keep_alive=0.2) as (port, answers, _):
+        answers.delay = 0.5
+        with connection(port) as sock:
+            sock.sendall(post(b"now") + post(b'{"slow": 1}'))
+            first, second = read_response(sock), read_response(sock)
+            assert (first[0], second[2]) == (200, b'{"ok":true,"n":11}')
+            started = time.monotonic()
+            assert closed_within(sock, 3) == b""  # idle afterwards: the keep-alive timer does close it
+            assert time.monotonic() - started < 1
+        assert answers.bodies == [b"now", b'{"slow": 1}']
 
 
 def test_a_client_gone_before_its_answer_leaves_the_server_serving():
@@ -411,12 +454,14 @@ def test_crm_bot_run_serves_the_webhook_from_the_protocol_on_uvloop(db, settings
 
         async def serve(self):
             captured["loop"] = type(asyncio.get_running_loop()).__module__
+            captured["serving"] = app._server is self  # what App.start reads to know it is serve()'s
 
     monkeypatch.setattr(uvicorn, "Server", NotServing)
     app = App(telegram_settings(settings, telegram_api), db)
     app.configure_adapters()
     bot.cli._run_server(app.serve("127.0.0.1", 0))
     assert captured["loop"].startswith("uvloop")
+    assert captured["serving"] and app._server is None  # set while serve() ran, cleared once it returned
     protocol = captured["config"].http
     assert protocol.__name__ == "EdgeHttpToolsProtocol"
     assert protocol.answered_routes == {b"/telegram/webhook"}

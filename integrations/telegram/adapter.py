@@ -113,7 +113,8 @@ class TelegramAdapter:
         # the route is Starlette's for its other methods (405); a POST is answered at the edge (bot/edge.py), which
         # checks the secret header first, in constant time: the one place it is checked
         self.routes = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] if self.webhook_mode else []
-        self.edge_answers = {WEBHOOK_PATH: (SECRET_HEADER, self.secret, self.accept)} if self.webhook_mode else {}
+        # path → (secret header, its secret, the function answering a POST there): bot/edge_routes.py route_limits
+        self.edge_webhooks = {WEBHOOK_PATH: (SECRET_HEADER, self.secret, self.accept)} if self.webhook_mode else {}
         self.ingest = GroupCommit(app.db, metrics=metrics_of(app))  # customers' updates: one transaction per burst
         # webhook updates, stored before the 200; each committed batch wakes the processor
         self.inbound = InboundWriter(app.db, metrics=metrics_of(app), on_stored=self._stored)
@@ -190,14 +191,14 @@ class TelegramAdapter:
     # ------------------------------------------------------------ webhook
 
     async def webhook(self, request: Request) -> JSONResponse:
-        """Starlette's endpoint of the route, never reached for a POST behind the edge (``edge_answers``): without
+        """Starlette's endpoint of the route, never reached for a POST behind the edge (``edge_webhooks``): without
         the edge in front nothing has checked the secret, so nothing is taken here."""
         return JSONResponse({"ok": False, "error": "wrong or missing secret token"}, status_code=403)
 
     def accept(self, body: bytes) -> tuple[int, bytes] | asyncio.Future:
         """One webhook update, its secret already checked: (status, JSON answer) at once, or a future of it that
         resolves when the update's group commit is durable (200) or failed (500: Telegram redelivers). Answered
-        at the edge (``edge_answers``; bot/edge.py checks the secret token in constant time and caps the size
+        at the edge (``edge_webhooks``; bot/edge.py checks the secret token in constant time and caps the size
         first, and its HTTP protocol serves the request itself): no Starlette objects, no task of its own."""
         if self.application is None:
             return 503, ANSWER_STARTING
