@@ -128,6 +128,26 @@ def _stop_processing(bot: TelegramBot) -> None:
     asyncio.run_coroutine_threadsafe(adapter.processor.stop(), adapter._loop).result(10)
 
 
+def test_a_stop_that_comes_with_a_wake_stops_the_processor(telegram_bot):
+    """Python 3.11's asyncio.wait_for returns the inner result and drops a cancellation that arrives as the
+    inner wait completes: an idle processor woken (a batch stored, a single finished) in the same turn as
+    stop() cancelled it kept running, and stop() waited on it for ever (seen as a 10 s stop under load)."""
+    adapter = telegram_bot.adapter
+    processor = adapter.processor
+
+    async def wake_and_stop() -> bool:
+        await asyncio.sleep(0.3)  # the processor is idle, waiting for a wake
+        processor.wake()
+        stopping = asyncio.ensure_future(processor.stop())  # stop() cancels at once, in the wake's turn
+        done, _ = await asyncio.wait([stopping], timeout=3)  # (a stop takes milliseconds; the fault, for ever)
+        if not done:
+            stopping.cancel()  # cancels the processor's task once more, so the fixture can close
+        return bool(done)
+
+    assert asyncio.run_coroutine_threadsafe(wake_and_stop(), adapter._loop).result(15), "stop() never returned"
+    assert processor._task is None
+
+
 def test_an_acknowledged_update_is_stored_before_processing_and_a_restart_processes_it(telegram_bot):
     bot = telegram_bot
     bot.say(7100, "first, to open the ticket")

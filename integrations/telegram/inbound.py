@@ -182,9 +182,12 @@ class InboundProcessor:
             if full or self._next is not None:  # (SQLite) the write read rows acknowledged meanwhile
                 await asyncio.sleep(0)  # let the webhook's requests in between rounds
                 continue
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for drops a cancellation (stop()) that comes in the
+            # turn the wake does, and the loop then ran on with stop() waiting for it
             try:
-                await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(IDLE_POLL):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
 
     async def _round(self, inflight: frozenset) -> tuple[list, bool, bool, bool]:
