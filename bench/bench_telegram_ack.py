@@ -42,7 +42,7 @@ from sqlalchemy import text  # noqa: E402
 from bench.common import cpu_seconds, cpu_times, round_robin_updates, unprocessed, wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
 from bench.webhook_client import post_in_order  # noqa: E402
-from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
+from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store_with,  # noqa: E402
                         server_env, start_profiler, stop_profiler)
 from crm.db import Database  # noqa: E402
 
@@ -112,10 +112,7 @@ def one_run(folder: Path, code: Path | None, name: str, n: int, clients: int, fa
             gil: bool = True, drain: bool = False) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'app.db'}"
-    if code is None:
-        prepare_store(url, staff=1, customers=0)
-    else:
-        prepare_store_with(code, url, 1, 0)
+    prepare_store_with(code, url, staff=1, customers=0)
     env = server_env(url, fakes.slack, fakes.telegram)
     server = Server(env, free_port(), folder, name, code, launcher=WHOLE if drain else LAUNCHER)
     warm = bodies(1000, 100, 1)

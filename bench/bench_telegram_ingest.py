@@ -45,7 +45,7 @@ from sqlalchemy import text  # noqa: E402
 from bench.common import TEXT, cpu_seconds, telegram_update, wait_until  # noqa: E402
 from bench.fakes_process import FakesProcess  # noqa: E402
 from bench.webhook_client import post_in_order  # noqa: E402
-from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store, prepare_store_with,  # noqa: E402
+from bench.load import (WEBHOOK_SECRET, Server, checkout, free_port, prepare_store_with,  # noqa: E402
                         server_env, start_profiler, stop_profiler)
 from crm.db import Database  # noqa: E402
 
@@ -106,10 +106,7 @@ def count_interactions(db: Database) -> int:
 def full_path(folder: Path, n: int, chats: int, clients: int, code: Path | None, profile: Path | None = None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'app.db'}"
-    if code is None:
-        prepare_store(url, staff=1, customers=0)
-    else:
-        prepare_store_with(code, url, 1, 0)
+    prepare_store_with(code, url, staff=1, customers=0)
     fakes = FakesProcess()
     env = server_env(url, fakes.slack, fakes.telegram)
     env["BUSINESS_HOURS"], env["BUSINESS_DAYS"] = "00:00-23:59", "mon,tue,wed,thu,fri,sat,sun"

@@ -102,8 +102,11 @@ def prepare_store(url: str, staff: int, customers: int) -> tuple[list[str], list
     return sorted(slack_ids), customer_ids
 
 
-def prepare_store_with(code: Path, url: str, staff: int, customers: int) -> tuple[list[str], list[int]]:
-    """prepare_store run by another checkout's code, so the store has that code's migrations."""
+def prepare_store_with(code: Path | None, url: str, staff: int, customers: int) -> tuple[list[str], list[int]]:
+    """prepare_store run by another checkout's code, so the store has that code's migrations (``code`` None:
+    this code's own, in this process)."""
+    if code is None:
+        return prepare_store(url, staff, customers)
     script = ("import json, sys; from bench.load import prepare_store; "
               "print(json.dumps(prepare_store(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))")
     done = subprocess.run([sys.executable, "-c", script, url, str(staff), str(customers)], cwd=code,
@@ -470,8 +473,7 @@ def run_load(*, database_url: str | None = None, commands: int = 1000, users: in
     url = database_url or f"sqlite:///{workdir / 'load.db'}"
     if url.startswith("sqlite") and instances > 1:
         raise SystemExit("several instances need one shared PostgreSQL store: pass --database-url postgresql+psycopg://…")
-    slack_ids, customer_ids = prepare_store(url, users, customers) if code is None else \
-        prepare_store_with(code, url, users, customers)
+    slack_ids, customer_ids = prepare_store_with(code, url, users, customers)
     fakes = FakesProcess()
     slack, telegram = fakes.slack, fakes.telegram
     env = server_env(url, slack, telegram)
