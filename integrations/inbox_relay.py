@@ -213,9 +213,8 @@ class InboxRelay:
             if self._full_look_at is not None and time.monotonic() - self._full_look_at < FULL_LOOK_SECONDS:
                 due, self._looked_to = outbox.due_since(s, now=now, after=self._looked_to)
                 return due
-            top = outbox.last_id(s)  # read first: a row queued during the look is looked at again, not missed
-            due = outbox.due(s, now=now)
-        self._full_look_at, self._looked_to = time.monotonic(), top
+            due, self._looked_to = outbox.due(s, now=now)
+        self._full_look_at = time.monotonic()
         return due
 
     def _claim(self, row_ids: list[int]) -> dict[int, InboxOutbox]:

@@ -135,7 +135,7 @@ def test_a_look_since_a_row_sees_only_newer_due_rows_and_the_first_of_each_threa
         s.get(InboxOutbox, later[0]).next_attempt_at = utcnow() + timedelta(minutes=5)
     now = utcnow()
     with db.session() as s:
-        everything = outbox.due(s, now=now)
+        everything, _ = outbox.due(s, now=now)
         since, looked_to = outbox.due_since(s, now=now, after=mark)
         # at most ``limit`` threads and ``limit`` other rows, as ``due``: complete up to the second thread
         capped, capped_to = outbox.due_since(s, now=now, limit=2, after=mark)
@@ -145,3 +145,17 @@ def test_a_look_since_a_row_sees_only_newer_due_rows_and_the_first_of_each_threa
                      (new[6], "telegram", 902, None)]
     assert looked_to == later[0]
     assert capped == [(new[0], "slack", None, first_ticket), (new[2], "slack", None, second_ticket)] and capped_to == new[2]
+
+
+def test_a_capped_full_look_says_where_the_next_look_starts(db):
+    """A full look cut at its limit returns the rows up to where its list is complete, and that id: the
+    relay's next look (due_since) starts there, so the rows past the cut are looked at on the next wake
+    instead of waiting for the next full look (up to POLL_SECONDS)."""
+    ids = _rows(db, 801, 802, 803, 804, 805)
+    with db.session() as s:
+        rows, looked_to = outbox.due(s, now=utcnow(), limit=3)
+        assert [r[0] for r in rows] == ids[:3] and looked_to == ids[2]
+        rest, looked_to = outbox.due_since(s, now=utcnow(), after=looked_to)
+        assert [r[0] for r in rest] == ids[3:] and looked_to == ids[4]
+        everything, looked_to = outbox.due(s, now=utcnow())  # not cut: complete up to the newest row
+        assert [r[0] for r in everything] == ids and looked_to == ids[4]

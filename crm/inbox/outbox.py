@@ -141,10 +141,15 @@ def _first_due(session: Session, *, now: datetime, after: int | None,
     return sorted(row for row in found if complete_to is None or row[0] <= complete_to), complete_to
 
 
-def due(session: Session, *, now: datetime, limit: int = 1000) -> list[tuple[int, str, int | None, int | None]]:
+def due(session: Session, *, now: datetime,
+        limit: int = 1000) -> tuple[list[tuple[int, str, int | None, int | None]], int]:
     """(id, target, chat id, ticket id) of pending rows whose retry time has come, oldest first; of a Slack
-    ticket thread only its first due row (``_first_due``)."""
-    return _first_due(session, now=now, after=None, limit=limit)[0]
+    ticket thread only its first due row (``_first_due``). Returns them and the id a later ``due_since``
+    starts after: the newest row's, or, when the list was cut at ``limit``, the id up to which it is complete
+    (the rows past the cut are then the next look's, not left for the next full one)."""
+    top = last_id(session)  # read first: a row queued during the look is looked at again next time, not missed
+    rows, complete_to = _first_due(session, now=now, after=None, limit=limit)
+    return rows, (top if complete_to is None else complete_to)
 
 
 def last_id(session: Session) -> int:
