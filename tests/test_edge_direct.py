@@ -76,29 +76,40 @@ def serving(direct: bool, budget: int = 64 * 1024 * 1024, body_timeout: float = 
                                                     answer=answers)},
                 budget=_Budget(budget), body_timeout=body_timeout)
     asgi = MetricsMiddleware(edge, metrics)
+
+    def config_for(port: int) -> uvicorn.Config:
+        config = uvicorn_config(asgi, "127.0.0.1", port, edge if direct else None, metrics if direct else None)
+        config.lifespan = "off"
+        if keep_alive is not None:
+            config.timeout_keep_alive = keep_alive
+        if header_timeout is not None:
+            config.http = edge_protocol(header_timeout=header_timeout, max_header_bytes=4096,
+                                        edge=edge if direct else None, metrics=metrics if direct else None)
+        return config
+
+    with uvicorn_in_a_thread(config_for, start_within=20, stop_within=20) as port:
+        yield port, answers, metrics
+
+
+@contextmanager
+def uvicorn_in_a_thread(config_for, *, start_within: float, stop_within: float):
+    """uvicorn serving ``config_for(port)`` on a free port of its own, in a thread; yields the port once it serves."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn_config(asgi, "127.0.0.1", port, edge if direct else None, metrics if direct else None)
-    config.lifespan = "off"
-    if keep_alive is not None:
-        config.timeout_keep_alive = keep_alive
-    if header_timeout is not None:
-        config.http = edge_protocol(header_timeout=header_timeout, max_header_bytes=4096,
-                                    edge=edge if direct else None, metrics=metrics if direct else None)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(config_for(port))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + start_within
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
         time.sleep(0.01)
     try:
-        yield port, answers, metrics
+        yield port
     finally:
         server.should_exit = True
-        thread.join(20)
+        thread.join(stop_within)
         sock.close()
 
 
@@ -355,23 +366,9 @@ def served_bot(db, settings, clock, telegram_api, team):
     app = App(telegram_settings(settings, telegram_api), db, clock=clock)
     app.configure_adapters()
     asgi = app.asgi()
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(asgi, "127.0.0.1", port, app.edge, app.metrics))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    try:
+    with uvicorn_in_a_thread(lambda port: uvicorn_config(asgi, "127.0.0.1", port, app.edge, app.metrics),
+                             start_within=60, stop_within=30) as port:
         yield port, app
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
 
 
 def telegram_post(body: bytes, secret: str | None = None) -> bytes:
