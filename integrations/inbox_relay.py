@@ -166,9 +166,10 @@ class InboxRelay:
                 log.exception("inbox relay: delivery round failed; retrying shortly")
             if self._stopping:
                 break
-            try:
-                await asyncio.wait_for(self._event.wait(), timeout=POLL_SECONDS)
-            except asyncio.TimeoutError:
+            try:  # asyncio.timeout, not wait_for (3.11's drops a cancellation coming with the wake: see inbound.py)
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._event.wait()
+            except TimeoutError:
                 pass
             rest = started + MIN_ROUND_SECONDS - loop.time()
             if rest > 0 and not self._stopping:

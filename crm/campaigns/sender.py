@@ -361,8 +361,10 @@ class CampaignRunner:
             if self._stopping:
                 break
             if delay > 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), delay)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for drops a cancellation coming with the wake
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wakeup.wait()
 
     async def _pass(self) -> float:
         """Sends every due campaign; returns how long to sleep before looking again."""
